@@ -1,0 +1,44 @@
+// Lint, and the package graph as a fact: @nx/enforce-module-boundaries refuses any import
+// that this table does not allow. Each package is tagged `pkg:<name>` in its package.json.
+import nx from '@nx/eslint-plugin';
+import tsParser from '@typescript-eslint/parser';
+
+/** Who may import whom (the arrows of ../shared/design.md). Keep it acyclic. */
+export const packageGraph = {
+  runtime: [],
+  quantizers: ['runtime'],
+  orthogonal: ['runtime'],
+  kernels: ['runtime'],
+  tasks: ['runtime'],
+  models: ['runtime', 'quantizers', 'orthogonal', 'kernels'],
+  train: ['runtime', 'models', 'tasks'],
+  store: ['runtime'],
+  integer: ['runtime', 'quantizers', 'orthogonal', 'models', 'tasks'],
+  sweep: ['runtime', 'store', 'train', 'models', 'tasks', 'integer'],
+  reporter: ['runtime', 'store'],
+  dashboard: ['runtime', 'store', 'reporter'],
+  bench: ['runtime', 'kernels', 'models', 'tasks', 'train', 'integer', 'sweep', 'store', 'orthogonal', 'quantizers'],
+  cli: ['runtime', 'store', 'sweep', 'train', 'reporter', 'dashboard', 'integer', 'tasks', 'models', 'bench'],
+};
+
+export default [
+  { ignores: ['**/dist/**', '**/build/**', '**/node_modules/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parser: tsParser, parserOptions: { ecmaVersion: 2022, sourceType: 'module' } },
+    plugins: { '@nx': nx },
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          depConstraints: Object.entries(packageGraph).map(([name, deps]) => ({
+            sourceTag: `pkg:${name}`,
+            onlyDependOnLibsWithTags: deps.map((d) => `pkg:${d}`),
+          })),
+        },
+      ],
+    },
+  },
+];

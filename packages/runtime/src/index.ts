@@ -1,0 +1,11 @@
+/**
+ * @orthoquant/runtime — what every package shares: the tfjs instance and its backend,
+ * seeded randomness, logging, and small tensor helpers.
+ */
+export { tf, initBackend, backendInfo, parseBackendChoice, registerFastMatMulGradient, BACKEND_CHOICES } from './backend.js';
+export type { BackendChoice, BackendInfo } from './backend.js';
+export { Rng, createRng, hashString } from './rng.js';
+export type { RngState } from './rng.js';
+export { createLogger, log, setLogger, envLogLevel } from './log.js';
+export type { Logger, LoggerOptions } from './log.js';
+export { assertFinite, describeShape } from './checks.js';
