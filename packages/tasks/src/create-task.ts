@@ -1,0 +1,32 @@
+/**
+ * `createTask(config)`: a task from a plain config object (YAML, CLI, code). The config is
+ * validated key by key; unknown keys are errors.
+ */
+import { CopyTask } from './copy/copy-task.js';
+import type { CopyTaskConfig } from './copy/copy-task.js';
+import { configError } from './core/config-checks.js';
+import type { ConfigRecord } from './core/config-checks.js';
+import type { Task, TaskName } from './core/task.js';
+
+export type TaskConfig = CopyTaskConfig;
+
+export interface CreateTaskOptions {
+  /** Where datasets live (else `ORTHOQUANT_DATA_DIR`); a config's own `path` wins. */
+  dataDir?: string;
+  /** Key path used in error messages (default `task`). */
+  path?: string;
+}
+
+export const TASK_NAMES: readonly TaskName[] = ['copy', 'smnist', 'pmnist', 'fashion-mnist', 'imdb', 'ptb-char'];
+
+export function createTask(config: TaskConfig | ConfigRecord, options: CreateTaskOptions = {}): Task {
+  const path = options.path ?? 'task';
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) throw configError(path, 'a task config object', config);
+  const cfg = config as ConfigRecord;
+  switch (cfg.name) {
+    case 'copy':
+      return new CopyTask(cfg, path);
+    default:
+      throw configError(`${path}.name`, `one of ${TASK_NAMES.map((n) => `'${n}'`).join(' | ')}`, cfg.name);
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * @orthoquant/tasks — the papers' tasks and datasets: copy task, sequential / permuted
+ * (Fashion-)MNIST, IMDB, Penn Treebank characters. One `Task` interface, time-major batches.
+ */
+export type {
+  Split,
+  TaskName,
+  OutputMode,
+  InputKind,
+  LossKind,
+  Batch,
+  DenseBatch,
+  TokenBatch,
+  EpochOptions,
+  MetricName,
+  MetricDefinition,
+  Baseline,
+  JsonValue,
+  TaskDescription,
+  Task,
+  ExampleTask,
+} from './core/task.js';
+export { SPLITS, isExampleTask } from './core/task.js';
+export { MetricAccumulator } from './core/metrics.js';
+export type { MetricValues } from './core/metrics.js';
+export { batchToTensors } from './core/tensors.js';
+export type { BatchTensors } from './core/tensors.js';
+export type { ConfigRecord } from './core/config-checks.js';
+export { createTask, TASK_NAMES } from './create-task.js';
+export type { TaskConfig, CreateTaskOptions } from './create-task.js';
+export {
+  CopyTask,
+  copyMemorylessBaseline,
+  COPY_BLANK,
+  COPY_MARKER,
+  COPY_NUM_SYMBOLS,
+  COPY_INPUT_DIM,
+  COPY_NUM_CLASSES,
+} from './copy/copy-task.js';
+export type { CopyTaskConfig, CopyLengthConvention } from './copy/copy-task.js';
