@@ -8,4 +8,4 @@ export { Rng, createRng, hashString } from './rng.js';
 export type { RngState } from './rng.js';
 export { createLogger, log, setLogger, envLogLevel } from './log.js';
 export type { Logger, LoggerOptions } from './log.js';
-export { assertFinite, describeShape } from './checks.js';
+export { assertFinite, describeShape, InputError, isInputError } from './checks.js';

@@ -1,0 +1,18 @@
+/**
+ * @orthoquant/reporter — the papers' tables regenerated from recorded trials.
+ *
+ * ```ts
+ * const spec = loadTableSpec('configs/tables/quickstart.yaml');
+ * const table = buildTable(spec, trials, loadPublished('configs/published/quickstart.yaml'));
+ * console.log(renderTable(table, 'md'));
+ * ```
+ * Pure: it takes trial records (config + summary) and returns text; the CLI fetches them.
+ */
+export { tableSpecSchema, parseTableSpec, loadTableSpec, resolveRows, parseYamlWith } from './spec.js';
+export type { TableSpec, RowSpec, ColumnSpec, ResolvedRow, Where } from './spec.js';
+export { parsePublished, loadPublished, publishedSchema } from './published.js';
+export type { Published } from './published.js';
+export { buildTable, matches, getPath } from './table.js';
+export type { TrialRecord, Table, Cell } from './table.js';
+export { renderTable, renderMarkdown, renderCsv, renderLatex, cellText, TABLE_FORMATS } from './render.js';
+export type { TableFormat } from './render.js';
