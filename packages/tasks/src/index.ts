@@ -38,3 +38,4 @@ export {
   COPY_NUM_CLASSES,
 } from './copy/copy-task.js';
 export type { CopyTaskConfig, CopyLengthConvention } from './copy/copy-task.js';
+export { NumpyRandomState, numpyLegacyPermutation } from './core/numpy-random-state.js';
