@@ -1,0 +1,11 @@
+/**
+ * @orthoquant/kernels — the speed: whole recurrences over T steps as single tfjs ops with a
+ * hand-written BPTT backward (dense W, Hadamard and block-Hadamard W by the fast
+ * Walsh–Hadamard transform), a native SIMD implementation with a pure-JS fallback, and the
+ * same scans on plain Float32Arrays.
+ */
+export { denseScan, hadamardScan, kernelInfo, setKernelImplementation, setKernelThreads, availableImplementations, scanForward, scanBackward } from './scan.js';
+export type { ScanOptions, HadamardScanOptions, KernelInfo, KernelImplementation } from './scan.js';
+export { ACTIVATIONS } from './scan-spec.js';
+export type { Activation, RecurrenceKind, ScanSpec, ScanForwardInputs, ScanGradients } from './scan-spec.js';
+export { fwhtBlocks } from './scan-js.js';

@@ -1,0 +1,81 @@
+/**
+ * The native addon (N-API, C++ with SIMD vector code and a batch split over threads), built by
+ * node-gyp when the package is installed (`npm ci` runs our `install` script). When it did not
+ * build or does not load, `loadNative()` says why and the JS fallback is used.
+ */
+import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { activationCode } from './scan-spec.js';
+import type { ScanImplementation } from './scan-spec.js';
+
+/** The functions the addon exports (see native/scan.cc). */
+interface Addon {
+  forward(kind: number, act: number, T: number, B: number, n: number, m: number, threads: number, z: Float32Array, w: Float32Array, h0: Float32Array | null, bias: Float32Array | null, out: Float32Array): void;
+  backward(
+    kind: number, act: number, T: number, B: number, n: number, m: number, threads: number,
+    w: Float32Array, h0: Float32Array | null, bias: Float32Array | null, H: Float32Array, dH: Float32Array,
+    dz: Float32Array, dw: Float32Array, dh0: Float32Array | null, dbias: Float32Array | null,
+  ): void;
+  info(): { simd: string; hardwareThreads: number; compiler: string };
+}
+
+/** Package root: src/ and dist/ both sit one level below it. */
+export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const addonPath = join(packageRoot, 'build', 'Release', 'orthoquant_kernels.node');
+/** Written by scripts/build-native.mjs when the build at install time failed. */
+export const buildStatusPath = join(packageRoot, 'build', 'native-status.json');
+
+export interface NativeLoad {
+  impl: ScanImplementation | null;
+  simd: string;
+  hardwareThreads: number;
+  reason?: string;
+}
+
+let loaded: NativeLoad | null = null;
+
+export function loadNative(): NativeLoad {
+  if (loaded) return loaded;
+  loaded = tryLoad();
+  return loaded;
+}
+
+function tryLoad(): NativeLoad {
+  if (process.env.ORTHOQUANT_KERNELS_NATIVE === '0') {
+    return { impl: null, simd: 'none', hardwareThreads: 1, reason: 'disabled by ORTHOQUANT_KERNELS_NATIVE=0' };
+  }
+  if (!existsSync(addonPath)) {
+    let reason = `native addon not built (${addonPath} missing)`;
+    try {
+      const status = JSON.parse(readFileSync(buildStatusPath, 'utf8')) as { ok?: boolean; reason?: string };
+      if (status.ok === false && status.reason) reason += `; install-time build failed: ${status.reason}`;
+    } catch {
+      reason += '; run `npm run build:native -w @orthoquant/kernels`';
+    }
+    return { impl: null, simd: 'none', hardwareThreads: 1, reason };
+  }
+  let addon: Addon;
+  try {
+    addon = createRequire(import.meta.url)(addonPath) as Addon;
+  } catch (err) {
+    const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    return { impl: null, simd: 'none', hardwareThreads: 1, reason: `native addon failed to load: ${msg}` };
+  }
+  const info = addon.info();
+  const kindCode = (k: string) => (k === 'dense' ? 0 : 1);
+  const impl: ScanImplementation = {
+    name: 'native',
+    forward(spec, inp, out, threads) {
+      addon.forward(kindCode(spec.kind), activationCode(spec.activation), spec.T, spec.B, spec.n, spec.blockSize, threads, inp.z, inp.w, inp.h0, inp.bias, out);
+    },
+    backward(spec, inp, H, dH, g, threads) {
+      addon.backward(
+        kindCode(spec.kind), activationCode(spec.activation), spec.T, spec.B, spec.n, spec.blockSize, threads,
+        inp.w, inp.h0, inp.bias, H, dH, g.dz, g.dw, g.dh0, g.dbias,
+      );
+    },
+  };
+  return { impl, simd: info.simd, hardwareThreads: info.hardwareThreads };
+}

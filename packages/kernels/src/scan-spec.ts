@@ -1,0 +1,92 @@
+/**
+ * The shape of one fused recurrence, shared by the tfjs ops, the plain typed-array layer and
+ * both implementations (native addon, JS fallback).
+ */
+
+export type Activation = 'linear' | 'relu' | 'tanh' | 'modrelu';
+export const ACTIVATIONS: readonly Activation[] = ['linear', 'relu', 'tanh', 'modrelu'];
+
+/** `dense`: W is [n, n]. `hadamard`: the recurrent operator is diag(s)·(I ⊗ H_m)/√m, s is [n]. */
+export type RecurrenceKind = 'dense' | 'hadamard';
+
+export interface ScanSpec {
+  kind: RecurrenceKind;
+  activation: Activation;
+  /** Time steps. */
+  T: number;
+  /** Batch rows. */
+  B: number;
+  /** Hidden size. */
+  n: number;
+  /** Hadamard block size m (power of two dividing n); ignored for dense. */
+  blockSize: number;
+}
+
+/** Inputs of the forward scan; `w` is W [n·n] (row-major) for dense, s [n] for hadamard. */
+export interface ScanForwardInputs {
+  z: Float32Array;
+  w: Float32Array;
+  h0: Float32Array | null;
+  /** modReLU bias [n] (modrelu only). */
+  bias: Float32Array | null;
+}
+
+/** Gradients returned by the backward scan. */
+export interface ScanGradients {
+  /** dL/dZ [T·B·n]. */
+  dz: Float32Array;
+  /** dL/dW [n·n] (dense) or dL/ds [n] (hadamard). */
+  dw: Float32Array;
+  /** dL/dh0 [B·n], or null when there was no h0. */
+  dh0: Float32Array | null;
+  /** dL/dbias [n] for modrelu, else null. */
+  dbias: Float32Array | null;
+}
+
+/** What each implementation (native addon, JS fallback) provides, writing into given buffers. */
+export interface ScanImplementation {
+  readonly name: 'native' | 'js';
+  /** H[t] = σ(rec(h_{t−1}) + Z[t]), written to `out` [T·B·n]. */
+  forward(spec: ScanSpec, inp: ScanForwardInputs, out: Float32Array, threads: number): void;
+  /**
+   * BPTT from dL/dH (`dH`) and the forward output `H`. Overwrites `g.dz`, `g.dw`, `g.dh0`
+   * (when non-null) and `g.dbias` (when non-null).
+   */
+  backward(spec: ScanSpec, inp: ScanForwardInputs, H: Float32Array, dH: Float32Array, g: ScanGradients, threads: number): void;
+}
+
+export function activationCode(a: Activation): number {
+  const i = ACTIVATIONS.indexOf(a);
+  if (i < 0) throw new Error(`kernels: activation must be one of ${ACTIVATIONS.join('|')}, got '${String(a)}'`);
+  return i;
+}
+
+export function isPowerOfTwo(m: number): boolean {
+  return Number.isInteger(m) && m >= 1 && (m & (m - 1)) === 0;
+}
+
+/** Check a spec and the lengths of its buffers; messages name the offending quantity. */
+export function checkSpec(spec: ScanSpec, inp: ScanForwardInputs, where = 'scan'): void {
+  const { kind, T, B, n, blockSize: m } = spec;
+  for (const [k, v] of [['T', T], ['B', B], ['n', n]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${where}: ${k} must be a positive integer, got ${v}`);
+  }
+  activationCode(spec.activation);
+  if (kind === 'hadamard') {
+    if (!isPowerOfTwo(m)) throw new Error(`${where}: blockSize must be a power of two, got ${m}`);
+    if (n % m !== 0) throw new Error(`${where}: blockSize ${m} must divide the hidden size n = ${n}`);
+  } else if (kind !== 'dense') {
+    throw new Error(`${where}: kind must be dense|hadamard, got '${String(kind)}'`);
+  }
+  const want = (name: string, a: Float32Array | null, len: number) => {
+    if (!(a instanceof Float32Array)) throw new Error(`${where}: ${name} must be a Float32Array`);
+    if (a.length !== len) throw new Error(`${where}: ${name} has ${a.length} values, expected ${len}`);
+  };
+  want('z', inp.z, T * B * n);
+  want(kind === 'dense' ? 'W' : 's', inp.w, kind === 'dense' ? n * n : n);
+  if (inp.h0) want('h0', inp.h0, B * n);
+  if (spec.activation === 'modrelu') {
+    if (!inp.bias) throw new Error(`${where}: activation 'modrelu' needs a bias of length n = ${n}`);
+    want('modrelu bias', inp.bias, n);
+  }
+}

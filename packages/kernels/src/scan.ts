@@ -1,0 +1,239 @@
+/**
+ * Fused recurrences as single tfjs ops with a hand-written BPTT backward.
+ *
+ * - Forward: Z, W (or s), h0, bias are read once (`dataSync`), the whole time loop runs in the
+ *   chosen implementation over preallocated Float32Arrays, H becomes one tensor.
+ * - Backward (`tf.customGrad`): dL/dH is read once, the reverse loop writes dL/dZ, dL/dW (or
+ *   dL/ds), dL/dh0 and dL/dbias; the forward output H (a typed array held by the closure) is the
+ *   only saved state. Copies of T·B·n size per training step: Z out, H in, dL/dH out, dL/dZ in.
+ * - Memory: H and dL/dZ, T·B·n each, plus O(B·n + n²) scratch.
+ */
+import { tf, log } from '@orthoquant/runtime';
+import { checkSpec, isPowerOfTwo } from './scan-spec.js';
+import type { Activation, RecurrenceKind, ScanForwardInputs, ScanGradients, ScanImplementation, ScanSpec } from './scan-spec.js';
+import { jsImplementation } from './scan-js.js';
+import { loadNative } from './native.js';
+
+export interface ScanOptions {
+  /** σ of the recurrence; default 'linear' (the reference code's cell). */
+  activation?: Activation;
+  /** modReLU bias b [n]: σ(x)_i = sign(x_i)·max(|x_i| + b_i, 0). Required for 'modrelu'. */
+  modreluBias?: tf.Tensor1D;
+}
+
+export interface HadamardScanOptions extends ScanOptions {
+  /** Hadamard block size m (power of two dividing n); default n. */
+  blockSize?: number;
+}
+
+export type KernelImplementation = 'native' | 'js';
+
+export interface KernelInfo {
+  implementation: KernelImplementation;
+  /** Vector extensions the native code was compiled for ('none' for JS). */
+  simd: string;
+  /** Threads a scan uses (batch rows split between them). */
+  threads: number;
+  /** Why the native addon is not in use, when it is not. */
+  reason?: string;
+}
+
+let requested: KernelImplementation | 'auto' = parseImplEnv();
+let threadOverride: number | null = null;
+let warned = false;
+
+function parseImplEnv(): KernelImplementation | 'auto' {
+  const v = (process.env.ORTHOQUANT_KERNELS ?? '').trim().toLowerCase();
+  if (v === '' || v === 'auto') return 'auto';
+  if (v === 'native' || v === 'js') return v;
+  throw new Error(`ORTHOQUANT_KERNELS: expected one of auto|native|js, got '${process.env.ORTHOQUANT_KERNELS}'`);
+}
+
+/** Choose the implementation: 'native' throws (with the reason) when the addon is unavailable. */
+export function setKernelImplementation(impl: KernelImplementation | 'auto'): void {
+  if (impl !== 'auto' && impl !== 'native' && impl !== 'js') {
+    throw new Error(`setKernelImplementation: expected one of auto|native|js, got '${String(impl)}'`);
+  }
+  if (impl === 'native') {
+    const nat = loadNative();
+    if (!nat.impl) throw new Error(`setKernelImplementation: the native kernels are not available: ${nat.reason}`);
+  }
+  requested = impl;
+}
+
+/** Threads for native scans (default: `ORTHOQUANT_THREADS`, else the hardware's); null resets. */
+export function setKernelThreads(threads: number | null): void {
+  if (threads !== null && (!Number.isInteger(threads) || threads < 1)) {
+    throw new Error(`setKernelThreads: expected a positive integer or null, got ${threads}`);
+  }
+  threadOverride = threads;
+}
+
+function kernelThreads(hardware: number): number {
+  if (threadOverride !== null) return threadOverride;
+  const env = process.env.ORTHOQUANT_THREADS;
+  if (env !== undefined && env !== '') {
+    const t = Number(env);
+    if (!Number.isInteger(t) || t < 1) throw new Error(`ORTHOQUANT_THREADS: expected a positive integer, got '${env}'`);
+    return t;
+  }
+  return Math.max(1, hardware);
+}
+
+/** The implementation in use (falls back to JS, logging the reason once). */
+export function currentImplementation(): ScanImplementation {
+  if (requested === 'js') return jsImplementation;
+  const nat = loadNative();
+  if (nat.impl) return nat.impl;
+  if (requested === 'native') throw new Error(`kernels: the native kernels are not available: ${nat.reason}`);
+  if (!warned) {
+    warned = true;
+    log().warn({ reason: nat.reason }, `kernels: using the JS fallback (${nat.reason})`);
+  }
+  return jsImplementation;
+}
+
+export function kernelInfo(): KernelInfo {
+  const nat = loadNative();
+  const impl = currentImplementation();
+  if (impl.name === 'native') return { implementation: 'native', simd: nat.simd, threads: kernelThreads(nat.hardwareThreads) };
+  return { implementation: 'js', simd: 'none', threads: 1, reason: requested === 'js' ? 'JS implementation requested' : nat.reason };
+}
+
+/** Implementations present in this process (JS always; native when the addon loads). */
+export function availableImplementations(): KernelImplementation[] {
+  return loadNative().impl ? ['native', 'js'] : ['js'];
+}
+
+function implFor(name?: KernelImplementation): { impl: ScanImplementation; threads: number } {
+  const impl = name === undefined ? currentImplementation() : name === 'js' ? jsImplementation : loadNative().impl;
+  if (!impl) throw new Error(`kernels: the native kernels are not available: ${loadNative().reason}`);
+  return { impl, threads: impl.name === 'native' ? kernelThreads(loadNative().hardwareThreads) : 1 };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plain typed-array layer (benchmarks, integer/inference code).
+
+/**
+ * Forward scan on Float32Arrays: H [T·B·n] with H[t] = σ(rec(h_{t−1}) + Z[t]).
+ * rec(h) = h Wᵀ (dense) or s ⊙ (h·(I ⊗ H_m))/√m (hadamard). `out` is reused when given.
+ */
+export function scanForward(spec: ScanSpec, inp: ScanForwardInputs, opts: { out?: Float32Array; implementation?: KernelImplementation } = {}): Float32Array {
+  checkSpec(spec, inp, 'scanForward');
+  const size = spec.T * spec.B * spec.n;
+  const out = opts.out ?? new Float32Array(size);
+  if (out.length !== size) throw new Error(`scanForward: out has ${out.length} values, expected ${size}`);
+  const { impl, threads } = implFor(opts.implementation);
+  impl.forward(spec, inp, out, threads);
+  return out;
+}
+
+/** Backward scan on Float32Arrays: gradients of L from dL/dH and the forward output H. */
+export function scanBackward(
+  spec: ScanSpec,
+  inp: ScanForwardInputs,
+  H: Float32Array,
+  dH: Float32Array,
+  opts: { out?: Partial<ScanGradients>; implementation?: KernelImplementation } = {},
+): ScanGradients {
+  checkSpec(spec, inp, 'scanBackward');
+  const { T, B, n, kind } = spec;
+  const size = T * B * n;
+  if (H.length !== size) throw new Error(`scanBackward: H has ${H.length} values, expected ${size}`);
+  if (dH.length !== size) throw new Error(`scanBackward: dH has ${dH.length} values, expected ${size}`);
+  const g: ScanGradients = {
+    dz: opts.out?.dz ?? new Float32Array(size),
+    dw: opts.out?.dw ?? new Float32Array(kind === 'dense' ? n * n : n),
+    dh0: inp.h0 ? (opts.out?.dh0 ?? new Float32Array(B * n)) : null,
+    dbias: spec.activation === 'modrelu' ? (opts.out?.dbias ?? new Float32Array(n)) : null,
+  };
+  const { impl, threads } = implFor(opts.implementation);
+  impl.backward(spec, inp, H, dH, g, threads);
+  return g;
+}
+
+// ---------------------------------------------------------------------------------------------
+// tfjs ops.
+
+function floatData(x: tf.Tensor, what: string): Float32Array {
+  if (x.dtype !== 'float32') throw new Error(`${what}: expected a float32 tensor, got ${x.dtype}`);
+  return x.dataSync() as Float32Array;
+}
+
+function fusedScan(kind: RecurrenceKind, where: string, z: tf.Tensor3D, w: tf.Tensor, h0: tf.Tensor2D | null | undefined, opts: HadamardScanOptions): tf.Tensor3D {
+  if (!(z instanceof tf.Tensor) || z.rank !== 3) throw new Error(`${where}: z must be a rank-3 tensor [T, B, n], got ${z instanceof tf.Tensor ? `rank ${z.rank}` : typeof z}`);
+  const [T, B, n] = z.shape;
+  const activation = opts.activation ?? 'linear';
+  if (kind === 'dense' && (w.rank !== 2 || w.shape[0] !== n || w.shape[1] !== n)) {
+    throw new Error(`${where}: W must be [${n}, ${n}] to match z [${z.shape.join(', ')}], got [${w.shape.join(', ')}]`);
+  }
+  if (kind === 'hadamard' && (w.rank !== 1 || w.shape[0] !== n)) {
+    throw new Error(`${where}: s must be [${n}] to match z [${z.shape.join(', ')}], got [${w.shape.join(', ')}]`);
+  }
+  if (h0 && (h0.rank !== 2 || h0.shape[0] !== B || h0.shape[1] !== n)) {
+    throw new Error(`${where}: h0 must be [${B}, ${n}], got [${h0.shape.join(', ')}]`);
+  }
+  const bias = activation === 'modrelu' ? opts.modreluBias : undefined;
+  if (activation === 'modrelu' && (!bias || bias.rank !== 1 || bias.shape[0] !== n)) {
+    throw new Error(`${where}: activation 'modrelu' needs modreluBias of shape [${n}], got ${bias ? `[${bias.shape.join(', ')}]` : 'none'}`);
+  }
+  const blockSize = kind === 'hadamard' ? (opts.blockSize ?? n) : n;
+  if (kind === 'hadamard' && !isPowerOfTwo(blockSize)) throw new Error(`${where}: blockSize must be a power of two, got ${blockSize}`);
+  if (kind === 'hadamard' && n % blockSize !== 0) throw new Error(`${where}: blockSize ${blockSize} must divide the hidden size n = ${n}`);
+  const spec: ScanSpec = { kind, activation, T, B, n, blockSize };
+  const { impl, threads } = implFor();
+
+  const inputs: tf.Tensor[] = [z, w];
+  if (h0) inputs.push(h0);
+  if (bias) inputs.push(bias);
+
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const inp: ScanForwardInputs = {
+      z: floatData(args[0] as tf.Tensor, `${where}: z`),
+      w: floatData(args[1] as tf.Tensor, `${where}: ${kind === 'dense' ? 'W' : 's'}`),
+      h0: h0 ? floatData(args[2] as tf.Tensor, `${where}: h0`) : null,
+      bias: bias ? floatData(args[h0 ? 3 : 2] as tf.Tensor, `${where}: modreluBias`) : null,
+    };
+    checkSpec(spec, inp, where);
+    const H = new Float32Array(T * B * n);
+    impl.forward(spec, inp, H, threads);
+    inp.z = new Float32Array(0); // Z is not needed by the backward pass: let it go.
+    const value = tf.tensor3d(H, [T, B, n]);
+    const gradFunc = (dy: tf.Tensor3D): tf.Tensor[] => {
+      const g: ScanGradients = {
+        dz: new Float32Array(T * B * n),
+        dw: new Float32Array(kind === 'dense' ? n * n : n),
+        dh0: h0 ? new Float32Array(B * n) : null,
+        dbias: bias ? new Float32Array(n) : null,
+      };
+      impl.backward(spec, inp, H, floatData(dy, `${where}: dL/dH`), g, threads);
+      const grads: tf.Tensor[] = [tf.tensor3d(g.dz, [T, B, n]), kind === 'dense' ? tf.tensor2d(g.dw, [n, n]) : tf.tensor1d(g.dw)];
+      if (g.dh0) grads.push(tf.tensor2d(g.dh0, [B, n]));
+      if (g.dbias) grads.push(tf.tensor1d(g.dbias));
+      return grads;
+    };
+    return { value, gradFunc };
+  });
+  return op(...inputs) as tf.Tensor3D;
+}
+
+/**
+ * Dense recurrence over T steps as one op: H[t] = σ(h_{t−1} Wᵀ + Z[t]), h_{−1} = h0 (zeros if
+ * null). Row-vector batch: each row of H[t] is σ(W h + z) for one sample.
+ * - z: [T, B, n] time-major pre-activations (U x_t + b, computed outside); W: [n, n].
+ * - Returns H: [T, B, n]; differentiable w.r.t. z, W, h0 and modreluBias.
+ */
+export function denseScan(z: tf.Tensor3D, W: tf.Tensor2D, h0?: tf.Tensor2D | null, opts: ScanOptions = {}): tf.Tensor3D {
+  return fusedScan('dense', 'denseScan', z, W, h0, opts);
+}
+
+/**
+ * HadamRNN recurrence over T steps as one op: H[t] = σ(s ⊙ (h_{t−1}·Hblk)/√m + Z[t]),
+ * Hblk = I_{n/m} ⊗ H_m (Sylvester, m = blockSize, default n), applied by the fast
+ * Walsh–Hadamard transform: O(n log m) additions per row and step, no n×n matrix.
+ * - s: [n] (±1 in HadamRNN; the gradient w.r.t. s is exact for any real s).
+ * - Differentiable w.r.t. z, s, h0 and modreluBias.
+ */
+export function hadamardScan(z: tf.Tensor3D, s: tf.Tensor1D, h0?: tf.Tensor2D | null, opts: HadamardScanOptions = {}): tf.Tensor3D {
+  return fusedScan('hadamard', 'hadamardScan', z, s, h0, opts);
+}

@@ -1,0 +1,74 @@
+/**
+ * Test fixtures for the kernels (kept out of the main barrel): straightforward per-step tfjs
+ * references of the fused scans, differentiated by tfjs autodiff, and random inputs.
+ */
+import { tf, createRng } from '@orthoquant/runtime';
+import type { Activation } from './scan-spec.js';
+
+/** Sylvester Hadamard matrix H_m (m a power of two), unnormalised. */
+export function sylvester(m: number): Float32Array {
+  const h = new Float32Array(m * m);
+  h[0] = 1;
+  for (let k = 1; k < m; k <<= 1) {
+    for (let i = 0; i < k; i++) {
+      for (let j = 0; j < k; j++) {
+        const v = h[i * m + j];
+        h[i * m + j + k] = v;
+        h[(i + k) * m + j] = v;
+        h[(i + k) * m + j + k] = -v;
+      }
+    }
+  }
+  return h;
+}
+
+/** I_{n/m} ⊗ H_m / √m as a dense [n, n] tensor. */
+export function blockHadamardMatrix(n: number, m: number): tf.Tensor2D {
+  const hm = sylvester(m);
+  const out = new Float32Array(n * n);
+  const c = 1 / Math.sqrt(m);
+  for (let blk = 0; blk < n; blk += m) {
+    for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) out[(blk + i) * n + blk + j] = hm[i * m + j] * c;
+  }
+  return tf.tensor2d(out, [n, n]);
+}
+
+/** σ with plain tf ops; modReLU as sign(x)·relu(|x| + b). */
+export function referenceActivation(x: tf.Tensor, activation: Activation, bias?: tf.Tensor): tf.Tensor {
+  switch (activation) {
+    case 'linear':
+      return x;
+    case 'relu':
+      return tf.relu(x);
+    case 'tanh':
+      return tf.tanh(x);
+    case 'modrelu':
+      return tf.mul(tf.sign(x), tf.relu(tf.add(tf.abs(x), bias!)));
+  }
+}
+
+/** One tfjs op per step: H[t] = σ(h_{t−1}·Rᵀ + Z[t]) with R the [n, n] recurrent matrix. */
+export function referenceScan(z: tf.Tensor3D, R: tf.Tensor2D, h0: tf.Tensor2D | null, activation: Activation, bias?: tf.Tensor1D): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [T, B, n] = z.shape;
+    let h: tf.Tensor = h0 ?? tf.zeros([B, n]);
+    const steps: tf.Tensor[] = [];
+    const zs = tf.unstack(z);
+    for (let t = 0; t < T; t++) {
+      h = referenceActivation(tf.add(tf.matMul(h, R, false, true), zs[t]), activation, bias);
+      steps.push(h);
+    }
+    return tf.stack(steps) as tf.Tensor3D;
+  });
+}
+
+/** The Hadamard recurrent matrix diag(s)·(I ⊗ H_m)/√m as a differentiable function of s. */
+export function referenceHadamardMatrix(s: tf.Tensor1D, n: number, m: number): tf.Tensor2D {
+  return tf.tidy(() => tf.mul(tf.reshape(s, [n, 1]), blockHadamardMatrix(n, m)) as tf.Tensor2D);
+}
+
+/** A float32 tensor of N(0, std²) draws from a seeded stream. */
+export function randomTensor(shape: number[], seed: number | string, std = 1): tf.Tensor {
+  const size = shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(createRng(seed).normalArray(size, std), shape, 'float32');
+}
