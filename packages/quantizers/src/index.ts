@@ -1,0 +1,11 @@
+/**
+ * @orthoquant/quantizers — k-bit uniform, binary and ternary quantizers with
+ * straight-through estimators (tensor forms), their typed-array twins (same float32
+ * arithmetic, bit for bit), activation calibration for PTQ, and integer export.
+ */
+export { roundHalfEven, clamp } from './rounding.js';
+export { absPercentile } from './percentile.js';
+export { withSte } from './ste.js';
+export type { SteKind } from './ste.js';
+export { quantizeUniform, quantizeUniformArray, uniformAlpha, uniformRange, uniformStep } from './uniform.js';
+export type { ScaleChoice, UniformOptions } from './uniform.js';
