@@ -4,11 +4,13 @@
  */
 import { CopyTask } from './copy/copy-task.js';
 import type { CopyTaskConfig } from './copy/copy-task.js';
+import { MnistTask } from './mnist/mnist-task.js';
+import type { MnistTaskConfig } from './mnist/mnist-task.js';
 import { configError } from './core/config-checks.js';
 import type { ConfigRecord } from './core/config-checks.js';
 import type { Task, TaskName } from './core/task.js';
 
-export type TaskConfig = CopyTaskConfig;
+export type TaskConfig = CopyTaskConfig | MnistTaskConfig;
 
 export interface CreateTaskOptions {
   /** Where datasets live (else `ORTHOQUANT_DATA_DIR`); a config's own `path` wins. */
@@ -26,6 +28,10 @@ export function createTask(config: TaskConfig | ConfigRecord, options: CreateTas
   switch (cfg.name) {
     case 'copy':
       return new CopyTask(cfg, path);
+    case 'smnist':
+    case 'pmnist':
+    case 'fashion-mnist':
+      return new MnistTask(cfg, { dataDir: options.dataDir, path });
     default:
       throw configError(`${path}.name`, `one of ${TASK_NAMES.map((n) => `'${n}'`).join(' | ')}`, cfg.name);
   }

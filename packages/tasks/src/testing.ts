@@ -1,5 +1,50 @@
 /**
  * @orthoquant/tasks/testing — fixtures for tests (kept out of the main barrel): tiny
- * datasets written in the real on-disk formats.
+ * datasets written in the real on-disk formats, in a temporary folder.
  */
-export {};
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { createRng } from '@orthoquant/runtime';
+
+/** A fresh temporary folder; `cleanup()` removes it. */
+export function tempDir(prefix = 'orthoquant-tasks-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** IDX bytes: magic 0x0000 08 <rank>, big-endian dims, unsigned-byte data. */
+export function idxBytes(dims: number[], data: Uint8Array): Uint8Array {
+  const header = 4 + 4 * dims.length;
+  const out = new Uint8Array(header + data.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, 0x0800 | dims.length, false);
+  dims.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
+  out.set(data, header);
+  return out;
+}
+
+export interface MnistFixture {
+  dir: string;
+  trainImages: Uint8Array;
+  trainLabels: Uint8Array;
+  testImages: Uint8Array;
+  testLabels: Uint8Array;
+}
+
+/** Four IDX files of random 28×28 images (labels cycle 0..9) in `dir`, optionally gzipped. */
+export function writeMnistFixture(dir: string, opts: { nTrain?: number; nTest?: number; gzip?: boolean; seed?: number } = {}): MnistFixture {
+  const { nTrain = 60, nTest = 20, gzip = false, seed = 1 } = opts;
+  mkdirSync(dir, { recursive: true });
+  const rng = createRng(seed);
+  const images = (n: number) => Uint8Array.from({ length: n * 784 }, () => rng.int(256));
+  const labels = (n: number) => Uint8Array.from({ length: n }, (_, i) => i % 10);
+  const fx: MnistFixture = { dir, trainImages: images(nTrain), trainLabels: labels(nTrain), testImages: images(nTest), testLabels: labels(nTest) };
+  const put = (name: string, bytes: Uint8Array) => writeFileSync(join(dir, gzip ? `${name}.gz` : name), gzip ? gzipSync(bytes) : bytes);
+  put('train-images-idx3-ubyte', idxBytes([nTrain, 28, 28], fx.trainImages));
+  put('train-labels-idx1-ubyte', idxBytes([nTrain], fx.trainLabels));
+  put('t10k-images-idx3-ubyte', idxBytes([nTest, 28, 28], fx.testImages));
+  put('t10k-labels-idx1-ubyte', idxBytes([nTest], fx.testLabels));
+  return fx;
+}
