@@ -1,0 +1,244 @@
+/**
+ * What every model shares: named variables (with their parameter group), the token
+ * embedding, the input projection `x U + b` for all T·B rows as one matmul, the readout
+ * `f(h) V + c` as one matmul (or on the last step only), weight I/O and size accounting.
+ */
+import { tf, InputError } from '@orthoquant/runtime';
+import type { Rng } from '@orthoquant/runtime';
+import { glorotUniform } from './init.js';
+import { quantizeSte } from './quant.js';
+import type {
+  ModelConfig,
+  ModelDiagnostics,
+  ModelIO,
+  ModelState,
+  NamedWeights,
+  ParameterGroups,
+  QuantizationInfo,
+  Readout,
+  RecurrentModel,
+  SizeEntry,
+  SizeReport,
+} from './types.js';
+
+let instances = 0;
+
+interface VarEntry {
+  variable: tf.Variable;
+  group: 'orthogonal' | 'other';
+}
+
+export abstract class BaseModel implements RecurrentModel {
+  readonly readout: Readout;
+  readonly hidden: number;
+  /** Width of what enters the input projection (embedding size for tokens). */
+  readonly inputWidth: number;
+  protected readonly vars = new Map<string, VarEntry>();
+  private readonly prefix: string;
+  /** Disposers of things not in `vars` (parameterizations, constants). */
+  protected readonly owned: { dispose(): void }[] = [];
+  private disposed = false;
+
+  constructor(
+    readonly config: ModelConfig,
+    readonly io: ModelIO,
+  ) {
+    this.prefix = `${config.type}#${++instances}`;
+    this.hidden = config.hidden;
+    this.readout = config.readout === undefined || config.readout === 'auto' ? io.readout : config.readout;
+    if (io.vocabSize !== undefined) {
+      const dim = config.embeddingDim;
+      if (dim === undefined) throw new InputError(`the task has token inputs (vocabulary ${io.vocabSize}): set an embedding size`, 'model.embeddingDim');
+      this.inputWidth = dim;
+    } else {
+      this.inputWidth = io.inputSize;
+    }
+  }
+
+  // ---- variables -------------------------------------------------------------------
+
+  protected addVariable(name: string, shape: number[], data: Float32Array, group: 'orthogonal' | 'other' = 'other'): tf.Variable {
+    if (this.vars.has(name)) throw new Error(`${this.prefix}: variable '${name}' defined twice`);
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (data.length !== size) throw new Error(`${this.prefix}: '${name}' expects ${size} values for shape [${shape}], got ${data.length}`);
+    const v = tf.variable(tf.tensor(data, shape), true, `${this.prefix}/${name}`, 'float32');
+    this.vars.set(name, { variable: v, group });
+    return v;
+  }
+
+  /** Register variables created elsewhere (an orthogonal parameterization's latents). */
+  protected adoptVariable(name: string, variable: tf.Variable, group: 'orthogonal' | 'other' = 'orthogonal'): void {
+    if (this.vars.has(name)) throw new Error(`${this.prefix}: variable '${name}' defined twice`);
+    this.vars.set(name, { variable, group });
+  }
+
+  /** A unique tfjs variable name for a variable created elsewhere. */
+  protected variableName(name: string): string {
+    return `${this.prefix}/${name}`;
+  }
+
+  protected v(name: string): tf.Variable {
+    const e = this.vars.get(name);
+    if (!e) throw new Error(`${this.prefix}: no variable '${name}'`);
+    return e.variable;
+  }
+
+  /** Token embedding (when the task has tokens), float, N(0, 1) rows as in torch's default. */
+  protected addEmbedding(rng: Rng): void {
+    if (this.io.vocabSize === undefined) return;
+    const data = rng.fork('embedding').normalArray(this.io.vocabSize * this.inputWidth);
+    this.addVariable('embedding', [this.io.vocabSize, this.inputWidth], data);
+  }
+
+  /** U `[inputWidth, cols]` (Glorot) and b `[cols]` (zeros). */
+  protected addInputProjection(rng: Rng, cols = this.hidden, uName = 'U', bName = 'b'): void {
+    this.addVariable(uName, [this.inputWidth, cols], glorotUniform(rng.fork(uName), this.inputWidth, cols));
+    this.addVariable(bName, [cols], new Float32Array(cols));
+  }
+
+  /** V `[n, out]` (Glorot) and c `[out]` (zeros). */
+  protected addReadout(rng: Rng): void {
+    const out = this.io.outputSize;
+    this.addVariable('V', [this.hidden, out], glorotUniform(rng.fork('V'), this.hidden, out));
+    this.addVariable('c', [out], new Float32Array(out));
+  }
+
+  trainableVariables(): ParameterGroups {
+    const groups: ParameterGroups = { orthogonal: [], other: [], managed: [] };
+    for (const e of this.vars.values()) groups[e.group].push(e.variable);
+    return groups;
+  }
+
+  // ---- forward pieces --------------------------------------------------------------
+
+  /** Inputs as `[T·B, inputWidth]` rows (embedding lookup for tokens) and T, B. */
+  protected inputRows(x: tf.Tensor): { rows: tf.Tensor2D; T: number; B: number } {
+    if (this.io.vocabSize !== undefined) {
+      if (x.rank !== 2) throw new Error(`${this.config.type}: token inputs must be [T, B] int32, got shape [${x.shape}]`);
+      const [T, B] = x.shape;
+      const ids = x.dtype === 'int32' ? x.reshape([T * B]) : x.toInt().reshape([T * B]);
+      return { rows: tf.gather(this.v('embedding'), ids) as tf.Tensor2D, T, B };
+    }
+    if (x.rank !== 3 || x.shape[2] !== this.io.inputSize) {
+      throw new Error(`${this.config.type}: inputs must be [T, B, ${this.io.inputSize}], got shape [${x.shape}]`);
+    }
+    const [T, B] = x.shape;
+    return { rows: x.reshape([T * B, this.io.inputSize]), T, B };
+  }
+
+  /** `x U + b` for every (t, b) as one matmul: `[T, B, cols]`. */
+  protected projectInputs(x: tf.Tensor, U: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor3D {
+    const { rows, T, B } = this.inputRows(x);
+    return tf.add(tf.matMul(rows, U), b).reshape([T, B, U.shape[1]]) as tf.Tensor3D;
+  }
+
+  /** `f(h) V + c` over all T·B rows, or on h_{T−1} only for last-step readout. */
+  protected readoutLogits(H: tf.Tensor3D, V: tf.Tensor2D, c: tf.Tensor1D, f: 'relu' | 'linear'): tf.Tensor {
+    const [T, B, n] = H.shape;
+    const act = (h: tf.Tensor) => (f === 'relu' ? tf.relu(h) : h);
+    if (this.readout === 'last') {
+      const last = tf.slice(H, [T - 1, 0, 0], [1, B, n]).reshape([B, n]);
+      return tf.add(tf.matMul(act(last), V), c);
+    }
+    const rows = act(H.reshape([T * B, n]));
+    return tf.add(tf.matMul(rows, V), c).reshape([T, B, V.shape[1]]);
+  }
+
+  /** `x` when `bits` is null, else the k-bit STE quantization of x. */
+  protected q<R extends tf.Rank>(x: tf.Tensor<R>, bits: number | null | undefined): tf.Tensor<R> {
+    return bits == null ? x : quantizeSte(x, bits);
+  }
+
+  abstract forwardWithState(x: tf.Tensor, state?: ModelState | null): { logits: tf.Tensor; state: ModelState };
+
+  forward(x: tf.Tensor, state?: ModelState | null): tf.Tensor {
+    const { logits, state: s } = this.forwardWithState(x, state);
+    tf.dispose(s);
+    return logits;
+  }
+  abstract quantization(): QuantizationInfo;
+  abstract diagnostics(): ModelDiagnostics;
+  abstract effectiveWeights(): NamedWeights;
+  /** Bits per value of each stored variable (null = float, 32 bits, no overhead). */
+  protected abstract storedBits(): Record<string, { bits: number; overhead: number } | null>;
+
+  // ---- weights, size, lifetime -----------------------------------------------------
+
+  getWeights(): NamedWeights {
+    const out: NamedWeights = {};
+    for (const [name, e] of this.vars) out[name] = { shape: [...e.variable.shape], data: e.variable.dataSync().slice() as Float32Array };
+    return out;
+  }
+
+  setWeights(w: NamedWeights): void {
+    for (const name of Object.keys(w)) if (!this.vars.has(name)) throw new Error(`${this.config.type}.setWeights: unknown weight '${name}'`);
+    for (const [name, e] of this.vars) {
+      const src = w[name];
+      if (!src) throw new Error(`${this.config.type}.setWeights: missing weight '${name}'`);
+      if (src.shape.length !== e.variable.shape.length || src.shape.some((d, i) => d !== e.variable.shape[i])) {
+        throw new Error(`${this.config.type}.setWeights: '${name}' has shape [${src.shape}], expected [${e.variable.shape}]`);
+      }
+      tf.tidy(() => e.variable.assign(tf.tensor(src.data, e.variable.shape)));
+    }
+    this.weightsChanged();
+  }
+
+  /** Hook for models that cache something derived from their variables. */
+  protected weightsChanged(): void {}
+
+  sizeBits(): SizeReport {
+    const stored = this.storedBits();
+    const entries: SizeEntry[] = [];
+    let parameterCount = 0;
+    for (const [name, e] of this.vars) {
+      const count = e.variable.size;
+      parameterCount += count;
+      const s = stored[name];
+      const bitsPerValue = s ? s.bits : 32;
+      const overheadBits = s ? s.overhead : 0;
+      entries.push({ name, count, bitsPerValue, overheadBits, bits: count * bitsPerValue + overheadBits });
+    }
+    for (const [name, s] of Object.entries(stored)) {
+      if (!this.vars.has(name) && s) throw new Error(`${this.config.type}.sizeBits: stored bits given for unknown '${name}'`);
+    }
+    const totalBits = entries.reduce((a, e) => a + e.bits, 0);
+    const recurrentBits = entries.filter((e) => this.isRecurrent(e.name)).reduce((a, e) => a + e.bits, 0);
+    return { entries, totalBits, totalBytes: Math.ceil(totalBits / 8), recurrentBits, parameterCount };
+  }
+
+  /** Which stored variables describe the recurrent weight (for `recurrentBits`). */
+  protected isRecurrent(name: string): boolean {
+    return name === 'W' || name === 'A' || name === 'u';
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    // Parameterizations dispose their own latents; dispose each variable once.
+    for (const o of this.owned) o.dispose();
+    for (const e of this.vars.values()) if (!e.variable.isDisposed) e.variable.dispose();
+    this.vars.clear();
+    this.disposeExtra();
+  }
+
+  protected disposeExtra(): void {}
+}
+
+/** Dense W as a Float32Array and ‖WᵀW − I‖_max and the fraction of zeros. */
+export function matrixDiagnostics(w: Float32Array, n: number): { orthogonalityError: number; zeroFraction: number } {
+  let err = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = i; j < n; j++) {
+      let s = 0;
+      for (let k = 0; k < n; k++) s += w[k * n + i] * w[k * n + j];
+      err = Math.max(err, Math.abs(s - (i === j ? 1 : 0)));
+    }
+  }
+  let zeros = 0;
+  for (let i = 0; i < w.length; i++) if (w[i] === 0) zeros++;
+  return { orthogonalityError: err, zeroFraction: zeros / w.length };
+}
+
+export function namedFromTensor(t: tf.Tensor): { shape: number[]; data: Float32Array } {
+  return { shape: [...t.shape], data: t.dataSync().slice() as Float32Array };
+}

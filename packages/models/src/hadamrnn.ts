@@ -1,0 +1,109 @@
+/**
+ * HadamRNN and Block-HadamRNN (Foucault et al., ICLR 2025).
+ *
+ * - `W = diag(sign u) · (I_{n/m} ⊗ H_m) / √m`: u ∈ ℝⁿ is the only recurrent parameter, sign
+ *   with an identity STE; m = n is HadamRNN, m < n Block-HadamRNN (ternary, 1 − m/n zeros).
+ * - `h_t = σ(W h_{t−1} + x_t U + b)`, σ = identity in the reference code; readout
+ *   `ŷ_t = f(h_t) V + c`, f = ReLU.
+ * - U and V at p bits (k-bit uniform quantizer, STE; p = 4 in the papers), biases float.
+ * - The recurrence runs as one fused `hadamardScan` (fast Walsh–Hadamard transform).
+ * - Init: u ~ N(0, 1) (the reference's), U and V Glorot uniform, biases zero.
+ */
+import { tf, InputError } from '@orthoquant/runtime';
+import type { Rng } from '@orthoquant/runtime';
+import { hadamardScan } from '@orthoquant/kernels';
+import { blockHadamard, blockHadamRNN, hadamRNN } from '@orthoquant/orthogonal';
+import type { HadamardOperator } from '@orthoquant/orthogonal';
+import { BaseModel, matrixDiagnostics, namedFromTensor } from './base.js';
+import { quantizeSte } from './quant.js';
+import type { HadamRnnConfig, ModelDiagnostics, ModelIO, ModelState, NamedWeights, QuantizationInfo } from './types.js';
+
+function isPowerOfTwo(m: number): boolean {
+  return Number.isInteger(m) && m >= 1 && (m & (m - 1)) === 0;
+}
+
+export class HadamRnn extends BaseModel {
+  declare readonly config: HadamRnnConfig;
+  readonly blockSize: number;
+  private readonly operator: HadamardOperator;
+
+  constructor(config: HadamRnnConfig, io: ModelIO, rng: Rng) {
+    super(config, io);
+    const n = config.hidden;
+    const m = config.blockSize ?? n;
+    if (!isPowerOfTwo(n)) throw new InputError(`expected a power of two (Sylvester Hadamard), got ${n}`, 'model.hidden');
+    if (!isPowerOfTwo(m) || m > n) throw new InputError(`expected a power of two dividing model.hidden = ${n}, got ${m}`, 'model.blockSize');
+    this.blockSize = m;
+    this.addEmbedding(rng);
+    this.addInputProjection(rng);
+    const opts = { init: rng.fork('u').normalArray(n), name: this.variableName('u') };
+    const p = m === n ? hadamRNN(n, opts) : blockHadamRNN(n, m, opts);
+    this.owned.push(p);
+    this.adoptVariable('u', p.variables()[0]);
+    this.operator = p.structured!();
+    if (config.activation === 'modrelu') this.addVariable('modreluBias', [n], rng.fork('modreluBias').uniformArray(n, -0.01, 0.01));
+    this.addReadout(rng);
+  }
+
+  forwardWithState(x: tf.Tensor, state?: ModelState | null): { logits: tf.Tensor; state: ModelState } {
+    return tf.tidy(() => {
+      const bits = this.config.bits;
+      const Z = this.projectInputs(x, this.q(this.v('U') as tf.Tensor2D, bits), this.v('b') as tf.Tensor1D);
+      const s = this.operator.signs();
+      const H = hadamardScan(Z, s, state?.[0] ?? null, {
+        activation: this.config.activation,
+        blockSize: this.blockSize,
+        ...(this.config.activation === 'modrelu' ? { modreluBias: this.v('modreluBias') as tf.Tensor1D } : {}),
+      });
+      const logits = this.readoutLogits(H, this.q(this.v('V') as tf.Tensor2D, bits), this.v('c') as tf.Tensor1D, this.config.readoutActivation);
+      const [T, B, n] = H.shape;
+      const hT = tf.slice(H, [T - 1, 0, 0], [1, B, n]).reshape([B, n]) as tf.Tensor2D;
+      return { logits, state: [hT] };
+    });
+  }
+
+  /** Signs of u as ±1 (sign(0) = +1). */
+  signs(): Int8Array {
+    return this.operator.signsData();
+  }
+
+  /** The dense W = diag(sign u)·(I ⊗ H_m)/√m, row-major. */
+  denseW(): Float32Array {
+    const n = this.hidden;
+    const m = this.blockSize;
+    const h = blockHadamard(n, m);
+    const s = this.signs();
+    const scale = 1 / Math.sqrt(m);
+    const w = new Float32Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) w[i * n + j] = s[i] * h[i * n + j] * scale;
+    return w;
+  }
+
+  quantization(): QuantizationInfo {
+    const p = this.config.bits;
+    const io = p === null ? ({ bits: null, kind: 'float' } as const) : ({ bits: p, kind: 'uniform' } as const);
+    return { W: { bits: 1, kind: 'sign' }, U: io, V: io, b: { bits: null, kind: 'float' }, c: { bits: null, kind: 'float' } };
+  }
+
+  diagnostics(): ModelDiagnostics {
+    return { ...matrixDiagnostics(this.denseW(), this.hidden), signs: this.signs() };
+  }
+
+  protected storedBits(): Record<string, { bits: number; overhead: number } | null> {
+    const p = this.config.bits;
+    const io = p === null ? null : { bits: p, overhead: 32 };
+    // W is described by the n signs of u; 1/√m is a constant of the architecture.
+    return { u: { bits: 1, overhead: 0 }, U: io, V: io };
+  }
+
+  effectiveWeights(): NamedWeights {
+    const bits = this.config.bits;
+    const out: NamedWeights = { W: { shape: [this.hidden, this.hidden], data: this.denseW() } };
+    tf.tidy(() => {
+      out.U = namedFromTensor(bits === null ? this.v('U') : quantizeSte(this.v('U'), bits));
+      out.V = namedFromTensor(bits === null ? this.v('V') : quantizeSte(this.v('V'), bits));
+    });
+    for (const k of ['b', 'c', 'embedding', 'modreluBias']) if (this.vars.has(k)) out[k] = namedFromTensor(this.v(k));
+    return out;
+  }
+}

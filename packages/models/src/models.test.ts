@@ -1,0 +1,180 @@
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { tf } from '@orthoquant/runtime';
+import { testBackend, expectArraysClose, expectNoLeaks } from '@orthoquant/runtime/testing';
+import { createModel, quantizeWeightsPostTraining } from './index.js';
+import type { ModelConfig, RecurrentModel } from './index.js';
+import { TINY_IO, randomInputs, referenceRnnForward, tinyConfigs } from './testing.js';
+
+before(async () => {
+  await testBackend();
+});
+
+/** Mean squared logits against a fixed random target: a loss every parameter influences. */
+function lossOf(model: RecurrentModel, x: tf.Tensor, target: tf.Tensor): tf.Scalar {
+  return tf.mean(tf.square(tf.sub(model.forward(x), target))) as tf.Scalar;
+}
+
+describe('every model', () => {
+  const T = 6;
+  const B = 4;
+  for (const { label, config } of tinyConfigs()) {
+    it(`${label}: shapes, gradients reach every trainable variable, no leaks`, async () => {
+      const model = createModel(config, TINY_IO, 3);
+      const x = randomInputs(T, B, TINY_IO.inputSize);
+      const target = tf.randomNormal([T, B, TINY_IO.outputSize], 0, 1, 'float32', 5);
+      const groups = model.trainableVariables();
+      const vars = [...groups.orthogonal, ...groups.other, ...groups.managed.map((m) => m.variable)];
+      assert.ok(vars.length >= 5, `${label}: only ${vars.length} variables`);
+      if (config.type !== 'lstm' && config.type !== 'fastrnn' && config.type !== 'fastgrnn') {
+        assert.ok(groups.orthogonal.length + groups.managed.length >= 1, `${label}: no orthogonal group`);
+      }
+      await expectNoLeaks(() => {
+        const y = model.forward(x);
+        assert.deepEqual(y.shape, [T, B, TINY_IO.outputSize]);
+        y.dispose();
+        const { value, grads } = tf.variableGrads(() => lossOf(model, x, target), vars);
+        for (const v of vars) {
+          const g = grads[v.name];
+          assert.ok(g, `${label}: no gradient for ${v.name}`);
+          const norm = tf.tidy(() => tf.norm(g).dataSync()[0]);
+          assert.ok(Number.isFinite(norm) && norm > 0, `${label}: gradient of ${v.name} has norm ${norm}`);
+        }
+        tf.dispose([value, ...Object.values(grads)]);
+        model.afterStep?.();
+      }, `${label} forward/backward`);
+      // Weights round-trip and the state is returned.
+      const w = model.getWeights();
+      const other = createModel(config, TINY_IO, 99);
+      other.setWeights(w);
+      const [a, b] = [model.forward(x), other.forward(x)];
+      expectArraysClose(a, b, 1e-6, 1e-6, `${label} after setWeights`);
+      const { logits, state } = model.forwardWithState(x);
+      assert.equal(state[0].shape[0], B);
+      tf.dispose([a, b, logits, ...state, x, target]);
+      other.dispose();
+      model.dispose();
+    });
+  }
+});
+
+describe('ORNN / QORNN / HadamRNN forward equals the per-step definition', () => {
+  const cases = tinyConfigs().filter((c) => c.config.type === 'ornn' || c.config.type === 'qornn' || c.config.type === 'hadamrnn');
+  for (const { label, config } of cases) {
+    for (const readout of ['many-to-many', 'last'] as const) {
+      it(`${label}, readout ${readout}`, () => {
+        const model = createModel({ ...config, readout } as ModelConfig, TINY_IO, 11);
+        const x = randomInputs(5, 3, TINY_IO.inputSize, 2);
+        const y = model.forward(x);
+        const c = config as { activation: string; readoutActivation: string };
+        const ref = referenceRnnForward(model.effectiveWeights(), x.dataSync() as Float32Array, { T: 5, B: 3 }, { ...c, readout });
+        expectArraysClose(y, ref, 1e-4, 1e-4, label);
+        tf.dispose([x, y]);
+        model.dispose();
+      });
+    }
+  }
+});
+
+describe('quantization and orthogonality', () => {
+  it('QORNN: W has at most 2^k levels, U/V quantized, latent W near orthogonal', () => {
+    const cfg = tinyConfigs(16).find((c) => c.config.type === 'qornn')!.config;
+    const model = createModel({ ...cfg, bits: 3, ioBits: 5 } as ModelConfig, TINY_IO, 4);
+    const eff = model.effectiveWeights();
+    assert.ok(new Set(eff.W.data).size <= 8, `W levels ${new Set(eff.W.data).size}`);
+    assert.ok(new Set(eff.U.data).size <= 32);
+    assert.deepEqual(model.quantization().W, { bits: 3, kind: 'uniform' });
+    const d = model.diagnostics();
+    // 3-bit W is not orthogonal, but not garbage either.
+    assert.ok(d.orthogonalityError! > 1e-3 && d.orthogonalityError! < 0.6, `orth error ${d.orthogonalityError}`);
+    model.dispose();
+  });
+
+  it('HadamRNN: exactly orthogonal, signs of u; Block-HadamRNN has 1 − m/n zeros', () => {
+    const full = createModel({ type: 'hadamrnn', hidden: 16, activation: 'linear', bits: 4, readoutActivation: 'relu' }, TINY_IO, 1);
+    const d = full.diagnostics();
+    assert.ok(d.orthogonalityError! < 1e-6);
+    assert.equal(d.zeroFraction, 0);
+    assert.equal(d.signs!.length, 16);
+    assert.ok([...d.signs!].every((s) => s === 1 || s === -1));
+    const block = createModel({ type: 'hadamrnn', hidden: 16, blockSize: 4, activation: 'linear', bits: 4, readoutActivation: 'relu' }, TINY_IO, 1);
+    assert.equal(block.diagnostics().zeroFraction, 0.75);
+    full.dispose();
+    block.dispose();
+  });
+
+  it('bad hidden / block sizes are clear errors naming the key', () => {
+    assert.throws(() => createModel({ type: 'hadamrnn', hidden: 12, activation: 'linear', bits: 4, readoutActivation: 'relu' }, TINY_IO, 1), /model\.hidden: expected a power of two/);
+    assert.throws(() => createModel({ type: 'hadamrnn', hidden: 16, blockSize: 3, activation: 'linear', bits: 4, readoutActivation: 'relu' }, TINY_IO, 1), /model\.blockSize: expected a power of two dividing/);
+    assert.throws(() => createModel({ type: 'lstm', hidden: 4, bits: null }, { ...TINY_IO, vocabSize: 10 }, 1), /model\.embeddingDim: the task has token inputs/);
+  });
+});
+
+describe('size accounting', () => {
+  const io = { inputSize: 10, outputSize: 9, readout: 'many-to-many' as const };
+  it('HadamRNN n=128 (copy task): W = 128 bits, U/V at 4 bits + one float scale each', () => {
+    const m = createModel({ type: 'hadamrnn', hidden: 128, activation: 'linear', bits: 4, readoutActivation: 'relu' }, io, 0);
+    const s = m.sizeBits();
+    assert.equal(s.recurrentBits, 128);
+    const by = Object.fromEntries(s.entries.map((e) => [e.name, e.bits]));
+    assert.deepEqual(by, { U: 10 * 128 * 4 + 32, b: 128 * 32, u: 128, V: 128 * 9 * 4 + 32, c: 9 * 32 });
+    assert.equal(s.totalBits, 5152 + 4096 + 128 + 4640 + 288);
+    assert.equal(s.totalBytes, Math.ceil(s.totalBits / 8));
+    m.dispose();
+  });
+
+  it('QORNN n=64 at 4 bits: W = 4·n² + 32; float ORNN: 32 per value', () => {
+    const q = createModel({ type: 'qornn', hidden: 64, activation: 'linear', strategy: 'ste-bjorck', bits: 4, init: 'auto', readoutActivation: 'relu' }, io, 0);
+    assert.equal(q.sizeBits().recurrentBits, 4 * 64 * 64 + 32);
+    const f = createModel({ type: 'ornn', hidden: 64, activation: 'linear', orthogonal: 'expMap', init: 'auto', readoutActivation: 'relu' }, io, 0);
+    const s = f.sizeBits();
+    assert.equal(s.recurrentBits, 32 * 64 * 64);
+    assert.equal(s.totalBits, 32 * s.parameterCount);
+    tf.dispose([]);
+    q.dispose();
+    f.dispose();
+  });
+
+  it('LSTM with a token embedding: 4-bit matrices, float embedding and biases', () => {
+    const m = createModel({ type: 'lstm', hidden: 8, embeddingDim: 6, bits: 4 }, { inputSize: 1, outputSize: 1, vocabSize: 20, readout: 'last' }, 0);
+    const by = Object.fromEntries(m.sizeBits().entries.map((e) => [e.name, e.bits]));
+    assert.deepEqual(by, { embedding: 20 * 6 * 32, Wx: 6 * 32 * 4 + 32, b: 32 * 32, Wh: 8 * 32 * 4 + 32, V: 8 * 4 + 32, c: 32 });
+    const x = tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32');
+    const y = m.forward(x);
+    assert.deepEqual(y.shape, [2, 1]);
+    tf.dispose([x, y]);
+    m.dispose();
+  });
+});
+
+describe('post-training quantization', () => {
+  it('ORNN → frozen copy with k-bit W/U/V whose forward matches the per-step definition', () => {
+    const model = createModel(tinyConfigs().find((c) => c.label.startsWith('ornn expMap'))!.config, TINY_IO, 2);
+    const q = quantizeWeightsPostTraining(model, { bits: 4, ioBits: 6 });
+    const eff = q.effectiveWeights();
+    assert.ok(new Set(eff.W.data).size <= 16);
+    assert.ok(new Set(eff.U.data).size <= 64);
+    assert.equal(q.sizeBits().recurrentBits, 4 * 64 + 32);
+    const x = randomInputs(4, 2, 3);
+    const y = q.forward(x);
+    const ref = referenceRnnForward(eff, x.dataSync() as Float32Array, { T: 4, B: 2 }, { activation: 'tanh', readoutActivation: 'linear', readout: 'many-to-many' });
+    expectArraysClose(y, ref, 1e-4, 1e-4, 'ptq forward');
+    // The source model is unchanged.
+    const y0 = model.forward(x);
+    assert.ok(tf.tidy(() => tf.max(tf.abs(tf.sub(y0, y))).dataSync()[0]) > 1e-4);
+    tf.dispose([x, y, y0]);
+    q.dispose();
+    model.dispose();
+  });
+
+  it('HadamRNN and LSTM copies quantize U/V (or every matrix) and keep the rest', () => {
+    for (const cfg of [tinyConfigs()[7].config, tinyConfigs()[8].config]) {
+      const model = createModel(cfg, TINY_IO, 2);
+      const q = quantizeWeightsPostTraining(model, { bits: 3 });
+      assert.ok(new Set(q.effectiveWeights().V.data).size <= 8);
+      assert.deepEqual(q.effectiveWeights().b.data, model.effectiveWeights().b.data);
+      q.dispose();
+      model.dispose();
+    }
+  });
+});
