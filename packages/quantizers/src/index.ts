@@ -9,3 +9,5 @@ export { withSte } from './ste.js';
 export type { SteKind } from './ste.js';
 export { quantizeUniform, quantizeUniformArray, uniformAlpha, uniformRange, uniformStep } from './uniform.js';
 export type { ScaleChoice, UniformOptions } from './uniform.js';
+export { signSte, signArray, binarize, binarizeArray, binaryAlpha, ternary, ternaryArray, ternaryParams } from './binary.js';
+export type { SignOptions, BinarizeOptions, TernaryOptions } from './binary.js';

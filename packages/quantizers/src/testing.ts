@@ -9,6 +9,8 @@ import { createRng, tf } from '@orthoquant/runtime';
 import { expectNoLeaks, testBackend } from '@orthoquant/runtime/testing';
 import { quantizeUniform, quantizeUniformArray, uniformAlpha } from './uniform.js';
 import type { UniformOptions } from './uniform.js';
+import { binarize, binarizeArray, binaryAlpha, signArray, signSte, ternary, ternaryArray, ternaryParams } from './binary.js';
+import type { BinarizeOptions, TernaryOptions } from './binary.js';
 
 /**
  * Where a quantizer's outputs may land, per element i: `offset[i] + c · step[i]` with c an
@@ -47,6 +49,7 @@ export const QUANTIZER_LAWS = [
   'grid',
   'error',
   'idempotent',
+  'frozen',
   'ste',
   'twin',
   'zeros',
@@ -55,12 +58,6 @@ export const QUANTIZER_LAWS = [
 export type QuantizerLaw = (typeof QUANTIZER_LAWS)[number];
 
 export interface QuantizerContractOptions {
-  /**
-   * Which idempotence holds: `'recompute'` — q(q(w)) = q(w) with every parameter recomputed
-   * from q(w); `'frozen'` — q_w(q(w)) = q(w) where q_w keeps the parameters computed from w
-   * (the law for data-dependent scales such as α = max|w|). Default `'frozen'`.
-   */
-  idempotence?: 'recompute' | 'frozen';
   /** Laws that do not apply, each with the reason (shown as a skipped test). */
   skip?: Partial<Record<QuantizerLaw, string>>;
   /** Shapes of the random inputs (default [6, 10] and [4, 16]); per-channel quantizers want rank ≥ 2. */
@@ -138,13 +135,16 @@ function onGrid(q: number, g: QuantizerGrid, i: number): boolean {
 
 /**
  * The laws every quantizer obeys. Call inside a test file:
- * `quantizerContract('uniform 4-bit max', () => subject, { skip: { … } })`.
+ * `quantizerContract('uniform 4-bit max', () => subject, { skip: { idempotent: 'why' } })`.
  *
  * - shape: output has the input's shape, float32 dtype, finite values.
  * - levels: at most 2^bits distinct outputs per channel.
  * - grid: every output is offset + c·step with an integer c ∈ [cmin, cmax].
  * - error: |q(w) − w| ≤ step/2 (+ float32 rounding) where the clamp is inactive.
- * - idempotent: q(q(w)) = q(w) exactly (recomputed or frozen parameters, see options).
+ * - idempotent: q(q(w)) = q(w) exactly, every parameter recomputed from q(w). Not a law for
+ *   α = max|w| (a positive maximum lands on (2^{b−1} − 1)Δ, so α shrinks) nor for percentiles.
+ * - frozen: q_w, the quantizer with its parameters frozen at their value for w, gives
+ *   q_w(w) = q(w) and q_w(q(w)) = q(w): the law that holds for data-dependent scales.
  * - ste: `tf.grad` of Σ g·q(w) is g (identity), or g inside the pass region and 0 outside (clipped).
  * - twin: the typed-array twin equals the tensor version bit for bit.
  * - zeros: a zero tensor maps to zeros (no NaN from α = 0).
@@ -224,24 +224,22 @@ export function quantizerContract(name: string, make: () => QuantizerSubject, op
       assert.ok(checked > 0, 'no input fell inside the representable range');
     });
 
-    const idem = opts.idempotence ?? 'frozen';
-    law('idempotent', idem === 'recompute' ? 'is idempotent: q(q(w)) = q(w)' : 'is idempotent with frozen parameters: q_w(q(w)) = q(w)', () => {
+    law('idempotent', 'is idempotent with parameters recomputed: q(q(w)) = q(w)', () => {
       for (const input of inputs) {
         const q = run(subject, input);
-        let again: Float32Array;
-        let againArray: Float32Array;
-        if (idem === 'recompute') {
-          again = run(subject, { ...input, values: q });
-          againArray = subject.applyArray(q, input.shape);
-        } else {
-          assert.ok(subject.frozen, 'idempotence "frozen" needs subject.frozen');
-          const f = subject.frozen(input.values, input.shape);
-          expectBitsEqual(run(f, input), q, `${input.name}: frozen quantizer on w`);
-          again = run(f, { ...input, values: q });
-          againArray = f.applyArray(q, input.shape);
-        }
-        assert.deepEqual(Array.from(again), Array.from(q), `${input.name}: q(q(w)) ≠ q(w)`);
-        assert.deepEqual(Array.from(againArray), Array.from(q), `${input.name}: twin q(q(w)) ≠ q(w)`);
+        expectBitsEqual(run(subject, { ...input, values: q }), q, `${input.name}: q(q(w)) vs q(w)`);
+        expectBitsEqual(subject.applyArray(q, input.shape), q, `${input.name}: twin q(q(w)) vs q(w)`);
+      }
+    });
+
+    law('frozen', 'parameters frozen at w reproduce q(w) and are idempotent: q_w(q(w)) = q(w)', () => {
+      assert.ok(subject.frozen, 'the subject has no frozen(): implement it or skip this law with a reason');
+      for (const input of inputs) {
+        const q = run(subject, input);
+        const f = subject.frozen(input.values, input.shape);
+        expectBitsEqual(run(f, input), q, `${input.name}: q_w(w) vs q(w)`);
+        expectBitsEqual(run(f, { ...input, values: q }), q, `${input.name}: q_w(q(w)) vs q(w)`);
+        expectBitsEqual(f.applyArray(q, input.shape), q, `${input.name}: twin q_w(q(w)) vs q(w)`);
       }
     });
 
@@ -338,6 +336,61 @@ export function uniformSubject(options: UniformOptions): QuantizerSubject {
     frozen: (w, shape) => {
       const alphas = uniformAlpha(w, options, shape);
       return uniformSubject({ ...options, scale: options.axis === undefined ? alphas[0] : alphas });
+    },
+  };
+}
+
+function constantGrid(n: number, step: number, offset: number, cmin: number, cmax: number, pass?: [number, number]): QuantizerGrid {
+  return {
+    step: new Float32Array(n).fill(step),
+    offset: new Float32Array(n).fill(offset),
+    cmin: new Float64Array(n).fill(cmin),
+    cmax: new Float64Array(n).fill(cmax),
+    channel: new Int32Array(n),
+    ...(pass ? { passLo: new Float32Array(n).fill(pass[0]), passHi: new Float32Array(n).fill(pass[1]) } : {}),
+  };
+}
+
+/** `signSte` as a contract subject: levels −1 + 2c, c ∈ {0, 1}; clipped STE passes for |x| ≤ 1. */
+export function signSubject(ste: 'identity' | 'clipped' = 'identity'): QuantizerSubject {
+  return {
+    bits: 1,
+    ste,
+    apply: (w) => signSte(w, { ste }),
+    applyArray: (w) => signArray(w),
+    grid: (w) => constantGrid(w.length, 2, -1, 0, 1, [-1, 1]),
+  };
+}
+
+/** `binarize` (α·sign) as a contract subject: levels −α + 2αc, c ∈ {0, 1}. */
+export function binarizeSubject(options: BinarizeOptions = {}): QuantizerSubject {
+  return {
+    bits: 1,
+    ste: options.ste ?? 'identity',
+    apply: (w) => binarize(w, options),
+    applyArray: (w) => binarizeArray(w, options),
+    grid: (w) => {
+      const a = binaryAlpha(w, options);
+      return constantGrid(w.length, 2 * a, -a, 0, 1, [-a, a]);
+    },
+    frozen: (w) => binarizeSubject({ ...options, scale: binaryAlpha(w, options) }),
+  };
+}
+
+/** `ternary` as a contract subject: levels c·α, c ∈ {−1, 0, 1}; clipped STE passes for |w| ≤ α. */
+export function ternarySubject(options: TernaryOptions): QuantizerSubject {
+  return {
+    bits: 2,
+    ste: options.ste ?? 'identity',
+    apply: (w) => ternary(w, options),
+    applyArray: (w) => ternaryArray(w, options),
+    grid: (w) => {
+      const a = ternaryParams(w, options).alpha;
+      return constantGrid(w.length, a, 0, -1, 1, [-a, a]);
+    },
+    frozen: (w) => {
+      const p = ternaryParams(w, options);
+      return ternarySubject({ ...options, threshold: { absolute: p.threshold }, scale: p.alpha });
     },
   };
 }

@@ -5,17 +5,22 @@ import { expectArraysClose, expectNoLeaks, testBackend } from '@orthoquant/runti
 import { quantizeUniform, quantizeUniformArray, uniformAlpha, uniformRange, uniformStep } from './uniform.js';
 import { expectBitsEqual, quantizerContract, readF32, uniformSubject } from './testing.js';
 
+// Scale 'max': recomputing α from q(w) changes Δ when the largest |w| is positive (it is
+// clamped to (2^{b−1} − 1)Δ, see the counter-example below); idempotence holds with α frozen.
+const maxSkips = { idempotent: 'α = max|w| shrinks when the largest |w| is positive' };
+// A percentile of |q(w)| is not the percentile of |w|.
+const percentileSkips = { idempotent: 'the percentile of |q(w)| differs from that of |w|' };
 for (const bits of [1, 2, 3, 4, 8, 16]) {
-  // Default scale 'max': recomputing α from q(w) changes Δ when the largest |w| is positive
-  // (it is clamped to (2^{b−1} − 1)Δ), so the law is idempotence with α frozen.
-  quantizerContract(`uniform ${bits}-bit, scale max, identity STE`, () => uniformSubject({ bits }));
+  // 1 bit is the exception: levels {−α, 0}, and max|q(w)| is α or q(w) = 0, both fixed points.
+  quantizerContract(`uniform ${bits}-bit, scale max, identity STE`, () => uniformSubject({ bits }), { skip: bits === 1 ? {} : maxSkips });
 }
-quantizerContract('uniform 4-bit, scale max, clipped STE', () => uniformSubject({ bits: 4, ste: 'clipped' }));
-// A fixed α does not depend on w: idempotent even when recomputed.
-quantizerContract('uniform 3-bit, fixed scale 1.5, clipped STE', () => uniformSubject({ bits: 3, scale: 1.5, ste: 'clipped' }), { idempotence: 'recompute' });
-quantizerContract('uniform 5-bit, percentile 95', () => uniformSubject({ bits: 5, scale: { percentile: 95 } }));
-quantizerContract('uniform 4-bit, per row (axis 0), scale max', () => uniformSubject({ bits: 4, axis: 0 }));
+quantizerContract('uniform 4-bit, scale max, clipped STE', () => uniformSubject({ bits: 4, ste: 'clipped' }), { skip: maxSkips });
+// A fixed α does not depend on w: idempotent when recomputed too.
+quantizerContract('uniform 3-bit, fixed scale 1.5, clipped STE', () => uniformSubject({ bits: 3, scale: 1.5, ste: 'clipped' }));
+quantizerContract('uniform 5-bit, percentile 95', () => uniformSubject({ bits: 5, scale: { percentile: 95 } }), { skip: percentileSkips });
+quantizerContract('uniform 4-bit, per row (axis 0), scale max', () => uniformSubject({ bits: 4, axis: 0 }), { skip: maxSkips });
 quantizerContract('uniform 6-bit, per column (axis −1), percentile 90, clipped', () => uniformSubject({ bits: 6, axis: -1, scale: { percentile: 90 }, ste: 'clipped' }), {
+  skip: percentileSkips,
   shapes: [
     [5, 8],
     [2, 3, 7],
