@@ -1,0 +1,61 @@
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { tf } from '@orthoquant/runtime';
+import { expectArraysClose, testBackend } from '@orthoquant/runtime/testing';
+import { blockHadamRNN, hadamRNN, hadamard } from './index.js';
+import { orthogonalContract } from './testing.js';
+
+const STE = { check: 'gradient' as const, reason: 'sign has an identity STE: the true derivative is 0 almost everywhere, so finite differences cannot agree; the STE gradient is tested below' };
+
+orthogonalContract('hadamRNN', (n, seed) => hadamRNN(n, { seed }), { skip: [STE] });
+orthogonalContract('hadamRNN (Paley order 12·k)', (n, seed) => hadamRNN(n, { seed }), { sizes: [12, 20, 24, 28, 36, 40, 44, 48], trainingSize: 12, gradientSize: 12, skip: [STE] });
+orthogonalContract('blockHadamRNN m = 4', (n, seed) => blockHadamRNN(n, 4, { seed }), { skip: [STE] });
+
+describe('HadamRNN parameterizations', () => {
+  before(() => testBackend());
+
+  it('W = diag(sign u) H/√n with entries exactly ±1/√n, and a fast transform for 2^k', () => {
+    const u = new Float32Array([0.3, -0.2, 0, -5]);
+    const p = hadamRNN(4, { init: u });
+    const w = tf.tidy(() => p.matrix().dataSync());
+    const h = hadamard(4);
+    const s = [1, -1, 1, -1];
+    for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) assert.equal(w[i * 4 + j], (s[i] * h[i * 4 + j]) / 2);
+    assert.equal(p.kind, 'hadamard');
+    assert.equal(p.structured?.().fastTransform, true);
+    p.dispose();
+    const q = hadamRNN(12);
+    assert.equal(q.structured?.().fastTransform, false, 'Paley order 12 has no fast transform');
+    q.dispose();
+  });
+
+  it('Block-HadamRNN is ternary with a fraction 1 − m/n of zeros', () => {
+    const p = blockHadamRNN(32, 8, { seed: 2 });
+    const w = tf.tidy(() => p.matrix().dataSync());
+    const zeros = w.filter((v) => v === 0).length;
+    assert.equal(zeros, 32 * 32 * (1 - 8 / 32));
+    assert.ok(w.every((v) => v === 0 || Math.abs(Math.abs(v) - 1 / Math.sqrt(8)) < 1e-7));
+    assert.equal(p.kind, 'block-hadamard');
+    p.dispose();
+    assert.throws(() => blockHadamRNN(20, 8), /blockHadamRNN: block size m = 8 must divide n = 20/);
+    assert.throws(() => hadamRNN(22), /hadamard: no construction for order 22/);
+  });
+
+  it('the gradient w.r.t. u is the identity STE: dL/du_i = Σ_j G_ij (H/√n)_ij', () => {
+    const n = 8;
+    const p = hadamRNN(n, { seed: 3 });
+    const g = tf.tidy(() => {
+      const c = tf.randomNormal([n, n], 0, 1, 'float32', 7);
+      const { grads } = tf.variableGrads(() => tf.sum(tf.mul(c, p.matrix())), p.variables());
+      return [grads[p.variables()[0].name].dataSync(), c.dataSync()] as const;
+    });
+    const h = hadamard(n);
+    const expected = Array.from({ length: n }, (_, i) => {
+      let s = 0;
+      for (let j = 0; j < n; j++) s += g[1][i * n + j] * (h[i * n + j] / Math.sqrt(n));
+      return s;
+    });
+    expectArraysClose(g[0], expected, 1e-5, 1e-5, 'STE gradient');
+    p.dispose();
+  });
+});

@@ -1,0 +1,92 @@
+/**
+ * HadamRNN and Block-HadamRNN recurrent weights (Foucault et al., ICLR 2025):
+ * W = diag(sign u) · H_n/√n and W = diag(sign u) · (I_{n/m} ⊗ H_m/√m), u ∈ ℝⁿ trained.
+ */
+import { tf, createRng } from '@orthoquant/runtime';
+import { blockHadamard, hadamard, isPowerOfTwo } from './hadamard.js';
+import { fwht } from './fwht.js';
+import { withGradient } from './grad.js';
+import { checkOrder, newVariable } from './init.js';
+import type { HadamardOperator, OrthogonalParameterization } from './types.js';
+
+/** sign(u) ∈ {±1} (sign(0) = +1) with the identity straight-through estimator: d/du = identity. */
+export function signSte(u: tf.Tensor): tf.Tensor {
+  const op = withGradient((x: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([]);
+    return {
+      value: tf.tidy(() => tf.sub(tf.mul(tf.cast(tf.greaterEqual(x, 0), 'float32'), 2), 1)),
+      gradFunc: (dy: tf.Tensor) => tf.clone(dy),
+    };
+  });
+  return op(u);
+}
+
+export interface HadamRnnOptions {
+  /** Initial u: seeded U[−1, 1) (default), or given values. */
+  init?: Float32Array;
+  seed?: number | string;
+  name?: string;
+}
+
+function hadamardFamily(n: number, m: number, options: HadamRnnOptions, who: 'hadamRNN' | 'blockHadamRNN'): OrthogonalParameterization {
+  checkOrder(n, who);
+  const h = m === n ? hadamard(n) : blockHadamard(n, m);
+  const hm = m === n ? h : hadamard(m);
+  const scale = 1 / Math.sqrt(m);
+  const u0 = options.init ?? createRng(options.seed ?? 0).fork('init/u').uniformArray(n, -1, 1);
+  if (u0.length !== n) throw new Error(`${who}: init must have ${n} entries, got ${u0.length}`);
+  const u = newVariable(u0, [n], options.name);
+  const hScaled = tf.keep(tf.tensor2d(Float32Array.from(h, (v) => v * scale), [n, n]));
+  const fast = isPowerOfTwo(m);
+  const signs = (): tf.Tensor1D => signSte(u) as tf.Tensor1D;
+  const matrix = (): tf.Tensor2D => tf.tidy(() => tf.mul(tf.reshape(signs(), [n, 1]), hScaled));
+  const operator: HadamardOperator = {
+    kind: 'hadamard',
+    n,
+    blockSize: m,
+    scale,
+    fastTransform: fast,
+    hadamard: hm,
+    signs,
+    signsData: () => Int8Array.from(u.dataSync(), (v) => (v >= 0 ? 1 : -1)),
+    applyRows: (x: tf.Tensor2D) =>
+      tf.tidy(() => {
+        if (x.rank !== 2 || x.shape[1] !== n) throw new Error(`${who}: applyRows expects rows [B, ${n}], got [${x.shape.join(', ')}]`);
+        // W r = D (H/√m) r per row r; rows: (x Hᵀ)/√m, and Sylvester's H is symmetric.
+        const hx = fast ? fwht(x, { blockSize: m, normalize: true }) : tf.matMul(x, tf.transpose(hScaled));
+        return tf.mul(hx, tf.reshape(signs(), [1, n]));
+      }),
+  };
+  return {
+    kind: m === n ? 'hadamard' : 'block-hadamard',
+    n,
+    tolerance: 1e-6,
+    variables: () => [u],
+    matrix,
+    structured: () => operator,
+    dispose: () => {
+      u.dispose();
+      hScaled.dispose();
+    },
+  };
+}
+
+/**
+ * HadamRNN: W = diag(sign u) · H_n/√n.
+ * - u ∈ ℝⁿ is the only trained parameter; sign has an identity STE.
+ * - Exactly orthogonal for every u, entries ±1/√n; H_n from `hadamard(n)` (Sylvester for
+ *   n = 2^k, so `structured().fastTransform` is true and W h costs O(n log n) additions).
+ */
+export function hadamRNN(n: number, options: HadamRnnOptions = {}): OrthogonalParameterization {
+  return hadamardFamily(n, n, options, 'hadamRNN');
+}
+
+/**
+ * Block-HadamRNN: W = diag(sign u) · (I_{n/m} ⊗ H_m/√m).
+ * - Block diagonal, ternary {0, ±1/√m}, a fraction 1 − m/n of zeros, orthogonal.
+ * - Throws when m does not divide n or order m has no Hadamard construction here.
+ */
+export function blockHadamRNN(n: number, m: number, options: HadamRnnOptions = {}): OrthogonalParameterization {
+  if (!Number.isInteger(m) || m < 1 || n % m !== 0) throw new Error(`blockHadamRNN: block size m = ${m} must divide n = ${n}`);
+  return hadamardFamily(n, m, options, 'blockHadamRNN');
+}
