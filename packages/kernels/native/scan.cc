@@ -1,0 +1,563 @@
+// Fused recurrence scans (forward + BPTT backward) for @orthoquant/kernels, as a Node-API addon.
+//
+// Same math as src/scan-js.ts (the reference implementation of the package):
+//   forward   a_t = rec(h_{t-1}) + z_t,  h_t = σ(a_t)
+//             rec(h) = h Wᵀ (dense) or s ⊙ (h·(I ⊗ H_m))/√m (hadamard, by the fast WHT)
+//   backward  δ_t = (dL/dh_t + carry_t) ⊙ σ'(h_t),  carry_{t-1} = δ_t W  (dense)
+//             or ((δ_t ⊙ s)·(I ⊗ H_m))/√m (hadamard);  dW += δ_tᵀ h_{t-1},  ds += δ_t ⊙ rec0(h_{t-1})
+//   σ' is read off h = σ(a): relu [h > 0], tanh 1 − h², modReLU [h ≠ 0] (∂h/∂b = sign h).
+//
+// Batch rows never interact, so the batch is split into contiguous row ranges, one per thread,
+// and each thread runs the whole time loop on its rows without synchronisation; per-thread
+// dW / ds / dbias partial sums are added at the end.
+//
+// SIMD through GCC/Clang vector extensions (8 floats): AVX2/FMA with -march=native on x86,
+// lowered to whatever the target has elsewhere.
+#include <node_api.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+typedef float v8 __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+
+#if defined(__clang__)
+#define SHUF(v, ...) __builtin_shufflevector(v, v, __VA_ARGS__)
+#else
+#define SHUF(v, ...) __builtin_shuffle(v, (v8i){__VA_ARGS__})
+#endif
+
+inline v8 ld(const float* p) {
+  v8 r;
+  std::memcpy(&r, p, sizeof r);
+  return r;
+}
+inline void st(float* p, v8 v) { std::memcpy(p, &v, sizeof v); }
+inline v8 splat(float x) { return (v8){x, x, x, x, x, x, x, x}; }
+
+enum Act { LINEAR = 0, RELU = 1, TANH = 2, MODRELU = 3 };
+enum Kind { DENSE = 0, HADAMARD = 1 };
+
+// ---------------------------------------------------------------------------------------------
+// Fast Walsh–Hadamard transform of one row of n floats in independent blocks of m (unnormalised).
+
+// The 8-point transform inside one vector: three butterfly stages (strides 1, 2, 4).
+inline v8 wht8(v8 v) {
+  const v8 s1 = {1, -1, 1, -1, 1, -1, 1, -1};
+  const v8 s2 = {1, 1, -1, -1, 1, 1, -1, -1};
+  const v8 s4 = {1, 1, 1, 1, -1, -1, -1, -1};
+  v = SHUF(v, 0, 0, 2, 2, 4, 4, 6, 6) + SHUF(v, 1, 1, 3, 3, 5, 5, 7, 7) * s1;
+  v = SHUF(v, 0, 1, 0, 1, 4, 5, 4, 5) + SHUF(v, 2, 3, 2, 3, 6, 7, 6, 7) * s2;
+  v = SHUF(v, 0, 1, 2, 3, 0, 1, 2, 3) + SHUF(v, 4, 5, 6, 7, 4, 5, 6, 7) * s4;
+  return v;
+}
+
+void fwht_row(float* x, int n, int m) {
+  if (m < 8) {
+    for (int base = 0; base < n; base += m)
+      for (int h = 1; h < m; h <<= 1)
+        for (int i = base; i < base + m; i += 2 * h)
+          for (int j = i; j < i + h; j++) {
+            const float a = x[j], b = x[j + h];
+            x[j] = a + b;
+            x[j + h] = a - b;
+          }
+    return;
+  }
+  for (int i = 0; i < n; i += 8) st(x + i, wht8(ld(x + i)));
+  // Pairs (j, j + h) with h < m stay inside their block because blocks start at multiples of m.
+  for (int h = 8; h < m; h <<= 1)
+    for (int base = 0; base < n; base += 2 * h)
+      for (int j = base; j < base + h; j += 8) {
+        const v8 a = ld(x + j), b = ld(x + j + h);
+        st(x + j, a + b);
+        st(x + j + h, a - b);
+      }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Activations on a row: out[i] = σ(a[i] + z[i]).
+
+inline void activate_row(int act, const float* a, const float* z, const float* bias, float* out, int n) {
+  switch (act) {
+    case RELU:
+      for (int i = 0; i < n; i++) {
+        const float v = a[i] + z[i];
+        out[i] = v > 0.f ? v : 0.f;
+      }
+      break;
+    case TANH:
+      for (int i = 0; i < n; i++) out[i] = std::tanh(a[i] + z[i]);
+      break;
+    case MODRELU:
+      for (int i = 0; i < n; i++) {
+        const float v = a[i] + z[i];
+        const float r = std::fabs(v) + bias[i];
+        out[i] = r > 0.f ? (v > 0.f ? r : (v < 0.f ? -r : 0.f)) : 0.f;
+      }
+      break;
+    default:
+      for (int i = 0; i < n; i++) out[i] = a[i] + z[i];
+  }
+}
+
+// δ = (dH + carry) ⊙ σ'(h); dbias += (dH + carry) ⊙ sign(h) for modReLU. Writes δ to d and dz.
+inline void delta_row(int act, const float* dh, const float* carry, const float* h, float* d, float* dz, float* dbias, int n) {
+  switch (act) {
+    case RELU:
+      for (int i = 0; i < n; i++) d[i] = h[i] > 0.f ? dh[i] + carry[i] : 0.f;
+      break;
+    case TANH:
+      for (int i = 0; i < n; i++) d[i] = (dh[i] + carry[i]) * (1.f - h[i] * h[i]);
+      break;
+    case MODRELU:
+      for (int i = 0; i < n; i++) {
+        const float g = dh[i] + carry[i];
+        d[i] = h[i] != 0.f ? g : 0.f;
+        dbias[i] += h[i] > 0.f ? g : (h[i] < 0.f ? -g : 0.f);
+      }
+      break;
+    default:
+      for (int i = 0; i < n; i++) d[i] = dh[i] + carry[i];
+  }
+  std::memcpy(dz, d, sizeof(float) * n);
+}
+
+struct Problem {
+  int kind, act, T, B, n, m;
+  const float* z;     // [T, B, n]
+  const float* w;     // W [n, n] or s [n]
+  const float* h0;    // [B, n] or null
+  const float* bias;  // [n] or null
+  float* H;           // [T, B, n] (output of forward, input of backward)
+  const float* dH;    // [T, B, n] (backward)
+  float* dz;          // [T, B, n] (backward)
+};
+
+// ---------------------------------------------------------------------------------------------
+// Hadamard scans: each row's whole sequence in turn (state stays in L1).
+
+void hadamard_forward(const Problem& p, int b0, int b1) {
+  const int n = p.n;
+  const size_t stride = size_t(p.B) * n;
+  const float scale = 1.f / std::sqrt(float(p.m));
+  std::vector<float> sc(n), buf(n, 0.f);
+  for (int i = 0; i < n; i++) sc[i] = p.w[i] * scale;
+  for (int b = b0; b < b1; b++) {
+    const float* prev = p.h0 ? p.h0 + size_t(b) * n : nullptr;
+    for (int t = 0; t < p.T; t++) {
+      const size_t o = t * stride + size_t(b) * n;
+      if (prev) {
+        std::memcpy(buf.data(), prev, sizeof(float) * n);
+        fwht_row(buf.data(), n, p.m);
+        for (int i = 0; i < n; i++) buf[i] *= sc[i];
+      } else {
+        std::fill(buf.begin(), buf.end(), 0.f);
+      }
+      activate_row(p.act, buf.data(), p.z + o, p.bias, p.H + o, n);
+      prev = p.H + o;
+    }
+  }
+}
+
+void hadamard_backward(const Problem& p, int b0, int b1, float* ds, float* dh0, float* dbias) {
+  const int n = p.n;
+  const size_t stride = size_t(p.B) * n;
+  const float scale = 1.f / std::sqrt(float(p.m));
+  std::vector<float> carry(n), d(n), buf(n);
+  for (int b = b0; b < b1; b++) {
+    std::fill(carry.begin(), carry.end(), 0.f);
+    for (int t = p.T - 1; t >= 0; t--) {
+      const size_t o = t * stride + size_t(b) * n;
+      delta_row(p.act, p.dH + o, carry.data(), p.H + o, d.data(), p.dz + o, dbias, n);
+      const float* prev = t > 0 ? p.H + o - stride : (p.h0 ? p.h0 + size_t(b) * n : nullptr);
+      if (prev) {
+        std::memcpy(buf.data(), prev, sizeof(float) * n);
+        fwht_row(buf.data(), n, p.m);
+        for (int i = 0; i < n; i++) ds[i] += d[i] * buf[i];
+      }
+      for (int i = 0; i < n; i++) carry[i] = d[i] * p.w[i];
+      fwht_row(carry.data(), n, p.m);
+      for (int i = 0; i < n; i++) carry[i] *= scale;
+    }
+    if (dh0) std::memcpy(dh0 + size_t(b) * n, carry.data(), sizeof(float) * n);
+  }
+  for (int i = 0; i < n; i++) ds[i] *= scale;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dense scans: per time step, a register-blocked product over this thread's rows.
+//   out[r, :] = Σ_k in[r, k] · M[k, :]   (rows of `in` and M padded to np = n rounded up to 16)
+// in tiles of MR rows × 16 columns, columns outermost so that a 16-wide strip of M stays in cache
+// while every row block passes over it. `store(r, c, acc0, acc1)` consumes each finished tile.
+
+constexpr int NR = 16;
+constexpr int MR = 6;
+
+template <int R, class Store>
+inline void tile(const float* in, int np, int n, const float* M, int r0, int c, Store& store) {
+  v8 acc0[R], acc1[R];
+  for (int r = 0; r < R; r++) acc0[r] = acc1[r] = splat(0.f);
+  const float* Mc = M + c;
+  const float* rows = in + size_t(r0) * np;
+  for (int k = 0; k < n; k++) {
+    const v8 w0 = ld(Mc + size_t(k) * np), w1 = ld(Mc + size_t(k) * np + 8);
+    for (int r = 0; r < R; r++) {
+      const v8 x = splat(rows[size_t(r) * np + k]);
+      acc0[r] += x * w0;
+      acc1[r] += x * w1;
+    }
+  }
+  for (int r = 0; r < R; r++) store(r0 + r, c, acc0[r], acc1[r]);
+}
+
+template <class Store>
+void rowsTimesM(const float* in, int rows, int np, int n, const float* M, Store store) {
+  for (int c = 0; c < np; c += NR) {
+    int r = 0;
+    for (; r + MR <= rows; r += MR) tile<MR>(in, np, n, M, r, c, store);
+    switch (rows - r) {
+      case 5: tile<5>(in, np, n, M, r, c, store); break;
+      case 4: tile<4>(in, np, n, M, r, c, store); break;
+      case 3: tile<3>(in, np, n, M, r, c, store); break;
+      case 2: tile<2>(in, np, n, M, r, c, store); break;
+      case 1: tile<1>(in, np, n, M, r, c, store); break;
+      default: break;
+    }
+  }
+}
+
+// acc[i, j] += Σ_r D[r, i] · X[r, j] over `rows` rows (D, X padded to np; acc is [np, np]).
+template <int R>
+inline void outerTile(const float* D, const float* X, int rows, int np, float* acc, int i0, int c) {
+  v8 a0[R], a1[R];
+  for (int i = 0; i < R; i++) {
+    a0[i] = ld(acc + size_t(i0 + i) * np + c);
+    a1[i] = ld(acc + size_t(i0 + i) * np + c + 8);
+  }
+  for (int r = 0; r < rows; r++) {
+    const v8 x0 = ld(X + size_t(r) * np + c), x1 = ld(X + size_t(r) * np + c + 8);
+    const float* dr = D + size_t(r) * np + i0;
+    for (int i = 0; i < R; i++) {
+      const v8 d = splat(dr[i]);
+      a0[i] += d * x0;
+      a1[i] += d * x1;
+    }
+  }
+  for (int i = 0; i < R; i++) {
+    st(acc + size_t(i0 + i) * np + c, a0[i]);
+    st(acc + size_t(i0 + i) * np + c + 8, a1[i]);
+  }
+}
+
+void accumulateOuter(const float* D, const float* X, int rows, int np, int n, float* acc) {
+  for (int c = 0; c < np; c += NR) {
+    int i = 0;
+    for (; i + MR <= n; i += MR) outerTile<MR>(D, X, rows, np, acc, i, c);
+    switch (n - i) {
+      case 5: outerTile<5>(D, X, rows, np, acc, i, c); break;
+      case 4: outerTile<4>(D, X, rows, np, acc, i, c); break;
+      case 3: outerTile<3>(D, X, rows, np, acc, i, c); break;
+      case 2: outerTile<2>(D, X, rows, np, acc, i, c); break;
+      case 1: outerTile<1>(D, X, rows, np, acc, i, c); break;
+      default: break;
+    }
+  }
+}
+
+inline int padded(int n) { return (n + NR - 1) / NR * NR; }
+
+// M[k, i] = W[i, k] (transposed = true) or W[k, i], zero-padded to [np, np].
+std::vector<float> padMatrix(const float* W, int n, int np, bool transposed) {
+  std::vector<float> M(size_t(np) * np, 0.f);
+  for (int k = 0; k < n; k++)
+    for (int i = 0; i < n; i++) M[size_t(k) * np + i] = transposed ? W[size_t(i) * n + k] : W[size_t(k) * n + i];
+  return M;
+}
+
+void dense_forward(const Problem& p, const float* Mf, int b0, int b1) {
+  const int n = p.n, np = padded(n), rows = b1 - b0;
+  const size_t stride = size_t(p.B) * n;
+  std::vector<float> P(size_t(rows) * np, 0.f), Q(size_t(rows) * np, 0.f), tmp(NR);
+  if (p.h0)
+    for (int r = 0; r < rows; r++) std::memcpy(&P[size_t(r) * np], p.h0 + size_t(b0 + r) * n, sizeof(float) * n);
+  for (int t = 0; t < p.T; t++) {
+    const size_t base = t * stride + size_t(b0) * n;
+    if (t == 0 && !p.h0) {
+      std::vector<float> zero(n, 0.f);
+      for (int r = 0; r < rows; r++) {
+        activate_row(p.act, zero.data(), p.z + base + size_t(r) * n, p.bias, p.H + base + size_t(r) * n, n);
+        std::memcpy(&P[size_t(r) * np], p.H + base + size_t(r) * n, sizeof(float) * n);
+      }
+      continue;
+    }
+    float* q = Q.data();
+    const float* z = p.z + base;
+    float* H = p.H + base;
+    const float* bias = p.bias;
+    const int act = p.act;
+    auto store = [&](int r, int c, v8 a0, v8 a1) {
+      const int len = std::min(NR, n - c);
+      float* hr = H + size_t(r) * n + c;
+      float* qr = q + size_t(r) * np + c;
+      if (len == NR) {
+        st(qr, a0);
+        st(qr + 8, a1);
+        activate_row(act, qr, z + size_t(r) * n + c, bias ? bias + c : nullptr, hr, NR);
+        std::memcpy(qr, hr, sizeof(float) * NR);
+      } else {
+        st(tmp.data(), a0);
+        st(tmp.data() + 8, a1);
+        activate_row(act, tmp.data(), z + size_t(r) * n + c, bias ? bias + c : nullptr, hr, len);
+        std::memcpy(qr, hr, sizeof(float) * len);
+      }
+    };
+    rowsTimesM(P.data(), rows, np, n, Mf, store);
+    std::swap(P, Q);
+  }
+}
+
+void dense_backward(const Problem& p, const float* Mb, int b0, int b1, float* dWacc, float* dh0, float* dbias) {
+  const int n = p.n, np = padded(n), rows = b1 - b0;
+  const size_t stride = size_t(p.B) * n;
+  std::vector<float> C(size_t(rows) * np, 0.f), D(size_t(rows) * np, 0.f), X(size_t(rows) * np, 0.f), tmp(NR);
+  for (int t = p.T - 1; t >= 0; t--) {
+    const size_t base = t * stride + size_t(b0) * n;
+    for (int r = 0; r < rows; r++) {
+      const size_t o = base + size_t(r) * n;
+      delta_row(p.act, p.dH + o, &C[size_t(r) * np], p.H + o, &D[size_t(r) * np], p.dz + o, dbias, n);
+    }
+    const float* prev = t > 0 ? p.H + base - stride : (p.h0 ? p.h0 + size_t(b0) * n : nullptr);
+    if (prev) {
+      for (int r = 0; r < rows; r++) std::memcpy(&X[size_t(r) * np], prev + size_t(r) * n, sizeof(float) * n);
+      accumulateOuter(D.data(), X.data(), rows, np, n, dWacc);
+    }
+    float* c = C.data();
+    auto store = [&](int r, int col, v8 a0, v8 a1) {
+      st(c + size_t(r) * np + col, a0);
+      st(c + size_t(r) * np + col + 8, a1);
+    };
+    rowsTimesM(D.data(), rows, np, n, Mb, store);
+  }
+  if (dh0)
+    for (int r = 0; r < rows; r++) std::memcpy(dh0 + size_t(b0 + r) * n, &C[size_t(r) * np], sizeof(float) * n);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Threads: contiguous row ranges.
+
+int effectiveThreads(int requested, const Problem& p) {
+  const double work = double(p.T) * p.B * p.n * (p.kind == DENSE ? p.n : 8);
+  int t = std::max(1, std::min(requested, p.B));
+  if (work < 2e6) t = 1;  // spawning costs more than it saves
+  return t;
+}
+
+template <class F>
+void parallelRows(int threads, int B, F body) {
+  if (threads <= 1) {
+    body(0, 0, B);
+    return;
+  }
+  std::vector<std::thread> pool;
+  pool.reserve(threads - 1);
+  for (int k = 1; k < threads; k++) pool.emplace_back(body, k, B * k / threads, B * (k + 1) / threads);
+  body(0, 0, B / threads);
+  for (auto& th : pool) th.join();
+}
+
+void runForward(const Problem& p, int threads) {
+  threads = effectiveThreads(threads, p);
+  if (p.kind == HADAMARD) {
+    parallelRows(threads, p.B, [&](int, int b0, int b1) { hadamard_forward(p, b0, b1); });
+  } else {
+    const std::vector<float> Mf = padMatrix(p.w, p.n, padded(p.n), true);
+    parallelRows(threads, p.B, [&](int, int b0, int b1) { dense_forward(p, Mf.data(), b0, b1); });
+  }
+}
+
+void runBackward(const Problem& p, int threads, float* dw, float* dh0, float* dbias) {
+  threads = effectiveThreads(threads, p);
+  const int n = p.n, np = padded(n);
+  const size_t wlen = p.kind == DENSE ? size_t(np) * np : size_t(n);
+  std::vector<std::vector<float>> wpart(threads, std::vector<float>(wlen, 0.f));
+  std::vector<std::vector<float>> bpart(threads, std::vector<float>(dbias ? n : 0, 0.f));
+  if (p.kind == HADAMARD) {
+    parallelRows(threads, p.B, [&](int k, int b0, int b1) {
+      hadamard_backward(p, b0, b1, wpart[k].data(), dh0, dbias ? bpart[k].data() : nullptr);
+    });
+    for (int i = 0; i < n; i++) {
+      float s = 0.f;
+      for (int k = 0; k < threads; k++) s += wpart[k][i];
+      dw[i] = s;
+    }
+  } else {
+    const std::vector<float> Mb = padMatrix(p.w, n, np, false);
+    parallelRows(threads, p.B, [&](int k, int b0, int b1) {
+      dense_backward(p, Mb.data(), b0, b1, wpart[k].data(), dh0, dbias ? bpart[k].data() : nullptr);
+    });
+    for (int i = 0; i < n; i++)
+      for (int j = 0; j < n; j++) {
+        float s = 0.f;
+        for (int k = 0; k < threads; k++) s += wpart[k][size_t(i) * np + j];
+        dw[size_t(i) * n + j] = s;
+      }
+  }
+  if (dbias)
+    for (int i = 0; i < n; i++) {
+      float s = 0.f;
+      for (int k = 0; k < threads; k++) s += bpart[k][i];
+      dbias[i] = s;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Node-API glue. Every buffer length is checked here too: a wrong length must never become an
+// out-of-bounds write.
+
+struct ArgError {
+  std::string msg;
+};
+
+int32_t getInt(napi_env env, napi_value v, const char* name) {
+  int32_t out = 0;
+  if (napi_get_value_int32(env, v, &out) != napi_ok) throw ArgError{std::string(name) + " must be a number"};
+  return out;
+}
+
+float* getF32(napi_env env, napi_value v, size_t len, const char* name, bool nullable) {
+  napi_valuetype type;
+  napi_typeof(env, v, &type);
+  if (nullable && (type == napi_null || type == napi_undefined)) return nullptr;
+  bool isTyped = false;
+  napi_is_typedarray(env, v, &isTyped);
+  if (!isTyped) throw ArgError{std::string(name) + " must be a Float32Array"};
+  napi_typedarray_type ttype;
+  size_t length = 0;
+  void* data = nullptr;
+  napi_get_typedarray_info(env, v, &ttype, &length, &data, nullptr, nullptr);
+  if (ttype != napi_float32_array) throw ArgError{std::string(name) + " must be a Float32Array"};
+  if (length != len)
+    throw ArgError{std::string(name) + " has " + std::to_string(length) + " values, expected " + std::to_string(len)};
+  return static_cast<float*>(data);
+}
+
+void parseProblem(napi_env env, napi_value* a, Problem& p, int& threads) {
+  p.kind = getInt(env, a[0], "kind");
+  p.act = getInt(env, a[1], "activation");
+  p.T = getInt(env, a[2], "T");
+  p.B = getInt(env, a[3], "B");
+  p.n = getInt(env, a[4], "n");
+  p.m = getInt(env, a[5], "blockSize");
+  threads = getInt(env, a[6], "threads");
+  if (p.kind != DENSE && p.kind != HADAMARD) throw ArgError{"kind must be 0 (dense) or 1 (hadamard)"};
+  if (p.act < 0 || p.act > 3) throw ArgError{"activation code must be 0..3"};
+  if (p.T < 1 || p.B < 1 || p.n < 1) throw ArgError{"T, B and n must be positive"};
+  if (p.kind == HADAMARD && (p.m < 1 || (p.m & (p.m - 1)) || p.n % p.m))
+    throw ArgError{"blockSize must be a power of two dividing n"};
+}
+
+napi_value Forward(napi_env env, napi_callback_info info) {
+  size_t argc = 12;
+  napi_value a[12];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  try {
+    if (argc != 12) throw ArgError{"forward expects 12 arguments"};
+    Problem p{};
+    int threads = 1;
+    parseProblem(env, a, p, threads);
+    const size_t size = size_t(p.T) * p.B * p.n;
+    p.z = getF32(env, a[7], size, "z", false);
+    p.w = getF32(env, a[8], p.kind == DENSE ? size_t(p.n) * p.n : size_t(p.n), p.kind == DENSE ? "W" : "s", false);
+    p.h0 = getF32(env, a[9], size_t(p.B) * p.n, "h0", true);
+    p.bias = getF32(env, a[10], p.n, "bias", p.act != MODRELU);
+    p.H = getF32(env, a[11], size, "out", false);
+    runForward(p, threads);
+  } catch (const ArgError& e) {
+    napi_throw_error(env, nullptr, ("orthoquant_kernels.forward: " + e.msg).c_str());
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, (std::string("orthoquant_kernels.forward: ") + e.what()).c_str());
+  }
+  return nullptr;
+}
+
+napi_value Backward(napi_env env, napi_callback_info info) {
+  size_t argc = 16;
+  napi_value a[16];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  try {
+    if (argc != 16) throw ArgError{"backward expects 16 arguments"};
+    Problem p{};
+    int threads = 1;
+    parseProblem(env, a, p, threads);
+    const size_t size = size_t(p.T) * p.B * p.n;
+    const size_t wlen = p.kind == DENSE ? size_t(p.n) * p.n : size_t(p.n);
+    p.w = getF32(env, a[7], wlen, p.kind == DENSE ? "W" : "s", false);
+    p.h0 = getF32(env, a[8], size_t(p.B) * p.n, "h0", true);
+    p.bias = getF32(env, a[9], p.n, "bias", p.act != MODRELU);
+    p.H = getF32(env, a[10], size, "H", false);
+    p.dH = getF32(env, a[11], size, "dH", false);
+    p.dz = getF32(env, a[12], size, "dz", false);
+    float* dw = getF32(env, a[13], wlen, "dw", false);
+    float* dh0 = getF32(env, a[14], size_t(p.B) * p.n, "dh0", true);
+    float* dbias = getF32(env, a[15], p.n, "dbias", p.act != MODRELU);
+    if (!p.h0 && dh0) throw ArgError{"dh0 given without h0"};
+    runBackward(p, threads, dw, dh0, dbias);
+  } catch (const ArgError& e) {
+    napi_throw_error(env, nullptr, ("orthoquant_kernels.backward: " + e.msg).c_str());
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, (std::string("orthoquant_kernels.backward: ") + e.what()).c_str());
+  }
+  return nullptr;
+}
+
+const char* simdName() {
+#if defined(__AVX512F__)
+  return "avx512f";
+#elif defined(__AVX2__) && defined(__FMA__)
+  return "avx2+fma";
+#elif defined(__AVX__)
+  return "avx";
+#elif defined(__SSE2__)
+  return "sse2";
+#elif defined(__ARM_NEON)
+  return "neon";
+#else
+  return "generic";
+#endif
+}
+
+napi_value Info(napi_env env, napi_callback_info) {
+  napi_value out, v;
+  napi_create_object(env, &out);
+  napi_create_string_utf8(env, simdName(), NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, out, "simd", v);
+  napi_create_int32(env, int32_t(std::max(1u, std::thread::hardware_concurrency())), &v);
+  napi_set_named_property(env, out, "hardwareThreads", v);
+  napi_create_string_utf8(env, __VERSION__, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, out, "compiler", v);
+  return out;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  const napi_property_descriptor props[] = {
+      {"forward", nullptr, Forward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"backward", nullptr, Backward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

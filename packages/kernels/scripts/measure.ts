@@ -1,0 +1,129 @@
+/**
+ * Times forward + backward of the fused scans alone (typed-array layer, no tfjs copies) at the
+ * papers' shapes, for every available implementation, each case in its own child process so
+ * that its peak RSS is its own. Median of 5 (1 run when one run takes over 15 s).
+ *
+ *   node --conditions=@orthoquant/source --import tsx packages/kernels/scripts/measure.ts [--reps 5] [--only native|js] [--tf]
+ *
+ * `--tf` adds the copy-task HadamRNN shape through the tfjs op (hadamardScan + tf.grads on the
+ * wasm backend), i.e. including the Float32Array ↔ tensor copies.
+ * The machine is shared: numbers are noisy; medians are reported.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createRng, tf, initBackend } from '@orthoquant/runtime';
+import { scanForward, scanBackward, availableImplementations, kernelInfo, setKernelImplementation, hadamardScan } from '../src/index.js';
+import type { KernelImplementation, ScanSpec } from '../src/index.js';
+
+interface Case {
+  name: string;
+  spec: ScanSpec;
+}
+const CASES: Case[] = [
+  { name: 'hadamard n=128 B=128 T=1000', spec: { kind: 'hadamard', activation: 'linear', T: 1000, B: 128, n: 128, blockSize: 128 } },
+  { name: 'block-hadamard m=32 n=128 B=128 T=1000', spec: { kind: 'hadamard', activation: 'linear', T: 1000, B: 128, n: 128, blockSize: 32 } },
+  { name: 'dense n=128 B=128 T=1000', spec: { kind: 'dense', activation: 'linear', T: 1000, B: 128, n: 128, blockSize: 128 } },
+  { name: 'hadamard n=512 B=100 T=784', spec: { kind: 'hadamard', activation: 'linear', T: 784, B: 100, n: 512, blockSize: 512 } },
+  { name: 'dense n=512 B=100 T=784', spec: { kind: 'dense', activation: 'linear', T: 784, B: 100, n: 512, blockSize: 512 } },
+];
+
+const args = process.argv.slice(2);
+const flag = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const reps = Number(flag('--reps') ?? 5);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** Child: one case, one implementation; prints a JSON line. */
+async function child(caseIndex: number, impl: KernelImplementation | 'tf'): Promise<void> {
+  const result: Record<string, unknown> = {};
+  const times: number[] = [];
+  if (caseIndex < 0) {
+    // Baseline: the process with everything imported, no work.
+  } else if (impl === 'tf') {
+    await initBackend('wasm');
+    const { spec } = CASES[caseIndex];
+    const rng = createRng('measure');
+    const z = tf.tensor3d(rng.normalArray(spec.T * spec.B * spec.n), [spec.T, spec.B, spec.n]);
+    const s = tf.tensor1d(Array.from({ length: spec.n }, () => (rng.uniform() < 0.5 ? -1 : 1)));
+    const grad = tf.grads((zz: tf.Tensor, ss: tf.Tensor) => hadamardScan(zz as tf.Tensor3D, ss as tf.Tensor1D, null, { blockSize: spec.blockSize }).sum());
+    for (let r = 0; r < reps; r++) {
+      const t0 = performance.now();
+      const g = grad([z, s]);
+      g[0].dataSync();
+      times.push((performance.now() - t0) / 1000);
+      tf.dispose(g);
+    }
+    result.implementation = `tfjs op (${kernelInfo().implementation}, wasm backend)`;
+  } else {
+    setKernelImplementation(impl);
+    const { spec } = CASES[caseIndex];
+    const rng = createRng('measure');
+    const size = spec.T * spec.B * spec.n;
+    const { n } = spec;
+    const inp = {
+      z: rng.normalArray(size, 0.1),
+      w: spec.kind === 'dense' ? rng.normalArray(n * n, 1 / Math.sqrt(n)) : Float32Array.from({ length: n }, () => (rng.uniform() < 0.5 ? -1 : 1)),
+      h0: null,
+      bias: null,
+    };
+    const dH = rng.normalArray(size, 0.01);
+    const H = new Float32Array(size);
+    const out = { dz: new Float32Array(size) };
+    for (let r = 0; r < reps; r++) {
+      const t0 = performance.now();
+      scanForward(spec, inp, { out: H, implementation: impl });
+      const t1 = performance.now();
+      scanBackward(spec, inp, H, dH, { out, implementation: impl });
+      const t2 = performance.now();
+      times.push((t2 - t0) / 1000);
+      (result.forward ??= []) as number[];
+      (result.forward as number[]).push((t1 - t0) / 1000);
+      if (t2 - t0 > 15_000) break;
+    }
+    result.implementation = impl;
+    result.forwardMedian = median(result.forward as number[]);
+    delete result.forward;
+    result.info = kernelInfo();
+  }
+  result.times = times;
+  result.maxRssMB = process.resourceUsage().maxRSS / 1024;
+  console.log(JSON.stringify(result));
+}
+
+async function main(): Promise<void> {
+  const caseArg = flag('--case');
+  if (caseArg !== undefined) return child(Number(caseArg), flag('--impl') as KernelImplementation | 'tf');
+  const only = flag('--only');
+  const impls = availableImplementations().filter((i) => !only || i === only);
+  const self = fileURLToPath(import.meta.url);
+  const run = (c: number, impl: string) => {
+    const r = spawnSync(process.execPath, [...process.execArgv, self, '--case', String(c), '--impl', impl, '--reps', String(reps)], { encoding: 'utf8', env: { ...process.env, ORTHOQUANT_LOG_LEVEL: 'error' } });
+    if (r.status !== 0) throw new Error(`case ${c} ${impl} failed:\n${r.stderr}`);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as { times: number[]; maxRssMB: number; forwardMedian?: number; info?: { threads: number; simd: string } };
+  };
+  const base = run(-1, 'js');
+  console.log(`kernels: ${JSON.stringify(kernelInfo())}; ${reps} runs per case (median; shared 2-core machine, noisy)`);
+  console.log(`baseline process peak RSS (imports only): ${base.maxRssMB.toFixed(0)} MB\n`);
+  console.log('| case | impl | fwd+bwd median (s) | fwd (s) | runs | min–max (s) | peak RSS (MB) |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (let c = 0; c < CASES.length; c++) {
+    for (const impl of impls) {
+      const r = run(c, impl);
+      const t = r.times;
+      const impLabel = impl === 'native' ? `native (${r.info?.simd}, ${r.info?.threads} thr)` : impl;
+      console.log(`| ${CASES[c].name} | ${impLabel} | ${median(t).toFixed(3)} | ${r.forwardMedian?.toFixed(3)} | ${t.length} | ${Math.min(...t).toFixed(3)}–${Math.max(...t).toFixed(3)} | ${r.maxRssMB.toFixed(0)} |`);
+    }
+  }
+  if (args.includes('--tf')) {
+    const r = run(0, 'tf');
+    console.log(`| ${CASES[0].name}, through tfjs op + tf.grads (wasm) | ${kernelInfo().implementation} | ${median(r.times).toFixed(3)} | – | ${r.times.length} | ${Math.min(...r.times).toFixed(3)}–${Math.max(...r.times).toFixed(3)} | ${r.maxRssMB.toFixed(0)} |`);
+  }
+}
+
+await main();
