@@ -6,11 +6,13 @@ import { CopyTask } from './copy/copy-task.js';
 import type { CopyTaskConfig } from './copy/copy-task.js';
 import { MnistTask } from './mnist/mnist-task.js';
 import type { MnistTaskConfig } from './mnist/mnist-task.js';
+import { ImdbTask } from './imdb/imdb-task.js';
+import type { ImdbTaskConfig } from './imdb/imdb-task.js';
 import { configError } from './core/config-checks.js';
 import type { ConfigRecord } from './core/config-checks.js';
 import type { Task, TaskName } from './core/task.js';
 
-export type TaskConfig = CopyTaskConfig | MnistTaskConfig;
+export type TaskConfig = CopyTaskConfig | MnistTaskConfig | ImdbTaskConfig;
 
 export interface CreateTaskOptions {
   /** Where datasets live (else `ORTHOQUANT_DATA_DIR`); a config's own `path` wins. */
@@ -32,6 +34,8 @@ export function createTask(config: TaskConfig | ConfigRecord, options: CreateTas
     case 'pmnist':
     case 'fashion-mnist':
       return new MnistTask(cfg, { dataDir: options.dataDir, path });
+    case 'imdb':
+      return new ImdbTask(cfg, { dataDir: options.dataDir, path });
     default:
       throw configError(`${path}.name`, `one of ${TASK_NAMES.map((n) => `'${n}'`).join(' | ')}`, cfg.name);
   }

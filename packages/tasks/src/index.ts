@@ -46,3 +46,7 @@ export type { IdxArray } from './mnist/idx.js';
 export { loadImageDataset, mnistDataPackageDir, IDX_FILE_NAMES, DEBIAN_FASHION_MNIST_DIR } from './mnist/image-dataset.js';
 export type { ImageDataset, ImageDatasetName } from './mnist/image-dataset.js';
 export { DATA_DIR_ENV } from './core/data-files.js';
+export { ImdbTask, tokenizeReview, IMDB_PAD, IMDB_START, IMDB_OOV, IMDB_INDEX_FROM, IMDB_SHUFFLE_SEED } from './imdb/imdb-task.js';
+export type { ImdbTaskConfig } from './imdb/imdb-task.js';
+export { readNpz, parseNpy, readZip, unpickle } from './imdb/npz.js';
+export type { NpyArray } from './imdb/npz.js';

@@ -48,3 +48,27 @@ export function writeMnistFixture(dir: string, opts: { nTrain?: number; nTest?: 
   put('t10k-labels-idx1-ubyte', idxBytes([nTest], fx.testLabels));
   return fx;
 }
+
+/** A tiny Stanford-format `aclImdb` folder: {train,test}/{pos,neg}/<id>_<rating>.txt. */
+export function writeAclImdbFixture(root: string): string {
+  const dir = join(root, 'aclImdb');
+  const reviews: Record<'train' | 'test', Record<'pos' | 'neg', string[]>> = {
+    train: {
+      pos: ['A great, great film.<br /><br />Loved it!', "Great acting; it's a great story", 'great fun'],
+      neg: ['Bad film. Bad acting.', "It's bad, really bad<br />boring", 'boring and bad'],
+    },
+    test: {
+      pos: ['Great film', 'a great unseen masterpiece'],
+      neg: ['bad bad bad', 'boring film'],
+    },
+  };
+  for (const split of ['train', 'test'] as const) {
+    for (const sub of ['pos', 'neg'] as const) {
+      const folder = join(dir, split, sub);
+      mkdirSync(folder, { recursive: true });
+      // Ids 10, 2, ...: numeric order differs from the string order on purpose.
+      reviews[split][sub].forEach((text, i) => writeFileSync(join(folder, `${i === 0 ? 10 : i + 1}_${sub === 'pos' ? 8 : 2}.txt`), text));
+    }
+  }
+  return dir;
+}
