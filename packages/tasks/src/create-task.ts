@@ -8,11 +8,13 @@ import { MnistTask } from './mnist/mnist-task.js';
 import type { MnistTaskConfig } from './mnist/mnist-task.js';
 import { ImdbTask } from './imdb/imdb-task.js';
 import type { ImdbTaskConfig } from './imdb/imdb-task.js';
+import { PtbCharTask } from './ptb/ptb-char-task.js';
+import type { PtbCharTaskConfig } from './ptb/ptb-char-task.js';
 import { configError } from './core/config-checks.js';
 import type { ConfigRecord } from './core/config-checks.js';
 import type { Task, TaskName } from './core/task.js';
 
-export type TaskConfig = CopyTaskConfig | MnistTaskConfig | ImdbTaskConfig;
+export type TaskConfig = CopyTaskConfig | MnistTaskConfig | ImdbTaskConfig | PtbCharTaskConfig;
 
 export interface CreateTaskOptions {
   /** Where datasets live (else `ORTHOQUANT_DATA_DIR`); a config's own `path` wins. */
@@ -36,6 +38,8 @@ export function createTask(config: TaskConfig | ConfigRecord, options: CreateTas
       return new MnistTask(cfg, { dataDir: options.dataDir, path });
     case 'imdb':
       return new ImdbTask(cfg, { dataDir: options.dataDir, path });
+    case 'ptb-char':
+      return new PtbCharTask(cfg, { dataDir: options.dataDir, path });
     default:
       throw configError(`${path}.name`, `one of ${TASK_NAMES.map((n) => `'${n}'`).join(' | ')}`, cfg.name);
   }

@@ -50,3 +50,5 @@ export { ImdbTask, tokenizeReview, IMDB_PAD, IMDB_START, IMDB_OOV, IMDB_INDEX_FR
 export type { ImdbTaskConfig } from './imdb/imdb-task.js';
 export { readNpz, parseNpy, readZip, unpickle } from './imdb/npz.js';
 export type { NpyArray } from './imdb/npz.js';
+export { PtbCharTask, ptbLineSymbols, PTB_EOL, PTB_WORD_BOUNDARY } from './ptb/ptb-char-task.js';
+export type { PtbCharTaskConfig } from './ptb/ptb-char-task.js';

@@ -72,3 +72,18 @@ export function writeAclImdbFixture(root: string): string {
   }
   return dir;
 }
+
+/** Tiny `ptb.char.{train,valid,test}.txt` (and the word-level `ptb.*.txt` with the same text). */
+export function writePtbFixture(dir: string): { train: string[]; valid: string[]; test: string[] } {
+  mkdirSync(dir, { recursive: true });
+  const text = {
+    train: ['the cat sat', 'a dog ran to the cat', 'no <unk> here'],
+    valid: ['the dog sat'],
+    test: ['a cat ran', 'the end'],
+  };
+  for (const [split, lines] of Object.entries(text)) {
+    writeFileSync(join(dir, `ptb.char.${split}.txt`), lines.map((l) => ` ${[...l.replace(/ /g, '_')].join(' ')} `).join('\n') + '\n');
+    writeFileSync(join(dir, `ptb.${split}.txt`), lines.map((l) => ` ${l} `).join('\n') + '\n');
+  }
+  return text;
+}
