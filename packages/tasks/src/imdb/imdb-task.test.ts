@@ -4,7 +4,7 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRng } from '@orthoquant/runtime';
-import { ImdbTask, createTask, readNpz, tokenizeReview } from '../index.js';
+import { ImdbTask, MetricAccumulator, createTask, readNpz, tokenizeReview } from '../index.js';
 import { tempDir, writeAclImdbFixture } from '../testing.js';
 
 const tmp = tempDir();
@@ -107,5 +107,18 @@ describe('IMDB', () => {
     assert.deepEqual(a, [...task.epochBatches('train', 4, createRng(1))]);
     assert.deepEqual(a.map((x) => [x.T, x.B, x.inputKind === 'tokens' ? x.tokens.length : -1]), [[5, 4, 20], [5, 2, 10]]);
     assert.throws(() => createTask({ name: 'imdb', path: npzPath, valSize: 3 }), /task\.valSize: expected an integer in \[1, 2\] \(the val split of .*\), got 3/);
+  });
+
+  it('scores one sigmoid logit per review: loss ln 2 at logit 0, accuracy from the sign', () => {
+    const task = createTask({ name: 'imdb', path: npzPath, vocabSize: 8, maxLen: 5 }) as ImdbTask;
+    const batch = task.batch('train', [0, 1, 2, 3]);
+    const acc = new MetricAccumulator(task);
+    acc.add(batch, new Float32Array(4));
+    assert.ok(Math.abs(acc.result().loss! - Math.LN2) < 1e-12);
+    const sure = new MetricAccumulator(task);
+    sure.add(batch, Float32Array.from(batch.targets, (y) => (y === 1 ? 30 : -30)));
+    assert.equal(sure.result().accuracy, 1);
+    assert.ok(sure.result().loss! < 1e-12);
+    assert.throws(() => sure.add(batch, new Float32Array(3)), /imdb metrics: logits length 3, expected 4 \(4 targets × outputDim 1\)/);
   });
 });
