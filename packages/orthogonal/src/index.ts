@@ -45,5 +45,8 @@ export type { FwhtOptions } from './fwht.js';
 export { hadamRNN, blockHadamRNN, signSte } from './hadamard-rnn.js';
 export type { HadamRnnOptions } from './hadamard-rnn.js';
 
+export { projUNN, projUnnStep, lowRankFactors } from './projunn.js';
+export type { ProjUnnOptions, ProjUnnStepOptions, ProjUnnVariant } from './projunn.js';
+
 export { solve, skew, stopGradient, orthogonalityError } from './linalg.js';
 export type { SkewMode } from './linalg.js';
