@@ -11,6 +11,8 @@ import { quantizeUniform, quantizeUniformArray, uniformAlpha } from './uniform.j
 import type { UniformOptions } from './uniform.js';
 import { binarize, binarizeArray, binaryAlpha, signArray, signSte, ternary, ternaryArray, ternaryParams } from './binary.js';
 import type { BinarizeOptions, TernaryOptions } from './binary.js';
+import { quantizeAffine, quantizeAffineArray } from './affine.js';
+import type { AffineOptions } from './affine.js';
 
 /**
  * Where a quantizer's outputs may land, per element i: `offset[i] + c · step[i]` with c an
@@ -392,5 +394,18 @@ export function ternarySubject(options: TernaryOptions): QuantizerSubject {
       const p = ternaryParams(w, options);
       return ternarySubject({ ...options, threshold: { absolute: p.threshold }, scale: p.alpha });
     },
+  };
+}
+
+/** `quantizeAffine` as a contract subject: levels s·c', c' ∈ [qmin − z, qmax − z]. */
+export function affineSubject(options: AffineOptions): QuantizerSubject {
+  const qmin = -(2 ** (options.bits - 1));
+  const qmax = 2 ** (options.bits - 1) - 1;
+  return {
+    bits: options.bits,
+    ste: options.ste ?? 'identity',
+    apply: (w) => quantizeAffine(w, options),
+    applyArray: (w) => quantizeAffineArray(w, options),
+    grid: (w) => constantGrid(w.length, Math.fround(options.scale), 0, qmin - options.zeroPoint, qmax - options.zeroPoint),
   };
 }
