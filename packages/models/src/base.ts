@@ -61,7 +61,9 @@ export abstract class BaseModel implements RecurrentModel {
     if (this.vars.has(name)) throw new Error(`${this.prefix}: variable '${name}' defined twice`);
     const size = shape.reduce((a, b) => a * b, 1);
     if (data.length !== size) throw new Error(`${this.prefix}: '${name}' expects ${size} values for shape [${shape}], got ${data.length}`);
-    const v = tf.variable(tf.tensor(data, shape), true, `${this.prefix}/${name}`, 'float32');
+    const init = tf.tensor(data, shape);
+    const v = tf.variable(init, true, `${this.prefix}/${name}`, 'float32');
+    init.dispose(); // the variable holds its own reference to the data
     this.vars.set(name, { variable: v, group });
     return v;
   }

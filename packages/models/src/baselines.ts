@@ -82,7 +82,7 @@ export class Lstm extends BaselineModel {
       for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) wh[i * 4 * n + g * n + j] = q[i * n + j];
     }
     this.addVariable('Wh', [n, 4 * n], wh);
-    this.v('b').assign(tf.tidy(() => tf.concat([tf.zeros([n]), tf.ones([n]), tf.zeros([2 * n])])));
+    tf.tidy(() => this.v('b').assign(tf.concat([tf.zeros([n]), tf.ones([n]), tf.zeros([2 * n])]))); // forget bias 1
     this.addReadout(rng);
   }
 

@@ -1,0 +1,14 @@
+/**
+ * @orthoquant/train — one training run: trial config (zod), optimizers (Adam, RMSprop, SGD
+ * with a separate orthogonal learning rate), step LR schedule, clipping, evaluation,
+ * diagnostics, NaN/Inf stop, checkpoints and exact resume, events and progress.
+ */
+export { runTrial, modelIO, TrialStoppedError } from './run-trial.js';
+export type { RunTrialOptions, TrainEvent, Metrics, ProgressReporter, ProgressUpdate } from './run-trial.js';
+export { parseTrialConfig, parseModelConfig, trialConfigSchema, modelConfigSchema } from './config.js';
+export type { TrialConfig, TrialConfigInput } from './config.js';
+export { Optimizer, globalNorm } from './optimizers.js';
+export type { OptimizerName, OptimizerSettings, OptimizerState } from './optimizers.js';
+export { lossTensor } from './loss.js';
+export { readCheckpoint, writeCheckpoint, resolveCheckpoint, checkpointFileName } from './checkpoint.js';
+export type { CheckpointData, TensorRecord } from './checkpoint.js';

@@ -1,0 +1,224 @@
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { tf } from '@orthoquant/runtime';
+import { testBackend } from '@orthoquant/runtime/testing';
+import { tinyConfigs } from '@orthoquant/models/testing';
+import { runTrial, parseTrialConfig, TrialStoppedError, Optimizer, globalNorm, readCheckpoint } from './index.js';
+import type { TrainEvent } from './index.js';
+import { tinyTrial } from './testing.js';
+
+before(async () => {
+  await testBackend();
+});
+
+function collect(): { events: TrainEvent[]; onEvent: (e: TrainEvent) => void; losses: () => number[] } {
+  const events: TrainEvent[] = [];
+  return {
+    events,
+    onEvent: (e) => events.push(e),
+    losses: () => events.flatMap((e) => (e.type === 'step' ? [e.metrics.loss] : [])),
+  };
+}
+
+describe('trial config', () => {
+  it('fills defaults and keeps what was given', () => {
+    const c = parseTrialConfig({ task: { name: 'copy', T: 20 }, model: { type: 'qornn', hidden: 16, bits: 4 } });
+    assert.equal(c.seed, 0);
+    assert.equal(c.batchSize, 128);
+    assert.deepEqual(c.optimizer.betas, [0.9, 0.999]);
+    assert.equal(c.optimizer.name, 'adam');
+    assert.equal(c.schedule.gamma, 1);
+    assert.equal(c.budget.epochs, 1);
+    assert.equal(c.mode, 'qat');
+    assert.deepEqual(c.model, { type: 'qornn', hidden: 16, bits: 4, readout: 'auto', activation: 'linear', strategy: 'ste-bjorck', init: 'auto', readoutActivation: 'relu' });
+    // Parsing a parsed config changes nothing (the sweep re-parses).
+    assert.deepEqual(parseTrialConfig(c), c);
+  });
+
+  it('errors name the key path, what was expected and what was given', () => {
+    const base = { task: { name: 'copy', T: 20 } };
+    assert.throws(() => parseTrialConfig({ ...base, model: { type: 'qornn', hidden: 16, bits: 0 } }), /^InputError: model\.bits: expected an integer in 1\.\.16, got 0$/);
+    assert.throws(() => parseTrialConfig({ ...base, model: { type: 'hadamrnn', hidden: 16, bitz: 4 } }), /model\.bitz: unknown key/);
+    assert.throws(() => parseTrialConfig({ ...base, model: { type: 'gru', hidden: 16 } }), /model\.type: expected one of 'ornn' \| 'qornn' \| 'hadamrnn' \| 'lstm' \| 'fastrnn' \| 'fastgrnn', got 'gru'/);
+    assert.throws(() => parseTrialConfig({ ...base, model: { type: 'ornn', hidden: 8, orthogonal: 'givens' } }), /model\.orthogonal: expected one of 'cayley' \| .*got 'givens'/);
+    assert.throws(() => parseTrialConfig({ ...base, model: { type: 'ornn', hidden: 8 }, optimizer: { lr: -1 } }), /optimizer\.lr: expected a number > 0, got -1/);
+    assert.throws(() => parseTrialConfig({ ...base, model: { type: 'ornn' } }), /model\.hidden: /);
+    assert.throws(() => parseTrialConfig({ model: { type: 'ornn', hidden: 8 } }, 'exp.yaml trial 3'), /^InputError: exp\.yaml trial 3: task: /);
+    assert.throws(() => parseTrialConfig({ ...base, model: { type: 'ornn', hidden: 8 }, mode: 'ptq' }), /ptq: mode ptq needs ptq\.bits/);
+  });
+});
+
+describe('optimizers', () => {
+  it('Adam follows PyTorch’s update over two steps; its state restores exactly', () => {
+    const v = tf.variable(tf.tensor1d([1, -2]));
+    const opt = new Optimizer({ name: 'adam', betas: [0.9, 0.999], eps: 1e-8, alpha: 0.99, momentum: 0 }, [{ name: 'v', variable: v }], 0.1);
+    const g1 = tf.tensor1d([0.5, -1]);
+    const g2 = tf.tensor1d([0.25, 2]);
+    opt.apply([g1]);
+    opt.apply([g2]);
+    // Reference in float64.
+    const ref = [1, -2].map((x0, i) => {
+      const gs = [[0.5, -1][i], [0.25, 2][i]];
+      let m = 0, s = 0, x = x0;
+      gs.forEach((g, k) => {
+        m = 0.9 * m + 0.1 * g;
+        s = 0.999 * s + 0.001 * g * g;
+        const t = k + 1;
+        x -= (0.1 * (m / (1 - 0.9 ** t))) / (Math.sqrt(s) / Math.sqrt(1 - 0.999 ** t) + 1e-8);
+      });
+      return x;
+    });
+    const got = v.dataSync();
+    ref.forEach((r, i) => assert.ok(Math.abs(got[i] - r) < 1e-5, `adam[${i}] ${got[i]} vs ${r}`));
+    const state = opt.getState();
+    const w = tf.variable(tf.tensor1d(Array.from(got)));
+    const twin = new Optimizer(opt.settings, [{ name: 'v', variable: w }], 0.1);
+    twin.setState(state);
+    opt.apply([g1]);
+    twin.apply([g1]);
+    assert.deepEqual(Array.from(w.dataSync()), Array.from(v.dataSync()));
+    assert.throws(() => twin.setState({ step: 1, slots: {} }), /optimizer state does not match the model: expected slots v#0, v#1, got \(none\)/);
+    tf.dispose([v, w, g1, g2]);
+    opt.dispose();
+    twin.dispose();
+  });
+
+  it('global norm over several tensors', () => {
+    const a = tf.tensor1d([3, 0]);
+    const b = tf.tensor2d([[0, 4]]);
+    assert.ok(Math.abs(globalNorm([a, b]) - 5) < 1e-6);
+    tf.dispose([a, b]);
+  });
+});
+
+describe('runTrial', () => {
+  for (const { label, config } of tinyConfigs()) {
+    it(`${label}: the loss falls over 16 steps`, async () => {
+      const c = collect();
+      const before = tf.memory().numTensors;
+      const summary = await runTrial(tinyTrial({ model: config, budget: { epochs: 2, evalBatches: 1 } }), { onEvent: c.onEvent });
+      assert.equal(tf.memory().numTensors, before, `${label}: runTrial leaked tensors`);
+      const l = c.losses();
+      assert.equal(l.length, 16);
+      const head = (l[0] + l[1] + l[2]) / 3;
+      const tail = (l[13] + l[14] + l[15]) / 3;
+      assert.ok(tail < 0.8 * head, `${label}: loss ${head.toFixed(3)} → ${tail.toFixed(3)}`);
+      assert.equal(summary.steps, 16);
+      assert.ok(Number.isFinite(summary.val_loss) && Number.isFinite(summary.test_accuracy));
+      assert.ok(Math.abs(summary.memoryless_loss - (2 * Math.log(8)) / 12) < 1e-9);
+    });
+  }
+
+  it('emits step and epoch events, schedules lr ×γ per epoch, reports diagnostics and sign flips', async () => {
+    const c = collect();
+    const progress: number[] = [];
+    const summary = await runTrial(tinyTrial({ model: { type: 'hadamrnn', hidden: 8, bits: 4 }, optimizer: { lr: 0.5 } }), {
+      onEvent: c.onEvent,
+      progress: { update: (p) => progress.push(p.step) },
+    });
+    const epochs = c.events.filter((e): e is Extract<TrainEvent, { type: 'epoch' }> => e.type === 'epoch');
+    assert.deepEqual(epochs.map((e) => e.epoch), [0, 1]);
+    assert.ok(Math.abs(epochs[1].metrics.lr - 0.5 * 0.9) < 1e-12);
+    for (const key of ['train_loss', 'val_loss', 'val_accuracy', 'test_loss', 'test_copyAccuracy', 'orthogonality_error', 'zero_fraction', 'sign_flips']) {
+      assert.ok(key in epochs[1].metrics, `epoch metrics lack ${key}: ${Object.keys(epochs[1].metrics)}`);
+    }
+    // A large lr on u flips some signs of W.
+    assert.ok(epochs.some((e) => e.metrics.sign_flips > 0), 'no sign flips at lr 0.5');
+    assert.deepEqual(progress, Array.from({ length: 16 }, (_, i) => i + 1));
+    assert.equal(summary.recurrent_bits, 8);
+    assert.equal(summary.best_epoch !== undefined, true);
+  });
+
+  it('a separate learning rate for the orthogonal group', async () => {
+    // orthLr tiny: u (and so W) cannot move, while U/V train.
+    const c = collect();
+    await runTrial(tinyTrial({ optimizer: { lr: 0.5, orthLr: 1e-30 } }), { onEvent: c.onEvent });
+    const flips = c.events.flatMap((e) => (e.type === 'epoch' ? [e.metrics.sign_flips] : []));
+    assert.deepEqual(flips, [0, 0]);
+  });
+
+  it('resuming from a checkpoint gives bitwise the same losses as an uninterrupted run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'oq-train-'));
+    try {
+      const cfg = tinyTrial({ model: { type: 'qornn', hidden: 8, bits: 4 }, budget: { epochs: 2, checkpointEvery: 5 } });
+      const full = collect();
+      const s1 = await runTrial(cfg, { onEvent: full.onEvent });
+      // Interrupted after step 11 (mid-epoch 1): checkpoints at 5, 8 (epoch end) and 10.
+      const first = collect();
+      await runTrial({ ...cfg, budget: { ...cfg.budget, steps: 11 } }, { onEvent: first.onEvent, checkpointDir: dir });
+      const saved = first.events.flatMap((e) => (e.type === 'checkpoint' ? [e.step] : []));
+      assert.deepEqual(saved, [5, 8, 10]);
+      assert.deepEqual(readdirSync(dir).sort(), ['step-000000005.ckpt', 'step-000000008.ckpt', 'step-000000010.ckpt']);
+      assert.equal(readCheckpoint<{ step: number }>(join(dir, 'step-000000010.ckpt')).meta.step, 10);
+      const second = collect();
+      const s2 = await runTrial(cfg, { onEvent: second.onEvent, resumeFrom: dir });
+      const resumed = second.losses();
+      assert.equal(resumed.length, 6);
+      assert.deepEqual(resumed, full.losses().slice(10), 'losses after resume differ');
+      assert.deepEqual(first.losses(), full.losses().slice(0, 11));
+      for (const k of ['val_loss', 'test_accuracy', 'train_loss', 'best_val_loss', 'orthogonality_error']) assert.equal(s2[k], s1[k], k);
+      // A checkpoint refuses a different config.
+      await assert.rejects(runTrial({ ...cfg, seed: 8 }, { resumeFrom: dir }), /resume: checkpoint .* belongs to a different config/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('stops with a clear reason on a non-finite loss or gradient', async () => {
+    const before = tf.memory().numTensors;
+    const c = collect();
+    await assert.rejects(
+      runTrial(tinyTrial({ model: { type: 'hadamrnn', hidden: 8, bits: null }, optimizer: { name: 'sgd', lr: 1e30 } }), { onEvent: c.onEvent }),
+      (err: unknown) => {
+        assert.ok(err instanceof TrialStoppedError);
+        assert.equal(err.reason, 'non-finite');
+        assert.match(err.message, /^training stopped at step \d+ \(epoch 0\): the (training loss|gradient norm) is (NaN|Infinity) \(non-finite\); no update was applied$/);
+        return true;
+      },
+    );
+    assert.ok(c.events.some((e) => e.type === 'log' && e.level === 'error'));
+    assert.equal(tf.memory().numTensors, before, 'leaked tensors after the stop');
+  });
+
+  it('a parameterization that diverges on non-finite weights stops the run the same way', async () => {
+    await assert.rejects(
+      runTrial(tinyTrial({ model: { type: 'ornn', hidden: 8, orthogonal: 'bjorck', activation: 'relu' }, optimizer: { name: 'sgd', lr: 1e30 } })),
+      (err: unknown) => err instanceof TrialStoppedError && err.reason === 'non-finite' && /^training stopped at step \d+ \(epoch 0\): the projection after the update failed: bjorck: iteration diverged/.test(err.message),
+    );
+  });
+
+  it('an abort signal stops the run, writing a checkpoint', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'oq-train-'));
+    try {
+      const ac = new AbortController();
+      const events: TrainEvent[] = [];
+      await assert.rejects(
+        runTrial(tinyTrial(), {
+          signal: ac.signal,
+          checkpointDir: dir,
+          onEvent: (e) => {
+            events.push(e);
+            if (e.type === 'step' && e.step === 3) ac.abort(new Error('user pressed ctrl-c'));
+          },
+        }),
+        /training aborted at step 3 \(epoch 0\): user pressed ctrl-c/,
+      );
+      assert.deepEqual(readdirSync(dir), ['step-000000003.ckpt']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('ptq mode evaluates a k-bit copy of the float model', async () => {
+    const s = await runTrial(
+      tinyTrial({ model: { type: 'ornn', hidden: 8, orthogonal: 'cayley' }, mode: 'ptq', ptq: { bits: 3 }, budget: { epochs: 1, evalBatches: 1 } }),
+    );
+    assert.equal(s.ptq_recurrent_bits, 3 * 64 + 32);
+    assert.equal(s.recurrent_bits, 32 * 64);
+    assert.ok(s.ptq_size_bits < s.size_bits);
+    assert.ok(Number.isFinite(s.ptq_val_loss) && s.ptq_orthogonality_error > 0);
+  });
+});
