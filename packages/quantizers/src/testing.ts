@@ -245,7 +245,7 @@ export function quantizerContract(name: string, make: () => QuantizerSubject, op
       }
     });
 
-    law('ste', `STE gradient (${'identity'}: upstream unchanged; clipped: zero outside the pass region)`, () => {
+    law('ste', 'STE gradient by tf.grad (identity: upstream unchanged; clipped: zero outside the pass region)', () => {
       const rng = createRng(99);
       let inside = 0;
       let outside = 0;
