@@ -23,9 +23,8 @@
 import { tf, InputError } from '@orthoquant/runtime';
 import type { Rng } from '@orthoquant/runtime';
 import { denseScan, hadamardScan } from '@orthoquant/kernels';
-import { bjorck, blockHadamRNN, cayley, expMap, hadamRNN, randomOrthogonal } from '@orthoquant/orthogonal';
+import { bjorck, blockHadamRNN, cayley, expMap, hadamRNN, projUNN } from '@orthoquant/orthogonal';
 import type { HadamardOperator, OrthogonalParameterization } from '@orthoquant/orthogonal';
-import * as orthogonal from '@orthoquant/orthogonal';
 import { BaseModel, matrixDiagnostics, namedFromTensor } from './base.js';
 import { cayleySkew, expBlockSkew, henaffSkew } from './init.js';
 import { quantizeSte } from './quant.js';
@@ -38,9 +37,6 @@ const SKEW_METHODS = new Set(['cayley', 'scaledCayley', 'expMap']);
 function isPowerOfTwo(m: number): boolean {
   return Number.isInteger(m) && m >= 1 && (m & (m - 1)) === 0;
 }
-
-/** projUNN from the orthogonal package, when it provides one (projUNN-D / projUNN-T). */
-type ProjUnnFactory = (n: number, options: { variant: 'D' | 'T'; rank?: number; init?: Float32Array; seed?: number | string; name?: string }) => OrthogonalParameterization;
 
 export class Ornn extends BaseModel {
   declare readonly config: DenseConfig;
@@ -113,11 +109,8 @@ export class Ornn extends BaseModel {
       const opts = { init: rng.fork('u').normalArray(n), name };
       return m === n ? hadamRNN(n, opts) : blockHadamRNN(n, m, opts);
     }
-    // projUNN-D / projUNN-T.
-    const factory = (orthogonal as unknown as { projUNN?: ProjUnnFactory }).projUNN;
-    if (typeof factory !== 'function') throw new InputError(`'${method}' needs projUNN from @orthoquant/orthogonal, which this build does not provide`, 'model.orthogonal');
-    const init0 = w0 === 'orthogonal' ? randomOrthogonal(n, seed) : w0 === 'identity' ? undefined : w0;
-    return factory(n, { variant: method === 'projUNN-D' ? 'D' : 'T', rank: config.projRank, init: init0, seed, name });
+    // projUNN-D / projUNN-T: W is the state, updated by its own rank-k projected step.
+    return projUNN(n, { variant: method === 'projUNN-D' ? 'D' : 'T', rank: config.projRank ?? 1, init: w0, seed, name });
   }
 
   /** W as the forward uses it (quantized for QORNN), differentiable. */

@@ -17,6 +17,8 @@ export function tinyConfigs(hidden = 8): { label: string; config: ModelConfig }[
     { label: 'ornn expMap tanh', config: { type: 'ornn', ...c, activation: 'tanh', orthogonal: 'expMap', init: 'henaff', readoutActivation: 'linear' } },
     { label: 'ornn bjorck modrelu', config: { type: 'ornn', ...c, activation: 'modrelu', orthogonal: 'bjorck', init: 'random', readoutActivation: 'relu' } },
     { label: 'ornn hadamard block 4', config: { type: 'ornn', ...c, activation: 'linear', orthogonal: 'hadamard', blockSize: 4, init: 'auto', readoutActivation: 'relu' } },
+    { label: 'ornn projUNN-D', config: { type: 'ornn', ...c, activation: 'linear', orthogonal: 'projUNN-D', projRank: 2, init: 'auto', readoutActivation: 'relu' } },
+    { label: 'qornn ste-projUNN-T 5 bits', config: { type: 'qornn', ...c, activation: 'linear', strategy: 'ste-projUNN-T', bits: 5, init: 'auto', readoutActivation: 'relu' } },
     { label: 'qornn ste-bjorck 4 bits', config: { type: 'qornn', ...c, activation: 'linear', strategy: 'ste-bjorck', bits: 4, init: 'auto', readoutActivation: 'relu' } },
     { label: 'hadamrnn p=4', config: { type: 'hadamrnn', ...c, activation: 'linear', bits: 4, readoutActivation: 'relu' } },
     { label: 'block-hadamrnn m=4 float io', config: { type: 'hadamrnn', ...c, activation: 'relu', blockSize: 4, bits: null, readoutActivation: 'relu' } },
