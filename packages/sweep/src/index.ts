@@ -1,0 +1,9 @@
+/**
+ * @orthoquant/sweep — YAML sweeps: grammar, expansion, canonical config hash, and the
+ * scheduler that runs trials in worker processes and records them in the store.
+ */
+export { parseSweepText, loadSweepFile, SweepSpecError, DISTRIBUTIONS, keyPathText, deepMerge } from './spec.js';
+export type { SweepSpec, ParameterSpec, Distribution, SpecIssue, ParseSweepOptions, KeyPath } from './spec.js';
+export { expandSweep } from './expand.js';
+export type { ExpandedTrial, Expansion, ExpandOptions, ConfigResolver, TrialMode } from './expand.js';
+export { canonicalJson, configHash, sha256, trialSetFingerprint } from './canonical.js';
