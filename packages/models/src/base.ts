@@ -119,7 +119,7 @@ export abstract class BaseModel implements RecurrentModel {
       if (x.rank !== 2) throw new Error(`${this.config.type}: token inputs must be [T, B] int32, got shape [${x.shape}]`);
       const [T, B] = x.shape;
       const ids = x.dtype === 'int32' ? x.reshape([T * B]) : x.toInt().reshape([T * B]);
-      return { rows: tf.gather(this.v('embedding'), ids) as tf.Tensor2D, T, B };
+      return { rows: embeddingLookup(this.v('embedding') as tf.Tensor2D, ids as tf.Tensor1D), T, B };
     }
     if (x.rank !== 3 || x.shape[2] !== this.io.inputSize) {
       throw new Error(`${this.config.type}: inputs must be [T, B, ${this.io.inputSize}], got shape [${x.shape}]`);
@@ -224,6 +224,36 @@ export abstract class BaseModel implements RecurrentModel {
   }
 
   protected disposeExtra(): void {}
+}
+
+/**
+ * Rows `E[ids]` of an embedding table, differentiable w.r.t. E. The backward pass is a
+ * scatter-add on the host (tfjs's gather gradient needs UnsortedSegmentSum, which the wasm
+ * backend lacks); it reads dL/drows once, O(T·B·dim), deterministic.
+ */
+export function embeddingLookup(E: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
+  const [V, d] = E.shape;
+  const idv = ids.dataSync() as Int32Array;
+  for (let i = 0; i < idv.length; i++) {
+    if (!(idv[i] >= 0 && idv[i] < V)) throw new Error(`embedding: token id ${idv[i]} at position ${i} is outside [0, ${V})`);
+  }
+  const op = tf.customGrad((e: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([]);
+    return {
+      value: tf.gather(e, ids),
+      gradFunc: (dy: tf.Tensor) => {
+        const g = new Float32Array(V * d);
+        const dyv = dy.dataSync();
+        for (let n = 0; n < idv.length; n++) {
+          const src = n * d;
+          const dst = idv[n] * d;
+          for (let k = 0; k < d; k++) g[dst + k] += dyv[src + k];
+        }
+        return tf.tensor2d(g, [V, d]);
+      },
+    };
+  });
+  return op(E) as tf.Tensor2D;
 }
 
 /** Dense W as a Float32Array and ‖WᵀW − I‖_max and the fraction of zeros. */

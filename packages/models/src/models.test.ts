@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { tf } from '@orthoquant/runtime';
 import { testBackend, expectArraysClose, expectNoLeaks } from '@orthoquant/runtime/testing';
 import { createModel, quantizeWeightsPostTraining } from './index.js';
+import { embeddingLookup } from './base.js';
 import type { ModelConfig, RecurrentModel } from './index.js';
 import { TINY_IO, randomInputs, referenceRnnForward, tinyConfigs } from './testing.js';
 
@@ -176,5 +177,44 @@ describe('post-training quantization', () => {
       q.dispose();
       model.dispose();
     }
+  });
+});
+
+describe('state and embeddings', () => {
+  for (const { label, config } of tinyConfigs().filter((c) => ['ornn expMap tanh', 'hadamrnn p=4', 'lstm', 'fastgrnn 6 bits'].includes(c.label))) {
+    it(`${label}: two windows with the state carried equal one long window`, () => {
+      const model = createModel(config, TINY_IO, 5);
+      const x = randomInputs(8, 2, TINY_IO.inputSize, 6);
+      const [x1, x2] = tf.split(x, 2, 0);
+      const whole = model.forward(x);
+      const first = model.forwardWithState(x1);
+      const second = model.forward(x2, first.state);
+      expectArraysClose(tf.concat([first.logits, second]), whole, 1e-5, 1e-4, label);
+      tf.dispose([x, x1, x2, whole, first.logits, ...first.state, second]);
+      model.dispose();
+    });
+  }
+
+  it('the embedding gradient (host scatter-add) equals one-hot matmul, repeated ids summed', async () => {
+    const model = createModel({ type: 'hadamrnn', hidden: 8, embeddingDim: 3, bits: null, activation: 'linear', readoutActivation: 'relu' }, { inputSize: 1, outputSize: 2, vocabSize: 6, readout: 'last' }, 1);
+    const ids = tf.tensor2d([1, 4, 1, 0, 5, 1], [3, 2], 'int32');
+    const E = model.trainableVariables().other.find((v) => v.name.endsWith('/embedding'))!;
+    await expectNoLeaks(() => {
+      const g = tf.grad((e: tf.Tensor) => {
+        // The reference: rows as a one-hot product, differentiated by tfjs itself.
+        const rows = tf.matMul(tf.oneHot(ids.reshape([6]), 6).toFloat(), e);
+        return tf.sum(tf.square(rows));
+      })(E);
+      const mine = tf.grad((e: tf.Tensor) => tf.sum(tf.square(embeddingLookup(e as tf.Tensor2D, ids.reshape([6]) as tf.Tensor1D))))(E);
+      expectArraysClose(mine, g, 1e-6, 1e-6, 'embedding gradient');
+      const row2 = tf.tidy(() => mine.slice([2, 0], [1, 3]).dataSync());
+      assert.deepEqual(Array.from(row2), [0, 0, 0], 'id 2 is absent: zero gradient');
+      tf.dispose([g, mine]);
+    }, 'embedding gradient');
+    const bad = tf.tensor1d([7], 'int32');
+    assert.throws(() => embeddingLookup(E as unknown as tf.Tensor2D, bad), /embedding: token id 7 at position 0 is outside \[0, 6\)/);
+    bad.dispose();
+    ids.dispose();
+    model.dispose();
   });
 });

@@ -9,6 +9,7 @@ import { tinyConfigs } from '@orthoquant/models/testing';
 import { runTrial, parseTrialConfig, TrialStoppedError, Optimizer, globalNorm, readCheckpoint } from './index.js';
 import type { TrainEvent } from './index.js';
 import { tinyTrial } from './testing.js';
+import { tempDir, writeAclImdbFixture, writePtbFixture } from '@orthoquant/tasks/testing';
 
 before(async () => {
   await testBackend();
@@ -220,5 +221,47 @@ describe('runTrial', () => {
     assert.equal(s.recurrent_bits, 32 * 64);
     assert.ok(s.ptq_size_bits < s.size_bits);
     assert.ok(Number.isFinite(s.ptq_val_loss) && s.ptq_orthogonality_error > 0);
+  });
+
+  it('PTB characters: token embedding, hidden state carried across BPTT windows, bits per character', async () => {
+    const tmp = tempDir();
+    try {
+      writePtbFixture(tmp.dir);
+      const c = collect();
+      const s = await runTrial(
+        tinyTrial({
+          task: { name: 'ptb-char', path: tmp.dir, bptt: 5 },
+          model: { type: 'hadamrnn', hidden: 16, embeddingDim: 6, bits: 4 },
+          batchSize: 2,
+          evalBatchSize: 1,
+          budget: { epochs: 3 },
+        }),
+        { onEvent: c.onEvent },
+      );
+      assert.ok(Math.abs(s.val_bpc - s.val_loss / Math.LN2) < 1e-9, `bpc ${s.val_bpc} vs loss ${s.val_loss}`);
+      const train = c.events.flatMap((e) => (e.type === 'epoch' ? [e.metrics.train_loss] : []));
+      assert.equal(train.length, 3);
+      assert.ok(train[2] < train[0], `train loss per epoch ${train}`);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  it('IMDB (aclImdb folder): last-step readout, one sigmoid logit', async () => {
+    const tmp = tempDir();
+    try {
+      writeAclImdbFixture(tmp.dir);
+      const s = await runTrial(
+        tinyTrial({
+          task: { name: 'imdb', path: tmp.dir, format: 'aclImdb', vocabSize: 30, maxLen: 8 },
+          model: { type: 'qornn', hidden: 8, embeddingDim: 4, bits: 4 },
+          batchSize: 2,
+          budget: { epochs: 1 },
+        }),
+      );
+      assert.ok(s.val_accuracy >= 0 && s.val_accuracy <= 1 && Number.isFinite(s.test_loss));
+    } finally {
+      tmp.cleanup();
+    }
   });
 });
