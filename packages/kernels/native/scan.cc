@@ -144,7 +144,8 @@ struct Problem {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Hadamard scans: each row's whole sequence in turn (state stays in L1).
+// Hadamard scans: time outermost, so that each step streams through one contiguous slab
+// [b0, b1) × n of Z, H, dL/dH and dL/dZ (prefetch-friendly, no page hopping between rows).
 
 void hadamard_forward(const Problem& p, int b0, int b1) {
   const int n = p.n;
@@ -152,10 +153,10 @@ void hadamard_forward(const Problem& p, int b0, int b1) {
   const float scale = 1.f / std::sqrt(float(p.m));
   std::vector<float> sc(n), buf(n, 0.f);
   for (int i = 0; i < n; i++) sc[i] = p.w[i] * scale;
-  for (int b = b0; b < b1; b++) {
-    const float* prev = p.h0 ? p.h0 + size_t(b) * n : nullptr;
-    for (int t = 0; t < p.T; t++) {
+  for (int t = 0; t < p.T; t++) {
+    for (int b = b0; b < b1; b++) {
       const size_t o = t * stride + size_t(b) * n;
+      const float* prev = t > 0 ? p.H + o - stride : (p.h0 ? p.h0 + size_t(b) * n : nullptr);
       if (prev) {
         std::memcpy(buf.data(), prev, sizeof(float) * n);
         fwht_row(buf.data(), n, p.m);
@@ -164,33 +165,33 @@ void hadamard_forward(const Problem& p, int b0, int b1) {
         std::fill(buf.begin(), buf.end(), 0.f);
       }
       activate_row(p.act, buf.data(), p.z + o, p.bias, p.H + o, n);
-      prev = p.H + o;
     }
   }
 }
 
 void hadamard_backward(const Problem& p, int b0, int b1, float* ds, float* dh0, float* dbias) {
-  const int n = p.n;
+  const int n = p.n, rows = b1 - b0;
   const size_t stride = size_t(p.B) * n;
   const float scale = 1.f / std::sqrt(float(p.m));
-  std::vector<float> carry(n), d(n), buf(n);
-  for (int b = b0; b < b1; b++) {
-    std::fill(carry.begin(), carry.end(), 0.f);
-    for (int t = p.T - 1; t >= 0; t--) {
+  std::vector<float> carry(size_t(rows) * n, 0.f), d(n), buf(n);
+  for (int t = p.T - 1; t >= 0; t--) {
+    for (int b = b0; b < b1; b++) {
+      float* c = &carry[size_t(b - b0) * n];
       const size_t o = t * stride + size_t(b) * n;
-      delta_row(p.act, p.dH + o, carry.data(), p.H + o, d.data(), p.dz + o, dbias, n);
+      delta_row(p.act, p.dH + o, c, p.H + o, d.data(), p.dz + o, dbias, n);
       const float* prev = t > 0 ? p.H + o - stride : (p.h0 ? p.h0 + size_t(b) * n : nullptr);
       if (prev) {
         std::memcpy(buf.data(), prev, sizeof(float) * n);
         fwht_row(buf.data(), n, p.m);
         for (int i = 0; i < n; i++) ds[i] += d[i] * buf[i];
       }
-      for (int i = 0; i < n; i++) carry[i] = d[i] * p.w[i];
-      fwht_row(carry.data(), n, p.m);
-      for (int i = 0; i < n; i++) carry[i] *= scale;
+      for (int i = 0; i < n; i++) c[i] = d[i] * p.w[i];
+      fwht_row(c, n, p.m);
+      for (int i = 0; i < n; i++) c[i] *= scale;
     }
-    if (dh0) std::memcpy(dh0 + size_t(b) * n, carry.data(), sizeof(float) * n);
   }
+  if (dh0)
+    for (int b = b0; b < b1; b++) std::memcpy(dh0 + size_t(b) * n, &carry[size_t(b - b0) * n], sizeof(float) * n);
   for (int i = 0; i < n; i++) ds[i] *= scale;
 }
 

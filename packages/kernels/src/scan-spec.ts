@@ -55,9 +55,9 @@ export interface ScanImplementation {
   backward(spec: ScanSpec, inp: ScanForwardInputs, H: Float32Array, dH: Float32Array, g: ScanGradients, threads: number): void;
 }
 
-export function activationCode(a: Activation): number {
+export function activationCode(a: Activation, where = 'kernels'): number {
   const i = ACTIVATIONS.indexOf(a);
-  if (i < 0) throw new Error(`kernels: activation must be one of ${ACTIVATIONS.join('|')}, got '${String(a)}'`);
+  if (i < 0) throw new Error(`${where}: activation must be one of ${ACTIVATIONS.join('|')}, got '${String(a)}'`);
   return i;
 }
 
@@ -71,7 +71,7 @@ export function checkSpec(spec: ScanSpec, inp: ScanForwardInputs, where = 'scan'
   for (const [k, v] of [['T', T], ['B', B], ['n', n]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`${where}: ${k} must be a positive integer, got ${v}`);
   }
-  activationCode(spec.activation);
+  activationCode(spec.activation, where);
   if (kind === 'hadamard') {
     if (!isPowerOfTwo(m)) throw new Error(`${where}: blockSize must be a power of two, got ${m}`);
     if (n % m !== 0) throw new Error(`${where}: blockSize ${m} must divide the hidden size n = ${n}`);

@@ -1,18 +1,21 @@
 /**
- * Fused recurrences as single tfjs ops with a hand-written BPTT backward.
+ * Fused recurrences as single tfjs ops with a hand-written BPTT backward, the choice of
+ * implementation (native addon or JS), and the same scans on plain Float32Arrays.
  *
- * - Forward: Z, W (or s), h0, bias are read once (`dataSync`), the whole time loop runs in the
- *   chosen implementation over preallocated Float32Arrays, H becomes one tensor.
- * - Backward (`tf.customGrad`): dL/dH is read once, the reverse loop writes dL/dZ, dL/dW (or
- *   dL/ds), dL/dh0 and dL/dbias; the forward output H (a typed array held by the closure) is the
- *   only saved state. Copies of T·B·n size per training step: Z out, H in, dL/dH out, dL/dZ in.
- * - Memory: H and dL/dZ, T·B·n each, plus O(B·n + n²) scratch.
+ * - Forward: one registered kernel runs the whole time loop over preallocated buffers and
+ *   returns H [T, B, n]; no per-step op, no per-step tensor.
+ * - Backward: one registered kernel runs the reverse loop from dL/dH and the saved H and
+ *   returns dL/dZ, dL/dW (or dL/ds), dL/dh0, dL/dbias. No pre-activation is saved.
+ * - Copies of T·B·n size: none on wasm and cpu (heap views / stored arrays, see
+ *   tf-kernels.ts); one per input and output on other backends.
+ * - Memory: H (forward) and dL/dZ (backward), T·B·n each, plus O(B·n + n²) scratch.
  */
 import { tf, log } from '@orthoquant/runtime';
-import { checkSpec, isPowerOfTwo } from './scan-spec.js';
+import { activationCode, checkSpec, isPowerOfTwo } from './scan-spec.js';
 import type { Activation, RecurrenceKind, ScanForwardInputs, ScanGradients, ScanImplementation, ScanSpec } from './scan-spec.js';
 import { jsImplementation } from './scan-js.js';
 import { loadNative } from './native.js';
+import { ensureRegistered, runScanKernel } from './tf-kernels.js';
 
 export interface ScanOptions {
   /** σ of the recurrence; default 'linear' (the reference code's cell). */
@@ -155,15 +158,11 @@ export function scanBackward(
 // ---------------------------------------------------------------------------------------------
 // tfjs ops.
 
-function floatData(x: tf.Tensor, what: string): Float32Array {
-  if (x.dtype !== 'float32') throw new Error(`${what}: expected a float32 tensor, got ${x.dtype}`);
-  return x.dataSync() as Float32Array;
-}
-
 function fusedScan(kind: RecurrenceKind, where: string, z: tf.Tensor3D, w: tf.Tensor, h0: tf.Tensor2D | null | undefined, opts: HadamardScanOptions): tf.Tensor3D {
   if (!(z instanceof tf.Tensor) || z.rank !== 3) throw new Error(`${where}: z must be a rank-3 tensor [T, B, n], got ${z instanceof tf.Tensor ? `rank ${z.rank}` : typeof z}`);
   const [T, B, n] = z.shape;
   const activation = opts.activation ?? 'linear';
+  activationCode(activation, where);
   if (kind === 'dense' && (w.rank !== 2 || w.shape[0] !== n || w.shape[1] !== n)) {
     throw new Error(`${where}: W must be [${n}, ${n}] to match z [${z.shape.join(', ')}], got [${w.shape.join(', ')}]`);
   }
@@ -180,41 +179,15 @@ function fusedScan(kind: RecurrenceKind, where: string, z: tf.Tensor3D, w: tf.Te
   const blockSize = kind === 'hadamard' ? (opts.blockSize ?? n) : n;
   if (kind === 'hadamard' && !isPowerOfTwo(blockSize)) throw new Error(`${where}: blockSize must be a power of two, got ${blockSize}`);
   if (kind === 'hadamard' && n % blockSize !== 0) throw new Error(`${where}: blockSize ${blockSize} must divide the hidden size n = ${n}`);
-  const spec: ScanSpec = { kind, activation, T, B, n, blockSize };
+  for (const [name, t] of [['z', z], [kind === 'dense' ? 'W' : 's', w], ['h0', h0], ['modreluBias', bias]] as const) {
+    if (t && t.dtype !== 'float32') throw new Error(`${where}: ${name} must be float32, got ${t.dtype}`);
+  }
   const { impl, threads } = implFor();
-
-  const inputs: tf.Tensor[] = [z, w];
-  if (h0) inputs.push(h0);
-  if (bias) inputs.push(bias);
-
-  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const inp: ScanForwardInputs = {
-      z: floatData(args[0] as tf.Tensor, `${where}: z`),
-      w: floatData(args[1] as tf.Tensor, `${where}: ${kind === 'dense' ? 'W' : 's'}`),
-      h0: h0 ? floatData(args[2] as tf.Tensor, `${where}: h0`) : null,
-      bias: bias ? floatData(args[h0 ? 3 : 2] as tf.Tensor, `${where}: modreluBias`) : null,
-    };
-    checkSpec(spec, inp, where);
-    const H = new Float32Array(T * B * n);
-    impl.forward(spec, inp, H, threads);
-    inp.z = new Float32Array(0); // Z is not needed by the backward pass: let it go.
-    const value = tf.tensor3d(H, [T, B, n]);
-    const gradFunc = (dy: tf.Tensor3D): tf.Tensor[] => {
-      const g: ScanGradients = {
-        dz: new Float32Array(T * B * n),
-        dw: new Float32Array(kind === 'dense' ? n * n : n),
-        dh0: h0 ? new Float32Array(B * n) : null,
-        dbias: bias ? new Float32Array(n) : null,
-      };
-      impl.backward(spec, inp, H, floatData(dy, `${where}: dL/dH`), g, threads);
-      const grads: tf.Tensor[] = [tf.tensor3d(g.dz, [T, B, n]), kind === 'dense' ? tf.tensor2d(g.dw, [n, n]) : tf.tensor1d(g.dw)];
-      if (g.dh0) grads.push(tf.tensor2d(g.dh0, [B, n]));
-      if (g.dbias) grads.push(tf.tensor1d(g.dbias));
-      return grads;
-    };
-    return { value, gradFunc };
-  });
-  return op(...inputs) as tf.Tensor3D;
+  ensureRegistered({ native: loadNative().impl, js: jsImplementation });
+  return runScanKernel(
+    { z, w, h0: h0 ?? undefined, bias },
+    { kind, activation, blockSize, hasH0: Boolean(h0), hasBias: Boolean(bias), threads, implementation: impl.name },
+  );
 }
 
 /**

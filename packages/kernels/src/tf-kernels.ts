@@ -1,0 +1,185 @@
+/**
+ * The fused scans registered with tfjs as two kernels (`tf.registerKernel`, one per backend,
+ * on first use) and one gradient (`tf.registerGradient`):
+ *
+ * - `OrthoquantFusedScan`      inputs [z, w, h0?, bias?] → H
+ * - `OrthoquantFusedScanGrad`  inputs [dy, H, w, h0?, bias?] → [dz, dw, dh0?, dbias?]
+ * (inputs as arrays, like tfjs's Concat: the gradient saves all of them.)
+ *
+ * Tensor data crosses without copies where the backend allows it:
+ * - wasm: inputs are read as views of the wasm heap and outputs are allocated on the heap
+ *   first (`makeOutput`) and written in place — zero copies of T·B·n size. Every heap view is
+ *   taken after the last heap allocation of the call, so no view can be detached by growth.
+ * - cpu: `readSync` returns the stored array and `write` stores the given one — zero copies.
+ * - any other backend (tensorflow, webgl): `readSync` / `write`, one copy each way.
+ * The gradient saves the inputs and the output H (no pre-activation: σ' is read off H).
+ */
+import { tf } from '@orthoquant/runtime';
+import type { Activation, RecurrenceKind, ScanImplementation, ScanSpec } from './scan-spec.js';
+
+export const SCAN_KERNEL = 'OrthoquantFusedScan';
+export const SCAN_GRAD_KERNEL = 'OrthoquantFusedScanGrad';
+
+export interface ScanAttrs {
+  kind: RecurrenceKind;
+  activation: Activation;
+  blockSize: number;
+  hasH0: boolean;
+  hasBias: boolean;
+  threads: number;
+  implementation: 'native' | 'js';
+}
+
+type Info = tf.TensorInfo;
+
+/** How one backend hands out input data and takes output data. */
+interface TensorIo<Out> {
+  alloc(shape: number[]): Out;
+  view(out: Out): Float32Array;
+  read(t: Info): Float32Array;
+  finish(out: Out): Info;
+}
+
+interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: 'float32'): Info;
+  typedArrayFromHeap(t: Info): Float32Array;
+}
+interface GenericBackendLike {
+  readSync(dataId: tf.DataId): unknown;
+  write(values: Float32Array, shape: number[], dtype: 'float32'): tf.DataId;
+}
+
+function checkFloat(t: Info, what: string): void {
+  if (t.dtype !== 'float32') throw new Error(`${what}: expected a float32 tensor, got ${t.dtype}`);
+}
+
+interface HostBuffer {
+  shape: number[];
+  data: Float32Array;
+}
+
+function ioFor(backendName: string, backend: unknown): TensorIo<Info> | TensorIo<HostBuffer> {
+  const wasm = backend as WasmBackendLike;
+  if (backendName === 'wasm' && typeof wasm.typedArrayFromHeap === 'function' && typeof wasm.makeOutput === 'function') {
+    const io: TensorIo<Info> = {
+      alloc: (shape) => wasm.makeOutput(shape, 'float32'),
+      view: (out) => wasm.typedArrayFromHeap(out),
+      read: (t) => wasm.typedArrayFromHeap(t),
+      finish: (out) => out,
+    };
+    return io;
+  }
+  const gen = backend as GenericBackendLike;
+  const io: TensorIo<HostBuffer> = {
+    alloc: (shape) => ({ shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) }),
+    view: (out) => out.data,
+    read: (t) => {
+      const v = gen.readSync(t.dataId);
+      if (!(v instanceof Float32Array)) throw new Error(`kernels: backend '${backendName}' returned ${Object.prototype.toString.call(v)} for a float32 tensor`);
+      return v;
+    },
+    finish: (out) => ({ dataId: gen.write(out.data, out.shape, 'float32'), shape: out.shape, dtype: 'float32' as const }),
+  };
+  return io;
+}
+
+/** [fixed inputs…, h0?, bias?] from an array-like input map; absent optionals as undefined. */
+function unpack(inputs: tf.NamedTensorInfoMap, fixed: number, a: ScanAttrs): (Info | undefined)[] {
+  const list = Object.keys(inputs).map((k) => inputs[k]);
+  const out = list.slice(0, fixed);
+  let k = fixed;
+  out.push(a.hasH0 ? list[k++] : undefined);
+  out.push(a.hasBias ? list[k++] : undefined);
+  return out;
+}
+
+function specOf(a: ScanAttrs, z: { shape: number[] }): ScanSpec {
+  const [T, B, n] = z.shape;
+  return { kind: a.kind, activation: a.activation, T, B, n, blockSize: a.blockSize };
+}
+
+let implementations: { native: ScanImplementation | null; js: ScanImplementation } | null = null;
+function implementationOf(a: ScanAttrs): ScanImplementation {
+  const impl = implementations?.[a.implementation];
+  if (!impl) throw new Error(`kernels: implementation '${a.implementation}' is not available`);
+  return impl;
+}
+
+function scanKernelFunc(backendName: string): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const a = attrs as unknown as ScanAttrs;
+    const [z, w, h0, bias] = unpack(inputs, 2, a);
+    for (const [name, t] of Object.entries({ z, w, h0, bias })) if (t) checkFloat(t, `${SCAN_KERNEL}: ${name}`);
+    const spec = specOf(a, z!);
+    const io = ioFor(backendName, backend) as TensorIo<unknown>;
+    const out = io.alloc([spec.T, spec.B, spec.n]);
+    // Views only after the allocation above (a wasm heap growth would detach earlier ones).
+    const inp = { z: io.read(z!), w: io.read(w!), h0: h0 ? io.read(h0) : null, bias: bias ? io.read(bias) : null };
+    implementationOf(a).forward(spec, inp, io.view(out), a.threads);
+    return io.finish(out);
+  };
+}
+
+function scanGradKernelFunc(backendName: string): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const a = attrs as unknown as ScanAttrs;
+    const [dy, H, w, h0, bias] = unpack(inputs, 3, a);
+    for (const [name, t] of Object.entries({ dy, H, w, h0, bias })) if (t) checkFloat(t, `${SCAN_GRAD_KERNEL}: ${name}`);
+    const spec = specOf(a, H!);
+    const { T, B, n } = spec;
+    const io = ioFor(backendName, backend) as TensorIo<unknown>;
+    const outs = [io.alloc([T, B, n]), io.alloc(a.kind === 'dense' ? [n, n] : [n])];
+    if (h0) outs.push(io.alloc([B, n]));
+    if (bias) outs.push(io.alloc([n]));
+    const inp = { z: new Float32Array(0), w: io.read(w!), h0: h0 ? io.read(h0) : null, bias: bias ? io.read(bias) : null };
+    const g = {
+      dz: io.view(outs[0]),
+      dw: io.view(outs[1]),
+      dh0: h0 ? io.view(outs[2]) : null,
+      dbias: bias ? io.view(outs[h0 ? 3 : 2]) : null,
+    };
+    implementationOf(a).backward(spec, inp, io.read(H!), io.read(dy!), g, a.threads);
+    return outs.map((o) => io.finish(o));
+  };
+}
+
+let gradientRegistered = false;
+
+/** Register the kernels for the active backend (once per backend) and the gradient (once). */
+export function ensureRegistered(impls: { native: ScanImplementation | null; js: ScanImplementation }): void {
+  implementations = impls;
+  const backendName = tf.getBackend();
+  if (!tf.getKernel(SCAN_KERNEL, backendName)) {
+    tf.registerKernel({ kernelName: SCAN_KERNEL, backendName, kernelFunc: scanKernelFunc(backendName) });
+    tf.registerKernel({ kernelName: SCAN_GRAD_KERNEL, backendName, kernelFunc: scanGradKernelFunc(backendName) });
+  }
+  if (gradientRegistered) return;
+  gradientRegistered = true;
+  tf.registerGradient({
+    kernelName: SCAN_KERNEL,
+    saveAllInputs: true,
+    outputsToSave: [true],
+    gradFunc: (dy, saved, attrs) => {
+      const a = attrs as unknown as ScanAttrs;
+      // saved = [z, w, h0?, bias?, H] (inputs in insertion order, then the output).
+      const [, w, ...rest] = saved;
+      const H = rest.pop()!;
+      const h0 = a.hasH0 ? rest.shift() : undefined;
+      const bias = a.hasBias ? rest.shift() : undefined;
+      const inputs = [dy as tf.Tensor, H, w, ...(h0 ? [h0] : []), ...(bias ? [bias] : [])];
+      const outs = tf.engine().runKernel(SCAN_GRAD_KERNEL, inputs as unknown as tf.NamedTensorMap, attrs) as tf.Tensor[];
+      // Gradients by input position: dz, dw, then dh0 and dbias when present (same order as outs).
+      const grads: Record<string, () => tf.Tensor> = {};
+      outs.forEach((g, i) => {
+        grads[i] = () => g;
+      });
+      return grads;
+    },
+  });
+}
+
+/** Run the fused scan kernel on the active backend. */
+export function runScanKernel(inputs: { z: tf.Tensor; w: tf.Tensor; h0?: tf.Tensor; bias?: tf.Tensor }, attrs: ScanAttrs): tf.Tensor3D {
+  const list = [inputs.z, inputs.w, ...(inputs.h0 ? [inputs.h0] : []), ...(inputs.bias ? [inputs.bias] : [])];
+  return tf.engine().runKernel(SCAN_KERNEL, list as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor3D;
+}
