@@ -48,13 +48,19 @@ function reference(v: Variant, activation: Activation, z: tf.Tensor3D, w: tf.Ten
   });
 }
 
-for (const implName of availableImplementations()) {
-  describe(`fused scans [${implName}]`, () => {
+// Every spec on every implementation × tfjs backend: wasm reads and writes the wasm heap in
+// place, cpu shares the backend's arrays (see tf-kernels.ts).
+const BACKENDS = ['wasm', 'cpu'] as const;
+for (const [backend, implName] of BACKENDS.flatMap((b) => availableImplementations().map((i) => [b, i] as const))) {
+  describe(`fused scans [${implName} kernels, ${backend} backend]`, () => {
     before(async () => {
-      await testBackend();
+      await testBackend(backend);
       setKernelImplementation(implName);
     });
-    after(() => setKernelImplementation('auto'));
+    after(async () => {
+      setKernelImplementation('auto');
+      await testBackend();
+    });
 
     it('reports the implementation in use', () => {
       const info = kernelInfo();
@@ -120,6 +126,29 @@ for (const implName of availableImplementations()) {
         tf.dispose([...g1, ...g2]);
       }, 'fused scans');
       tf.dispose([z, s, W, h0, bias]);
+    });
+
+    it('large shapes (10 MB tensors) agree with the typed-array layer', () => {
+      const spec: ScanSpec = { kind: 'hadamard', activation: 'relu', T: 200, B: 64, n: 128, blockSize: 32 };
+      const size = spec.T * spec.B * spec.n;
+      const rng = createRng('large');
+      // s = ±1: the recurrence is orthogonal, so values stay O(1) over the 200 steps.
+      const inp = { z: rng.normalArray(size), w: Float32Array.from({ length: spec.n }, () => (rng.uniform() < 0.5 ? -1 : 1)), h0: rng.normalArray(spec.B * spec.n), bias: null };
+      const dH = rng.normalArray(size);
+      const H = scanForward(spec, inp, { implementation: 'js' });
+      const g = scanBackward(spec, inp, H, dH, { implementation: 'js' });
+      const z = tf.tensor3d(inp.z, [spec.T, spec.B, spec.n]);
+      const s = tf.tensor1d(inp.w);
+      const h0 = tf.tensor2d(inp.h0, [spec.B, spec.n]);
+      const dy = tf.tensor3d(dH, [spec.T, spec.B, spec.n]);
+      const f = (zz: tf.Tensor, ss: tf.Tensor, hh: tf.Tensor) => hadamardScan(zz as tf.Tensor3D, ss as tf.Tensor1D, hh as tf.Tensor2D, { activation: 'relu', blockSize: 32 });
+      const out = f(z, s, h0);
+      expectArraysClose(out, H, 1e-5, 1e-5, 'H');
+      const [dz, ds, dh0] = tf.grads(f)([z, s, h0], dy);
+      assert.ok(relativeError(dz, g.dz) < 1e-5, 'dz');
+      assert.ok(relativeError(ds, g.dw) < 1e-4, `ds ${relativeError(ds, g.dw)}`);
+      assert.ok(relativeError(dh0, g.dh0!) < 1e-5, 'dh0');
+      tf.dispose([z, s, h0, dy, out, dz, ds, dh0]);
     });
 
     it('rejects bad shapes and options with messages that name them', () => {
