@@ -234,6 +234,19 @@ describe('typed-array layer and implementations', () => {
     });
   }
 
+  it('native tanh (vectorised polynomial) matches Math.tanh to ~1e-7 from 1e-8 to 40', (t) => {
+    if (!availableImplementations().includes('native')) return t.skip('native kernels unavailable');
+    const n = 1003; // not a multiple of 8: the tail lanes too
+    const z = new Float32Array(n);
+    for (let i = 0; i < n; i++) z[i] = (i % 2 ? -1 : 1) * 1e-8 * Math.pow(4e9, i / (n - 1));
+    const spec: ScanSpec = { kind: 'dense', activation: 'tanh', T: 1, B: 1, n, blockSize: n };
+    const H = scanForward(spec, { z, w: new Float32Array(n * n), h0: null, bias: null }, { implementation: 'native' });
+    for (let i = 0; i < n; i++) {
+      const want = Math.tanh(z[i]);
+      assert.ok(Math.abs(H[i] - want) <= 2e-7 * Math.max(Math.abs(want), 1e-30) + 1e-30, `tanh(${z[i]}) = ${H[i]}, expected ${want}`);
+    }
+  });
+
   it('scanForward and scanBackward check buffer lengths', () => {
     const spec: ScanSpec = { kind: 'dense', activation: 'linear', T: 2, B: 2, n: 3, blockSize: 3 };
     const w = new Float32Array(9);
