@@ -2,8 +2,8 @@
  * The pure-JS implementation of the fused scans (Float32Array loops). Always available; the
  * native addon is held to the same tests.
  *
- * Batch rows never interact in the recurrence, so every loop runs row by row: one row's whole
- * time sequence at a time, keeping that row's state in a small scratch buffer.
+ * Batch rows never interact in the recurrence; loops run time outermost so that each step
+ * streams through one contiguous [B, n] slab of Z, H, dL/dH and dL/dZ.
  *
  * Activation derivatives are read off the saved output h = σ(a) (no pre-activation is kept):
  * relu [h > 0], tanh 1 − h², modReLU [h ≠ 0] (and ∂h/∂b = sign h).
@@ -51,31 +51,29 @@ function forward(spec: ScanSpec, inp: ScanForwardInputs, out: Float32Array): voi
   const { z, w, h0, bias } = inp;
   const m = spec.blockSize;
   const scale = kind === 'hadamard' ? 1 / Math.sqrt(m) : 1;
-  const prev = new Float32Array(n);
   const buf = new Float32Array(n);
   const stride = B * n;
-  for (let b = 0; b < B; b++) {
-    if (h0) prev.set(h0.subarray(b * n, b * n + n));
-    else prev.fill(0);
-    for (let t = 0; t < T; t++) {
+  // Time outermost: each step streams through one contiguous [B, n] slab.
+  for (let t = 0; t < T; t++) {
+    for (let b = 0; b < B; b++) {
       const o = t * stride + b * n;
-      if (kind === 'dense') {
+      // h_{t−1}: the previous output row, h0, or zeros.
+      const prev = t > 0 ? out : h0;
+      const po = t > 0 ? o - stride : b * n;
+      if (!prev) buf.fill(0);
+      else if (kind === 'dense') {
         for (let i = 0; i < n; i++) {
           let acc = 0;
           const wi = i * n;
-          for (let j = 0; j < n; j++) acc += w[wi + j] * prev[j];
+          for (let j = 0; j < n; j++) acc += w[wi + j] * prev[po + j];
           buf[i] = acc;
         }
       } else {
-        buf.set(prev);
+        buf.set(prev.subarray(po, po + n));
         fwhtBlocks(buf, 0, n, m);
         for (let i = 0; i < n; i++) buf[i] *= w[i] * scale;
       }
-      for (let i = 0; i < n; i++) {
-        const h = activate(act, buf[i] + z[o + i], bias, i);
-        out[o + i] = h;
-        prev[i] = h;
-      }
+      for (let i = 0; i < n; i++) out[o + i] = activate(act, buf[i] + z[o + i], bias, i);
     }
   }
 }
@@ -89,16 +87,16 @@ function backward(spec: ScanSpec, inp: ScanForwardInputs, H: Float32Array, dH: F
   const { dz, dw, dh0, dbias } = g;
   dw.fill(0);
   if (dbias) dbias.fill(0);
-  const carry = new Float32Array(n); // dL/dh_t coming from step t+1
+  const carry = new Float32Array(B * n); // dL/dh_t of every row, coming from step t+1
   const delta = new Float32Array(n);
   const buf = new Float32Array(n);
   const stride = B * n;
-  for (let b = 0; b < B; b++) {
-    carry.fill(0);
-    for (let t = T - 1; t >= 0; t--) {
+  for (let t = T - 1; t >= 0; t--) {
+    for (let b = 0; b < B; b++) {
       const o = t * stride + b * n;
+      const c = b * n;
       for (let i = 0; i < n; i++) {
-        const gi = dH[o + i] + carry[i];
+        const gi = dH[o + i] + carry[c + i];
         const h = H[o + i];
         let d: number;
         switch (act) {
@@ -118,7 +116,6 @@ function backward(spec: ScanSpec, inp: ScanForwardInputs, H: Float32Array, dH: F
         delta[i] = d;
         dz[o + i] = d;
       }
-      // h_{t−1}: the previous output row, h0, or zeros.
       const prev = t > 0 ? H : h0;
       const po = t > 0 ? o - stride : b * n;
       if (kind === 'dense') {
@@ -130,12 +127,12 @@ function backward(spec: ScanSpec, inp: ScanForwardInputs, H: Float32Array, dH: F
             for (let j = 0; j < n; j++) dw[wi + j] += d * prev[po + j];
           }
         }
-        carry.fill(0);
+        carry.fill(0, c, c + n);
         for (let i = 0; i < n; i++) {
           const d = delta[i];
           if (d === 0) continue;
           const wi = i * n;
-          for (let j = 0; j < n; j++) carry[j] += d * w[wi + j];
+          for (let j = 0; j < n; j++) carry[c + j] += d * w[wi + j];
         }
       } else {
         if (prev) {
@@ -143,13 +140,13 @@ function backward(spec: ScanSpec, inp: ScanForwardInputs, H: Float32Array, dH: F
           fwhtBlocks(buf, 0, n, m);
           for (let i = 0; i < n; i++) dw[i] += delta[i] * buf[i] * scale;
         }
-        for (let i = 0; i < n; i++) carry[i] = delta[i] * w[i];
-        fwhtBlocks(carry, 0, n, m);
-        for (let i = 0; i < n; i++) carry[i] *= scale;
+        for (let i = 0; i < n; i++) carry[c + i] = delta[i] * w[i];
+        fwhtBlocks(carry, c, n, m);
+        for (let i = 0; i < n; i++) carry[c + i] *= scale;
       }
     }
-    if (dh0) dh0.set(carry, b * n);
   }
+  if (dh0) dh0.set(carry);
 }
 
 export const jsImplementation: ScanImplementation = {
