@@ -25,6 +25,7 @@ export {
   releaseTrial,
   runningTrials,
   requeueStale,
+  findStale,
   abandonTrial,
   pidAlive,
   trialStatus,

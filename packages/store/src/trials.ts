@@ -435,25 +435,30 @@ export interface RequeuedTrial extends RunningTrial {
 }
 
 /**
- * Re-queue running trials whose worker is gone: heartbeat older than `staleAfterMs`, or a
- * worker pid on this host that no longer exists. Fenced by the lease, so a trial that was
- * finished meanwhile is left alone.
+ * Running trials whose worker looks gone: heartbeat older than `staleAfterMs`, or a worker
+ * pid on this host that no longer exists. Reads only (see `requeueStale`).
  */
-export function requeueStale(store: Store, opts: StaleOptions): RequeuedTrial[] {
+export function findStale(store: Store, opts: StaleOptions): RequeuedTrial[] {
   const now = opts.now ?? Date.now();
   const host = opts.host ?? hostname();
   const alive = opts.isAlive ?? pidAlive;
-  return store.write(() => {
-    const out: RequeuedTrial[] = [];
-    for (const t of runningTrials(store, { sweepId: opts.sweepId })) {
-      let reason: string | null = null;
-      if (t.host === host && t.pid !== null && !alive(t.pid)) reason = `worker pid ${t.pid} on ${host} is gone`;
-      else if (t.heartbeatAt === null || now - t.heartbeatAt > opts.staleAfterMs) reason = `no heartbeat for ${t.heartbeatAt === null ? 'ever' : `${Math.round((now - t.heartbeatAt) / 1000)} s`}`;
-      if (reason === null) continue;
-      if (releaseTrial(store, t)) out.push({ ...t, reason });
-    }
-    return out;
-  });
+  const out: RequeuedTrial[] = [];
+  for (const t of runningTrials(store, { sweepId: opts.sweepId })) {
+    let reason: string | null = null;
+    if (t.host === host && t.pid !== null && !alive(t.pid)) reason = `worker pid ${t.pid} on ${host} is gone`;
+    else if (t.heartbeatAt === null || now - t.heartbeatAt > opts.staleAfterMs) reason = `no heartbeat for ${t.heartbeatAt === null ? 'ever' : `${Math.round((now - t.heartbeatAt) / 1000)} s`}`;
+    if (reason !== null) out.push({ ...t, reason });
+  }
+  return out;
+}
+
+/**
+ * Re-queue running trials whose worker is gone (see `findStale`). Fenced by the lease, so a
+ * trial finished meanwhile is left alone. Does not count against `maxAttempts`: an
+ * interrupted sweep (Ctrl-C, kill -9, power loss) simply continues.
+ */
+export function requeueStale(store: Store, opts: StaleOptions): RequeuedTrial[] {
+  return store.write(() => findStale(store, opts).filter((t) => releaseTrial(store, t)));
 }
 
 /**

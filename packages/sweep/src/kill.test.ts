@@ -1,0 +1,153 @@
+/**
+ * The sweep survives kill -9: of its coordinator (the workers notice, give their trials
+ * back, exit), and of everything at once (power loss: trials left `running` by dead pids).
+ * Resumed, every trial ends done exactly once, with no duplicate metric rows.
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { openStore, listTrials, runningTrials, getSweep, type Store } from '@orthoquant/store';
+import { runSweep } from './index.js';
+import { FAKE_TRAINER } from './testing.js';
+import { sandbox, startCoordinator, waitFor, pidGone } from './test-fixtures/helpers.js';
+
+const N = 8;
+const STEPS = 30;
+const SWEEP = `
+name: k
+parameters:
+  id: { values: [${Array.from({ length: N / 2 }, (_, i) => `t${i}`).join(', ')}] }
+  steps: { value: ${STEPS} }
+  stepMs: { value: 25 }
+seeds: [0, 1]
+`;
+
+function counts(store: Store): { done: number; running: number; metricsOfRunning: number } {
+  const rows = listTrials(store, { sweep: 'k', summaryKeys: [] });
+  const running = rows.filter((r) => r.status === 'running').map((r) => r.id);
+  const m = running.length ? (store.sqlite.prepare(`SELECT count(*) AS n FROM metrics WHERE trial_id IN (${running.join(',')})`).get() as { n: number }).n : 0;
+  return { done: rows.filter((r) => r.status === 'done').length, running: running.length, metricsOfRunning: m };
+}
+
+function assertCompleteAndUnique(store: Store): void {
+  const rows = listTrials(store, { sweep: 'k' });
+  assert.equal(rows.length, N);
+  assert.deepEqual(
+    rows.map((r) => r.status),
+    Array(N).fill('done'),
+  );
+  // per trial: 30 steps × (loss, acc) + 6 epochs × (val_acc, epoch), never more
+  for (const r of rows) {
+    const n = (store.sqlite.prepare('SELECT count(*) AS n FROM metrics WHERE trial_id = ?').get(r.id) as { n: number }).n;
+    assert.equal(n, STEPS * 2 + (STEPS / 5) * 2, `trial ${r.id} (${r.config.id}) has ${n} metric rows`);
+    assert.equal(r.summary.loss.n, STEPS);
+  }
+  const dup = store.sqlite.prepare('SELECT trial_id, key, step, count(*) AS c FROM metrics GROUP BY trial_id, key, step HAVING c > 1').all();
+  assert.deepEqual(dup, []);
+  assert.equal((store.sqlite.prepare('PRAGMA integrity_check').get() as { integrity_check: string }).integrity_check, 'ok');
+  assert.deepEqual(runningTrials(store), []);
+}
+
+test('coordinator killed with SIGKILL mid-run, then resumed: every trial done exactly once', async () => {
+  const sb = sandbox('orthoquant-kill-');
+  const completions = join(sb.dir, 'completions.log');
+  try {
+    const file = sb.write('k.yaml', SWEEP);
+    const c = startCoordinator(sb.db, file, 2, { FAKE_TRAINER_LOG: completions });
+    // kill once some trials are done and others are mid-run with metrics recorded
+    await waitFor('a sweep under way', () => {
+      if (!existsSync(sb.db) || !c.output().includes('claimed')) return false;
+      const s = openStore(sb.db);
+      try {
+        const k = counts(s);
+        return k.done >= 2 && k.running >= 1 && k.metricsOfRunning > 0;
+      } finally {
+        s.close();
+      }
+    });
+    const workerPids = (() => {
+      const s = openStore(sb.db);
+      try {
+        return runningTrials(s).map((t) => t.pid!);
+      } finally {
+        s.close();
+      }
+    })();
+    c.child.kill('SIGKILL');
+    await c.exited;
+    // orphaned workers notice the closed IPC channel, release their trials and exit
+    await waitFor('the workers to exit', () => workerPids.every(pidGone), 15_000);
+    let s = openStore(sb.db);
+    const mid = counts(s);
+    assert.ok(mid.done < N, 'killed before the end');
+    assert.equal(mid.running, 0, 'workers released their trials');
+    s.close();
+
+    process.env.FAKE_TRAINER_LOG = completions; // the resumed run's workers log completions too
+    let r;
+    try {
+      r = await runSweep({ dbPath: sb.db, file, workers: 2, runnerModule: FAKE_TRAINER, heartbeatMs: 200 });
+    } finally {
+      delete process.env.FAKE_TRAINER_LOG;
+    }
+    assert.deepEqual([r.done, r.failed, r.pending, r.alreadyDone], [N, 0, 0, mid.done]);
+    s = openStore(sb.db);
+    try {
+      assertCompleteAndUnique(s);
+      // each config ran to completion exactly once across both runs
+      const lines = readFileSync(completions, 'utf8').trim().split('\n');
+      const perTrial = new Map<string, number>();
+      for (const l of lines) perTrial.set(l, (perTrial.get(l) ?? 0) + 1);
+      assert.equal(lines.length, N, `completions: ${lines.join(' ')}`);
+      assert.deepEqual([...perTrial.values()], Array(N / 2).fill(2), 'each id ran to completion once per seed');
+      const attempts = (s.sqlite.prepare('SELECT sum(attempts) AS a FROM trials').get() as { a: number }).a;
+      assert.ok(attempts > N, 'some trial was interrupted and claimed again');
+      assert.equal(getSweep(s, 'k')!.name, 'k');
+    } finally {
+      s.close();
+    }
+  } finally {
+    sb.cleanup();
+  }
+});
+
+test('power loss (coordinator and workers all SIGKILLed): stale trials re-queued, sweep completes', async () => {
+  const sb = sandbox('orthoquant-kill-');
+  try {
+    const file = sb.write('k.yaml', SWEEP);
+    const c = startCoordinator(sb.db, file, 2);
+    await waitFor('a sweep under way', () => {
+      if (!existsSync(sb.db) || !c.output().includes('claimed')) return false;
+      const s = openStore(sb.db);
+      try {
+        const k = counts(s);
+        return k.done >= 1 && k.running >= 1 && k.metricsOfRunning > 0;
+      } finally {
+        s.close();
+      }
+    });
+    process.kill(-c.child.pid!, 'SIGKILL'); // the whole process group
+    await c.exited;
+    let s = openStore(sb.db);
+    const stuck = runningTrials(s);
+    assert.ok(stuck.length >= 1, 'trials left running by dead workers');
+    await waitFor('the workers to be gone', () => stuck.every((t) => pidGone(t.pid!)), 10_000);
+    s.close();
+
+    const r = await runSweep({ dbPath: sb.db, file, workers: 2, runnerModule: FAKE_TRAINER, heartbeatMs: 200 });
+    assert.deepEqual([r.done, r.failed, r.pending], [N, 0, 0]);
+    s = openStore(sb.db);
+    try {
+      assertCompleteAndUnique(s);
+      for (const t of stuck) {
+        const a = (s.sqlite.prepare('SELECT attempts FROM trials WHERE id = ?').get(t.trialId) as { attempts: number }).attempts;
+        assert.equal(a, t.attempt + 1, `trial ${t.trialId} was claimed again once`);
+      }
+    } finally {
+      s.close();
+    }
+  } finally {
+    sb.cleanup();
+  }
+});

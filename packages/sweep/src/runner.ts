@@ -1,0 +1,54 @@
+/**
+ * The contract between the scheduler and a trainer. A worker process imports a *runner
+ * module* by specifier or path (default `@orthoquant/train`) and calls its `runTrial`; tests
+ * use the fake trainer of `@orthoquant/sweep/testing`.
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Logger } from '@orthoquant/runtime';
+
+export const DEFAULT_RUNNER_MODULE = '@orthoquant/train';
+
+export type TrialEvent =
+  | { type: 'step'; step: number; metrics: Record<string, number> }
+  | { type: 'epoch'; epoch: number; metrics: Record<string, number> }
+  | { type: 'checkpoint'; path: string; step: number }
+  | { type: 'log'; level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'; msg: string };
+
+export interface RunTrialOptions {
+  onEvent: (event: TrialEvent) => void;
+  /** Aborted when the sweep stops (Ctrl-C, fail-fast, coordinator gone) or the trial times out. */
+  signal: AbortSignal;
+  /** A folder of this trial's own (same config ⇒ same folder, so a re-run can resume). */
+  checkpointDir: string;
+  logger: Logger;
+}
+
+export interface TrialRunnerModule {
+  runTrial(config: never, opts: RunTrialOptions): Promise<Record<string, number> | void>;
+  /** Validate a config and fill defaults (used before anything is recorded, and hashed). */
+  parseTrialConfig?(obj: unknown, where?: string): unknown;
+  /** What the provenance record should say about the compute (after a trial ran). */
+  describeRuntime?(): { backend?: string | null; kernel?: string | null } | undefined;
+}
+
+/** A path-like specifier becomes a file URL (against the cwd); a package name stays. */
+export function runnerSpecifier(module: string = DEFAULT_RUNNER_MODULE): string {
+  if (module.startsWith('file:')) return module;
+  if (module.startsWith('.') || isAbsolute(module)) return pathToFileURL(resolve(module)).href;
+  return module;
+}
+
+/** Import a runner module and check its shape, with an error naming it. */
+export async function loadRunner(module: string = DEFAULT_RUNNER_MODULE): Promise<TrialRunnerModule> {
+  const spec = runnerSpecifier(module);
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(spec)) as Record<string, unknown>;
+  } catch (e) {
+    throw new Error(`cannot load the trainer module '${module}': ${(e as Error).message}`);
+  }
+  if (typeof mod.runTrial !== 'function') throw new Error(`trainer module '${module}' does not export a runTrial function (exports: ${Object.keys(mod).join(', ') || 'none'})`);
+  if (mod.parseTrialConfig !== undefined && typeof mod.parseTrialConfig !== 'function') throw new Error(`trainer module '${module}': parseTrialConfig is not a function`);
+  return mod as unknown as TrialRunnerModule;
+}

@@ -1,0 +1,132 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { openStore, listTrials, getTrial, sweepStatus as storeStatus } from '@orthoquant/store';
+import { runSweep, SweepChangedError, type SweepProgress } from './index.js';
+import { FAKE_TRAINER } from './testing.js';
+import { sandbox } from './test-fixtures/helpers.js';
+
+const SWEEP = (extra = '') => `
+name: s
+parameters:
+  id: { values: [a, b, c] }
+  steps: { value: 10 }
+  stepMs: { value: 10 }
+  checkpointEvery: { value: 5 }
+seeds: [0, 1]
+include:
+  - { id: bad, failAt: 4, seed: 0 }
+${extra}`;
+
+test('a failing trial is recorded with its error while the others complete; a re-run runs nothing done', async () => {
+  const sb = sandbox();
+  try {
+    const file = sb.write('s.yaml', SWEEP());
+    const events: SweepProgress[] = [];
+    const r = await runSweep({ dbPath: sb.db, file, workers: 2, runnerModule: FAKE_TRAINER, heartbeatMs: 200, onProgress: (p) => events.push(p) });
+    assert.deepEqual([r.total, r.done, r.failed, r.pending, r.running, r.ranThisRun, r.stopped], [7, 6, 1, 0, 0, 7, null]);
+    assert.equal(r.failures.length, 1);
+    assert.match(r.failures[0].error, /fake trainer: diverged at step 4/);
+    assert.equal(r.failures[0].label, 'include: id=bad failAt=4 seed=0');
+    assert.ok(events.some((e) => e.event?.type === 'failed'));
+    assert.ok(events.some((e) => e.event?.type === 'claimed' && e.trials.length > 0));
+    assert.ok(events.some((e) => e.etaMs !== null));
+    assert.equal(events.at(-1)!.done, 6);
+
+    const store = openStore(sb.db);
+    try {
+      const rows = listTrials(store, { sweep: 's' });
+      const bad = rows.find((t) => t.config.id === 'bad')!;
+      assert.equal(bad.status, 'failed');
+      assert.match(bad.error!, /diverged at step 4/);
+      for (const t of rows.filter((x) => x.status === 'done')) {
+        // 10 steps × (loss, acc) + 2 epochs × (val_acc, epoch)
+        const n = (store.sqlite.prepare('SELECT count(*) AS n FROM metrics WHERE trial_id = ?').get(t.id) as { n: number }).n;
+        assert.equal(n, 24, `trial ${t.id} metric rows`);
+        assert.equal(t.summary.test_acc.final, 1 - 0.1 - (t.config.seed as number) / 1000);
+        assert.deepEqual(t.summary.loss.n, 10);
+        const d = getTrial(store, t.id);
+        assert.deepEqual(
+          d.artifacts.filter((a) => a.kind === 'checkpoint').map((a) => [a.step, a.bytes]),
+          [
+            [5, 16],
+            [10, 17],
+          ],
+        );
+        assert.equal(d.provenance?.backend, 'fake');
+        assert.equal(d.provenance?.packageVersion, '0.1.0');
+        assert.match(d.provenance?.gitCommit ?? '', /^[0-9a-f]{40}$/);
+      }
+      // the failed trial's partial metrics (steps 0..3) are kept
+      assert.equal((store.sqlite.prepare('SELECT count(*) AS n FROM metrics WHERE trial_id = ?').get(bad.id) as { n: number }).n, 8);
+    } finally {
+      store.close();
+    }
+
+    const again = await runSweep({ dbPath: sb.db, file, workers: 2, runnerModule: FAKE_TRAINER, retryFailed: false });
+    assert.deepEqual([again.ranThisRun, again.alreadyDone, again.done, again.failed], [0, 6, 6, 1]);
+  } finally {
+    sb.cleanup();
+  }
+});
+
+test('fail-fast stops the sweep at the first failure and leaves the rest pending', async () => {
+  const sb = sandbox();
+  try {
+    // put the failing trial first
+    const text = `name: ff\nparameters:\n  failAt: { values: [0] }\n  id: { value: bad }\ninclude:\n${['x', 'y', 'z', 'w', 'v', 'u'].map((i) => `  - { id: ${i}, failAt: null, stepMs: 30, steps: 20 }`).join('\n')}\n`;
+    const file = sb.write('ff.yaml', text);
+    const r = await runSweep({ dbPath: sb.db, file, workers: 1, runnerModule: FAKE_TRAINER, failFast: true });
+    assert.equal(r.stopped, 'fail-fast');
+    assert.equal(r.failed, 1);
+    assert.equal(r.running, 0);
+    assert.ok(r.pending >= 5, `pending ${r.pending}`);
+  } finally {
+    sb.cleanup();
+  }
+});
+
+test('a changed trial set is refused, saying what changed; force re-defines and keeps what was done', async () => {
+  const sb = sandbox();
+  try {
+    const file = sb.write('s.yaml', `name: c\nparameters:\n  id: { values: [a, b] }\n  steps: { value: 3 }\n`);
+    await runSweep({ dbPath: sb.db, file, workers: 1, runnerModule: FAKE_TRAINER });
+    sb.write('s.yaml', `name: c\nparameters:\n  id: { values: [a, c, d] }\n  steps: { value: 3 }\n`);
+    await assert.rejects(
+      runSweep({ dbPath: sb.db, file, workers: 1, runnerModule: FAKE_TRAINER }),
+      (e: unknown) => {
+        assert.ok(e instanceof SweepChangedError);
+        assert.match(e.message, /s\.yaml: sweep 'c' in .*test\.db was recorded with a different trial set; the file now gives 3 trials: 2 new, 1 dropped \(1 of them done\)\. Changed keys: id: \["a", "b"\] → \["a", "c", "d"\]\./);
+        assert.match(e.message, /New, e\.g\.: id=c \| id=d/);
+        assert.match(e.message, /--force/);
+        return true;
+      },
+    );
+    // refused before anything changed
+    let store = openStore(sb.db);
+    assert.deepEqual([storeStatus(store, 'c').total, storeStatus(store, 'c').done], [2, 2]);
+    store.close();
+    const r = await runSweep({ dbPath: sb.db, file, workers: 1, runnerModule: FAKE_TRAINER, force: true });
+    assert.deepEqual([r.total, r.done, r.ranThisRun, r.alreadyDone], [3, 3, 2, 1]);
+    store = openStore(sb.db);
+    const st = storeStatus(store, 'c');
+    assert.equal(st.retired, 1, 'the dropped done trial is kept, retired');
+    assert.equal(listTrials(store).length, 4);
+    store.close();
+  } finally {
+    sb.cleanup();
+  }
+});
+
+test('bad input is refused before anything is recorded: invalid trial config, unknown runner', async () => {
+  const sb = sandbox();
+  try {
+    const file = sb.write('v.yaml', `name: v\nparameters:\n  steps: { values: [3, 0] }\n`);
+    await assert.rejects(runSweep({ dbPath: sb.db, file, workers: 1, runnerModule: FAKE_TRAINER }), /v\.yaml: 1 invalid trial config:\n.*v\.yaml: trial 1 \(steps=0\): steps: expected an integer ≥ 1, got 0/);
+    await assert.rejects(runSweep({ dbPath: sb.db, file, workers: 1, runnerModule: sb.write('nope.mjs', 'export const x = 1;\n') }), /trainer module '.*nope\.mjs' does not export a runTrial function \(exports: x\)/);
+    const store = openStore(sb.db);
+    assert.equal(listTrials(store).length, 0);
+    store.close();
+  } finally {
+    sb.cleanup();
+  }
+});

@@ -1,0 +1,95 @@
+/**
+ * A fake trainer for scheduler tests: the `runTrial` contract of @orthoquant/train with no
+ * tensors. Its behaviour comes from the trial config:
+ *
+ *   steps (10), stepMs (10)      how long it "trains"
+ *   failAt: n                    throw at step n
+ *   crashAt: n                   process.exit(3) at step n (a worker dying)
+ *   hangAt: n, hang: 'async'     never resolve from step n, but honour the abort signal
+ *   hangAt: n, hang: 'ignore'    never resolve and ignore the abort signal
+ *   hangAt: n, hang: 'busy'      block the event loop (no heartbeat can be sent)
+ *   checkpointEvery: n           write a small checkpoint file every n steps
+ *   replayFrom: true             resume from the last checkpoint in checkpointDir
+ *
+ * Metrics per step: loss = 1/(1 + step) + seed/1000, acc = 1 − loss; an epoch event every 5
+ * steps; summary { test_acc, steps }. With FAKE_TRAINER_LOG set, a line with the config's
+ * `id` is appended to that file each time a trial runs to completion.
+ */
+import { appendFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunTrialOptions } from '../runner.js';
+
+interface FakeConfig {
+  id?: string | number;
+  seed?: number;
+  steps?: number;
+  stepMs?: number;
+  failAt?: number;
+  crashAt?: number;
+  hangAt?: number;
+  hang?: 'async' | 'ignore' | 'busy';
+  checkpointEvery?: number;
+  replayFrom?: boolean;
+}
+
+export function parseTrialConfig(obj: unknown, where?: string): unknown {
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new Error(`${where ?? 'config'}: expected a mapping`);
+  const c = obj as Record<string, unknown>;
+  if (c.steps !== undefined && (!Number.isInteger(c.steps) || (c.steps as number) < 1)) throw new Error(`${where ?? 'config'}: steps: expected an integer ≥ 1, got ${JSON.stringify(c.steps)}`);
+  return { steps: 10, stepMs: 10, ...c };
+}
+
+export function describeRuntime(): { backend: string; kernel: string } {
+  return { backend: 'fake', kernel: 'none' };
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason as Error);
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal.reason as Error);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+
+export async function runTrial(config: FakeConfig, opts: RunTrialOptions): Promise<Record<string, number>> {
+  const steps = config.steps ?? 10;
+  const seed = typeof config.seed === 'number' ? config.seed : 0;
+  let start = 0;
+  if (config.replayFrom) {
+    mkdirSync(opts.checkpointDir, { recursive: true });
+    const saved = readdirSync(opts.checkpointDir)
+      .map((f) => /^ck-(\d+)$/.exec(f)?.[1])
+      .filter((s): s is string => s !== undefined)
+      .map(Number);
+    if (saved.length) start = Math.max(...saved);
+  }
+  opts.onEvent({ type: 'log', level: 'info', msg: `fake trainer: ${steps} steps from ${start}` });
+  for (let step = start; step < steps; step++) {
+    if (step === config.failAt) throw new Error(`fake trainer: diverged at step ${step} (loss is NaN)`);
+    if (step === config.crashAt) process.exit(3);
+    if (step === config.hangAt) {
+      if (config.hang === 'busy') for (;;) Date.now();
+      if (config.hang === 'ignore') await new Promise(() => {});
+      await sleep(1e9, opts.signal);
+    }
+    await sleep(config.stepMs ?? 10, opts.signal);
+    const loss = 1 / (1 + step) + seed / 1000;
+    opts.onEvent({ type: 'step', step, metrics: { loss, acc: 1 - loss } });
+    if ((step + 1) % 5 === 0) opts.onEvent({ type: 'epoch', epoch: (step + 1) / 5, metrics: { val_acc: 1 - loss / 2 } });
+    if (config.checkpointEvery && (step + 1) % config.checkpointEvery === 0) {
+      mkdirSync(opts.checkpointDir, { recursive: true });
+      const path = join(opts.checkpointDir, `ck-${step + 1}`);
+      writeFileSync(path, `checkpoint at ${step + 1}\n`);
+      opts.onEvent({ type: 'checkpoint', path, step: step + 1 });
+    }
+  }
+  const final = 1 / steps + seed / 1000;
+  if (process.env.FAKE_TRAINER_LOG) appendFileSync(process.env.FAKE_TRAINER_LOG, `${String(config.id ?? '?')}\n`);
+  return { test_acc: 1 - final, steps };
+}

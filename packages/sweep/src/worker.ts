@@ -1,0 +1,253 @@
+/**
+ * A worker process (forked by the scheduler, see scheduler.ts): claims pending trials of one
+ * sweep from the store, runs each through the runner module, streams metrics into the store
+ * in batches and writes the summary — the database directly, under a fenced lease.
+ *
+ * It stops (aborts the current trial, gives it back to the queue, exits) when the
+ * coordinator says so, when the coordinator is gone (IPC disconnect: a kill -9 of the parent
+ * leaves no orphan behind), or on SIGINT/SIGTERM. A runner that ignores the abort is given
+ * `graceMs`, then the trial is released anyway and the process exits.
+ */
+import { randomUUID } from 'node:crypto';
+import { readdirSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { backendInfo, createLogger, type Logger } from '@orthoquant/runtime';
+import {
+  openStore,
+  claimTrial,
+  heartbeat,
+  recordMetrics,
+  recordArtifact,
+  recordProvenance,
+  finishTrial,
+  failTrial,
+  releaseTrial,
+  type ClaimedTrial,
+  type MetricPoint,
+  type ProvenanceInput,
+  type Store,
+} from '@orthoquant/store';
+import { loadRunner, type TrialEvent, type TrialRunnerModule } from './runner.js';
+
+export interface WorkerArgs {
+  dbPath: string;
+  sweepId: number;
+  sweepName: string;
+  runnerModule: string;
+  logFile: string;
+  checkpointRoot: string;
+  heartbeatMs: number;
+  graceMs: number;
+  trialTimeoutMs: number | null;
+  provenance: ProvenanceInput;
+}
+
+/** Worker → coordinator. */
+export type WorkerMessage =
+  | { type: 'ready'; workerId: string }
+  | { type: 'claimed'; trialId: number; hash: string; attempt: number }
+  | { type: 'progress'; trialId: number; step: number; metrics: Record<string, number> }
+  | { type: 'finished'; trialId: number; outcome: 'done' | 'failed' | 'released' | 'lost'; error?: string }
+  | { type: 'fatal'; error: string };
+
+/** Coordinator → worker. */
+export type CoordinatorMessage = { type: 'stop'; reason: string };
+
+class Stop extends Error {
+  constructor(reason: string) {
+    super(`stopped: ${reason}`);
+    this.name = 'Stop';
+  }
+}
+
+function send(m: WorkerMessage): void {
+  if (process.connected && process.send) {
+    try {
+      process.send(m);
+    } catch {
+      // the coordinator is gone; the 'disconnect' handler stops us
+    }
+  }
+}
+
+function errorText(e: unknown): string {
+  if (e instanceof Error) return e.stack && !e.stack.startsWith(`${e.name}: ${e.message}`) ? `${e.name}: ${e.message}\n${e.stack}` : (e.stack ?? `${e.name}: ${e.message}`);
+  return String(e);
+}
+
+function bytesOf(path: string): number | null {
+  try {
+    const st = statSync(path);
+    if (!st.isDirectory()) return st.size;
+    return readdirSync(path).reduce((n, f) => n + (bytesOf(join(path, f)) ?? 0), 0);
+  } catch {
+    return null;
+  }
+}
+
+class Worker {
+  readonly workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private stopping: string | null = null;
+  private current: { lease: ClaimedTrial; ac: AbortController } | null = null;
+
+  constructor(
+    readonly a: WorkerArgs,
+    readonly store: Store,
+    readonly runner: TrialRunnerModule,
+    readonly log: Logger,
+  ) {}
+
+  stop(reason: string): void {
+    if (this.stopping) return;
+    this.stopping = reason;
+    this.log.info({ reason }, 'worker stopping');
+    this.current?.ac.abort(new Stop(reason));
+    // a runner that ignores the abort: give the trial back and leave anyway
+    setTimeout(() => {
+      if (this.current) {
+        releaseTrial(this.store, this.current.lease);
+        this.log.warn({ trialId: this.current.lease.trialId }, `runner ignored the abort for ${this.a.graceMs} ms; trial released`);
+      }
+      this.exit(0);
+    }, this.a.graceMs).unref();
+  }
+
+  exit(code: number): never {
+    try {
+      this.store.close();
+    } catch {
+      // closing is best effort on the way out
+    }
+    process.exit(code);
+  }
+
+  async loop(): Promise<void> {
+    while (!this.stopping) {
+      const claim = claimTrial(this.store, { sweepId: this.a.sweepId, workerId: this.workerId, pid: process.pid, host: hostname() });
+      if (!claim) break;
+      await this.runOne(claim);
+    }
+  }
+
+  private async runOne(lease: ClaimedTrial): Promise<void> {
+    const a = this.a;
+    const ac = new AbortController();
+    this.current = { lease, ac };
+    const log = this.log.child({ trialId: lease.trialId, hash: lease.hash.slice(0, 12), attempt: lease.attempt });
+    send({ type: 'claimed', trialId: lease.trialId, hash: lease.hash, attempt: lease.attempt });
+    log.info('trial claimed');
+    recordProvenance(this.store, lease, a.provenance);
+    recordArtifact(this.store, lease, { kind: 'log', path: a.logFile });
+
+    const buffer: MetricPoint[] = [];
+    let lost = false;
+    let lastFlush = Date.now();
+    let lastStep = -1;
+    let lastProgress = 0;
+    const markLost = () => {
+      if (lost) return;
+      lost = true;
+      log.warn('lease lost (the trial was re-queued and claimed elsewhere); abandoning this attempt');
+      ac.abort(new Stop('lease lost'));
+    };
+    const flush = () => {
+      if (lost) return;
+      lastFlush = Date.now();
+      const ok = buffer.length ? recordMetrics(this.store, lease, buffer.splice(0)) : heartbeat(this.store, lease);
+      if (!ok) markLost();
+    };
+    const beat = setInterval(flush, a.heartbeatMs);
+    const timeout = a.trialTimeoutMs ? setTimeout(() => ac.abort(new Error(`trial timed out after ${a.trialTimeoutMs} ms`)), a.trialTimeoutMs) : null;
+
+    const push = (step: number, metrics: Record<string, number>) => {
+      for (const [key, value] of Object.entries(metrics)) buffer.push({ key, step, value });
+    };
+    const onEvent = (e: TrialEvent) => {
+      switch (e.type) {
+        case 'step':
+          lastStep = Math.max(lastStep, e.step);
+          push(e.step, e.metrics);
+          if (Date.now() - lastProgress > 250) {
+            lastProgress = Date.now();
+            send({ type: 'progress', trialId: lease.trialId, step: e.step, metrics: e.metrics });
+          }
+          break;
+        case 'epoch': {
+          // epoch metrics join the step axis at the last step seen (the epoch itself as a metric)
+          const step = lastStep >= 0 ? lastStep : e.epoch;
+          push(step, { ...e.metrics, epoch: e.epoch });
+          break;
+        }
+        case 'checkpoint':
+          if (!lost && !recordArtifact(this.store, lease, { kind: 'checkpoint', path: e.path, step: e.step, bytes: bytesOf(e.path) })) markLost();
+          break;
+        case 'log':
+          (log[e.level] ?? log.info).call(log, e.msg);
+          break;
+      }
+      if (buffer.length >= 500 || Date.now() - lastFlush > 1000) flush();
+    };
+
+    let outcome: 'done' | 'failed' | 'released' | 'lost';
+    let error: string | undefined;
+    try {
+      const config = this.runner.parseTrialConfig ? this.runner.parseTrialConfig(lease.config, `trial ${lease.trialId}`) : lease.config;
+      const summary = await this.runner.runTrial(config as never, { onEvent, signal: ac.signal, checkpointDir: join(a.checkpointRoot, lease.hash.slice(0, 16)), logger: log });
+      clearInterval(beat);
+      flush();
+      if (lost) outcome = 'lost';
+      else {
+        const rt = this.runner.describeRuntime?.() ?? {};
+        const bi = backendInfo();
+        recordProvenance(this.store, lease, { ...a.provenance, backend: rt.backend ?? bi?.choice ?? null, kernel: rt.kernel ?? null });
+        if (summary !== undefined && (summary === null || typeof summary !== 'object')) throw new Error(`runTrial resolved with ${JSON.stringify(summary)}, expected a summary object of numbers`);
+        outcome = finishTrial(this.store, lease, summary ?? {}) ? 'done' : 'lost';
+      }
+    } catch (e) {
+      clearInterval(beat);
+      const reason = ac.signal.aborted ? (ac.signal.reason as unknown) : null;
+      if (lost) outcome = 'lost';
+      else if (reason instanceof Stop) {
+        flush();
+        outcome = releaseTrial(this.store, lease) ? 'released' : 'lost';
+      } else {
+        flush();
+        error = reason instanceof Error ? reason.message : errorText(e);
+        outcome = failTrial(this.store, lease, error) ? 'failed' : 'lost';
+      }
+    } finally {
+      clearInterval(beat);
+      if (timeout) clearTimeout(timeout);
+      this.current = null;
+    }
+    if (outcome === 'failed') log.error({ err: error }, 'trial failed');
+    else log.info({ outcome }, `trial ${outcome}`);
+    send({ type: 'finished', trialId: lease.trialId, outcome, ...(error !== undefined ? { error } : {}) });
+  }
+}
+
+async function main(): Promise<void> {
+  const a = JSON.parse(process.argv[2] ?? '{}') as WorkerArgs;
+  const log = createLogger({ name: 'sweep-worker', file: a.logFile, quiet: true }).child({ sweep: a.sweepName, pid: process.pid });
+  const runner = await loadRunner(a.runnerModule);
+  const store = openStore(a.dbPath);
+  const w = new Worker(a, store, runner, log);
+  process.on('disconnect', () => w.stop('coordinator gone'));
+  process.on('message', (m: CoordinatorMessage) => {
+    if (m?.type === 'stop') w.stop(m.reason);
+  });
+  process.on('SIGINT', () => w.stop('SIGINT'));
+  process.on('SIGTERM', () => w.stop('SIGTERM'));
+  send({ type: 'ready', workerId: w.workerId });
+  log.info({ workerId: w.workerId }, 'worker ready');
+  await w.loop();
+  w.exit(0);
+}
+
+main().catch((e: unknown) => {
+  send({ type: 'fatal', error: e instanceof Error ? e.message : String(e) });
+  process.stderr.write(`sweep worker: ${errorText(e)}\n`);
+  process.exitCode = 1;
+  setTimeout(() => process.exit(1), 100).unref();
+});
