@@ -1,0 +1,93 @@
+/** Pieces every integer engine shares: input codes, the input projection, the integer readout. */
+import { roundHalfEven } from '@orthoquant/quantizers';
+import { multiplyByQuantizedMultiplier, saturate, INT32_MAX, INT32_MIN } from '../fixed-point/fixed-point.js';
+import type { FixedMultiplier } from '../fixed-point/fixed-point.js';
+import type { IntegerModel, QuantizedTensor } from '../model.js';
+import { checkInputs } from '../float/reference.js';
+
+/** What an integer engine returns: int32 logits and the real value of one logit unit. */
+export interface IntegerOutput {
+  /** `[T, B, out]` (many-to-many) or `[B, out]` (last). */
+  logits: Int32Array;
+  /** Real step of the logits of each readout step (length T, or 1 for `last`). */
+  logitScales: Float64Array;
+  T: number;
+  B: number;
+}
+
+/** Largest |code| the input projection hands to the recurrence: sums with it stay inside int32. */
+export const INPUT_LIMIT = 2 ** 30;
+
+/**
+ * The sensor boundary: float inputs to activation codes,
+ * `x_q = clamp(roundHalfEven(x / inputScale) + zeroPoint, −2^{b−1}, 2^{b−1} − 1)`.
+ */
+export function quantizeInputs(model: IntegerModel, inputs: Float32Array, T: number, B: number): Int32Array {
+  checkInputs(inputs, T, B, model.inputSize);
+  const qmin = -(2 ** (model.actBits - 1));
+  const qmax = 2 ** (model.actBits - 1) - 1;
+  const out = new Int32Array(inputs.length);
+  const s = model.inputScale;
+  for (let i = 0; i < inputs.length; i++) out[i] = saturate(roundHalfEven(inputs[i] / s) + model.inputZeroPoint, qmin, qmax);
+  return out;
+}
+
+/**
+ * Integer input projection of every step (before the recurrent loop, the cuDNN habit):
+ * `z[t,b,j] = rescale_t( Σ_d U_q[d,j]·(x_q[t,b,d] − zp) + bInput[j] )`, clamped to ±2^30.
+ * The dot product is exact (it cannot overflow a double) and saturated to int32 first.
+ */
+export function projectInputs(xq: Int32Array, T: number, B: number, U: QuantizedTensor, zeroPoint: number, bInput: Int32Array, rescaleAt: (t: number) => FixedMultiplier): Int32Array {
+  const [D, n] = U.shape;
+  const z = new Int32Array(T * B * n);
+  const acc = new Float64Array(n);
+  const codes = U.codes;
+  for (let t = 0; t < T; t++) {
+    const m = rescaleAt(t);
+    for (let b = 0; b < B; b++) {
+      for (let j = 0; j < n; j++) acc[j] = bInput[j];
+      const xOff = (t * B + b) * D;
+      for (let d = 0; d < D; d++) {
+        const xd = xq[xOff + d] - zeroPoint;
+        if (xd === 0) continue;
+        const row = d * n;
+        for (let j = 0; j < n; j++) acc[j] += codes[row + j] * xd;
+      }
+      const zOff = (t * B + b) * n;
+      for (let j = 0; j < n; j++) {
+        const v = multiplyByQuantizedMultiplier(saturate(acc[j], INT32_MIN, INT32_MAX), m);
+        z[zOff + j] = saturate(v, -INPUT_LIMIT, INPUT_LIMIT);
+      }
+    }
+  }
+  return z;
+}
+
+/**
+ * Integer readout of B rows: `logits[b,o] = sat32( Σ_j V_q[j,o]·f(q[b,j] − zp) + c[o] )`,
+ * f = ReLU or identity.
+ */
+export function readoutInteger(q: Int32Array, B: number, n: number, V: QuantizedTensor, c: Int32Array, relu: boolean, zeroPoint: number, out: Int32Array, outOffset: number): void {
+  const O = V.shape[1];
+  const acc = new Float64Array(O);
+  const codes = V.codes;
+  for (let b = 0; b < B; b++) {
+    for (let o = 0; o < O; o++) acc[o] = c[o];
+    for (let j = 0; j < n; j++) {
+      let v = q[b * n + j] - zeroPoint;
+      if (relu && v < 0) v = 0;
+      if (v === 0) continue;
+      const row = j * O;
+      for (let o = 0; o < O; o++) acc[o] += codes[row + o] * v;
+    }
+    for (let o = 0; o < O; o++) out[outOffset + b * O + o] = saturate(acc[o], INT32_MIN, INT32_MAX);
+  }
+}
+
+/** Dequantized logits as Float32 (`logit · logitScales[step]`). */
+export function dequantizeLogits(out: IntegerOutput): Float32Array {
+  const r = new Float32Array(out.logits.length);
+  const per = out.logits.length / out.logitScales.length;
+  for (let i = 0; i < r.length; i++) r[i] = out.logits[i] * out.logitScales[Math.floor(i / per)];
+  return r;
+}

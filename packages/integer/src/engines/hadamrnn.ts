@@ -1,0 +1,156 @@
+/**
+ * Integer HadamRNN / Block-HadamRNN engine.
+ *
+ * Recurrent step, per row (all integers, no multiplication):
+ * - a = (I ⊗ H_m) q_{t−1}: fast Walsh–Hadamard transform, log₂ m stages of adds/subs;
+ * - a_j ← −a_j where sign_j = −1 (a subtraction from 0);
+ * - v = roundingRightShift(a + z_t, r_p), ties away from zero (mask, compare, add);
+ * - q_t = clamp(v, −2^{b−1}, 2^{b−1} − 1), then max(q_t, 0) for ReLU.
+ * The 1/√m of W is the shift r_p and the phase change of the state grid (see `IntegerHadamRnn`).
+ * Input projection z_t and readout are outside this loop (they multiply by the U, V codes).
+ */
+import type { IntegerHadamRnn } from '../model.js';
+import { projectInputs, readoutInteger } from './common.js';
+import type { IntegerOutput } from './common.js';
+
+/** Operation counts of the recurrent loop. */
+export interface OpCounts {
+  add: number;
+  sub: number;
+  shift: number;
+  /** Bitwise and/or and comparisons (saturation, rounding, ReLU). */
+  logic: number;
+  mul: number;
+}
+
+/**
+ * One recurrent step of B rows, in place on `h` (`[B, n]`), reading `z[zOffset …]`.
+ * Written without `*`, `/` or `%` anywhere (indices advance by addition), so that a test can
+ * check its source as well as its behaviour.
+ */
+export function hadamardStep(h: Int32Array, z: Int32Array, zOffset: number, B: number, n: number, m: number, negate: Uint8Array, shift: number, qmin: number, qmax: number, relu: boolean): void {
+  const mask = shift === 31 ? 0x7fffffff : (1 << shift) - 1;
+  const half = mask >> 1;
+  const end = B === 0 ? 0 : rowsEnd(B, n);
+  let zi = zOffset;
+  for (let row = 0; row < end; row += n) {
+    // Walsh–Hadamard butterflies on each block of m entries.
+    for (let base = row; base < row + n; base += m) {
+      for (let w = 1; w < m; w <<= 1) {
+        const stride = w << 1;
+        for (let i = base; i < base + m; i += stride) {
+          for (let j = i; j < i + w; j++) {
+            const a = h[j];
+            const c = h[j + w];
+            h[j] = a + c;
+            h[j + w] = a - c;
+          }
+        }
+      }
+    }
+    for (let j = row, k = 0; k < n; j++, k++, zi++) {
+      let v = negate[k] === 1 ? z[zi] - h[j] : z[zi] + h[j];
+      if (shift > 0) {
+        const rem = v & mask;
+        v = (v >> shift) + (rem > half + (v < 0 ? 1 : 0) ? 1 : 0);
+      }
+      if (v < qmin) v = qmin;
+      else if (v > qmax) v = qmax;
+      if (relu && v < 0) v = 0;
+      h[j] = v;
+    }
+  }
+}
+
+/** B·n by repeated addition (keeps `hadamardStep` free of multiplications). */
+function rowsEnd(B: number, n: number): number {
+  let e = 0;
+  for (let b = 0; b < B; b++) e += n;
+  return e;
+}
+
+/**
+ * `hadamardStep` with every arithmetic operation counted (same results; slow). A test checks
+ * that both agree and that `mul` stays 0.
+ */
+export function hadamardStepCounted(h: Int32Array, z: Int32Array, zOffset: number, B: number, n: number, m: number, negate: Uint8Array, shift: number, qmin: number, qmax: number, relu: boolean, ops: OpCounts): void {
+  const mask = shift === 31 ? 0x7fffffff : (1 << shift) - 1;
+  const half = mask >> 1;
+  let zi = zOffset;
+  let row = 0;
+  for (let b = 0; b < B; b++, row += n) {
+    for (let base = row; base < row + n; base += m) {
+      for (let w = 1; w < m; w <<= 1) {
+        for (let i = base; i < base + m; i += w << 1) {
+          for (let j = i; j < i + w; j++) {
+            const a = h[j];
+            const c = h[j + w];
+            h[j] = a + c;
+            h[j + w] = a - c;
+            ops.add++;
+            ops.sub++;
+          }
+        }
+      }
+    }
+    for (let j = row, k = 0; k < n; j++, k++, zi++) {
+      let v: number;
+      if (negate[k] === 1) { v = z[zi] - h[j]; ops.sub++; } else { v = z[zi] + h[j]; ops.add++; }
+      ops.logic++; // the sign test
+      if (shift > 0) {
+        const rem = v & mask;
+        const up = rem > half + (v < 0 ? 1 : 0) ? 1 : 0;
+        v = (v >> shift) + up;
+        ops.logic += 3; // and, two comparisons
+        ops.add += 2; // threshold + rounding increment
+        ops.shift++;
+      }
+      ops.logic += 2;
+      if (v < qmin) v = qmin;
+      else if (v > qmax) v = qmax;
+      if (relu) { ops.logic++; if (v < 0) v = 0; }
+      h[j] = v;
+    }
+  }
+}
+
+/** Which codes of a HadamRNN's signs are −1 (1 = negate). */
+export function negateMask(signs: Int8Array): Uint8Array {
+  const out = new Uint8Array(signs.length);
+  for (let i = 0; i < signs.length; i++) out[i] = signs[i] < 0 ? 1 : 0;
+  return out;
+}
+
+export interface EngineOptions {
+  /** Count the operations of the recurrent loop (slow path). */
+  countOps?: OpCounts;
+}
+
+/** Run the integer HadamRNN on input codes `xq` (`[T, B, inputSize]`, from `quantizeInputs`). */
+export function runHadamRnn(model: IntegerHadamRnn, xq: Int32Array, T: number, B: number, options: EngineOptions = {}): IntegerOutput {
+  const { n, blockSize: m, outputSize: O } = model;
+  // The previous state of step t is on phase t mod 2 (h_{−1} = 0 on phase 0).
+  const z = projectInputs(xq, T, B, model.U, model.inputZeroPoint, model.bInput, (t) => model.inputRescale[t & 1]);
+  const h = new Int32Array(B * n);
+  const negate = negateMask(model.signs);
+  const qmin = -(2 ** (model.actBits - 1));
+  const qmax = 2 ** (model.actBits - 1) - 1;
+  const relu = model.activation === 'relu';
+  const steps = model.readout === 'last' ? 1 : T;
+  const logits = new Int32Array(steps * B * O);
+  const logitScales = new Float64Array(steps);
+  const readRelu = model.readoutActivation === 'relu';
+  const stride = B * n;
+  for (let t = 0, zOff = 0; t < T; t++, zOff += stride) {
+    const p = t & 1;
+    if (options.countOps) hadamardStepCounted(h, z, zOff, B, n, m, negate, model.stepShifts[p], qmin, qmax, relu, options.countOps);
+    else hadamardStep(h, z, zOff, B, n, m, negate, model.stepShifts[p], qmin, qmax, relu);
+    if (model.readout === 'many-to-many' || t === T - 1) {
+      const k = model.readout === 'last' ? 0 : t;
+      const q = 1 - p; // phase of h_t
+      readoutInteger(h, B, n, model.V, model.cLogit[q], readRelu, 0, logits, k * B * O);
+      logitScales[k] = model.V.scale * model.stateScales[q];
+    }
+  }
+  return { logits, logitScales, T, B };
+}

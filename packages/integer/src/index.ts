@@ -1,0 +1,49 @@
+/**
+ * @orthoquant/integer — post-training quantization (PTQ) and integer-only inference:
+ * QORNN / ORNN (dense integer W), HadamRNN and Block-HadamRNN (Walsh–Hadamard transform and
+ * sign flips only: no multiplication in the recurrent loop), and the TFLite-style integer LSTM
+ * of Li & Alvarez. Every engine has a Float64 simulation of its integer arithmetic that it
+ * matches bit for bit. Integer models are stored in a versioned file (see FORMAT.md).
+ */
+export type {
+  FloatModel,
+  FloatOrnn,
+  FloatHadamRnn,
+  FloatLstm,
+  IntegerModel,
+  IntegerOrnn,
+  IntegerHadamRnn,
+  IntegerLstm,
+  ModelKind,
+  QuantizedTensor,
+  Readout,
+  RecurrentActivation,
+  ReadoutActivation,
+  WeightBits,
+} from './model.js';
+export {
+  quantizeMultiplier,
+  multiplierValue,
+  multiplyByQuantizedMultiplier,
+  srdhm,
+  roundingRightShift,
+  saturatingLeftShift,
+  saturate,
+  INT32_MIN,
+  INT32_MAX,
+} from './fixed-point/fixed-point.js';
+export type { FixedMultiplier } from './fixed-point/fixed-point.js';
+export { floatForward } from './float/reference.js';
+export type { ActivationObserver } from './float/reference.js';
+export { calibrate } from './ptq/calibrate.js';
+export type { Calibration, CalibrateOptions, DenseInputs } from './ptq/calibrate.js';
+export { exportInteger, quantizeWeight, quantizeBias, activationTable, ACT_BITS } from './ptq/export.js';
+export type { PtqOptions } from './ptq/export.js';
+export { hadamRnnErrorBound } from './ptq/bounds.js';
+export type { HadamRnnBound } from './ptq/bounds.js';
+export { quantizeInputs, dequantizeLogits } from './engines/common.js';
+export type { IntegerOutput } from './engines/common.js';
+export { runHadamRnn, hadamardStep } from './engines/hadamrnn.js';
+export type { OpCounts, EngineOptions } from './engines/hadamrnn.js';
+export { simulateHadamRnn } from './simulate/hadamrnn.js';
+export type { SimulatedOutput } from './simulate/common.js';
