@@ -1,0 +1,44 @@
+/**
+ * Integer dense ORNN / QORNN engine. Per step and row:
+ * - a_i = sat32( Σ_j W_q[i,j]·q_{t−1,j} + z_t,i ) (the dot product is exact, then saturated);
+ * - q_t,i = clamp( a_i · W.scale as a fixed-point multiplier, −2^{b−1}, 2^{b−1} − 1 ), ReLU optional.
+ * z_t = the input projection rescaled to the recurrent accumulator scale W.scale · stateScale.
+ */
+import { multiplyByQuantizedMultiplier, saturate, INT32_MAX, INT32_MIN } from '../fixed-point/fixed-point.js';
+import type { IntegerOrnn } from '../model.js';
+import { projectInputs, readoutInteger } from './common.js';
+import type { IntegerOutput } from './common.js';
+
+export function runOrnn(model: IntegerOrnn, xq: Int32Array, T: number, B: number): IntegerOutput {
+  const { n, outputSize: O } = model;
+  const z = projectInputs(xq, T, B, model.U, model.inputZeroPoint, model.bInput, () => model.inputRescale);
+  const W = model.W.codes;
+  const qmin = -(2 ** (model.actBits - 1));
+  const qmax = 2 ** (model.actBits - 1) - 1;
+  const relu = model.activation === 'relu';
+  let h = new Int32Array(B * n);
+  let next = new Int32Array(B * n);
+  const steps = model.readout === 'last' ? 1 : T;
+  const logits = new Int32Array(steps * B * O);
+  const logitScales = new Float64Array(steps).fill(model.V.scale * model.stateScale);
+  for (let t = 0; t < T; t++) {
+    for (let b = 0; b < B; b++) {
+      const hb = b * n;
+      const zb = (t * B + b) * n;
+      for (let i = 0; i < n; i++) {
+        let acc = z[zb + i];
+        const row = i * n;
+        for (let j = 0; j < n; j++) acc += W[row + j] * h[hb + j];
+        let v = multiplyByQuantizedMultiplier(saturate(acc, INT32_MIN, INT32_MAX), model.stateRescale);
+        v = saturate(v, qmin, qmax);
+        next[hb + i] = relu && v < 0 ? 0 : v;
+      }
+    }
+    [h, next] = [next, h];
+    if (model.readout === 'many-to-many' || t === T - 1) {
+      const k = model.readout === 'last' ? 0 : t;
+      readoutInteger(h, B, n, model.V, model.cLogit, model.readoutActivation === 'relu', 0, logits, k * B * O);
+    }
+  }
+  return { logits, logitScales, T, B };
+}

@@ -1,0 +1,44 @@
+/** One entry for every integer engine and its Float64 simulation. */
+import type { IntegerModel } from '../model.js';
+import { simulateHadamRnn } from '../simulate/hadamrnn.js';
+import { simulateLstm } from '../simulate/lstm.js';
+import { simulateOrnn } from '../simulate/ornn.js';
+import type { SimulatedOutput } from '../simulate/common.js';
+import { quantizeInputs } from './common.js';
+import type { IntegerOutput } from './common.js';
+import { runHadamRnn } from './hadamrnn.js';
+import type { EngineOptions } from './hadamrnn.js';
+import { runLstm } from './lstm.js';
+import { runOrnn } from './ornn.js';
+
+/** Run an integer model on input codes (`quantizeInputs`), time-major `[T, B, inputSize]`. */
+export function runIntegerCodes(model: IntegerModel, xq: Int32Array, T: number, B: number, options: EngineOptions = {}): IntegerOutput {
+  switch (model.kind) {
+    case 'hadamrnn':
+      return runHadamRnn(model, xq, T, B, options);
+    case 'ornn':
+      return runOrnn(model, xq, T, B);
+    case 'lstm':
+      return runLstm(model, xq, T, B);
+  }
+}
+
+/**
+ * Run an integer model on float inputs: quantize them at the boundary
+ * (`x_q = clamp(round(x / inputScale) + zp)`), then integers only.
+ */
+export function runInteger(model: IntegerModel, inputs: Float32Array, T: number, B: number, options: EngineOptions = {}): IntegerOutput {
+  return runIntegerCodes(model, quantizeInputs(model, inputs, T, B), T, B, options);
+}
+
+/** The Float64 simulation of `runIntegerCodes` (equal logits, bit for bit). */
+export function simulateInteger(model: IntegerModel, xq: ArrayLike<number>, T: number, B: number): SimulatedOutput {
+  switch (model.kind) {
+    case 'hadamrnn':
+      return simulateHadamRnn(model, xq, T, B);
+    case 'ornn':
+      return simulateOrnn(model, xq, T, B);
+    case 'lstm':
+      return simulateLstm(model, xq, T, B);
+  }
+}
