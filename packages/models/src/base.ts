@@ -131,7 +131,7 @@ export abstract class BaseModel implements RecurrentModel {
   /** `x U + b` for every (t, b) as one matmul: `[T, B, cols]`. */
   protected projectInputs(x: tf.Tensor, U: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor3D {
     const { rows, T, B } = this.inputRows(x);
-    return tf.add(tf.matMul(rows, U), b).reshape([T, B, U.shape[1]]) as tf.Tensor3D;
+    return inputProjection(rows, U, b, { inputGrad: this.io.vocabSize !== undefined, rowBlock: B }).reshape([T, B, U.shape[1]]) as tf.Tensor3D;
   }
 
   /** `f(h) V + c` over all T·B rows, or on h_{T−1} only for last-step readout. */
@@ -139,11 +139,11 @@ export abstract class BaseModel implements RecurrentModel {
     const [T, B, n] = H.shape;
     const act = (h: tf.Tensor) => (f === 'relu' ? tf.relu(h) : h);
     if (this.readout === 'last') {
-      const last = tf.slice(H, [T - 1, 0, 0], [1, B, n]).reshape([B, n]);
-      return tf.add(tf.matMul(act(last), V), c);
+      const last = lastStep(H);
+      return affineRows(act(last) as tf.Tensor2D, V, c);
     }
-    const rows = act(H.reshape([T * B, n]));
-    return tf.add(tf.matMul(rows, V), c).reshape([T, B, V.shape[1]]);
+    const rows = act(H.reshape([T * B, n])) as tf.Tensor2D;
+    return affineRows(rows, V, c, B).reshape([T, B, V.shape[1]]);
   }
 
   /** `x` when `bits` is null, else the k-bit STE quantization of x. */
@@ -151,10 +151,15 @@ export abstract class BaseModel implements RecurrentModel {
     return bits == null ? x : quantizeSte(x, bits);
   }
 
-  abstract forwardWithState(x: tf.Tensor, state?: ModelState | null): { logits: tf.Tensor; state: ModelState };
+  /** The forward pass; the final state only when `wantState` (it costs a slice of H). */
+  protected abstract run(x: tf.Tensor, state: ModelState | null | undefined, wantState: boolean): { logits: tf.Tensor; state: ModelState };
+
+  forwardWithState(x: tf.Tensor, state?: ModelState | null): { logits: tf.Tensor; state: ModelState } {
+    return this.run(x, state, true);
+  }
 
   forward(x: tf.Tensor, state?: ModelState | null): tf.Tensor {
-    const { logits, state: s } = this.forwardWithState(x, state);
+    const { logits, state: s } = this.run(x, state, false);
     tf.dispose(s);
     return logits;
   }
@@ -226,6 +231,88 @@ export abstract class BaseModel implements RecurrentModel {
   protected disposeExtra(): void {}
 }
 
+/** h_{T−1} of H `[T, B, n]` as `[B, n]` (a row slice of the 2-D view: wasm's 3-D slice is slow). */
+export function lastStep(H: tf.Tensor3D): tf.Tensor2D {
+  const [T, B, n] = H.shape;
+  return tf.slice(H.reshape([T, B * n]), [T - 1, 0], [1, B * n]).reshape([B, n]);
+}
+
+/**
+ * Σ over the rows of `x` `[R·c, k]` as `[k]`: ones `[R, 1, c]` · x `[R, c, k]` then a sum of R
+ * small rows (wasm's column Sum transposes all of x first: ~4× slower).
+ */
+export function sumRows(x: tf.Tensor2D, c: number): tf.Tensor1D {
+  const [N, k] = x.shape;
+  if (N % c !== 0 || N / c < 2) return tf.sum(x, 0);
+  const R = N / c;
+  return tf.sum(tf.matMul(tf.ones([R, 1, c]), x.reshape([R, c, k])), 0).reshape([k]);
+}
+
+/**
+ * The input projection `x U + b` over N = T·B rows (x `[N, d]`, U `[d, n]`), one matmul
+ * forward. Backward, shaped for wasm (see `affineRows`):
+ * - d ≤ 16 (copy task, pixels): dU and db in one float64 pass over dZ on the host, skipping
+ *   zero inputs (a one-hot row costs n additions): far cheaper than transposing dZ on wasm;
+ * - otherwise (embeddings): dU = (dZᵀ x)ᵀ, db = `sumRows(dZ)`;
+ * - dx = dZ Uᵀ only when x needs a gradient (embeddings), zeros otherwise.
+ */
+export function inputProjection(x: tf.Tensor2D, U: tf.Tensor2D, b: tf.Tensor1D, opts: { inputGrad: boolean; rowBlock: number }): tf.Tensor2D {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xi, ui, bi] = args as tf.Tensor[];
+    (args[3] as tf.GradSaveFunc)([xi, ui]);
+    return {
+      value: tf.add(tf.matMul(xi as tf.Tensor2D, ui as tf.Tensor2D), bi),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, us] = saved as tf.Tensor2D[];
+        const g = dy as tf.Tensor2D;
+        const dx = opts.inputGrad ? tf.matMul(g, tf.transpose(us)) : tf.zerosLike(xs);
+        const [N, d] = xs.shape;
+        const n = us.shape[1];
+        if (d > 16) return [dx, tf.transpose(tf.matMul(tf.transpose(g), xs)), sumRows(g, opts.rowBlock)];
+        const xv = xs.dataSync();
+        const gv = g.dataSync();
+        const du = new Float64Array(d * n);
+        const db = new Float64Array(n);
+        for (let r = 0; r < N; r++) {
+          const row = r * n;
+          for (let i = 0; i < n; i++) db[i] += gv[row + i];
+          for (let k = 0; k < d; k++) {
+            const v = xv[r * d + k];
+            if (v === 0) continue;
+            const o = k * n;
+            for (let i = 0; i < n; i++) du[o + i] += v * gv[row + i];
+          }
+        }
+        return [dx, tf.tensor2d(Float32Array.from(du), [d, n]), tf.tensor1d(Float32Array.from(db))];
+      },
+    };
+  });
+  return op(x, U, b) as tf.Tensor2D;
+}
+
+/**
+ * `x W + c` over many rows (x `[N, k]`, W `[k, m]`, N = T·B large), with a gradient shaped
+ * for wasm's matmul (XNNPACK packs its right operand on every call: a fresh `[N, k]` right
+ * operand costs ~1 s at N = 128000, k = 128, while a `[N, m]` one with small m is cheap):
+ * dW = xᵀ·dy (x transposed explicitly, dy on the right), dx = dy·Wᵀ, dc = Σ_rows dy.
+ * The same holds for the input projection (`x` = inputs, `W` = U): dU = (dZᵀ·x)ᵀ.
+ */
+export function affineRows(x: tf.Tensor2D, W: tf.Tensor2D, c: tf.Tensor1D, rowBlock = 1): tf.Tensor2D {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xi, wi, ci] = args as tf.Tensor[];
+    (args[3] as tf.GradSaveFunc)([xi, wi]);
+    return {
+      value: tf.add(tf.matMul(xi as tf.Tensor2D, wi as tf.Tensor2D), ci),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ws] = saved as tf.Tensor2D[];
+        const g = dy as tf.Tensor2D;
+        return [tf.matMul(g, tf.transpose(ws)), tf.matMul(tf.transpose(xs), g), sumRows(g, rowBlock)];
+      },
+    };
+  });
+  return op(x, W, c) as tf.Tensor2D;
+}
+
 /**
  * Rows `E[ids]` of an embedding table, differentiable w.r.t. E. The backward pass is a
  * scatter-add on the host (tfjs's gather gradient needs UnsortedSegmentSum, which the wasm
@@ -237,8 +324,8 @@ export function embeddingLookup(E: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
   for (let i = 0; i < idv.length; i++) {
     if (!(idv[i] >= 0 && idv[i] < V)) throw new Error(`embedding: token id ${idv[i]} at position ${i} is outside [0, ${V})`);
   }
-  const op = tf.customGrad((e: tf.Tensor, save: tf.GradSaveFunc) => {
-    save([]);
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const e = args[0] as tf.Tensor;
     return {
       value: tf.gather(e, ids),
       gradFunc: (dy: tf.Tensor) => {

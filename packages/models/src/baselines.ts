@@ -90,7 +90,7 @@ export class Lstm extends BaselineModel {
     return name === 'Wh';
   }
 
-  forwardWithState(x: tf.Tensor, state?: ModelState | null): { logits: tf.Tensor; state: ModelState } {
+  protected run(x: tf.Tensor, state: ModelState | null | undefined): { logits: tf.Tensor; state: ModelState } {
     return tf.tidy(() => {
       const n = this.hidden;
       const Zx = this.projectInputs(x, this.m('Wx'), this.v('b') as tf.Tensor1D);
@@ -134,7 +134,7 @@ export class FastRnn extends BaselineModel {
     this.addReadout(rng);
   }
 
-  forwardWithState(x: tf.Tensor, state?: ModelState | null): { logits: tf.Tensor; state: ModelState } {
+  protected run(x: tf.Tensor, state: ModelState | null | undefined): { logits: tf.Tensor; state: ModelState } {
     return tf.tidy(() => {
       // `b` is FastRNN's bias, FastGRNN's b_h.
       const A = this.projectInputs(x, this.m('U'), this.v('b') as tf.Tensor1D);

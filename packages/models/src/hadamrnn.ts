@@ -14,7 +14,7 @@ import type { Rng } from '@orthoquant/runtime';
 import { hadamardScan } from '@orthoquant/kernels';
 import { blockHadamard, blockHadamRNN, hadamRNN } from '@orthoquant/orthogonal';
 import type { HadamardOperator } from '@orthoquant/orthogonal';
-import { BaseModel, matrixDiagnostics, namedFromTensor } from './base.js';
+import { BaseModel, lastStep, matrixDiagnostics, namedFromTensor } from './base.js';
 import { quantizeSte } from './quant.js';
 import type { HadamRnnConfig, ModelDiagnostics, ModelIO, ModelState, NamedWeights, QuantizationInfo } from './types.js';
 
@@ -45,7 +45,7 @@ export class HadamRnn extends BaseModel {
     this.addReadout(rng);
   }
 
-  forwardWithState(x: tf.Tensor, state?: ModelState | null): { logits: tf.Tensor; state: ModelState } {
+  protected run(x: tf.Tensor, state: ModelState | null | undefined, wantState: boolean): { logits: tf.Tensor; state: ModelState } {
     return tf.tidy(() => {
       const bits = this.config.bits;
       const Z = this.projectInputs(x, this.q(this.v('U') as tf.Tensor2D, bits), this.v('b') as tf.Tensor1D);
@@ -56,9 +56,7 @@ export class HadamRnn extends BaseModel {
         ...(this.config.activation === 'modrelu' ? { modreluBias: this.v('modreluBias') as tf.Tensor1D } : {}),
       });
       const logits = this.readoutLogits(H, this.q(this.v('V') as tf.Tensor2D, bits), this.v('c') as tf.Tensor1D, this.config.readoutActivation);
-      const [T, B, n] = H.shape;
-      const hT = tf.slice(H, [T - 1, 0, 0], [1, B, n]).reshape([B, n]) as tf.Tensor2D;
-      return { logits, state: [hT] };
+      return { logits, state: wantState ? [lastStep(H)] : [] };
     });
   }
 

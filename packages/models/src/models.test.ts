@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { tf } from '@orthoquant/runtime';
 import { testBackend, expectArraysClose, expectNoLeaks } from '@orthoquant/runtime/testing';
 import { createModel, quantizeWeightsPostTraining } from './index.js';
-import { embeddingLookup } from './base.js';
+import { affineRows, embeddingLookup, inputProjection } from './base.js';
 import type { ModelConfig, RecurrentModel } from './index.js';
 import { TINY_IO, randomInputs, referenceRnnForward, tinyConfigs } from './testing.js';
 
@@ -217,4 +217,29 @@ describe('state and embeddings', () => {
     ids.dispose();
     model.dispose();
   });
+});
+
+describe('wasm-shaped projections', () => {
+  for (const d of [3, 20]) {
+    it(`inputProjection (d = ${d}) and affineRows: gradients equal tfjs's plain composition`, async () => {
+      const N = 12;
+      const x = tf.tensor2d(Array.from({ length: N * d }, (_, i) => (i % 3 === 0 ? 0 : Math.cos(i))), [N, d]);
+      const U = tf.tensor2d(Array.from({ length: d * 5 }, (_, i) => Math.sin(i)), [d, 5]);
+      const b = tf.tensor1d([0.1, -0.2, 0.3, 0, 1]);
+      const V = tf.tensor2d(Array.from({ length: 5 * 2 }, (_, i) => Math.sin(3 * i)), [5, 2]);
+      const c = tf.tensor1d([0.5, -0.5]);
+      const w = tf.tensor2d(Array.from({ length: N * 2 }, (_, i) => Math.sin(7 * i)), [N, 2]);
+      const mine = (xx: tf.Tensor, uu: tf.Tensor, bb: tf.Tensor, vv: tf.Tensor, cc: tf.Tensor) =>
+        tf.sum(tf.mul(affineRows(tf.tanh(inputProjection(xx as tf.Tensor2D, uu as tf.Tensor2D, bb as tf.Tensor1D, { inputGrad: true, rowBlock: 4 })), vv as tf.Tensor2D, cc as tf.Tensor1D, 4), w));
+      const plain = (xx: tf.Tensor, uu: tf.Tensor, bb: tf.Tensor, vv: tf.Tensor, cc: tf.Tensor) =>
+        tf.sum(tf.mul(tf.add(tf.matMul(tf.tanh(tf.add(tf.matMul(xx as tf.Tensor2D, uu as tf.Tensor2D), bb)), vv as tf.Tensor2D), cc), w));
+      await expectNoLeaks(() => {
+        const g1 = tf.grads(mine)([x, U, b, V, c]);
+        const g2 = tf.grads(plain)([x, U, b, V, c]);
+        g1.forEach((g, i) => expectArraysClose(g, g2[i], 1e-5, 1e-4, `grad ${['x', 'U', 'b', 'V', 'c'][i]}`));
+        tf.dispose([...g1, ...g2]);
+      }, 'projection gradients');
+      tf.dispose([x, U, b, V, c, w]);
+    });
+  }
 });

@@ -25,7 +25,7 @@ import type { Rng } from '@orthoquant/runtime';
 import { denseScan, hadamardScan } from '@orthoquant/kernels';
 import { bjorck, blockHadamRNN, cayley, expMap, hadamRNN, projUNN } from '@orthoquant/orthogonal';
 import type { HadamardOperator, OrthogonalParameterization } from '@orthoquant/orthogonal';
-import { BaseModel, matrixDiagnostics, namedFromTensor } from './base.js';
+import { BaseModel, lastStep, matrixDiagnostics, namedFromTensor } from './base.js';
 import { cayleySkew, expBlockSkew, henaffSkew } from './init.js';
 import { quantizeSte } from './quant.js';
 import type { ManagedParameter, ModelDiagnostics, ModelIO, ModelState, NamedWeights, OrnnConfig, QornnConfig, QuantizationInfo } from './types.js';
@@ -121,7 +121,7 @@ export class Ornn extends BaseModel {
     });
   }
 
-  forwardWithState(x: tf.Tensor, state?: ModelState | null): { logits: tf.Tensor; state: ModelState } {
+  protected run(x: tf.Tensor, state: ModelState | null | undefined, wantState: boolean): { logits: tf.Tensor; state: ModelState } {
     return tf.tidy(() => {
       const Z = this.projectInputs(x, this.q(this.v('U') as tf.Tensor2D, this.ioBits), this.v('b') as tf.Tensor1D);
       const opts = {
@@ -133,8 +133,7 @@ export class Ornn extends BaseModel {
         ? hadamardScan(Z, this.operator.signs(), h0, { ...opts, blockSize: this.operator.blockSize })
         : denseScan(Z, this.recurrentMatrix(), h0, opts);
       const logits = this.readoutLogits(H, this.q(this.v('V') as tf.Tensor2D, this.ioBits), this.v('c') as tf.Tensor1D, this.config.readoutActivation);
-      const [T, B, n] = H.shape;
-      return { logits, state: [tf.slice(H, [T - 1, 0, 0], [1, B, n]).reshape([B, n]) as tf.Tensor2D] };
+      return { logits, state: wantState ? [lastStep(H)] : [] };
     });
   }
 

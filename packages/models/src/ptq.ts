@@ -11,7 +11,7 @@
  */
 import { tf } from '@orthoquant/runtime';
 import { denseScan } from '@orthoquant/kernels';
-import { BaseModel, matrixDiagnostics, namedFromTensor } from './base.js';
+import { BaseModel, lastStep, matrixDiagnostics, namedFromTensor } from './base.js';
 import { FastRnn, Lstm } from './baselines.js';
 import { HadamRnn } from './hadamrnn.js';
 import { Ornn } from './ornn.js';
@@ -39,7 +39,7 @@ export class FrozenRnn extends BaseModel {
     for (const [name, w] of Object.entries(weights)) this.addVariable(name, w.shape, w.data);
   }
 
-  forwardWithState(x: tf.Tensor, state?: ModelState | null): { logits: tf.Tensor; state: ModelState } {
+  protected run(x: tf.Tensor, state: ModelState | null | undefined, wantState: boolean): { logits: tf.Tensor; state: ModelState } {
     return tf.tidy(() => {
       const Z = this.projectInputs(x, this.v('U') as tf.Tensor2D, this.v('b') as tf.Tensor1D);
       const act = this.config.activation;
@@ -48,8 +48,7 @@ export class FrozenRnn extends BaseModel {
         ...(act === 'modrelu' ? { modreluBias: this.v('modreluBias') as tf.Tensor1D } : {}),
       });
       const logits = this.readoutLogits(H, this.v('V') as tf.Tensor2D, this.v('c') as tf.Tensor1D, this.config.readoutActivation);
-      const [T, B, n] = H.shape;
-      return { logits, state: [tf.slice(H, [T - 1, 0, 0], [1, B, n]).reshape([B, n]) as tf.Tensor2D] };
+      return { logits, state: wantState ? [lastStep(H)] : [] };
     });
   }
 

@@ -3,8 +3,8 @@
  * with a separate orthogonal learning rate), step LR schedule, clipping, evaluation,
  * diagnostics, NaN/Inf stop, checkpoints and exact resume, events and progress.
  */
-export { runTrial, modelIO, TrialStoppedError } from './run-trial.js';
-export type { RunTrialOptions, TrainEvent, Metrics, ProgressReporter, ProgressUpdate } from './run-trial.js';
+export { runTrial, modelIO, TrialStoppedError, timeTrainingSteps } from './run-trial.js';
+export type { RunTrialOptions, TrainEvent, Metrics, ProgressReporter, ProgressUpdate, StepTiming } from './run-trial.js';
 export { parseTrialConfig, parseModelConfig, trialConfigSchema, modelConfigSchema } from './config.js';
 export type { TrialConfig, TrialConfigInput } from './config.js';
 export { Optimizer, globalNorm } from './optimizers.js';

@@ -19,7 +19,33 @@ export function lossTensor(logits: tf.Tensor, targets: tf.Tensor, kind: LossKind
     }
     const z = logits.reshape([-1, C]);
     if (z.shape[0] !== labels.shape[0]) throw new Error(`loss: ${z.shape[0]} logit rows for ${labels.shape[0]} targets`);
-    const picked = tf.sum(tf.mul(z, tf.oneHot(labels.toInt(), C)), 1);
-    return tf.mean(tf.sub(tf.logSumExp(z, 1), picked)) as tf.Scalar;
+    return softmaxCrossEntropy(z as tf.Tensor2D, tf.oneHot(labels.toInt(), C) as tf.Tensor2D);
   });
+}
+
+/**
+ * Mean softmax cross-entropy of rows z `[N, C]` against one-hot rows, fused: the forward
+ * keeps p = softmax(z) and the backward is (p − onehot)/N (no gradient through the max
+ * shift, which in tfjs's logSumExp costs an Equal mask over all logits).
+ */
+function softmaxCrossEntropy(z: tf.Tensor2D, onehot: tf.Tensor2D): tf.Scalar {
+  const N = z.shape[0];
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [zi, oi] = args as tf.Tensor[];
+    const save = args[2] as tf.GradSaveFunc;
+    const m = tf.max(zi, 1, true);
+    const e = tf.exp(tf.sub(zi, m));
+    const s = tf.sum(e, 1, true);
+    const lse = tf.add(tf.log(s), m);
+    const loss = tf.mean(tf.sub(lse, tf.sum(tf.mul(zi, oi), 1, true)));
+    save([tf.div(e, s), oi]);
+    return {
+      value: loss,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [p, o] = saved;
+        return [tf.mul(tf.sub(p, o), tf.div(dy, N)), tf.zerosLike(o)];
+      },
+    };
+  });
+  return op(z, onehot) as tf.Scalar;
 }

@@ -106,6 +106,41 @@ export async function runTrial(config: unknown, options: RunTrialOptions = {}): 
   }
 }
 
+export interface StepTiming {
+  /** Wall time of each timed training iteration (forward, backward, update), seconds. */
+  seconds: number[];
+  medianSeconds: number;
+  /** Peak resident set size of the process so far (`process.resourceUsage().maxRSS`), bytes. */
+  peakRssBytes: number;
+}
+
+/**
+ * Time full training iterations of a trial config on its first train batch (after
+ * `warmup` untimed ones): what `npm run bench` and the closing notes report.
+ */
+export async function timeTrainingSteps(config: unknown, opts: { steps?: number; warmup?: number; dataDir?: string } = {}): Promise<StepTiming> {
+  const cfg = parseTrialConfig(config);
+  await initBackend();
+  const task = createTask(cfg.task as ConfigRecord, { ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) });
+  const model = createModel(cfg.model as ModelConfig, modelIO(task), cfg.seed);
+  const trainer = new Trainer(cfg, task, model, {});
+  try {
+    const batch = task.epochBatches('train', cfg.batchSize, createRng(cfg.seed).fork('data').fork(0)).next().value as Batch;
+    for (let i = 0; i < (opts.warmup ?? 1); i++) await trainer.trainStep(batch);
+    const seconds: number[] = [];
+    for (let i = 0; i < (opts.steps ?? 3); i++) {
+      const t0 = performance.now();
+      await trainer.trainStep(batch);
+      seconds.push((performance.now() - t0) / 1000);
+    }
+    const sorted = [...seconds].sort((a, b) => a - b);
+    return { seconds, medianSeconds: sorted[Math.floor(sorted.length / 2)], peakRssBytes: process.resourceUsage().maxRSS * 1024 };
+  } finally {
+    trainer.dispose();
+    model.dispose();
+  }
+}
+
 interface CheckpointMeta {
   configKey: string;
   step: number;
@@ -251,7 +286,8 @@ class Trainer {
     throw new TrialStoppedError(msg, 'non-finite', this.step + 1, this.epoch, this.last ?? {});
   }
 
-  private async trainStep(batch: Batch): Promise<void> {
+  /** One optimizer step on a batch (public for `timeTrainingSteps`). */
+  async trainStep(batch: Batch): Promise<void> {
     const t0 = performance.now();
     const carry = this.task.consecutiveBatches;
     if (carry && batch.resetState) this.disposeState();
@@ -260,8 +296,9 @@ class Trainer {
     let result: { value: tf.Scalar; grads: tf.NamedTensorMap };
     try {
       result = tf.variableGrads(() => {
+        if (!carry) return lossTensor(this.model.forward(x), y, this.task.loss);
         const r = this.model.forwardWithState(x, this.state);
-        if (carry) next = r.state.map((s) => tf.keep(s));
+        next = r.state.map((s) => tf.keep(s));
         return lossTensor(r.logits, y, this.task.loss);
       }, this.vars);
     } catch (err) {
@@ -346,11 +383,10 @@ class Trainer {
         }
         const logits = tf.tidy(() => {
           const { x } = batchToTensors(batch, this.task.inputDim);
+          if (!carry) return model.forward(x);
           const r = model.forwardWithState(x, state);
-          if (carry) {
-            if (state) tf.dispose(state);
-            state = r.state.map((s) => tf.keep(s));
-          }
+          if (state) tf.dispose(state);
+          state = r.state.map((s) => tf.keep(s));
           return r.logits;
         });
         acc.add(batch, logits.dataSync());

@@ -265,3 +265,20 @@ describe('runTrial', () => {
     }
   });
 });
+
+describe('loss', () => {
+  it('fused softmax cross-entropy: value and gradient equal tfjs’s own composition', async () => {
+    const { lossTensor } = await import('./loss.js');
+    const z = tf.tensor3d(Array.from({ length: 2 * 3 * 4 }, (_, i) => Math.sin(i) * 3), [2, 3, 4]);
+    const y = tf.tensor2d([0, 3, 1, 2, 2, 0], [2, 3], 'int32');
+    const ref = (l: tf.Tensor) => tf.mean(tf.sub(tf.logSumExp(l.reshape([6, 4]), 1), tf.sum(tf.mul(l.reshape([6, 4]), tf.oneHot(y.reshape([6]), 4)), 1)));
+    const a = tf.grad((l: tf.Tensor) => lossTensor(l, y, 'softmax-cross-entropy'))(z);
+    const b = tf.grad(ref)(z);
+    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
+    assert.ok(diff < 1e-6, `gradient differs by ${diff}`);
+    const va = tf.tidy(() => lossTensor(z, y, 'softmax-cross-entropy').dataSync()[0]);
+    const vb = tf.tidy(() => ref(z).dataSync()[0]);
+    assert.ok(Math.abs(va - vb) < 1e-6);
+    tf.dispose([z, y, a, b]);
+  });
+});
