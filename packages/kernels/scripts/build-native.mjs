@@ -48,8 +48,10 @@ if (r.status === 0 && existsSync(addon)) {
   record({ ok: true, seconds: Number(seconds) });
   console.error(`@orthoquant/kernels: native kernels built in ${seconds} s (${addon})`);
 } else {
-  const out = `${r.stdout ?? ''}\n${r.stderr ?? ''}`.split('\n').filter((l) => /error|not found|ERR!/i.test(l));
-  const reason = r.error ? `${cmd}: ${r.error.message}` : (out.slice(0, 5).join(' | ') || `node-gyp exited with ${r.status}`);
+  const out = `${r.stdout ?? ''}\n${r.stderr ?? ''}`
+    .split('\n')
+    .filter((l) => /error|not found|ERR!/i.test(l) && !/ERR! (stack|System|command|cwd|node -v|node-gyp -v|not ok)/.test(l));
+  const reason = r.error ? `${cmd}: ${r.error.message}` : (out.slice(0, 3).join(' | ') || `node-gyp exited with ${r.status}`);
   record({ ok: false, reason });
   console.error(`@orthoquant/kernels: WARNING: the native kernels did not build; the slower JS kernels will be used.\n  reason: ${reason}`);
 }

@@ -5,8 +5,9 @@
  *
  *   node --conditions=@orthoquant/source --import tsx packages/kernels/scripts/measure.ts [--reps 5] [--only native|js] [--tf]
  *
- * `--tf` adds the copy-task HadamRNN shape through the tfjs op (hadamardScan + tf.grads on the
- * wasm backend), i.e. including the Float32Array ↔ tensor copies.
+ * `--tf` adds the copy-task HadamRNN shape through the tfjs op (hadamardScan + tf.grads with a
+ * given dL/dH on the wasm backend): the op's overhead over the bare scan (kernel dispatch, heap
+ * allocation of H and dL/dZ).
  * The machine is shared: numbers are noisy; medians are reported.
  */
 import { spawnSync } from 'node:child_process';
@@ -43,6 +44,7 @@ function median(xs: number[]): number {
 async function child(caseIndex: number, impl: KernelImplementation | 'tf'): Promise<void> {
   const result: Record<string, unknown> = {};
   const times: number[] = [];
+  const cpu: number[] = [];
   if (caseIndex < 0) {
     // Baseline: the process with everything imported, no work.
   } else if (impl === 'tf') {
@@ -51,12 +53,15 @@ async function child(caseIndex: number, impl: KernelImplementation | 'tf'): Prom
     const rng = createRng('measure');
     const z = tf.tensor3d(rng.normalArray(spec.T * spec.B * spec.n), [spec.T, spec.B, spec.n]);
     const s = tf.tensor1d(Array.from({ length: spec.n }, () => (rng.uniform() < 0.5 ? -1 : 1)));
-    const grad = tf.grads((zz: tf.Tensor, ss: tf.Tensor) => hadamardScan(zz as tf.Tensor3D, ss as tf.Tensor1D, null, { blockSize: spec.blockSize }).sum());
+    const dy = tf.tensor3d(rng.normalArray(spec.T * spec.B * spec.n, 0.01), [spec.T, spec.B, spec.n]);
+    const grad = tf.grads((zz: tf.Tensor, ss: tf.Tensor) => hadamardScan(zz as tf.Tensor3D, ss as tf.Tensor1D, null, { blockSize: spec.blockSize }));
     for (let r = 0; r < reps; r++) {
+      const u0 = process.cpuUsage();
       const t0 = performance.now();
-      const g = grad([z, s]);
-      g[0].dataSync();
+      const g = grad([z, s], dy);
       times.push((performance.now() - t0) / 1000);
+      const u = process.cpuUsage(u0);
+      cpu.push((u.user + u.system) / 1e6);
       tf.dispose(g);
     }
     result.implementation = `tfjs op (${kernelInfo().implementation}, wasm backend)`;
@@ -76,11 +81,14 @@ async function child(caseIndex: number, impl: KernelImplementation | 'tf'): Prom
     const H = new Float32Array(size);
     const out = { dz: new Float32Array(size) };
     for (let r = 0; r < reps; r++) {
+      const u0 = process.cpuUsage();
       const t0 = performance.now();
       scanForward(spec, inp, { out: H, implementation: impl });
       const t1 = performance.now();
       scanBackward(spec, inp, H, dH, { out, implementation: impl });
       const t2 = performance.now();
+      const u = process.cpuUsage(u0);
+      cpu.push((u.user + u.system) / 1e6);
       times.push((t2 - t0) / 1000);
       (result.forward ??= []) as number[];
       (result.forward as number[]).push((t1 - t0) / 1000);
@@ -92,6 +100,7 @@ async function child(caseIndex: number, impl: KernelImplementation | 'tf'): Prom
     result.info = kernelInfo();
   }
   result.times = times;
+  result.cpu = cpu;
   result.maxRssMB = process.resourceUsage().maxRSS / 1024;
   console.log(JSON.stringify(result));
 }
@@ -105,24 +114,24 @@ async function main(): Promise<void> {
   const run = (c: number, impl: string) => {
     const r = spawnSync(process.execPath, [...process.execArgv, self, '--case', String(c), '--impl', impl, '--reps', String(reps)], { encoding: 'utf8', env: { ...process.env, ORTHOQUANT_LOG_LEVEL: 'error' } });
     if (r.status !== 0) throw new Error(`case ${c} ${impl} failed:\n${r.stderr}`);
-    return JSON.parse(r.stdout.trim().split('\n').pop()!) as { times: number[]; maxRssMB: number; forwardMedian?: number; info?: { threads: number; simd: string } };
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as { times: number[]; cpu: number[]; maxRssMB: number; forwardMedian?: number; info?: { threads: number; simd: string } };
   };
   const base = run(-1, 'js');
   console.log(`kernels: ${JSON.stringify(kernelInfo())}; ${reps} runs per case (median; shared 2-core machine, noisy)`);
   console.log(`baseline process peak RSS (imports only): ${base.maxRssMB.toFixed(0)} MB\n`);
-  console.log('| case | impl | fwd+bwd median (s) | fwd (s) | runs | min–max (s) | peak RSS (MB) |');
-  console.log('|---|---|---|---|---|---|---|');
+  console.log('| case | impl | fwd+bwd wall, median (s) | fwd (s) | CPU time (s) | runs | min–max wall (s) | peak RSS (MB) |');
+  console.log('|---|---|---|---|---|---|---|---|');
   for (let c = 0; c < CASES.length; c++) {
     for (const impl of impls) {
       const r = run(c, impl);
       const t = r.times;
       const impLabel = impl === 'native' ? `native (${r.info?.simd}, ${r.info?.threads} thr)` : impl;
-      console.log(`| ${CASES[c].name} | ${impLabel} | ${median(t).toFixed(3)} | ${r.forwardMedian?.toFixed(3)} | ${t.length} | ${Math.min(...t).toFixed(3)}–${Math.max(...t).toFixed(3)} | ${r.maxRssMB.toFixed(0)} |`);
+      console.log(`| ${CASES[c].name} | ${impLabel} | ${median(t).toFixed(3)} | ${r.forwardMedian?.toFixed(3)} | ${median(r.cpu).toFixed(3)} | ${t.length} | ${Math.min(...t).toFixed(3)}–${Math.max(...t).toFixed(3)} | ${r.maxRssMB.toFixed(0)} |`);
     }
   }
   if (args.includes('--tf')) {
     const r = run(0, 'tf');
-    console.log(`| ${CASES[0].name}, through tfjs op + tf.grads (wasm) | ${kernelInfo().implementation} | ${median(r.times).toFixed(3)} | – | ${r.times.length} | ${Math.min(...r.times).toFixed(3)}–${Math.max(...r.times).toFixed(3)} | ${r.maxRssMB.toFixed(0)} |`);
+    console.log(`| ${CASES[0].name}, tfjs op + tf.grads (wasm backend) | ${kernelInfo().implementation} | ${median(r.times).toFixed(3)} | – | ${median(r.cpu).toFixed(3)} | ${r.times.length} | ${Math.min(...r.times).toFixed(3)}–${Math.max(...r.times).toFixed(3)} | ${r.maxRssMB.toFixed(0)} |`);
   }
 }
 
