@@ -52,3 +52,8 @@ export { simulateHadamRnn } from './simulate/hadamrnn.js';
 export { simulateOrnn } from './simulate/ornn.js';
 export { simulateLstm } from './simulate/lstm.js';
 export type { SimulatedOutput } from './simulate/common.js';
+export { encodeIntegerModel, decodeIntegerModel, writeIntegerModel, readIntegerModel, crc32, FORMAT_NAME, FORMAT_VERSION, MAGIC } from './format/file.js';
+export type { IntegerModelFile, ModelMetadata, TensorEntry, Dtype } from './format/file.js';
+export { evaluateInteger, evaluateFloat, quantizeForTask, denseBatches } from './evaluate.js';
+export type { EvaluateOptions, EvaluationResult, TaskPtqOptions } from './evaluate.js';
+export { fromRecurrentModel } from './adapter.js';

@@ -1,0 +1,123 @@
+/**
+ * Evaluation of integer and float-reference models on a task split: the task's own metrics
+ * (`MetricAccumulator`: mean cross-entropy in nats on dequantized logits, arg-max accuracy…)
+ * and the engine's throughput.
+ */
+import { performance } from 'node:perf_hooks';
+import { createRng, InputError } from '@orthoquant/runtime';
+import { isExampleTask, MetricAccumulator } from '@orthoquant/tasks';
+import type { Batch, DenseBatch, MetricValues, Split, Task } from '@orthoquant/tasks';
+import { floatForward } from './float/reference.js';
+import { dequantizeLogits } from './engines/common.js';
+import { runInteger } from './engines/run.js';
+import type { FloatModel, IntegerModel } from './model.js';
+import { calibrate } from './ptq/calibrate.js';
+import type { Calibration, DenseInputs } from './ptq/calibrate.js';
+import { exportInteger } from './ptq/export.js';
+import type { PtqOptions } from './ptq/export.js';
+
+export interface EvaluateOptions {
+  /** Sequences per batch (default 100). */
+  batchSize?: number;
+  /** Evaluate at most this many sequences (default: the whole split). */
+  limit?: number;
+}
+
+export interface EvaluationResult {
+  /** The task's loss metric (nats per target). */
+  loss: number;
+  /** Arg-max accuracy (sigmoid tasks: logit > 0). */
+  accuracy: number;
+  /** Every metric of the task (copyAccuracy, bpc, …). */
+  metrics: MetricValues;
+  sequences: number;
+  /** Time spent in the model's forward pass only (not in batch preparation). */
+  seconds: number;
+  sequencesPerSecond: number;
+}
+
+/** Evaluate an integer model (integer engine, dequantized logits for the loss). */
+export function evaluateInteger(model: IntegerModel, task: Task, split: Split, options: EvaluateOptions = {}): EvaluationResult {
+  return evaluateWith(model, task, split, options, (b) => {
+    const out = runInteger(model, b.inputs, b.T, b.B);
+    return dequantizeLogits(out);
+  });
+}
+
+/** Evaluate the float reference of a model (typed arrays, Float64 arithmetic). */
+export function evaluateFloat(model: FloatModel, task: Task, split: Split, options: EvaluateOptions = {}): EvaluationResult {
+  return evaluateWith(model, task, split, options, (b) => floatForward(model, b.inputs, b.T, b.B));
+}
+
+function evaluateWith(model: FloatModel | IntegerModel, task: Task, split: Split, options: EvaluateOptions, forward: (b: DenseBatch) => Float32Array): EvaluationResult {
+  checkCompatible(model, task);
+  const acc = new MetricAccumulator(task);
+  let seconds = 0;
+  let sequences = 0;
+  for (const batch of denseBatches(task, split, options)) {
+    const t0 = performance.now();
+    const logits = forward(batch);
+    seconds += (performance.now() - t0) / 1000;
+    acc.add(batch, logits);
+    sequences += batch.B;
+  }
+  const metrics = acc.result();
+  return { loss: metrics.loss ?? NaN, accuracy: metrics.accuracy ?? NaN, metrics, sequences, seconds, sequencesPerSecond: sequences / Math.max(seconds, 1e-9) };
+}
+
+/** Batches of a split in order, at most `limit` sequences (example tasks cut exactly). */
+export function* denseBatches(task: Task, split: Split, options: EvaluateOptions & { seed?: number | string } = {}): IterableIterator<DenseBatch> {
+  const batchSize = options.batchSize ?? 100;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new InputError(`expected an integer ≥ 1, got ${batchSize}`, 'evaluate.batchSize');
+  const limit = options.limit ?? Infinity;
+  if (!(limit >= 1)) throw new InputError(`expected a number of sequences ≥ 1, got ${limit}`, 'evaluate.limit');
+  const total = Math.min(limit, task.numExamples(split));
+  if (isExampleTask(task) && split !== 'train') {
+    for (let start = 0; start < total; start += batchSize) {
+      const idx = Int32Array.from({ length: Math.min(batchSize, total - start) }, (_, i) => start + i);
+      yield dense(task.batch(split, idx), task);
+    }
+    return;
+  }
+  let seen = 0;
+  const rng = createRng(options.seed ?? 'integer/evaluate');
+  for (const batch of task.epochBatches(split, batchSize, rng)) {
+    if (seen >= total) break;
+    yield dense(batch, task);
+    seen += batch.B;
+  }
+}
+
+function dense(batch: Batch, task: Task): DenseBatch {
+  if (batch.inputKind !== 'dense') throw new InputError(`the integer engines take dense inputs; ${task.name} has token inputs (an embedding)`, 'task');
+  return batch;
+}
+
+function checkCompatible(model: FloatModel | IntegerModel, task: Task): void {
+  const where = `task ${task.name}`;
+  if (task.inputKind !== 'dense') throw new InputError(`the integer engines take dense inputs; ${task.name} has token inputs (an embedding)`, where);
+  if (task.inputDim !== model.inputSize) throw new InputError(`the model expects ${model.inputSize} input features, the task gives ${task.inputDim}`, where);
+  if (task.outputDim !== model.outputSize) throw new InputError(`the model has ${model.outputSize} outputs, the task needs ${task.outputDim}`, where);
+  if (task.outputMode !== model.readout) throw new InputError(`the model reads out '${model.readout}', the task scores '${task.outputMode}'`, where);
+}
+
+export interface TaskPtqOptions extends PtqOptions {
+  /** Calibration batches drawn from the training split (default 10). */
+  calibrationBatches?: number;
+  /** Sequences per calibration batch (default 100). */
+  batchSize?: number;
+  /** Seed of the calibration batch order (default 0). */
+  seed?: number | string;
+}
+
+/** Calibrate on the task's training split and export the integer model (QORNN's PTQ). */
+export function quantizeForTask(model: FloatModel, task: Task, options: TaskPtqOptions): { model: IntegerModel; calibration: Calibration } {
+  checkCompatible(model, task);
+  const batches = options.calibrationBatches ?? 10;
+  const rng = createRng(options.seed ?? 0).fork('integer/calibration');
+  function* source(): IterableIterator<DenseInputs> {
+    for (const b of task.epochBatches('train', options.batchSize ?? 100, rng)) yield dense(b, task);
+  }
+  const calibration = calibrate(model, source(), { limit: batches });
+  return { model: exportInteger(model, calibration, options), calibration };
+}
