@@ -9,7 +9,7 @@ const PAGE = 100;
 const STALE_MS = 60_000;
 
 const view = document.getElementById('view');
-const state = { running: 0, timer: null, charts: [], lastHash: '' };
+const state = { running: 0, timer: null, charts: [], mounts: [], lastHash: '', renders: 0 };
 
 // ------------------------------------------------------------------ helpers
 
@@ -145,14 +145,12 @@ function bandChart(title, groups, { width = 560, height = 300, logY = false } = 
     series,
     bands,
   };
-  queueMicrotask(() => {
-    const chart = new uPlot(opts, data, plotEl);
-    state.charts.push(chart);
-  });
+  // Created once the view is in the document (see renderRoute), so sizes are known.
+  state.mounts.push(() => state.charts.push(new uPlot({ ...opts, width: Math.max(280, Math.min(width, plotEl.clientWidth || width)) }, data, plotEl)));
   return box;
 }
 
-function rawChart(key, curve, width = 420) {
+function rawChart(key, curve, width = 640) {
   return bandChart(key, [{ label: key, band: { steps: curve.steps, mean: curve.values.map((v) => (v === null ? NaN : v)), std: curve.steps.map(() => 0) } }], { width, height: 220 });
 }
 
@@ -278,7 +276,7 @@ async function renderRuns(params) {
       return h(
         'th',
         {
-          class: 'sortable',
+          class: field.startsWith('metrics.') ? 'sortable num' : 'sortable',
           'aria-sort': active ? (desc ? 'descending' : 'ascending') : 'none',
           title: `sort by ${field}`,
           onclick: () => {
@@ -366,8 +364,14 @@ async function renderRun(ref) {
     h('div', { class: 'grid2' }, h('div', {}, h('h3', {}, 'Resolved config'), h('pre', { class: 'block', id: 'config' }, JSON.stringify(t.config, null, 2))), h('div', {}, h('h3', {}, 'Summary'), h('table', {}, h('thead', {}, h('tr', {}, ['metric', 'final', 'best', 'best step'].map((c) => h('th', {}, c)))), h('tbody', {}, summaryRows)), h('h3', {}, 'Provenance'), prov)),
     t.artifacts.length ? [h('h3', {}, 'Artifacts'), h('table', {}, h('tbody', {}, t.artifacts.map((a) => h('tr', {}, h('td', {}, a.kind), h('td', {}, a.path), h('td', { class: 'num' }, fmt(a.bytes, 'bytes')), h('td', { class: 'num' }, a.step ?? '')))))] : null,
     h('h3', {}, 'Log tail'),
-    t.log ? h('pre', { class: 'block', id: 'log' }, (t.log.truncated ? '…\n' : '') + (t.log.text || '(empty)')) : h('p', { class: 'muted' }, 'No log artifact.'),
+    t.log ? logBlock(t.log) : h('p', { class: 'muted' }, 'No log artifact.'),
   ];
+}
+
+function logBlock(log) {
+  const pre = h('pre', { class: 'block', id: 'log', title: log.path }, (log.truncated ? '…\n' : '') + (log.text || '(empty)'));
+  state.mounts.push(() => (pre.scrollTop = pre.scrollHeight)); // a tail: show its end
+  return pre;
 }
 
 // ------------------------------------------------------------------ curves of selected runs
@@ -466,6 +470,8 @@ async function renderRoute({ quiet = false } = {}) {
   for (const a of document.querySelectorAll('nav a')) a.classList.toggle('active', a.dataset.view === (name === 'run' ? 'runs' : name));
   // Keep the runs filter box (and its focus) when only refreshing.
   const focused = document.activeElement?.id;
+  const token = ++state.renders;
+  state.mounts = [];
   let content;
   try {
     if (name === 'overview') content = await renderOverview();
@@ -479,9 +485,13 @@ async function renderRoute({ quiet = false } = {}) {
     if (quiet) return;
     content = [showError(e)];
   }
+  if (token !== state.renders) return; // a newer render started meanwhile
+  const mounts = state.mounts;
+  state.mounts = [];
   destroyCharts();
   view.replaceChildren(...content.flat().filter(Boolean));
   view.dataset.view = name;
+  for (const mount of mounts) mount();
   if (focused) {
     const el = document.getElementById(focused);
     if (el && 'focus' in el) {

@@ -18,6 +18,12 @@ export interface SizeAccuracyOptions extends PlotOptions {
   points: readonly SizePoint[];
 }
 
+/** Widen [lo, hi] by 4 % each side so no marker sits on the frame. */
+function padded(lo: number, hi: number): [number, number] {
+  const pad = (hi - lo) * 0.04;
+  return [lo - pad, hi + pad];
+}
+
 function families<T extends { family: string }>(items: readonly T[]): string[] {
   const seen: string[] = [];
   for (const p of items) if (!seen.includes(p.family)) seen.push(p.family);
@@ -32,7 +38,8 @@ export function sizeAccuracySvg(opts: SizeAccuracyOptions): string {
   const fams = families(pts);
   const f = frame(opts, `${title}|${fams.join('|')}|${pts.length}`, true);
   const x = logScale(Math.min(...pts.map((p) => p.sizeBytes)), Math.max(...pts.map((p) => p.sizeBytes)), f.left, f.right);
-  const y = linearScale(Math.min(...pts.map((p) => p.accuracy)), Math.max(...pts.map((p) => p.accuracy)), f.bottom, f.top, 6);
+  const [ylo, yhi] = padded(Math.min(...pts.map((p) => p.accuracy)), Math.max(...pts.map((p) => p.accuracy)));
+  const y = linearScale(ylo, yhi, f.bottom, f.top, 6);
   const desc = opts.description ?? `${pts.length} model${pts.length === 1 ? '' : 's'} of ${fams.length} famil${fams.length === 1 ? 'y' : 'ies'} (${fams.join(', ')}): size in bytes on a logarithmic axis against ${opts.yLabel ?? 'accuracy'}.`;
   let svg = open(f, title, desc, 'size-accuracy') + axes(f, x, y, { ...opts, title, xLabel: opts.xLabel ?? 'model size (bytes, log scale)', yLabel: opts.yLabel ?? 'accuracy' });
   const entries: LegendEntry[] = [];
@@ -77,7 +84,8 @@ export function bitsAccuracySvg(opts: BitsAccuracyOptions): string {
   const err = (p: BitsPoint) => (p.std && Number.isFinite(p.std) ? p.std : 0);
   const f = frame(opts, `${title}|${series.map((s) => s.family).join('|')}`, true);
   const x = linearScale(Math.min(...all.map((p) => p.bits)), Math.max(...all.map((p) => p.bits)), f.left, f.right, Math.min(8, new Set(all.map((p) => p.bits)).size + 1));
-  const y = linearScale(Math.min(...all.map((p) => p.accuracy - err(p))), Math.max(...all.map((p) => p.accuracy + err(p))), f.bottom, f.top, 6);
+  const [ylo, yhi] = padded(Math.min(...all.map((p) => p.accuracy - err(p))), Math.max(...all.map((p) => p.accuracy + err(p))));
+  const y = linearScale(ylo, yhi, f.bottom, f.top, 6);
   const desc = opts.description ?? `${opts.yLabel ?? 'Accuracy'} against weight bit width for ${series.map((s) => `${s.family} (${s.points.length} point${s.points.length === 1 ? '' : 's'})`).join(', ')}.`;
   let svg = open(f, title, desc, 'bits-accuracy') + axes(f, x, y, { ...opts, title, xLabel: opts.xLabel ?? 'weight bits', yLabel: opts.yLabel ?? 'accuracy' });
   const entries: LegendEntry[] = [];
