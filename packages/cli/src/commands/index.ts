@@ -1,0 +1,17 @@
+import type { CommandModule } from 'yargs';
+import { trainCommand } from './train.js';
+import { sweepCommand } from './sweep.js';
+import { runsCommand } from './runs.js';
+import { reportCommand } from './report.js';
+import { exportCommand } from './export.js';
+import { dashboardCommand } from './dashboard.js';
+
+/** Every command of `orthoquant`, in help order. */
+export const commands: CommandModule<object, never>[] = [
+  trainCommand,
+  sweepCommand,
+  runsCommand,
+  reportCommand,
+  exportCommand,
+  dashboardCommand,
+] as unknown as CommandModule<object, never>[];

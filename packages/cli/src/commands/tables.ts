@@ -1,0 +1,49 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { InputError } from '@orthoquant/runtime';
+import { openStore, listTrials } from '@orthoquant/store';
+import { loadTableSpec, loadPublished, buildTable, type TrialRecord, type Table } from '@orthoquant/reporter';
+
+export const TABLES_DIR = process.env.ORTHOQUANT_TABLES_DIR ?? 'configs/tables';
+export const PUBLISHED_DIR = process.env.ORTHOQUANT_PUBLISHED_DIR ?? 'configs/published';
+
+/** Table names available in the tables folder. */
+export function tableNames(dir = TABLES_DIR): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
+    .map((f) => f.replace(/\.ya?ml$/, ''))
+    .sort();
+}
+
+/** A table name (configs/tables/NAME.yaml) or a path to a spec file. */
+export function resolveTableSpec(nameOrPath: string): string {
+  if (existsSync(nameOrPath) && /\.ya?ml$/.test(nameOrPath)) return nameOrPath;
+  for (const ext of ['.yaml', '.yml']) {
+    const p = join(TABLES_DIR, nameOrPath + ext);
+    if (existsSync(p)) return p;
+  }
+  const known = tableNames();
+  throw new InputError(`no table '${nameOrPath}' in ${resolve(TABLES_DIR)}${known.length ? ` (known: ${known.join(', ')})` : ''}`, '--table');
+}
+
+/** Build a table from the store: every recorded trial is a candidate, the spec's filters decide. */
+export function tableFromStore(dbPath: string, tableNameOrPath: string, opts: { sweep?: string } = {}): Table {
+  const specFile = resolveTableSpec(tableNameOrPath);
+  const spec = loadTableSpec(specFile);
+  const publishedFile = spec.published ? resolve(specFile, '..', spec.published) : join(PUBLISHED_DIR, `${spec.name}.yaml`);
+  const published = loadPublished(publishedFile);
+  const store = openStore(dbPath, { readonly: true });
+  try {
+    const rows = listTrials(store, { sweep: opts.sweep, where: 'status = done' });
+    const records: TrialRecord[] = rows.map((r) => ({
+      id: r.id,
+      status: r.status,
+      config: r.config,
+      summary: Object.fromEntries(Object.entries(r.summary).map(([k, v]) => [k, { final: v.final, best: v.best }])),
+    }));
+    return buildTable(spec, records, published);
+  } finally {
+    store.close();
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Progress on stderr: a live bar (cli-progress) on a terminal, a log line every few seconds
+ * otherwise (CI, pipes), so long runs always show that they are alive.
+ */
+import cliProgress from 'cli-progress';
+import { log } from '@orthoquant/runtime';
+
+export interface Progress {
+  update(value: number, fields?: Record<string, string | number>): void;
+  setTotal(total: number): void;
+  stop(): void;
+}
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const r = s % 60;
+  return h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(r).padStart(2, '0')}s` : `${r}s`;
+}
+
+/**
+ * @param format cli-progress format; `{bar} {value}/{total} {eta_formatted}` plus your fields.
+ * @param describe one-line text for the non-TTY log line.
+ */
+export function createProgress(opts: { total: number; format: string; describe: (value: number, total: number, fields: Record<string, string | number>) => string; intervalMs?: number }): Progress {
+  if (process.stderr.isTTY) {
+    const bar = new cliProgress.SingleBar(
+      { format: opts.format, stream: process.stderr, hideCursor: true, clearOnComplete: false, etaBuffer: 50, fps: 5 },
+      cliProgress.Presets.shades_classic,
+    );
+    bar.start(opts.total, 0);
+    return {
+      update: (v, f) => bar.update(v, f),
+      setTotal: (t) => bar.setTotal(t),
+      stop: () => bar.stop(),
+    };
+  }
+  let total = opts.total;
+  let last = 0;
+  const started = Date.now();
+  const every = opts.intervalMs ?? 10_000;
+  return {
+    update: (v, f = {}) => {
+      const now = Date.now();
+      if (now - last < every && v < total) return;
+      last = now;
+      const elapsed = (now - started) / 1000;
+      const eta = v > 0 ? (elapsed * (total - v)) / v : NaN;
+      log().info(`${opts.describe(v, total, f)} (elapsed ${formatDuration(elapsed)}, eta ${formatDuration(eta)})`);
+    },
+    setTotal: (t) => {
+      total = t;
+    },
+    stop: () => undefined,
+  };
+}
