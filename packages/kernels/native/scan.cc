@@ -265,23 +265,24 @@ void hadamard_backward(const Problem& p, int b0, int b1, float* ds, float* dh0, 
 
 // ---------------------------------------------------------------------------------------------
 // Dense scans: per time step, a register-blocked product over this thread's rows.
-//   out[r, :] = Σ_k in[r, k] · M[k, :]   (rows of `in` and M padded to np = n rounded up to 16)
+//   out[r, c] = Σ_{k<K} in[r, k] · M[k, c]   for c < ncols (a multiple of 16)
 // in tiles of MR rows × 16 columns, columns outermost so that a 16-wide strip of M stays in cache
 // while every row block passes over it. `store(r, c, acc0, acc1)` consumes each finished tile.
+// Strides: `ls` between rows of `in`, `ms` between rows of M.
 
 constexpr int NR = 16;
 constexpr int MR = 6;
 
 template <int R, class Store>
-inline void tile(const float* in, int np, int n, const float* M, int r0, int c, Store& store) {
+inline void tile(const float* in, int ls, int K, const float* M, int ms, int r0, int c, Store& store) {
   v8 acc0[R], acc1[R];
   for (int r = 0; r < R; r++) acc0[r] = acc1[r] = splat(0.f);
   const float* Mc = M + c;
-  const float* rows = in + size_t(r0) * np;
-  for (int k = 0; k < n; k++) {
-    const v8 w0 = ld(Mc + size_t(k) * np), w1 = ld(Mc + size_t(k) * np + 8);
+  const float* rows = in + size_t(r0) * ls;
+  for (int k = 0; k < K; k++) {
+    const v8 w0 = ld(Mc + size_t(k) * ms), w1 = ld(Mc + size_t(k) * ms + 8);
     for (int r = 0; r < R; r++) {
-      const v8 x = splat(rows[size_t(r) * np + k]);
+      const v8 x = splat(rows[size_t(r) * ls + k]);
       acc0[r] += x * w0;
       acc1[r] += x * w1;
     }
@@ -290,32 +291,33 @@ inline void tile(const float* in, int np, int n, const float* M, int r0, int c, 
 }
 
 template <class Store>
-void rowsTimesM(const float* in, int rows, int np, int n, const float* M, Store store) {
-  for (int c = 0; c < np; c += NR) {
+void rowsTimesM(const float* in, int rows, int ls, int K, const float* M, int ms, int ncols, Store store) {
+  for (int c = 0; c < ncols; c += NR) {
     int r = 0;
-    for (; r + MR <= rows; r += MR) tile<MR>(in, np, n, M, r, c, store);
+    for (; r + MR <= rows; r += MR) tile<MR>(in, ls, K, M, ms, r, c, store);
     switch (rows - r) {
-      case 5: tile<5>(in, np, n, M, r, c, store); break;
-      case 4: tile<4>(in, np, n, M, r, c, store); break;
-      case 3: tile<3>(in, np, n, M, r, c, store); break;
-      case 2: tile<2>(in, np, n, M, r, c, store); break;
-      case 1: tile<1>(in, np, n, M, r, c, store); break;
+      case 5: tile<5>(in, ls, K, M, ms, r, c, store); break;
+      case 4: tile<4>(in, ls, K, M, ms, r, c, store); break;
+      case 3: tile<3>(in, ls, K, M, ms, r, c, store); break;
+      case 2: tile<2>(in, ls, K, M, ms, r, c, store); break;
+      case 1: tile<1>(in, ls, K, M, ms, r, c, store); break;
       default: break;
     }
   }
 }
 
-// acc[i, j] += Σ_r D[r, i] · X[r, j] over `rows` rows (D, X padded to np; acc is [np, np]).
+// acc[i, c] += Σ_r D[r, i] · X[r, c] for i < nI, c < ncols (multiple of 16), over `rows` rows.
+// Strides: ds (D rows), xs (X rows), as (acc rows).
 template <int R>
-inline void outerTile(const float* D, const float* X, int rows, int np, float* acc, int i0, int c) {
+inline void outerTile(const float* D, int ds, const float* X, int xs, int rows, float* acc, int as, int i0, int c) {
   v8 a0[R], a1[R];
   for (int i = 0; i < R; i++) {
-    a0[i] = ld(acc + size_t(i0 + i) * np + c);
-    a1[i] = ld(acc + size_t(i0 + i) * np + c + 8);
+    a0[i] = ld(acc + size_t(i0 + i) * as + c);
+    a1[i] = ld(acc + size_t(i0 + i) * as + c + 8);
   }
   for (int r = 0; r < rows; r++) {
-    const v8 x0 = ld(X + size_t(r) * np + c), x1 = ld(X + size_t(r) * np + c + 8);
-    const float* dr = D + size_t(r) * np + i0;
+    const v8 x0 = ld(X + size_t(r) * xs + c), x1 = ld(X + size_t(r) * xs + c + 8);
+    const float* dr = D + size_t(r) * ds + i0;
     for (int i = 0; i < R; i++) {
       const v8 d = splat(dr[i]);
       a0[i] += d * x0;
@@ -323,21 +325,21 @@ inline void outerTile(const float* D, const float* X, int rows, int np, float* a
     }
   }
   for (int i = 0; i < R; i++) {
-    st(acc + size_t(i0 + i) * np + c, a0[i]);
-    st(acc + size_t(i0 + i) * np + c + 8, a1[i]);
+    st(acc + size_t(i0 + i) * as + c, a0[i]);
+    st(acc + size_t(i0 + i) * as + c + 8, a1[i]);
   }
 }
 
-void accumulateOuter(const float* D, const float* X, int rows, int np, int n, float* acc) {
-  for (int c = 0; c < np; c += NR) {
+void accumulateOuter(const float* D, int ds, int nI, const float* X, int xs, int ncols, int rows, float* acc, int as) {
+  for (int c = 0; c < ncols; c += NR) {
     int i = 0;
-    for (; i + MR <= n; i += MR) outerTile<MR>(D, X, rows, np, acc, i, c);
-    switch (n - i) {
-      case 5: outerTile<5>(D, X, rows, np, acc, i, c); break;
-      case 4: outerTile<4>(D, X, rows, np, acc, i, c); break;
-      case 3: outerTile<3>(D, X, rows, np, acc, i, c); break;
-      case 2: outerTile<2>(D, X, rows, np, acc, i, c); break;
-      case 1: outerTile<1>(D, X, rows, np, acc, i, c); break;
+    for (; i + MR <= nI; i += MR) outerTile<MR>(D, ds, X, xs, rows, acc, as, i, c);
+    switch (nI - i) {
+      case 5: outerTile<5>(D, ds, X, xs, rows, acc, as, i, c); break;
+      case 4: outerTile<4>(D, ds, X, xs, rows, acc, as, i, c); break;
+      case 3: outerTile<3>(D, ds, X, xs, rows, acc, as, i, c); break;
+      case 2: outerTile<2>(D, ds, X, xs, rows, acc, as, i, c); break;
+      case 1: outerTile<1>(D, ds, X, xs, rows, acc, as, i, c); break;
       default: break;
     }
   }
@@ -390,7 +392,7 @@ void dense_forward(const Problem& p, const float* Mf, int b0, int b1) {
         std::memcpy(qr, hr, sizeof(float) * len);
       }
     };
-    rowsTimesM(P.data(), rows, np, n, Mf, store);
+    rowsTimesM(P.data(), rows, np, n, Mf, np, np, store);
     std::swap(P, Q);
   }
 }
@@ -408,17 +410,150 @@ void dense_backward(const Problem& p, const float* Mb, int b0, int b1, float* dW
     const float* prev = t > 0 ? p.H + base - stride : (p.h0 ? p.h0 + size_t(b0) * n : nullptr);
     if (prev) {
       for (int r = 0; r < rows; r++) std::memcpy(&X[size_t(r) * np], prev + size_t(r) * n, sizeof(float) * n);
-      accumulateOuter(D.data(), X.data(), rows, np, n, dWacc);
+      accumulateOuter(D.data(), np, n, X.data(), np, np, rows, dWacc, np);
     }
     float* c = C.data();
     auto store = [&](int r, int col, v8 a0, v8 a1) {
       st(c + size_t(r) * np + col, a0);
       st(c + size_t(r) * np + col + 8, a1);
     };
-    rowsTimesM(D.data(), rows, np, n, Mb, store);
+    rowsTimesM(D.data(), rows, np, n, Mb, np, np, store);
   }
   if (dh0)
     for (int r = 0; r < rows; r++) std::memcpy(dh0 + size_t(b0 + r) * n, &C[size_t(r) * np], sizeof(float) * n);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fused LSTM (gate order i, f, g, o). Gates live in a padded layout inside the kernels: gate q
+// occupies columns [q·np, q·np + n) of a 4·np-wide row (np = n rounded up to 16), so that a
+// 16-column tile never straddles two gates and every lane loop runs over whole vectors. Padded
+// lanes hold zeros in h and c and never reach an output.
+
+inline v8 sigmoid8(v8 x) { return splat(1.f) / (splat(1.f) + exp8(-x)); }
+
+struct Lstm {
+  int T, B, n;
+  const float* gates;  // [T, B, 4n]
+  const float* w;      // W_hh [4n, n]
+  const float* h0;     // [B, n] or null
+  const float* c0;     // [B, n] or null
+  float* H;            // [T, B, n]
+  float* C;            // [T, B, n]
+  float* S;            // [T, B, 4n]: i, f, g, o
+  const float* dH;     // backward
+  float* dgates;       // backward
+};
+
+// Mf[k, q·np + u] = W_hh[q·n + u, k] ([np, 4·np]);  Mb[q·np + u, j] = W_hh[q·n + u, j] ([4·np, np]).
+std::vector<float> lstmMatrix(const float* W, int n, int np, bool forward) {
+  std::vector<float> M(size_t(4) * np * np, 0.f);
+  for (int q = 0; q < 4; q++)
+    for (int u = 0; u < n; u++)
+      for (int k = 0; k < n; k++) {
+        const float v = W[size_t(q * n + u) * n + k];
+        if (forward) M[size_t(k) * 4 * np + q * np + u] = v;
+        else M[size_t(q * np + u) * np + k] = v;
+      }
+  return M;
+}
+
+void lstm_forward(const Lstm& p, const float* Mf, int b0, int b1) {
+  const int n = p.n, np = padded(n), rows = b1 - b0, w4 = 4 * np;
+  std::vector<float> P(size_t(rows) * np, 0.f), Cs(size_t(rows) * np, 0.f), A(size_t(rows) * w4, 0.f);
+  for (int r = 0; r < rows; r++) {
+    if (p.h0) std::memcpy(&P[size_t(r) * np], p.h0 + size_t(b0 + r) * n, sizeof(float) * n);
+    if (p.c0) std::memcpy(&Cs[size_t(r) * np], p.c0 + size_t(b0 + r) * n, sizeof(float) * n);
+  }
+  for (int t = 0; t < p.T; t++) {
+    const size_t row0 = size_t(t) * p.B + b0;  // first row of this thread in [T·B]
+    float* a = A.data();
+    const float* G = p.gates;
+    auto store = [&](int r, int c, v8 a0, v8 a1) {
+      // Add the input part of the gates while storing: column c is unit u of gate q.
+      const int q = c / np, u = c % np, len = std::min(NR, n - u);
+      float* ar = a + size_t(r) * w4 + c;
+      st(ar, a0);
+      st(ar + 8, a1);
+      const float* g = G + (row0 + r) * 4 * n + q * n + u;
+      for (int l = 0; l < len; l++) ar[l] += g[l];
+    };
+    rowsTimesM(P.data(), rows, np, n, Mf, w4, w4, store);
+    for (int r = 0; r < rows; r++) {
+      const size_t R = row0 + r;
+      float* ar = a + size_t(r) * w4;
+      float* hr = &P[size_t(r) * np];
+      float* cr = &Cs[size_t(r) * np];
+      for (int j = 0; j < np; j += 8) {
+        const v8 i = sigmoid8(ld(ar + j)), f = sigmoid8(ld(ar + np + j)), g = tanh8(ld(ar + 2 * np + j)), o = sigmoid8(ld(ar + 3 * np + j));
+        const v8 c = f * ld(cr + j) + i * g;
+        const v8 h = o * tanh8(c);
+        const int len = std::min(8, n - j);
+        if (len <= 0) break;
+        st(cr + j, c);
+        st(hr + j, h);
+        st(ar + j, i);
+        st(ar + np + j, f);
+        st(ar + 2 * np + j, g);
+        st(ar + 3 * np + j, o);
+        if (len < 8) {  // keep padded lanes of the state at zero
+          for (int l = len; l < 8; l++) hr[j + l] = 0.f, cr[j + l] = 0.f;
+        }
+      }
+      std::memcpy(p.H + R * n, hr, sizeof(float) * n);
+      std::memcpy(p.C + R * n, cr, sizeof(float) * n);
+      for (int q = 0; q < 4; q++) std::memcpy(p.S + R * 4 * n + q * n, ar + q * np, sizeof(float) * n);
+    }
+  }
+}
+
+void lstm_backward(const Lstm& p, const float* Mb, int b0, int b1, float* dWacc, float* dh0, float* dc0) {
+  const int n = p.n, np = padded(n), rows = b1 - b0, w4 = 4 * np;
+  std::vector<float> ch(size_t(rows) * np, 0.f), cc(size_t(rows) * np, 0.f), DA(size_t(rows) * w4, 0.f), X(size_t(rows) * np, 0.f);
+  std::vector<float> s(w4, 0.f), cur(np, 0.f), prev(np, 0.f), dh(np, 0.f);
+  for (int t = p.T - 1; t >= 0; t--) {
+    const size_t row0 = size_t(t) * p.B + b0;
+    const bool hasPrevH = t > 0 || p.h0;
+    for (int r = 0; r < rows; r++) {
+      const size_t R = row0 + r;
+      for (int q = 0; q < 4; q++) std::memcpy(&s[q * np], p.S + R * 4 * n + q * n, sizeof(float) * n);
+      std::memcpy(cur.data(), p.C + R * n, sizeof(float) * n);
+      const float* cp = t > 0 ? p.C + (R - p.B) * n : (p.c0 ? p.c0 + size_t(b0 + r) * n : nullptr);
+      if (cp) std::memcpy(prev.data(), cp, sizeof(float) * n);
+      else std::fill(prev.begin(), prev.end(), 0.f);
+      std::memcpy(dh.data(), p.dH + R * n, sizeof(float) * n);
+      float* da = &DA[size_t(r) * w4];
+      float* chr = &ch[size_t(r) * np];
+      float* ccr = &cc[size_t(r) * np];
+      for (int j = 0; j < np; j += 8) {
+        const v8 i = ld(&s[j]), f = ld(&s[np + j]), g = ld(&s[2 * np + j]), o = ld(&s[3 * np + j]);
+        const v8 tc = tanh8(ld(&cur[j]));
+        const v8 gh = ld(&dh[j]) + ld(chr + j);
+        const v8 dc = ld(ccr + j) + gh * o * (splat(1.f) - tc * tc);
+        st(da + j, dc * g * i * (splat(1.f) - i));
+        st(da + np + j, dc * ld(&prev[j]) * f * (splat(1.f) - f));
+        st(da + 2 * np + j, dc * i * (splat(1.f) - g * g));
+        st(da + 3 * np + j, gh * tc * o * (splat(1.f) - o));
+        st(ccr + j, dc * f);
+      }
+      // Padded lanes: S, C and dH are zero there, so da is zero and cc stays zero.
+      for (int q = 0; q < 4; q++) std::memcpy(p.dgates + R * 4 * n + q * n, da + q * np, sizeof(float) * n);
+      if (hasPrevH) {
+        const float* hp = t > 0 ? p.H + (R - p.B) * n : p.h0 + size_t(b0 + r) * n;
+        std::memcpy(&X[size_t(r) * np], hp, sizeof(float) * n);
+      }
+    }
+    if (hasPrevH) accumulateOuter(DA.data(), w4, w4, X.data(), np, np, rows, dWacc, np);
+    float* c = ch.data();
+    auto store = [&](int r, int col, v8 a0, v8 a1) {
+      st(c + size_t(r) * np + col, a0);
+      st(c + size_t(r) * np + col + 8, a1);
+    };
+    rowsTimesM(DA.data(), rows, w4, w4, Mb, np, np, store);
+  }
+  for (int r = 0; r < rows; r++) {
+    if (dh0) std::memcpy(dh0 + size_t(b0 + r) * n, &ch[size_t(r) * np], sizeof(float) * n);
+    if (dc0) std::memcpy(dc0 + size_t(b0 + r) * n, &cc[size_t(r) * np], sizeof(float) * n);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -487,6 +622,33 @@ void runBackward(const Problem& p, int threads, float* dw, float* dh0, float* db
       for (int k = 0; k < threads; k++) s += bpart[k][i];
       dbias[i] = s;
     }
+}
+
+int lstmThreads(int requested, const Lstm& p) {
+  int t = std::max(1, std::min(requested, p.B));
+  if (double(p.T) * p.B * p.n * p.n * 4 < 2e6) t = 1;
+  return t;
+}
+
+void runLstmForward(const Lstm& p, int threads) {
+  threads = lstmThreads(threads, p);
+  const std::vector<float> Mf = lstmMatrix(p.w, p.n, padded(p.n), true);
+  parallelRows(threads, p.B, [&](int, int b0, int b1) { lstm_forward(p, Mf.data(), b0, b1); });
+}
+
+void runLstmBackward(const Lstm& p, int threads, float* dw, float* dh0, float* dc0) {
+  threads = lstmThreads(threads, p);
+  const int n = p.n, np = padded(n);
+  const std::vector<float> Mb = lstmMatrix(p.w, n, np, false);
+  std::vector<std::vector<float>> part(threads, std::vector<float>(size_t(4) * np * np, 0.f));
+  parallelRows(threads, p.B, [&](int k, int b0, int b1) { lstm_backward(p, Mb.data(), b0, b1, part[k].data(), dh0, dc0); });
+  for (int q = 0; q < 4; q++)
+    for (int u = 0; u < n; u++)
+      for (int j = 0; j < n; j++) {
+        float s = 0.f;
+        for (int k = 0; k < threads; k++) s += part[k][size_t(q * np + u) * np + j];
+        dw[size_t(q * n + u) * n + j] = s;
+      }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -589,6 +751,72 @@ napi_value Backward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+void parseLstm(napi_env env, napi_value* a, Lstm& p, int& threads) {
+  p.T = getInt(env, a[0], "T");
+  p.B = getInt(env, a[1], "B");
+  p.n = getInt(env, a[2], "n");
+  threads = getInt(env, a[3], "threads");
+  if (p.T < 1 || p.B < 1 || p.n < 1) throw ArgError{"T, B and n must be positive"};
+}
+
+// lstmForward(T, B, n, threads, gates, W_hh, h0|null, c0|null, H, C, S)
+napi_value LstmForward(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value a[11];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  try {
+    if (argc != 11) throw ArgError{"lstmForward expects 11 arguments"};
+    Lstm p{};
+    int threads = 1;
+    parseLstm(env, a, p, threads);
+    const size_t size = size_t(p.T) * p.B * p.n;
+    p.gates = getF32(env, a[4], 4 * size, "gates", false);
+    p.w = getF32(env, a[5], size_t(4) * p.n * p.n, "W_hh", false);
+    p.h0 = getF32(env, a[6], size_t(p.B) * p.n, "h0", true);
+    p.c0 = getF32(env, a[7], size_t(p.B) * p.n, "c0", true);
+    p.H = getF32(env, a[8], size, "H", false);
+    p.C = getF32(env, a[9], size, "C", false);
+    p.S = getF32(env, a[10], 4 * size, "S", false);
+    runLstmForward(p, threads);
+  } catch (const ArgError& e) {
+    napi_throw_error(env, nullptr, ("orthoquant_kernels.lstmForward: " + e.msg).c_str());
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, (std::string("orthoquant_kernels.lstmForward: ") + e.what()).c_str());
+  }
+  return nullptr;
+}
+
+// lstmBackward(T, B, n, threads, W_hh, h0|null, c0|null, H, C, S, dH, dgates, dW, dh0|null, dc0|null)
+napi_value LstmBackward(napi_env env, napi_callback_info info) {
+  size_t argc = 15;
+  napi_value a[15];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  try {
+    if (argc != 15) throw ArgError{"lstmBackward expects 15 arguments"};
+    Lstm p{};
+    int threads = 1;
+    parseLstm(env, a, p, threads);
+    const size_t size = size_t(p.T) * p.B * p.n, wlen = size_t(4) * p.n * p.n;
+    p.w = getF32(env, a[4], wlen, "W_hh", false);
+    p.h0 = getF32(env, a[5], size_t(p.B) * p.n, "h0", true);
+    p.c0 = getF32(env, a[6], size_t(p.B) * p.n, "c0", true);
+    p.H = getF32(env, a[7], size, "H", false);
+    p.C = getF32(env, a[8], size, "C", false);
+    p.S = getF32(env, a[9], 4 * size, "S", false);
+    p.dH = getF32(env, a[10], size, "dH", false);
+    p.dgates = getF32(env, a[11], 4 * size, "dgates", false);
+    float* dw = getF32(env, a[12], wlen, "dW", false);
+    float* dh0 = getF32(env, a[13], size_t(p.B) * p.n, "dh0", true);
+    float* dc0 = getF32(env, a[14], size_t(p.B) * p.n, "dc0", true);
+    runLstmBackward(p, threads, dw, dh0, dc0);
+  } catch (const ArgError& e) {
+    napi_throw_error(env, nullptr, ("orthoquant_kernels.lstmBackward: " + e.msg).c_str());
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, (std::string("orthoquant_kernels.lstmBackward: ") + e.what()).c_str());
+  }
+  return nullptr;
+}
+
 const char* simdName() {
 #if defined(__AVX512F__)
   return "avx512f";
@@ -622,6 +850,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"forward", nullptr, Forward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"backward", nullptr, Backward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"lstmForward", nullptr, LstmForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"lstmBackward", nullptr, LstmBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -9,3 +9,5 @@ export type { ScanOptions, HadamardScanOptions, KernelInfo, KernelImplementation
 export { ACTIVATIONS } from './scan-spec.js';
 export type { Activation, RecurrenceKind, ScanSpec, ScanForwardInputs, ScanGradients } from './scan-spec.js';
 export { fwhtBlocks } from './scan-js.js';
+export { lstmScan, lstmForward, lstmBackward } from './lstm.js';
+export type { LstmSpec, LstmInputs, LstmOutputs, LstmGradients } from './lstm-spec.js';

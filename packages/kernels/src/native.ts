@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { activationCode } from './scan-spec.js';
 import type { ScanImplementation } from './scan-spec.js';
+import type { LstmImplementation } from './lstm-spec.js';
 
 /** The functions the addon exports (see native/scan.cc). */
 interface Addon {
@@ -19,6 +20,11 @@ interface Addon {
     dz: Float32Array, dw: Float32Array, dh0: Float32Array | null, dbias: Float32Array | null,
   ): void;
   info(): { simd: string; hardwareThreads: number; compiler: string };
+  lstmForward(T: number, B: number, n: number, threads: number, gates: Float32Array, w: Float32Array, h0: Float32Array | null, c0: Float32Array | null, H: Float32Array, C: Float32Array, S: Float32Array): void;
+  lstmBackward(
+    T: number, B: number, n: number, threads: number, w: Float32Array, h0: Float32Array | null, c0: Float32Array | null,
+    H: Float32Array, C: Float32Array, S: Float32Array, dH: Float32Array, dgates: Float32Array, dw: Float32Array, dh0: Float32Array | null, dc0: Float32Array | null,
+  ): void;
 }
 
 /** Package root: src/ and dist/ both sit one level below it. */
@@ -29,6 +35,8 @@ export const buildStatusPath = join(packageRoot, 'build', 'native-status.json');
 
 export interface NativeLoad {
   impl: ScanImplementation | null;
+  /** The fused LSTM scan (null when the addon is absent). */
+  lstm: LstmImplementation | null;
   simd: string;
   hardwareThreads: number;
   reason?: string;
@@ -44,7 +52,7 @@ export function loadNative(): NativeLoad {
 
 function tryLoad(): NativeLoad {
   if (process.env.ORTHOQUANT_KERNELS_NATIVE === '0') {
-    return { impl: null, simd: 'none', hardwareThreads: 1, reason: 'disabled by ORTHOQUANT_KERNELS_NATIVE=0' };
+    return { impl: null, lstm: null, simd: 'none', hardwareThreads: 1, reason: 'disabled by ORTHOQUANT_KERNELS_NATIVE=0' };
   }
   if (!existsSync(addonPath)) {
     let reason = `native addon not built (${addonPath} missing)`;
@@ -54,14 +62,14 @@ function tryLoad(): NativeLoad {
     } catch {
       reason += '; run `npm run build:native -w @orthoquant/kernels`';
     }
-    return { impl: null, simd: 'none', hardwareThreads: 1, reason };
+    return { impl: null, lstm: null, simd: 'none', hardwareThreads: 1, reason };
   }
   let addon: Addon;
   try {
     addon = createRequire(import.meta.url)(addonPath) as Addon;
   } catch (err) {
     const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    return { impl: null, simd: 'none', hardwareThreads: 1, reason: `native addon failed to load: ${msg}` };
+    return { impl: null, lstm: null, simd: 'none', hardwareThreads: 1, reason: `native addon failed to load: ${msg}` };
   }
   const info = addon.info();
   const kindCode = (k: string) => (k === 'dense' ? 0 : 1);
@@ -77,5 +85,14 @@ function tryLoad(): NativeLoad {
       );
     },
   };
-  return { impl, simd: info.simd, hardwareThreads: info.hardwareThreads };
+  const lstm: LstmImplementation = {
+    name: 'native',
+    forward(spec, inp, out, threads) {
+      addon.lstmForward(spec.T, spec.B, spec.n, threads, inp.gates, inp.w, inp.h0, inp.c0, out.H, out.C, out.S);
+    },
+    backward(spec, inp, saved, dH, g, threads) {
+      addon.lstmBackward(spec.T, spec.B, spec.n, threads, inp.w, inp.h0, inp.c0, saved.H, saved.C, saved.S, dH, g.dgates, g.dw, g.dh0, g.dc0);
+    },
+  };
+  return { impl, lstm, simd: info.simd, hardwareThreads: info.hardwareThreads };
 }

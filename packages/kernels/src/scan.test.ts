@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { tf, createRng } from '@orthoquant/runtime';
 import { testBackend, expectArraysClose, relativeError, expectNoLeaks } from '@orthoquant/runtime/testing';
 import {
-  denseScan, hadamardScan, kernelInfo, setKernelImplementation, availableImplementations, scanForward, scanBackward, fwhtBlocks, ACTIVATIONS,
+  denseScan, hadamardScan, kernelInfo, setKernelImplementation, setKernelThreads, availableImplementations, scanForward, scanBackward, fwhtBlocks, ACTIVATIONS,
 } from './index.js';
 import type { Activation, KernelImplementation, ScanSpec } from './index.js';
 import { referenceScan, referenceHadamardMatrix, randomTensor, sylvester } from './testing.js';
@@ -204,6 +204,9 @@ describe('typed-array layer and implementations', () => {
     { spec: { kind: 'hadamard', activation: 'modrelu', T: 40, B: 6, n: 128, blockSize: 32 }, h0: false },
     { spec: { kind: 'hadamard', activation: 'relu', T: 30, B: 5, n: 16, blockSize: 2 }, h0: true },
     { spec: { kind: 'hadamard', activation: 'tanh', T: 30, B: 3, n: 4, blockSize: 4 }, h0: true },
+    // Enough work for the native code to split the batch between threads (3 set below).
+    { spec: { kind: 'dense', activation: 'modrelu', T: 50, B: 13, n: 72, blockSize: 72 }, h0: true },
+    { spec: { kind: 'hadamard', activation: 'tanh', T: 300, B: 13, n: 128, blockSize: 16 }, h0: true },
   ];
   for (const { spec, h0 } of cases) {
     const label = `${spec.kind} m=${spec.blockSize} ${spec.activation} T=${spec.T} B=${spec.B} n=${spec.n}${h0 ? ' h0' : ''}`;
@@ -222,7 +225,9 @@ describe('typed-array layer and implementations', () => {
         const H = scanForward(spec, inp, { implementation: impl });
         return { H, g: scanBackward(spec, inp, H, dH, { implementation: impl }) };
       };
+      setKernelThreads(3);
       const a = result('native');
+      setKernelThreads(null);
       const b = result('js');
       assert.ok(relativeError(a.H, b.H) < 1e-5, `H: ${relativeError(a.H, b.H)}`);
       for (const k of ['dz', 'dw', 'dh0', 'dbias'] as const) {

@@ -108,7 +108,8 @@ export function availableImplementations(): KernelImplementation[] {
   return loadNative().impl ? ['native', 'js'] : ['js'];
 }
 
-function implFor(name?: KernelImplementation): { impl: ScanImplementation; threads: number } {
+/** The implementation to run (given, or the current choice) and its thread count. */
+export function implFor(name?: KernelImplementation): { impl: ScanImplementation; threads: number } {
   const impl = name === undefined ? currentImplementation() : name === 'js' ? jsImplementation : loadNative().impl;
   if (!impl) throw new Error(`kernels: the native kernels are not available: ${loadNative().reason}`);
   return { impl, threads: impl.name === 'native' ? kernelThreads(loadNative().hardwareThreads) : 1 };

@@ -72,3 +72,23 @@ export function randomTensor(shape: number[], seed: number | string, std = 1): t
   const size = shape.reduce((a, b) => a * b, 1);
   return tf.tensor(createRng(seed).normalArray(size, std), shape, 'float32');
 }
+
+/** One tfjs op per step LSTM (gate order i, f, g, o): the reference for `lstmScan`. */
+export function referenceLstm(gates: tf.Tensor3D, Whh: tf.Tensor2D, h0?: tf.Tensor2D | null, c0?: tf.Tensor2D | null): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [T, B, n4] = gates.shape;
+    const n = n4 / 4;
+    let h: tf.Tensor = h0 ?? tf.zeros([B, n]);
+    let c: tf.Tensor = c0 ?? tf.zeros([B, n]);
+    const steps: tf.Tensor[] = [];
+    const gs = tf.unstack(gates);
+    for (let t = 0; t < T; t++) {
+      const a = tf.add(gs[t], tf.matMul(h, Whh, false, true));
+      const [ai, af, ag, ao] = tf.split(a, 4, 1);
+      c = tf.add(tf.mul(tf.sigmoid(af), c), tf.mul(tf.sigmoid(ai), tf.tanh(ag)));
+      h = tf.mul(tf.sigmoid(ao), tf.tanh(c));
+      steps.push(h);
+    }
+    return tf.stack(steps) as tf.Tensor3D;
+  });
+}

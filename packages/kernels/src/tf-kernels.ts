@@ -16,6 +16,7 @@
  */
 import { tf } from '@orthoquant/runtime';
 import type { Activation, RecurrenceKind, ScanImplementation, ScanSpec } from './scan-spec.js';
+import type { LstmImplementation, LstmSpec } from './lstm-spec.js';
 
 export const SCAN_KERNEL = 'OrthoquantFusedScan';
 export const SCAN_GRAD_KERNEL = 'OrthoquantFusedScanGrad';
@@ -182,4 +183,117 @@ export function ensureRegistered(impls: { native: ScanImplementation | null; js:
 export function runScanKernel(inputs: { z: tf.Tensor; w: tf.Tensor; h0?: tf.Tensor; bias?: tf.Tensor }, attrs: ScanAttrs): tf.Tensor3D {
   const list = [inputs.z, inputs.w, ...(inputs.h0 ? [inputs.h0] : []), ...(inputs.bias ? [inputs.bias] : [])];
   return tf.engine().runKernel(SCAN_KERNEL, list as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor3D;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fused LSTM: `OrthoquantLstmScan` [gates, W_hh, h0?, c0?] → [H, C, S] (C and S are saved
+// for the gradient and dropped by the op), `OrthoquantLstmScanGrad`
+// [dH, H, C, S, W_hh, h0?, c0?] → [dgates, dW_hh, dh0?, dc0?].
+
+export const LSTM_KERNEL = 'OrthoquantLstmScan';
+export const LSTM_GRAD_KERNEL = 'OrthoquantLstmScanGrad';
+
+export interface LstmAttrs {
+  hasH0: boolean;
+  hasC0: boolean;
+  threads: number;
+  implementation: 'native' | 'js';
+}
+
+let lstmImplementations: { native: LstmImplementation | null; js: LstmImplementation } | null = null;
+function lstmImplementationOf(a: LstmAttrs): LstmImplementation {
+  const impl = lstmImplementations?.[a.implementation];
+  if (!impl) throw new Error(`kernels: LSTM implementation '${a.implementation}' is not available`);
+  return impl;
+}
+
+function optionals(inputs: tf.NamedTensorInfoMap, fixed: number, a: LstmAttrs): (Info | undefined)[] {
+  const list = Object.keys(inputs).map((k) => inputs[k]);
+  const out = list.slice(0, fixed);
+  let k = fixed;
+  out.push(a.hasH0 ? list[k++] : undefined);
+  out.push(a.hasC0 ? list[k++] : undefined);
+  return out;
+}
+
+function lstmKernelFunc(backendName: string): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const a = attrs as unknown as LstmAttrs;
+    const [gates, w, h0, c0] = optionals(inputs, 2, a);
+    for (const [name, t] of Object.entries({ gates, w, h0, c0 })) if (t) checkFloat(t, `${LSTM_KERNEL}: ${name}`);
+    const [T, B, n4] = gates!.shape;
+    const spec: LstmSpec = { T, B, n: n4 / 4 };
+    const io = ioFor(backendName, backend) as TensorIo<unknown>;
+    const outs = [io.alloc([T, B, spec.n]), io.alloc([T, B, spec.n]), io.alloc([T, B, n4])];
+    const inp = { gates: io.read(gates!), w: io.read(w!), h0: h0 ? io.read(h0) : null, c0: c0 ? io.read(c0) : null };
+    lstmImplementationOf(a).forward(spec, inp, { H: io.view(outs[0]), C: io.view(outs[1]), S: io.view(outs[2]) }, a.threads);
+    return outs.map((o) => io.finish(o));
+  };
+}
+
+function lstmGradKernelFunc(backendName: string): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const a = attrs as unknown as LstmAttrs;
+    const [dH, H, C, S, w, h0, c0] = optionals(inputs, 5, a);
+    for (const [name, t] of Object.entries({ dH, H, C, S, w, h0, c0 })) if (t) checkFloat(t, `${LSTM_GRAD_KERNEL}: ${name}`);
+    const [T, B, n] = H!.shape;
+    const spec: LstmSpec = { T, B, n };
+    const io = ioFor(backendName, backend) as TensorIo<unknown>;
+    const outs = [io.alloc([T, B, 4 * n]), io.alloc([4 * n, n])];
+    if (h0) outs.push(io.alloc([B, n]));
+    if (c0) outs.push(io.alloc([B, n]));
+    const inp = { gates: new Float32Array(0), w: io.read(w!), h0: h0 ? io.read(h0) : null, c0: c0 ? io.read(c0) : null };
+    const g = {
+      dgates: io.view(outs[0]),
+      dw: io.view(outs[1]),
+      dh0: h0 ? io.view(outs[2]) : null,
+      dc0: c0 ? io.view(outs[h0 ? 3 : 2]) : null,
+    };
+    lstmImplementationOf(a).backward(spec, inp, { H: io.read(H!), C: io.read(C!), S: io.read(S!) }, io.read(dH!), g, a.threads);
+    return outs.map((o) => io.finish(o));
+  };
+}
+
+let lstmGradientRegistered = false;
+
+export function ensureLstmRegistered(impls: { native: LstmImplementation | null; js: LstmImplementation }): void {
+  lstmImplementations = impls;
+  const backendName = tf.getBackend();
+  if (!tf.getKernel(LSTM_KERNEL, backendName)) {
+    tf.registerKernel({ kernelName: LSTM_KERNEL, backendName, kernelFunc: lstmKernelFunc(backendName) });
+    tf.registerKernel({ kernelName: LSTM_GRAD_KERNEL, backendName, kernelFunc: lstmGradKernelFunc(backendName) });
+  }
+  if (lstmGradientRegistered) return;
+  lstmGradientRegistered = true;
+  tf.registerGradient({
+    kernelName: LSTM_KERNEL,
+    saveAllInputs: true,
+    outputsToSave: [true, true, true],
+    gradFunc: (dys, saved, attrs) => {
+      const a = attrs as unknown as LstmAttrs;
+      // saved = [gates, W_hh, h0?, c0?, H, C, S]; only H is visible, so only dys[0] matters.
+      const dH = (Array.isArray(dys) ? dys[0] : dys) as tf.Tensor;
+      const [, w, ...rest] = saved;
+      const S = rest.pop()!;
+      const C = rest.pop()!;
+      const H = rest.pop()!;
+      const h0 = a.hasH0 ? rest.shift() : undefined;
+      const c0 = a.hasC0 ? rest.shift() : undefined;
+      const inputs = [dH, H, C, S, w, ...(h0 ? [h0] : []), ...(c0 ? [c0] : [])];
+      const outs = tf.engine().runKernel(LSTM_GRAD_KERNEL, inputs as unknown as tf.NamedTensorMap, attrs) as tf.Tensor[];
+      const grads: Record<string, () => tf.Tensor> = {};
+      outs.forEach((g, i) => {
+        grads[i] = () => g;
+      });
+      return grads;
+    },
+  });
+}
+
+/** Run the fused LSTM kernel; returns H and drops the saved-only outputs C and S. */
+export function runLstmKernel(inputs: { gates: tf.Tensor; w: tf.Tensor; h0?: tf.Tensor; c0?: tf.Tensor }, attrs: LstmAttrs): tf.Tensor3D {
+  const list = [inputs.gates, inputs.w, ...(inputs.h0 ? [inputs.h0] : []), ...(inputs.c0 ? [inputs.c0] : [])];
+  const [H, C, S] = tf.engine().runKernel(LSTM_KERNEL, list as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+  tf.dispose([C, S]);
+  return H as tf.Tensor3D;
 }
