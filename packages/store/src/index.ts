@@ -17,6 +17,7 @@ export {
   heartbeat,
   recordMetrics,
   recordArtifact,
+  latestCheckpoint,
   recordProvenance,
   metricDirection,
   computeSummary,

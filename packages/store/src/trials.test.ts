@@ -11,6 +11,7 @@ import {
   requeueStale,
   abandonTrial,
   recordArtifact,
+  latestCheckpoint,
   recordProvenance,
   requeueFailed,
   sweepTrialHashes,
@@ -171,6 +172,10 @@ test('failures, stale pids, abandon after max attempts, requeueFailed; artifacts
     const b = claimTrial(t.store, { sweepId: sweep.id, workerId: 'w', pid: 4243, host: 'here' })!;
     assert.ok(recordArtifact(t.store, a, { kind: 'checkpoint', path: '/ck/a-10', bytes: 10, step: 10 }));
     assert.ok(recordArtifact(t.store, a, { kind: 'checkpoint', path: '/ck/a-10', bytes: 12, step: 10 }));
+    assert.ok(recordArtifact(t.store, a, { kind: 'checkpoint', path: '/ck/a-20', bytes: 12, step: 20 }));
+    assert.deepEqual(latestCheckpoint(t.store, a.trialId, () => true), { path: '/ck/a-20', step: 20 });
+    assert.deepEqual(latestCheckpoint(t.store, a.trialId, (p) => p !== '/ck/a-20'), { path: '/ck/a-10', step: 10 });
+    assert.equal(latestCheckpoint(t.store, b.trialId, () => true), null);
     assert.ok(recordProvenance(t.store, a, { packageVersion: '0.1.0', gitCommit: 'abc', gitDirty: true, backend: 'wasm', kernel: 'fused' }));
     assert.ok(failTrial(t.store, a, 'Error: boom\n  at x'));
     // pid 4243 "dead" on this host: re-queued at once, heartbeat still fresh
@@ -184,7 +189,10 @@ test('failures, stale pids, abandon after max attempts, requeueFailed; artifacts
     assert.match(d.error!, /boom/);
     assert.deepEqual(
       d.artifacts.map((x) => [x.kind, x.path, x.bytes]),
-      [['checkpoint', '/ck/a-10', 12]],
+      [
+        ['checkpoint', '/ck/a-10', 12],
+        ['checkpoint', '/ck/a-20', 12],
+      ],
     );
     assert.equal(d.provenance?.gitDirty, true);
     assert.equal(d.provenance?.attempt, 1);

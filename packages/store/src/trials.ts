@@ -268,6 +268,17 @@ export function recordArtifact(store: Store, lease: Lease, a: ArtifactInput): bo
   });
 }
 
+/**
+ * The newest checkpoint a previous attempt of this trial reported (highest step, then
+ * latest recorded) whose file still exists, or null: where a re-claimed trial resumes.
+ */
+export function latestCheckpoint(store: Store, trialId: number, exists: (path: string) => boolean): { path: string; step: number | null } | null {
+  const rows = store.sqlite
+    .prepare(`SELECT path, step FROM artifacts WHERE trial_id = ? AND kind = 'checkpoint' ORDER BY step DESC, created_at DESC, id DESC`)
+    .all(trialId) as { path: string; step: number | null }[];
+  return rows.find((r) => exists(r.path)) ?? null;
+}
+
 export interface ProvenanceInput {
   packageVersion?: string | null;
   gitCommit?: string | null;

@@ -21,6 +21,10 @@ export interface RunTrialOptions {
   signal: AbortSignal;
   /** A folder of this trial's own (same config ⇒ same folder, so a re-run can resume). */
   checkpointDir: string;
+  /** Set when an earlier attempt of this trial reported a checkpoint that still exists. */
+  resumeFrom?: string;
+  /** Prefix for config error messages (`trial 12 (model.bits=2 seed=0)`). */
+  where?: string;
   logger: Logger;
 }
 

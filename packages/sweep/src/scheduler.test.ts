@@ -1,7 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { openStore, listTrials, getTrial, sweepStatus as storeStatus } from '@orthoquant/store';
-import { runSweep, SweepChangedError, type SweepProgress } from './index.js';
+import { runSweep, sweepStatus, SweepChangedError, type SweepProgress } from './index.js';
 import { FAKE_TRAINER } from './testing.js';
 import { sandbox } from './test-fixtures/helpers.js';
 
@@ -112,6 +112,11 @@ test('a changed trial set is refused, saying what changed; force re-defines and 
     assert.equal(st.retired, 1, 'the dropped done trial is kept, retired');
     assert.equal(listTrials(store).length, 4);
     store.close();
+    // resume by name, from the YAML stored with the sweep
+    const byName = await runSweep({ dbPath: sb.db, name: 'c', workers: 1, runnerModule: FAKE_TRAINER });
+    assert.deepEqual([byName.total, byName.ranThisRun, byName.alreadyDone], [3, 0, 3]);
+    assert.deepEqual([sweepStatus(sb.db, 'c').done, sweepStatus(sb.db, 'c').total], [3, 3]);
+    assert.throws(() => sweepStatus(sb.db, 'nope'), /unknown sweep 'nope' in .*test\.db \(known: c\)/);
   } finally {
     sb.cleanup();
   }

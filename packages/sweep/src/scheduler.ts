@@ -183,6 +183,8 @@ interface Spawned {
   stderr: string;
   fatal: string | null;
   exited: boolean;
+  /** Why the coordinator killed it, if it did. */
+  killedFor: string | null;
 }
 
 /**
@@ -367,14 +369,15 @@ async function run(store: Store, opts: RunSweepOptions, started: number): Promis
     if (w.fatal) fatal = w.fatal;
     // whatever this worker still held: re-queue, or fail after maxAttempts
     for (const t of runningTrials(store, { sweepId, pid: w.pid, host: hostname() })) {
-      const why = `worker ${w.pid} exited (${signal ?? `code ${code}`})${w.stderr.trim() ? `: ${w.stderr.trim().split('\n').slice(-5).join(' | ')}` : ''}`;
+      const how = w.killedFor ? `was killed: ${w.killedFor}` : `exited (${signal ?? `code ${code}`})`;
+      const why = `worker ${w.pid} ${how}${w.stderr.trim() ? `: ${w.stderr.trim().split('\n').slice(-5).join(' | ')}` : ''}`;
       const outcome = abandonTrial(store, t, why, maxAttempts);
       const label = live.get(t.trialId)?.label ?? labelOf(t.trialId);
       live.delete(t.trialId);
       log.warn({ trialId: t.trialId, outcome, code, signal }, `trial ${t.trialId} ${outcome === 'failed' ? 'failed' : 're-queued'}: ${why}`);
       if (outcome === 'failed') {
         finishedThisRun++;
-        failures.push({ trialId: t.trialId, label, error: why });
+        failures.push({ trialId: t.trialId, label, error: `${why} (attempt ${t.attempt} of ${maxAttempts})` });
         if (opts.failFast && !stopped) {
           stopped = 'fail-fast';
           stopAll('fail-fast');
@@ -389,7 +392,7 @@ async function run(store: Store, opts: RunSweepOptions, started: number): Promis
 
   const spawn = () => {
     const child = fork(WORKER_FILE, [JSON.stringify(args)], { execArgv: workerExecArgv(), stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: process.env });
-    const w: Spawned = { child, pid: child.pid ?? -1, ready: false, finishedAny: false, current: null, stderr: '', fatal: null, exited: false };
+    const w: Spawned = { child, pid: child.pid ?? -1, ready: false, finishedAny: false, current: null, stderr: '', fatal: null, exited: false, killedFor: null };
     workers.set(w.pid, w);
     child.on('message', (m: WorkerMessage) => onMessage(w, m));
     child.stdout?.on('data', (d: Buffer) => log.debug({ pid: w.pid }, d.toString().trimEnd()));
@@ -422,6 +425,7 @@ async function run(store: Store, opts: RunSweepOptions, started: number): Promis
         const mine = alive.find((w) => w.pid === s.pid && s.host === hostname());
         if (mine) {
           log.warn({ trialId: s.trialId, pid: mine.pid, reason: s.reason }, 'worker unresponsive; killing it');
+          mine.killedFor = `unresponsive (${s.reason})`;
           mine.child.kill('SIGKILL');
         } else if (requeueStale(store, { sweepId, staleAfterMs }).length) {
           emit(statusNow(), { type: 'requeued', trialId: s.trialId, detail: s.reason });

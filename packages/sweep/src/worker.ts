@@ -9,7 +9,7 @@
  * `graceMs`, then the trial is released anyway and the process exits.
  */
 import { randomUUID } from 'node:crypto';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { backendInfo, createLogger, type Logger } from '@orthoquant/runtime';
@@ -20,6 +20,7 @@ import {
   recordMetrics,
   recordArtifact,
   recordProvenance,
+  latestCheckpoint,
   finishTrial,
   failTrial,
   releaseTrial,
@@ -180,6 +181,9 @@ class Worker {
           break;
         }
         case 'checkpoint':
+          // metrics up to a checkpoint are durable before the checkpoint is: a trial resumed
+          // from it never misses the steps before it
+          flush();
           if (!lost && !recordArtifact(this.store, lease, { kind: 'checkpoint', path: e.path, step: e.step, bytes: bytesOf(e.path) })) markLost();
           break;
         case 'log':
@@ -192,8 +196,20 @@ class Worker {
     let outcome: 'done' | 'failed' | 'released' | 'lost';
     let error: string | undefined;
     try {
-      const config = this.runner.parseTrialConfig ? this.runner.parseTrialConfig(lease.config, `trial ${lease.trialId}`) : lease.config;
-      const summary = await this.runner.runTrial(config as never, { onEvent, signal: ac.signal, checkpointDir: join(a.checkpointRoot, lease.hash.slice(0, 16)), logger: log });
+      const where = `trial ${lease.trialId}`;
+      const config = this.runner.parseTrialConfig ? this.runner.parseTrialConfig(lease.config, where) : lease.config;
+      // a re-claimed trial continues from the last checkpoint an earlier attempt reported;
+      // replayed steps overwrite their metric rows (never duplicate them)
+      const resume = lease.attempt > 1 ? latestCheckpoint(this.store, lease.trialId, existsSync) : null;
+      if (resume) log.info({ resumeFrom: resume.path, step: resume.step }, 'resuming from checkpoint');
+      const summary = await this.runner.runTrial(config as never, {
+        onEvent,
+        signal: ac.signal,
+        checkpointDir: join(a.checkpointRoot, lease.hash.slice(0, 16)),
+        ...(resume ? { resumeFrom: resume.path } : {}),
+        where,
+        logger: log,
+      });
       clearInterval(beat);
       flush();
       if (lost) outcome = 'lost';

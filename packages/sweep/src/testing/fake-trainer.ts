@@ -5,17 +5,18 @@
  *   steps (10), stepMs (10)      how long it "trains"
  *   failAt: n                    throw at step n
  *   crashAt: n                   process.exit(3) at step n (a worker dying)
+ *   crashOnceAt: n               the same, but not when resuming from a checkpoint
  *   hangAt: n, hang: 'async'     never resolve from step n, but honour the abort signal
  *   hangAt: n, hang: 'ignore'    never resolve and ignore the abort signal
  *   hangAt: n, hang: 'busy'      block the event loop (no heartbeat can be sent)
  *   checkpointEvery: n           write a small checkpoint file every n steps
- *   replayFrom: true             resume from the last checkpoint in checkpointDir
+ *   (resumeFrom given)           continue after the step of that checkpoint file (ck-<step>)
  *
  * Metrics per step: loss = 1/(1 + step) + seed/1000, acc = 1 − loss; an epoch event every 5
  * steps; summary { test_acc, steps }. With FAKE_TRAINER_LOG set, a line with the config's
  * `id` is appended to that file each time a trial runs to completion.
  */
-import { appendFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunTrialOptions } from '../runner.js';
 
@@ -26,10 +27,10 @@ interface FakeConfig {
   stepMs?: number;
   failAt?: number;
   crashAt?: number;
+  crashOnceAt?: number;
   hangAt?: number;
   hang?: 'async' | 'ignore' | 'busy';
   checkpointEvery?: number;
-  replayFrom?: boolean;
 }
 
 export function parseTrialConfig(obj: unknown, where?: string): unknown {
@@ -61,18 +62,15 @@ export async function runTrial(config: FakeConfig, opts: RunTrialOptions): Promi
   const steps = config.steps ?? 10;
   const seed = typeof config.seed === 'number' ? config.seed : 0;
   let start = 0;
-  if (config.replayFrom) {
-    mkdirSync(opts.checkpointDir, { recursive: true });
-    const saved = readdirSync(opts.checkpointDir)
-      .map((f) => /^ck-(\d+)$/.exec(f)?.[1])
-      .filter((s): s is string => s !== undefined)
-      .map(Number);
-    if (saved.length) start = Math.max(...saved);
+  if (opts.resumeFrom) {
+    const m = /ck-(\d+)$/.exec(readFileSync(opts.resumeFrom, 'utf8').trim().replace('checkpoint at ', 'ck-'));
+    if (!m) throw new Error(`fake trainer: ${opts.resumeFrom} is not a fake checkpoint`);
+    start = Number(m[1]);
   }
-  opts.onEvent({ type: 'log', level: 'info', msg: `fake trainer: ${steps} steps from ${start}` });
+  opts.onEvent({ type: 'log', level: 'info', msg: `fake trainer: steps ${start}..${steps - 1}` });
   for (let step = start; step < steps; step++) {
     if (step === config.failAt) throw new Error(`fake trainer: diverged at step ${step} (loss is NaN)`);
-    if (step === config.crashAt) process.exit(3);
+    if (step === config.crashAt || (step === config.crashOnceAt && !opts.resumeFrom)) process.exit(3);
     if (step === config.hangAt) {
       if (config.hang === 'busy') for (;;) Date.now();
       if (config.hang === 'ignore') await new Promise(() => {});
