@@ -53,14 +53,35 @@ export function projectInputs(xq: Int32Array, T: number, B: number, U: Quantized
         const row = d * n;
         for (let j = 0; j < n; j++) acc[j] += codes[row + j] * xd;
       }
-      const zOff = (t * B + b) * n;
-      for (let j = 0; j < n; j++) {
-        const v = multiplyByQuantizedMultiplier(saturate(acc[j], INT32_MIN, INT32_MAX), m);
-        z[zOff + j] = saturate(v, -INPUT_LIMIT, INPUT_LIMIT);
-      }
+      rescaleRow(acc, n, m, z, (t * B + b) * n, -INPUT_LIMIT, INPUT_LIMIT);
     }
   }
   return z;
+}
+
+/**
+ * `out[o + j] = clamp(multiplyByQuantizedMultiplier(sat32(acc[j]), m), lo, hi)` for j < count,
+ * with the common case (no left shift, |x| < 2^22 so that x·M is an exact double) inlined:
+ * round(x·M / 2^31) half away from zero, then the rounding right shift.
+ */
+export function rescaleRow(acc: Float64Array | Int32Array, count: number, m: FixedMultiplier, out: Int32Array, o: number, lo: number, hi: number): void {
+  const M = m.multiplier;
+  const right = -m.shift;
+  const fast = m.shift <= 0 && right <= 31;
+  const mask = right === 31 ? 0x7fffffff : (1 << right) - 1;
+  const half = mask >> 1;
+  for (let j = 0; j < count; j++) {
+    const x = acc[j];
+    let v: number;
+    if (fast && x < 4194304 && x > -4194304) {
+      const p = x * M;
+      v = Math.trunc((p >= 0 ? p + 1073741824 : p + 1 - 1073741824) / 2147483648);
+      if (right > 0) v = (v >> right) + ((v & mask) > half + (v < 0 ? 1 : 0) ? 1 : 0);
+    } else {
+      v = multiplyByQuantizedMultiplier(x > INT32_MAX ? INT32_MAX : x < INT32_MIN ? INT32_MIN : x, m);
+    }
+    out[o + j] = v < lo ? lo : v > hi ? hi : v;
+  }
 }
 
 /**

@@ -4,9 +4,8 @@
  * - q_t,i = clamp( a_i · W.scale as a fixed-point multiplier, −2^{b−1}, 2^{b−1} − 1 ), ReLU optional.
  * z_t = the input projection rescaled to the recurrent accumulator scale W.scale · stateScale.
  */
-import { multiplyByQuantizedMultiplier, saturate, INT32_MAX, INT32_MIN } from '../fixed-point/fixed-point.js';
 import type { IntegerOrnn } from '../model.js';
-import { projectInputs, readoutInteger } from './common.js';
+import { projectInputs, readoutInteger, rescaleRow } from './common.js';
 import type { IntegerOutput } from './common.js';
 
 export function runOrnn(model: IntegerOrnn, xq: Int32Array, T: number, B: number): IntegerOutput {
@@ -18,6 +17,7 @@ export function runOrnn(model: IntegerOrnn, xq: Int32Array, T: number, B: number
   const relu = model.activation === 'relu';
   let h = new Int32Array(B * n);
   let next = new Int32Array(B * n);
+  const acc = new Float64Array(n);
   const steps = model.readout === 'last' ? 1 : T;
   const logits = new Int32Array(steps * B * O);
   const logitScales = new Float64Array(steps).fill(model.V.scale * model.stateScale);
@@ -26,13 +26,12 @@ export function runOrnn(model: IntegerOrnn, xq: Int32Array, T: number, B: number
       const hb = b * n;
       const zb = (t * B + b) * n;
       for (let i = 0; i < n; i++) {
-        let acc = z[zb + i];
+        let a = z[zb + i];
         const row = i * n;
-        for (let j = 0; j < n; j++) acc += W[row + j] * h[hb + j];
-        let v = multiplyByQuantizedMultiplier(saturate(acc, INT32_MIN, INT32_MAX), model.stateRescale);
-        v = saturate(v, qmin, qmax);
-        next[hb + i] = relu && v < 0 ? 0 : v;
+        for (let j = 0; j < n; j++) a += W[row + j] * h[hb + j];
+        acc[i] = a;
       }
+      rescaleRow(acc, n, model.stateRescale, next, hb, relu ? 0 : qmin, qmax);
     }
     [h, next] = [next, h];
     if (model.readout === 'many-to-many' || t === T - 1) {

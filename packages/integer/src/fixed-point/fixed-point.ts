@@ -56,6 +56,11 @@ export function saturate(x: number, lo: number, hi: number): number {
  */
 export function srdhm(a: number, b: number): number {
   if (a === INT32_MIN && b === INT32_MIN) return INT32_MAX;
+  if (a < 4194304 && a > -4194304) {
+    // |a·b| < 2^53: the product and the nudged sum are exact doubles; / 2^31 is exact too.
+    const p = a * b;
+    return Math.trunc((p >= 0 ? p + 1073741824 : p + 1 - 1073741824) / 2147483648) + 0;
+  }
   const ah = a >> 16; // signed high half
   const al = a & 0xffff; // unsigned low half: a = ah·2^16 + al
   const p1 = ah * b; // |p1| < 2^46: exact

@@ -31,6 +31,7 @@ export function floatForward(model: FloatModel, inputs: Float32Array, T: number,
   const cell = model.kind === 'lstm' ? new Float64Array(B * n) : null;
   const gates = model.kind === 'lstm' ? new Float64Array(4 * n) : null;
   const tmp = new Float64Array(n);
+  const wh = new Float64Array(n);
   for (let t = 0; t < T; t++) {
     for (let i = 0; i < B * inputSize; i++) x[i] = inputs[t * B * inputSize + i];
     observer.input?.(x);
@@ -48,7 +49,7 @@ export function floatForward(model: FloatModel, inputs: Float32Array, T: number,
           for (let j = 0; j < n; j++) tmp[j] += xd * model.U[row + j];
         }
         if (model.kind === 'hadamrnn') {
-          const wh = Float64Array.from(hb);
+          wh.set(hb);
           fwhtInPlace(wh, n, { blockSize: model.blockSize });
           const inv = 1 / Math.sqrt(model.blockSize);
           for (let j = 0; j < n; j++) tmp[j] += model.signs[j] * wh[j] * inv;
