@@ -10,14 +10,25 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { finishTrial, openStore, runningTrials } from '@orthoquant/store';
 import { startDashboard, type Dashboard } from './index.js';
-import { smallFixture, type FixtureDb } from './testing.js';
+import { chromiumGate, CHROMIUM_PATH, smallFixture, type FixtureDb } from './testing.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-const inCi = process.env.CI === 'true';
-const skip = !haveChromium && !inCi ? `${CHROMIUM} not found: browser tests skipped (apt-get install chromium; they are required when CI=true)` : false;
+const CHROMIUM = CHROMIUM_PATH;
+const gate = chromiumGate(existsSync(CHROMIUM), process.env.CI);
+const skip = gate.skip;
 const shots = process.env.DASHBOARD_SCREENSHOT_DIR;
+
+describe('the browser gate', () => {
+  it('runs with Chromium, fails without it under CI=true, skips with a message otherwise', () => {
+    assert.deepEqual(chromiumGate(true, 'true'), { skip: false, error: null });
+    assert.deepEqual(chromiumGate(true, undefined), { skip: false, error: null });
+    assert.match(chromiumGate(false, 'true').error ?? '', /\/usr\/bin\/chromium is missing but CI=true/);
+    assert.equal(chromiumGate(false, 'true').skip, false);
+    assert.match(String(chromiumGate(false, undefined).skip), /\/usr\/bin\/chromium not found: browser tests skipped/);
+    assert.equal(chromiumGate(false, 'false').error, null);
+  });
+});
 
 describe('dashboard in Chromium', { skip }, () => {
   let fx: FixtureDb;
@@ -27,7 +38,7 @@ describe('dashboard in Chromium', { skip }, () => {
   const problems: string[] = [];
 
   before(async () => {
-    if (!haveChromium) throw new Error(`browser tests: ${CHROMIUM} is missing but CI=true (CI must install chromium)`);
+    if (gate.error) throw new Error(gate.error);
     fx = smallFixture();
     d = await startDashboard({ dbPath: fx.path, port: 0, host: '127.0.0.1', tablesDir: fx.tablesDir });
     browser = await chromium.launch({
@@ -143,6 +154,22 @@ describe('dashboard in Chromium', { skip }, () => {
     await page.locator('#scatter-plot svg').waitFor();
     assert.equal(await page.locator('#scatter-plot svg .point').count(), 4);
     await shot('scatter');
+  });
+
+  it('auto-refreshes while trials run: finishing the running trial shows up without a reload', async () => {
+    await page.goto(d.url);
+    await page.locator('.card[data-status=done] b').filter({ hasText: '12' }).waitFor();
+    const store = openStore(fx.path);
+    try {
+      const [lease] = runningTrials(store);
+      assert.equal(lease.trialId, 14);
+      assert.ok(finishTrial(store, lease, { test_acc: 0.5 }));
+    } finally {
+      store.close();
+    }
+    await page.locator('.card[data-status=done] b').filter({ hasText: '13' }).waitFor({ timeout: 15_000 });
+    assert.equal(await page.locator('#running tbody tr').count(), 0);
+    assert.match((await page.locator('#live-state').textContent()) ?? '', /idle/);
   });
 
   it('no page errors along the way', () => {

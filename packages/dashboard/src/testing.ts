@@ -154,3 +154,16 @@ export function largeFixture(n = 10_000, stepsPerTrial = 10): FixtureDb {
   }
   return { path, dir, tablesDir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/** Debian's Chromium, which the browser test drives (CI installs it with apt-get). */
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+
+/**
+ * Whether the browser test can run: with the browser present, yes; without it, a failure
+ * under CI=true (CI must have installed it) and a skip with a message otherwise.
+ */
+export function chromiumGate(present: boolean, ci: string | undefined): { skip: string | false; error: string | null } {
+  if (present) return { skip: false, error: null };
+  if (ci === 'true') return { skip: false, error: `browser tests: ${CHROMIUM_PATH} is missing but CI=true (CI must install chromium with apt-get)` };
+  return { skip: `${CHROMIUM_PATH} not found: browser tests skipped (apt-get install chromium; they are required when CI=true)`, error: null };
+}

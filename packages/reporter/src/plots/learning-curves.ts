@@ -105,7 +105,8 @@ export function learningCurvesSvg(opts: LearningCurvesOptions): string {
     if (!Number.isFinite(pos)) throw new Error('learningCurvesSvg: logY needs positive values, got none');
     ymin = Math.max(ymin, pos / 2);
   }
-  const f = frame(opts, `${title}|${opts.series.map((s) => s.label).join('|')}`, true);
+  const legendLabels = [...drawn.map((d) => (d.seeds > 1 ? `${d.label} (n=${d.seeds})` : d.label)), ...(opts.reference ? [opts.reference.label] : [])];
+  const f = frame({ ...opts, title }, `${title}|${opts.series.map((s) => s.label).join('|')}`, legendLabels);
   const x = linearScale(xmin, xmax, f.left, f.right, 6);
   const y = logY ? logScale(ymin, ymax, f.bottom, f.top) : linearScale(ymin, ymax, f.bottom, f.top, 6);
   const clampY = (v: number) => (logY ? y(Math.max(v, y.domain[0])) : y(v));

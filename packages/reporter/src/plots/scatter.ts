@@ -36,7 +36,7 @@ export function sizeAccuracySvg(opts: SizeAccuracyOptions): string {
   const pts = opts.points.filter((p) => p.sizeBytes > 0 && Number.isFinite(p.sizeBytes) && Number.isFinite(p.accuracy));
   if (pts.length === 0) return noDataSvg({ ...opts, title }, opts.points.length ? 'no point with a positive size and a finite accuracy' : 'no data');
   const fams = families(pts);
-  const f = frame(opts, `${title}|${fams.join('|')}|${pts.length}`, true);
+  const f = frame({ ...opts, title }, `${title}|${fams.join('|')}|${pts.length}`, fams);
   const x = logScale(Math.min(...pts.map((p) => p.sizeBytes)), Math.max(...pts.map((p) => p.sizeBytes)), f.left, f.right);
   const [ylo, yhi] = padded(Math.min(...pts.map((p) => p.accuracy)), Math.max(...pts.map((p) => p.accuracy)));
   const y = linearScale(ylo, yhi, f.bottom, f.top, 6);
@@ -82,8 +82,9 @@ export function bitsAccuracySvg(opts: BitsAccuracyOptions): string {
   if (series.length === 0) return noDataSvg({ ...opts, title }, 'no data');
   const all = series.flatMap((s) => s.points);
   const err = (p: BitsPoint) => (p.std && Number.isFinite(p.std) ? p.std : 0);
-  const f = frame(opts, `${title}|${series.map((s) => s.family).join('|')}`, true);
-  const x = linearScale(Math.min(...all.map((p) => p.bits)), Math.max(...all.map((p) => p.bits)), f.left, f.right, Math.min(8, new Set(all.map((p) => p.bits)).size + 1));
+  const f = frame({ ...opts, title }, `${title}|${series.map((s) => s.family).join('|')}`, series.map((s) => s.family));
+  const [xlo, xhi] = padded(Math.min(...all.map((p) => p.bits)), Math.max(...all.map((p) => p.bits)));
+  const x = linearScale(xlo, xhi, f.left, f.right, Math.min(8, new Set(all.map((p) => p.bits)).size + 1));
   const [ylo, yhi] = padded(Math.min(...all.map((p) => p.accuracy - err(p))), Math.max(...all.map((p) => p.accuracy + err(p))));
   const y = linearScale(ylo, yhi, f.bottom, f.top, 6);
   const desc = opts.description ?? `${opts.yLabel ?? 'Accuracy'} against weight bit width for ${series.map((s) => `${s.family} (${s.points.length} point${s.points.length === 1 ? '' : 's'})`).join(', ')}.`;

@@ -135,15 +135,29 @@ export interface Frame {
   top: number;
   bottom: number;
   id: string;
+  /** Longest legend label that fits (characters). */
+  legendChars: number;
 }
 
-const LEGEND_WIDTH = 170;
+/** Average advance of a 12 px sans-serif character, for sizing the legend. */
+const CHAR_PX = 7.2;
 
-export function frame(opts: PlotOptions, idSeed: string, legend: boolean): Frame {
+/**
+ * The plot area: a fixed left margin for y labels, and on the right a legend column as wide
+ * as its longest label needs, up to 40 % of the width (longer labels are clipped with "…").
+ */
+export function frame(opts: PlotOptions, idSeed: string, legendLabels: readonly string[] | null): Frame {
   const width = opts.width ?? 720;
   const height = opts.height ?? 420;
   if (!(width >= 200) || !(height >= 150)) throw new Error(`plot: expected width ≥ 200 and height ≥ 150, got ${width}×${height}`);
-  return { width, height, left: 70, right: width - (legend ? LEGEND_WIDTH : 24), top: opts.title ? 44 : 20, bottom: height - 54, id: `oq-${hashId(idSeed)}` };
+  let legendPx = 24;
+  let legendChars = 0;
+  if (legendLabels && legendLabels.length) {
+    const longest = Math.max(...legendLabels.map((l) => l.length));
+    legendPx = Math.min(Math.round(width * 0.4), Math.max(130, Math.ceil(52 + longest * CHAR_PX)));
+    legendChars = Math.max(4, Math.floor((legendPx - 52) / CHAR_PX));
+  }
+  return { width, height, left: 70, right: width - legendPx, top: opts.title ? 44 : 20, bottom: height - 54, id: `oq-${hashId(idSeed)}`, legendChars };
 }
 
 /** A short stable id from text, so two plots in one page do not share `<title>` ids. */
@@ -238,7 +252,7 @@ export function legend(f: Frame, entries: readonly LegendEntry[]): string {
     out.push(`<g class="legend-item">`);
     if (e.line !== false) out.push(`<line x1="${x}" x2="${x + 22}" y1="${y}" y2="${y}" stroke="${e.color}" stroke-width="2.5"${e.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
     if (e.marker) out.push(marker(e.marker, x + 11, y, e.color, 4.5));
-    out.push(`<text x="${x + 28}" y="${y}" dy="0.32em" fill="#111827">${escapeXml(clip(e.label, 22))}</text></g>`);
+    out.push(`<text x="${x + 28}" y="${y}" dy="0.32em" fill="#111827">${escapeXml(clip(e.label, f.legendChars || 22))}</text></g>`);
   });
   out.push(`</g>`);
   return out.join('\n') + '\n';
@@ -250,7 +264,7 @@ function clip(s: string, n: number): string {
 
 /** The placeholder for a plot with nothing to show: says so in its title and body. */
 export function noDataSvg(opts: PlotOptions = {}, reason = 'no data'): string {
-  const f = frame(opts, `${opts.title ?? ''}|nodata`, false);
+  const f = frame(opts, `${opts.title ?? ''}|nodata`, null);
   const title = opts.title ? `${opts.title}: ${reason}` : reason;
   return (
     open(f, title, opts.description ?? `Nothing to plot: ${reason}.`, 'no-data') +
