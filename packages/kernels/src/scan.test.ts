@@ -252,6 +252,23 @@ describe('typed-array layer and implementations', () => {
     }
   });
 
+  it('implementation and thread settings reject bad values with clear messages', () => {
+    assert.throws(() => setKernelImplementation('gpu' as KernelImplementation), /setKernelImplementation: expected one of auto\|native\|js, got 'gpu'/);
+    assert.throws(() => setKernelThreads(0), /setKernelThreads: expected a positive integer or null, got 0/);
+    const saved = process.env.ORTHOQUANT_THREADS;
+    process.env.ORTHOQUANT_THREADS = 'many';
+    try {
+      if (availableImplementations().includes('native')) {
+        setKernelImplementation('native');
+        assert.throws(() => kernelInfo(), /ORTHOQUANT_THREADS: expected a positive integer, got 'many'/);
+      }
+    } finally {
+      if (saved === undefined) delete process.env.ORTHOQUANT_THREADS;
+      else process.env.ORTHOQUANT_THREADS = saved;
+      setKernelImplementation('auto');
+    }
+  });
+
   it('scanForward and scanBackward check buffer lengths', () => {
     const spec: ScanSpec = { kind: 'dense', activation: 'linear', T: 2, B: 2, n: 3, blockSize: 3 };
     const w = new Float32Array(9);

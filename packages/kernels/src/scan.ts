@@ -41,11 +41,13 @@ export interface KernelInfo {
   reason?: string;
 }
 
-let requested: KernelImplementation | 'auto' = parseImplEnv();
+let requestedImpl: KernelImplementation | 'auto' | null = null;
 let threadOverride: number | null = null;
 let warned = false;
 
-function parseImplEnv(): KernelImplementation | 'auto' {
+/** The requested implementation: set from code, else `ORTHOQUANT_KERNELS`, else auto. */
+function requested(): KernelImplementation | 'auto' {
+  if (requestedImpl !== null) return requestedImpl;
   const v = (process.env.ORTHOQUANT_KERNELS ?? '').trim().toLowerCase();
   if (v === '' || v === 'auto') return 'auto';
   if (v === 'native' || v === 'js') return v;
@@ -61,7 +63,7 @@ export function setKernelImplementation(impl: KernelImplementation | 'auto'): vo
     const nat = loadNative();
     if (!nat.impl) throw new Error(`setKernelImplementation: the native kernels are not available: ${nat.reason}`);
   }
-  requested = impl;
+  requestedImpl = impl;
 }
 
 /** Threads for native scans (default: `ORTHOQUANT_THREADS`, else the hardware's); null resets. */
@@ -85,10 +87,11 @@ function kernelThreads(hardware: number): number {
 
 /** The implementation in use (falls back to JS, logging the reason once). */
 export function currentImplementation(): ScanImplementation {
-  if (requested === 'js') return jsImplementation;
+  const want = requested();
+  if (want === 'js') return jsImplementation;
   const nat = loadNative();
   if (nat.impl) return nat.impl;
-  if (requested === 'native') throw new Error(`kernels: the native kernels are not available: ${nat.reason}`);
+  if (want === 'native') throw new Error(`kernels: the native kernels are not available: ${nat.reason}`);
   if (!warned) {
     warned = true;
     log().warn({ reason: nat.reason }, `kernels: using the JS fallback (${nat.reason})`);
@@ -96,11 +99,12 @@ export function currentImplementation(): ScanImplementation {
   return jsImplementation;
 }
 
+/** Which implementation the scans run on, its SIMD flavour and thread count, and why not native. */
 export function kernelInfo(): KernelInfo {
   const nat = loadNative();
   const impl = currentImplementation();
   if (impl.name === 'native') return { implementation: 'native', simd: nat.simd, threads: kernelThreads(nat.hardwareThreads) };
-  return { implementation: 'js', simd: 'none', threads: 1, reason: requested === 'js' ? 'JS implementation requested' : nat.reason };
+  return { implementation: 'js', simd: 'none', threads: 1, reason: requested() === 'js' ? 'JS implementation requested' : nat.reason };
 }
 
 /** Implementations present in this process (JS always; native when the addon loads). */
