@@ -369,7 +369,7 @@ async function renderRun(ref) {
 }
 
 function logBlock(log) {
-  const pre = h('pre', { class: 'block', id: 'log', title: log.path }, (log.truncated ? '…\n' : '') + (log.text || '(empty)'));
+  const pre = h('pre', { class: 'block', id: 'log', title: log.path }, log.missing ? `(log file not found: ${log.path})` : (log.truncated ? '…\n' : '') + (log.text || '(empty)'));
   state.mounts.push(() => (pre.scrollTop = pre.scrollHeight)); // a tail: show its end
   return pre;
 }

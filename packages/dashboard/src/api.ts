@@ -139,7 +139,8 @@ export function metricKeys(store: Store): string[] {
 // ---------------------------------------------------------------- run detail
 
 export interface RunDetail extends ReturnType<typeof getTrial> {
-  log: { path: string; text: string; truncated: boolean } | null;
+  /** Tail of the newest log artifact; `missing` when the file is gone. */
+  log: { path: string; text: string; truncated: boolean; missing?: boolean } | null;
 }
 
 const LOG_TAIL_BYTES = 16 * 1024;
@@ -163,8 +164,8 @@ export function runDetail(store: Store, ref: string): RunDetail {
 }
 
 /** The last `max` bytes of a file, starting at a line boundary; null if unreadable. */
-export function tailFile(path: string, max: number): { path: string; text: string; truncated: boolean } | null {
-  if (!existsSync(path)) return { path, text: '', truncated: false };
+export function tailFile(path: string, max: number): { path: string; text: string; truncated: boolean; missing?: boolean } | null {
+  if (!existsSync(path)) return { path, text: '', truncated: false, missing: true };
   let fd: number | null = null;
   try {
     const size = statSync(path).size;

@@ -201,6 +201,9 @@ describe('dashboard API on the small fixture', () => {
     assert.equal(rebinding.status, 403);
     assert.match(JSON.parse(rebinding.body).error, /unexpected Host header 'evil\.example:80'/);
     assert.equal((await get(d, '/api/nothing')).status, 404);
+    const malformed = await get(d, '/api/runs/%E0%A4%A');
+    assert.equal(malformed.status, 400);
+    assert.equal(malformed.json().error, `malformed URL component '%E0%A4%A'`);
     assert.equal((await get(d, '/../package.json')).status, 404);
   });
 });

@@ -89,6 +89,14 @@ function int(name: string, v: string | null): number | undefined {
   return Number(v);
 }
 
+function decode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new RequestError(`malformed URL component '${part}'`);
+  }
+}
+
 /** Route one request; throws RequestError for the client's mistakes. */
 function route(store: Store, tablesDir: string, url: URL, res: ServerResponse, vendor: Record<string, [string, string]>): void {
   const p = url.pathname;
@@ -106,7 +114,7 @@ function route(store: Store, tablesDir: string, url: URL, res: ServerResponse, v
     return json(res, 200, { trialId: Number(m[1]), curves: trialCurves(store, Number(m[1]), keys) });
   }
   m = /^\/api\/runs\/([^/]+)$/.exec(p);
-  if (m) return json(res, 200, runDetail(store, decodeURIComponent(m[1])));
+  if (m) return json(res, 200, runDetail(store, decode(m[1])));
   if (p === '/api/curves') return json(res, 200, curves(store, parseIds(q.get('ids')), q.get('key') ?? undefined));
   if (p === '/api/plots/curves.svg') {
     const base = q.get('baseline');
@@ -121,7 +129,7 @@ function route(store: Store, tablesDir: string, url: URL, res: ServerResponse, v
   if (p === '/api/tables') return json(res, 200, { dir: tablesDir, tables: listTables(tablesDir) });
   m = /^\/api\/tables\/([^/]+)$/.exec(p);
   if (m) {
-    const out = renderPaperTable(store, tablesDir, decodeURIComponent(m[1]), (q.get('format') ?? 'json') as TableFormat | 'json');
+    const out = renderPaperTable(store, tablesDir, decode(m[1]), (q.get('format') ?? 'json') as TableFormat | 'json');
     const extra: Record<string, string> = { 'Cache-Control': 'no-store' };
     if (flag(q.get('download'))) extra['Content-Disposition'] = `attachment; filename="${out.filename}"`;
     return send(res, 200, out.text, out.contentType, extra);
