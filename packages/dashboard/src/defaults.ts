@@ -1,2 +1,2 @@
 /** The port `orthoquant dashboard` uses when none is given. */
-export const DEFAULT_PORT = 8787;
+export const DEFAULT_PORT = 4173;

@@ -4,7 +4,7 @@
  * selected runs, paper tables with exports, diagnostics, size-vs-accuracy scatter.
  *
  * ```ts
- * await serveDashboard({ dbPath: argv.db, port: argv.port ?? 8787 }); // orthoquant dashboard
+ * await serveDashboard({ dbPath: argv.db, port: argv.port ?? DEFAULT_PORT }); // orthoquant dashboard
  * const d = await startDashboard({ dbPath, port: 0 }); // tests: d.url, await d.close()
  * ```
  */
