@@ -53,24 +53,26 @@ export function buildParser(argv: string[]): Argv<GlobalArgs> {
   return parser;
 }
 
+/** A flag or command yargs refused. */
+class UsageError extends Error {}
+
 /** Parse and run; resolves to the process exit code, never throws. */
 export async function run(argv: string[]): Promise<number> {
-  let usageError: string | null = null;
   const parser = buildParser(argv)
     .exitProcess(false)
     .fail((msg, err) => {
-      if (err) throw err;
-      usageError = msg;
+      // Throwing stops yargs before any handler runs.
+      throw err ?? new UsageError(msg);
     });
   try {
     const result = (await parser.parseAsync()) as { __exitCode?: number };
-    if (usageError) {
-      console.error(`orthoquant: ${usageError}\n(run 'orthoquant --help' for usage)`);
-      return EXIT.badInput;
-    }
     return typeof result.__exitCode === 'number' ? result.__exitCode : EXIT.ok;
   } catch (err) {
     const verbose = argv.includes('--verbose');
+    if (err instanceof UsageError) {
+      console.error(`orthoquant: ${err.message}\n(run 'orthoquant --help' for usage)`);
+      return EXIT.badInput;
+    }
     if (isInputError(err)) {
       console.error(`orthoquant: ${err.message}`);
       if (verbose) console.error(err.stack);

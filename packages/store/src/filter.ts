@@ -16,6 +16,7 @@
  * for absence. Example: `params.bits = 4 and metrics.test_acc > 0.9 and status = done`.
  */
 import { sql, type SQL } from 'drizzle-orm';
+import { InputError } from '@orthoquant/runtime';
 import { trials, TRIAL_STATUSES, TRIAL_MODES } from './schema.js';
 
 export type FilterOp = '=' | '!=' | '<' | '<=' | '>' | '>=';
@@ -34,13 +35,14 @@ export interface FilterComparison {
   pos: number;
 }
 
-export class FilterError extends Error {
+/** A bad filter expression: bad user input (an InputError, exit code 2 in the CLI). */
+export class FilterError extends InputError {
   constructor(
     readonly reason: string,
     readonly text: string,
     readonly pos: number,
   ) {
-    super(`filter: ${reason} at column ${pos + 1}\n  ${text}\n  ${' '.repeat(pos)}^`);
+    super(`${reason} at column ${pos + 1}\n  ${text}\n  ${' '.repeat(pos)}^`, 'filter');
     this.name = 'FilterError';
   }
 }
