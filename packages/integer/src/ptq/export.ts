@@ -70,12 +70,19 @@ function powerOfTwoRange(stat: number): number {
   return stat > 0 ? nextPowerOfTwo(stat) : 1;
 }
 
+/**
+ * Step of a symmetric b-bit activation grid: α / 2^{b−1} with α the smallest power of two
+ * whose largest positive code (2^{b−1} − 1)·step still holds the statistic — so a calibrated
+ * maximum of exactly 1 (one-hot inputs) is represented exactly rather than clipped.
+ */
 function symmetricActivation(cal: Calibration['input'], bits: number, statistic: CalibrationStatistic | undefined): number {
-  return powerOfTwoRange(cal.statistic(statistic ?? 'max')) / 2 ** (bits - 1);
+  const stat = cal.statistic(statistic ?? 'max');
+  return powerOfTwoRange(stat / (1 - 2 ** (1 - bits))) / 2 ** (bits - 1);
 }
 
 function exportHadamRnn(model: FloatHadamRnn, cal: Calibration, o: PtqOptions & { weightBits: number }): IntegerHadamRnn {
-  const { n, blockSize: m, actBits: b } = { ...model, actBits: o.actBits };
+  const { n, blockSize: m } = model;
+  const b = o.actBits;
   const k = Math.round(Math.log2(m));
   if (2 ** k !== m || n % m !== 0) throw new InputError(`expected a power of two dividing n = ${n}, got ${m}`, 'model.blockSize');
   if (m * 2 ** (b - 1) > 2 ** 30) throw new InputError(`blockSize ${m} · 2^${b - 1} exceeds 2^30: the Walsh–Hadamard sums could overflow int32; use fewer activation bits`, 'ptq.actBits');
@@ -112,7 +119,8 @@ function exportHadamRnn(model: FloatHadamRnn, cal: Calibration, o: PtqOptions & 
 }
 
 function exportOrnn(model: FloatOrnn, cal: Calibration, o: PtqOptions & { weightBits: number }): IntegerOrnn {
-  const { n, actBits: b } = { ...model, actBits: o.actBits };
+  const n = model.n;
+  const b = o.actBits;
   const sx = symmetricActivation(cal.input, b, o.statistic);
   const s = symmetricActivation(cal.hidden, b, o.statistic);
   const W = quantizeWeight(model.W, [n, n], model.bits?.W ?? o.weightBits, 'W');
