@@ -12,6 +12,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { calibrate, exportInteger, floatForward, runInteger } from '@orthoquant/integer';
+import type { OpCounts } from '@orthoquant/integer';
 import type { FloatModel } from '@orthoquant/integer';
 import { randomHadamRnn, randomOrnn } from '@orthoquant/integer/testing';
 import { createRng } from '@orthoquant/runtime';
@@ -73,5 +74,11 @@ for (const s of SHAPES) {
     const ti = timeIt(() => runInteger(model, x, T, B));
     const row = [s.label.padEnd(19), kind.padEnd(9), String(B).padStart(3), (B / tf).toFixed(1).padStart(11), (B / ti).toFixed(1).padStart(9), (tf / ti).toFixed(2).padStart(12) + '×'];
     console.log(row.join(' '));
+    if (kind === 'hadamrnn') {
+      const ops: OpCounts = { add: 0, sub: 0, shift: 0, logic: 0, mul: 0 };
+      runInteger(model, x.subarray(0, 10 * B * s.inputSize), 10, B, { countOps: ops });
+      const per = (v: number) => (v / (10 * B)).toFixed(0);
+      console.log(`    recurrent loop per step and sequence: ${per(ops.add)} add, ${per(ops.sub)} sub, ${per(ops.shift)} shift, ${per(ops.logic)} compare/and, ${ops.mul} mul`);
+    }
   }
 }
