@@ -42,18 +42,31 @@ export function projectInputs(xq: Int32Array, T: number, B: number, U: Quantized
   const z = new Int32Array(T * B * n);
   const acc = new Float64Array(n);
   const codes = U.codes;
+  // Rows whose inputs are all at the zero point (blank pixels) project to the rescaled bias.
+  const biasOnly = new Map<FixedMultiplier, Int32Array>();
   for (let t = 0; t < T; t++) {
     const m = rescaleAt(t);
     for (let b = 0; b < B; b++) {
       for (let j = 0; j < n; j++) acc[j] = bInput[j];
       const xOff = (t * B + b) * D;
+      let nonzero = false;
       for (let d = 0; d < D; d++) {
         const xd = xq[xOff + d] - zeroPoint;
         if (xd === 0) continue;
+        nonzero = true;
         const row = d * n;
         for (let j = 0; j < n; j++) acc[j] += codes[row + j] * xd;
       }
-      rescaleRow(acc, n, m, z, (t * B + b) * n, -INPUT_LIMIT, INPUT_LIMIT);
+      const zOff = (t * B + b) * n;
+      if (!nonzero) {
+        let cached = biasOnly.get(m);
+        if (!cached) {
+          cached = new Int32Array(n);
+          rescaleRow(acc, n, m, cached, 0, -INPUT_LIMIT, INPUT_LIMIT);
+          biasOnly.set(m, cached);
+        }
+        z.set(cached, zOff);
+      } else rescaleRow(acc, n, m, z, zOff, -INPUT_LIMIT, INPUT_LIMIT);
     }
   }
   return z;

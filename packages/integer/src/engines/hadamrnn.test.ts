@@ -31,8 +31,9 @@ test('HadamRNN: the integer engine equals the Float64 simulation bit for bit', (
     const B = 3;
     const x = randomInputs(T, B, 3, `x/${i}`);
     const model = integerHadam(float, c.bits, x, T, B);
-    // Scale the inputs up so that some codes saturate, too.
-    const xs = x.map((v) => v * 1.5);
+    // Scale the inputs up so that some codes saturate, and blank every third row (the cached
+    // bias-only projection).
+    const xs = x.map((v, k) => (Math.floor(k / 3) % 3 === 0 ? 0 : v * 1.5));
     const xq = quantizeInputs(model, xs, T, B);
     const fast = runHadamRnn(model, xq, T, B);
     const sim = simulateHadamRnn(model, xq, T, B);
@@ -58,9 +59,11 @@ test('HadamRNN: the recurrent loop has no multiplication (source and op count)',
     assert.equal(ops.mul, 0);
     const k = Math.log2(m);
     const butterflies = T * B * (n / 2) * k;
-    const shifted = [0, 1].reduce((s, p) => s + (model.stepShifts[p] > 0 ? 1 : 0) * Math.ceil((T - p) / 2), 0);
-    assert.equal(ops.shift, shifted * B * n);
-    assert.equal(ops.add + ops.sub, 2 * butterflies + T * B * n + 2 * ops.shift);
+    const E = T * B * n;
+    const Es = [0, 1].reduce((s, p) => s + (model.stepShifts[p] > 0 ? 1 : 0) * Math.ceil((T - p) / 2), 0) * B * n;
+    assert.equal(ops.add, butterflies + E + 2 * Es);
+    assert.equal(ops.sub, butterflies + E + Es);
+    assert.equal(ops.shift, 3 * Es + E); // ReLU: one shift per element
   }
 });
 

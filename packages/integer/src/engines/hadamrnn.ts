@@ -3,8 +3,8 @@
  *
  * Recurrent step, per row (all integers, no multiplication):
  * - a = (I ⊗ H_m) q_{t−1}: fast Walsh–Hadamard transform, log₂ m stages of adds/subs;
- * - a_j ← −a_j where sign_j = −1 (a subtraction from 0);
- * - v = roundingRightShift(a + z_t, r_p), ties away from zero (mask, compare, add);
+ * - a_j ← −a_j where sign_j = −1, branch-free: (a ^ s) − s with s = 0 or −1 (xor, sub);
+ * - v = roundingRightShift(a + z_t, r_p), ties away from zero (and, shifts, adds);
  * - q_t = clamp(v, −2^{b−1}, 2^{b−1} − 1), then max(q_t, 0) for ReLU.
  * The 1/√m of W is the shift r_p and the phase change of the state grid (see `IntegerHadamRnn`).
  * Input projection z_t and readout are outside this loop (they multiply by the U, V codes).
@@ -28,7 +28,7 @@ export interface OpCounts {
  * Written without `*`, `/` or `%` anywhere (indices advance by addition), so that a test can
  * check its source as well as its behaviour.
  */
-export function hadamardStep(h: Int32Array, z: Int32Array, zOffset: number, B: number, n: number, m: number, negate: Uint8Array, shift: number, qmin: number, qmax: number, relu: boolean): void {
+export function hadamardStep(h: Int32Array, z: Int32Array, zOffset: number, B: number, n: number, m: number, signMask: Int32Array, shift: number, qmin: number, qmax: number, relu: boolean): void {
   const mask = shift === 31 ? 0x7fffffff : (1 << shift) - 1;
   const half = mask >> 1;
   const end = B === 0 ? 0 : rowsEnd(B, n);
@@ -49,14 +49,17 @@ export function hadamardStep(h: Int32Array, z: Int32Array, zOffset: number, B: n
       }
     }
     for (let j = row, k = 0; k < n; j++, k++, zi++) {
-      let v = negate[k] === 1 ? z[zi] - h[j] : z[zi] + h[j];
+      // Branch-free: sign flip (h ^ s) − s with s ∈ {0, −1}; rounding increment from the sign
+      // bit of (threshold − remainder); ReLU as v & ~(v ≫ 31).
+      const sgn = signMask[k];
+      let v = z[zi] + ((h[j] ^ sgn) - sgn);
       if (shift > 0) {
-        const rem = v & mask;
-        v = (v >> shift) + (rem > half + (v < 0 ? 1 : 0) ? 1 : 0);
+        const up = (half + (v >>> 31) - (v & mask)) >>> 31;
+        v = (v >> shift) + up;
       }
       if (v < qmin) v = qmin;
       else if (v > qmax) v = qmax;
-      if (relu && v < 0) v = 0;
+      if (relu) v &= ~(v >> 31);
       h[j] = v;
     }
   }
@@ -73,7 +76,7 @@ function rowsEnd(B: number, n: number): number {
  * `hadamardStep` with every arithmetic operation counted (same results; slow). A test checks
  * that both agree and that `mul` stays 0.
  */
-export function hadamardStepCounted(h: Int32Array, z: Int32Array, zOffset: number, B: number, n: number, m: number, negate: Uint8Array, shift: number, qmin: number, qmax: number, relu: boolean, ops: OpCounts): void {
+export function hadamardStepCounted(h: Int32Array, z: Int32Array, zOffset: number, B: number, n: number, m: number, signMask: Int32Array, shift: number, qmin: number, qmax: number, relu: boolean, ops: OpCounts): void {
   const mask = shift === 31 ? 0x7fffffff : (1 << shift) - 1;
   const half = mask >> 1;
   let zi = zOffset;
@@ -94,30 +97,36 @@ export function hadamardStepCounted(h: Int32Array, z: Int32Array, zOffset: numbe
       }
     }
     for (let j = row, k = 0; k < n; j++, k++, zi++) {
-      let v: number;
-      if (negate[k] === 1) { v = z[zi] - h[j]; ops.sub++; } else { v = z[zi] + h[j]; ops.add++; }
-      ops.logic++; // the sign test
+      const sgn = signMask[k];
+      let v = z[zi] + ((h[j] ^ sgn) - sgn);
+      ops.logic++; // xor
+      ops.sub++;
+      ops.add++;
       if (shift > 0) {
-        const rem = v & mask;
-        const up = rem > half + (v < 0 ? 1 : 0) ? 1 : 0;
+        const up = (half + (v >>> 31) - (v & mask)) >>> 31;
         v = (v >> shift) + up;
-        ops.logic += 3; // and, two comparisons
-        ops.add += 2; // threshold + rounding increment
-        ops.shift++;
+        ops.logic++; // and
+        ops.shift += 3;
+        ops.add += 2;
+        ops.sub++;
       }
-      ops.logic += 2;
+      ops.logic += 2; // saturation compares
       if (v < qmin) v = qmin;
       else if (v > qmax) v = qmax;
-      if (relu) { ops.logic++; if (v < 0) v = 0; }
+      if (relu) {
+        v &= ~(v >> 31);
+        ops.shift++;
+        ops.logic += 2;
+      }
       h[j] = v;
     }
   }
 }
 
-/** Which codes of a HadamRNN's signs are −1 (1 = negate). */
-export function negateMask(signs: Int8Array): Uint8Array {
-  const out = new Uint8Array(signs.length);
-  for (let i = 0; i < signs.length; i++) out[i] = signs[i] < 0 ? 1 : 0;
+/** The signs as masks: 0 for +1, −1 (all bits set) for −1, so that (h ^ s) − s = sign·h. */
+export function signMasks(signs: Int8Array): Int32Array {
+  const out = new Int32Array(signs.length);
+  for (let i = 0; i < signs.length; i++) out[i] = signs[i] < 0 ? -1 : 0;
   return out;
 }
 
@@ -132,7 +141,7 @@ export function runHadamRnn(model: IntegerHadamRnn, xq: Int32Array, T: number, B
   // The previous state of step t is on phase t mod 2 (h_{−1} = 0 on phase 0).
   const z = projectInputs(xq, T, B, model.U, model.inputZeroPoint, model.bInput, (t) => model.inputRescale[t & 1]);
   const h = new Int32Array(B * n);
-  const negate = negateMask(model.signs);
+  const signMask = signMasks(model.signs);
   const qmin = -(2 ** (model.actBits - 1));
   const qmax = 2 ** (model.actBits - 1) - 1;
   const relu = model.activation === 'relu';
@@ -143,8 +152,8 @@ export function runHadamRnn(model: IntegerHadamRnn, xq: Int32Array, T: number, B
   const stride = B * n;
   for (let t = 0, zOff = 0; t < T; t++, zOff += stride) {
     const p = t & 1;
-    if (options.countOps) hadamardStepCounted(h, z, zOff, B, n, m, negate, model.stepShifts[p], qmin, qmax, relu, options.countOps);
-    else hadamardStep(h, z, zOff, B, n, m, negate, model.stepShifts[p], qmin, qmax, relu);
+    if (options.countOps) hadamardStepCounted(h, z, zOff, B, n, m, signMask, model.stepShifts[p], qmin, qmax, relu, options.countOps);
+    else hadamardStep(h, z, zOff, B, n, m, signMask, model.stepShifts[p], qmin, qmax, relu);
     if (model.readout === 'many-to-many' || t === T - 1) {
       const k = model.readout === 'last' ? 0 : t;
       const q = 1 - p; // phase of h_t
