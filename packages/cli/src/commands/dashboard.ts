@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { startDashboard } from '@orthoquant/dashboard';
+import { serveDashboard, DEFAULT_PORT } from '@orthoquant/dashboard';
 import type { GlobalArgs } from '../cli.js';
 import { existingDb } from './common.js';
 import { TABLES_DIR } from './tables.js';
@@ -11,16 +11,6 @@ interface DashboardArgs extends GlobalArgs {
 export const dashboardCommand: CommandModule<GlobalArgs, DashboardArgs> = {
   command: 'dashboard',
   describe: 'Serve the results dashboard on 127.0.0.1 (read-only over the store)',
-  builder: (y) => y.option('port', { alias: 'p', type: 'number', default: 4173, describe: 'port (0: any free port)' }) as never,
-  handler: async (args) => {
-    const d = await startDashboard({ dbPath: existingDb(args), port: args.port, host: '127.0.0.1', tablesDir: TABLES_DIR });
-    console.log(`dashboard: ${d.url}  (Ctrl-C to stop)`);
-    await new Promise<void>((resolve) => {
-      const stop = () => {
-        void d.close().then(resolve);
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
-  },
+  builder: (y) => y.option('port', { alias: 'p', type: 'number', default: DEFAULT_PORT, describe: 'port (0: any free port)' }) as never,
+  handler: (args) => serveDashboard({ dbPath: existingDb(args), port: args.port, host: '127.0.0.1', tablesDir: TABLES_DIR }),
 };
