@@ -39,6 +39,8 @@ export { calibrate } from './ptq/calibrate.js';
 export type { Calibration, CalibrateOptions, DenseInputs } from './ptq/calibrate.js';
 export { exportInteger, quantizeWeight, quantizeBias, activationTable, ACT_BITS } from './ptq/export.js';
 export type { PtqOptions } from './ptq/export.js';
+export { parsePtqSettings } from './ptq/options.js';
+export type { PtqSettings } from './ptq/options.js';
 export { hadamRnnErrorBound } from './ptq/bounds.js';
 export type { HadamRnnBound } from './ptq/bounds.js';
 export { quantizeInputs, dequantizeLogits } from './engines/common.js';
