@@ -19,12 +19,21 @@ function weight(w: NamedWeights, name: string, shape: number[], who: string): Fl
 export function fromRecurrentModel(model: RecurrentModel): FloatModel {
   const cfg = model.config;
   const who = `model (${cfg.type})`;
-  if (model.io.vocabSize !== undefined) throw new InputError('token inputs (an embedding) are not supported by the integer engines', who);
   const n = model.hidden;
-  const D = model.io.inputSize;
   const O = model.io.outputSize;
   const w = model.effectiveWeights();
-  const common = { n, inputSize: D, outputSize: O, readout: model.readout, V: weight(w, 'V', [n, O], who), c: weight(w, 'c', [O], who) };
+  const vocabSize = model.io.vocabSize;
+  // Token tasks: what enters the input projection is an embedding row of width embeddingDim.
+  const D = vocabSize === undefined ? model.io.inputSize : (w.embedding?.shape[1] ?? 0);
+  const common = {
+    n,
+    inputSize: D,
+    outputSize: O,
+    readout: model.readout,
+    V: weight(w, 'V', [n, O], who),
+    c: weight(w, 'c', [O], who),
+    ...(vocabSize === undefined ? {} : { vocabSize, embedding: weight(w, 'embedding', [vocabSize, D], who) }),
+  };
   if (cfg.type === 'lstm') {
     // Li & Alvarez quantize every LSTM weight to int8 (QAT weights of other widths are re-quantized).
     return { kind: 'lstm', ...common, Wx: weight(w, 'Wx', [D, 4 * n], who), Wh: weight(w, 'Wh', [n, 4 * n], who), b: weight(w, 'b', [4 * n], who) };

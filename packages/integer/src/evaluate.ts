@@ -6,10 +6,10 @@
 import { performance } from 'node:perf_hooks';
 import { createRng, InputError } from '@orthoquant/runtime';
 import { isExampleTask, MetricAccumulator } from '@orthoquant/tasks';
-import type { Batch, DenseBatch, MetricValues, Split, Task } from '@orthoquant/tasks';
+import type { Batch, MetricValues, Split, Task } from '@orthoquant/tasks';
 import { floatForward } from './float/reference.js';
-import { dequantizeLogits } from './engines/common.js';
-import { runInteger } from './engines/run.js';
+import { dequantizeLogits, embedTokens } from './engines/common.js';
+import { runInteger, runIntegerTokens } from './engines/run.js';
 import type { FloatModel, IntegerModel } from './model.js';
 import { calibrate } from './ptq/calibrate.js';
 import type { Calibration, DenseInputs } from './ptq/calibrate.js';
@@ -39,22 +39,29 @@ export interface EvaluationResult {
 /** Evaluate an integer model (integer engine, dequantized logits for the loss). */
 export function evaluateInteger(model: IntegerModel, task: Task, split: Split, options: EvaluateOptions = {}): EvaluationResult {
   return evaluateWith(model, task, split, options, (b) => {
-    const out = runInteger(model, b.inputs, b.T, b.B);
+    const out = b.inputKind === 'tokens' ? runIntegerTokens(model, b.tokens, b.T, b.B) : runInteger(model, b.inputs, b.T, b.B);
     return dequantizeLogits(out);
   });
 }
 
 /** Evaluate the float reference of a model (typed arrays, Float64 arithmetic). */
 export function evaluateFloat(model: FloatModel, task: Task, split: Split, options: EvaluateOptions = {}): EvaluationResult {
-  return evaluateWith(model, task, split, options, (b) => floatForward(model, b.inputs, b.T, b.B));
+  return evaluateWith(model, task, split, options, (b) => floatForward(model, floatInputs(model, b), b.T, b.B));
 }
 
-function evaluateWith(model: FloatModel | IntegerModel, task: Task, split: Split, options: EvaluateOptions, forward: (b: DenseBatch) => Float32Array): EvaluationResult {
+/** Dense float inputs of a batch (token ids go through the model's embedding). */
+function floatInputs(model: FloatModel, b: Batch): Float32Array {
+  if (b.inputKind === 'dense') return b.inputs;
+  if (!model.embedding || model.vocabSize === undefined) throw new InputError('token inputs need a model with an embedding', 'model');
+  return embedTokens(model.embedding, model.vocabSize, b.tokens);
+}
+
+function evaluateWith(model: FloatModel | IntegerModel, task: Task, split: Split, options: EvaluateOptions, forward: (b: Batch) => Float32Array): EvaluationResult {
   checkCompatible(model, task);
   const acc = new MetricAccumulator(task);
   let seconds = 0;
   let sequences = 0;
-  for (const batch of denseBatches(task, split, options)) {
+  for (const batch of taskBatches(task, split, options)) {
     const t0 = performance.now();
     const logits = forward(batch);
     seconds += (performance.now() - t0) / 1000;
@@ -66,7 +73,7 @@ function evaluateWith(model: FloatModel | IntegerModel, task: Task, split: Split
 }
 
 /** Batches of a split in order, at most `limit` sequences (example tasks cut exactly). */
-export function* denseBatches(task: Task, split: Split, options: EvaluateOptions & { seed?: number | string } = {}): IterableIterator<DenseBatch> {
+export function* taskBatches(task: Task, split: Split, options: EvaluateOptions & { seed?: number | string } = {}): IterableIterator<Batch> {
   const batchSize = options.batchSize ?? 100;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new InputError(`expected an integer ≥ 1, got ${batchSize}`, 'evaluate.batchSize');
   const limit = options.limit ?? Infinity;
@@ -75,7 +82,7 @@ export function* denseBatches(task: Task, split: Split, options: EvaluateOptions
   if (isExampleTask(task) && split !== 'train') {
     for (let start = 0; start < total; start += batchSize) {
       const idx = Int32Array.from({ length: Math.min(batchSize, total - start) }, (_, i) => start + i);
-      yield dense(task.batch(split, idx), task);
+      yield task.batch(split, idx);
     }
     return;
   }
@@ -83,20 +90,18 @@ export function* denseBatches(task: Task, split: Split, options: EvaluateOptions
   const rng = createRng(options.seed ?? 'integer/evaluate');
   for (const batch of task.epochBatches(split, batchSize, rng)) {
     if (seen >= total) break;
-    yield dense(batch, task);
+    yield batch;
     seen += batch.B;
   }
 }
 
-function dense(batch: Batch, task: Task): DenseBatch {
-  if (batch.inputKind !== 'dense') throw new InputError(`the integer engines take dense inputs; ${task.name} has token inputs (an embedding)`, 'task');
-  return batch;
-}
-
 function checkCompatible(model: FloatModel | IntegerModel, task: Task): void {
   const where = `task ${task.name}`;
-  if (task.inputKind !== 'dense') throw new InputError(`the integer engines take dense inputs; ${task.name} has token inputs (an embedding)`, where);
-  if (task.inputDim !== model.inputSize) throw new InputError(`the model expects ${model.inputSize} input features, the task gives ${task.inputDim}`, where);
+  if (task.consecutiveBatches) throw new InputError(`${task.name} carries the hidden state from batch to batch; the integer evaluation starts every batch from zero (not supported yet)`, where);
+  if (task.inputKind === 'tokens') {
+    if (model.vocabSize === undefined) throw new InputError(`${task.name} has token inputs; the model has no embedding`, where);
+    if (task.vocabSize !== model.vocabSize) throw new InputError(`the model's vocabulary has ${model.vocabSize} tokens, the task's ${task.vocabSize}`, where);
+  } else if (task.inputDim !== model.inputSize) throw new InputError(`the model expects ${model.inputSize} input features, the task gives ${task.inputDim}`, where);
   if (task.outputDim !== model.outputSize) throw new InputError(`the model has ${model.outputSize} outputs, the task needs ${task.outputDim}`, where);
   if (task.outputMode !== model.readout) throw new InputError(`the model reads out '${model.readout}', the task scores '${task.outputMode}'`, where);
 }
@@ -116,7 +121,7 @@ export function quantizeForTask(model: FloatModel, task: Task, options: TaskPtqO
   const batches = options.calibrationBatches ?? 10;
   const rng = createRng(options.seed ?? 0).fork('integer/calibration');
   function* source(): IterableIterator<DenseInputs> {
-    for (const b of task.epochBatches('train', options.batchSize ?? 100, rng)) yield dense(b, task);
+    for (const b of task.epochBatches('train', options.batchSize ?? 100, rng)) yield { inputs: floatInputs(model, b), T: b.T, B: b.B };
   }
   const calibration = calibrate(model, source(), { limit: batches });
   return { model: exportInteger(model, calibration, options), calibration };

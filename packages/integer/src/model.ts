@@ -24,6 +24,12 @@ interface FloatCommon {
   V: Float32Array;
   /** `[outputSize]`. */
   c: Float32Array;
+  /**
+   * Token tasks (IMDB): the embedding table `[vocabSize, inputSize]`; inputs are token ids and
+   * x_t = embedding[token].
+   */
+  embedding?: Float32Array;
+  vocabSize?: number;
 }
 
 /** Bits the weights were trained at (QAT); absent = float. */
@@ -88,6 +94,9 @@ interface IntegerCommon {
   /** Input codes: x_q = clamp(round(x / inputScale) + inputZeroPoint). */
   inputScale: number;
   inputZeroPoint: number;
+  /** Token tasks: vocabulary size and the embedding rows as input codes `[vocabSize, inputSize]`. */
+  vocabSize?: number;
+  embedding?: Int8Array | Int16Array | Int32Array;
 }
 
 /**

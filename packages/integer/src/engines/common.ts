@@ -4,6 +4,7 @@ import { multiplyByQuantizedMultiplier, saturate, INT32_MAX, INT32_MIN } from '.
 import type { FixedMultiplier } from '../fixed-point/fixed-point.js';
 import type { IntegerModel, QuantizedTensor } from '../model.js';
 import { checkInputs } from '../float/reference.js';
+import { InputError } from '@orthoquant/runtime';
 
 /** What an integer engine returns: int32 logits and the real value of one logit unit. */
 export interface IntegerOutput {
@@ -24,11 +25,42 @@ export const INPUT_LIMIT = 2 ** 30;
  */
 export function quantizeInputs(model: IntegerModel, inputs: Float32Array, T: number, B: number): Int32Array {
   checkInputs(inputs, T, B, model.inputSize);
+  return inputCodes(model, inputs);
+}
+
+/** `quantizeInputs` on any number of values (no shape check). */
+export function inputCodes(model: Pick<IntegerModel, 'actBits' | 'inputScale' | 'inputZeroPoint'>, inputs: Float32Array): Int32Array {
   const qmin = -(2 ** (model.actBits - 1));
   const qmax = 2 ** (model.actBits - 1) - 1;
   const out = new Int32Array(inputs.length);
   const s = model.inputScale;
   for (let i = 0; i < inputs.length; i++) out[i] = saturate(roundHalfEven(inputs[i] / s) + model.inputZeroPoint, qmin, qmax);
+  return out;
+}
+
+/** Input codes of token inputs `[T·B]`: rows of the model's embedding codes. */
+export function tokenInputCodes(model: IntegerModel, tokens: Int32Array): Int32Array {
+  const E = model.embedding;
+  if (!E || model.vocabSize === undefined) throw new InputError('this integer model has no embedding: it takes dense inputs, not token ids', 'inputs');
+  const D = model.inputSize;
+  const out = new Int32Array(tokens.length * D);
+  for (let i = 0; i < tokens.length; i++) {
+    const tok = tokens[i];
+    if (!(tok >= 0 && tok < model.vocabSize)) throw new InputError(`token id ${tok} at position ${i} is outside [0, ${model.vocabSize})`, 'inputs');
+    for (let d = 0; d < D; d++) out[i * D + d] = E[tok * D + d];
+  }
+  return out;
+}
+
+/** Float inputs of token ids: rows of a float embedding table `[vocabSize, D]`. */
+export function embedTokens(embedding: Float32Array, vocabSize: number, tokens: Int32Array): Float32Array {
+  const D = embedding.length / vocabSize;
+  const out = new Float32Array(tokens.length * D);
+  for (let i = 0; i < tokens.length; i++) {
+    const tok = tokens[i];
+    if (!(tok >= 0 && tok < vocabSize)) throw new InputError(`token id ${tok} at position ${i} is outside [0, ${vocabSize})`, 'inputs');
+    out.set(embedding.subarray(tok * D, (tok + 1) * D), i * D);
+  }
   return out;
 }
 

@@ -1,10 +1,11 @@
 /** One entry for every integer engine and its Float64 simulation. */
+import { InputError } from '@orthoquant/runtime';
 import type { IntegerModel } from '../model.js';
 import { simulateHadamRnn } from '../simulate/hadamrnn.js';
 import { simulateLstm } from '../simulate/lstm.js';
 import { simulateOrnn } from '../simulate/ornn.js';
 import type { SimulatedOutput } from '../simulate/common.js';
-import { quantizeInputs } from './common.js';
+import { quantizeInputs, tokenInputCodes } from './common.js';
 import type { IntegerOutput } from './common.js';
 import { runHadamRnn } from './hadamrnn.js';
 import type { EngineOptions } from './hadamrnn.js';
@@ -29,6 +30,12 @@ export function runIntegerCodes(model: IntegerModel, xq: Int32Array, T: number, 
  */
 export function runInteger(model: IntegerModel, inputs: Float32Array, T: number, B: number, options: EngineOptions = {}): IntegerOutput {
   return runIntegerCodes(model, quantizeInputs(model, inputs, T, B), T, B, options);
+}
+
+/** Run an integer model with an embedding on token ids `[T, B]` (time-major). */
+export function runIntegerTokens(model: IntegerModel, tokens: Int32Array, T: number, B: number, options: EngineOptions = {}): IntegerOutput {
+  if (tokens.length !== T * B) throw new InputError(`expected T·B = ${T}·${B} = ${T * B} token ids (time-major), got ${tokens.length}`, 'inputs');
+  return runIntegerCodes(model, tokenInputCodes(model, tokens), T, B, options);
 }
 
 /** The Float64 simulation of `runIntegerCodes` (equal logits, bit for bit). */

@@ -62,6 +62,19 @@ function tensorSpecs(h: Record<string, unknown>): TensorSpec[] {
   const O = h.outputSize as number;
   const q = (field: string, shape: number[], dtype: Dtype): TensorSpec => ({ name: field, field, shape, dtype, quantized: true });
   const t = (field: string, shape: number[], dtype: Dtype, index?: number): TensorSpec => ({ name: index === undefined ? field : `${field}.${index}`, field, shape, dtype, index });
+  const specs = kindSpecs(h, n, D, O, q, t);
+  if (h.vocabSize !== undefined) specs.push(t('embedding', [h.vocabSize as number, D], (h.actBits as number) <= 8 ? 'int8' : 'int16'));
+  return specs;
+}
+
+function kindSpecs(
+  h: Record<string, unknown>,
+  n: number,
+  D: number,
+  O: number,
+  q: (field: string, shape: number[], dtype: Dtype) => TensorSpec,
+  t: (field: string, shape: number[], dtype: Dtype, index?: number) => TensorSpec,
+): TensorSpec[] {
   switch (h.kind) {
     case 'hadamrnn':
       return [t('signs', [n], 'int8'), q('U', [D, n], dtypeFor(h, 'U')), t('bInput', [n], 'int32'), q('V', [n, O], dtypeFor(h, 'V')), t('cLogit', [O], 'int32', 0), t('cLogit', [O], 'int32', 1)];
@@ -109,7 +122,8 @@ export function encodeIntegerModel(model: IntegerModel, metadata: ModelMetadata 
     offset = align8(offset + data.byteLength);
   };
   for (const [key, value] of Object.entries(model)) {
-    if (ArrayBuffer.isView(value)) add(key, value as TypedInt, [(value as TypedInt).length]);
+    if (key === 'embedding' && ArrayBuffer.isView(value)) add(key, value as TypedInt, [model.vocabSize ?? 0, model.inputSize]);
+    else if (ArrayBuffer.isView(value)) add(key, value as TypedInt, [(value as TypedInt).length]);
     else if (isQuantized(value)) add(key, value.codes, value.shape, { bits: value.bits, scale: value.scale, zeroPoint: value.zeroPoint });
     else if (Array.isArray(value) && value.every((v) => ArrayBuffer.isView(v))) value.forEach((v, i) => add(`${key}.${i}`, v as TypedInt, [(v as TypedInt).length]));
     else header[key] = value;
@@ -269,6 +283,7 @@ function checkScalars(h: Record<string, unknown>, fail: (what: string) => never)
     return typeof m === 'object' && m !== null && isInt(m.multiplier) && m.multiplier >= 0 && m.multiplier < 2 ** 31 && isInt(m.shift);
   };
   const describe = (c: Check) => (Array.isArray(c) ? `one of ${c.join(' | ')}` : c === 'multiplier' ? '{ multiplier: int32 ≥ 0, shift: int }' : c);
+  if (h.vocabSize !== undefined && !ok(h.vocabSize, 'posint')) fail(`header.vocabSize: expected posint (or absent), got ${JSON.stringify(h.vocabSize)}`);
   for (const [key, c] of Object.entries({ ...COMMON, ...BY_KIND[h.kind as string] })) {
     if (!ok(h[key], c)) fail(`header.${key}: expected ${describe(c)}, got ${JSON.stringify(h[key])}`);
   }

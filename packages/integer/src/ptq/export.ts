@@ -9,7 +9,7 @@ import { InputError } from '@orthoquant/runtime';
 import { quantizeMultiplier, saturate, INT32_MAX, INT32_MIN } from '../fixed-point/fixed-point.js';
 import type { FloatHadamRnn, FloatLstm, FloatModel, FloatOrnn, IntegerHadamRnn, IntegerLstm, IntegerModel, IntegerOrnn, QuantizedTensor } from '../model.js';
 import type { Calibration } from './calibrate.js';
-import { INPUT_LIMIT } from '../engines/common.js';
+import { inputCodes } from '../engines/common.js';
 
 /** The activation bit widths of QORNN's PTQ study (others in 2..16 are accepted). */
 export const ACT_BITS = [6, 8, 10, 12, 16] as const;
@@ -31,11 +31,26 @@ export function exportInteger(model: FloatModel, calibration: Calibration, optio
   }
   const weightBits = options.weightBits ?? 8;
   if (!Number.isInteger(weightBits) || weightBits < 2 || weightBits > 16) throw new InputError(`expected an integer in 2..16, got ${String(weightBits)}`, 'ptq.weightBits');
+  const out = exportKind(model, calibration, { ...options, weightBits });
+  if (model.embedding) {
+    const V = model.vocabSize;
+    if (V === undefined || !Number.isInteger(V) || V < 1 || model.embedding.length !== V * model.inputSize) {
+      throw new InputError(`expected vocabSize · inputSize = ${String(V)} · ${model.inputSize} values, got ${model.embedding.length}`, 'model.embedding');
+    }
+    // The embedding rows are the inputs: store them as input codes.
+    const codes = inputCodes(out, model.embedding);
+    out.vocabSize = V;
+    out.embedding = out.actBits <= 8 ? Int8Array.from(codes) : Int16Array.from(codes);
+  }
+  return out;
+}
+
+function exportKind(model: FloatModel, calibration: Calibration, options: PtqOptions & { weightBits: number }): IntegerModel {
   switch (model.kind) {
     case 'hadamrnn':
-      return exportHadamRnn(model, calibration, { ...options, weightBits });
+      return exportHadamRnn(model, calibration, options);
     case 'ornn':
-      return exportOrnn(model, calibration, { ...options, weightBits });
+      return exportOrnn(model, calibration, options);
     case 'lstm':
       return exportLstm(model, calibration);
   }
