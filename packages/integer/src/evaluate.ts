@@ -8,8 +8,10 @@ import { createRng, InputError } from '@orthoquant/runtime';
 import { isExampleTask, MetricAccumulator } from '@orthoquant/tasks';
 import type { Batch, MetricValues, Split, Task } from '@orthoquant/tasks';
 import { floatForward } from './float/reference.js';
+import type { FloatState } from './float/reference.js';
+import type { IntegerState } from './engines/common.js';
 import { dequantizeLogits, embedTokens } from './engines/common.js';
-import { runInteger, runIntegerTokens } from './engines/run.js';
+import { initialState, runInteger, runIntegerTokens } from './engines/run.js';
 import type { FloatModel, IntegerModel } from './model.js';
 import { calibrate } from './ptq/calibrate.js';
 import type { Calibration, DenseInputs } from './ptq/calibrate.js';
@@ -38,15 +40,25 @@ export interface EvaluationResult {
 
 /** Evaluate an integer model (integer engine, dequantized logits for the loss). */
 export function evaluateInteger(model: IntegerModel, task: Task, split: Split, options: EvaluateOptions = {}): EvaluationResult {
+  let state: IntegerState | undefined;
   return evaluateWith(model, task, split, options, (b) => {
-    const out = b.inputKind === 'tokens' ? runIntegerTokens(model, b.tokens, b.T, b.B) : runInteger(model, b.inputs, b.T, b.B);
+    // Stream tasks (PTB) carry the state from window to window, reset at the epoch start.
+    if (task.consecutiveBatches && (b.resetState || !state || state.h.length !== b.B * model.n)) state = initialState(model, b.B);
+    const opts = task.consecutiveBatches ? { state } : {};
+    const out = b.inputKind === 'tokens' ? runIntegerTokens(model, b.tokens, b.T, b.B, opts) : runInteger(model, b.inputs, b.T, b.B, opts);
     return dequantizeLogits(out);
   });
 }
 
 /** Evaluate the float reference of a model (typed arrays, Float64 arithmetic). */
 export function evaluateFloat(model: FloatModel, task: Task, split: Split, options: EvaluateOptions = {}): EvaluationResult {
-  return evaluateWith(model, task, split, options, (b) => floatForward(model, floatInputs(model, b), b.T, b.B));
+  let state: FloatState | undefined;
+  return evaluateWith(model, task, split, options, (b) => {
+    if (task.consecutiveBatches && (b.resetState || !state || state.h.length !== b.B * model.n)) {
+      state = { h: new Float64Array(b.B * model.n), ...(model.kind === 'lstm' ? { c: new Float64Array(b.B * model.n) } : {}) };
+    }
+    return floatForward(model, floatInputs(model, b), b.T, b.B, {}, task.consecutiveBatches ? state : undefined);
+  });
 }
 
 /** Dense float inputs of a batch (token ids go through the model's embedding). */
@@ -97,7 +109,6 @@ export function* taskBatches(task: Task, split: Split, options: EvaluateOptions 
 
 function checkCompatible(model: FloatModel | IntegerModel, task: Task): void {
   const where = `task ${task.name}`;
-  if (task.consecutiveBatches) throw new InputError(`${task.name} carries the hidden state from batch to batch; the integer evaluation starts every batch from zero (not supported yet)`, where);
   if (task.inputKind === 'tokens') {
     if (model.vocabSize === undefined) throw new InputError(`${task.name} has token inputs; the model has no embedding`, where);
     if (task.vocabSize !== model.vocabSize) throw new InputError(`the model's vocabulary has ${model.vocabSize} tokens, the task's ${task.vocabSize}`, where);
@@ -115,7 +126,10 @@ export interface TaskPtqOptions extends PtqOptions {
   seed?: number | string;
 }
 
-/** Calibrate on the task's training split and export the integer model (QORNN's PTQ). */
+/**
+ * Calibrate on the task's training split and export the integer model (QORNN's PTQ).
+ * Calibration windows start from a zero state (stream tasks included).
+ */
 export function quantizeForTask(model: FloatModel, task: Task, options: TaskPtqOptions): { model: IntegerModel; calibration: Calibration } {
   checkCompatible(model, task);
   const batches = options.calibrationBatches ?? 10;

@@ -60,11 +60,16 @@ test('token inputs: IMDB-style evaluation (fixture) with the integer engine', ()
     const noEmbedding = { ...integer, vocabSize: undefined, embedding: undefined };
     assert.throws(() => evaluateInteger(noEmbedding, task, 'test'), /task imdb: imdb has token inputs; the model has no embedding/);
     model.dispose();
-    // PTB carries the state across batches: refused rather than scored wrongly.
+    // PTB: the state carries from window to window (token inputs here).
     writePtbFixture(dir);
     const ptb = createTask({ name: 'ptb-char', path: dir, bptt: 5 });
-    const ptbModel = { ...integer, vocabSize: ptb.vocabSize ?? 0, outputSize: ptb.outputDim, readout: ptb.outputMode };
-    assert.throws(() => evaluateInteger(ptbModel, ptb, 'test'), /task ptb-char: ptb-char carries the hidden state from batch to batch; the integer evaluation starts every batch from zero \(not supported yet\)/);
+    const lm = createModel({ type: 'hadamrnn', hidden: 8, embeddingDim: 4, readout: 'auto', activation: 'linear', bits: 4, readoutActivation: 'relu' }, { inputSize: 1, outputSize: ptb.outputDim, readout: ptb.outputMode, vocabSize: ptb.vocabSize! }, 'ptb');
+    const lmFloat = fromRecurrentModel(lm);
+    const { model: lmInt } = quantizeForTask(lmFloat, ptb, { actBits: 16, weightBits: 12, calibrationBatches: 2, batchSize: 2 });
+    const pf = evaluateFloat(lmFloat, ptb, 'test', { batchSize: 2 });
+    const pi = evaluateInteger(lmInt, ptb, 'test', { batchSize: 2 });
+    assert.ok(Number.isFinite(pf.metrics.bpc!) && Math.abs(pi.loss - pf.loss) < 1e-2, `PTB loss ${pi.loss} vs ${pf.loss}`);
+    lm.dispose();
   } finally {
     cleanup();
   }

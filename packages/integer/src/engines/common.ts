@@ -16,6 +16,25 @@ export interface IntegerOutput {
   B: number;
 }
 
+/**
+ * Recurrent state carried from one batch to the next (Penn Treebank's truncated BPTT):
+ * hidden codes `[B, n]`, the LSTM cell codes, and HadamRNN's grid phase. Engines start from it
+ * and leave the final state in it (in place).
+ */
+export interface IntegerState {
+  h: Int32Array;
+  c?: Int32Array;
+  /** HadamRNN: phase of the grid h lies on (0 at the start). */
+  phase?: 0 | 1;
+}
+
+/** Check a carried state's sizes. */
+export function checkState(state: IntegerState, B: number, n: number, cell: boolean): void {
+  if (state.h.length !== B * n || (cell && state.c?.length !== B * n)) {
+    throw new InputError(`expected h${cell ? ' and c' : ''} of B·n = ${B}·${n} = ${B * n} codes, got ${state.h.length}${cell ? ` and ${state.c?.length}` : ''}`, 'state');
+  }
+}
+
 /** Largest |code| the input projection hands to the recurrence: sums with it stay inside int32. */
 export const INPUT_LIMIT = 2 ** 30;
 

@@ -90,3 +90,24 @@ test('exportInteger: bad options are named', () => {
   const calH = calibrate(big, [{ inputs: x, T: 5, B: 2 }]);
   assert.throws(() => exportInteger(big, calH, { actBits: 16 }), /ptq\.actBits: blockSize 65536 · 2\^15 exceeds 2\^30/);
 });
+
+test('carried state: two half-length runs equal one run, for every engine', async () => {
+  const { initialState } = await import('./run.js');
+  const models: FloatModel[] = [randomHadamRnn({ n: 16, blockSize: 8, seed: 'carry' }), randomOrnn({ n: 8, activation: 'relu' }), randomLstm({ n: 8 })];
+  for (const float of models) {
+    const T = 10;
+    const B = 2;
+    const x = randomInputs(T, B, float.inputSize, 'carry');
+    const model = exportInteger(float, calibrate(float, [{ inputs: x, T, B }]), { actBits: 10 });
+    const xq = quantizeInputs(model, x, T, B);
+    const whole = runIntegerCodes(model, xq, T, B);
+    const state = initialState(model, B);
+    const D = model.inputSize;
+    const a = runIntegerCodes(model, xq.subarray(0, 5 * B * D), 5, B, { state });
+    const b = runIntegerCodes(model, xq.subarray(5 * B * D), 5, B, { state });
+    assert.deepEqual([...a.logits, ...b.logits], [...whole.logits], `${float.kind}: logits`);
+    assert.deepEqual([...a.logitScales, ...b.logitScales], [...whole.logitScales], `${float.kind}: scales`);
+    assert.throws(() => runIntegerCodes(model, xq, T, 3, { state }), /inputs: expected T·B·inputSize = 10·3·3 = 90 input codes \(time-major\), got 60/);
+    assert.throws(() => runIntegerCodes(model, new Int32Array(T * 3 * D), T, 3, { state }), /state: expected h.* of B·n = 3·\d+/);
+  }
+});

@@ -10,8 +10,8 @@
  * Input projection z_t and readout are outside this loop (they multiply by the U, V codes).
  */
 import type { IntegerHadamRnn } from '../model.js';
-import { projectInputs, readoutInteger } from './common.js';
-import type { IntegerOutput } from './common.js';
+import { checkState, projectInputs, readoutInteger } from './common.js';
+import type { IntegerOutput, IntegerState } from './common.js';
 
 /** Operation counts of the recurrent loop. */
 export interface OpCounts {
@@ -131,16 +131,20 @@ export function signMasks(signs: Int8Array): Int32Array {
 }
 
 export interface EngineOptions {
-  /** Count the operations of the recurrent loop (slow path). */
+  /** Count the operations of the recurrent loop (slow path; HadamRNN only). */
   countOps?: OpCounts;
+  /** Start from this state and leave the final one in it (default: zeros, not kept). */
+  state?: IntegerState;
 }
 
 /** Run the integer HadamRNN on input codes `xq` (`[T, B, inputSize]`, from `quantizeInputs`). */
 export function runHadamRnn(model: IntegerHadamRnn, xq: Int32Array, T: number, B: number, options: EngineOptions = {}): IntegerOutput {
   const { n, blockSize: m, outputSize: O } = model;
   // The previous state of step t is on phase t mod 2 (h_{−1} = 0 on phase 0).
-  const z = projectInputs(xq, T, B, model.U, model.inputZeroPoint, model.bInput, (t) => model.inputRescale[t & 1]);
-  const h = new Int32Array(B * n);
+  if (options.state) checkState(options.state, B, n, false);
+  const phase0 = options.state?.phase ?? 0;
+  const z = projectInputs(xq, T, B, model.U, model.inputZeroPoint, model.bInput, (t) => model.inputRescale[(t + phase0) & 1]);
+  const h = options.state?.h ?? new Int32Array(B * n);
   const signMask = signMasks(model.signs);
   const qmin = -(2 ** (model.actBits - 1));
   const qmax = 2 ** (model.actBits - 1) - 1;
@@ -151,7 +155,7 @@ export function runHadamRnn(model: IntegerHadamRnn, xq: Int32Array, T: number, B
   const readRelu = model.readoutActivation === 'relu';
   const stride = B * n;
   for (let t = 0, zOff = 0; t < T; t++, zOff += stride) {
-    const p = t & 1;
+    const p = (t + phase0) & 1;
     if (options.countOps) hadamardStepCounted(h, z, zOff, B, n, m, signMask, model.stepShifts[p], qmin, qmax, relu, options.countOps);
     else hadamardStep(h, z, zOff, B, n, m, signMask, model.stepShifts[p], qmin, qmax, relu);
     if (model.readout === 'many-to-many' || t === T - 1) {
@@ -161,5 +165,6 @@ export function runHadamRnn(model: IntegerHadamRnn, xq: Int32Array, T: number, B
       logitScales[k] = model.V.scale * model.stateScales[q];
     }
   }
+  if (options.state) options.state.phase = ((T + phase0) & 1) as 0 | 1;
   return { logits, logitScales, T, B };
 }

@@ -10,8 +10,8 @@
  */
 import { multiplyByQuantizedMultiplier, roundingRightShift, saturate, INT32_MAX, INT32_MIN } from '../fixed-point/fixed-point.js';
 import type { IntegerLstm } from '../model.js';
-import { projectInputs, readoutInteger } from './common.js';
-import type { IntegerOutput } from './common.js';
+import { checkState, projectInputs, readoutInteger } from './common.js';
+import type { IntegerOutput, IntegerState } from './common.js';
 
 /** Table lookup with linear interpolation: Q3.12 int16 in, Q0.15 out. */
 export function lookupQ15(table: Int16Array, x: number): number {
@@ -27,14 +27,15 @@ export function cellToQ312(c: number, cellShift: number): number {
   return cellShift >= 12 ? roundingRightShift(c, cellShift - 12) : saturate(c << (12 - cellShift), -32768, 32767);
 }
 
-export function runLstm(model: IntegerLstm, xq: Int32Array, T: number, B: number): IntegerOutput {
+export function runLstm(model: IntegerLstm, xq: Int32Array, T: number, B: number, state?: IntegerState): IntegerOutput {
   const { n, outputSize: O, cellShift } = model;
   const n4 = 4 * n;
   const gx = projectInputs(xq, T, B, model.Wx, model.inputZeroPoint, model.bInput, () => model.inputRescale);
   const Wh = model.Wh.codes;
   const zp = model.stateZeroPoint;
-  const h = new Int32Array(B * n).fill(zp); // h_{−1} = 0 in real terms
-  const c = new Int32Array(B * n);
+  if (state) checkState(state, B, n, true);
+  const h = state?.h ?? new Int32Array(B * n).fill(zp); // h_{−1} = 0 in real terms
+  const c = state?.c ?? new Int32Array(B * n);
   const acc = new Float64Array(n4);
   const pre = new Int32Array(n4);
   const sig = model.sigmoidTable;

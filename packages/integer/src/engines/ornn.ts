@@ -5,17 +5,18 @@
  * z_t = the input projection rescaled to the recurrent accumulator scale W.scale · stateScale.
  */
 import type { IntegerOrnn } from '../model.js';
-import { projectInputs, readoutInteger, rescaleRow } from './common.js';
-import type { IntegerOutput } from './common.js';
+import { checkState, projectInputs, readoutInteger, rescaleRow } from './common.js';
+import type { IntegerOutput, IntegerState } from './common.js';
 
-export function runOrnn(model: IntegerOrnn, xq: Int32Array, T: number, B: number): IntegerOutput {
+export function runOrnn(model: IntegerOrnn, xq: Int32Array, T: number, B: number, state?: IntegerState): IntegerOutput {
   const { n, outputSize: O } = model;
   const z = projectInputs(xq, T, B, model.U, model.inputZeroPoint, model.bInput, () => model.inputRescale);
   const W = model.W.codes;
   const qmin = -(2 ** (model.actBits - 1));
   const qmax = 2 ** (model.actBits - 1) - 1;
   const relu = model.activation === 'relu';
-  let h = new Int32Array(B * n);
+  if (state) checkState(state, B, n, false);
+  let h = state ? Int32Array.from(state.h) : new Int32Array(B * n);
   let next = new Int32Array(B * n);
   const acc = new Float64Array(n);
   const steps = model.readout === 'last' ? 1 : T;
@@ -39,5 +40,6 @@ export function runOrnn(model: IntegerOrnn, xq: Int32Array, T: number, B: number
       readoutInteger(h, B, n, model.V, model.cLogit, model.readoutActivation === 'relu', 0, logits, k * B * O);
     }
   }
+  state?.h.set(h);
   return { logits, logitScales, T, B };
 }

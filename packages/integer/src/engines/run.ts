@@ -6,7 +6,7 @@ import { simulateLstm } from '../simulate/lstm.js';
 import { simulateOrnn } from '../simulate/ornn.js';
 import type { SimulatedOutput } from '../simulate/common.js';
 import { quantizeInputs, tokenInputCodes } from './common.js';
-import type { IntegerOutput } from './common.js';
+import type { IntegerOutput, IntegerState } from './common.js';
 import { runHadamRnn } from './hadamrnn.js';
 import type { EngineOptions } from './hadamrnn.js';
 import { runLstm } from './lstm.js';
@@ -14,14 +14,24 @@ import { runOrnn } from './ornn.js';
 
 /** Run an integer model on input codes (`quantizeInputs`), time-major `[T, B, inputSize]`. */
 export function runIntegerCodes(model: IntegerModel, xq: Int32Array, T: number, B: number, options: EngineOptions = {}): IntegerOutput {
+  if (!Number.isInteger(T) || T < 1 || !Number.isInteger(B) || B < 1 || xq.length !== T * B * model.inputSize) {
+    throw new InputError(`expected T·B·inputSize = ${T}·${B}·${model.inputSize} = ${T * B * model.inputSize} input codes (time-major), got ${xq.length}`, 'inputs');
+  }
   switch (model.kind) {
     case 'hadamrnn':
       return runHadamRnn(model, xq, T, B, options);
     case 'ornn':
-      return runOrnn(model, xq, T, B);
+      return runOrnn(model, xq, T, B, options.state);
     case 'lstm':
-      return runLstm(model, xq, T, B);
+      return runLstm(model, xq, T, B, options.state);
   }
+}
+
+/** A zero state for B rows (h at the hidden zero point: real 0), to carry between batches. */
+export function initialState(model: IntegerModel, B: number): IntegerState {
+  const h = new Int32Array(B * model.n);
+  if (model.kind === 'lstm') return { h: h.fill(model.stateZeroPoint), c: new Int32Array(B * model.n) };
+  return model.kind === 'hadamrnn' ? { h, phase: 0 } : { h };
 }
 
 /**

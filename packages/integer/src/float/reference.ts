@@ -22,13 +22,22 @@ export interface ActivationObserver {
 }
 
 /** Logits of a time-major batch: `[T, B, out]` (many-to-many) or `[B, out]` (last). */
-export function floatForward(model: FloatModel, inputs: Float32Array, T: number, B: number, observer: ActivationObserver = {}): Float32Array {
+/** Float recurrent state carried between batches: h (and the LSTM cell c), `[B, n]`, updated in place. */
+export interface FloatState {
+  h: Float64Array;
+  c?: Float64Array;
+}
+
+export function floatForward(model: FloatModel, inputs: Float32Array, T: number, B: number, observer: ActivationObserver = {}, state?: FloatState): Float32Array {
   const { n, inputSize, outputSize } = model;
   checkInputs(inputs, T, B, inputSize);
   const logits = new Float32Array((model.readout === 'last' ? 1 : T) * B * outputSize);
-  const h = new Float64Array(B * n);
+  if (state && (state.h.length !== B * n || (model.kind === 'lstm' && state.c?.length !== B * n))) {
+    throw new Error(`forward: state: expected B·n = ${B * n} values per array, got ${state.h.length}`);
+  }
+  const h = state?.h ?? new Float64Array(B * n);
   const x = new Float64Array(B * inputSize);
-  const cell = model.kind === 'lstm' ? new Float64Array(B * n) : null;
+  const cell = model.kind === 'lstm' ? (state?.c ?? new Float64Array(B * n)) : null;
   const gates = model.kind === 'lstm' ? new Float64Array(4 * n) : null;
   const tmp = new Float64Array(n);
   const wh = new Float64Array(n);
