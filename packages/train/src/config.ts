@@ -42,6 +42,20 @@ function oneOf<const T extends readonly string[]>(choices: T) {
 }
 
 const bits = int(1, 16);
+
+/** `'max'`, or a percentile of |x|: `{ percentile: 99.9 }` or the short form `'p99.9'` (kept as the object). */
+const statistic = z
+  .custom<'max' | `p${number}` | { percentile: number }>(
+    (v) => {
+      if (v === 'max') return true;
+      let p: unknown;
+      if (typeof v === 'string' && /^p\d+(\.\d+)?$/.test(v)) p = Number(v.slice(1));
+      else if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).join() === 'percentile') p = (v as { percentile: unknown }).percentile;
+      return typeof p === 'number' && p > 0 && p <= 100;
+    },
+    { error: (iss) => `expected 'max', 'p<percentile>' (e.g. 'p99.9') or { percentile: p } with 0 < p ≤ 100, got ${show(iss.input)}` },
+  )
+  .transform((v): 'max' | { percentile: number } => (typeof v === 'string' && v !== 'max' ? { percentile: Number(v.slice(1)) } : (v as 'max' | { percentile: number })));
 const common = {
   hidden: int(1, 65536),
   readout: oneOf(['auto', 'many-to-many', 'last'] as const).default('auto'),
@@ -142,13 +156,27 @@ export const trialConfigSchema = z.strictObject({
   optimizer,
   schedule,
   budget,
-  /** `qat`: train the model as configured; `ptq`: then quantize its weights and evaluate that too. */
+  /**
+   * `qat`: train the model as configured; `ptq`: then quantize it after training and evaluate
+   * that too — its weights alone (`ptq.bits`, done by train, float activations) and/or the
+   * whole model for the integer-only engines (`ptq.actBits`, done by the sweep's runner with
+   * `@orthoquant/integer`).
+   */
   mode: oneOf(['qat', 'ptq'] as const).default('qat'),
   ptq: z
     .strictObject({
-      /** Bits of W (and of the other weight matrices unless ioBits). */
-      bits,
+      /** Weight-only PTQ: bits of W (and of the other weight matrices unless ioBits). */
+      bits: bits.optional(),
+      /** Weight-only PTQ: bits of U, V (and the other non-recurrent matrices). */
       ioBits: bits.optional(),
+      /** Integer-only PTQ: bits of the input and hidden-state codes (QORNN's 6, 8, 10, 12, 16). */
+      actBits: int(6, 16).optional(),
+      /** Integer-only PTQ: bits of the weights that carry no QAT bits of their own (default 8). */
+      weightBits: int(2, 16).optional(),
+      /** Integer-only PTQ: clipping statistic of |activation| before the power-of-two range. */
+      statistic: statistic.optional(),
+      /** Integer-only PTQ: calibration batches drawn from the training split (default 10). */
+      calibrationBatches: int(1).optional(),
     })
     .optional(),
 });
@@ -187,7 +215,14 @@ export function parseTrialConfig(obj: unknown, where?: string): TrialConfig {
   const r = trialConfigSchema.safeParse(obj);
   if (!r.success) throw new InputError(issueMessages(r.error.issues).join('; '), where);
   const cfg = r.data;
-  if (cfg.mode === 'ptq' && !cfg.ptq) throw new InputError('mode ptq needs ptq.bits (weight bits after training)', where ? `${where}: ptq` : 'ptq');
+  if (cfg.mode === 'ptq' && (!cfg.ptq || (cfg.ptq.bits === undefined && cfg.ptq.actBits === undefined))) {
+    throw new InputError('mode ptq needs ptq.bits (weight bits after training) and/or ptq.actBits (integer-only activation bits)', where ? `${where}: ptq` : 'ptq');
+  }
+  if (cfg.ptq?.ioBits !== undefined && cfg.ptq.bits === undefined) throw new InputError('ioBits is for weight-only PTQ and needs ptq.bits', where ? `${where}: ptq.ioBits` : 'ptq.ioBits');
+  const integerOnly = ['weightBits', 'statistic', 'calibrationBatches'] as const;
+  for (const k of integerOnly) {
+    if (cfg.ptq?.[k] !== undefined && cfg.ptq.actBits === undefined) throw new InputError(`${k} is an integer-only PTQ setting and needs ptq.actBits`, where ? `${where}: ptq.${k}` : `ptq.${k}`);
+  }
   if (cfg.mode !== 'ptq' && cfg.ptq) throw new InputError(`ptq settings given but mode is '${cfg.mode}' (set mode: ptq)`, where ? `${where}: mode` : 'mode');
   return cfg;
 }

@@ -192,6 +192,8 @@ class Trainer {
   private elapsedBefore = 0;
   private startTime = performance.now();
   private pace: number | null = null;
+  /** The step of the last checkpoint written or restored (-1: none). */
+  private savedStep = -1;
 
   constructor(
     private readonly cfg: TrialConfig,
@@ -265,6 +267,8 @@ class Trainer {
         this.endEpoch(false);
       }
       if (this.last === null) this.endEpoch(true);
+      // The final weights are always on disk (a budget that ends mid-epoch saves no epoch-end checkpoint).
+      if (this.options.checkpointDir && this.savedStep !== this.step) this.saveCheckpoint();
       return this.summary();
     } finally {
       this.options.progress?.stop?.();
@@ -456,8 +460,9 @@ class Trainer {
     Object.assign(out, { size_bits: size.totalBits, size_bytes: size.totalBytes, recurrent_bits: size.recurrentBits, params: size.parameterCount });
     const seconds = this.seconds();
     Object.assign(out, { steps: this.step, epochs: this.epoch, seconds, seconds_per_step: this.step ? seconds / this.step : 0 });
-    if (this.cfg.mode === 'ptq' && this.cfg.ptq) {
-      const q = quantizeWeightsPostTraining(this.model, this.cfg.ptq);
+    if (this.cfg.mode === 'ptq' && this.cfg.ptq?.bits !== undefined) {
+      const { bits, ioBits } = this.cfg.ptq;
+      const q = quantizeWeightsPostTraining(this.model, { bits, ...(ioBits !== undefined ? { ioBits } : {}) });
       try {
         Object.assign(out, prefixed('ptq_val_', this.evaluate(q, 'val')), prefixed('ptq_test_', this.evaluate(q, 'test')));
         const s = q.sizeBits();
@@ -498,6 +503,7 @@ class Trainer {
     };
     const path = join(dir, checkpointFileName(this.step));
     writeCheckpoint(path, { meta, tensors });
+    this.savedStep = this.step;
     this.emit({ type: 'checkpoint', path, step: this.step });
   }
 
@@ -522,6 +528,7 @@ class Trainer {
       });
     }
     this.step = meta.step;
+    this.savedStep = meta.step;
     this.epoch = meta.epoch;
     this.batchInEpoch = meta.batchInEpoch;
     this.epochLossSum = meta.epochLossSum;

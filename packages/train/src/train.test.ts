@@ -48,7 +48,26 @@ describe('trial config', () => {
     assert.throws(() => parseTrialConfig({ ...base, model: { type: 'ornn', hidden: 8 }, optimizer: { lr: -1 } }), /optimizer\.lr: expected a number > 0, got -1/);
     assert.throws(() => parseTrialConfig({ ...base, model: { type: 'ornn' } }), /model\.hidden: /);
     assert.throws(() => parseTrialConfig({ model: { type: 'ornn', hidden: 8 } }, 'exp.yaml trial 3'), /^InputError: exp\.yaml trial 3: task: /);
-    assert.throws(() => parseTrialConfig({ ...base, model: { type: 'ornn', hidden: 8 }, mode: 'ptq' }), /ptq: mode ptq needs ptq\.bits/);
+    assert.throws(() => parseTrialConfig({ ...base, model: { type: 'ornn', hidden: 8 }, mode: 'ptq' }), /ptq: mode ptq needs ptq\.bits .*and\/or ptq\.actBits/);
+  });
+
+  it('ptq: weight-only (bits, ioBits) and integer-only (actBits, weightBits, statistic, calibrationBatches) settings', () => {
+    const base = { task: { name: 'copy', T: 20 }, model: { type: 'qornn', hidden: 16, bits: 4 }, mode: 'ptq' } as const;
+    assert.deepEqual(parseTrialConfig({ ...base, ptq: { bits: 3 } }).ptq, { bits: 3 });
+    assert.deepEqual(parseTrialConfig({ ...base, ptq: { actBits: 12 } }).ptq, { actBits: 12 });
+    const full = parseTrialConfig({ ...base, ptq: { bits: 4, ioBits: 8, actBits: 8, weightBits: 6, statistic: 'p99.9', calibrationBatches: 3 } });
+    assert.deepEqual(full.ptq, { bits: 4, ioBits: 8, actBits: 8, weightBits: 6, statistic: { percentile: 99.9 }, calibrationBatches: 3 });
+    assert.deepEqual(parseTrialConfig(full), full, 'a parsed config parses to itself');
+    assert.deepEqual(parseTrialConfig({ ...base, ptq: { actBits: 16, statistic: { percentile: 99 } } }).ptq?.statistic, { percentile: 99 });
+    assert.equal(parseTrialConfig({ ...base, ptq: { actBits: 6, statistic: 'max' } }).ptq?.statistic, 'max');
+    assert.throws(() => parseTrialConfig({ ...base, ptq: { actBits: 4 } }), /^InputError: ptq\.actBits: expected an integer in 6\.\.16, got 4$/);
+    assert.throws(() => parseTrialConfig({ ...base, ptq: { actBits: 8, statistic: 'p0' } }), /ptq\.statistic: expected 'max', 'p<percentile>' .*got 'p0'/);
+    assert.throws(() => parseTrialConfig({ ...base, ptq: { actBits: 8, statistic: { percentile: 101 } } }), /ptq\.statistic: expected .*got \{"percentile":101\}/);
+    assert.throws(() => parseTrialConfig({ ...base, ptq: { actBits: 8, calibration: 'max' } }), /ptq\.calibration: unknown key/);
+    assert.throws(() => parseTrialConfig({ ...base, ptq: { weightBits: 8 } }), /ptq: mode ptq needs/);
+    assert.throws(() => parseTrialConfig({ ...base, ptq: { bits: 4, weightBits: 8 } }, 'x.yaml'), /^InputError: x\.yaml: ptq\.weightBits: weightBits is an integer-only PTQ setting and needs ptq\.actBits$/);
+    assert.throws(() => parseTrialConfig({ ...base, ptq: { actBits: 8, ioBits: 8 } }), /ptq\.ioBits: ioBits is for weight-only PTQ and needs ptq\.bits/);
+    assert.throws(() => parseTrialConfig({ ...base, mode: 'qat', ptq: { actBits: 8 } }), /mode: ptq settings given but mode is 'qat'/);
   });
 });
 
@@ -147,15 +166,17 @@ describe('runTrial', () => {
       const cfg = tinyTrial({ model: { type: 'qornn', hidden: 8, bits: 4 }, budget: { epochs: 2, checkpointEvery: 5 } });
       const full = collect();
       const s1 = await runTrial(cfg, { onEvent: full.onEvent });
-      // Interrupted after step 11 (mid-epoch 1): checkpoints at 5, 8 (epoch end) and 10.
+      // Stopped by the budget after step 11 (mid-epoch 1): checkpoints at 5, 8 (epoch end), 10,
+      // and the final weights at 11.
       const first = collect();
       await runTrial({ ...cfg, budget: { ...cfg.budget, steps: 11 } }, { onEvent: first.onEvent, checkpointDir: dir });
       const saved = first.events.flatMap((e) => (e.type === 'checkpoint' ? [e.step] : []));
-      assert.deepEqual(saved, [5, 8, 10]);
-      assert.deepEqual(readdirSync(dir).sort(), ['step-000000005.ckpt', 'step-000000008.ckpt', 'step-000000010.ckpt']);
+      assert.deepEqual(saved, [5, 8, 10, 11]);
+      assert.deepEqual(readdirSync(dir).sort(), ['step-000000005.ckpt', 'step-000000008.ckpt', 'step-000000010.ckpt', 'step-000000011.ckpt']);
       assert.equal(readCheckpoint<{ step: number }>(join(dir, 'step-000000010.ckpt')).meta.step, 10);
+      assert.equal(readCheckpoint<{ step: number }>(join(dir, 'step-000000011.ckpt')).meta.step, 11);
       const second = collect();
-      const s2 = await runTrial(cfg, { onEvent: second.onEvent, resumeFrom: dir });
+      const s2 = await runTrial(cfg, { onEvent: second.onEvent, resumeFrom: join(dir, 'step-000000010.ckpt') });
       const resumed = second.losses();
       assert.equal(resumed.length, 6);
       assert.deepEqual(resumed, full.losses().slice(10), 'losses after resume differ');
@@ -211,6 +232,12 @@ describe('runTrial', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('ptq mode with integer-only settings alone trains and leaves the weight-only PTQ out', async () => {
+    const s = await runTrial(tinyTrial({ mode: 'ptq', ptq: { actBits: 12 }, budget: { epochs: 1, evalBatches: 1 } }));
+    assert.ok(Number.isFinite(s.test_loss));
+    assert.equal(s.ptq_test_loss, undefined);
   });
 
   it('ptq mode evaluates a k-bit copy of the float model', async () => {
