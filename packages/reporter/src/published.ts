@@ -18,7 +18,7 @@ import { parseYamlWith } from './spec.js';
 export const publishedSchema = z
   .object({
     table: z.string().min(1),
-    source: z.string().optional(),
+    source: z.string().nullable().optional(),
     values: z.record(z.string(), z.record(z.string(), z.number().nullable()).nullable()).nullable().default({}),
   })
   .strict();
@@ -39,7 +39,7 @@ export function parsePublished(text: string, file: string): Published {
   for (const r of Object.values(values)) for (const v of Object.values(r ?? {})) if (v !== null) count++;
   return {
     table: p.table,
-    source: p.source,
+    source: p.source ?? undefined,
     count,
     get: (row, column) => values[row]?.[column] ?? null,
   };

@@ -1,0 +1,34 @@
+// Every sweep shipped in experiments/ parses, expands, and each of its trials is a valid trial
+// config for the real trainer (so a user never meets a typo hours into a paper sweep).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { parseTrialConfig } from '@orthoquant/train';
+import { TASK_NAMES } from '@orthoquant/tasks';
+import { loadSweepFile, expandSweep } from './index.js';
+
+const EXPERIMENTS = fileURLToPath(new URL('../../../experiments/', import.meta.url));
+
+test('experiments/*.yaml: every sweep expands into valid trial configs', () => {
+  const files = readdirSync(EXPERIMENTS).filter((f) => f.endsWith('.yaml'));
+  assert.ok(files.includes('quickstart.yaml'));
+  assert.ok(files.length >= 6, `expected the quickstart and the paper sweeps, found ${files.join(', ')}`);
+  for (const f of files) {
+    const spec = loadSweepFile(join(EXPERIMENTS, f));
+    const e = expandSweep(spec, { resolve: (c, where) => parseTrialConfig(c, where) });
+    assert.ok(e.trials.length > 0, `${f} expands to trials`);
+    for (const t of e.trials) {
+      const c = t.config as { task: { name: string }; model: { type: string } };
+      assert.ok((TASK_NAMES as readonly string[]).includes(c.task.name), `${f}: unknown task ${c.task.name}`);
+    }
+  }
+});
+
+test('the quickstart is the sweep the issue asks for: 5 model families × 2 tasks × 2 seeds', () => {
+  const e = expandSweep(loadSweepFile(join(EXPERIMENTS, 'quickstart.yaml')), { resolve: (c, where) => parseTrialConfig(c, where) });
+  assert.equal(e.trials.length, 20);
+  const families = new Set(e.trials.map((t) => JSON.stringify([(t.config as any).model.type, (t.config as any).model.bits ?? null])));
+  assert.equal(families.size, 5);
+});
