@@ -1,18 +1,21 @@
 /**
  * The contract between the scheduler and a trainer. A worker process imports a *runner
- * module* by specifier or path (default `@orthoquant/train`) and calls its `runTrial`; tests
- * use the fake trainer of `@orthoquant/sweep/testing`.
+ * module* by specifier or path (default `@orthoquant/sweep/ptq-runner`: `@orthoquant/train`
+ * plus the integer-only PTQ stage; `@orthoquant/train` alone also works) and calls its
+ * `runTrial`; tests use the fake trainer of `@orthoquant/sweep/testing`.
  */
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Logger } from '@orthoquant/runtime';
 
-export const DEFAULT_RUNNER_MODULE = '@orthoquant/train';
+export const DEFAULT_RUNNER_MODULE = '@orthoquant/sweep/ptq-runner';
 
 export type TrialEvent =
   | { type: 'step'; step: number; metrics: Record<string, number> }
   | { type: 'epoch'; epoch: number; metrics: Record<string, number> }
   | { type: 'checkpoint'; path: string; step: number }
+  /** A file the trial produced (an exported integer model): recorded as an artifact of that kind. */
+  | { type: 'artifact'; kind: 'model'; path: string; step?: number }
   | { type: 'log'; level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'; msg: string };
 
 export interface RunTrialOptions {

@@ -186,6 +186,10 @@ class Worker {
           flush();
           if (!lost && !recordArtifact(this.store, lease, { kind: 'checkpoint', path: e.path, step: e.step, bytes: bytesOf(e.path) })) markLost();
           break;
+        case 'artifact':
+          flush();
+          if (!lost && !recordArtifact(this.store, lease, { kind: e.kind, path: e.path, step: e.step ?? null, bytes: bytesOf(e.path) })) markLost();
+          break;
         case 'log':
           (log[e.level] ?? log.info).call(log, e.msg);
           break;
