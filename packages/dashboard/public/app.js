@@ -208,7 +208,7 @@ async function renderOverview() {
 
 // ------------------------------------------------------------------ runs
 
-const PREFERRED_METRICS = ['test_acc', 'val_acc', 'val_loss', 'test_loss', 'loss', 'bpc', 'size_bytes'];
+const PREFERRED_METRICS = ['test_accuracy', 'val_accuracy', 'val_loss', 'test_loss', 'loss', 'bpc', 'size_bytes'];
 
 async function renderRuns(params) {
   const where = params.get('where') ?? '';
@@ -217,7 +217,7 @@ async function renderRuns(params) {
   const offset = Number(params.get('offset') ?? 0) || 0;
   const selected = new Set((params.get('sel') ?? '').split(',').filter(Boolean).map(Number));
 
-  const input = h('input', { id: 'filter', type: 'search', value: where, placeholder: 'filter, e.g. params.model.bits = 4 and metrics.test_acc > 0.9 and status = done', 'aria-label': 'filter', spellcheck: 'false', autocomplete: 'off' });
+  const input = h('input', { id: 'filter', type: 'search', value: where, placeholder: 'filter, e.g. params.model.bits = 4 and metrics.test_accuracy > 0.9 and status = done', 'aria-label': 'filter', spellcheck: 'false', autocomplete: 'off' });
   const errorBox = h('div', { id: 'filter-error' });
   const info = h('span', { class: 'muted', id: 'runs-count' });
   const plotBtn = h('button', { class: 'primary', id: 'plot-selected', disabled: selected.size === 0 }, `Plot selected (${selected.size})`);
@@ -431,7 +431,7 @@ async function renderTables(params) {
 
 async function renderScatter(params) {
   const where = params.get('where') ?? '';
-  const metric = params.get('metric') ?? 'test_acc';
+  const metric = params.get('metric') ?? 'test_accuracy';
   const input = h('input', { type: 'search', id: 'scatter-filter', value: where, placeholder: 'filter (same grammar as Runs)', size: 50 });
   const metricIn = h('input', { type: 'text', id: 'scatter-metric', value: metric, size: 12, 'aria-label': 'accuracy metric' });
   const apply = h('button', {}, 'Apply');

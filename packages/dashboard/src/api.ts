@@ -14,7 +14,7 @@ import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { count, sql, type SQL } from 'drizzle-orm';
 import { compileFilter, FilterError, getTrial, listSweeps, listTrials, metricCurves, sweepStatus, tables, type Store, type TrialRow } from '@orthoquant/store';
-import { buildTable, loadPublished, loadTableSpec, renderTable, seedBand, sizeAccuracySvg, learningCurvesSvg, TABLE_FORMATS, type SeedBand, type TableFormat, type TrialRecord } from '@orthoquant/reporter';
+import { loadTableSpec, renderTable, seedBand, sizeAccuracySvg, learningCurvesSvg, tableFromStore, TABLE_FORMATS, type SeedBand, type TableFormat } from '@orthoquant/reporter';
 
 /** An error the client caused: answered with HTTP 400/404 and this message. */
 export class RequestError extends Error {
@@ -247,12 +247,12 @@ interface RunGroup {
   runs: { steps: number[]; values: (number | null)[] }[];
 }
 
-/** Curves of one metric (default: the first of val_acc, test_acc, val_loss, loss) grouped by seedless config. */
+/** Curves of one metric (default: the first of val_accuracy, test_accuracy, val_loss, loss) grouped by seedless config. */
 function groupedRuns(store: Store, ids: readonly number[], key: string | undefined): { key: string; keys: string[]; groups: RunGroup[] } {
   if (ids.length === 0) return { key: key ?? '', groups: [], keys: [] };
   const marks = ids.map(() => '?').join(',');
   const keys = (store.sqlite.prepare(`SELECT DISTINCT key FROM metrics WHERE trial_id IN (${marks}) ORDER BY key`).all(...ids) as { key: string }[]).map((r) => r.key);
-  const chosen = key && key !== '' ? key : (['val_acc', 'test_acc', 'val_loss', 'loss'].find((k) => keys.includes(k)) ?? keys[0]);
+  const chosen = key && key !== '' ? key : (['val_accuracy', 'test_accuracy', 'val_loss', 'loss'].find((k) => keys.includes(k)) ?? keys[0]);
   if (!chosen) return { key: '', groups: [], keys };
   const configs = new Map<number, Record<string, unknown>>();
   const idList = sql.join(
@@ -325,10 +325,6 @@ export function listTables(tablesDir: string): TableEntry[] {
     });
 }
 
-function records(rows: readonly TrialRow[]): TrialRecord[] {
-  return rows.map((r) => ({ id: r.id, status: r.status, config: r.config, summary: Object.fromEntries(Object.entries(r.summary).map(([k, v]) => [k, { final: v.final, best: v.best }])) }));
-}
-
 /** A table spec rendered over the done trials (summary table only), in one of the formats. */
 export function renderPaperTable(store: Store, tablesDir: string, name: string, format: TableFormat | 'json'): { text: string; contentType: string; filename: string } {
   if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new RequestError(`table: expected a table name of letters, digits, '-' and '_', got '${name}'`);
@@ -341,9 +337,7 @@ export function renderPaperTable(store: Store, tablesDir: string, name: string, 
   } catch (e) {
     throw new RequestError((e as Error).message, 422);
   }
-  const published = spec.published ? loadPublished(resolve(dirname(entry.file), spec.published)) : null;
-  const done = listTrials(store, { where: 'status = done', summaryKeys: [...new Set(spec.columns.map((c) => c.metric))] });
-  const table = buildTable(spec, records(done), published);
+  const table = tableFromStore(store, entry.file);
   if (format === 'json') {
     return { text: JSON.stringify({ name, title: spec.title, markdown: renderTable(table, 'md'), rows: table.rows, columns: table.columns }), contentType: 'application/json; charset=utf-8', filename: `${name}.json` };
   }
@@ -356,7 +350,7 @@ export function renderPaperTable(store: Store, tablesDir: string, name: string, 
 
 export interface ScatterQuery {
   where?: string;
-  /** Summary key of the accuracy (default test_acc). */
+  /** Summary key of the accuracy (default test_accuracy). */
   metric?: string;
   /** Summary key of the model size in bytes (default size_bytes). */
   size?: string;
@@ -376,7 +370,7 @@ export interface ScatterPoint {
  * configuration; family = model type, label = bit width.
  */
 export function scatterPoints(store: Store, q: ScatterQuery): { metric: string; size: string; points: ScatterPoint[] } {
-  const metric = q.metric || 'test_acc';
+  const metric = q.metric || 'test_accuracy';
   const size = q.size || 'size_bytes';
   for (const [name, v] of [['metric', metric], ['size', size]] as const) if (!/^[A-Za-z0-9_./-]+$/.test(v)) throw new RequestError(`${name}: expected a metric key, got '${v}'`);
   filterSql(q.where);

@@ -86,7 +86,7 @@ describe('dashboard in Chromium', { skip }, () => {
     assert.match((await page.locator('#runs-count').textContent()) ?? '', /1–15 of 15 trials/);
     await page.fill('#filter', 'params.model.type = qornn');
     await page.waitForFunction(() => document.querySelectorAll('#runs tbody tr').length === 7);
-    await page.fill('#filter', 'params.model.type = qornn and metrics.test_acc > 0.95');
+    await page.fill('#filter', 'params.model.type = qornn and metrics.test_accuracy > 0.95');
     await page.waitForFunction(() => document.querySelectorAll('#runs tbody tr').length === 3);
     assert.match(page.url(), /where=params\.model\.type/);
     await page.fill('#filter', 'params.model.type = qornn or status = done');
@@ -101,10 +101,10 @@ describe('dashboard in Chromium', { skip }, () => {
   it('sorting by a metric column orders the rows', async () => {
     await page.fill('#filter', 'status = done');
     await page.waitForFunction(() => document.querySelectorAll('#runs tbody tr').length === 12);
-    await page.locator('#runs th', { hasText: /^test_acc/ }).click();
-    await page.waitForFunction(() => /test_acc ▲/.test(document.querySelector('#runs thead')?.textContent ?? ''));
-    await page.locator('#runs th', { hasText: /^test_acc/ }).click();
-    await page.waitForFunction(() => /test_acc ▼/.test(document.querySelector('#runs thead')?.textContent ?? ''));
+    await page.locator('#runs th', { hasText: /^test_accuracy/ }).click();
+    await page.waitForFunction(() => /test_accuracy ▲/.test(document.querySelector('#runs thead')?.textContent ?? ''));
+    await page.locator('#runs th', { hasText: /^test_accuracy/ }).click();
+    await page.waitForFunction(() => /test_accuracy ▼/.test(document.querySelector('#runs thead')?.textContent ?? ''));
     const ids = await page.locator('#runs tbody tr').evaluateAll((rows) => rows.map((r) => Number((r as HTMLElement).dataset.id)));
     assert.deepEqual(ids.slice(0, 3), [12, 11, 10], 'LSTM seeds 2, 1, 0 (0.99, 0.985, 0.98)');
     const firstAcc = await page.locator('#runs tbody tr').first().locator('td.num').first().textContent();
@@ -163,7 +163,7 @@ describe('dashboard in Chromium', { skip }, () => {
     try {
       const [lease] = runningTrials(store);
       assert.equal(lease.trialId, 14);
-      assert.ok(finishTrial(store, lease, { test_acc: 0.5 }));
+      assert.ok(finishTrial(store, lease, { test_accuracy: 0.5 }));
     } finally {
       store.close();
     }

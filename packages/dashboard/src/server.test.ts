@@ -56,10 +56,10 @@ describe('dashboard API on the small fixture', () => {
     const all = (await get(d, '/api/runs')).json();
     assert.equal(all.total, 15);
     assert.equal(all.rows.length, 15);
-    assert.ok(all.metricKeys.includes('test_acc') && all.metricKeys.includes('size_bytes'));
-    const q = (await get(d, `/api/runs?where=${encodeURIComponent('params.model.type = qornn and metrics.test_acc > 0.9 and status = done')}&sort=metrics.test_acc&desc=1`)).json();
+    assert.ok(all.metricKeys.includes('test_accuracy') && all.metricKeys.includes('size_bytes'));
+    const q = (await get(d, `/api/runs?where=${encodeURIComponent('params.model.type = qornn and metrics.test_accuracy > 0.9 and status = done')}&sort=metrics.test_accuracy&desc=1`)).json();
     assert.deepEqual(
-      q.rows.map((r: any) => [r.config.model.bits, r.summary.test_acc.final]),
+      q.rows.map((r: any) => [r.config.model.bits, r.summary.test_accuracy.final]),
       [
         [8, 0.975],
         [8, 0.97],
@@ -100,7 +100,7 @@ describe('dashboard API on the small fixture', () => {
       t.curves.map((c: any) => [c.key, c.points]),
       [
         ['loss', FIXTURE_STEPS],
-        ['val_acc', FIXTURE_STEPS],
+        ['val_accuracy', FIXTURE_STEPS],
       ],
     );
     assert.match(t.log.text, /"step 1990 loss 0\.0100"\}\n$/);
@@ -121,8 +121,8 @@ describe('dashboard API on the small fixture', () => {
   });
 
   it('curves: one seed band per configuration', async () => {
-    const c = (await get(d, '/api/curves?ids=1,2,3,4,5,6,10&key=val_acc')).json();
-    assert.equal(c.key, 'val_acc');
+    const c = (await get(d, '/api/curves?ids=1,2,3,4,5,6,10&key=val_accuracy')).json();
+    assert.equal(c.key, 'val_accuracy');
     assert.deepEqual(
       c.groups.map((g: any) => [g.label, g.trialIds.length]),
       [
@@ -251,13 +251,13 @@ describe('10 000 trials', () => {
   it('the runs list answers quickly, filtered and sorted by a metric', async () => {
     await get(d, '/api/runs?limit=100'); // warm the page cache
     const t0 = performance.now();
-    const r = await get(d, `/api/runs?limit=100&where=${encodeURIComponent('params.model.type = qornn and metrics.test_acc > 0.6')}&sort=metrics.test_acc&desc=1`);
+    const r = await get(d, `/api/runs?limit=100&where=${encodeURIComponent('params.model.type = qornn and metrics.test_accuracy > 0.6')}&sort=metrics.test_accuracy&desc=1`);
     const ms = performance.now() - t0;
     assert.equal(r.status, 200);
     const page = r.json();
     assert.equal(page.rows.length, 100);
     assert.ok(page.total > 1000 && page.total < 2500, `total ${page.total}`);
-    const accs = page.rows.map((x: any) => x.summary.test_acc.final);
+    const accs = page.rows.map((x: any) => x.summary.test_accuracy.final);
     assert.deepEqual(accs, [...accs].sort((a, b) => b - a));
     assert.ok(ms < 300, `runs list took ${ms.toFixed(0)} ms`);
     const t1 = performance.now();

@@ -9,7 +9,7 @@
  *   /api/runs?where&sort&desc&limit&offset   a page of trials from the summary table
  *   /api/runs/:ref                      one trial: config, provenance, artifacts, log tail
  *   /api/runs/:id/metrics?keys=a,b      raw per-step curves of one trial (diagnostics)
- *   /api/curves?ids=1,2&key=val_acc     seed bands of the selected trials' curves
+ *   /api/curves?ids=1,2&key=val_accuracy     seed bands of the selected trials' curves
  *   /api/plots/curves.svg?ids&key[&baseline&baselineLabel]   the same as a reporter SVG
  *   /api/scatter?where&metric&size      size-vs-accuracy points (JSON)
  *   /api/plots/size-accuracy.svg?...    the same as a reporter SVG

@@ -34,7 +34,7 @@ rows:
 columns:
   - label: sMNIST acc
     where: { task.name: smnist }
-    metric: test_acc
+    metric: test_accuracy
     format: { digits: 1, percent: true, better: higher }
 `;
 
@@ -56,7 +56,7 @@ function tempDir(prefix: string): { dir: string; tablesDir: string } {
 }
 
 /**
- * 12 done trials (4 models × 3 seeds) with loss / val_acc curves and diagnostics for the
+ * 12 done trials (4 models × 3 seeds) with loss / val_accuracy curves and diagnostics for the
  * QORNNs, 1 failed, 1 running (heartbeat now), 1 pending. Done trial ids are 1..12 in order.
  */
 export function smallFixture(): FixtureDb {
@@ -77,7 +77,7 @@ export function smallFixture(): FixtureDb {
         recordCurves(store, lease, m.acc, seed, mi, m.type === 'qornn');
         recordProvenance(store, lease, { packageVersion: '0.1.0', gitCommit: 'abc1234', gitDirty: false, backend: 'wasm', kernel: 'js', nodeVersion: process.version, host: 'fixture-host' });
         if (lease.trialId === 1) recordArtifact(store, lease, { kind: 'log', path: 'trial-1.log', bytes: 1 });
-        finishTrial(store, lease, { test_acc: m.acc + (seed - 1) * 0.005, size_bytes: m.size });
+        finishTrial(store, lease, { test_accuracy: m.acc + (seed - 1) * 0.005, size_bytes: m.size });
       }
     });
     const failed = claimTrial(store, { sweepId: sweep.id, workerId: 'fixture-worker' })!;
@@ -101,14 +101,14 @@ function writeTable(tablesDir: string): void {
 
 type LeaseOf = NonNullable<ReturnType<typeof claimTrial>>;
 
-/** loss ≈ 2.3 e^{−t/10}, val_acc rising to `acc`, seed-dependent wiggle; QORNNs get diagnostics. */
+/** loss ≈ 2.3 e^{−t/10}, val_accuracy rising to `acc`, seed-dependent wiggle; QORNNs get diagnostics. */
 function recordCurves(store: Store, lease: LeaseOf, acc: number, seed: number, family: number, diagnostics: boolean, steps = FIXTURE_STEPS): void {
   const points = [];
   for (let s = 0; s < steps; s++) {
     const step = s * 10;
     const wiggle = Math.sin(s * 0.7 + seed * 2 + family) * 0.02 * (seed + 1);
     points.push({ key: 'loss', step, value: 2.3 * Math.exp(-s / 10) + 0.05 + wiggle });
-    points.push({ key: 'val_acc', step, value: acc * (1 - Math.exp(-s / 6)) + wiggle / 2 });
+    points.push({ key: 'val_accuracy', step, value: acc * (1 - Math.exp(-s / 6)) + wiggle / 2 });
     if (diagnostics) {
       points.push({ key: 'orthogonality_error', step, value: 1e-3 * (1 + s / 10) });
       points.push({ key: 'sign_flips', step, value: Math.round(200 * Math.exp(-s / 8)) });
@@ -142,7 +142,7 @@ export function largeFixture(n = 10_000, stepsPerTrial = 10): FixtureDb {
       const ids = store.sqlite.prepare(`SELECT id FROM trials ORDER BY id`).pluck().all() as number[];
       for (const id of ids) {
         const acc = 0.5 + ((id * 7919) % 1000) / 2000;
-        sum.run(id, 'test_acc', acc, acc, stepsPerTrial - 1, 0);
+        sum.run(id, 'test_accuracy', acc, acc, stepsPerTrial - 1, 0);
         sum.run(id, 'val_loss', 1 - acc, 1 - acc, stepsPerTrial - 1, 0);
         sum.run(id, 'size_bytes', 1000 + (id % 97) * 100, 1000 + (id % 97) * 100, null, 0);
         sum.run(id, 'loss', 1 - acc, 1 - acc, stepsPerTrial - 1, stepsPerTrial);

@@ -22,3 +22,4 @@ export { sizeAccuracySvg, bitsAccuracySvg } from './plots/scatter.js';
 export type { SizePoint, SizeAccuracyOptions, BitsPoint, BitsAccuracyOptions } from './plots/scatter.js';
 export { niceTicks, logTicks, formatSi, escapeXml, noDataSvg, PALETTE } from './plots/svg.js';
 export type { PlotOptions } from './plots/svg.js';
+export { tableFromStore, trialRecords, publishedFileFor } from './from-store.js';

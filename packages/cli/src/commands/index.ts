@@ -5,6 +5,8 @@ import { runsCommand } from './runs.js';
 import { reportCommand } from './report.js';
 import { exportCommand } from './export.js';
 import { dashboardCommand } from './dashboard.js';
+import { quantizeCommand } from './quantize.js';
+import { evalCommand } from './eval.js';
 
 /** Every command of `orthoquant`, in help order. */
 export const commands: CommandModule<object, never>[] = [
@@ -13,5 +15,7 @@ export const commands: CommandModule<object, never>[] = [
   runsCommand,
   reportCommand,
   exportCommand,
+  quantizeCommand,
+  evalCommand,
   dashboardCommand,
 ] as unknown as CommandModule<object, never>[];

@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs';
 import { renderTable, TABLE_FORMATS, type TableFormat } from '@orthoquant/reporter';
 import type { GlobalArgs } from '../cli.js';
 import { existingDb } from './common.js';
-import { tableFromStore, tableNames, TABLES_DIR } from './tables.js';
+import { tableFromDb, tableNames, TABLES_DIR } from './tables.js';
 
 interface ReportArgs extends GlobalArgs {
   table?: string;
@@ -33,7 +33,7 @@ export const reportCommand: CommandModule<GlobalArgs, ReportArgs> = {
       console.log(`(${TABLES_DIR})`);
       return;
     }
-    const text = renderTable(tableFromStore(existingDb(args), args.table!, { sweep: args.sweep }), args.format);
+    const text = renderTable(tableFromDb(existingDb(args), args.table!, { sweep: args.sweep }), args.format);
     if (args.out) {
       writeFileSync(args.out, text);
       console.error(`wrote ${args.out}`);

@@ -7,7 +7,7 @@ import type { GlobalArgs } from '../cli.js';
 import { createProgress, formatDuration } from '../progress.js';
 import { EXIT } from '../exit.js';
 import { setExitCode, existingDb, printTable } from './common.js';
-import { tableFromStore } from './tables.js';
+import { tableFromDb } from './tables.js';
 
 interface RunArgs extends GlobalArgs {
   file: string;
@@ -72,7 +72,7 @@ async function execute(args: RunArgs, target: { file?: string; name?: string }):
     for (const f of result.failures) console.log(`  failed trial ${f.trialId} (${f.label}): ${f.error.split('\n')[0]}`);
     if (args.report) {
       console.log('');
-      console.log(renderTable(tableFromStore(result.dbPath, args.report, { sweep: result.name }), 'md'));
+      console.log(renderTable(tableFromDb(result.dbPath, args.report, { sweep: result.name }), 'md'));
     }
     if (result.stopped === 'aborted') setExitCode(args, EXIT.interrupted);
     else setExitCode(args, result.failed > 0 || result.stopped ? EXIT.failed : EXIT.ok);

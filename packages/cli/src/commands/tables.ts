@@ -1,8 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InputError } from '@orthoquant/runtime';
-import { openStore, listTrials } from '@orthoquant/store';
-import { loadTableSpec, loadPublished, buildTable, type TrialRecord, type Table } from '@orthoquant/reporter';
+import { openStore } from '@orthoquant/store';
+import { tableFromStore, type Table } from '@orthoquant/reporter';
 
 export const TABLES_DIR = process.env.ORTHOQUANT_TABLES_DIR ?? 'configs/tables';
 export const PUBLISHED_DIR = process.env.ORTHOQUANT_PUBLISHED_DIR ?? 'configs/published';
@@ -28,21 +28,10 @@ export function resolveTableSpec(nameOrPath: string): string {
 }
 
 /** Build a table from the store: every recorded trial is a candidate, the spec's filters decide. */
-export function tableFromStore(dbPath: string, tableNameOrPath: string, opts: { sweep?: string } = {}): Table {
-  const specFile = resolveTableSpec(tableNameOrPath);
-  const spec = loadTableSpec(specFile);
-  const publishedFile = spec.published ? resolve(specFile, '..', spec.published) : join(PUBLISHED_DIR, `${spec.name}.yaml`);
-  const published = loadPublished(publishedFile);
+export function tableFromDb(dbPath: string, tableNameOrPath: string, opts: { sweep?: string } = {}): Table {
   const store = openStore(dbPath, { readonly: true });
   try {
-    const rows = listTrials(store, { sweep: opts.sweep, where: 'status = done' });
-    const records: TrialRecord[] = rows.map((r) => ({
-      id: r.id,
-      status: r.status,
-      config: r.config,
-      summary: Object.fromEntries(Object.entries(r.summary).map(([k, v]) => [k, { final: v.final, best: v.best }])),
-    }));
-    return buildTable(spec, records, published);
+    return tableFromStore(store, resolveTableSpec(tableNameOrPath), { sweep: opts.sweep, publishedDir: PUBLISHED_DIR });
   } finally {
     store.close();
   }
