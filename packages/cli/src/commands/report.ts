@@ -1,30 +1,72 @@
 import { writeFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
+import { InputError } from '@orthoquant/runtime';
+import { openStore, listTrials } from '@orthoquant/store';
 import { renderTable, TABLE_FORMATS, type TableFormat } from '@orthoquant/reporter';
+import { scatterSvg, curvesSvg } from '@orthoquant/dashboard';
 import type { GlobalArgs } from '../cli.js';
 import { existingDb } from './common.js';
 import { tableFromDb, tableNames, TABLES_DIR } from './tables.js';
 
+const PLOTS = ['size-accuracy', 'curves'] as const;
+
 interface ReportArgs extends GlobalArgs {
   table?: string;
-  format: TableFormat;
+  plot?: (typeof PLOTS)[number];
+  format: TableFormat | 'svg';
   out?: string;
   sweep?: string;
+  filter?: string;
+  metric?: string;
+  runs?: string;
+  baseline?: number;
   list: boolean;
+}
+
+/** `--plot`: an SVG figure from the store (HadamRNN's Figure 1 plane, learning curves). */
+function plotSvg(args: ReportArgs): string {
+  const store = openStore(existingDb(args), { readonly: true });
+  try {
+    if (args.plot === 'size-accuracy') {
+      const where = [args.filter, args.sweep ? `sweep = '${args.sweep.replaceAll("'", "''")}'` : ''].filter(Boolean).join(' and ') || undefined;
+      return scatterSvg(store, { where, metric: args.metric });
+    }
+    let ids: number[];
+    if (args.runs) {
+      ids = args.runs.split(',').map((s) => Number(s.trim()));
+      const bad = args.runs.split(',').find((s) => !/^\s*\d+\s*$/.test(s));
+      if (bad !== undefined) throw new InputError(`expected trial ids separated by commas, got '${bad}'`, '--runs');
+    } else {
+      ids = listTrials(store, { where: [args.filter, 'status = done'].filter(Boolean).join(' and '), sweep: args.sweep, limit: 64 }).map((r) => r.id);
+    }
+    if (ids.length === 0) throw new InputError('no trials to plot (give --runs or a --filter that matches done trials)', '--plot curves');
+    return curvesSvg(store, ids, args.metric, args.baseline === undefined ? undefined : { value: args.baseline, label: 'baseline' });
+  } finally {
+    store.close();
+  }
 }
 
 export const reportCommand: CommandModule<GlobalArgs, ReportArgs> = {
   command: 'report',
-  describe: 'Regenerate a paper table from the store (configs/tables/NAME.yaml)',
+  describe: 'Regenerate a paper table (configs/tables/NAME.yaml) or draw a figure from the store',
   builder: (y) =>
     y
       .option('table', { alias: 't', type: 'string', describe: 'table name or spec path' })
-      .option('format', { type: 'string', choices: [...TABLE_FORMATS], default: 'md' as TableFormat })
+      .option('plot', { type: 'string', choices: [...PLOTS], describe: 'an SVG figure instead of a table' })
+      .option('format', { type: 'string', choices: [...TABLE_FORMATS, 'svg'], default: 'md', describe: 'table format (svg: with --plot)' })
       .option('out', { alias: 'o', type: 'string', describe: 'write to this file instead of stdout' })
       .option('sweep', { type: 'string', describe: 'only trials of this sweep' })
+      .option('filter', { alias: 'f', type: 'string', describe: '--plot: which trials (same grammar as `runs list`)' })
+      .option('metric', { type: 'string', describe: '--plot: summary key (size-accuracy, default test_accuracy) or curve key (curves)' })
+      .option('runs', { type: 'string', describe: '--plot curves: trial ids, comma-separated' })
+      .option('baseline', { type: 'number', describe: '--plot curves: a horizontal reference line (e.g. the copy task memoryless loss)' })
       .option('list', { type: 'boolean', default: false, describe: 'list the available tables' })
+      .example('$0 report --table hadamrnn --format latex -o hadamrnn.tex', '')
+      .example("$0 report --plot size-accuracy -f 'params.task.name = pmnist' -o fig1.svg", "HadamRNN's Figure 1 plane")
       .check((a) => {
-        if (!a.list && !a.table) throw new Error('--table is required (or --list)');
+        if (!a.list && !a.table && !a.plot) throw new Error('--table or --plot is required (or --list)');
+        if (a.table && a.plot) throw new Error('--table and --plot go separately');
+        if (a.table && a.format === 'svg') throw new Error('--format svg goes with --plot (tables: md, csv, latex)');
         return true;
       }) as never,
   handler: (args) => {
@@ -33,7 +75,7 @@ export const reportCommand: CommandModule<GlobalArgs, ReportArgs> = {
       console.log(`(${TABLES_DIR})`);
       return;
     }
-    const text = renderTable(tableFromDb(existingDb(args), args.table!, { sweep: args.sweep }), args.format);
+    const text = args.plot ? plotSvg(args) : renderTable(tableFromDb(existingDb(args), args.table!, { sweep: args.sweep }), args.format as TableFormat);
     if (args.out) {
       writeFileSync(args.out, text);
       console.error(`wrote ${args.out}`);
