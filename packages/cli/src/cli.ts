@@ -2,7 +2,7 @@ import yargs, { type Argv } from 'yargs';
 import { isInputError, setLogger, createLogger, BACKEND_CHOICES } from '@orthoquant/runtime';
 import { commands } from './commands/index.js';
 
-import { EXIT } from './exit.js';
+import { EXIT, UsageError } from './exit.js';
 export { EXIT };
 
 /** Global flags every command understands. */
@@ -52,9 +52,6 @@ export function buildParser(argv: string[]): Argv<GlobalArgs> {
   for (const c of commands) parser = parser.command(c as never);
   return parser;
 }
-
-/** A flag or command yargs refused. */
-class UsageError extends Error {}
 
 /** Parse and run; resolves to the process exit code, never throws. */
 export async function run(argv: string[]): Promise<number> {

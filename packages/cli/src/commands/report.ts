@@ -6,6 +6,7 @@ import { renderTable, TABLE_FORMATS, type TableFormat } from '@orthoquant/report
 import { scatterSvg, curvesSvg } from '@orthoquant/dashboard';
 import type { GlobalArgs } from '../cli.js';
 import { existingDb } from './common.js';
+import { UsageError } from '../exit.js';
 import { tableFromDb, tableNames, TABLES_DIR } from './tables.js';
 
 const PLOTS = ['size-accuracy', 'curves'] as const;
@@ -64,9 +65,9 @@ export const reportCommand: CommandModule<GlobalArgs, ReportArgs> = {
       .example('$0 report --table hadamrnn --format latex -o hadamrnn.tex', '')
       .example("$0 report --plot size-accuracy -f 'params.task.name = pmnist' -o fig1.svg", "HadamRNN's Figure 1 plane")
       .check((a) => {
-        if (!a.list && !a.table && !a.plot) throw new Error('--table or --plot is required (or --list)');
-        if (a.table && a.plot) throw new Error('--table and --plot go separately');
-        if (a.table && a.format === 'svg') throw new Error('--format svg goes with --plot (tables: md, csv, latex)');
+        if (!a.list && !a.table && !a.plot) throw new UsageError('--table or --plot is required (or --list)');
+        if (a.table && a.plot) throw new UsageError('--table and --plot go separately');
+        if (a.table && a.format === 'svg') throw new UsageError('--format svg goes with --plot (tables: md, csv, latex)');
         return true;
       }) as never,
   handler: (args) => {

@@ -1,5 +1,6 @@
 import type { CommandModule, Argv } from 'yargs';
 import { runSweep, type SweepProgress } from '@orthoquant/sweep';
+import { InputError } from '@orthoquant/runtime';
 import { openStore, sweepStatus, listSweeps } from '@orthoquant/store';
 import { renderTable } from '@orthoquant/reporter';
 import { cpus } from 'node:os';
@@ -31,7 +32,7 @@ function runOptions(y: Argv<GlobalArgs>) {
 
 async function execute(args: RunArgs, target: { file?: string; name?: string }): Promise<void> {
   if (!Number.isInteger(args.workers) || args.workers < 1) {
-    throw Object.assign(new Error(`--workers: expected an integer ≥ 1, got ${args.workers}`), { name: 'InputError' });
+    throw new InputError(`expected an integer ≥ 1, got ${args.workers}`, '--workers');
   }
   const bar = createProgress({
     total: 1,

@@ -1,0 +1,61 @@
+// `orthoquant report` over a fixture store (no training): figures and tables, and their errors.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { smallFixture, type FixtureDb } from '@orthoquant/dashboard/testing';
+
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+function cli(args: string[]) {
+  const r = spawnSync(process.execPath, ['--conditions=@orthoquant/source', '--import', 'tsx', MAIN, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, ORTHOQUANT_LOG_LEVEL: 'warn' },
+    timeout: 120_000,
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+let fx: FixtureDb;
+before(() => {
+  fx = smallFixture();
+});
+after(() => fx.cleanup());
+
+describe('orthoquant report --plot', () => {
+  it('size-accuracy: one point per configuration (seeds averaged) as SVG', () => {
+    const r = cli(['report', '--db', fx.path, '--plot', 'size-accuracy', '--filter', "params.task.name = 'smnist'"]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^<svg[\s\S]*<\/svg>\s*$/);
+    for (const family of ['hadamrnn', 'qornn', 'lstm']) assert.match(r.out, new RegExp(family));
+  });
+
+  it('curves: seed bands of the chosen runs with a baseline line', () => {
+    const r = cli(['report', '--db', fx.path, '--plot', 'curves', '--runs', '1,2,3', '--metric', 'loss', '--baseline', '0.5']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^<svg/);
+    assert.match(r.out, /baseline/);
+  });
+
+  it('bad figure requests are usage or input errors (exit 2)', () => {
+    assert.equal(cli(['report', '--db', fx.path, '--plot', 'pie']).code, 2);
+    const runs = cli(['report', '--db', fx.path, '--plot', 'curves', '--runs', '1,x']);
+    assert.equal(runs.code, 2);
+    assert.match(runs.err, /--runs: expected trial ids separated by commas, got 'x'/);
+    const both = cli(['report', '--db', fx.path, '--plot', 'curves', '--table', 'quickstart']);
+    assert.equal(both.code, 2);
+    assert.match(both.err, /--table and --plot go separately/);
+    const unknown = cli(['report', '--db', fx.path, '--table', 'no-such-table']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.err, /no table 'no-such-table' in .*configs\/tables \(known: .*quickstart/);
+  });
+
+  it('a paper table over the fixture: trials of other tasks do not leak in', () => {
+    const r = cli(['report', '--db', fx.path, '--table', 'hadamrnn']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /### HadamRNN \/ Block-HadamRNN/);
+    assert.match(r.out, /\| HadamRNN \(binary W\) \| — \| — \| 95\.00 ± 0\.50 \(3\) \| — \| — \|/);
+  });
+});
