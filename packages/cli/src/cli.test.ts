@@ -1,7 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, readFileSync, existsSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +30,7 @@ describe('orthoquant CLI: usage and bad input', () => {
   it('--help lists every command and exits 0', () => {
     const r = cli(['--help']);
     assert.equal(r.code, 0, r.err);
-    for (const c of ['train', 'sweep', 'runs', 'report', 'export', 'dashboard']) assert.match(r.out, new RegExp(`orthoquant ${c}`));
+    for (const c of ['train', 'sweep', 'runs', 'report', 'export', 'quantize', 'eval', 'dashboard']) assert.match(r.out, new RegExp(`orthoquant ${c}`));
   });
 
   it('an unknown command or flag is a usage error (exit 2)', () => {
@@ -142,5 +142,61 @@ describe('orthoquant CLI: a real sweep end to end', () => {
     const show = cli(['runs', 'show', String(rows.length), '--db', db]);
     assert.equal(show.code, 0, show.err);
     assert.match(show.out, /provenance: orthoquant/);
+
+    // Integer-only PTQ of a recorded run, then the model file evaluated on its own.
+    const hadam = JSON.parse(cli(['runs', 'list', '--db', db, '--filter', 'params.model.type = hadamrnn', '--json']).out) as { id: number; summary: Record<string, { final: number }> }[];
+    const id = String(hadam[0].id);
+    const oqint = join(dir, 'hadam.oqint');
+    const q = cli(['quantize', id, '--act-bits', '12', '--db', db, '--out', oqint]);
+    assert.equal(q.code, 0, q.err + q.out);
+    assert.ok(existsSync(oqint));
+    assert.match(q.out, new RegExp(`run ${id} \\(hadamrnn on copy\\), checkpoint step 8: 12-bit activations`));
+    const rowOf = (out: string, label: string) => {
+      const m = new RegExp(`^${label.replace(/[()]/g, '\\$&')}\\s+(\\S+)\\s+(\\S+)\\s+(\\d+)\\s+(\\d+)`, 'm').exec(out);
+      assert.ok(m, `no '${label}' row in:\n${out}`);
+      return { loss: Number(m[1]), accuracy: Number(m[2]), sequences: Number(m[3]), perSecond: Number(m[4]) };
+    };
+    const fl = rowOf(q.out, 'float (reference)');
+    const int = rowOf(q.out, 'integer (a12)');
+    assert.equal(int.sequences, 64);
+    assert.ok(int.perSecond > 0 && fl.perSecond > 0);
+    // the float reference is the recorded model (tfjs's test loss), 12-bit integers stay close to it
+    assert.ok(Math.abs(fl.loss - hadam[0].summary.test_loss.final) < 2e-4, `${fl.loss} vs ${hadam[0].summary.test_loss.final}`);
+    assert.ok(Math.abs(int.loss - fl.loss) <= 0.01 * fl.loss + 1e-3, q.out);
+
+    const ev = cli(['eval', oqint, '--task', 'copy', '--json']);
+    assert.equal(ev.code, 0, ev.err);
+    const e = JSON.parse(ev.out) as { loss: number; sequences: number; split: string; actBits: number };
+    assert.deepEqual([e.split, e.sequences, e.actBits], ['test', 64, 12]);
+    assert.ok(Math.abs(e.loss - int.loss) < 1e-4, 'eval of the file reproduces the integer loss of quantize');
+    const evLimited = cli(['eval', oqint, '--task-config', '{ name: copy, T: 24, K: 4, testSize: 64 }', '--split', 'test', '--limit', '10']);
+    assert.equal(evLimited.code, 0, evLimited.err);
+    assert.match(evLimited.out, /^test\s+\S+\s+\S+\s+\S+\s+10\s/m);
+
+    // bad input: exit 2 with the culprit named
+    const unknown = cli(['quantize', '999', '--act-bits', '12', '--db', db]);
+    assert.equal(unknown.code, 2, unknown.err);
+    assert.match(unknown.err, /run '999': no trial with id 999/);
+    const badBits = cli(['quantize', id, '--act-bits', '1', '--db', db]);
+    assert.equal(badBits.code, 2);
+    assert.match(badBits.err, /--act-bits: expected an integer in 2\.\.16, got 1/);
+    const badStat = cli(['quantize', id, '--act-bits', '8', '--statistic', 'p200', '--db', db]);
+    assert.equal(badStat.code, 2);
+    assert.match(badStat.err, /--statistic: expected 'max', 'p<percentile>'/);
+    const notModel = cli(['eval', sweep]);
+    assert.equal(notModel.code, 2);
+    assert.match(notModel.err, /tiny\.yaml: not an integer model file/);
+    const otherTask = cli(['eval', oqint, '--task', 'smnist']);
+    assert.equal(otherTask.code, 2);
+    assert.match(otherTask.err, /--task: the model was calibrated for task 'copy'; .*pass --task-config/);
+    const badTask = cli(['eval', oqint, '--task-config', '{ name: copy, T: 0 }']);
+    assert.equal(badTask.code, 2, badTask.err + badTask.out);
+    assert.match(badTask.err, /--task-config\.T: /);
+    // no checkpoint file left: a clear error, exit 2
+    const detail = JSON.parse(cli(['runs', 'show', id, '--db', db, '--json']).out) as { artifacts: { kind: string; path: string }[] };
+    for (const a of detail.artifacts) if (a.kind === 'checkpoint' && existsSync(a.path)) unlinkSync(a.path);
+    const gone = cli(['quantize', id, '--act-bits', '12', '--db', db]);
+    assert.equal(gone.code, 2, gone.err);
+    assert.match(gone.err, new RegExp(`run ${id}: none of its \\d+ checkpoint file\\(s\\) exists any more`));
   });
 });

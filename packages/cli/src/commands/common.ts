@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
-import { InputError } from '@orthoquant/runtime';
+import { InputError, isInputError } from '@orthoquant/runtime';
+import { createTask } from '@orthoquant/tasks';
+import type { ConfigRecord, CreateTaskOptions, Task } from '@orthoquant/tasks';
 import type { GlobalArgs } from '../cli.js';
 
 /** Handlers report their exit code through the parsed arguments (see cli.ts). */
@@ -29,4 +31,17 @@ export function fmtNumber(v: number | null | undefined, digits = 4): string | nu
   if (v === null || v === undefined || !Number.isFinite(v)) return null;
   const a = Math.abs(v);
   return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(2) : v.toFixed(digits);
+}
+
+/**
+ * `createTask` for a config the user gave (flags, a file's metadata, a recorded run): its
+ * errors name the key path and mean bad input (exit 2), whatever class the task threw.
+ */
+export function taskFromConfig(config: Record<string, unknown>, options: CreateTaskOptions): Task {
+  try {
+    return createTask(config as ConfigRecord, options);
+  } catch (e) {
+    if (isInputError(e) || !(e instanceof Error)) throw e;
+    throw new InputError(e.message);
+  }
 }

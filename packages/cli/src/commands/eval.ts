@@ -3,11 +3,10 @@ import type { CommandModule } from 'yargs';
 import { InputError } from '@orthoquant/runtime';
 import { parseYamlWith } from '@orthoquant/reporter';
 import { trialConfigSchema } from '@orthoquant/train';
-import { createTask } from '@orthoquant/tasks';
-import type { ConfigRecord, Split } from '@orthoquant/tasks';
+import type { Split } from '@orthoquant/tasks';
 import { evaluateInteger, readIntegerModel } from '@orthoquant/integer';
 import type { GlobalArgs } from '../cli.js';
-import { printTable, fmtNumber, setExitCode } from './common.js';
+import { printTable, fmtNumber, setExitCode, taskFromConfig } from './common.js';
 import { EXIT } from '../exit.js';
 
 interface EvalArgs extends GlobalArgs {
@@ -69,7 +68,7 @@ export const evalCommand: CommandModule<GlobalArgs, EvalArgs> = {
     } else {
       throw new InputError('the file records no task config in its metadata: pass --task-config (and --task)', args.modelFile);
     }
-    const task = createTask(config as ConfigRecord, { ...(args.dataDir ? { dataDir: args.dataDir } : {}), path });
+    const task = taskFromConfig(config, { ...(args.dataDir ? { dataDir: args.dataDir } : {}), path });
     const split = args.split as Split;
     const r = evaluateInteger(file.model, task, split, { batchSize: args.batchSize, ...(args.limit !== undefined ? { limit: args.limit } : {}) });
     if (args.json) {

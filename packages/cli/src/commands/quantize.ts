@@ -3,13 +3,11 @@ import type { CommandModule } from 'yargs';
 import { initBackend, InputError, isInputError, log } from '@orthoquant/runtime';
 import { openStore, getTrial } from '@orthoquant/store';
 import { parseTrialConfig } from '@orthoquant/train';
-import { createTask } from '@orthoquant/tasks';
-import type { ConfigRecord } from '@orthoquant/tasks';
 import { parsePtqSettings } from '@orthoquant/integer';
 import type { PtqSettings } from '@orthoquant/integer';
 import { integerStage, loadTrainedModel } from '@orthoquant/sweep/ptq-runner';
 import type { GlobalArgs } from '../cli.js';
-import { existingDb, printTable, fmtNumber, setExitCode } from './common.js';
+import { existingDb, printTable, fmtNumber, setExitCode, taskFromConfig } from './common.js';
 import { EXIT } from '../exit.js';
 
 interface QuantizeArgs extends GlobalArgs {
@@ -81,7 +79,7 @@ export const quantizeCommand: CommandModule<GlobalArgs, QuantizeArgs> = {
     if (trial.status !== 'done') console.error(`orthoquant: note: ${where} is ${trial.status}; using its latest checkpoint (step ${ckpt.step ?? '?'})`);
     const out = args.out ?? `trial-${trial.id}-a${settings.actBits}.oqint`;
     await initBackend(args.backend);
-    const task = createTask(config.task as ConfigRecord, { ...(args.dataDir ? { dataDir: args.dataDir } : {}), path: `${where}: task` });
+    const task = taskFromConfig(config.task, { ...(args.dataDir ? { dataDir: args.dataDir } : {}), path: `${where}: task` });
     const { model, path, step } = loadTrainedModel(config, task, ckpt.path);
     log().info({ run: trial.id, checkpoint: path, actBits: settings.actBits }, 'quantizing');
     let r;
