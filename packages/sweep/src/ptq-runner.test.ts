@@ -46,7 +46,7 @@ describe('ptq runner (the default runner module): float training, then integer-o
         const rows = listTrials(store, { sweep: 'ptq' });
         assert.equal(rows.length, 2);
         for (const row of rows) {
-          const s = Object.fromEntries(Object.entries(row.summary).map(([k, v]) => [k, v.final]));
+          const s: Record<string, number> = Object.fromEntries(Object.entries(row.summary).map(([k, v]) => [k, v.final ?? NaN]));
           const who = `${(row.config.model as { type: string }).type}: ${JSON.stringify(s)}`;
           assert.equal(s.int_act_bits, 12, who);
           assert.equal(s.int_test_sequences, 64, who);
