@@ -269,8 +269,9 @@ export function inputProjection(x: tf.Tensor2D, U: tf.Tensor2D, b: tf.Tensor1D, 
         const [N, d] = xs.shape;
         const n = us.shape[1];
         if (d > 16) return [dx, tf.transpose(tf.matMul(tf.transpose(g), xs)), sumRows(g, opts.rowBlock)];
-        const xv = xs.dataSync();
-        const gv = g.dataSync();
+        // Views, not copies (dZ is T·B·n floats, 4× that for the LSTM): no tfjs op runs below.
+        const xv = readInPlace(xs);
+        const gv = readInPlace(g);
         const du = new Float64Array(d * n);
         const db = new Float64Array(n);
         for (let r = 0; r < N; r++) {
@@ -288,6 +289,17 @@ export function inputProjection(x: tf.Tensor2D, U: tf.Tensor2D, b: tf.Tensor1D, 
     };
   });
   return op(x, U, b) as tf.Tensor2D;
+}
+
+/**
+ * The values of a float32 tensor for a host pass that runs no tfjs op while it reads: a view
+ * of the wasm heap on the wasm backend (a copy of T·B·4n floats costs ~0.25 s CPU at the
+ * papers' LSTM shapes), `dataSync()` elsewhere. The view is invalid once tfjs allocates again.
+ */
+export function readInPlace(t: tf.Tensor): Float32Array {
+  const backend = tf.backend() as unknown as { typedArrayFromHeap?: (info: tf.TensorInfo) => Float32Array };
+  if (t.dtype === 'float32' && tf.getBackend() === 'wasm' && typeof backend.typedArrayFromHeap === 'function') return backend.typedArrayFromHeap(t);
+  return t.dataSync() as Float32Array;
 }
 
 /**
@@ -330,7 +342,7 @@ export function embeddingLookup(E: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
       value: tf.gather(e, ids),
       gradFunc: (dy: tf.Tensor) => {
         const g = new Float32Array(V * d);
-        const dyv = dy.dataSync();
+        const dyv = readInPlace(dy);
         for (let n = 0; n < idv.length; n++) {
           const src = n * d;
           const dst = idv[n] * d;

@@ -10,12 +10,18 @@
  *   `h_t = (ζ(1 − z_t) + ν) h̃_t + z_t h_{t−1}`, ζ = sigmoid(ζ̂) (ζ̂ = 1), ν = sigmoid(ν̂) (ν̂ = −4).
  * - Readout `ŷ = h V + c` (linear), every step or the last one.
  *
- * No fused kernel exists for these yet: the time loop is one small group of tfjs ops per step
- * (input projections for all steps are still one matmul before the loop).
+ * LSTM runs as one fused `lstmScan` (input projection for all steps as one matmul before it,
+ * the readout as one matmul after it); its final cell state, needed only when the state is
+ * carried (PTB), is recovered in closed form by `lstmFinalCell` (batched ops, no time loop).
+ * FastRNN/FastGRNN have no fused kernel (their state is not an LSTM cell nor a dense-scan
+ * state): their time loop is one small group of tfjs ops per step (input projections for all
+ * steps are still one matmul before the loop). The per-step LSTM is kept as the test
+ * reference in testing.ts (`stepwiseLstm`).
  */
 import { tf } from '@orthoquant/runtime';
 import type { Rng } from '@orthoquant/runtime';
-import { BaseModel, namedFromTensor } from './base.js';
+import { lstmScan } from '@orthoquant/kernels';
+import { BaseModel, lastStep, namedFromTensor } from './base.js';
 import { randomOrthogonal } from '@orthoquant/orthogonal';
 import type { BaselineConfig, ModelDiagnostics, ModelIO, ModelState, NamedWeights, QuantizationInfo } from './types.js';
 
@@ -90,26 +96,44 @@ export class Lstm extends BaselineModel {
     return name === 'Wh';
   }
 
-  protected run(x: tf.Tensor, state: ModelState | null | undefined): { logits: tf.Tensor; state: ModelState } {
+  protected run(x: tf.Tensor, state: ModelState | null | undefined, wantState: boolean): { logits: tf.Tensor; state: ModelState } {
     return tf.tidy(() => {
-      const n = this.hidden;
       const Zx = this.projectInputs(x, this.m('Wx'), this.v('b') as tf.Tensor1D);
-      const [T, B] = Zx.shape;
-      const Wh = this.m('Wh');
-      let h = state?.[0] ?? this.zeros(B);
-      let c = state?.[1] ?? this.zeros(B);
-      const hs: tf.Tensor2D[] = [];
-      const steps = tf.unstack(Zx) as tf.Tensor2D[];
-      for (let t = 0; t < T; t++) {
-        const g = tf.add(steps[t], tf.matMul(h, Wh));
-        const [i, f, gg, o] = tf.split(g, [n, n, n, n], 1);
-        c = tf.add(tf.mul(tf.sigmoid(f), c), tf.mul(tf.sigmoid(i), tf.tanh(gg)));
-        h = tf.mul(tf.sigmoid(o), tf.tanh(c));
-        hs.push(h);
-      }
-      return { logits: this.finish(hs), state: [h, c] };
+      const Wh = this.m('Wh'); // [n, 4n]: a = h Wh; the kernel takes W_hh = Whᵀ [4n, n]
+      const h0 = state?.[0] ?? null;
+      const c0 = state?.[1] ?? null;
+      const H = lstmScan(Zx, tf.transpose(Wh), h0, c0);
+      const logits = this.readoutLogits(H, this.m('V'), this.v('c') as tf.Tensor1D, 'linear');
+      return { logits, state: wantState ? [lastStep(H), lstmFinalCell(Zx, Wh, H, h0, c0)] : [] };
     });
   }
+}
+
+/**
+ * The final cell state c_T of an LSTM whose hidden states H `[T, B, n]` are known (lstmScan
+ * returns H only). With the gates recomputed for all steps at once (`a_t = Zx[t] + h_{t−1} Wh`,
+ * one `[T·B, n]·[n, 3n]` matmul; o is not needed), the cell recurrence
+ * `c_t = f_t c_{t−1} + i_t g_t` is linear, so
+ *   c_T = Σ_t (Π_{s>t} f_s) i_t g_t + (Π_s f_s) c_0,  Π_{s>t} f_s = exp(Σ_{s>t} log σ(a_f,s)),
+ * a reverse exclusive cumsum over time: batched ops, no time loop, differentiable.
+ */
+export function lstmFinalCell(Zx: tf.Tensor3D, Wh: tf.Tensor2D, H: tf.Tensor3D, h0: tf.Tensor2D | null, c0: tf.Tensor2D | null): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [T, B, n4] = Zx.shape;
+    const n = n4 / 4;
+    const Bn = B * n;
+    const first = h0 ? h0.reshape([1, Bn]) : tf.zeros([1, Bn]);
+    const hPrev = T > 1 ? tf.concat([first, tf.slice(H.reshape([T, Bn]), [0, 0], [T - 1, Bn])], 0) : first; // [T, B·n]
+    const A = tf.add(tf.slice(Zx.reshape([T * B, n4]), [0, 0], [T * B, 3 * n]), tf.matMul(hPrev.reshape([T * B, n]), tf.slice(Wh, [0, 0], [n, 3 * n])));
+    const [ai, af, ag] = tf.split(A, 3, 1);
+    const u = tf.mul(tf.sigmoid(ai), tf.tanh(ag)).reshape([T, Bn]); // i_t g_t
+    // Time innermost for the cumsum (tfjs's Cumsum gradient is wrong on a non-innermost axis).
+    const logF = tf.transpose(tf.neg(tf.softplus(tf.neg(af))).reshape([T, Bn])); // log σ(a_f), [B·n, T] (tf.logSigmoid's gradient reads a tensor a tidy may have freed)
+    const after = tf.cumsum(logF, 1, true, true); // Σ_{s>t} log f_s
+    let c = tf.sum(tf.mul(tf.exp(after), tf.transpose(u)), 1); // [B·n]
+    if (c0) c = tf.add(c, tf.mul(tf.exp(tf.sum(logF, 1)), c0.reshape([Bn])));
+    return c.reshape([B, n]) as tf.Tensor2D;
+  });
 }
 
 export class FastRnn extends BaselineModel {

@@ -1,11 +1,12 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf } from '@orthoquant/runtime';
-import { testBackend, expectArraysClose, expectNoLeaks } from '@orthoquant/runtime/testing';
+import { tf, createRng } from '@orthoquant/runtime';
+import { testBackend, expectArraysClose, expectNoLeaks, relativeError } from '@orthoquant/runtime/testing';
 import { createModel, quantizeWeightsPostTraining } from './index.js';
 import { affineRows, embeddingLookup, inputProjection } from './base.js';
 import type { ModelConfig, RecurrentModel } from './index.js';
-import { TINY_IO, randomInputs, referenceRnnForward, tinyConfigs } from './testing.js';
+import { quantizeSte } from './quant.js';
+import { TINY_IO, randomInputs, referenceRnnForward, stepwiseLstm, tinyConfigs } from './testing.js';
 
 before(async () => {
   await testBackend();
@@ -241,5 +242,77 @@ describe('wasm-shaped projections', () => {
       }, 'projection gradients');
       tf.dispose([x, U, b, V, c, w]);
     });
+  }
+});
+
+describe('LSTM: the fused scan equals the per-step reference', () => {
+  const T = 7;
+  const B = 3;
+  const out = TINY_IO.outputSize;
+  const close = (a: tf.Tensor, b: tf.Tensor, what: string) => {
+    const e = relativeError(a, b);
+    assert.ok(e <= 1e-4, `${what}: relative error ${e.toExponential(2)} > 1e-4`);
+  };
+  for (const { label, config } of tinyConfigs().filter((c) => c.config.type === 'lstm')) {
+    for (const readout of ['many-to-many', 'last'] as const) {
+      for (const withState of [false, true]) {
+        it(`${label}, readout ${readout}${withState ? ', initial (h, c)' : ''}: logits, final (h, c), gradients; no leaks`, async () => {
+          const n = config.hidden;
+          const model = createModel({ ...config, readout } as ModelConfig, TINY_IO, 21);
+          const x = randomInputs(T, B, TINY_IO.inputSize, 8);
+          const rng = createRng(17);
+          const s0 = withState ? [tf.tensor2d(rng.normalArray(B * n), [B, n]), tf.tensor2d(rng.normalArray(B * n), [B, n])] : null;
+          const yShape = readout === 'last' ? [B, out] : [T, B, out];
+          // Weights of a loss that reads the logits and both final states.
+          const wy = tf.tensor(rng.normalArray(yShape.reduce((a, b) => a * b, 1)), yShape);
+          const wh = tf.tensor2d(rng.normalArray(B * n), [B, n]);
+          const wc = tf.tensor2d(rng.normalArray(B * n), [B, n]);
+          const vars = model.trainableVariables().other;
+          assert.deepEqual(vars.map((v) => v.name.split('/').pop()).sort(), ['V', 'Wh', 'Wx', 'b', 'c']);
+          const byName = (k: string) => vars.find((v) => v.name.endsWith(`/${k}`))! as tf.Variable<tf.Rank.R2>;
+          const bits = (config as { bits: number | null }).bits;
+          const q = (t: tf.Tensor2D) => (bits === null ? t : quantizeSte(t, bits));
+          type Run = (h0: tf.Tensor2D | null, c0: tf.Tensor2D | null) => { logits: tf.Tensor; state: tf.Tensor[] };
+          const fused: Run = (h0, c0) => model.forwardWithState(x, h0 && c0 ? [h0, c0] : null);
+          const reference: Run = (h0, c0) => {
+            const Zx = tf.add(tf.matMul(x.reshape([T * B, TINY_IO.inputSize]), q(byName('Wx'))), byName('b')).reshape([T, B, 4 * n]) as tf.Tensor3D;
+            const r = stepwiseLstm(Zx, q(byName('Wh')), h0, c0);
+            const rows = readout === 'last' ? r.h : r.H.reshape([T * B, n]);
+            return { logits: tf.add(tf.matMul(rows, q(byName('V'))), byName('c')).reshape(yShape), state: [r.h, r.c] };
+          };
+          const loss = (run: Run, h0: tf.Tensor2D | null, c0: tf.Tensor2D | null) => {
+            const { logits, state } = run(h0, c0);
+            return tf.addN([tf.sum(tf.mul(logits, wy)), tf.sum(tf.mul(state[0], wh)), tf.sum(tf.mul(state[1], wc))]) as tf.Scalar;
+          };
+          await expectNoLeaks(() => {
+            tf.tidy(() => {
+              const a = fused(s0?.[0] ?? null, s0?.[1] ?? null);
+              const b = reference(s0?.[0] ?? null, s0?.[1] ?? null);
+              assert.deepEqual(a.logits.shape, yShape);
+              close(a.logits, b.logits, 'logits');
+              close(a.state[0], b.state[0], 'final h');
+              close(a.state[1], b.state[1], 'final c');
+            });
+            const ga = tf.variableGrads(() => loss(fused, s0?.[0] ?? null, s0?.[1] ?? null), vars);
+            const gb = tf.variableGrads(() => loss(reference, s0?.[0] ?? null, s0?.[1] ?? null), vars);
+            close(ga.value, gb.value, 'loss');
+            for (const v of vars) {
+              assert.ok(tf.tidy(() => tf.norm(gb.grads[v.name]).dataSync()[0]) > 0, `reference gradient of ${v.name} is zero`);
+              close(ga.grads[v.name], gb.grads[v.name], `gradient of ${v.name}`);
+            }
+            tf.dispose([ga.value, gb.value, ...Object.values(ga.grads), ...Object.values(gb.grads)]);
+            if (s0) {
+              const [dh, dc] = tf.grads((h0: tf.Tensor, c0: tf.Tensor) => loss(fused, h0 as tf.Tensor2D, c0 as tf.Tensor2D))(s0);
+              const [rh, rc] = tf.grads((h0: tf.Tensor, c0: tf.Tensor) => loss(reference, h0 as tf.Tensor2D, c0 as tf.Tensor2D))(s0);
+              close(dh, rh, 'gradient of h0');
+              close(dc, rc, 'gradient of c0');
+              tf.dispose([dh, dc, rh, rc]);
+            }
+          }, `${label} fused vs per-step`);
+          tf.dispose([x, wy, wh, wc, ...(s0 ?? [])]);
+          model.dispose();
+        });
+      }
+    }
   }
 });

@@ -82,3 +82,28 @@ export function referenceRnnForward(
   }
   return logits;
 }
+
+/**
+ * The per-step LSTM (gate order i, f, g, o; one small group of tfjs ops per step, differentiated
+ * by tfjs): `a_t = Zx[t] + h_{t−1} Wh`, `c_t = σ(f) c_{t−1} + σ(i) tanh(g)`, `h_t = σ(o) tanh(c_t)`.
+ * The definition the fused `Lstm` (lstmScan + `lstmFinalCell`) must agree with.
+ * Zx `[T, B, 4n]` (input part with bias), Wh `[n, 4n]`; returns H `[T, B, n]` and the final (h, c).
+ */
+export function stepwiseLstm(Zx: tf.Tensor3D, Wh: tf.Tensor2D, h0: tf.Tensor2D | null, c0: tf.Tensor2D | null): { H: tf.Tensor3D; h: tf.Tensor2D; c: tf.Tensor2D } {
+  return tf.tidy(() => {
+    const [T, B, n4] = Zx.shape;
+    const n = n4 / 4;
+    let h = h0 ?? tf.zeros<tf.Rank.R2>([B, n]);
+    let c = c0 ?? tf.zeros<tf.Rank.R2>([B, n]);
+    const hs: tf.Tensor2D[] = [];
+    const steps = tf.unstack(Zx) as tf.Tensor2D[];
+    for (let t = 0; t < T; t++) {
+      const g = tf.add(steps[t], tf.matMul(h, Wh));
+      const [i, f, gg, o] = tf.split(g, [n, n, n, n], 1);
+      c = tf.add(tf.mul(tf.sigmoid(f), c), tf.mul(tf.sigmoid(i), tf.tanh(gg)));
+      h = tf.mul(tf.sigmoid(o), tf.tanh(c));
+      hs.push(h);
+    }
+    return { H: tf.stack(hs) as tf.Tensor3D, h, c };
+  });
+}
