@@ -131,19 +131,20 @@ export abstract class BaseModel implements RecurrentModel {
   /** `x U + b` for every (t, b) as one matmul: `[T, B, cols]`. */
   protected projectInputs(x: tf.Tensor, U: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor3D {
     const { rows, T, B } = this.inputRows(x);
-    return inputProjection(rows, U, b, { inputGrad: this.io.vocabSize !== undefined, rowBlock: B }).reshape([T, B, U.shape[1]]) as tf.Tensor3D;
+    return inputProjection(rows, U, b, { inputGrad: this.io.vocabSize !== undefined, rowBlock: B, outShape: [T, B, U.shape[1]] }) as tf.Tensor3D;
   }
 
-  /** `f(h) V + c` over all T·B rows, or on h_{T−1} only for last-step readout. */
+  /**
+   * `f(h) V + c` over all T·B rows (one op: f, the reshapes and the matmul inside, so the tape
+   * keeps one T·B·n copy, not three), or on h_{T−1} only for last-step readout.
+   */
   protected readoutLogits(H: tf.Tensor3D, V: tf.Tensor2D, c: tf.Tensor1D, f: 'relu' | 'linear'): tf.Tensor {
-    const [T, B, n] = H.shape;
-    const act = (h: tf.Tensor) => (f === 'relu' ? tf.relu(h) : h);
+    const [T, B] = H.shape;
     if (this.readout === 'last') {
       const last = lastStep(H);
-      return affineRows(act(last) as tf.Tensor2D, V, c);
+      return affineRows(f === 'relu' ? tf.relu(last) : last, V, c);
     }
-    const rows = act(H.reshape([T * B, n])) as tf.Tensor2D;
-    return affineRows(rows, V, c, B).reshape([T, B, V.shape[1]]);
+    return affineRows(H, V, c, B, { relu: f === 'relu', outShape: [T, B, V.shape[1]] });
   }
 
   /** `x` when `bits` is null, else the k-bit STE quantization of x. */
@@ -256,39 +257,63 @@ export function sumRows(x: tf.Tensor2D, c: number): tf.Tensor1D {
  * - otherwise (embeddings): dU = (dZᵀ x)ᵀ, db = `sumRows(dZ)`;
  * - dx = dZ Uᵀ only when x needs a gradient (embeddings), zeros otherwise.
  */
-export function inputProjection(x: tf.Tensor2D, U: tf.Tensor2D, b: tf.Tensor1D, opts: { inputGrad: boolean; rowBlock: number }): tf.Tensor2D {
+export function inputProjection(x: tf.Tensor2D, U: tf.Tensor2D, b: tf.Tensor1D, opts: { inputGrad: boolean; rowBlock: number; outShape?: number[] }): tf.Tensor {
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xi, ui, bi] = args as tf.Tensor[];
     (args[3] as tf.GradSaveFunc)([xi, ui]);
+    // The reshape to `outShape` happens inside the op: a taped reshape would keep a T·B·n copy.
+    const z = tf.add(tf.matMul(xi as tf.Tensor2D, ui as tf.Tensor2D), bi);
     return {
-      value: tf.add(tf.matMul(xi as tf.Tensor2D, ui as tf.Tensor2D), bi),
+      value: opts.outShape ? z.reshape(opts.outShape) : z,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs, us] = saved as tf.Tensor2D[];
-        const g = dy as tf.Tensor2D;
-        const dx = opts.inputGrad ? tf.matMul(g, tf.transpose(us)) : tf.zerosLike(xs);
         const [N, d] = xs.shape;
         const n = us.shape[1];
+        const g = dy.reshape([N, n]) as tf.Tensor2D;
+        const dx = opts.inputGrad ? tf.matMul(g, tf.transpose(us)) : tf.zerosLike(xs);
         if (d > 16) return [dx, tf.transpose(tf.matMul(tf.transpose(g), xs)), sumRows(g, opts.rowBlock)];
         // Views, not copies (dZ is T·B·n floats, 4× that for the LSTM): no tfjs op runs below.
+        // One pass over each row of dZ for db and the (few) non-zero inputs of that row; every
+        // sum still runs over the rows in order.
         const xv = readInPlace(xs);
         const gv = readInPlace(g);
         const du = new Float64Array(d * n);
         const db = new Float64Array(n);
+        const hot = new Int32Array(d);
+        const val = new Float64Array(d);
         for (let r = 0; r < N; r++) {
           const row = r * n;
-          for (let i = 0; i < n; i++) db[i] += gv[row + i];
+          let m = 0;
           for (let k = 0; k < d; k++) {
             const v = xv[r * d + k];
-            if (v === 0) continue;
-            const o = k * n;
-            for (let i = 0; i < n; i++) du[o + i] += v * gv[row + i];
+            if (v !== 0) {
+              hot[m] = k * n;
+              val[m++] = v;
+            }
+          }
+          if (m === 0) {
+            for (let i = 0; i < n; i++) db[i] += gv[row + i];
+          } else if (m === 1) {
+            const o = hot[0];
+            const v = val[0];
+            for (let i = 0; i < n; i++) {
+              const gi = gv[row + i];
+              db[i] += gi;
+              du[o + i] += v * gi;
+            }
+          } else {
+            for (let i = 0; i < n; i++) {
+              const gi = gv[row + i];
+              db[i] += gi;
+              for (let q = 0; q < m; q++) du[hot[q] + i] += val[q] * gi;
+            }
           }
         }
         return [dx, tf.tensor2d(Float32Array.from(du), [d, n]), tf.tensor1d(Float32Array.from(db))];
       },
     };
   });
-  return op(x, U, b) as tf.Tensor2D;
+  return op(x, U, b);
 }
 
 /**
@@ -309,20 +334,29 @@ export function readInPlace(t: tf.Tensor): Float32Array {
  * dW = xᵀ·dy (x transposed explicitly, dy on the right), dx = dy·Wᵀ, dc = Σ_rows dy.
  * The same holds for the input projection (`x` = inputs, `W` = U): dU = (dZᵀ·x)ᵀ.
  */
-export function affineRows(x: tf.Tensor2D, W: tf.Tensor2D, c: tf.Tensor1D, rowBlock = 1): tf.Tensor2D {
+export function affineRows(x: tf.Tensor, W: tf.Tensor2D, c: tf.Tensor1D, rowBlock = 1, opts: { relu?: boolean; outShape?: number[] } = {}): tf.Tensor {
+  const [k, m] = W.shape;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xi, wi, ci] = args as tf.Tensor[];
-    (args[3] as tf.GradSaveFunc)([xi, wi]);
+    // x of any rank (rows of k), ReLU applied first when asked: reshapes and ReLU inside the
+    // op, so the tape saves one copy of the rows (tfjs's Reshape and Relu would each save x).
+    const rows = xi.rank === 2 ? xi : xi.reshape([-1, k]);
+    const a = (opts.relu ? tf.relu(rows) : rows) as tf.Tensor2D;
+    (args[3] as tf.GradSaveFunc)([a, wi]);
+    const y = tf.add(tf.matMul(a, wi as tf.Tensor2D), ci);
     return {
-      value: tf.add(tf.matMul(xi as tf.Tensor2D, wi as tf.Tensor2D), ci),
+      value: opts.outShape ? y.reshape(opts.outShape) : y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, ws] = saved as tf.Tensor2D[];
-        const g = dy as tf.Tensor2D;
-        return [tf.matMul(g, tf.transpose(ws)), tf.matMul(tf.transpose(xs), g), sumRows(g, rowBlock)];
+        const [as, ws] = saved as tf.Tensor2D[];
+        const g = (dy.rank === 2 ? dy : dy.reshape([-1, m])) as tf.Tensor2D;
+        let da = tf.matMul(g, tf.transpose(ws));
+        // ReLU'(x) = step(x) = step(relu(x)), as tfjs's Relu gradient computes it.
+        if (opts.relu) da = tf.mul(da, tf.step(as));
+        return [da.reshape(x.shape), tf.matMul(tf.transpose(as), g), sumRows(g, rowBlock)];
       },
     };
   });
-  return op(x, W, c) as tf.Tensor2D;
+  return op(x, W, c);
 }
 
 /**

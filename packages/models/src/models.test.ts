@@ -245,6 +245,39 @@ describe('wasm-shaped projections', () => {
   }
 });
 
+describe('wasm-shaped projections on [T, B, ·] with the ReLU inside', () => {
+  it('one-hot, zero and two-hot input rows; 3-D ReLU readout: gradients equal the plain composition', async () => {
+    const [T, B, d, n, m] = [3, 4, 4, 5, 2];
+    const xd = new Float32Array(T * B * d);
+    for (let r = 0; r < T * B; r++) {
+      if (r % 3 === 0) xd[r * d + (r % d)] = 1; // one-hot
+      else if (r % 3 === 1) [xd[r * d], xd[r * d + 3]] = [0.5, -2]; // two non-zeros
+    } // r % 3 === 2: a zero row
+    const x = tf.tensor2d(xd, [T * B, d]);
+    const U = tf.tensor2d(Array.from({ length: d * n }, (_, i) => Math.sin(i + 1)), [d, n]);
+    const b = tf.tensor1d([0.1, -0.2, 0.3, 0, -0.4]);
+    const V = tf.tensor2d(Array.from({ length: n * m }, (_, i) => Math.cos(2 * i)), [n, m]);
+    const c = tf.tensor1d([0.5, -0.5]);
+    const w = tf.tensor3d(Array.from({ length: T * B * m }, (_, i) => Math.sin(5 * i)), [T, B, m]);
+    const mine = (uu: tf.Tensor, bb: tf.Tensor, vv: tf.Tensor, cc: tf.Tensor) => {
+      const Z = inputProjection(x, uu as tf.Tensor2D, bb as tf.Tensor1D, { inputGrad: false, rowBlock: B, outShape: [T, B, n] });
+      assert.deepEqual(Z.shape, [T, B, n]);
+      const y = affineRows(Z, vv as tf.Tensor2D, cc as tf.Tensor1D, B, { relu: true, outShape: [T, B, m] });
+      assert.deepEqual(y.shape, [T, B, m]);
+      return tf.sum(tf.mul(y, w));
+    };
+    const plain = (uu: tf.Tensor, bb: tf.Tensor, vv: tf.Tensor, cc: tf.Tensor) =>
+      tf.sum(tf.mul(tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(x, uu as tf.Tensor2D), bb)), vv as tf.Tensor2D), cc).reshape([T, B, m]), w));
+    await expectNoLeaks(() => {
+      const g1 = tf.grads(mine)([U, b, V, c]);
+      const g2 = tf.grads(plain)([U, b, V, c]);
+      g1.forEach((g, i) => expectArraysClose(g, g2[i], 1e-5, 1e-4, `grad ${['U', 'b', 'V', 'c'][i]}`));
+      tf.dispose([...g1, ...g2]);
+    }, 'projection gradients');
+    tf.dispose([x, U, b, V, c, w]);
+  });
+});
+
 describe('LSTM: the fused scan equals the per-step reference', () => {
   const T = 7;
   const B = 3;
