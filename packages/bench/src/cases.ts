@@ -1,0 +1,291 @@
+/**
+ * The cases of issue 8 and how one case runs inside its own child process.
+ * Each runner returns the timings; the parent adds the process's peak RSS.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { tf, initBackend, createRng } from '@orthoquant/runtime';
+import { timeTrainingSteps } from '@orthoquant/train';
+import { calibrate, exportInteger, floatForward, runInteger } from '@orthoquant/integer';
+import type { FloatModel } from '@orthoquant/integer';
+import { randomHadamRnn, randomOrnn } from '@orthoquant/integer/testing';
+import { parseSweepText, runSweep } from '@orthoquant/sweep';
+import { FAKE_TRAINER } from '@orthoquant/sweep/testing';
+import type { CaseGroup, CaseResult, Shape } from './report.js';
+
+export interface RunContext {
+  quick: boolean;
+  reps: number;
+  warmup: number;
+}
+
+/** What a child reports (the parent adds name, group, label and RSS). */
+export interface CaseMeasurement {
+  times: number[];
+  shape: Shape | null;
+  throughput?: { value: number; unit: string } | null;
+  notes?: string[];
+}
+
+export interface PeerSpec {
+  mode: 'fused-tanh' | 'fused-relu' | 'loop-linear' | 'lstm';
+  input: number;
+  classes: number;
+  readout: 'all' | 'last';
+}
+
+export interface BenchCase {
+  name: string;
+  group: CaseGroup;
+  label: string;
+  shape(quick: boolean): Shape;
+  /** Runs in the child (absent for peer cases). */
+  run?(ctx: RunContext): Promise<CaseMeasurement>;
+  /** PyTorch peer cases: the arguments of benchmarks/peers/torch_rnn.py. */
+  peer?: PeerSpec;
+  peers?: CaseResult['peers'];
+}
+
+const COPY: Shape = { n: 128, B: 128, T: 1000 };
+const COPY_QUICK: Shape = { n: 32, B: 16, T: 50 };
+const PMNIST: Shape = { n: 512, B: 100, T: 784 };
+/** Quick pMNIST: 28 pixels per step (T = 28), input 28. */
+const PMNIST_QUICK: Shape = { n: 64, B: 16, T: 28 };
+
+const copyShape = (q: boolean) => (q ? COPY_QUICK : COPY);
+const pmnistShape = (q: boolean) => (q ? PMNIST_QUICK : PMNIST);
+
+function copyTask(s: Shape): Record<string, unknown> {
+  return { name: 'copy', T: s.T, K: 10, lengthConvention: 'total', trainSize: s.B, valSize: s.B, testSize: s.B };
+}
+function pmnistTask(s: Shape, quick: boolean): Record<string, unknown> {
+  return { name: 'pmnist', pixelsPerStep: quick ? 28 : 1, trainSize: s.B, valSize: s.B, testSize: s.B };
+}
+
+function trainCase(name: string, group: 'train-copy' | 'train-pmnist', label: string, model: (n: number) => Record<string, unknown>, peers: CaseResult['peers']): BenchCase {
+  const shape = group === 'train-copy' ? copyShape : pmnistShape;
+  return {
+    name,
+    group,
+    label,
+    shape,
+    peers,
+    async run(ctx) {
+      const s = shape(ctx.quick);
+      const task = group === 'train-copy' ? copyTask(s) : pmnistTask(s, ctx.quick);
+      const r = await timeTrainingSteps({ task, model: model(s.n), batchSize: s.B, optimizer: { name: 'adam', lr: 1e-4 } }, { steps: ctx.reps, warmup: ctx.warmup });
+      return { times: r.seconds, shape: s, notes: [`model ${JSON.stringify(model(s.n))}`] };
+    },
+  };
+}
+
+const COPY_PEERS = { fused: ['torch-copy-fused-tanh', 'torch-copy-fused-relu'], loop: 'torch-copy-loop-linear' };
+const PMNIST_PEERS = { fused: ['torch-pmnist-fused-tanh', 'torch-pmnist-fused-relu'], loop: 'torch-pmnist-loop-linear' };
+
+/**
+ * The floor: a linear RNN trained with one tfjs op per time step (forward, readout and the
+ * tape's backward), the way the code looked before the fused scans. T is reduced to 100 in a
+ * full run (at T = 1000 it costs minutes per iteration on wasm); the output says so.
+ */
+export const FLOOR_T = 100;
+async function runFloor(ctx: RunContext): Promise<CaseMeasurement> {
+  await initBackend();
+  const full = copyShape(ctx.quick);
+  const s: Shape = { ...full, T: ctx.quick ? full.T : FLOOR_T };
+  const D = 10;
+  const C = 9;
+  const rng = createRng('bench-floor');
+  const U = tf.variable(tf.tensor2d(rng.normalArray(D * s.n, 1 / Math.sqrt(D)), [D, s.n]));
+  const W = tf.variable(tf.tensor2d(rng.normalArray(s.n * s.n, 1 / Math.sqrt(s.n)), [s.n, s.n]));
+  const b = tf.variable(tf.zeros([s.n]));
+  const V = tf.variable(tf.tensor2d(rng.normalArray(s.n * C, 1 / Math.sqrt(s.n)), [s.n, C]));
+  const c = tf.variable(tf.zeros([C]));
+  const xs: tf.Tensor2D[] = [];
+  const ys: tf.Tensor2D[] = [];
+  for (let t = 0; t < s.T; t++) {
+    const x = new Float32Array(s.B * D);
+    const y = new Float32Array(s.B * C);
+    for (let i = 0; i < s.B; i++) {
+      x[i * D + rng.int(D)] = 1;
+      y[i * C + rng.int(C)] = 1;
+    }
+    xs.push(tf.tensor2d(x, [s.B, D]));
+    ys.push(tf.tensor2d(y, [s.B, C]));
+  }
+  const opt = tf.train.adam(1e-4);
+  const step = () => {
+    const cost = opt.minimize(() => {
+      let h = tf.zeros([s.B, s.n]) as tf.Tensor2D;
+      let loss = tf.scalar(0);
+      for (let t = 0; t < s.T; t++) {
+        h = tf.add(tf.add(tf.matMul(h, W, false, true), tf.matMul(xs[t], U)), b);
+        const logits = tf.add(tf.matMul(tf.relu(h), V), c);
+        loss = tf.add(loss, tf.losses.softmaxCrossEntropy(ys[t], logits));
+      }
+      return tf.div(loss, s.T) as tf.Scalar;
+    }, true);
+    cost?.dispose();
+  };
+  for (let i = 0; i < ctx.warmup; i++) step();
+  const times: number[] = [];
+  for (let i = 0; i < ctx.reps; i++) {
+    const t0 = performance.now();
+    step();
+    times.push((performance.now() - t0) / 1000);
+  }
+  const notes = [`per-step tfjs ops (matMul, add, relu, softmax CE per step; tape backward), backend ${tf.getBackend()}`];
+  if (s.T !== full.T) notes.push(`REDUCED to T=${s.T} (full T=${full.T} takes minutes); scaled to T=${full.T}: ≈ ${((times.reduce((a, x) => a + x, 0) / times.length) * (full.T / s.T)).toFixed(1)} s per iteration (linear in T)`);
+  return { times, shape: s, notes };
+}
+
+/** Inference: sequences/s of the float reference engine vs the integer-only engine (typed arrays). */
+function inferenceCase(name: string, label: string, kind: 'hadamrnn' | 'dense', engine: 'float' | 'integer'): BenchCase {
+  const shape = (q: boolean): Shape => (q ? { n: 32, B: 4, T: 50 } : { n: 128, B: 8, T: 1000 });
+  return {
+    name,
+    group: 'inference',
+    label,
+    shape,
+    async run(ctx) {
+      const s = shape(ctx.quick);
+      const D = 10;
+      const base = { n: s.n, inputSize: D, outputSize: 9, readout: 'many-to-many' as const, seed: 'bench' };
+      const float: FloatModel = kind === 'hadamrnn' ? { ...randomHadamRnn(base), bits: { U: 4, V: 4 } } : randomOrnn(base);
+      const rng = createRng('bench-inputs');
+      const x = new Float32Array(s.T * s.B * D);
+      for (let r = 0; r < s.T * s.B; r++) x[r * D + rng.int(D)] = 1;
+      let fn: () => void;
+      if (engine === 'float') fn = () => void floatForward(float, x, s.T, s.B);
+      else {
+        const model = exportInteger(float, calibrate(float, [{ inputs: x, T: s.T, B: s.B }]), { actBits: 12, weightBits: 8 });
+        fn = () => void runInteger(model, x, s.T, s.B);
+      }
+      for (let i = 0; i < ctx.warmup; i++) fn();
+      const times: number[] = [];
+      for (let i = 0; i < ctx.reps; i++) {
+        const t0 = performance.now();
+        fn();
+        times.push((performance.now() - t0) / 1000);
+      }
+      const sorted = [...times].sort((a, b) => a - b);
+      const med = sorted.length % 2 ? sorted[sorted.length >> 1] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+      const notes = [
+        engine === 'float' ? 'float32 reference engine of @orthoquant/integer (floatForward, plain JS loops)' : 'integer-only engine (runInteger: input quantization, projection, recurrence, readout), 12-bit activations' + (kind === 'hadamrnn' ? ', 4-bit U/V' : ', 8-bit W/U/V'),
+        'random weights (speed does not depend on training), one-hot inputs, single thread',
+      ];
+      return { times, shape: s, throughput: { value: s.B / med, unit: 'sequences/s' }, notes };
+    },
+  };
+}
+
+/** Sweep throughput: the same small sweep with 1 and with 2 worker processes, fresh store each run. */
+function sweepCase(workers: number): BenchCase {
+  const TRIALS = 4;
+  return {
+    name: `sweep-${workers}w`,
+    group: 'sweep',
+    label: `sweep, ${workers} worker${workers > 1 ? 's' : ''}, ${TRIALS} trials`,
+    shape: (q) => (q ? { n: 8, B: 8, T: 10 } : { n: 32, B: 32, T: 50 }),
+    async run(ctx) {
+      const real = !ctx.quick;
+      const yaml = real
+        ? `name: bench-sweep
+method: grid
+base:
+  batchSize: 32
+  task: { name: copy, T: 50, K: 10, lengthConvention: total, trainSize: 640, valSize: 64, testSize: 64 }
+  budget: { epochs: 1, steps: 20 }
+  optimizer: { name: adam, lr: 0.002 }
+parameters:
+  model:
+    values:
+      - { type: hadamrnn, hidden: 32, bits: 4 }
+      - { type: ornn, hidden: 32, orthogonal: expMap }
+seeds: [0, 1]
+`
+        : `name: bench-sweep
+parameters:
+  id: { values: [a, b] }
+  steps: { value: 5 }
+  stepMs: { value: 20 }
+seeds: [0, 1]
+`;
+      const spec = parseSweepText(yaml);
+      const times: number[] = [];
+      for (let i = 0; i < ctx.warmup + ctx.reps; i++) {
+        const dir = mkdtempSync(join(tmpdir(), 'orthoquant-bench-sweep-'));
+        try {
+          const t0 = performance.now();
+          const r = await runSweep({ spec, dbPath: join(dir, 'bench.db'), workers, runnerModule: real ? '@orthoquant/train' : FAKE_TRAINER, logFile: join(dir, 'sweep.jsonl') });
+          const dt = (performance.now() - t0) / 1000;
+          if (r.done !== TRIALS) throw new Error(`sweep: ${r.done}/${TRIALS} trials done, ${r.failed} failed: ${r.failures.map((f) => f.error).join('; ')}`);
+          if (i >= ctx.warmup) times.push(dt);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }
+      const sorted = [...times].sort((a, b) => a - b);
+      const med = sorted.length % 2 ? sorted[sorted.length >> 1] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+      return {
+        times,
+        shape: null,
+        throughput: { value: (TRIALS / med) * 60, unit: 'trials/min' },
+        notes: [real ? `real trainer (@orthoquant/train), ${TRIALS} trials: copy T=50, hidden 32, HadamRNN + ORNN × 2 seeds, 20 steps + eval each; time includes worker start-up` : `fake trainer (no tensors), ${TRIALS} trials × 5 steps × 20 ms`, 'peak RSS is the coordinator\'s only'],
+      };
+    },
+  };
+}
+
+function peerCase(name: string, group: 'copy' | 'pmnist', mode: PeerSpec['mode'], label: string): BenchCase {
+  return {
+    name,
+    group: 'peer',
+    label,
+    shape: group === 'copy' ? copyShape : pmnistShape,
+    peer: group === 'copy' ? { mode, input: 10, classes: 9, readout: 'all' } : { mode, input: 1, classes: 10, readout: 'last' },
+  };
+}
+
+export const CASES: BenchCase[] = [
+  {
+    name: 'baseline',
+    group: 'baseline',
+    label: 'node process with every bench import loaded and the tfjs backend initialised, no work',
+    shape: () => ({ n: 0, B: 0, T: 0 }),
+    async run() {
+      await initBackend();
+      return { times: [0], shape: null, notes: ['the floor of every case\'s peak RSS'] };
+    },
+  },
+  trainCase('copy-hadamrnn', 'train-copy', 'HadamRNN (4-bit U/V)', (n) => ({ type: 'hadamrnn', hidden: n, bits: 4 }), COPY_PEERS),
+  trainCase('copy-block-hadamrnn', 'train-copy', 'Block-HadamRNN (m=32, 4-bit U/V)', (n) => ({ type: 'hadamrnn', hidden: n, blockSize: Math.min(32, n), bits: 4 }), COPY_PEERS),
+  trainCase('copy-qornn', 'train-copy', 'dense QORNN STE-Björck (4 bits)', (n) => ({ type: 'qornn', hidden: n, strategy: 'ste-bjorck', bits: 4 }), COPY_PEERS),
+  trainCase('copy-ornn', 'train-copy', 'float ORNN (exp map)', (n) => ({ type: 'ornn', hidden: n, orthogonal: 'expMap' }), COPY_PEERS),
+  trainCase('copy-lstm', 'train-copy', 'LSTM', (n) => ({ type: 'lstm', hidden: n }), { lstm: 'torch-copy-lstm' }),
+  trainCase('pmnist-hadamrnn', 'train-pmnist', 'HadamRNN (4-bit U/V)', (n) => ({ type: 'hadamrnn', hidden: n, bits: 4 }), PMNIST_PEERS),
+  trainCase('pmnist-qornn', 'train-pmnist', 'dense QORNN STE-Björck (4 bits)', (n) => ({ type: 'qornn', hidden: n, strategy: 'ste-bjorck', bits: 4 }), PMNIST_PEERS),
+  { name: 'floor-tfjs-loop', group: 'floor', label: 'linear RNN, tfjs op per step (copy shape)', shape: (q) => (q ? COPY_QUICK : { ...COPY, T: FLOOR_T }), run: runFloor },
+  inferenceCase('infer-float-dense', 'float dense ORNN', 'dense', 'float'),
+  inferenceCase('infer-float-hadamrnn', 'float HadamRNN', 'hadamrnn', 'float'),
+  inferenceCase('infer-int-dense', 'integer-only dense ORNN', 'dense', 'integer'),
+  inferenceCase('infer-int-hadamrnn', 'integer-only HadamRNN', 'hadamrnn', 'integer'),
+  sweepCase(1),
+  sweepCase(2),
+  peerCase('torch-copy-fused-tanh', 'copy', 'fused-tanh', 'torch nn.RNN tanh (copy)'),
+  peerCase('torch-copy-fused-relu', 'copy', 'fused-relu', 'torch nn.RNN ReLU (copy)'),
+  peerCase('torch-copy-loop-linear', 'copy', 'loop-linear', 'torch per-step linear loop (copy)'),
+  peerCase('torch-copy-lstm', 'copy', 'lstm', 'torch nn.LSTM (copy)'),
+  peerCase('torch-pmnist-fused-tanh', 'pmnist', 'fused-tanh', 'torch nn.RNN tanh (pMNIST)'),
+  peerCase('torch-pmnist-fused-relu', 'pmnist', 'fused-relu', 'torch nn.RNN ReLU (pMNIST)'),
+  peerCase('torch-pmnist-loop-linear', 'pmnist', 'loop-linear', 'torch per-step linear loop (pMNIST)'),
+];
+
+export const CASE_NAMES = CASES.map((c) => c.name);
+
+export function findCase(name: string): BenchCase {
+  const c = CASES.find((x) => x.name === name);
+  if (!c) throw new Error(`unknown case '${name}'`);
+  return c;
+}
