@@ -15,6 +15,8 @@ export interface BenchArgs {
   child: string | null;
   list: boolean;
   help: boolean;
+  /** Re-render RESULTS.md (into --out-dir) from this result file; runs nothing. */
+  render: string | null;
 }
 
 export class BenchUsageError extends Error {
@@ -31,11 +33,12 @@ export const USAGE = `usage: npm run bench -- [--quick] [--case NAME]... [--reps
   --out-dir DIR    where results/<date>.json and RESULTS.md go (default: benchmarks/)
   --no-peer        skip the PyTorch peer
   --install-peer   apt-get install python3-torch libopenblas0-pthread when torch is missing (needs root)
-  --list           print the case names and exit`;
+  --list           print the case names and exit
+  --render FILE    only re-render RESULTS.md (in --out-dir) from a results JSON (+ <out-dir>/notes.md)`;
 
 /** Parse argv (without node and the script). `knownCases` validates --case names. */
 export function parseArgs(argv: readonly string[], knownCases: readonly string[], defaultOutDir: string): BenchArgs {
-  const a: BenchArgs = { quick: false, cases: [], reps: null, outDir: defaultOutDir, installPeer: false, noPeer: false, child: null, list: false, help: false };
+  const a: BenchArgs = { quick: false, cases: [], reps: null, outDir: defaultOutDir, installPeer: false, noPeer: false, child: null, list: false, help: false, render: null };
   const value = (i: number, flag: string): string => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith('--')) throw new BenchUsageError(`${flag}: expected a value`);
@@ -82,6 +85,10 @@ export function parseArgs(argv: readonly string[], knownCases: readonly string[]
         const n = Number(v);
         if (!/^\d+$/.test(v) || !Number.isInteger(n) || n < 1 || n > 1000) throw new BenchUsageError(`--reps: expected an integer in 1..1000, got '${v}'`);
         a.reps = n;
+        break;
+      }
+      case '--render': {
+        a.render = value(i++, arg);
         break;
       }
       case '--out-dir': {

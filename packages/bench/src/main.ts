@@ -4,7 +4,7 @@
  * benchmarks/RESULTS.md. See `--help`.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, release, platform } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,7 @@ import { CASES, CASE_NAMES, findCase } from './cases.js';
 import type { CaseMeasurement } from './cases.js';
 import { detectTorch, installTorch, runPeer } from './peer.js';
 import type { PeerStatus } from './peer.js';
-import { writeResults } from './report.js';
+import { renderMarkdown, writeResults } from './report.js';
 import type { BenchResults, CaseResult, MachineInfo } from './report.js';
 import { summarize } from './stats.js';
 
@@ -75,6 +75,15 @@ async function main(): Promise<number> {
   }
   if (args.list) {
     for (const c of CASES) console.log(`${c.name.padEnd(26)} ${c.group.padEnd(13)} ${c.label}`);
+    return 0;
+  }
+  if (args.render) {
+    const r = JSON.parse(readFileSync(args.render, 'utf8')) as BenchResults;
+    if (!Array.isArray(r.cases) || typeof r.date !== 'string') throw new BenchUsageError(`--render: ${args.render} is not a bench result file`);
+    const notesFile = join(args.outDir, 'notes.md');
+    const md = join(args.outDir, 'RESULTS.md');
+    writeFileSync(md, renderMarkdown(r, !r.quick && existsSync(notesFile) ? readFileSync(notesFile, 'utf8') : '') + '\n');
+    log(`wrote ${md}`);
     return 0;
   }
   const reps = args.reps ?? (args.quick ? 1 : 5);

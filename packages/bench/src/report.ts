@@ -165,7 +165,7 @@ export function evaluateTargets(cases: CaseResult[]): TargetStatus[] {
 
 const DASH = '—';
 const fmt = (x: number | null | undefined, digits = 3): string => (x === null || x === undefined || !Number.isFinite(x) ? DASH : x.toFixed(digits));
-const fmtRatio = (r: number | null | undefined): string => (r === null || r === undefined ? DASH : `${r.toFixed(2)} (${(1 / r).toFixed(1)}× ${r <= 1 ? 'faster' : 'slower'})`);
+const fmtRatio = (r: number | null | undefined): string => (r === null || r === undefined ? DASH : `${r.toFixed(2)} (${r <= 1 ? `ours ${(1 / r).toFixed(1)}× faster` : `ours ${r.toFixed(1)}× slower`})`);
 const shapeText = (s: Shape | null): string => (s ? `n=${s.n} B=${s.B} T=${s.T}` : DASH);
 const cell = (s: string): string => s.replace(/\|/g, '\\|');
 
@@ -237,7 +237,7 @@ export function renderMarkdown(r: BenchResults, extraNotes = ''): string {
     L.push(extraNotes.trim());
     L.push('');
   }
-  return L.join('\n');
+  return L.join('\n').trimEnd();
 }
 
 /** Write `<outDir>/results/<date>.json` and `<outDir>/RESULTS.md`; returns both paths. */
