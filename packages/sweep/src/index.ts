@@ -12,3 +12,9 @@ export type { RunSweepOptions, SweepResult, SweepProgress, RunningTrialProgress 
 export { loadRunner, runnerSpecifier, DEFAULT_RUNNER_MODULE } from './runner.js';
 export type { TrialEvent, RunTrialOptions, TrialRunnerModule } from './runner.js';
 export { describeTrialSetChange } from './diff.js';
+export { runQueueSweep, enqueueSweep, prepareSweep, claimTrialFor } from './queue/coordinator.js';
+export type { QueueSweepOptions, EnqueueResult, PrepareSweepOptions, PreparedSweep } from './queue/coordinator.js';
+export { startQueueWorker } from './queue/worker.js';
+export type { QueueWorkerOptions, QueueWorker } from './queue/worker.js';
+export { parseRedisUrl, DEFAULT_QUEUE_NAME } from './queue/protocol.js';
+export type { TrialJobData, TrialProgress, TrialResult, RedisConnection } from './queue/protocol.js';

@@ -1,0 +1,450 @@
+/**
+ * The queue coordinator: expands a sweep into the store, enqueues one BullMQ job per trial to
+ * run (job id = config hash, so enqueueing again changes nothing), and is the only writer of
+ * the SQLite store while remote workers train.
+ *
+ * Leases and fencing: each run of a job has an id `bullmq:<attemptsStarted>:<random>`; the
+ * coordinator claims the trial in the store under that id (the store's lease: attempt counter
+ * + worker id) on the run's first progress event, and every later write for the run is
+ * fenced by it. A newer run (a retry, a job recovered from a dead worker) takes the trial
+ * over and releases the older lease, so late events of an abandoned run write nothing.
+ *
+ * Restart: nothing lives only in the coordinator. On start, and every `pollMs`, it reconciles
+ * each unfinished trial with its job: completed → record the job's return value (all metric
+ * points of the run: upserts, never duplicates) and finish; failed for good → fail with the
+ * job's error; back in wait → release the lease; missing → enqueue.
+ */
+import { dirname, join, resolve } from 'node:path';
+import { Queue, QueueEvents, type Job } from 'bullmq';
+import { createLogger, InputError, type Logger } from '@orthoquant/runtime';
+import {
+  openStore,
+  getSweep,
+  registerSweep,
+  requeueFailed,
+  listTrials,
+  recordMetrics,
+  recordArtifact,
+  recordProvenance,
+  finishTrial,
+  failTrial,
+  releaseTrial,
+  sweepStatus as storeSweepStatus,
+  type Lease,
+  type Store,
+} from '@orthoquant/store';
+import { expandSweep } from '../expand.js';
+import { loadSweepFile, parseSweepText, type SweepSpec } from '../spec.js';
+import { DEFAULT_RUNNER_MODULE, loadRunner, runnerSpecifier } from '../runner.js';
+import { describeTrialSetChange } from '../diff.js';
+import { SweepChangedError, type SweepProgress, type SweepResult, type RunningTrialProgress } from '../scheduler.js';
+import { DEFAULT_QUEUE_NAME, parseRedisUrl, runOrder, type TrialJobData, type TrialProgress, type TrialResult } from './protocol.js';
+
+export interface PrepareSweepOptions {
+  file?: string;
+  spec?: SweepSpec;
+  /** A sweep recorded in the store (its stored YAML). */
+  name?: string;
+  force?: boolean;
+  retryFailed?: boolean;
+  runnerModule?: string;
+  logger?: Logger;
+}
+
+export interface PreparedSweep {
+  spec: SweepSpec;
+  sweepId: number;
+  runnerModule: string;
+  /** hash → label, for every trial of the sweep. */
+  labels: Map<string, string>;
+  /** Trials that were failed and are pending again (their jobs must be retried). */
+  retriedIds: Set<number>;
+}
+
+/** Load, expand and register a sweep (the local scheduler's rules: fingerprint check, --force, retry failed). */
+export async function prepareSweep(store: Store, opts: PrepareSweepOptions, log: Logger): Promise<PreparedSweep> {
+  const spec = opts.spec ?? (opts.file ? loadSweepFile(opts.file) : opts.name ? storedSpec(store, opts.name) : null);
+  if (!spec) throw new InputError('give a sweep file, a parsed spec, or the name of a recorded sweep');
+  const runnerModule = runnerSpecifier(opts.runnerModule ?? DEFAULT_RUNNER_MODULE);
+  const runner = await loadRunner(runnerModule);
+  const expansion = expandSweep(spec, runner.parseTrialConfig ? { resolve: (c, where) => runner.parseTrialConfig!(c, where) } : {});
+  const existing = getSweep(store, spec.name);
+  if (existing && existing.fingerprint !== expansion.fingerprint) {
+    const old = listTrials(store, { sweep: spec.name, summaryKeys: [] });
+    const change = describeTrialSetChange(
+      old.map((t) => ({ hash: t.hash, config: t.config, status: t.status })),
+      expansion.trials,
+    );
+    if (!opts.force) {
+      throw new SweepChangedError(
+        `${spec.file}: sweep '${spec.name}' in ${store.path} was recorded with a different trial set; ${change.text}\n` +
+          `Re-run with force (--force) to re-define it, or give the sweep a new name.`,
+        change.added,
+        change.removed,
+      );
+    }
+    log.warn({ added: change.added, removed: change.removed }, `re-defining sweep (force): ${change.text}`);
+  }
+  const reg = registerSweep(store, {
+    name: spec.name,
+    spec: spec.text,
+    specPath: spec.file === '<inline>' ? null : resolve(spec.file),
+    fingerprint: expansion.fingerprint,
+    trials: expansion.trials.map((t) => ({ config: t.config, configJson: t.configJson, hash: t.hash, mode: t.mode })),
+  });
+  const retriedIds = new Set<number>();
+  if (opts.retryFailed !== false) {
+    for (const t of listTrials(store, { sweep: spec.name, summaryKeys: [] })) if (t.status === 'failed') retriedIds.add(t.id);
+    requeueFailed(store, reg.sweep.id);
+  }
+  return { spec, sweepId: reg.sweep.id, runnerModule, labels: new Map(expansion.trials.map((t) => [t.hash, t.label])), retriedIds };
+}
+
+function storedSpec(store: Store, name: string): SweepSpec {
+  const sw = getSweep(store, name);
+  if (!sw) storeSweepStatus(store, name); // throws, naming the known sweeps
+  return parseSweepText(sw!.spec, sw!.specPath ? { file: sw!.specPath } : { file: name });
+}
+
+interface TrialRow {
+  id: number;
+  hash: string;
+  status: 'pending' | 'running' | 'done' | 'failed';
+  attempts: number;
+  workerId: string | null;
+  config: string;
+}
+
+function sweepRows(store: Store, sweepId: number): TrialRow[] {
+  return store.sqlite
+    .prepare(
+      `SELECT t.id, t.config_hash AS hash, t.status, t.attempts, t.worker_id AS workerId, t.config FROM sweep_trials st JOIN trials t ON t.id = st.trial_id
+       WHERE st.sweep_id = ? AND st.active = 1 ORDER BY st.position`,
+    )
+    .all(sweepId) as TrialRow[];
+}
+
+/**
+ * Claim one given pending trial for a run (the store's claim, but of a trial chosen by the
+ * queue instead of the next in line): same lease, same fencing token (attempts + 1).
+ */
+export function claimTrialFor(store: Store, trialId: number, workerId: string, host: string | null = null): Lease | null {
+  const now = Date.now();
+  const row = store.write(
+    () =>
+      store.sqlite
+        .prepare(
+          `UPDATE trials SET status = 'running', attempts = attempts + 1, worker_id = @workerId, worker_pid = NULL, worker_host = @host,
+                  heartbeat_at = @now, started_at = @now, finished_at = NULL
+           WHERE id = @trialId AND status = 'pending' RETURNING attempts`,
+        )
+        .get({ trialId, workerId, host, now }) as { attempts: number } | undefined,
+  );
+  return row ? { trialId, attempt: row.attempts, workerId } : null;
+}
+
+export interface EnqueueResult {
+  sweep: string;
+  sweepId: number;
+  /** Trials to run (pending or running in the store). */
+  toRun: number;
+  /** Jobs added now. */
+  added: number;
+  /** Jobs already in the queue. */
+  existing: number;
+  /** Failed jobs put back in the queue (trials retried). */
+  retried: number;
+}
+
+export interface QueueSweepOptions extends PrepareSweepOptions {
+  /** redis://HOST:PORT[/db] */
+  queue: string;
+  queueName?: string;
+  dbPath?: string;
+  store?: Store;
+  /** BullMQ attempts per job (a trial that fails this often ends failed; default 3). */
+  maxAttempts?: number;
+  /** First retry delay; doubles each attempt (default 2 s). */
+  backoffMs?: number;
+  onProgress?: (p: SweepProgress) => void;
+  /** Abort = stop coordinating (jobs stay queued; workers keep running; a restart resumes). */
+  signal?: AbortSignal;
+  logFile?: string;
+  pollMs?: number;
+}
+
+type Ctx = { store: Store; queue: Queue<TrialJobData, TrialResult>; prep: PreparedSweep; log: Logger; opts: QueueSweepOptions };
+
+async function enqueueAll(c: Ctx): Promise<EnqueueResult> {
+  const { store, queue, prep, log, opts } = c;
+  let added = 0;
+  let existing = 0;
+  let retried = 0;
+  let toRun = 0;
+  for (const t of sweepRows(store, prep.sweepId)) {
+    if (t.status === 'done' || t.status === 'failed') continue;
+    toRun++;
+    const job = await queue.getJob(t.hash);
+    if (job) {
+      existing++;
+      if (prep.retriedIds.has(t.id) && (await job.getState()) === 'failed') {
+        await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+        retried++;
+      }
+      continue;
+    }
+    const data: TrialJobData = { hash: t.hash, config: JSON.parse(t.config) as Record<string, unknown>, runnerModule: prep.runnerModule, sweep: prep.spec.name, label: prep.labels.get(t.hash) ?? `trial ${t.id}` };
+    const r = await queue.add('trial', data, {
+      jobId: t.hash,
+      attempts: Math.max(1, opts.maxAttempts ?? 3),
+      backoff: { type: 'exponential', delay: opts.backoffMs ?? 2000 },
+      removeOnComplete: { age: 7 * 24 * 3600 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    });
+    if (r.id === t.hash) added++;
+  }
+  log.info({ added, existing, retried, toRun }, `enqueued ${added} trial jobs (${existing} already queued)`);
+  return { sweep: prep.spec.name, sweepId: prep.sweepId, toRun, added, existing, retried };
+}
+
+/** Register a sweep and enqueue its trials without waiting for them (idempotent). */
+export async function enqueueSweep(opts: QueueSweepOptions): Promise<EnqueueResult> {
+  const ownStore = !opts.store;
+  const store = opts.store ?? openStore(opts.dbPath);
+  const queue = new Queue<TrialJobData, TrialResult>(opts.queueName ?? DEFAULT_QUEUE_NAME, { connection: parseRedisUrl(opts.queue) });
+  try {
+    const log = opts.logger ?? createLogger({ name: 'sweep-queue', quiet: true });
+    const prep = await prepareSweep(store, opts, log);
+    return await enqueueAll({ store, queue, prep, log, opts });
+  } finally {
+    await queue.close();
+    if (ownStore) store.close();
+  }
+}
+
+/**
+ * Run a sweep on queue workers: register, enqueue, then record results until every trial of
+ * the sweep is done or failed (or `signal` aborts). Resolves like `runSweep`.
+ */
+export async function runQueueSweep(opts: QueueSweepOptions): Promise<SweepResult> {
+  const started = Date.now();
+  const connection = parseRedisUrl(opts.queue);
+  const ownStore = !opts.store;
+  const store = opts.store ?? openStore(opts.dbPath);
+  if (store.path === ':memory:' && ownStore) throw new InputError('a queue sweep needs a database file');
+  const queueName = opts.queueName ?? DEFAULT_QUEUE_NAME;
+  const queue = new Queue<TrialJobData, TrialResult>(queueName, { connection });
+  const events = new QueueEvents(queueName, { connection, autorun: false });
+  try {
+    const dbDir = store.path === ':memory:' ? process.cwd() : dirname(store.path);
+    const first = opts.spec ?? (opts.file ? loadSweepFile(opts.file) : null);
+    const name = first?.name ?? opts.name ?? 'sweep';
+    const logFile = resolve(opts.logFile ?? join(dbDir, 'logs', `${name}.jsonl`));
+    const log = (opts.logger ?? createLogger({ name: 'sweep-queue', file: logFile })).child({ sweep: name });
+    const prep = await prepareSweep(store, { ...opts, ...(first ? { spec: first } : {}) }, log);
+    return await coordinate({ store, queue, prep, log, opts }, events, started, logFile);
+  } finally {
+    await events.close().catch(() => undefined);
+    await queue.close().catch(() => undefined);
+    if (ownStore) store.close();
+  }
+}
+
+async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile: string): Promise<SweepResult> {
+  const { store, queue, prep, log, opts } = c;
+  const sweep = prep.spec.name;
+  const byHash = new Map(sweepRows(store, prep.sweepId).map((t) => [t.hash, t.id]));
+  const labelOf = (hash: string) => prep.labels.get(hash) ?? hash.slice(0, 12);
+  const live = new Map<number, RunningTrialProgress>();
+  const failures: SweepResult['failures'] = [];
+  let finishedThisRun = 0;
+  const initial = storeSweepStatus(store, sweep);
+  const alreadyDone = initial.done;
+
+  // every store write goes through this chain: one event at a time, in arrival order
+  let chain: Promise<void> = Promise.resolve();
+  const serial = (what: string, f: () => Promise<void> | void) => {
+    chain = chain.then(f).catch((e: unknown) => log.error({ err: (e as Error).message }, `${what} failed`));
+    return chain;
+  };
+  const row = (trialId: number) => store.sqlite.prepare(`SELECT status, attempts, worker_id AS workerId FROM trials WHERE id = ?`).get(trialId) as Pick<TrialRow, 'status' | 'attempts' | 'workerId'>;
+
+  const emit = (event?: SweepProgress['event']) => {
+    if (!opts.onProgress) return;
+    const s = storeSweepStatus(store, sweep);
+    const elapsedMs = Date.now() - started;
+    const p: SweepProgress = {
+      sweep,
+      total: s.total,
+      pending: s.pending,
+      running: s.running,
+      done: s.done,
+      failed: s.failed,
+      finishedThisRun,
+      elapsedMs,
+      etaMs: finishedThisRun > 0 ? Math.round((elapsedMs / finishedThisRun) * (s.pending + s.running)) : null,
+      workers: live.size,
+      trials: [...live.values()],
+      ...(event ? { event } : {}),
+    };
+    try {
+      opts.onProgress(p);
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'onProgress threw');
+    }
+  };
+
+  /**
+   * The lease of this run, claiming the trial for it if needed. A newer run takes the trial
+   * over from an older one; an older run's events get null (nothing is written for them).
+   */
+  const leaseFor = (trialId: number, run: string, takeOver = false): Lease | null => {
+    const r = row(trialId);
+    if (r.status === 'done' || r.status === 'failed') return null;
+    if (r.status === 'running') {
+      if (r.workerId === run) return { trialId, attempt: r.attempts, workerId: run };
+      const mine = runOrder(run) ?? 0;
+      const theirs = r.workerId ? (runOrder(r.workerId) ?? -1) : -1;
+      if (!takeOver && theirs > mine) return null;
+      releaseTrial(store, { trialId, attempt: r.attempts, workerId: r.workerId ?? '' });
+    }
+    const lease = claimTrialFor(store, trialId, run);
+    if (lease) {
+      log.info({ trialId, run }, `trial ${trialId} started on a worker: ${labelOf(hashOf(trialId))}`);
+      emit({ type: 'claimed', trialId, label: labelOf(hashOf(trialId)) });
+    }
+    return lease;
+  };
+  const hashOf = (trialId: number) => [...byHash].find(([, id]) => id === trialId)?.[0] ?? '';
+
+  const onProgress = (hash: string, p: TrialProgress) => {
+    const trialId = byHash.get(hash);
+    if (trialId === undefined || !p || typeof p !== 'object' || typeof p.run !== 'string') return;
+    const lease = leaseFor(trialId, p.run);
+    if (!lease) return;
+    if (p.points?.length) recordMetrics(store, lease, p.points);
+    for (const a of p.artifacts ?? []) recordArtifact(store, lease, a);
+    if (p.released) {
+      releaseTrial(store, lease);
+      live.delete(trialId);
+      log.info({ trialId }, `trial ${trialId} returned to the queue by its worker`);
+      emit({ type: 'released', trialId, label: labelOf(hash) });
+      return;
+    }
+    const t = live.get(trialId) ?? { trialId, label: labelOf(hash), pid: 0, attempt: lease.attempt, step: null, metrics: {}, startedAt: Date.now() };
+    t.step = p.step;
+    t.metrics = p.metrics ?? {};
+    t.attempt = lease.attempt;
+    live.set(trialId, t);
+  };
+
+  const onCompleted = (hash: string, r: TrialResult) => {
+    const trialId = byHash.get(hash);
+    if (trialId === undefined || !r || typeof r.run !== 'string') return;
+    const lease = leaseFor(trialId, r.run, true);
+    if (!lease) return;
+    if (r.points?.length) recordMetrics(store, lease, r.points);
+    for (const a of r.artifacts ?? []) recordArtifact(store, lease, a);
+    recordProvenance(store, lease, r.provenance ?? {});
+    if (finishTrial(store, lease, r.summary ?? {})) {
+      finishedThisRun++;
+      live.delete(trialId);
+      log.info({ trialId }, `trial ${trialId} done: ${labelOf(hash)}`);
+      emit({ type: 'done', trialId, label: labelOf(hash) });
+    }
+  };
+
+  const onFailedForGood = (hash: string, job: Job<TrialJobData, TrialResult>) => {
+    const trialId = byHash.get(hash);
+    if (trialId === undefined) return;
+    const error = `${job.failedReason || 'failed'} (after ${job.attemptsMade} attempts)`;
+    const lease = leaseFor(trialId, `bullmq:${job.attemptsStarted}:failed`, true);
+    if (!lease) return;
+    if (failTrial(store, lease, error)) {
+      finishedThisRun++;
+      live.delete(trialId);
+      failures.push({ trialId, label: labelOf(hash), error });
+      log.error({ trialId, err: error }, `trial ${trialId} failed: ${labelOf(hash)}`);
+      emit({ type: 'failed', trialId, label: labelOf(hash), detail: error });
+    }
+  };
+
+  /** Bring one trial in line with its job (the restart path, and the backstop for missed events). */
+  const reconcile = async (t: TrialRow) => {
+    const job = (await queue.getJob(t.hash)) as Job<TrialJobData, TrialResult> | undefined;
+    if (!job) {
+      await enqueueAll(c);
+      return;
+    }
+    const state = await job.getState();
+    if (state === 'completed') onCompleted(t.hash, job.returnvalue);
+    else if (state === 'failed') onFailedForGood(t.hash, job);
+    else if ((state === 'waiting' || state === 'delayed' || state === 'prioritized') && t.status === 'running') {
+      // no run holds the job: the lease read before getState is stale (fenced: a newer claim is untouched)
+      if (releaseTrial(store, { trialId: t.id, attempt: t.attempts, workerId: t.workerId ?? '' })) {
+        live.delete(t.id);
+        emit({ type: 'requeued', trialId: t.id, label: labelOf(t.hash) });
+      }
+    } else if (state === 'active' && t.status === 'running' && job.progress && typeof job.progress === 'object') {
+      onProgress(t.hash, { ...(job.progress as TrialProgress), points: [], artifacts: [] });
+    }
+  };
+  const reconcileAll = () =>
+    serial('reconcile', async () => {
+      for (const t of sweepRows(store, prep.sweepId)) if (t.status === 'pending' || t.status === 'running') await reconcile(t);
+    });
+
+  events.on('progress', ({ jobId, data }) => void serial('progress', () => onProgress(jobId, data as unknown as TrialProgress)));
+  events.on('completed', ({ jobId }) => void serial('completed', async () => {
+    const t = sweepRows(store, prep.sweepId).find((r) => r.hash === jobId);
+    if (t) await reconcile(t);
+  }));
+  events.on('failed', ({ jobId }) => void serial('failed', async () => {
+    const t = sweepRows(store, prep.sweepId).find((r) => r.hash === jobId);
+    if (t) await reconcile(t);
+  }));
+  events.on('error', (e) => log.error({ err: e.message }, 'queue events error'));
+  events.run().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'queue events stopped'));
+  await events.waitUntilReady();
+
+  await serial('enqueue', async () => void (await enqueueAll(c)));
+  await reconcileAll();
+  emit();
+  let stopped: SweepResult['stopped'] = null;
+  const pollMs = opts.pollMs ?? 1000;
+  for (;;) {
+    if (opts.signal?.aborted) {
+      stopped = 'aborted';
+      log.warn('coordinator stopped: jobs stay queued; run it again to record their results');
+      break;
+    }
+    const s = storeSweepStatus(store, sweep);
+    if (s.pending === 0 && s.running === 0) break;
+    await new Promise<void>((r) => {
+      const t = setTimeout(r, pollMs);
+      opts.signal?.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
+    });
+    await reconcileAll();
+    emit();
+  }
+  await chain;
+  const fin = storeSweepStatus(store, sweep);
+  emit();
+  const result: SweepResult = {
+    name: sweep,
+    dbPath: store.path,
+    logFile,
+    total: fin.total,
+    done: fin.done,
+    failed: fin.failed,
+    pending: fin.pending,
+    running: fin.running,
+    ranThisRun: finishedThisRun,
+    alreadyDone,
+    stopped,
+    durationMs: Date.now() - started,
+    failures,
+  };
+  log.info({ ...result, failures: failures.length }, `queue sweep ${stopped ? 'stopped' : 'finished'}: ${fin.done} done, ${fin.failed} failed, ${fin.pending + fin.running} unfinished`);
+  return result;
+}
