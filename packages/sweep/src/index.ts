@@ -18,3 +18,5 @@ export { startQueueWorker } from './queue/worker.js';
 export type { QueueWorkerOptions, QueueWorker } from './queue/worker.js';
 export { parseRedisUrl, DEFAULT_QUEUE_NAME } from './queue/protocol.js';
 export type { TrialJobData, TrialProgress, TrialResult, RedisConnection } from './queue/protocol.js';
+export { exportSlurm, runSlurmTask, ingestSlurm } from './queue/slurm.js';
+export type { ExportSlurmOptions, ExportSlurmResult, SlurmTaskOptions, IngestSlurmResult, SlurmManifest, SlurmTrialFile } from './queue/slurm.js';

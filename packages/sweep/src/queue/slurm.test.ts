@@ -1,0 +1,95 @@
+/**
+ * The Slurm route without Slurm: export a tiny sweep, run the job-array script's command with
+ * bash for each SLURM_ARRAY_TASK_ID, ingest; then a crashed task re-run (resuming from its
+ * checkpoint), ingest again, and once more to check nothing is duplicated.
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openStore, listTrials, runningTrials } from '@orthoquant/store';
+import { exportSlurm, ingestSlurm, type SlurmManifest, type SlurmTrialFile } from '../index.js';
+import { FAKE_TRAINER } from '../testing.js';
+import { sandbox } from '../test-fixtures/helpers.js';
+
+const TASK = fileURLToPath(new URL('../test-fixtures/slurm-task.ts', import.meta.url));
+
+test('export-slurm → array tasks run locally → ingest records every result once', async () => {
+  const sb = sandbox('orthoquant-slurm-');
+  const store = openStore(sb.db);
+  try {
+    const file = sb.write('s.yaml', `
+name: s
+parameters:
+  id: { value: x }
+  steps: { value: 10 }
+  stepMs: { value: 1 }
+  checkpointEvery: { value: 4 }
+  crashOnceAt: { values: [100, 6] }
+  failAt: { values: [100, 3] }
+`);
+    const out = join(sb.dir, 'export');
+    const ex = (await exportSlurm({ store, file, out, runnerModule: FAKE_TRAINER, sbatch: { partition: 'gpu', time: '01:00:00' } }));
+    assert.equal(ex.count, 4);
+    const script = readFileSync(ex.script, 'utf8');
+    assert.match(script, /^#SBATCH --array=0-3$/m);
+    assert.match(script, /^#SBATCH --partition=gpu$/m);
+    assert.match(script, /sweep run-task .* --index "\$SLURM_ARRAY_TASK_ID"/);
+    assert.deepEqual(readdirSync(join(out, 'trials')).sort(), ['0.json', '1.json', '2.json', '3.json']);
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as SlurmManifest;
+    const trial = (i: number) => JSON.parse(readFileSync(join(out, 'trials', `${i}.json`), 'utf8')) as SlurmTrialFile;
+    assert.equal(trial(2).hash, manifest.hashes[2]);
+
+    const cmd = `${process.execPath} ${process.execArgv.filter((a) => !a.startsWith('--test')).join(' ')} ${TASK}`;
+    const runTask = (i: number) =>
+      new Promise<{ status: number | null; stdout: string }>((res) => {
+        const c = spawn('bash', [ex.script], { env: { ...process.env, SLURM_ARRAY_TASK_ID: String(i), ORTHOQUANT_CMD: cmd }, stdio: ['ignore', 'pipe', 'inherit'], timeout: 60_000 });
+        let stdout = '';
+        c.stdout.on('data', (d: Buffer) => (stdout += d));
+        c.on('close', (status) => res({ status, stdout }));
+      });
+    const kind = (i: number) => {
+      const c = trial(i).config as { crashOnceAt: number; failAt: number };
+      return c.failAt === 3 ? 'fail' : c.crashOnceAt === 6 ? 'crash' : 'ok';
+    };
+    const codes = (await Promise.all([0, 1, 2, 3].map(runTask))).map((r) => r.status);
+    for (const i of [0, 1, 2, 3]) assert.equal(codes[i], { ok: 0, fail: 1, crash: 3 }[kind(i)], `task ${i} (${kind(i)})`);
+
+    const first = ingestSlurm({ dir: out, store });
+    const crashIdx = [0, 1, 2, 3].find((i) => kind(i) === 'crash')!;
+    assert.deepEqual([first.done, first.failed, first.alreadyDone, first.unfinished], [1, 2, 0, [crashIdx]]);
+    const byHash = () => new Map(listTrials(store, { sweep: 's', summaryKeys: [] }).map((t) => [t.hash, t]));
+    const failed = [...byHash().values()].filter((t) => t.status === 'failed');
+    assert.equal(failed.length, 2);
+    for (const t of failed) assert.match(t.error ?? '', /diverged at step 3/);
+    assert.equal(byHash().get(manifest.hashes[crashIdx]!)!.status, 'pending');
+
+    // the crashed task is run again (Slurm requeue): it resumes from its step-4 checkpoint
+    assert.equal((await runTask(crashIdx)).status, 0);
+    assert.equal((await runTask(crashIdx)).stdout.trim(), 'skipped');
+    const second = ingestSlurm({ dir: out, store });
+    assert.deepEqual([second.done, second.failed, second.alreadyDone, second.alreadyFailed, second.unfinished], [1, 0, 1, 2, []]);
+    const third = ingestSlurm({ dir: out, store });
+    assert.deepEqual([third.done, third.failed, third.alreadyDone, third.alreadyFailed], [0, 0, 2, 2]);
+
+    for (const i of [0, 1, 2, 3].filter((j) => kind(j) !== 'fail')) {
+      const t = byHash().get(manifest.hashes[i]!)!;
+      assert.equal(t.status, 'done');
+      const n = (store.sqlite.prepare('SELECT count(*) AS n FROM metrics WHERE trial_id = ?').get(t.id) as { n: number }).n;
+      assert.equal(n, 10 * 2 + 2 * 2, `task ${i}: all steps recorded, across both attempts`);
+      const ck = store.sqlite.prepare(`SELECT count(*) AS n FROM artifacts WHERE trial_id = ? AND kind = 'checkpoint'`).get(t.id) as { n: number };
+      assert.equal(ck.n, 2);
+    }
+    assert.deepEqual(store.sqlite.prepare('SELECT trial_id, key, step, count(*) AS c FROM metrics GROUP BY trial_id, key, step HAVING c > 1').all(), []);
+    assert.deepEqual(runningTrials(store), []);
+
+    // exporting again: only what is not done or failed is left (the failed ones are retried)
+    const again = (await exportSlurm({ store, file, out: join(sb.dir, 'export2'), runnerModule: FAKE_TRAINER, retryFailed: false }));
+    assert.deepEqual([again.count, again.done], [0, 2]);
+  } finally {
+    store.close();
+    sb.cleanup();
+  }
+});
