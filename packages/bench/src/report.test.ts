@@ -71,3 +71,11 @@ test('writeResults writes the dated JSON with ratios and targets, and RESULTS.md
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a peer run at a reduced T is scaled linearly to the case\'s T for the ratio', () => {
+  const cases = computeRatios([
+    syntheticCase('ours', { median: 1, peers: { loop: 'loop' } }),
+    syntheticCase('loop', { group: 'peer', median: 0.5, shape: { n: 128, B: 128, T: 100 } }),
+  ]);
+  assert.equal(cases[0].ratios!.loop, 0.2);
+});

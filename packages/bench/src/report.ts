@@ -87,10 +87,12 @@ function bestPeer(byName: Map<string, CaseResult>, names: string[] | undefined):
   return best;
 }
 
-function peerMedian(byName: Map<string, CaseResult>, name: string | undefined): number | null {
+/** A peer's median, scaled linearly to `T` when the peer ran at a reduced length. */
+function peerMedian(byName: Map<string, CaseResult>, name: string | undefined, T: number | undefined): number | null {
   if (!name) return null;
   const c = byName.get(name);
-  return c && !c.skipped ? c.median : null;
+  if (!c || c.skipped || c.median === null) return null;
+  return T !== undefined && c.shape && c.shape.T > 0 && c.shape.T !== T ? (c.median * T) / c.shape.T : c.median;
 }
 
 /** Fill `ratios` of every case that names peers (returns the same array). */
@@ -101,8 +103,8 @@ export function computeRatios(cases: CaseResult[]): CaseResult[] {
     const mine = c.skipped ? null : c.median;
     c.ratios = {
       fused: ratio(mine, bestPeer(byName, c.peers.fused)?.median),
-      loop: ratio(mine, peerMedian(byName, c.peers.loop)),
-      lstm: ratio(mine, peerMedian(byName, c.peers.lstm)),
+      loop: ratio(mine, peerMedian(byName, c.peers.loop, c.shape?.T)),
+      lstm: ratio(mine, peerMedian(byName, c.peers.lstm, c.shape?.T)),
     };
   }
   return cases;
@@ -204,7 +206,7 @@ export function renderMarkdown(r: BenchResults, extraNotes = ''): string {
     if (!rows.length) return;
     L.push(`## ${title}`);
     L.push('');
-    L.push('| case | shape | median (s) | min–max (s) | runs | peak RSS (MB) | ours / nn.RNN (fused, best of tanh/ReLU) | ours / per-step loop | ours / nn.LSTM |');
+    L.push('| case | shape | median (s) | min–max (s) | runs | peak RSS (MB) | ours / nn.RNN (fused, best of tanh/ReLU) | ours / per-step loop (scaled to T when the loop ran reduced) | ours / nn.LSTM |');
     L.push('|---|---|---|---|---|---|---|---|---|');
     for (const c of rows) {
       const label = c.skipped ? `${c.label} (skipped: ${c.skipped})` : c.label;
