@@ -358,7 +358,9 @@ async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile:
     const trialId = byHash.get(hash);
     if (trialId === undefined) return;
     const error = `${job.failedReason || 'failed'} (after ${job.attemptsMade} attempts)`;
-    const lease = leaseFor(trialId, `bullmq:${job.attemptsStarted}:failed`, true);
+    // the last run's lease if the trial is still running under it; else claim it to record the failure
+    const r = row(trialId);
+    const lease = r.status === 'running' ? { trialId, attempt: r.attempts, workerId: r.workerId ?? '' } : leaseFor(trialId, `bullmq:${job.attemptsStarted}:failed`, true);
     if (!lease) return;
     if (failTrial(store, lease, error)) {
       finishedThisRun++;

@@ -8,19 +8,30 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Queue } from 'bullmq';
+import { Queue, type JobType } from 'bullmq';
 import { openStore, listTrials, runningTrials, type Store } from '@orthoquant/store';
-import { runQueueSweep, enqueueSweep, parseRedisUrl, DEFAULT_QUEUE_NAME, type SweepResult } from '../index.js';
+import { runQueueSweep, enqueueSweep, parseRedisUrl, DEFAULT_QUEUE_NAME, type SweepResult, type TrialJobData } from '../index.js';
 import { FAKE_TRAINER } from '../testing.js';
-import { sandbox, waitFor, pidGone, type Sandbox } from '../test-fixtures/helpers.js';
+import { sandbox, waitFor, type Sandbox } from '../test-fixtures/helpers.js';
 import { redisSkipReason, startRedis, type TestRedis } from '../test-fixtures/redis.js';
 
 const skip = redisSkipReason();
 let redis: TestRedis | null = null;
+/** Two workers on SHARED_QUEUE for the tests that kill nothing (starting one takes seconds). */
+const SHARED_QUEUE = `${DEFAULT_QUEUE_NAME}-shared-${process.pid}`;
+let shared: { sb: Sandbox; log: string; ws: WorkerProc[] } | null = null;
 before(async () => {
-  if (!skip) redis = await startRedis();
+  if (skip) return;
+  redis = await startRedis();
+  const sb = sandbox('orthoquant-queue-shared-');
+  const log = join(sb.dir, 'completions.log');
+  shared = { sb, log, ws: [startWorkerQ(sb, 'w1', SHARED_QUEUE, log), startWorkerQ(sb, 'w2', SHARED_QUEUE, log)] };
 });
 after(async () => {
+  if (shared) {
+    await stopWorkers(shared.ws);
+    shared.sb.cleanup();
+  }
   await redis?.stop();
 });
 
@@ -49,7 +60,7 @@ async function stopWorkers(ws: WorkerProc[]): Promise<void> {
 const sweepYaml = (name: string, ids: number, steps: number, stepMs: number, extra = '') => `
 name: ${name}
 parameters:
-  id: { values: [${Array.from({ length: ids }, (_, i) => `t${i}`).join(', ')}] }
+  id: { values: [${Array.from({ length: ids }, (_, i) => `${name}${i}`).join(', ')}] }
   steps: { value: ${steps} }
   stepMs: { value: ${stepMs} }${extra}
 seeds: [0, 1]
@@ -70,8 +81,15 @@ function assertAllDoneOnce(store: Store, sweep: string, n: number, steps: number
   assert.deepEqual(runningTrials(store), []);
 }
 
-function completions(file: string): string[] {
-  return existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).sort() : [];
+/** Config ids of the trials the fake trainer ran to completion (of one sweep: ids start with its name). */
+function completions(file: string, sweep: string): string[] {
+  return existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith(sweep))
+        .sort()
+    : [];
 }
 
 function queueName(t: string): string {
@@ -79,30 +97,25 @@ function queueName(t: string): string {
 }
 
 test('two worker processes complete every trial exactly once; the coordinator alone writes the store', { skip: skip ?? false }, async () => {
-  const sb = sandbox('orthoquant-queue-');
-  const log = join(sb.dir, 'completions.log');
-  const qn = queueName('two');
-  const ws = [startWorkerQ(sb, 'w1', qn, log), startWorkerQ(sb, 'w2', qn, log)];
-  const store = openStore(sb.db);
+  const { sb, log, ws } = shared!;
+  const store = openStore(join(sb.dir, 'q.db'));
   try {
     const file = sb.write('q.yaml', sweepYaml('q', 3, 12, 30));
     await waitFor('both workers', () => ws.every((w) => w.output().includes('ready')), 30_000);
     const events: string[] = [];
-    const r = await runQueueSweep({ queue: redis!.url, queueName: qn, store, file, runnerModule: FAKE_TRAINER, pollMs: 200, onProgress: (p) => p.event && events.push(p.event.type) });
+    const r = await runQueueSweep({ queue: redis!.url, queueName: SHARED_QUEUE, store, file, runnerModule: FAKE_TRAINER, pollMs: 200, onProgress: (p) => p.event && events.push(p.event.type) });
     assert.equal(r.done, 6);
     assert.equal(r.failed, 0);
     assert.equal(r.ranThisRun, 6);
     assertAllDoneOnce(store, 'q', 6, 12);
     // each config trained to completion exactly once, by either worker
-    assert.deepEqual(completions(log), ['t0', 't0', 't1', 't1', 't2', 't2']);
+    assert.deepEqual(completions(log, 'q'), ['q0', 'q0', 'q1', 'q1', 'q2', 'q2']);
     for (const t of listTrials(store, { sweep: 'q', summaryKeys: [] })) assert.equal(t.attempts, 1);
     assert.equal(events.filter((e) => e === 'done').length, 6);
     // both workers took jobs
-    for (const w of ws) assert.match(w.output(), /^done /m);
+    for (const w of ws) assert.match(w.output(), /^done id=q/m);
   } finally {
     store.close();
-    await stopWorkers(ws);
-    sb.cleanup();
   }
 });
 
@@ -114,31 +127,29 @@ test('a worker killed with SIGKILL mid-trial: the trial is retried elsewhere and
   const sb = sandbox('orthoquant-queue-');
   const log = join(sb.dir, 'completions.log');
   const qn = queueName('kill');
-  const victim = startWorkerQ(sb, 'victim', qn, log);
+  const ws = [startWorkerQ(sb, 'a', qn, log), startWorkerQ(sb, 'b', qn, log)];
   const store = openStore(sb.db);
-  const ws = [victim];
   try {
     const file = sb.write('k.yaml', sweepYaml('k', 2, 30, 40));
-    await waitFor('the victim worker', () => victim.output().includes('ready'), 20_000);
+    await waitFor('both workers', () => ws.every((w) => w.output().includes('ready')), 30_000);
     const run = runQueueSweep({ queue: redis!.url, queueName: qn, store, file, runnerModule: FAKE_TRAINER, pollMs: 200 });
-    // kill once the trial has metrics in the store (recorded from its progress events)
+    // kill a worker once its trial has metrics in the store (recorded from progress events)
     await waitFor('a trial under way with metrics', () => {
       const t = runningTrials(store)[0];
       return !!t && (store.sqlite.prepare('SELECT count(*) AS n FROM metrics WHERE trial_id = ?').get(t.trialId) as { n: number }).n > 4;
     }, 20_000);
-    const killed = runningTrials(store)[0]!.trialId;
+    const killed = runningTrials(store)[0]!;
+    const cfg = listTrials(store, { sweep: 'k', summaryKeys: [] }).find((x) => x.id === killed.trialId)!.config as { id: string; seed: number };
+    const victim = ws.find((w) => w.output().includes(`start id=${cfg.id} seed=${cfg.seed}`)) ?? ws[0]!;
     victim.child.kill('SIGKILL');
     await victim.exited;
-    ws.push(startWorkerQ(sb, 'rescuer', qn, log));
     const r: SweepResult = await run;
     assert.equal(r.done, 4);
     assert.equal(r.failed, 0);
     assertAllDoneOnce(store, 'k', 4, 30);
-    const t = listTrials(store, { sweep: 'k', summaryKeys: [] }).find((x) => x.id === killed)!;
+    const t = listTrials(store, { sweep: 'k', summaryKeys: [] }).find((x) => x.id === killed.trialId)!;
     assert.ok(t.attempts >= 2, `the killed trial was claimed again (attempts ${t.attempts})`);
-    assert.deepEqual(completions(log), ['t0', 't0', 't1', 't1']);
-    // the killed worker's trial process did not outlive it
-    await waitFor('no orphan trial process', () => !/^start /m.test(victim.output()) || pidGone(victim.child.pid!), 5000);
+    assert.deepEqual(completions(log, 'k'), ['k0', 'k0', 'k1', 'k1']);
   } finally {
     store.close();
     await stopWorkers(ws);
@@ -148,34 +159,31 @@ test('a worker killed with SIGKILL mid-trial: the trial is retried elsewhere and
 
 test('enqueueing a sweep again adds no job; a restarted coordinator records what finished while it was away', { skip: skip ?? false }, async () => {
   const sb = sandbox('orthoquant-queue-');
-  const qn = queueName('idem');
   const store = openStore(sb.db);
-  const queue = new Queue(qn, { connection: parseRedisUrl(redis!.url) });
-  let ws: WorkerProc[] = [];
+  const queue = new Queue(SHARED_QUEUE, { connection: parseRedisUrl(redis!.url) });
+  const opts = { queue: redis!.url, queueName: SHARED_QUEUE, store, runnerModule: FAKE_TRAINER };
+  const jobsOf = async (states: JobType[]) => (await queue.getJobs(states)).filter((j) => (j.data as TrialJobData).sweep === 'i');
   try {
     const file = sb.write('i.yaml', sweepYaml('i', 3, 10, 5));
-    const a = await enqueueSweep({ queue: redis!.url, queueName: qn, store, file, runnerModule: FAKE_TRAINER });
+    const a = await enqueueSweep({ ...opts, file });
     assert.deepEqual([a.toRun, a.added, a.existing], [6, 6, 0]);
-    const b = await enqueueSweep({ queue: redis!.url, queueName: qn, store, file, runnerModule: FAKE_TRAINER });
+    const b = await enqueueSweep({ ...opts, file });
     assert.deepEqual([b.toRun, b.added, b.existing], [6, 0, 6]);
-    const counts = await queue.getJobCounts('wait', 'active', 'delayed', 'completed', 'failed');
-    assert.equal(Object.values(counts).reduce((x, y) => x + y, 0), 6);
-    // workers run everything with no coordinator listening
-    ws = [startWorkerQ(sb, 'w', qn, join(sb.dir, 'c.log'))];
-    await waitFor('all jobs completed', () => completions(join(sb.dir, 'c.log')).length === 6, 30_000);
-    assert.equal(listTrials(store, { sweep: 'i', summaryKeys: [] }).filter((t) => t.status === 'done').length, 0);
-    const r = await runQueueSweep({ queue: redis!.url, queueName: qn, store, file, runnerModule: FAKE_TRAINER, pollMs: 200 });
-    assert.equal(r.done, 6);
+    assert.equal((await jobsOf(['wait', 'active', 'delayed', 'prioritized', 'completed', 'failed'])).length, 6);
+    // the shared workers run everything while no coordinator listens: nothing reaches the store
+    await waitFor('all jobs completed', () => completions(shared!.log, 'i').length === 6, 30_000);
+    assert.equal(listTrials(store, { sweep: 'i', summaryKeys: [] }).filter((t) => t.status !== 'pending').length, 0);
+    const r = await runQueueSweep({ ...opts, file, pollMs: 200 });
+    assert.deepEqual([r.done, r.ranThisRun], [6, 6]);
     assertAllDoneOnce(store, 'i', 6, 10);
-    assert.equal((await queue.getJobCounts('completed')).completed, 6);
+    assert.equal((await jobsOf(['completed'])).length, 6);
     // and once more: nothing to do, nothing re-run
-    const again = await runQueueSweep({ queue: redis!.url, queueName: qn, store, file, runnerModule: FAKE_TRAINER, pollMs: 200 });
+    const again = await runQueueSweep({ ...opts, file, pollMs: 200 });
     assert.deepEqual([again.done, again.ranThisRun, again.alreadyDone], [6, 0, 6]);
-    assert.equal(completions(join(sb.dir, 'c.log')).length, 6);
+    assert.equal(completions(shared!.log, 'i').length, 6);
   } finally {
     await queue.close();
     store.close();
-    await stopWorkers(ws);
     sb.cleanup();
   }
 });
@@ -186,8 +194,7 @@ test('SIGTERM returns the in-flight job to the queue (waiting, not failed); anot
   const qn = queueName('term');
   const queue = new Queue(qn, { connection: parseRedisUrl(redis!.url) });
   const store = openStore(sb.db);
-  const first = startWorkerQ(sb, 'first', qn, log);
-  const ws = [first];
+  const ws = [startWorkerQ(sb, 'a', qn, log), startWorkerQ(sb, 'b', qn, log)];
   try {
     const file = sb.write('s.yaml', `
 name: s
@@ -196,22 +203,32 @@ parameters:
   steps: { value: 60 }
   stepMs: { value: 50 }
 `);
-    const run = runQueueSweep({ queue: redis!.url, queueName: qn, store, file, runnerModule: FAKE_TRAINER, pollMs: 200 });
-    await waitFor('the job to start', () => /^start /m.test(first.output()), 20_000);
+    await waitFor('both workers', () => ws.every((w) => w.output().includes('ready')), 30_000);
+    const events: string[] = [];
+    const run = runQueueSweep({ queue: redis!.url, queueName: qn, store, file, runnerModule: FAKE_TRAINER, pollMs: 200, onProgress: (p) => p.event && events.push(p.event.type) });
+    run.catch(() => undefined); // awaited below; a failed assertion first must not leave it unhandled
+    await waitFor('the job to start', () => ws.some((w) => /^start /m.test(w.output())), 20_000);
+    const first = ws.find((w) => /^start /m.test(w.output()))!;
+    const other = ws.find((w) => w !== first)!;
     await waitFor('metrics in the store', () => (store.sqlite.prepare('SELECT count(*) AS n FROM metrics').get() as { n: number }).n > 2, 10_000);
     first.child.kill('SIGTERM');
     assert.equal(await first.exited, 0);
     assert.match(first.output(), /^released /m);
-    const [job] = await queue.getJobs(['wait', 'waiting', 'delayed', 'prioritized']);
-    assert.ok(job, 'the job is back in wait');
+    // back to wait, not failed: no attempt used, nothing in the failed set, and the other worker takes it
+    const [job] = await queue.getJobs(['wait', 'waiting', 'prioritized', 'active', 'completed']);
+    assert.ok(job, 'the job is still in the queue');
     assert.equal(job.attemptsMade, 0);
-    assert.equal((await queue.getJobCounts('failed')).failed, 0);
-    await waitFor('the trial to be pending again', () => listTrials(store, { sweep: 's', summaryKeys: [] })[0]!.status === 'pending', 5000);
-    ws.push(startWorkerQ(sb, 'second', qn, log));
+    assert.equal((await queue.getJobCounts('failed', 'delayed')).failed, 0);
     const r = await run;
     assert.equal(r.done, 1);
+    assert.match(other.output(), /^start /m);
+    assert.match(other.output(), /^done /m);
+    assert.ok(events.includes('released'), `the coordinator saw the release (events: ${events.join(', ')})`);
     assertAllDoneOnce(store, 's', 1, 60);
-    assert.deepEqual(completions(log), ['only']);
+    const t = listTrials(store, { sweep: 's', summaryKeys: [] })[0]!;
+    assert.equal(t.attempts, 2);
+    assert.equal(t.error, null);
+    assert.deepEqual(completions(log, 'only'), ['only']);
   } finally {
     await queue.close();
     store.close();
@@ -222,34 +239,24 @@ parameters:
 
 test('a trial that keeps failing ends failed with its error after its attempts', { skip: skip ?? false }, async () => {
   const sb = sandbox('orthoquant-queue-');
-  const qn = queueName('fail');
-  const ws = [startWorkerQ(sb, 'w', qn, join(sb.dir, 'c.log'))];
   const store = openStore(sb.db);
   try {
-    const file = sb.write('f.yaml', `
-name: f
-parameters:
-  id: { values: [ok, bad] }
-  failAt: { value: 3 }
-  steps: { value: 6 }
-`.replace('failAt: { value: 3 }', ''));
-    const bad = sb.write('g.yaml', `
+    const file = sb.write('g.yaml', `
 name: g
 parameters:
   id: { value: bad }
   failAt: { value: 3 }
   steps: { value: 6 }
 `);
-    void file;
-    const r = await runQueueSweep({ queue: redis!.url, queueName: qn, store, file: bad, runnerModule: FAKE_TRAINER, pollMs: 200, maxAttempts: 2, backoffMs: 100 });
+    const r = await runQueueSweep({ queue: redis!.url, queueName: SHARED_QUEUE, store, file, runnerModule: FAKE_TRAINER, pollMs: 200, maxAttempts: 2, backoffMs: 100 });
     assert.equal(r.failed, 1);
     assert.match(r.failures[0]!.error, /diverged at step 3/);
     assert.match(r.failures[0]!.error, /after 2 attempts/);
     const t = listTrials(store, { sweep: 'g', summaryKeys: [] })[0]!;
     assert.equal(t.status, 'failed');
+    assert.equal(t.attempts, 2);
   } finally {
     store.close();
-    await stopWorkers(ws);
     sb.cleanup();
   }
 });
