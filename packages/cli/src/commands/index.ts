@@ -7,11 +7,13 @@ import { exportCommand } from './export.js';
 import { dashboardCommand } from './dashboard.js';
 import { quantizeCommand } from './quantize.js';
 import { evalCommand } from './eval.js';
+import { workerCommand } from './worker.js';
 
 /** Every command of `orthoquant`, in help order. */
 export const commands: CommandModule<object, never>[] = [
   trainCommand,
   sweepCommand,
+  workerCommand,
   runsCommand,
   reportCommand,
   exportCommand,

@@ -1,5 +1,5 @@
 import type { CommandModule, Argv } from 'yargs';
-import { runSweep, type SweepProgress } from '@orthoquant/sweep';
+import { runSweep, runQueueSweep, exportSlurm, runSlurmTask, ingestSlurm, type SweepProgress } from '@orthoquant/sweep';
 import { InputError } from '@orthoquant/runtime';
 import { openStore, sweepStatus, listSweeps } from '@orthoquant/store';
 import { renderTable } from '@orthoquant/reporter';
@@ -18,6 +18,9 @@ interface RunArgs extends GlobalArgs {
   retryFailed: boolean;
   report?: string;
   trialTimeout?: number;
+  queue?: string;
+  queueName?: string;
+  maxAttempts: number;
 }
 
 function runOptions(y: Argv<GlobalArgs>) {
@@ -27,7 +30,10 @@ function runOptions(y: Argv<GlobalArgs>) {
     .option('force', { type: 'boolean', default: false, describe: 'accept a YAML whose trial set changed since the sweep was recorded' })
     .option('retry-failed', { type: 'boolean', default: true, describe: 're-run trials that failed in an earlier run (--no-retry-failed to keep them failed)' })
     .option('trial-timeout', { type: 'number', describe: 'fail a trial that runs longer than this many seconds' })
-    .option('report', { type: 'string', describe: 'after the sweep, print this table (configs/tables/NAME.yaml)' });
+    .option('report', { type: 'string', describe: 'after the sweep, print this table (configs/tables/NAME.yaml)' })
+    .option('queue', { type: 'string', describe: 'distribute the trials through this Redis queue (redis://HOST:PORT) to `orthoquant worker`s; this process records their results' })
+    .option('queue-name', { type: 'string', describe: 'BullMQ queue name with --queue (default orthoquant-trials)' })
+    .option('max-attempts', { type: 'number', default: 3, describe: 'with --queue: attempts per trial (retried with backoff) before it is recorded failed' });
 }
 
 async function execute(args: RunArgs, target: { file?: string; name?: string }): Promise<void> {
@@ -50,20 +56,35 @@ async function execute(args: RunArgs, target: { file?: string; name?: string }):
   };
   process.on('SIGINT', onSigint);
   try {
-    const result = await runSweep({
-      ...target,
-      dbPath: args.db,
-      workers: args.workers,
-      failFast: args.failFast,
-      force: args.force,
-      retryFailed: args.retryFailed,
-      trialTimeoutMs: args.trialTimeout ? args.trialTimeout * 1000 : undefined,
-      signal: controller.signal,
-      onProgress: (p: SweepProgress) => {
-        bar.setTotal(p.total);
-        bar.update(p.done + p.failed, { done: p.done, failed: p.failed, running: p.running, eta: p.etaMs === null ? '?' : formatDuration(p.etaMs / 1000) });
-      },
-    });
+    const onProgress = (p: SweepProgress) => {
+      bar.setTotal(p.total);
+      bar.update(p.done + p.failed, { done: p.done, failed: p.failed, running: p.running, eta: p.etaMs === null ? '?' : formatDuration(p.etaMs / 1000) });
+    };
+    if (args.queue && (args.failFast || args.trialTimeout)) throw new InputError('not supported with --queue (workers run the trials)', args.failFast ? '--fail-fast' : '--trial-timeout');
+    if (args.queue && (!Number.isInteger(args.maxAttempts) || args.maxAttempts < 1)) throw new InputError(`expected an integer ≥ 1, got ${args.maxAttempts}`, '--max-attempts');
+    const result = args.queue
+      ? await runQueueSweep({
+          ...target,
+          queue: args.queue,
+          ...(args.queueName ? { queueName: args.queueName } : {}),
+          dbPath: args.db,
+          force: args.force,
+          retryFailed: args.retryFailed,
+          maxAttempts: args.maxAttempts,
+          signal: controller.signal,
+          onProgress,
+        })
+      : await runSweep({
+          ...target,
+          dbPath: args.db,
+          workers: args.workers,
+          failFast: args.failFast,
+          force: args.force,
+          retryFailed: args.retryFailed,
+          trialTimeoutMs: args.trialTimeout ? args.trialTimeout * 1000 : undefined,
+          signal: controller.signal,
+          onProgress,
+        });
     bar.stop();
     console.log(
       `\nsweep '${result.name}': ${result.done}/${result.total} done, ${result.failed} failed, ${result.pending + result.running} not finished` +
@@ -133,6 +154,60 @@ export const sweepCommand: CommandModule<GlobalArgs, GlobalArgs> = {
           }
         },
       } as never)
-      .demandCommand(1, 'name a sweep command: run, resume or status') as never,
+      .command({
+        command: 'export-slurm <file>',
+        describe: 'Register a sweep and write a Slurm job-array script with one config per trial to run (then `sweep ingest`)',
+        builder: (yy: Argv<GlobalArgs>) =>
+          yy
+            .positional('file', { type: 'string', demandOption: true, describe: 'sweep YAML' })
+            .option('out', { type: 'string', demandOption: true, describe: 'folder for sweep.sbatch, manifest.json, trials/, results/' })
+            .option('force', { type: 'boolean', default: false, describe: 'accept a YAML whose trial set changed since the sweep was recorded' })
+            .option('retry-failed', { type: 'boolean', default: true, describe: 'export trials that failed before too' })
+            .option('sbatch', { type: 'array', string: true, default: [], describe: 'extra #SBATCH options as KEY=VALUE (partition=gpu time=04:00:00 mem=4G)' })
+            .example('$0 sweep export-slurm experiments/quickstart.yaml --out slurm/quickstart --sbatch partition=cpu time=02:00:00', 'write slurm/quickstart/sweep.sbatch'),
+        handler: async (a: unknown) => {
+          const args = a as GlobalArgs & { file: string; out: string; force: boolean; retryFailed: boolean; sbatch: string[] };
+          const sbatch: Record<string, string> = {};
+          for (const kv of args.sbatch) {
+            const m = /^([A-Za-z][\w-]*)=(.+)$/.exec(kv);
+            if (!m) throw new InputError(`expected KEY=VALUE (partition=gpu), got '${kv}'`, '--sbatch');
+            sbatch[m[1]!] = m[2]!;
+          }
+          const r = await exportSlurm({ file: args.file, out: args.out, dbPath: args.db, force: args.force, retryFailed: args.retryFailed, sbatch });
+          console.log(`sweep '${r.sweep}': ${r.count} trials to run exported to ${r.dir} (${r.done} already done)`);
+          if (r.script) console.log(`submit:  sbatch ${r.script}\nthen:    orthoquant sweep ingest ${r.dir} --db ${args.db}`);
+        },
+      } as never)
+      .command({
+        command: 'run-task <dir>',
+        describe: 'Run one trial of a Slurm export (what each array task runs); results go to DIR/results/INDEX.jsonl',
+        builder: (yy: Argv<GlobalArgs>) =>
+          yy
+            .positional('dir', { type: 'string', demandOption: true, describe: 'the export folder' })
+            .option('index', { type: 'number', describe: 'trial index (default: $SLURM_ARRAY_TASK_ID)' }),
+        handler: async (a: unknown) => {
+          const args = a as GlobalArgs & { dir: string; index?: number };
+          const index = args.index ?? (process.env.SLURM_ARRAY_TASK_ID !== undefined ? Number(process.env.SLURM_ARRAY_TASK_ID) : NaN);
+          if (!Number.isInteger(index)) throw new InputError('give --index or run inside a Slurm array task (SLURM_ARRAY_TASK_ID)', '--index');
+          const outcome = await runSlurmTask({ dir: args.dir, index });
+          console.log(`task ${index}: ${outcome}`);
+          setExitCode(args, outcome === 'failed' ? EXIT.failed : EXIT.ok);
+        },
+      } as never)
+      .command({
+        command: 'ingest <dir>',
+        describe: 'Record the results of a Slurm export into the store (repeatable: nothing is recorded twice)',
+        builder: (yy: Argv<GlobalArgs>) => yy.positional('dir', { type: 'string', demandOption: true, describe: 'the export folder' }),
+        handler: (a: unknown) => {
+          const args = a as GlobalArgs & { dir: string };
+          const r = ingestSlurm({ dir: args.dir, dbPath: existingDb(args) });
+          console.log(
+            `sweep '${r.sweep}': recorded ${r.done} done and ${r.failed} failed; ${r.alreadyDone} were already done, ${r.alreadyFailed} already failed; ` +
+              `${r.unfinished.length} without a result yet${r.unfinished.length ? ` (tasks ${r.unfinished.join(', ')})` : ''}`,
+          );
+          setExitCode(args, r.unfinished.length ? EXIT.failed : EXIT.ok);
+        },
+      } as never)
+      .demandCommand(1, 'name a sweep command: run, resume, status, export-slurm, run-task or ingest') as never,
   handler: () => undefined,
 };

@@ -33,7 +33,7 @@ parameters:
     const out = join(sb.dir, 'export');
     const ex = (await exportSlurm({ store, file, out, runnerModule: FAKE_TRAINER, sbatch: { partition: 'gpu', time: '01:00:00' } }));
     assert.equal(ex.count, 4);
-    const script = readFileSync(ex.script, 'utf8');
+    const script = readFileSync(ex.script!, 'utf8');
     assert.match(script, /^#SBATCH --array=0-3$/m);
     assert.match(script, /^#SBATCH --partition=gpu$/m);
     assert.match(script, /sweep run-task .* --index "\$SLURM_ARRAY_TASK_ID"/);
@@ -45,7 +45,7 @@ parameters:
     const cmd = `${process.execPath} ${process.execArgv.filter((a) => !a.startsWith('--test')).join(' ')} ${TASK}`;
     const runTask = (i: number) =>
       new Promise<{ status: number | null; stdout: string }>((res) => {
-        const c = spawn('bash', [ex.script], { env: { ...process.env, SLURM_ARRAY_TASK_ID: String(i), ORTHOQUANT_CMD: cmd }, stdio: ['ignore', 'pipe', 'inherit'], timeout: 60_000 });
+        const c = spawn('bash', [ex.script!], { env: { ...process.env, SLURM_ARRAY_TASK_ID: String(i), ORTHOQUANT_CMD: cmd }, stdio: ['ignore', 'pipe', 'inherit'], timeout: 60_000 });
         let stdout = '';
         c.stdout.on('data', (d: Buffer) => (stdout += d));
         c.on('close', (status) => res({ status, stdout }));
@@ -87,7 +87,7 @@ parameters:
 
     // exporting again: only what is not done or failed is left (the failed ones are retried)
     const again = (await exportSlurm({ store, file, out: join(sb.dir, 'export2'), runnerModule: FAKE_TRAINER, retryFailed: false }));
-    assert.deepEqual([again.count, again.done], [0, 2]);
+    assert.deepEqual([again.count, again.done, again.script], [0, 2, null]);
   } finally {
     store.close();
     sb.cleanup();

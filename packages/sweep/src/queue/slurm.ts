@@ -11,7 +11,7 @@
  *   {type:'failed', run, error}
  */
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, chmodSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { backendInfo, createLogger, InputError, type Logger } from '@orthoquant/runtime';
@@ -50,7 +50,8 @@ export interface ExportSlurmOptions extends PrepareSweepOptions {
 export interface ExportSlurmResult {
   sweep: string;
   dir: string;
-  script: string;
+  /** The job-array script, or null when no trial is left to run. */
+  script: string | null;
   /** Trials written (the array size). */
   count: number;
   /** Trials of the sweep already done (not exported). */
@@ -87,14 +88,18 @@ export async function exportSlurm(opts: ExportSlurmOptions): Promise<ExportSlurm
     });
     const manifest: SlurmManifest = { format: 'orthoquant-slurm/1', sweep: prep.spec.name, count: todo.length, hashes: todo.map((r) => r.hash), createdAt: new Date().toISOString() };
     writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-    const sbatch = { 'job-name': `oq-${prep.spec.name}`, 'cpus-per-task': 1, ...(opts.sbatch ?? {}) };
     const script = join(dir, 'sweep.sbatch');
+    if (todo.length === 0) {
+      rmSync(script, { force: true });
+      return { sweep: prep.spec.name, dir, script: null, count: 0, done: rows.filter((r) => r.status === 'done').length };
+    }
+    const sbatch = { 'job-name': `oq-${prep.spec.name}`, 'cpus-per-task': 1, ...(opts.sbatch ?? {}) };
     const lines = [
       '#!/bin/bash',
       `# orthoquant sweep '${prep.spec.name}': ${todo.length} trials, one per array task.`,
       `# Submit: sbatch ${script}    Then: orthoquant sweep ingest ${dir}`,
       ...Object.entries(sbatch).map(([k, v]) => `#SBATCH --${k}=${v}`),
-      `#SBATCH --array=0-${Math.max(0, todo.length - 1)}`,
+      `#SBATCH --array=0-${todo.length - 1}`,
       `#SBATCH --output=${join(dir, 'logs', '%A_%a.out')}`,
       'set -euo pipefail',
       `cd ${shq(process.cwd())}`,
