@@ -25,7 +25,8 @@ before(async () => {
   redis = await startRedis();
   const sb = sandbox('orthoquant-queue-shared-');
   const log = join(sb.dir, 'completions.log');
-  shared = { sb, log, ws: [startWorkerQ(sb, 'w1', SHARED_QUEUE, log), startWorkerQ(sb, 'w2', SHARED_QUEUE, log)] };
+  // nothing is killed on the shared queue: a long lock, so a loaded machine never fakes a stall
+  shared = { sb, log, ws: [startWorkerQ(sb, 'w1', SHARED_QUEUE, log, '15000'), startWorkerQ(sb, 'w2', SHARED_QUEUE, log, '15000')] };
 });
 after(async () => {
   if (shared) {
@@ -119,8 +120,8 @@ test('two worker processes complete every trial exactly once; the coordinator al
   }
 });
 
-function startWorkerQ(sb: Sandbox, name: string, qn: string, log: string): WorkerProc {
-  return startWorker(sb, name, { FAKE_TRAINER_LOG: log, ORTHOQUANT_TEST_QUEUE: qn });
+function startWorkerQ(sb: Sandbox, name: string, qn: string, log: string, lockMs = '2000'): WorkerProc {
+  return startWorker(sb, name, { FAKE_TRAINER_LOG: log, ORTHOQUANT_TEST_QUEUE: qn, ORTHOQUANT_TEST_LOCK_MS: lockMs });
 }
 
 test('a worker killed with SIGKILL mid-trial: the trial is retried elsewhere and the sweep completes', { skip: skip ?? false }, async () => {

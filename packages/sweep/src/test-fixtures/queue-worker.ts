@@ -1,5 +1,5 @@
-// A queue worker process for the queue tests (short lock so a killed worker's job is recovered
-// fast). Prints `start <label>` / `done <label>` / `released <label>` lines; exits on SIGTERM
+// A queue worker process for the queue tests (a short lock, ORTHOQUANT_TEST_LOCK_MS, so a killed
+// worker's job is recovered fast). Prints `start <label>` / `done <label>` / `released <label>` lines; exits on SIGTERM
 // once its running job is back in the queue.
 import { startQueueWorker } from '../index.js';
 
@@ -10,7 +10,7 @@ const w = await startQueueWorker({
   ...(queueName ? { queueName } : {}),
   dataDir: dataDir!,
   concurrency: Number(concurrency ?? 1),
-  lockDurationMs: 1500,
+  lockDurationMs: Number(process.env.ORTHOQUANT_TEST_LOCK_MS ?? 2000),
   stalledIntervalMs: 500,
   progressMs: 100,
   graceMs: 2000,
