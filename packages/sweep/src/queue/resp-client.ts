@@ -253,8 +253,8 @@ export class RespClient extends EventEmitter implements IRedisClient {
     return new Promise<Reply>((resolve, reject) => {
       const payload = encode(flatten(args));
       const p = { resolve, reject };
-      if (now || this.status === 'ready') this.write(payload, p);
-      else if (this.status === 'end' || this.closing) reject(new Error(CLOSED));
+      if (this.closing || this.status === 'end') reject(new Error(CLOSED));
+      else if (now || this.status === 'ready') this.write(payload, p);
       else this.offline.push({ payload, p });
     });
   }
@@ -293,9 +293,12 @@ export class RespClient extends EventEmitter implements IRedisClient {
       this.disconnect();
       return 'OK';
     }
+    const reply = this.raw(['QUIT']).catch(() => 'OK');
     this.closing = true;
-    const r = await this.raw(['QUIT']).catch(() => 'OK');
+    const ended = new Promise<void>((r) => this.once('end', () => r()));
+    const r = await reply;
     this.socket?.end();
+    await ended;
     return String(r);
   }
 
