@@ -4,7 +4,6 @@
  */
 import { InputError } from '@orthoquant/runtime';
 import type { ArtifactInput, MetricPoint, ProvenanceInput } from '@orthoquant/store';
-import { installRespClient } from './resp-client.js';
 
 /** Default BullMQ queue name (one queue serves every sweep: the job id is the config hash). */
 export const DEFAULT_QUEUE_NAME = 'orthoquant-trials';
@@ -66,8 +65,6 @@ export interface RedisConnection {
 
 /** Parse `redis://[user:pass@]host:port[/db]` into BullMQ connection options. */
 export function parseRedisUrl(url: string, flag = '--queue'): RedisConnection {
-  // every BullMQ connection this package opens goes through our RESP client
-  installRespClient();
   let u: URL;
   try {
     u = new URL(url);
