@@ -2,6 +2,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { openStore, listTrials, getTrial, sweepStatus as storeStatus } from '@orthoquant/store';
 import { runSweep, sweepStatus, SweepChangedError, type SweepProgress } from './index.js';
+import { workerEnv } from './scheduler.js';
 import { FAKE_TRAINER } from './testing.js';
 import { sandbox } from './test-fixtures/helpers.js';
 
@@ -134,4 +135,11 @@ test('bad input is refused before anything is recorded: invalid trial config, un
   } finally {
     sb.cleanup();
   }
+});
+
+test('workers share the cores: each gets ⌊cores / workers⌋ kernel threads unless ORTHOQUANT_THREADS is set', () => {
+  assert.equal(workerEnv(2, {}, 2).ORTHOQUANT_THREADS, '1');
+  assert.equal(workerEnv(1, {}, 4).ORTHOQUANT_THREADS, '4');
+  assert.equal(workerEnv(8, {}, 2).ORTHOQUANT_THREADS, '1');
+  assert.equal(workerEnv(2, { ORTHOQUANT_THREADS: '3' }, 2).ORTHOQUANT_THREADS, '3');
 });

@@ -174,6 +174,15 @@ function workerExecArgv(): string[] {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/**
+ * The workers' environment: the cores are shared among them, so each worker's kernels get
+ * ⌊cores / workers⌋ threads (at least 1) unless ORTHOQUANT_THREADS says otherwise.
+ */
+export function workerEnv(workers: number, env: NodeJS.ProcessEnv = process.env, cores = availableParallelism()): NodeJS.ProcessEnv {
+  if (env.ORTHOQUANT_THREADS) return env;
+  return { ...env, ORTHOQUANT_THREADS: String(Math.max(1, Math.floor(cores / Math.max(1, workers)))) };
+}
+
 interface Spawned {
   child: ChildProcess;
   pid: number;
@@ -391,7 +400,7 @@ async function run(store: Store, opts: RunSweepOptions, started: number): Promis
   };
 
   const spawn = () => {
-    const child = fork(WORKER_FILE, [JSON.stringify(args)], { execArgv: workerExecArgv(), stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: process.env });
+    const child = fork(WORKER_FILE, [JSON.stringify(args)], { execArgv: workerExecArgv(), stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: workerEnv(nWorkers) });
     const w: Spawned = { child, pid: child.pid ?? -1, ready: false, finishedAny: false, current: null, stderr: '', fatal: null, exited: false, killedFor: null };
     workers.set(w.pid, w);
     child.on('message', (m: WorkerMessage) => onMessage(w, m));
