@@ -651,6 +651,229 @@ void runLstmBackward(const Lstm& p, int threads, float* dw, float* dh0, float* d
       }
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// Affine rows: Y = f(X) W + c over N rows (X [N, k], W [k, m], f = identity or ReLU), the input
+// projection and the readout around the scans, and its gradient in one pass over the rows:
+// dX = (dY Wᵀ) ⊙ f'(X) (optional), dW = f(X)ᵀ dY, dc = Σ_rows dY. Zero entries of f(X) are
+// skipped (one-hot inputs, ReLU zeros). Weight sums: float32 over blocks of ROW_BLOCK rows,
+// then float64 across blocks and threads.
+
+constexpr int ROW_BLOCK = 256;
+
+// y[0..len) += a · x[0..len)
+inline void axpy(float* y, const float* x, float a, int len) {
+  int i = 0;
+  const v8 av = splat(a);
+  for (; i + 8 <= len; i += 8) st(y + i, ld(y + i) + av * ld(x + i));
+  for (; i < len; i++) y[i] += a * x[i];
+}
+
+inline v8 reluIf(v8 a, bool relu) {
+  if (!relu) return a;
+  const v8i keep = a > splat(0.f);
+  return (v8)((v8i)a & keep);
+}
+
+// y[q] = c[q] + f(x)·Wt[q] for J outputs at once: x is read once, J accumulators in registers.
+template <int J>
+void dots(const float* x, int k, bool relu, const float* Wt, const float* c, float* y) {
+  v8 acc[J];
+  for (int q = 0; q < J; q++) acc[q] = splat(0.f);
+  int i = 0;
+  for (; i + 8 <= k; i += 8) {
+    const v8 a = reluIf(ld(x + i), relu);
+    for (int q = 0; q < J; q++) acc[q] += a * ld(Wt + size_t(q) * k + i);
+  }
+  for (int q = 0; q < J; q++) {
+    float s = 0.f;
+    for (int l = 0; l < 8; l++) s += acc[q][l];
+    for (int t = i; t < k; t++) s += (relu && x[t] < 0.f ? 0.f : x[t]) * Wt[size_t(q) * k + t];
+    y[q] = c[q] + s;
+  }
+}
+
+inline void dotsDispatch(int J, const float* x, int k, bool relu, const float* Wt, const float* c, float* y) {
+  switch (J) {
+    case 1: return dots<1>(x, k, relu, Wt, c, y);
+    case 2: return dots<2>(x, k, relu, Wt, c, y);
+    case 3: return dots<3>(x, k, relu, Wt, c, y);
+    case 4: return dots<4>(x, k, relu, Wt, c, y);
+    case 5: return dots<5>(x, k, relu, Wt, c, y);
+    case 6: return dots<6>(x, k, relu, Wt, c, y);
+    case 7: return dots<7>(x, k, relu, Wt, c, y);
+    default: return dots<8>(x, k, relu, Wt, c, y);
+  }
+}
+
+struct Affine {
+  int N, k, m, relu;
+  const float* X;
+  const float* W;
+  const float* c;
+};
+
+int affineThreads(int requested, const Affine& p) {
+  const double work = double(p.N) * p.k * p.m;
+  int t = std::max(1, std::min(requested, p.N / ROW_BLOCK));
+  if (work < 4e6) t = 1;
+  return t;
+}
+
+// Row ranges split on ROW_BLOCK boundaries (deterministic block sums for a given thread count).
+template <class F>
+void parallelBlocks(int threads, int N, F body) {
+  const int blocks = (N + ROW_BLOCK - 1) / ROW_BLOCK;
+  auto range = [&](int q) { return std::min(N, (blocks * q / threads) * ROW_BLOCK); };
+  if (threads <= 1) {
+    body(0, 0, N);
+    return;
+  }
+  std::vector<std::thread> pool;
+  pool.reserve(threads - 1);
+  for (int q = 1; q < threads; q++) pool.emplace_back(body, q, range(q), range(q + 1));
+  body(0, 0, range(1));
+  for (auto& th : pool) th.join();
+}
+
+void affineForward(const Affine& p, float* Y, int threads) {
+  const int k = p.k, m = p.m;
+  // Small m (readout): dots against Wᵀ rows; otherwise axpy of W rows for the non-zero inputs.
+  const bool byDot = m < 16;
+  std::vector<float> Wt;
+  if (byDot) {
+    Wt.resize(size_t(m) * k);
+    for (int i = 0; i < k; i++)
+      for (int j = 0; j < m; j++) Wt[size_t(j) * k + i] = p.W[size_t(i) * m + j];
+  }
+  parallelBlocks(affineThreads(threads, p), p.N, [&](int, int r0, int r1) {
+    std::vector<float> a(k);
+    for (int r = r0; r < r1; r++) {
+      const float* x = p.X + size_t(r) * k;
+      float* y = Y + size_t(r) * m;
+      if (byDot) {
+        for (int j0 = 0; j0 < m; j0 += 8) dotsDispatch(std::min(8, m - j0), x, k, p.relu, &Wt[size_t(j0) * k], p.c + j0, y + j0);
+      } else {
+        for (int i = 0; i < k; i++) a[i] = p.relu && x[i] < 0.f ? 0.f : x[i];
+        std::memcpy(y, p.c, sizeof(float) * m);
+        for (int i = 0; i < k; i++)
+          if (a[i] != 0.f) axpy(y, p.W + size_t(i) * m, a[i], m);
+      }
+    }
+  });
+}
+
+// The transposed (k ≥ m) gradient for R consecutive rows in one sweep over the columns in
+// vectors of 8: dWᵀ[j] += Σ_rows g_j·f(x) (one load and store of dWᵀ per R rows) and
+// dx = (Σ_j g_j·Wᵀ[j]) ⊙ f'(x); x and dx touched once.
+template <int R>
+void backwardRowsT(const Affine& p, int r, const float* dY, float* dX, const float* Wt, float* wacc, v8* gs) {
+  const int k = p.k, m = p.m;
+  const float* x[R];
+  float* d[R];
+  for (int q = 0; q < R; q++) {
+    x[q] = p.X + size_t(r + q) * k;
+    d[q] = dX ? dX + size_t(r + q) * k : nullptr;
+    const float* g = dY + size_t(r + q) * m;
+    for (int j = 0; j < m; j++) gs[q * m + j] = splat(g[j]);
+  }
+  int i = 0;
+  for (; i + 8 <= k; i += 8) {
+    v8 xv[R], av[R], dv[R];
+    for (int q = 0; q < R; q++) {
+      xv[q] = ld(x[q] + i);
+      av[q] = reluIf(xv[q], p.relu);
+      dv[q] = splat(0.f);
+    }
+    for (int j = 0; j < m; j++) {
+      float* w = wacc + size_t(j) * k + i;
+      const v8 wt = ld(Wt + size_t(j) * k + i);
+      v8 acc = ld(w);
+      for (int q = 0; q < R; q++) {
+        acc += gs[q * m + j] * av[q];
+        dv[q] += gs[q * m + j] * wt;
+      }
+      st(w, acc);
+    }
+    if (dX)
+      for (int q = 0; q < R; q++) st(d[q] + i, p.relu ? (v8)((v8i)dv[q] & (xv[q] > splat(0.f))) : dv[q]);
+  }
+  for (; i < k; i++) {
+    for (int q = 0; q < R; q++) {
+      const float xi = x[q][i];
+      const float av = p.relu && xi < 0.f ? 0.f : xi;
+      float dv = 0.f;
+      for (int j = 0; j < m; j++) {
+        const float gj = gs[q * m + j][0];
+        wacc[size_t(j) * k + i] += gj * av;
+        dv += gj * Wt[size_t(j) * k + i];
+      }
+      if (dX) d[q][i] = p.relu && !(xi > 0.f) ? 0.f : dv;
+    }
+  }
+}
+
+void affineBackward(const Affine& p, const float* dY, float* dX, float* dW, float* dc, int threads) {
+  const int k = p.k, m = p.m;
+  threads = affineThreads(threads, p);
+  // dW accumulates as dWᵀ [m, k] (axpy over k per output) when k ≥ m, else as dW [k, m].
+  const bool transposed = k >= m;
+  std::vector<float> Wt(size_t(m) * k);
+  for (int i = 0; i < k; i++)
+    for (int j = 0; j < m; j++) Wt[size_t(j) * k + i] = p.W[size_t(i) * m + j];
+  const size_t wl = size_t(k) * m;
+  std::vector<std::vector<double>> wsum(threads, std::vector<double>(wl, 0.0));
+  std::vector<std::vector<double>> csum(threads, std::vector<double>(m, 0.0));
+  parallelBlocks(threads, p.N, [&](int q, int r0, int r1) {
+    std::vector<float> a(k), wacc(wl), cacc(m);
+    std::vector<v8> gs(size_t(4) * m);
+    double* ws = wsum[q].data();
+    double* cs = csum[q].data();
+    for (int b0 = r0; b0 < r1; b0 += ROW_BLOCK) {
+      const int b1 = std::min(r1, b0 + ROW_BLOCK);
+      std::fill(wacc.begin(), wacc.end(), 0.f);
+      std::fill(cacc.begin(), cacc.end(), 0.f);
+      if (transposed) {
+        int r = b0;
+        for (; r + 4 <= b1; r += 4) backwardRowsT<4>(p, r, dY, dX, Wt.data(), wacc.data(), gs.data());
+        for (; r < b1; r++) backwardRowsT<1>(p, r, dY, dX, Wt.data(), wacc.data(), gs.data());
+      }
+      for (int r = b0; r < b1; r++) {
+        const float* x = p.X + size_t(r) * k;
+        const float* g = dY + size_t(r) * m;
+        for (int j = 0; j < m; j++) cacc[j] += g[j];
+        if (transposed) continue;  // done above, R rows at a time
+        for (int i = 0; i < k; i++) a[i] = p.relu && x[i] < 0.f ? 0.f : x[i];
+        for (int i = 0; i < k; i++)
+          if (a[i] != 0.f) axpy(&wacc[size_t(i) * m], g, a[i], m);
+        if (dX) {
+          float* d = dX + size_t(r) * k;
+          std::fill(d, d + k, 0.f);
+          for (int j = 0; j < m; j++)
+            if (g[j] != 0.f) axpy(d, &Wt[size_t(j) * k], g[j], k);
+          if (p.relu)
+            for (int i = 0; i < k; i++)
+              if (!(x[i] > 0.f)) d[i] = 0.f;
+        }
+      }
+      for (size_t e = 0; e < wl; e++) ws[e] += wacc[e];
+      for (int j = 0; j < m; j++) cs[j] += cacc[j];
+    }
+  });
+  for (int i = 0; i < k; i++)
+    for (int j = 0; j < m; j++) {
+      const size_t e = transposed ? size_t(j) * k + i : size_t(i) * m + j;
+      double s = 0.0;
+      for (int q = 0; q < threads; q++) s += wsum[q][e];
+      dW[size_t(i) * m + j] = float(s);
+    }
+  for (int j = 0; j < m; j++) {
+    double s = 0.0;
+    for (int q = 0; q < threads; q++) s += csum[q][j];
+    dc[j] = float(s);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Node-API glue. Every buffer length is checked here too: a wrong length must never become an
 // out-of-bounds write.
@@ -845,6 +1068,62 @@ napi_value Info(napi_env env, napi_callback_info) {
   return out;
 }
 
+
+void parseAffine(napi_env env, napi_value* a, Affine& p, int& threads) {
+  p.N = getInt(env, a[0], "N");
+  p.k = getInt(env, a[1], "k");
+  p.m = getInt(env, a[2], "m");
+  p.relu = getInt(env, a[3], "relu");
+  threads = getInt(env, a[4], "threads");
+  if (p.N < 0 || p.k < 1 || p.m < 1) throw ArgError{"N must be non-negative, k and m positive"};
+  p.X = getF32(env, a[5], size_t(p.N) * p.k, "x", false);
+  p.W = getF32(env, a[6], size_t(p.k) * p.m, "W", false);
+}
+
+// affineForward(N, k, m, relu, threads, x, W, c, y)
+napi_value AffineForward(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value a[9];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  try {
+    if (argc != 9) throw ArgError{"affineForward expects 9 arguments"};
+    Affine p{};
+    int threads = 1;
+    parseAffine(env, a, p, threads);
+    p.c = getF32(env, a[7], p.m, "c", false);
+    float* Y = getF32(env, a[8], size_t(p.N) * p.m, "y", false);
+    affineForward(p, Y, threads);
+  } catch (const ArgError& e) {
+    napi_throw_error(env, nullptr, ("orthoquant_kernels.affineForward: " + e.msg).c_str());
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, (std::string("orthoquant_kernels.affineForward: ") + e.what()).c_str());
+  }
+  return nullptr;
+}
+
+// affineBackward(N, k, m, relu, threads, x, W, dy, dx|null, dW, dc)
+napi_value AffineBackward(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value a[11];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  try {
+    if (argc != 11) throw ArgError{"affineBackward expects 11 arguments"};
+    Affine p{};
+    int threads = 1;
+    parseAffine(env, a, p, threads);
+    const float* dY = getF32(env, a[7], size_t(p.N) * p.m, "dy", false);
+    float* dX = getF32(env, a[8], size_t(p.N) * p.k, "dx", true);
+    float* dW = getF32(env, a[9], size_t(p.k) * p.m, "dW", false);
+    float* dc = getF32(env, a[10], p.m, "dc", false);
+    affineBackward(p, dY, dX, dW, dc, threads);
+  } catch (const ArgError& e) {
+    napi_throw_error(env, nullptr, ("orthoquant_kernels.affineBackward: " + e.msg).c_str());
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, (std::string("orthoquant_kernels.affineBackward: ") + e.what()).c_str());
+  }
+  return nullptr;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"forward", nullptr, Forward, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -852,6 +1131,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"lstmForward", nullptr, LstmForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"lstmBackward", nullptr, LstmBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"affineForward", nullptr, AffineForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"affineBackward", nullptr, AffineBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { activationCode } from './scan-spec.js';
 import type { ScanImplementation } from './scan-spec.js';
 import type { LstmImplementation } from './lstm-spec.js';
+import type { AffineImplementation } from './affine.js';
 
 /** The functions the addon exports (see native/scan.cc). */
 interface Addon {
@@ -20,6 +21,11 @@ interface Addon {
     dz: Float32Array, dw: Float32Array, dh0: Float32Array | null, dbias: Float32Array | null,
   ): void;
   info(): { simd: string; hardwareThreads: number; compiler: string };
+  affineForward(N: number, k: number, m: number, relu: number, threads: number, x: Float32Array, w: Float32Array, c: Float32Array, y: Float32Array): void;
+  affineBackward(
+    N: number, k: number, m: number, relu: number, threads: number, x: Float32Array, w: Float32Array, dy: Float32Array,
+    dx: Float32Array | null, dw: Float32Array, dc: Float32Array,
+  ): void;
   lstmForward(T: number, B: number, n: number, threads: number, gates: Float32Array, w: Float32Array, h0: Float32Array | null, c0: Float32Array | null, H: Float32Array, C: Float32Array, S: Float32Array): void;
   lstmBackward(
     T: number, B: number, n: number, threads: number, w: Float32Array, h0: Float32Array | null, c0: Float32Array | null,
@@ -37,6 +43,8 @@ export interface NativeLoad {
   impl: ScanImplementation | null;
   /** The fused LSTM scan (null when the addon is absent). */
   lstm: LstmImplementation | null;
+  /** Affine rows (input projection, readout); null when the addon is absent. */
+  affine: AffineImplementation | null;
   simd: string;
   hardwareThreads: number;
   reason?: string;
@@ -52,7 +60,7 @@ export function loadNative(): NativeLoad {
 
 function tryLoad(): NativeLoad {
   if (process.env.ORTHOQUANT_KERNELS_NATIVE === '0') {
-    return { impl: null, lstm: null, simd: 'none', hardwareThreads: 1, reason: 'disabled by ORTHOQUANT_KERNELS_NATIVE=0' };
+    return { impl: null, lstm: null, affine: null, simd: 'none', hardwareThreads: 1, reason: 'disabled by ORTHOQUANT_KERNELS_NATIVE=0' };
   }
   if (!existsSync(addonPath)) {
     let reason = `native addon not built (${addonPath} missing)`;
@@ -62,14 +70,14 @@ function tryLoad(): NativeLoad {
     } catch {
       reason += '; run `npm run build:native -w @orthoquant/kernels`';
     }
-    return { impl: null, lstm: null, simd: 'none', hardwareThreads: 1, reason };
+    return { impl: null, lstm: null, affine: null, simd: 'none', hardwareThreads: 1, reason };
   }
   let addon: Addon;
   try {
     addon = createRequire(import.meta.url)(addonPath) as Addon;
   } catch (err) {
     const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    return { impl: null, lstm: null, simd: 'none', hardwareThreads: 1, reason: `native addon failed to load: ${msg}` };
+    return { impl: null, lstm: null, affine: null, simd: 'none', hardwareThreads: 1, reason: `native addon failed to load: ${msg}` };
   }
   const info = addon.info();
   const kindCode = (k: string) => (k === 'dense' ? 0 : 1);
@@ -94,5 +102,14 @@ function tryLoad(): NativeLoad {
       addon.lstmBackward(spec.T, spec.B, spec.n, threads, inp.w, inp.h0, inp.c0, saved.H, saved.C, saved.S, dH, g.dgates, g.dw, g.dh0, g.dc0);
     },
   };
-  return { impl, lstm, simd: info.simd, hardwareThreads: info.hardwareThreads };
+  const affine: AffineImplementation = {
+    name: 'native',
+    forward(spec, x, w, c, y, threads) {
+      addon.affineForward(spec.N, spec.k, spec.m, spec.relu ? 1 : 0, threads, x, w, c, y);
+    },
+    backward(spec, x, w, dy, g, threads) {
+      addon.affineBackward(spec.N, spec.k, spec.m, spec.relu ? 1 : 0, threads, x, w, dy, g.dx, g.dw, g.dc);
+    },
+  };
+  return { impl, lstm, affine, simd: info.simd, hardwareThreads: info.hardwareThreads };
 }

@@ -34,7 +34,7 @@ export interface ScanAttrs {
 type Info = tf.TensorInfo;
 
 /** How one backend hands out input data and takes output data. */
-interface TensorIo<Out> {
+export interface TensorIo<Out> {
   alloc(shape: number[]): Out;
   view(out: Out): Float32Array;
   read(t: Info): Float32Array;
@@ -50,7 +50,7 @@ interface GenericBackendLike {
   write(values: Float32Array, shape: number[], dtype: 'float32'): tf.DataId;
 }
 
-function checkFloat(t: Info, what: string): void {
+export function checkFloat(t: Info, what: string): void {
   if (t.dtype !== 'float32') throw new Error(`${what}: expected a float32 tensor, got ${t.dtype}`);
 }
 
@@ -59,7 +59,7 @@ interface HostBuffer {
   data: Float32Array;
 }
 
-function ioFor(backendName: string, backend: unknown): TensorIo<Info> | TensorIo<HostBuffer> {
+export function ioFor(backendName: string, backend: unknown): TensorIo<Info> | TensorIo<HostBuffer> {
   const wasm = backend as WasmBackendLike;
   if (backendName === 'wasm' && typeof wasm.typedArrayFromHeap === 'function' && typeof wasm.makeOutput === 'function') {
     const io: TensorIo<Info> = {
@@ -97,6 +97,44 @@ function unpack(inputs: tf.NamedTensorInfoMap, fixed: number, a: ScanAttrs): (In
 function specOf(a: ScanAttrs, z: { shape: number[] }): ScanSpec {
   const [T, B, n] = z.shape;
   return { kind: a.kind, activation: a.activation, T, B, n, blockSize: a.blockSize };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Saving inputs and outputs for the gradient without copying them.
+//
+// The engine saves a kernel's `inputsToSave` / `outputsToSave` as `keep(clone(t))`, and clone
+// runs the backend's Identity kernel — which on wasm copies the data (tens of MB per T·B·n
+// tensor, ~10 ms each at the copy task's shape). While one of our kernels runs, Identity on
+// wasm is swapped for a kernel that shares the data and counts a reference, exactly what the
+// wasm backend's own Reshape does: tfjs never writes a tensor's data in place, so the saved
+// alias and the original cannot diverge, and the data is freed when both are disposed.
+
+interface RefCountingBackend {
+  incRef(dataId: tf.DataId): void;
+}
+
+function sharingIdentity(): tf.KernelFunc {
+  return ({ inputs, backend }) => {
+    const x = inputs.x as Info;
+    (backend as unknown as RefCountingBackend).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+}
+
+/** Run `fn` (one runKernel of ours) with the wasm Identity sharing data instead of copying. */
+export function withSharedSaves<R>(fn: () => R): R {
+  const backendName = tf.getBackend();
+  const backend = tf.backend() as unknown as Partial<RefCountingBackend>;
+  const original = backendName === 'wasm' && typeof backend.incRef === 'function' ? tf.getKernel('Identity', backendName) : undefined;
+  if (!original || process.env.ORTHOQUANT_SHARED_SAVES === '0') return fn();
+  tf.unregisterKernel('Identity', backendName);
+  tf.registerKernel({ kernelName: 'Identity', backendName, kernelFunc: sharingIdentity() });
+  try {
+    return fn();
+  } finally {
+    tf.unregisterKernel('Identity', backendName);
+    tf.registerKernel(original);
+  }
 }
 
 let implementations: { native: ScanImplementation | null; js: ScanImplementation } | null = null;
@@ -182,7 +220,7 @@ export function ensureRegistered(impls: { native: ScanImplementation | null; js:
 /** Run the fused scan kernel on the active backend. */
 export function runScanKernel(inputs: { z: tf.Tensor; w: tf.Tensor; h0?: tf.Tensor; bias?: tf.Tensor }, attrs: ScanAttrs): tf.Tensor3D {
   const list = [inputs.z, inputs.w, ...(inputs.h0 ? [inputs.h0] : []), ...(inputs.bias ? [inputs.bias] : [])];
-  return tf.engine().runKernel(SCAN_KERNEL, list as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor3D;
+  return withSharedSaves(() => tf.engine().runKernel(SCAN_KERNEL, list as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor3D);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -293,7 +331,7 @@ export function ensureLstmRegistered(impls: { native: LstmImplementation | null;
 /** Run the fused LSTM kernel; returns H and drops the saved-only outputs C and S. */
 export function runLstmKernel(inputs: { gates: tf.Tensor; w: tf.Tensor; h0?: tf.Tensor; c0?: tf.Tensor }, attrs: LstmAttrs): tf.Tensor3D {
   const list = [inputs.gates, inputs.w, ...(inputs.h0 ? [inputs.h0] : []), ...(inputs.c0 ? [inputs.c0] : [])];
-  const [H, C, S] = tf.engine().runKernel(LSTM_KERNEL, list as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+  const [H, C, S] = withSharedSaves(() => tf.engine().runKernel(LSTM_KERNEL, list as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[]);
   tf.dispose([C, S]);
   return H as tf.Tensor3D;
 }

@@ -5,6 +5,7 @@
  */
 import { tf, InputError } from '@orthoquant/runtime';
 import type { Rng } from '@orthoquant/runtime';
+import { affineRows as fusedAffineRows } from '@orthoquant/kernels';
 import { glorotUniform } from './init.js';
 import { quantizeSte } from './quant.js';
 import type {
@@ -128,9 +129,17 @@ export abstract class BaseModel implements RecurrentModel {
     return { rows: x.reshape([T * B, this.io.inputSize]), T, B };
   }
 
-  /** `x U + b` for every (t, b) as one matmul: `[T, B, cols]`. */
+  /**
+   * `x U + b` for every (t, b): `[T, B, cols]`. By default one fused kernel of
+   * `@orthoquant/kernels` (`affineRows`: native or JS, dU and db in one pass over dZ, one-hot
+   * rows cost one row of U); `ORTHOQUANT_FUSED_ROWS=0` selects the tfjs reference below.
+   */
   protected projectInputs(x: tf.Tensor, U: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor3D {
     const { rows, T, B } = this.inputRows(x);
+    if (fusedRows()) {
+      const inputGrad = this.io.vocabSize !== undefined;
+      return fusedAffineRows(rows.reshape([T, B, rows.shape[1]]), U, b, { inputGrad }) as tf.Tensor3D;
+    }
     return inputProjection(rows, U, b, { inputGrad: this.io.vocabSize !== undefined, rowBlock: B, outShape: [T, B, U.shape[1]] }) as tf.Tensor3D;
   }
 
@@ -140,6 +149,11 @@ export abstract class BaseModel implements RecurrentModel {
    */
   protected readoutLogits(H: tf.Tensor3D, V: tf.Tensor2D, c: tf.Tensor1D, f: 'relu' | 'linear'): tf.Tensor {
     const [T, B] = H.shape;
+    if (fusedRows()) {
+      // One kernel, forward and backward: f, the matmul and c over all rows; dH, dV, dc in one
+      // pass, no transpose, and the tape keeps H only (the scan saves it anyway).
+      return fusedAffineRows(this.readout === 'last' ? lastStep(H) : H, V, c, { relu: f === 'relu', inputGrad: true });
+    }
     if (this.readout === 'last') {
       const last = lastStep(H);
       return affineRows(f === 'relu' ? tf.relu(last) : last, V, c);
@@ -230,6 +244,18 @@ export abstract class BaseModel implements RecurrentModel {
   }
 
   protected disposeExtra(): void {}
+}
+
+/**
+ * Whether the input projection and the readout run as the fused `affineRows` kernel (default)
+ * or as the tfjs compositions `inputProjection` / `affineRows` below (`ORTHOQUANT_FUSED_ROWS=0`:
+ * the reference, and the fallback should the fused kernel misbehave).
+ */
+export function fusedRows(): boolean {
+  const v = (process.env.ORTHOQUANT_FUSED_ROWS ?? '').trim();
+  if (v === '' || v === '1') return true;
+  if (v === '0') return false;
+  throw new Error(`ORTHOQUANT_FUSED_ROWS: expected 0 or 1, got '${v}'`);
 }
 
 /** h_{T−1} of H `[T, B, n]` as `[B, n]` (a row slice of the 2-D view: wasm's 3-D slice is slow). */

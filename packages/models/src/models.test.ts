@@ -278,6 +278,53 @@ describe('wasm-shaped projections on [T, B, ·] with the ReLU inside', () => {
   });
 });
 
+describe('fused affine rows (kernels) equal the tfjs reference path (ORTHOQUANT_FUSED_ROWS=0)', () => {
+  /** Logits and every variable's gradient of a loss through the whole model, on one path. */
+  function run(model: RecurrentModel, x: tf.Tensor, target: tf.Tensor, fused: boolean): { y: Float32Array; grads: Record<string, Float32Array> } {
+    const prev = process.env.ORTHOQUANT_FUSED_ROWS;
+    process.env.ORTHOQUANT_FUSED_ROWS = fused ? '1' : '0';
+    try {
+      const groups = model.trainableVariables();
+      const vars = [...groups.orthogonal, ...groups.other, ...groups.managed.map((m) => m.variable)];
+      const y = tf.tidy(() => model.forward(x));
+      const { value, grads } = tf.variableGrads(() => lossOf(model, x, target), vars);
+      const out: Record<string, Float32Array> = {};
+      for (const v of vars) out[v.name] = grads[v.name].dataSync() as Float32Array;
+      const yv = y.dataSync() as Float32Array;
+      tf.dispose([y, value, ...Object.values(grads)]);
+      return { y: yv, grads: out };
+    } finally {
+      if (prev === undefined) delete process.env.ORTHOQUANT_FUSED_ROWS;
+      else process.env.ORTHOQUANT_FUSED_ROWS = prev;
+    }
+  }
+  const T = 6;
+  const B = 4;
+  const cases = [
+    ...tinyConfigs().map(({ label, config }) => ({ label, config, io: TINY_IO })),
+    ...tinyConfigs()
+      .filter(({ config }) => config.type === 'hadamrnn' || config.type === 'lstm')
+      .map(({ label, config }) => ({ label: `${label}, tokens, last-step readout`, config: { ...config, embeddingDim: 3 }, io: { inputSize: 1, outputSize: 2, vocabSize: 6, readout: 'last' as const } })),
+  ];
+  for (const { label, config, io } of cases) {
+    it(`${label}: logits and every gradient agree (1e-4 relative), no leaks`, async () => {
+      const model = createModel(config, io, 7);
+      const x = io.vocabSize ? tf.tensor2d(Array.from({ length: T * B }, (_, i) => (i * 5) % io.vocabSize!), [T, B], 'int32') : randomInputs(T, B, io.inputSize);
+      const target = io.readout === 'last' ? tf.randomNormal([B, io.outputSize], 0, 1, 'float32', 9) : tf.randomNormal([T, B, io.outputSize], 0, 1, 'float32', 9);
+      const ref = run(model, x, target, false);
+      const got = await expectNoLeaks(() => run(model, x, target, true), `${label}: fused path`);
+      const ey = relativeError(got.y, ref.y);
+      assert.ok(ey <= 1e-4, `${label}: logits relative error ${ey.toExponential(2)}`);
+      for (const name of Object.keys(ref.grads)) {
+        const e = relativeError(got.grads[name], ref.grads[name]);
+        assert.ok(e <= 1e-4, `${label}: d${name} relative error ${e.toExponential(2)}`);
+      }
+      tf.dispose([x, target]);
+      model.dispose();
+    });
+  }
+});
+
 describe('LSTM: the fused scan equals the per-step reference', () => {
   const T = 7;
   const B = 3;

@@ -1,0 +1,254 @@
+/**
+ * Affine maps over many rows as one tfjs op with a hand-written gradient: `Y = f(X) W + c`,
+ * X `[…, k]` (every leading dimension is a row: T·B rows), W `[k, m]`, c `[m]`,
+ * f ∈ identity | ReLU. It is the input projection `x U + b` and the readout
+ * `ReLU(h) V + c` around the scans.
+ *
+ * - `OrthoquantAffineRows`      inputs [x, W, c] → Y `[…, m]` (x's leading shape kept: no reshape)
+ * - `OrthoquantAffineRowsGrad`  inputs [dy, x, W] → [dW, dc] or [dx, dW, dc]
+ *
+ * The gradient is one pass over the rows: dW = f(X)ᵀ dY, dc = Σ_rows dY and, when x needs it,
+ * dX = (dY Wᵀ) ⊙ f'(X) — no transposes, no copy of X (f(X) is recomputed per row; X itself is
+ * what the tape saves: the scan's H, already saved by the scan), zero inputs skipped (one-hot
+ * rows, ReLU zeros). I/O in place on wasm and cpu, as the scans (see tf-kernels.ts).
+ */
+import { tf } from '@orthoquant/runtime';
+import { ioFor, checkFloat, withSharedSaves } from './tf-kernels.js';
+import type { TensorIo } from './tf-kernels.js';
+import { implFor } from './scan.js';
+import type { KernelImplementation } from './scan.js';
+import { loadNative } from './native.js';
+
+export interface AffineSpec {
+  /** Rows. */
+  N: number;
+  /** Width of a row of x (rows of W). */
+  k: number;
+  /** Outputs (columns of W). */
+  m: number;
+  relu: boolean;
+}
+
+export interface AffineGradients {
+  /** dL/dX `[N, k]`, or null when not wanted. */
+  dx: Float32Array | null;
+  dw: Float32Array;
+  dc: Float32Array;
+}
+
+export interface AffineImplementation {
+  name: 'native' | 'js';
+  forward(spec: AffineSpec, x: Float32Array, w: Float32Array, c: Float32Array, y: Float32Array, threads: number): void;
+  backward(spec: AffineSpec, x: Float32Array, w: Float32Array, dy: Float32Array, g: AffineGradients, threads: number): void;
+}
+
+/** The JS implementation: the same loops as native/scan.cc, sums of weights in float64. */
+export const jsAffine: AffineImplementation = {
+  name: 'js',
+  forward({ N, k, m, relu }, x, w, c, y) {
+    for (let r = 0; r < N; r++) {
+      const xo = r * k;
+      const yo = r * m;
+      for (let j = 0; j < m; j++) y[yo + j] = c[j];
+      for (let i = 0; i < k; i++) {
+        const a = x[xo + i];
+        if (a === 0 || (relu && a < 0)) continue;
+        const wo = i * m;
+        for (let j = 0; j < m; j++) y[yo + j] += a * w[wo + j];
+      }
+    }
+  },
+  backward({ N, k, m, relu }, x, w, dy, g) {
+    const dw = new Float64Array(k * m);
+    const dc = new Float64Array(m);
+    const dx = g.dx;
+    for (let r = 0; r < N; r++) {
+      const xo = r * k;
+      const go = r * m;
+      for (let j = 0; j < m; j++) dc[j] += dy[go + j];
+      for (let i = 0; i < k; i++) {
+        const a = x[xo + i];
+        const active = relu ? a > 0 : true;
+        if (dx) {
+          let s = 0;
+          if (active) for (let j = 0; j < m; j++) s += dy[go + j] * w[i * m + j];
+          dx[xo + i] = s;
+        }
+        if (a === 0 || !active) continue;
+        const wo = i * m;
+        for (let j = 0; j < m; j++) dw[wo + j] += a * dy[go + j];
+      }
+    }
+    g.dw.set(dw);
+    g.dc.set(dc);
+  },
+};
+
+export const AFFINE_KERNEL = 'OrthoquantAffineRows';
+export const AFFINE_GRAD_KERNEL = 'OrthoquantAffineRowsGrad';
+
+export interface AffineAttrs {
+  relu: boolean;
+  /** Whether the gradient kernel also returns dx. */
+  inputGrad: boolean;
+  threads: number;
+  implementation: 'native' | 'js';
+}
+
+let implementations: { native: AffineImplementation | null; js: AffineImplementation } | null = null;
+function implementationOf(a: AffineAttrs): AffineImplementation {
+  const impl = implementations?.[a.implementation];
+  if (!impl) throw new Error(`kernels: affine implementation '${a.implementation}' is not available`);
+  return impl;
+}
+
+function listOf(inputs: tf.NamedTensorInfoMap): tf.TensorInfo[] {
+  return Object.keys(inputs).map((key) => inputs[key] as tf.TensorInfo);
+}
+
+function specOf(x: tf.TensorInfo, w: tf.TensorInfo, a: AffineAttrs): AffineSpec {
+  const [k, m] = w.shape;
+  const size = x.shape.reduce((p, q) => p * q, 1);
+  return { N: size / k, k, m, relu: a.relu };
+}
+
+function affineKernelFunc(backendName: string): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const a = attrs as unknown as AffineAttrs;
+    const [x, w, c] = listOf(inputs);
+    for (const [name, t] of Object.entries({ x, w, c })) checkFloat(t, `${AFFINE_KERNEL}: ${name}`);
+    const spec = specOf(x, w, a);
+    const io = ioFor(backendName, backend) as TensorIo<unknown>;
+    const out = io.alloc([...x.shape.slice(0, -1), spec.m]);
+    implementationOf(a).forward(spec, io.read(x), io.read(w), io.read(c), io.view(out), a.threads);
+    return io.finish(out);
+  };
+}
+
+function affineGradKernelFunc(backendName: string): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const a = attrs as unknown as AffineAttrs;
+    const [dy, x, w] = listOf(inputs);
+    for (const [name, t] of Object.entries({ dy, x, w })) checkFloat(t, `${AFFINE_GRAD_KERNEL}: ${name}`);
+    const spec = specOf(x, w, a);
+    const io = ioFor(backendName, backend) as TensorIo<unknown>;
+    const outs = [...(a.inputGrad ? [io.alloc([...x.shape])] : []), io.alloc([spec.k, spec.m]), io.alloc([spec.m])];
+    const views = outs.map((o) => io.view(o));
+    const g: AffineGradients = a.inputGrad ? { dx: views[0], dw: views[1], dc: views[2] } : { dx: null, dw: views[0], dc: views[1] };
+    implementationOf(a).backward(spec, io.read(x), io.read(w), io.read(dy), g, a.threads);
+    return outs.map((o) => io.finish(o));
+  };
+}
+
+let gradientRegistered = false;
+
+export function ensureAffineRegistered(impls: { native: AffineImplementation | null; js: AffineImplementation }): void {
+  implementations = impls;
+  const backendName = tf.getBackend();
+  if (!tf.getKernel(AFFINE_KERNEL, backendName)) {
+    tf.registerKernel({ kernelName: AFFINE_KERNEL, backendName, kernelFunc: affineKernelFunc(backendName) });
+    tf.registerKernel({ kernelName: AFFINE_GRAD_KERNEL, backendName, kernelFunc: affineGradKernelFunc(backendName) });
+  }
+  if (gradientRegistered) return;
+  gradientRegistered = true;
+  tf.registerGradient({
+    kernelName: AFFINE_KERNEL,
+    inputsToSave: ['x', 'w'],
+    gradFunc: (dy, saved, attrs) => {
+      const a = attrs as unknown as AffineAttrs;
+      const [x, w] = saved;
+      const outs = tf.engine().runKernel(AFFINE_GRAD_KERNEL, { dy: dy as tf.Tensor, x, w }, attrs) as tf.Tensor[];
+      const [dw, dc] = a.inputGrad ? outs.slice(1) : outs;
+      return {
+        // Asked for only when x is on the path to a variable; then `inputGrad` should be set.
+        x: () => (a.inputGrad ? outs[0] : referenceInputGrad(dy as tf.Tensor, x, w, a.relu)),
+        w: () => dw,
+        c: () => dc,
+      };
+    },
+  });
+}
+
+/** dX = (dY Wᵀ) ⊙ f'(X) with tfjs ops (when the op was built without `inputGrad`). */
+function referenceInputGrad(dy: tf.Tensor, x: tf.Tensor, w: tf.Tensor, relu: boolean): tf.Tensor {
+  const [k, m] = w.shape;
+  const dx = tf.matMul(dy.reshape([-1, m]) as tf.Tensor2D, w as tf.Tensor2D, false, true).reshape(x.shape);
+  return relu ? tf.mul(dx, tf.step(x)) : dx.reshape([...x.shape.slice(0, -1), k]);
+}
+
+export function runAffineKernel(x: tf.Tensor, w: tf.Tensor, c: tf.Tensor, attrs: AffineAttrs): tf.Tensor {
+  return withSharedSaves(() => tf.engine().runKernel(AFFINE_KERNEL, { x, w, c }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The op and the typed-array layer.
+
+export interface AffineRowsOptions {
+  /** f = ReLU (the readout's `ReLU(h) V + c`); default identity. */
+  relu?: boolean;
+  /**
+   * Compute dL/dx in the gradient kernel (x depends on variables: embeddings, stacked
+   * models). Without it dL/dx is still available, through tfjs ops, if x is on a gradient path.
+   */
+  inputGrad?: boolean;
+}
+
+function affineImplFor(name?: KernelImplementation): { impl: AffineImplementation; threads: number } {
+  const { impl, threads } = implFor(name);
+  if (impl.name === 'js') return { impl: jsAffine, threads: 1 };
+  const nat = loadNative().affine;
+  if (!nat) throw new Error(`kernels: the native kernels are not available: ${loadNative().reason}`);
+  return { impl: nat, threads };
+}
+
+/**
+ * `f(x) W + c` over every row of x `[…, k]` as one op: `[…, m]`, differentiable w.r.t. x, W
+ * and c (see the file comment). Same implementation choice as the scans (native / JS).
+ */
+export function affineRows(x: tf.Tensor, W: tf.Tensor2D, c: tf.Tensor1D, opts: AffineRowsOptions = {}): tf.Tensor {
+  const where = 'affineRows';
+  if (!(x instanceof tf.Tensor) || x.rank < 1) throw new Error(`${where}: x must be a tensor of rank ≥ 1`);
+  if (W.rank !== 2) throw new Error(`${where}: W must be [k, m], got [${W.shape.join(', ')}]`);
+  const [k, m] = W.shape;
+  if (x.shape[x.rank - 1] !== k) throw new Error(`${where}: x [${x.shape.join(', ')}] has rows of ${x.shape[x.rank - 1]}, W [${k}, ${m}] expects ${k}`);
+  if (c.rank !== 1 || c.shape[0] !== m) throw new Error(`${where}: c must be [${m}], got [${c.shape.join(', ')}]`);
+  for (const [name, t] of [['x', x], ['W', W], ['c', c]] as const) {
+    if (t.dtype !== 'float32') throw new Error(`${where}: ${name} must be float32, got ${t.dtype}`);
+  }
+  const { impl, threads } = affineImplFor();
+  ensureAffineRegistered({ native: loadNative().affine, js: jsAffine });
+  return runAffineKernel(x, W, c, { relu: Boolean(opts.relu), inputGrad: Boolean(opts.inputGrad), threads, implementation: impl.name });
+}
+
+/** `f(x) W + c` on Float32Arrays (x `[N·k]`, W `[k·m]`, c `[m]`) → `[N·m]`. */
+export function affineForward(spec: AffineSpec, x: Float32Array, W: Float32Array, c: Float32Array, opts: { implementation?: KernelImplementation } = {}): Float32Array {
+  checkAffine(spec, x, W, 'affineForward');
+  if (c.length !== spec.m) throw new Error(`affineForward: c has ${c.length} values, expected ${spec.m}`);
+  const y = new Float32Array(spec.N * spec.m);
+  const { impl, threads } = affineImplFor(opts.implementation);
+  impl.forward(spec, x, W, c, y, threads);
+  return y;
+}
+
+/** The gradient of `f(x) W + c` from dL/dy: dW, dc and (when `inputGrad`) dx. */
+export function affineBackward(
+  spec: AffineSpec,
+  x: Float32Array,
+  W: Float32Array,
+  dy: Float32Array,
+  opts: { inputGrad?: boolean; implementation?: KernelImplementation } = {},
+): AffineGradients {
+  checkAffine(spec, x, W, 'affineBackward');
+  if (dy.length !== spec.N * spec.m) throw new Error(`affineBackward: dy has ${dy.length} values, expected ${spec.N * spec.m}`);
+  const g: AffineGradients = { dx: opts.inputGrad ? new Float32Array(spec.N * spec.k) : null, dw: new Float32Array(spec.k * spec.m), dc: new Float32Array(spec.m) };
+  const { impl, threads } = affineImplFor(opts.implementation);
+  impl.backward(spec, x, W, dy, g, threads);
+  return g;
+}
+
+function checkAffine(spec: AffineSpec, x: Float32Array, W: Float32Array, where: string): void {
+  const { N, k, m } = spec;
+  if (![N, k, m].every((v) => Number.isInteger(v) && v >= 0) || k < 1 || m < 1) throw new Error(`${where}: N, k, m must be integers (k, m ≥ 1), got ${N}, ${k}, ${m}`);
+  if (x.length !== N * k) throw new Error(`${where}: x has ${x.length} values, expected ${N * k}`);
+  if (W.length !== k * m) throw new Error(`${where}: W has ${W.length} values, expected ${k * m}`);
+}
