@@ -30,7 +30,16 @@ describe('orthoquant CLI: usage and bad input', () => {
   it('--help lists every command and exits 0', () => {
     const r = cli(['--help']);
     assert.equal(r.code, 0, r.err);
-    for (const c of ['train', 'sweep', 'runs', 'report', 'export', 'quantize', 'eval', 'dashboard']) assert.match(r.out, new RegExp(`orthoquant ${c}`));
+    for (const c of ['train', 'sweep', 'worker', 'runs', 'report', 'export', 'quantize', 'eval', 'dashboard']) assert.match(r.out, new RegExp(`orthoquant ${c}`));
+  });
+
+  it('sweep --help lists the local, queue and Slurm routes; worker refuses a bad queue URL (exit 2)', () => {
+    const r = cli(['sweep', '--help']);
+    assert.equal(r.code, 0, r.err);
+    for (const c of ['run <file>', 'resume <name>', 'status', 'export-slurm <file>', 'run-task <dir>', 'ingest <dir>']) assert.ok(r.out.includes(`orthoquant sweep ${c}`), c);
+    const w = cli(['worker', '--queue', 'http://127.0.0.1:6379']);
+    assert.equal(w.code, 2, w.err);
+    assert.match(w.err, /--queue: expected a redis:\/\/ URL, got protocol 'http:'/);
   });
 
   it('an unknown command or flag is a usage error (exit 2)', () => {
