@@ -4,7 +4,8 @@
  *
  * - `OrthoquantFusedScan`      inputs [z, w, h0?, bias?] → H
  * - `OrthoquantFusedScanGrad`  inputs [dy, H, w, h0?, bias?] → [dz, dw, dh0?, dbias?]
- * (inputs as arrays, like tfjs's Concat: the gradient saves all of them.)
+ * (inputs as arrays, like tfjs's Concat; an absent h0 / bias is a one-value placeholder, so
+ * the positions are fixed and the gradient saves exactly w, h0, bias — not z — and H.)
  *
  * Tensor data crosses without copies where the backend allows it:
  * - wasm: inputs are read as views of the wasm heap and outputs are allocated on the heap
@@ -12,7 +13,8 @@
  *   taken after the last heap allocation of the call, so no view can be detached by growth.
  * - cpu: `readSync` returns the stored array and `write` stores the given one — zero copies.
  * - any other backend (tensorflow, webgl): `readSync` / `write`, one copy each way.
- * The gradient saves the inputs and the output H (no pre-activation: σ' is read off H).
+ * The gradient saves w, h0, bias and the output H (no z, no pre-activation: σ' is read off H);
+ * on wasm the saves share the data instead of copying it (`withSharedSaves`).
  */
 import { tf } from '@orthoquant/runtime';
 import type { Activation, RecurrenceKind, ScanImplementation, ScanSpec } from './scan-spec.js';
@@ -84,14 +86,22 @@ export function ioFor(backendName: string, backend: unknown): TensorIo<Info> | T
   return io;
 }
 
-/** [fixed inputs…, h0?, bias?] from an array-like input map; absent optionals as undefined. */
+/**
+ * [fixed inputs…, h0?, bias?] from an array-like input map. The optionals always occupy their
+ * two positions (a one-value placeholder when absent, so that the gradient can name exactly
+ * the inputs it saves); absent ones come back as undefined.
+ */
 function unpack(inputs: tf.NamedTensorInfoMap, fixed: number, a: ScanAttrs): (Info | undefined)[] {
   const list = Object.keys(inputs).map((k) => inputs[k]);
   const out = list.slice(0, fixed);
-  let k = fixed;
-  out.push(a.hasH0 ? list[k++] : undefined);
-  out.push(a.hasBias ? list[k++] : undefined);
+  out.push(a.hasH0 ? list[fixed] : undefined);
+  out.push(a.hasBias ? list[fixed + 1] : undefined);
   return out;
+}
+
+/** The placeholder of an absent optional input (never read by the kernels). */
+function placeholder(): tf.Tensor {
+  return tf.zeros([1]);
 }
 
 function specOf(a: ScanAttrs, z: { shape: number[] }): ScanSpec {
@@ -196,31 +206,32 @@ export function ensureRegistered(impls: { native: ScanImplementation | null; js:
   gradientRegistered = true;
   tf.registerGradient({
     kernelName: SCAN_KERNEL,
-    saveAllInputs: true,
+    // Inputs [z, w, h0 | placeholder, bias | placeholder]: z is not needed (σ' is read off H).
+    inputsToSave: ['1', '2', '3'],
     outputsToSave: [true],
     gradFunc: (dy, saved, attrs) => {
       const a = attrs as unknown as ScanAttrs;
-      // saved = [z, w, h0?, bias?, H] (inputs in insertion order, then the output).
-      const [, w, ...rest] = saved;
-      const H = rest.pop()!;
-      const h0 = a.hasH0 ? rest.shift() : undefined;
-      const bias = a.hasBias ? rest.shift() : undefined;
-      const inputs = [dy as tf.Tensor, H, w, ...(h0 ? [h0] : []), ...(bias ? [bias] : [])];
+      const [w, h0, bias, H] = saved;
+      const inputs = [dy as tf.Tensor, H, w, h0, bias];
       const outs = tf.engine().runKernel(SCAN_GRAD_KERNEL, inputs as unknown as tf.NamedTensorMap, attrs) as tf.Tensor[];
-      // Gradients by input position: dz, dw, then dh0 and dbias when present (same order as outs).
-      const grads: Record<string, () => tf.Tensor> = {};
-      outs.forEach((g, i) => {
-        grads[i] = () => g;
-      });
-      return grads;
+      // Outs: dz, dw, then dh0 and dbias when present; a placeholder's gradient is zeros.
+      const [dz, dw] = outs;
+      const dh0 = a.hasH0 ? outs[2] : undefined;
+      const dbias = a.hasBias ? outs[a.hasH0 ? 3 : 2] : undefined;
+      return { 0: () => dz, 1: () => dw, 2: () => dh0 ?? tf.zerosLike(h0), 3: () => dbias ?? tf.zerosLike(bias) };
     },
   });
 }
 
 /** Run the fused scan kernel on the active backend. */
 export function runScanKernel(inputs: { z: tf.Tensor; w: tf.Tensor; h0?: tf.Tensor; bias?: tf.Tensor }, attrs: ScanAttrs): tf.Tensor3D {
-  const list = [inputs.z, inputs.w, ...(inputs.h0 ? [inputs.h0] : []), ...(inputs.bias ? [inputs.bias] : [])];
-  return withSharedSaves(() => tf.engine().runKernel(SCAN_KERNEL, list as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor3D);
+  const none = placeholder();
+  try {
+    const list = [inputs.z, inputs.w, inputs.h0 ?? none, inputs.bias ?? none];
+    return withSharedSaves(() => tf.engine().runKernel(SCAN_KERNEL, list as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor3D);
+  } finally {
+    none.dispose();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -245,12 +256,12 @@ function lstmImplementationOf(a: LstmAttrs): LstmImplementation {
   return impl;
 }
 
+/** As `unpack`: h0 and c0 always at their positions, placeholders when absent. */
 function optionals(inputs: tf.NamedTensorInfoMap, fixed: number, a: LstmAttrs): (Info | undefined)[] {
   const list = Object.keys(inputs).map((k) => inputs[k]);
   const out = list.slice(0, fixed);
-  let k = fixed;
-  out.push(a.hasH0 ? list[k++] : undefined);
-  out.push(a.hasC0 ? list[k++] : undefined);
+  out.push(a.hasH0 ? list[fixed] : undefined);
+  out.push(a.hasC0 ? list[fixed + 1] : undefined);
   return out;
 }
 
@@ -305,33 +316,35 @@ export function ensureLstmRegistered(impls: { native: LstmImplementation | null;
   lstmGradientRegistered = true;
   tf.registerGradient({
     kernelName: LSTM_KERNEL,
-    saveAllInputs: true,
+    // Inputs [gates, W_hh, h0 | placeholder, c0 | placeholder]: the gates are not needed (S is).
+    inputsToSave: ['1', '2', '3'],
     outputsToSave: [true, true, true],
     gradFunc: (dys, saved, attrs) => {
       const a = attrs as unknown as LstmAttrs;
-      // saved = [gates, W_hh, h0?, c0?, H, C, S]; only H is visible, so only dys[0] matters.
+      // saved = [W_hh, h0, c0, H, C, S]; only H is visible, so only dys[0] matters.
       const dH = (Array.isArray(dys) ? dys[0] : dys) as tf.Tensor;
-      const [, w, ...rest] = saved;
-      const S = rest.pop()!;
-      const C = rest.pop()!;
-      const H = rest.pop()!;
-      const h0 = a.hasH0 ? rest.shift() : undefined;
-      const c0 = a.hasC0 ? rest.shift() : undefined;
-      const inputs = [dH, H, C, S, w, ...(h0 ? [h0] : []), ...(c0 ? [c0] : [])];
+      const [w, h0, c0, H, C, S] = saved;
+      const inputs = [dH, H, C, S, w, h0, c0];
       const outs = tf.engine().runKernel(LSTM_GRAD_KERNEL, inputs as unknown as tf.NamedTensorMap, attrs) as tf.Tensor[];
-      const grads: Record<string, () => tf.Tensor> = {};
-      outs.forEach((g, i) => {
-        grads[i] = () => g;
-      });
-      return grads;
+      const [dgates, dw] = outs;
+      const dh0 = a.hasH0 ? outs[2] : undefined;
+      const dc0 = a.hasC0 ? outs[a.hasH0 ? 3 : 2] : undefined;
+      return { 0: () => dgates, 1: () => dw, 2: () => dh0 ?? tf.zerosLike(h0), 3: () => dc0 ?? tf.zerosLike(c0) };
     },
   });
 }
 
 /** Run the fused LSTM kernel; returns H and drops the saved-only outputs C and S. */
 export function runLstmKernel(inputs: { gates: tf.Tensor; w: tf.Tensor; h0?: tf.Tensor; c0?: tf.Tensor }, attrs: LstmAttrs): tf.Tensor3D {
-  const list = [inputs.gates, inputs.w, ...(inputs.h0 ? [inputs.h0] : []), ...(inputs.c0 ? [inputs.c0] : [])];
-  const [H, C, S] = withSharedSaves(() => tf.engine().runKernel(LSTM_KERNEL, list as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[]);
+  const none = placeholder();
+  let outs: tf.Tensor[];
+  try {
+    const list = [inputs.gates, inputs.w, inputs.h0 ?? none, inputs.c0 ?? none];
+    outs = withSharedSaves(() => tf.engine().runKernel(LSTM_KERNEL, list as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[]);
+  } finally {
+    none.dispose();
+  }
+  const [H, C, S] = outs;
   tf.dispose([C, S]);
   return H as tf.Tensor3D;
 }
