@@ -874,6 +874,44 @@ void affineBackward(const Affine& p, const float* dY, float* dX, float* dW, floa
   }
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// Readout + mean softmax cross-entropy over N rows: logits Y = f(X) W + c (N·m floats, small),
+// loss = mean_r (logsumexp(Y[r]) − Y[r, t_r]); the gradient recomputes Y, forms
+// dY = (softmax(Y) − onehot(t))·scale per row and runs the affine gradient on it.
+
+// Softmax cross-entropy of the rows [r0, r1) of Y; with G, also G[r] = (softmax − onehot)·scale.
+double crossEntropyRows(const float* Y, const int32_t* t, int m, int r0, int r1, float* G, float scale) {
+  double loss = 0.0;
+  std::vector<float> e(m);
+  for (int r = r0; r < r1; r++) {
+    const float* y = Y + size_t(r) * m;
+    float mx = y[0];
+    for (int j = 1; j < m; j++) mx = std::max(mx, y[j]);
+    float s = 0.f;
+    for (int j = 0; j < m; j++) s += (e[j] = std::exp(y[j] - mx));
+    loss += double(std::log(s)) + mx - y[t[r]];
+    if (G) {
+      float* g = G + size_t(r) * m;
+      const float inv = scale / s;
+      for (int j = 0; j < m; j++) g[j] = e[j] * inv;
+      g[t[r]] -= scale;
+    }
+  }
+  return loss;
+}
+
+double readoutCrossEntropy(const Affine& p, const int32_t* t, int threads, float* G, float scale) {
+  std::vector<float> Y(size_t(p.N) * p.m);
+  affineForward(p, Y.data(), threads);
+  threads = affineThreads(threads, p);
+  std::vector<double> part(threads, 0.0);
+  parallelBlocks(threads, p.N, [&](int q, int r0, int r1) { part[q] = crossEntropyRows(Y.data(), t, p.m, r0, r1, G, scale); });
+  double loss = 0.0;
+  for (double v : part) loss += v;
+  return loss;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Node-API glue. Every buffer length is checked here too: a wrong length must never become an
 // out-of-bounds write.
@@ -1124,6 +1162,60 @@ napi_value AffineBackward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+
+const int32_t* getTargets(napi_env env, napi_value v, size_t len, int m) {
+  bool isTyped = false;
+  napi_is_typedarray(env, v, &isTyped);
+  if (!isTyped) throw ArgError{"targets must be an Int32Array"};
+  napi_typedarray_type ttype;
+  size_t length = 0;
+  void* data = nullptr;
+  napi_get_typedarray_info(env, v, &ttype, &length, &data, nullptr, nullptr);
+  if (ttype != napi_int32_array) throw ArgError{"targets must be an Int32Array"};
+  if (length != len) throw ArgError{"targets has " + std::to_string(length) + " values, expected " + std::to_string(len)};
+  const int32_t* t = static_cast<const int32_t*>(data);
+  for (size_t r = 0; r < len; r++)
+    if (t[r] < 0 || t[r] >= m) throw ArgError{"target " + std::to_string(t[r]) + " at row " + std::to_string(r) + " is outside [0, " + std::to_string(m) + ")"};
+  return t;
+}
+
+// readoutCrossEntropy(N, k, m, relu, threads, x, W, c, targets, scale, dx|null, dW|null, dc|null) → Σ loss
+// (with dW: the gradient of scale·Σ loss as well).
+napi_value ReadoutCrossEntropy(napi_env env, napi_callback_info info) {
+  size_t argc = 13;
+  napi_value a[13];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  try {
+    if (argc != 13) throw ArgError{"readoutCrossEntropy expects 13 arguments"};
+    Affine p{};
+    int threads = 1;
+    parseAffine(env, a, p, threads);
+    p.c = getF32(env, a[7], p.m, "c", false);
+    const int32_t* t = getTargets(env, a[8], size_t(p.N), p.m);
+    double scale = 0.0;
+    if (napi_get_value_double(env, a[9], &scale) != napi_ok) throw ArgError{"scale must be a number"};
+    float* dX = getF32(env, a[10], size_t(p.N) * p.k, "dx", true);
+    float* dW = getF32(env, a[11], size_t(p.k) * p.m, "dW", true);
+    float* dc = getF32(env, a[12], p.m, "dc", dW == nullptr);
+    double loss;
+    if (dW) {
+      std::vector<float> G(size_t(p.N) * p.m);
+      loss = readoutCrossEntropy(p, t, threads, G.data(), float(scale));
+      affineBackward(p, G.data(), dX, dW, dc, threads);
+    } else {
+      loss = readoutCrossEntropy(p, t, threads, nullptr, 0.f);
+    }
+    napi_value out;
+    napi_create_double(env, loss, &out);
+    return out;
+  } catch (const ArgError& e) {
+    napi_throw_error(env, nullptr, ("orthoquant_kernels.readoutCrossEntropy: " + e.msg).c_str());
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, (std::string("orthoquant_kernels.readoutCrossEntropy: ") + e.what()).c_str());
+  }
+  return nullptr;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"forward", nullptr, Forward, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -1133,6 +1225,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"lstmBackward", nullptr, LstmBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"affineForward", nullptr, AffineForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"affineBackward", nullptr, AffineBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"readoutCrossEntropy", nullptr, ReadoutCrossEntropy, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

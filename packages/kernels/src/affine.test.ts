@@ -2,7 +2,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, createRng } from '@orthoquant/runtime';
 import { testBackend, expectArraysClose, relativeError, expectNoLeaks } from '@orthoquant/runtime/testing';
-import { affineRows, affineForward, affineBackward, availableImplementations, setKernelImplementation, setKernelThreads } from './index.js';
+import { affineRows, affineForward, affineBackward, readoutCrossEntropy, availableImplementations, setKernelImplementation, setKernelThreads } from './index.js';
 import type { AffineSpec } from './index.js';
 import { randomTensor } from './testing.js';
 
@@ -161,3 +161,71 @@ describe('affine rows on typed arrays', () => {
     assert.throws(() => affineBackward(spec, new Float32Array(6), new Float32Array(6), new Float32Array(3)), /dy has 3 values/);
   });
 });
+
+/** tfjs reference: mean softmax cross-entropy of the reference logits. */
+function referenceCe(x: tf.Tensor, W: tf.Tensor2D, c: tf.Tensor1D, t: tf.Tensor, relu: boolean): tf.Scalar {
+  return tf.tidy(() => {
+    const m = W.shape[1];
+    const y = reference(x, W, c, relu).reshape([-1, m]);
+    return tf.mean(tf.sub(tf.logSumExp(y, 1), tf.sum(tf.mul(y, tf.oneHot(t.reshape([-1]) as tf.Tensor1D, m)), 1))) as tf.Scalar;
+  });
+}
+
+for (const [backend, implName] of BACKENDS.flatMap((b) => availableImplementations().map((i) => [b, i] as const))) {
+  describe(`readout + softmax cross-entropy [${implName} kernels, ${backend} backend]`, () => {
+    before(async () => {
+      await testBackend(backend);
+      setKernelImplementation(implName);
+    });
+    after(async () => {
+      setKernelImplementation('auto');
+      await testBackend();
+    });
+
+    for (const relu of [true, false]) {
+      for (const shape of [[7, 3, 16], [40, 12]]) {
+        const label = `x [${shape.join(', ')}], ${relu ? 'ReLU' : 'linear'}`;
+        it(`${label}: loss and dx, dW, dc (through a scaled loss) match tfjs`, () => {
+          const k = shape[shape.length - 1];
+          const m = 9;
+          const x = randomTensor(shape, `${label}/x`, 2);
+          const W = randomTensor([k, m], `${label}/W`, 1) as tf.Tensor2D;
+          const c = randomTensor([m], `${label}/c`) as tf.Tensor1D;
+          const rng = createRng(`${label}/t`);
+          const t = tf.tensor(Int32Array.from({ length: x.size / k }, () => Math.floor(rng.uniform() * m)), shape.slice(0, -1), 'int32');
+          const loss = readoutCrossEntropy(x, W, c, t, { relu });
+          const want = referenceCe(x, W, c, t, relu);
+          assert.deepEqual(loss.shape, []);
+          const el = relativeError(loss, want);
+          assert.ok(el < 1e-5, `${label}: loss relative error ${el.toExponential(3)}`);
+          const got = tf.grads((xx: tf.Tensor, ww: tf.Tensor, cc: tf.Tensor) => tf.mul(readoutCrossEntropy(xx, ww as tf.Tensor2D, cc as tf.Tensor1D, t, { relu }), 2.5))([x, W, c]);
+          const ref = tf.grads((xx: tf.Tensor, ww: tf.Tensor, cc: tf.Tensor) => tf.mul(referenceCe(xx, ww as tf.Tensor2D, cc as tf.Tensor1D, t, relu), 2.5))([x, W, c]);
+          ['dx', 'dW', 'dc'].forEach((name, i) => {
+            assert.deepEqual(got[i].shape, ref[i].shape, `${label}: ${name} shape`);
+            const err = relativeError(got[i], ref[i]);
+            assert.ok(err < 1e-4, `${label}: ${name} relative error ${err.toExponential(3)}`);
+          });
+          tf.dispose([x, W, c, t, loss, want, ...got, ...ref]);
+        });
+      }
+    }
+
+    it('gradients w.r.t. W and c only (inputGrad off), no leaks; bad targets are errors', async () => {
+      const x = randomTensor([6, 5, 8], 'ce/x');
+      const W = randomTensor([8, 4], 'ce/W') as tf.Tensor2D;
+      const c = randomTensor([4], 'ce/c') as tf.Tensor1D;
+      const t = tf.tensor2d(Int32Array.from({ length: 30 }, (_, i) => i % 4), [6, 5], 'int32');
+      await expectNoLeaks(() => {
+        const got = tf.grads((ww: tf.Tensor, cc: tf.Tensor) => readoutCrossEntropy(x, ww as tf.Tensor2D, cc as tf.Tensor1D, t, { relu: true, inputGrad: false }))([W, c]);
+        const ref = tf.grads((ww: tf.Tensor, cc: tf.Tensor) => referenceCe(x, ww as tf.Tensor2D, cc as tf.Tensor1D, t, true))([W, c]);
+        got.forEach((g, i) => assert.ok(relativeError(g, ref[i]) < 1e-4, `grad ${i}`));
+        tf.dispose([...got, ...ref]);
+        tf.tidy(() => readoutCrossEntropy(x, W, c, t)).dispose();
+      }, 'readout cross-entropy');
+      const bad = tf.tensor2d(Int32Array.from({ length: 30 }, (_, i) => (i === 7 ? 4 : 0)), [6, 5], 'int32');
+      assert.throws(() => readoutCrossEntropy(x, W, c, bad).dispose(), /target 4 at row 7 is outside \[0, 4\)/);
+      assert.throws(() => readoutCrossEntropy(x, W, c, tf.zeros([6, 5])), /targets must be int32/);
+      tf.dispose([x, W, c, t, bad]);
+    });
+  });
+}

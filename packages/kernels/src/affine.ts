@@ -40,6 +40,31 @@ export interface AffineImplementation {
   name: 'native' | 'js';
   forward(spec: AffineSpec, x: Float32Array, w: Float32Array, c: Float32Array, y: Float32Array, threads: number): void;
   backward(spec: AffineSpec, x: Float32Array, w: Float32Array, dy: Float32Array, g: AffineGradients, threads: number): void;
+  /**
+   * Σ_rows softmax cross-entropy of the logits f(x) W + c against `targets` (one class per row);
+   * with `g`, also the gradient of `scale`·Σ loss w.r.t. x (when g.dx), W and c.
+   */
+  crossEntropy(spec: AffineSpec, x: Float32Array, w: Float32Array, c: Float32Array, targets: Int32Array, scale: number, g: AffineGradients | null, threads: number): number;
+}
+
+/** Σ loss of the logit rows Y against targets; with G, G = (softmax(Y) − onehot)·scale. */
+function crossEntropyRows(Y: Float32Array, targets: Int32Array, m: number, G: Float32Array | null, scale: number): number {
+  let loss = 0;
+  for (let r = 0; r < targets.length; r++) {
+    const o = r * m;
+    const t = targets[r];
+    if (!(t >= 0 && t < m)) throw new Error(`readoutCrossEntropy: target ${t} at row ${r} is outside [0, ${m})`);
+    let mx = Y[o];
+    for (let j = 1; j < m; j++) mx = Math.max(mx, Y[o + j]);
+    let s = 0;
+    for (let j = 0; j < m; j++) s += Math.exp(Y[o + j] - mx);
+    loss += Math.log(s) + mx - Y[o + t];
+    if (G) {
+      for (let j = 0; j < m; j++) G[o + j] = (Math.exp(Y[o + j] - mx) / s) * scale;
+      G[o + t] -= scale;
+    }
+  }
+  return loss;
 }
 
 /** The JS implementation: the same loops as native/scan.cc, sums of weights in float64. */
@@ -81,6 +106,14 @@ export const jsAffine: AffineImplementation = {
     }
     g.dw.set(dw);
     g.dc.set(dc);
+  },
+  crossEntropy(spec, x, w, c, targets, scale, g, threads) {
+    const Y = new Float32Array(spec.N * spec.m);
+    this.forward(spec, x, w, c, Y, threads);
+    if (!g) return crossEntropyRows(Y, targets, spec.m, null, 0);
+    const loss = crossEntropyRows(Y, targets, spec.m, Y, scale); // G overwrites Y row by row
+    this.backward(spec, x, w, Y, g, threads);
+    return loss;
   },
 };
 
@@ -251,4 +284,113 @@ function checkAffine(spec: AffineSpec, x: Float32Array, W: Float32Array, where: 
   if (![N, k, m].every((v) => Number.isInteger(v) && v >= 0) || k < 1 || m < 1) throw new Error(`${where}: N, k, m must be integers (k, m ≥ 1), got ${N}, ${k}, ${m}`);
   if (x.length !== N * k) throw new Error(`${where}: x has ${x.length} values, expected ${N * k}`);
   if (W.length !== k * m) throw new Error(`${where}: W has ${W.length} values, expected ${k * m}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Readout + mean softmax cross-entropy as one op.
+//
+// - `OrthoquantReadoutCrossEntropy`      inputs [x, w, c, targets] → mean loss (scalar)
+// - `OrthoquantReadoutCrossEntropyGrad`  inputs [dy, x, w, c, targets] → [dx?, dW, dc]
+// Neither the logits nor the softmax are kept: the gradient recomputes them from x (N·m floats,
+// small) and runs the affine gradient on (softmax − onehot)·dy/N.
+
+export const READOUT_CE_KERNEL = 'OrthoquantReadoutCrossEntropy';
+export const READOUT_CE_GRAD_KERNEL = 'OrthoquantReadoutCrossEntropyGrad';
+
+function readInt(t: tf.TensorInfo, backendName: string, backend: unknown, what: string): Int32Array {
+  if (t.dtype !== 'int32') throw new Error(`${what}: expected an int32 tensor, got ${t.dtype}`);
+  const wasm = backend as { typedArrayFromHeap?: (t: tf.TensorInfo) => Int32Array };
+  if (backendName === 'wasm' && typeof wasm.typedArrayFromHeap === 'function') return wasm.typedArrayFromHeap(t);
+  const v = (backend as { readSync(id: tf.DataId): unknown }).readSync(t.dataId);
+  if (!(v instanceof Int32Array)) throw new Error(`${what}: backend '${backendName}' returned ${Object.prototype.toString.call(v)} for an int32 tensor`);
+  return v;
+}
+
+function readoutCeKernelFunc(backendName: string): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const a = attrs as unknown as AffineAttrs;
+    const [x, w, c, targets] = listOf(inputs);
+    for (const [name, t] of Object.entries({ x, w, c })) checkFloat(t, `${READOUT_CE_KERNEL}: ${name}`);
+    const spec = specOf(x, w, a);
+    const io = ioFor(backendName, backend) as TensorIo<unknown>;
+    const out = io.alloc([]);
+    const loss = implementationOf(a).crossEntropy(spec, io.read(x), io.read(w), io.read(c), readInt(targets, backendName, backend, READOUT_CE_KERNEL), 0, null, a.threads);
+    io.view(out)[0] = spec.N > 0 ? loss / spec.N : 0;
+    return io.finish(out);
+  };
+}
+
+function readoutCeGradKernelFunc(backendName: string): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const a = attrs as unknown as AffineAttrs;
+    const [dy, x, w, c, targets] = listOf(inputs);
+    for (const [name, t] of Object.entries({ dy, x, w, c })) checkFloat(t, `${READOUT_CE_GRAD_KERNEL}: ${name}`);
+    const spec = specOf(x, w, a);
+    const io = ioFor(backendName, backend) as TensorIo<unknown>;
+    const outs = [...(a.inputGrad ? [io.alloc([...x.shape])] : []), io.alloc([spec.k, spec.m]), io.alloc([spec.m])];
+    const views = outs.map((o) => io.view(o));
+    const g: AffineGradients = a.inputGrad ? { dx: views[0], dw: views[1], dc: views[2] } : { dx: null, dw: views[0], dc: views[1] };
+    const scale = spec.N > 0 ? io.read(dy)[0] / spec.N : 0;
+    implementationOf(a).crossEntropy(spec, io.read(x), io.read(w), io.read(c), readInt(targets, backendName, backend, READOUT_CE_GRAD_KERNEL), scale, g, a.threads);
+    return outs.map((o) => io.finish(o));
+  };
+}
+
+let ceGradientRegistered = false;
+
+function ensureReadoutCeRegistered(): void {
+  ensureAffineRegistered({ native: loadNative().affine, js: jsAffine });
+  const backendName = tf.getBackend();
+  if (!tf.getKernel(READOUT_CE_KERNEL, backendName)) {
+    tf.registerKernel({ kernelName: READOUT_CE_KERNEL, backendName, kernelFunc: readoutCeKernelFunc(backendName) });
+    tf.registerKernel({ kernelName: READOUT_CE_GRAD_KERNEL, backendName, kernelFunc: readoutCeGradKernelFunc(backendName) });
+  }
+  if (ceGradientRegistered) return;
+  ceGradientRegistered = true;
+  tf.registerGradient({
+    kernelName: READOUT_CE_KERNEL,
+    inputsToSave: ['x', 'w', 'c', 'targets'],
+    gradFunc: (dy, saved, attrs) => {
+      const a = attrs as unknown as AffineAttrs;
+      const [x, w, c, targets] = saved;
+      const outs = tf.engine().runKernel(READOUT_CE_GRAD_KERNEL, { dy: dy as tf.Tensor, x, w, c, targets }, attrs) as tf.Tensor[];
+      const [dx, dw, dc] = a.inputGrad ? outs : [undefined, ...outs];
+      return {
+        x: () => {
+          if (!dx) throw new Error('readoutCrossEntropy: a gradient w.r.t. x needs { inputGrad: true }');
+          return dx;
+        },
+        w: () => dw!,
+        c: () => dc!,
+        targets: () => tf.zerosLike(targets),
+      };
+    },
+  });
+}
+
+/**
+ * Mean softmax cross-entropy of the readout logits `f(x) W + c` (rows of x `[…, k]`) against
+ * `targets` (int32, x's leading shape, one class in [0, m) per row), as one op; differentiable
+ * w.r.t. x (with `inputGrad`, the default), W and c. Equals
+ * `mean(logsumexp(y) − y[target])` of `affineRows(x, W, c, opts)` without materialising the
+ * logits' softmax on the tape.
+ */
+export function readoutCrossEntropy(x: tf.Tensor, W: tf.Tensor2D, c: tf.Tensor1D, targets: tf.Tensor, opts: AffineRowsOptions = {}): tf.Scalar {
+  const where = 'readoutCrossEntropy';
+  if (!(x instanceof tf.Tensor) || x.rank < 1) throw new Error(`${where}: x must be a tensor of rank ≥ 1`);
+  if (W.rank !== 2) throw new Error(`${where}: W must be [k, m], got [${W.shape.join(', ')}]`);
+  const [k, m] = W.shape;
+  if (x.shape[x.rank - 1] !== k) throw new Error(`${where}: x [${x.shape.join(', ')}] has rows of ${x.shape[x.rank - 1]}, W [${k}, ${m}] expects ${k}`);
+  if (c.rank !== 1 || c.shape[0] !== m) throw new Error(`${where}: c must be [${m}], got [${c.shape.join(', ')}]`);
+  const lead = x.shape.slice(0, -1);
+  if (targets.dtype !== 'int32' || targets.size !== x.size / k) {
+    throw new Error(`${where}: targets must be int32 of shape [${lead.join(', ')}], got ${targets.dtype} [${targets.shape.join(', ')}]`);
+  }
+  for (const [name, t] of [['x', x], ['W', W], ['c', c]] as const) {
+    if (t.dtype !== 'float32') throw new Error(`${where}: ${name} must be float32, got ${t.dtype}`);
+  }
+  const { impl, threads } = affineImplFor();
+  ensureReadoutCeRegistered();
+  const attrs: AffineAttrs = { relu: Boolean(opts.relu), inputGrad: opts.inputGrad ?? true, threads, implementation: impl.name };
+  return withSharedSaves(() => tf.engine().runKernel(READOUT_CE_KERNEL, { x, w: W, c, targets }, attrs as unknown as tf.NamedAttrMap) as tf.Scalar);
 }

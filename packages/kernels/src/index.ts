@@ -11,5 +11,5 @@ export type { Activation, RecurrenceKind, ScanSpec, ScanForwardInputs, ScanGradi
 export { fwhtBlocks } from './scan-js.js';
 export { lstmScan, lstmForward, lstmBackward } from './lstm.js';
 export type { LstmSpec, LstmInputs, LstmOutputs, LstmGradients } from './lstm-spec.js';
-export { affineRows, affineForward, affineBackward } from './affine.js';
+export { affineRows, affineForward, affineBackward, readoutCrossEntropy } from './affine.js';
 export type { AffineRowsOptions, AffineSpec, AffineGradients } from './affine.js';

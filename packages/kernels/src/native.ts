@@ -26,6 +26,10 @@ interface Addon {
     N: number, k: number, m: number, relu: number, threads: number, x: Float32Array, w: Float32Array, dy: Float32Array,
     dx: Float32Array | null, dw: Float32Array, dc: Float32Array,
   ): void;
+  readoutCrossEntropy(
+    N: number, k: number, m: number, relu: number, threads: number, x: Float32Array, w: Float32Array, c: Float32Array, targets: Int32Array,
+    scale: number, dx: Float32Array | null, dw: Float32Array | null, dc: Float32Array | null,
+  ): number;
   lstmForward(T: number, B: number, n: number, threads: number, gates: Float32Array, w: Float32Array, h0: Float32Array | null, c0: Float32Array | null, H: Float32Array, C: Float32Array, S: Float32Array): void;
   lstmBackward(
     T: number, B: number, n: number, threads: number, w: Float32Array, h0: Float32Array | null, c0: Float32Array | null,
@@ -109,6 +113,9 @@ function tryLoad(): NativeLoad {
     },
     backward(spec, x, w, dy, g, threads) {
       addon.affineBackward(spec.N, spec.k, spec.m, spec.relu ? 1 : 0, threads, x, w, dy, g.dx, g.dw, g.dc);
+    },
+    crossEntropy(spec, x, w, c, targets, scale, g, threads) {
+      return addon.readoutCrossEntropy(spec.N, spec.k, spec.m, spec.relu ? 1 : 0, threads, x, w, c, targets, scale, g?.dx ?? null, g?.dw ?? null, g?.dc ?? null);
     },
   };
   return { impl, lstm, affine, simd: info.simd, hardwareThreads: info.hardwareThreads };
