@@ -29,14 +29,12 @@ import { createLogger, InputError, type Logger } from '@orthoquant/runtime';
 import {
   openStore,
   getSweep,
-  registerSweep,
   requeueFailed,
   requeueStale,
   findStale,
   runningTrials,
   abandonTrial,
   sweepStatus as storeSweepStatus,
-  listTrials,
   type ProvenanceInput,
   type Store,
   type SweepStatus,
@@ -44,7 +42,7 @@ import {
 import { expandSweep, type Expansion } from './expand.js';
 import { loadSweepFile, parseSweepText, type SweepSpec } from './spec.js';
 import { DEFAULT_RUNNER_MODULE, loadRunner, runnerSpecifier } from './runner.js';
-import { describeTrialSetChange } from './diff.js';
+import { defineSweep } from './define.js';
 import type { CoordinatorMessage, WorkerArgs, WorkerMessage } from './worker.js';
 
 export interface RunningTrialProgress {
@@ -134,17 +132,7 @@ export interface SweepResult {
   failures: { trialId: number; label: string; error: string }[];
 }
 
-/** The trial set of a recorded sweep differs from its YAML now. */
-export class SweepChangedError extends InputError {
-  constructor(
-    message: string,
-    readonly added: number,
-    readonly removed: number,
-  ) {
-    super(message);
-    this.name = 'InputError';
-  }
-}
+export { SweepChangedError } from './errors.js';
 
 const here = fileURLToPath(import.meta.url);
 const WORKER_FILE = join(dirname(here), here.endsWith('.ts') ? 'worker.ts' : 'worker.js');
@@ -223,31 +211,7 @@ async function run(store: Store, opts: RunSweepOptions, started: number): Promis
   const log = (opts.logger ?? createLogger({ name: 'sweep', file: logFile })).child({ sweep: spec.name });
   const labels = new Map(expansion.trials.map((t) => [t.hash, t.label]));
 
-  // the trial set must not change under a recorded sweep, unless forced
-  const existing = getSweep(store, spec.name);
-  if (existing && existing.fingerprint !== expansion.fingerprint) {
-    const old = listTrials(store, { sweep: spec.name, summaryKeys: [] });
-    const change = describeTrialSetChange(
-      old.map((t) => ({ hash: t.hash, config: t.config, status: t.status })),
-      expansion.trials,
-    );
-    if (!opts.force) {
-      throw new SweepChangedError(
-        `${spec.file}: sweep '${spec.name}' in ${store.path} was recorded with a different trial set; ${change.text}\n` +
-          `Re-run with force (--force) to re-define it (done trials are kept, dropped ones retired), or give the sweep a new name.`,
-        change.added,
-        change.removed,
-      );
-    }
-    log.warn({ added: change.added, removed: change.removed }, `re-defining sweep (force): ${change.text}`);
-  }
-  const reg = registerSweep(store, {
-    name: spec.name,
-    spec: spec.text,
-    specPath: spec.file === '<inline>' ? null : resolve(spec.file),
-    fingerprint: expansion.fingerprint,
-    trials: expansion.trials.map((t) => ({ config: t.config, configJson: t.configJson, hash: t.hash, mode: t.mode })),
-  });
+  const reg = defineSweep(store, spec, expansion, { force: opts.force, log });
   const sweepId = reg.sweep.id;
   const retried = opts.retryFailed === false ? 0 : requeueFailed(store, sweepId);
   const staleAfterMs = opts.staleAfterMs ?? 60_000;

@@ -20,7 +20,6 @@ import { createLogger, InputError, type Logger } from '@orthoquant/runtime';
 import {
   openStore,
   getSweep,
-  registerSweep,
   requeueFailed,
   listTrials,
   recordMetrics,
@@ -36,8 +35,8 @@ import {
 import { expandSweep } from '../expand.js';
 import { loadSweepFile, parseSweepText, type SweepSpec } from '../spec.js';
 import { DEFAULT_RUNNER_MODULE, loadRunner, runnerSpecifier } from '../runner.js';
-import { describeTrialSetChange } from '../diff.js';
-import { SweepChangedError, type SweepProgress, type SweepResult, type RunningTrialProgress } from '../scheduler.js';
+import { defineSweep } from '../define.js';
+import { type SweepProgress, type SweepResult, type RunningTrialProgress } from '../scheduler.js';
 import { DEFAULT_QUEUE_NAME, parseRedisUrl, runOrder, type TrialJobData, type TrialProgress, type TrialResult } from './protocol.js';
 
 export interface PrepareSweepOptions {
@@ -68,30 +67,7 @@ export async function prepareSweep(store: Store, opts: PrepareSweepOptions, log:
   const runnerModule = runnerSpecifier(opts.runnerModule ?? DEFAULT_RUNNER_MODULE);
   const runner = await loadRunner(runnerModule);
   const expansion = expandSweep(spec, runner.parseTrialConfig ? { resolve: (c, where) => runner.parseTrialConfig!(c, where) } : {});
-  const existing = getSweep(store, spec.name);
-  if (existing && existing.fingerprint !== expansion.fingerprint) {
-    const old = listTrials(store, { sweep: spec.name, summaryKeys: [] });
-    const change = describeTrialSetChange(
-      old.map((t) => ({ hash: t.hash, config: t.config, status: t.status })),
-      expansion.trials,
-    );
-    if (!opts.force) {
-      throw new SweepChangedError(
-        `${spec.file}: sweep '${spec.name}' in ${store.path} was recorded with a different trial set; ${change.text}\n` +
-          `Re-run with force (--force) to re-define it, or give the sweep a new name.`,
-        change.added,
-        change.removed,
-      );
-    }
-    log.warn({ added: change.added, removed: change.removed }, `re-defining sweep (force): ${change.text}`);
-  }
-  const reg = registerSweep(store, {
-    name: spec.name,
-    spec: spec.text,
-    specPath: spec.file === '<inline>' ? null : resolve(spec.file),
-    fingerprint: expansion.fingerprint,
-    trials: expansion.trials.map((t) => ({ config: t.config, configJson: t.configJson, hash: t.hash, mode: t.mode })),
-  });
+  const reg = defineSweep(store, spec, expansion, { force: opts.force, log });
   const retriedIds = new Set<number>();
   if (opts.retryFailed !== false) {
     for (const t of listTrials(store, { sweep: spec.name, summaryKeys: [] })) if (t.status === 'failed') retriedIds.add(t.id);
