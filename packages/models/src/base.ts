@@ -5,7 +5,7 @@
  */
 import { tf, InputError } from '@orthoquant/runtime';
 import type { Rng } from '@orthoquant/runtime';
-import { affineRows as fusedAffineRows } from '@orthoquant/kernels';
+import { affineRows as fusedAffineRows, readoutCrossEntropy } from '@orthoquant/kernels';
 import { glorotUniform } from './init.js';
 import { quantizeSte } from './quant.js';
 import type {
@@ -39,6 +39,9 @@ export abstract class BaseModel implements RecurrentModel {
   /** Disposers of things not in `vars` (parameterizations, constants). */
   protected readonly owned: { dispose(): void }[] = [];
   private disposed = false;
+  /** While `trainingLoss` runs: the targets the readout turns into the fused loss. */
+  private lossTargets: tf.Tensor | null = null;
+  private lossFused = false;
 
   constructor(
     readonly config: ModelConfig,
@@ -149,6 +152,12 @@ export abstract class BaseModel implements RecurrentModel {
    */
   protected readoutLogits(H: tf.Tensor3D, V: tf.Tensor2D, c: tf.Tensor1D, f: 'relu' | 'linear'): tf.Tensor {
     const [T, B] = H.shape;
+    if (this.lossTargets && this.readout === 'many-to-many') {
+      // `trainingLoss`: the readout and the mean softmax cross-entropy as one op (no logits).
+      this.lossFused = true;
+      const targets = this.lossTargets.dtype === 'int32' ? this.lossTargets : this.lossTargets.toInt();
+      return readoutCrossEntropy(H, V, c, targets.reshape([T, B]), { relu: f === 'relu', inputGrad: true });
+    }
     if (fusedRows()) {
       // One kernel, forward and backward: f, the matmul and c over all rows; dH, dV, dc in one
       // pass, no transpose, and the tape keeps H only (the scan saves it anyway).
@@ -178,6 +187,30 @@ export abstract class BaseModel implements RecurrentModel {
     tf.dispose(s);
     return logits;
   }
+
+  /**
+   * The mean softmax cross-entropy of the many-to-many logits against `targets` (int32,
+   * `[T, B]`), equal to the trainer's loss on `forward(x, state)`, with the readout and the
+   * loss fused (`readoutCrossEntropy`: the T·B·out logits and their softmax are never kept).
+   * Null when it does not apply (last-step readout); the final state only when `wantState`.
+   */
+  trainingLoss(x: tf.Tensor, targets: tf.Tensor, state?: ModelState | null, wantState = false): { loss: tf.Scalar; state: ModelState } | null {
+    if (this.readout !== 'many-to-many' || this.lossTargets) return null;
+    this.lossTargets = targets;
+    this.lossFused = false;
+    try {
+      const r = this.run(x, state, wantState);
+      if (!this.lossFused || r.logits.rank !== 0) {
+        tf.dispose([r.logits, ...r.state]);
+        throw new Error(`${this.config.type}.trainingLoss: the forward pass did not read out through readoutLogits`);
+      }
+      return { loss: r.logits as tf.Scalar, state: r.state };
+    } finally {
+      this.lossTargets = null;
+      this.lossFused = false;
+    }
+  }
+
   abstract quantization(): QuantizationInfo;
   abstract diagnostics(): ModelDiagnostics;
   abstract effectiveWeights(): NamedWeights;

@@ -171,6 +171,12 @@ export interface RecurrentModel {
   forward(x: tf.Tensor, state?: ModelState | null): tf.Tensor;
   /** `forward` that also returns the final state (for carrying it to the next batch). */
   forwardWithState(x: tf.Tensor, state?: ModelState | null): { logits: tf.Tensor; state: ModelState };
+  /**
+   * Optional fused training loss: the mean softmax cross-entropy of `forward(x, state)`
+   * against int32 targets `[T, B]` without materialising the logits; null where it does not
+   * apply (the caller then uses `forward` and its own loss).
+   */
+  trainingLoss?(x: tf.Tensor, targets: tf.Tensor, state?: ModelState | null, wantState?: boolean): { loss: tf.Scalar; state: ModelState } | null;
   trainableVariables(): ParameterGroups;
   /** Called by the trainer after each optimizer step (projections, projUNN). */
   afterStep?(): void;

@@ -49,3 +49,15 @@ function softmaxCrossEntropy(z: tf.Tensor2D, onehot: tf.Tensor2D): tf.Scalar {
   });
   return op(z, onehot) as tf.Scalar;
 }
+
+/**
+ * Whether training uses a model's fused `trainingLoss` (readout + softmax cross-entropy in
+ * one op) where it applies (default); `ORTHOQUANT_FUSED_LOSS=0` selects `lossTensor` on the
+ * model's logits.
+ */
+export function fusedLoss(): boolean {
+  const v = (process.env.ORTHOQUANT_FUSED_LOSS ?? '').trim();
+  if (v === '' || v === '1') return true;
+  if (v === '0') return false;
+  throw new Error(`ORTHOQUANT_FUSED_LOSS: expected 0 or 1, got '${v}'`);
+}

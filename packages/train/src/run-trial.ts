@@ -26,7 +26,7 @@ import type { Batch, ConfigRecord, Split, Task } from '@orthoquant/tasks';
 import { parseTrialConfig } from './config.js';
 import type { TrialConfig } from './config.js';
 import { Optimizer, globalNorm } from './optimizers.js';
-import { lossTensor } from './loss.js';
+import { fusedLoss, lossTensor } from './loss.js';
 import { checkpointFileName, readCheckpoint, resolveCheckpoint, writeCheckpoint } from './checkpoint.js';
 import type { TensorRecord } from './checkpoint.js';
 
@@ -300,6 +300,14 @@ class Trainer {
     let result: { value: tf.Scalar; grads: tf.NamedTensorMap };
     try {
       result = tf.variableGrads(() => {
+        if (this.task.loss === 'softmax-cross-entropy' && fusedLoss()) {
+          // Readout and loss as one op where the model offers it (many-to-many softmax CE).
+          const f = this.model.trainingLoss?.(x, y, carry ? this.state : null, carry);
+          if (f) {
+            if (carry) next = f.state.map((s) => tf.keep(s));
+            return f.loss;
+          }
+        }
         if (!carry) return lossTensor(this.model.forward(x), y, this.task.loss);
         const r = this.model.forwardWithState(x, this.state);
         next = r.state.map((s) => tf.keep(s));

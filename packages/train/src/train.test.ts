@@ -3,10 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tf } from '@orthoquant/runtime';
+import { tf, createRng } from '@orthoquant/runtime';
 import { testBackend } from '@orthoquant/runtime/testing';
-import { tinyConfigs } from '@orthoquant/models/testing';
-import { runTrial, parseTrialConfig, TrialStoppedError, Optimizer, globalNorm, readCheckpoint } from './index.js';
+import { createModel } from '@orthoquant/models';
+import { tinyConfigs, randomInputs } from '@orthoquant/models/testing';
+import { createTask, batchToTensors } from '@orthoquant/tasks';
+import { runTrial, modelIO, parseTrialConfig, TrialStoppedError, Optimizer, globalNorm, readCheckpoint } from './index.js';
 import type { TrainEvent } from './index.js';
 import { tinyTrial } from './testing.js';
 import { tempDir, writeAclImdbFixture, writePtbFixture } from '@orthoquant/tasks/testing';
@@ -307,5 +309,96 @@ describe('loss', () => {
     const vb = tf.tidy(() => ref(z).dataSync()[0]);
     assert.ok(Math.abs(va - vb) < 1e-6);
     tf.dispose([z, y, a, b]);
+  });
+});
+
+describe('fused training loss (readout + softmax cross-entropy)', () => {
+  it('equals lossTensor(forward(x)) in value and in the gradient of every trainable variable, without leaks', async () => {
+    const { lossTensor } = await import('./loss.js');
+    const task = createTask({ name: 'copy', T: 12, K: 2, trainSize: 64, valSize: 16, testSize: 16, seed: 3 });
+    assert.equal(task.loss, 'softmax-cross-entropy');
+    const batch = task.epochBatches('train', 16, createRng(5).fork('data').fork(0)).next().value!;
+    const { x, y } = batchToTensors(batch, task.inputDim);
+    const types = new Set<string>();
+    for (const { label, config } of tinyConfigs(8)) {
+      const model = createModel(config, modelIO(task), 11);
+      try {
+        types.add(config.type);
+        const g = model.trainableVariables();
+        const vars = [...g.orthogonal, ...g.other, ...g.managed.map((m) => m.variable)];
+        const before = tf.memory().numTensors;
+        const ref = tf.variableGrads(() => lossTensor(model.forward(x), y, 'softmax-cross-entropy'), vars);
+        const fused = tf.variableGrads(() => {
+          const r = model.trainingLoss!(x, y);
+          assert.ok(r, `${label}: trainingLoss applies to a many-to-many copy task`);
+          return r.loss;
+        }, vars);
+        const a = fused.value.dataSync()[0];
+        const b = ref.value.dataSync()[0];
+        assert.ok(Number.isFinite(b) && Math.abs(a - b) <= 1e-4 * Math.abs(b), `${label}: loss ${a} vs ${b}`);
+        for (const v of vars) {
+          const ga = fused.grads[v.name];
+          const gb = ref.grads[v.name];
+          assert.ok(ga && gb, `${label}: gradient of ${v.name} missing`);
+          const [num, den] = tf.tidy(() => [tf.norm(tf.sub(ga, gb)).dataSync()[0], tf.norm(gb).dataSync()[0]]);
+          assert.ok(num <= 1e-4 * Math.max(den, 1e-6), `${label}: d${v.name} relative error ${num / den} (|g| = ${den})`);
+        }
+        tf.dispose([ref.value, fused.value, ...Object.values(ref.grads), ...Object.values(fused.grads)]);
+        assert.equal(tf.memory().numTensors, before, `${label}: tensors leaked`);
+      } finally {
+        model.dispose();
+      }
+    }
+    for (const t of ['hadamrnn', 'qornn', 'ornn']) assert.ok(types.has(t), `covers ${t}`);
+    tf.dispose([x, y]);
+  });
+
+  it('with a carried state: same loss and final state as forwardWithState; null for last-step readout', async () => {
+    const { lossTensor } = await import('./loss.js');
+    const io = { inputSize: 3, outputSize: 5, readout: 'many-to-many' as const };
+    const model = createModel({ type: 'hadamrnn', hidden: 8, bits: 4, activation: 'linear', readoutActivation: 'linear', readout: 'auto' }, io, 2);
+    const x = randomInputs(6, 4, 3, 9);
+    const y = tf.tensor2d(Array.from({ length: 24 }, (_, i) => (i * 7) % 5), [6, 4], 'int32');
+    const h0 = [tf.randomNormal([4, 8], 0, 1, 'float32', 4) as tf.Tensor2D];
+    const before = tf.memory().numTensors;
+    const r = model.forwardWithState(x, h0);
+    const refLoss = lossTensor(r.logits, y, 'softmax-cross-entropy');
+    const f = model.trainingLoss!(x, y, h0, true)!;
+    const diff = tf.tidy(() => [Math.abs(f.loss.dataSync()[0] - refLoss.dataSync()[0]), tf.max(tf.abs(tf.sub(f.state[0], r.state[0]))).dataSync()[0]]);
+    assert.ok(diff[0] <= 1e-5 && diff[1] === 0, `loss/state differ: ${diff}`);
+    tf.dispose([r.logits, ...r.state, refLoss, f.loss, ...f.state]);
+    assert.equal(tf.memory().numTensors, before);
+    const last = createModel({ type: 'hadamrnn', hidden: 8, bits: 4, activation: 'linear', readoutActivation: 'relu', readout: 'last' }, io, 2);
+    assert.equal(last.trainingLoss!(x, tf.zeros([4], 'int32')), null);
+    tf.dispose([x, y, ...h0]);
+    model.dispose();
+    last.dispose();
+  });
+
+  it('the trainer uses it by default and ORTHOQUANT_FUSED_LOSS=0 switches it off (same losses)', async () => {
+    const run = async (flag: string | undefined) => {
+      const prev = process.env.ORTHOQUANT_FUSED_LOSS;
+      if (flag === undefined) delete process.env.ORTHOQUANT_FUSED_LOSS;
+      else process.env.ORTHOQUANT_FUSED_LOSS = flag;
+      try {
+        const c = collect();
+        await runTrial(tinyTrial({ budget: { epochs: 1 } }), { onEvent: c.onEvent });
+        return c.losses();
+      } finally {
+        if (prev === undefined) delete process.env.ORTHOQUANT_FUSED_LOSS;
+        else process.env.ORTHOQUANT_FUSED_LOSS = prev;
+      }
+    };
+    const fused = await run(undefined);
+    const plain = await run('0');
+    assert.equal(fused.length, plain.length);
+    assert.ok(fused.length > 0);
+    // The first step's loss comes from identical weights; later steps drift by rounding only.
+    assert.ok(Math.abs(fused[0] - plain[0]) <= 1e-4 * plain[0], `${fused[0]} vs ${plain[0]}`);
+    fused.forEach((l, i) => assert.ok(Math.abs(l - plain[i]) <= 1e-2 * plain[i], `step ${i}: ${l} vs ${plain[i]}`));
+    // The trainer reads the switch (an invalid value stops it before any step).
+    process.env.ORTHOQUANT_FUSED_LOSS = 'x';
+    await assert.rejects(runTrial(tinyTrial({ budget: { epochs: 1 } })), /ORTHOQUANT_FUSED_LOSS/);
+    delete process.env.ORTHOQUANT_FUSED_LOSS;
   });
 });
