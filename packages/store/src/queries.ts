@@ -159,6 +159,23 @@ function orderExpr(field: string): SQL {
 }
 
 /** Trials with their summary values, filtered and ordered. */
+/** A trials-table row as the queries return it (summary filled in by `attachSummaries`). */
+function trialRow(t: typeof trials.$inferSelect): TrialRow {
+  return {
+    id: t.id,
+    hash: t.configHash,
+    status: t.status,
+    mode: t.mode,
+    attempts: t.attempts,
+    config: JSON.parse(t.config) as Record<string, unknown>,
+    error: t.error,
+    createdAt: t.createdAt,
+    startedAt: t.startedAt,
+    finishedAt: t.finishedAt,
+    summary: {},
+  };
+}
+
 export function listTrials(store: Store, opts: ListTrialsOptions = {}): TrialRow[] {
   const conds: SQL[] = [];
   let sweepId: number | null = null;
@@ -194,19 +211,7 @@ export function listTrials(store: Store, opts: ListTrialsOptions = {}): TrialRow
       .offset(opts.offset ?? 0)
       .all();
   }
-  const out: TrialRow[] = rows.map(({ t }) => ({
-    id: t.id,
-    hash: t.configHash,
-    status: t.status,
-    mode: t.mode,
-    attempts: t.attempts,
-    config: JSON.parse(t.config) as Record<string, unknown>,
-    error: t.error,
-    createdAt: t.createdAt,
-    startedAt: t.startedAt,
-    finishedAt: t.finishedAt,
-    summary: {},
-  }));
+  const out: TrialRow[] = rows.map(({ t }) => trialRow(t));
   attachSummaries(store, out, opts.summaryKeys);
   return out;
 }
@@ -254,19 +259,7 @@ export function getTrial(store: Store, ref: number | string): TrialDetail {
     t = byHash(store, ref);
   }
   if (!t) throw new Error(`no trial ${typeof ref === 'number' ? `with id ${ref}` : `'${ref}'`} in ${store.path}`);
-  const row: TrialRow = {
-    id: t.id,
-    hash: t.configHash,
-    status: t.status,
-    mode: t.mode,
-    attempts: t.attempts,
-    config: JSON.parse(t.config) as Record<string, unknown>,
-    error: t.error,
-    createdAt: t.createdAt,
-    startedAt: t.startedAt,
-    finishedAt: t.finishedAt,
-    summary: {},
-  };
+  const row = trialRow(t);
   attachSummaries(store, [row]);
   const memberOf = store.db
     .select({ name: sweeps.name })
