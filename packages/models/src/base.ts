@@ -89,24 +89,46 @@ export abstract class BaseModel implements RecurrentModel {
     return e.variable;
   }
 
-  /** Token embedding (when the task has tokens), float, N(0, 1) rows as in torch's default. */
+  /** The embedding row that stays zero and untrained (`paddingIdx`, default 0), or null. */
+  protected get paddingIdx(): number | null {
+    const p = this.config.paddingIdx === undefined ? 0 : this.config.paddingIdx;
+    if (p !== null && this.io.vocabSize !== undefined && !(Number.isInteger(p) && p >= 0 && p < this.io.vocabSize)) {
+      throw new InputError(`expected a token id in 0..${this.io.vocabSize - 1} or null, got ${p}`, 'model.paddingIdx');
+    }
+    return p;
+  }
+
+  /**
+   * Token embedding (when the task has tokens), float, N(0, 1) rows as in torch's default;
+   * the padding row (`paddingIdx`) is zero and gets no gradient, as `nn.Embedding(padding_idx=0)`.
+   */
   protected addEmbedding(rng: Rng): void {
     if (this.io.vocabSize === undefined) return;
-    const data = rng.fork('embedding').normalArray(this.io.vocabSize * this.inputWidth);
-    this.addVariable('embedding', [this.io.vocabSize, this.inputWidth], data);
+    const d = this.inputWidth;
+    const data = rng.fork('embedding').normalArray(this.io.vocabSize * d);
+    const pad = this.paddingIdx;
+    if (pad !== null) data.fill(0, pad * d, (pad + 1) * d);
+    this.addVariable('embedding', [this.io.vocabSize, d], data);
   }
 
-  /** U `[inputWidth, cols]` (Glorot) and b `[cols]` (zeros). */
+  /** A bias of `cols` values: U(±1/√fanIn) (`biasInit: fan-in`, nn.Linear's default) or zeros. */
+  protected biasValues(rng: Rng, fanIn: number, cols: number): Float32Array {
+    if ((this.config.biasInit ?? 'fan-in') === 'zeros') return new Float32Array(cols);
+    const a = 1 / Math.sqrt(fanIn);
+    return rng.uniformArray(cols, -a, a);
+  }
+
+  /** U `[inputWidth, cols]` (Glorot) and b `[cols]` (`biasInit`). */
   protected addInputProjection(rng: Rng, cols = this.hidden, uName = 'U', bName = 'b'): void {
     this.addVariable(uName, [this.inputWidth, cols], glorotUniform(rng.fork(uName), this.inputWidth, cols));
-    this.addVariable(bName, [cols], new Float32Array(cols));
+    this.addVariable(bName, [cols], this.biasValues(rng.fork(bName), this.inputWidth, cols));
   }
 
-  /** V `[n, out]` (Glorot) and c `[out]` (zeros). */
+  /** V `[n, out]` (Glorot) and c `[out]` (`biasInit`). */
   protected addReadout(rng: Rng): void {
     const out = this.io.outputSize;
     this.addVariable('V', [this.hidden, out], glorotUniform(rng.fork('V'), this.hidden, out));
-    this.addVariable('c', [out], new Float32Array(out));
+    this.addVariable('c', [out], this.biasValues(rng.fork('c'), this.hidden, out));
   }
 
   trainableVariables(): ParameterGroups {
@@ -123,7 +145,7 @@ export abstract class BaseModel implements RecurrentModel {
       if (x.rank !== 2) throw new Error(`${this.config.type}: token inputs must be [T, B] int32, got shape [${x.shape}]`);
       const [T, B] = x.shape;
       const ids = x.dtype === 'int32' ? x.reshape([T * B]) : x.toInt().reshape([T * B]);
-      return { rows: embeddingLookup(this.v('embedding') as tf.Tensor2D, ids as tf.Tensor1D), T, B };
+      return { rows: embeddingLookup(this.v('embedding') as tf.Tensor2D, ids as tf.Tensor1D, this.paddingIdx), T, B };
     }
     if (x.rank !== 3 || x.shape[2] !== this.io.inputSize) {
       throw new Error(`${this.config.type}: inputs must be [T, B, ${this.io.inputSize}], got shape [${x.shape}]`);
@@ -421,9 +443,10 @@ export function affineRows(x: tf.Tensor, W: tf.Tensor2D, c: tf.Tensor1D, rowBloc
 /**
  * Rows `E[ids]` of an embedding table, differentiable w.r.t. E. The backward pass is a
  * scatter-add on the host (tfjs's gather gradient needs UnsortedSegmentSum, which the wasm
- * backend lacks); it reads dL/drows once, O(T·B·dim), deterministic.
+ * backend lacks); it reads dL/drows once, O(T·B·dim), deterministic. Rows of `paddingIdx`
+ * get no gradient (PyTorch's `padding_idx`).
  */
-export function embeddingLookup(E: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
+export function embeddingLookup(E: tf.Tensor2D, ids: tf.Tensor1D, paddingIdx: number | null = null): tf.Tensor2D {
   const [V, d] = E.shape;
   const idv = ids.dataSync() as Int32Array;
   for (let i = 0; i < idv.length; i++) {
@@ -437,6 +460,7 @@ export function embeddingLookup(E: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
         const g = new Float32Array(V * d);
         const dyv = readInPlace(dy);
         for (let n = 0; n < idv.length; n++) {
+          if (idv[n] === paddingIdx) continue;
           const src = n * d;
           const dst = idv[n] * d;
           for (let k = 0; k < d; k++) g[dst + k] += dyv[src + k];

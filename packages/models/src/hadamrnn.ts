@@ -7,7 +7,9 @@
  *   `ŷ_t = f(h_t) V + c`, f = ReLU.
  * - U and V at p bits (k-bit uniform quantizer, STE; p = 4 in the papers), biases float.
  * - The recurrence runs as one fused `hadamardScan` (fast Walsh–Hadamard transform).
- * - Init: u ~ N(0, 1) (the reference's), U and V Glorot uniform, biases zero.
+ * - Init (the reference code's defaults): u Xavier-uniform on a [1, n] tensor, U(±√(6/(n+1)))
+ *   (`uInit: xavier`; `normal` draws N(0, 1), our earlier default), U and V Glorot uniform,
+ *   biases U(±1/√fan_in) (`biasInit`, see base.ts).
  */
 import { tf, InputError } from '@orthoquant/runtime';
 import type { Rng } from '@orthoquant/runtime';
@@ -36,7 +38,10 @@ export class HadamRnn extends BaseModel {
     this.blockSize = m;
     this.addEmbedding(rng);
     this.addInputProjection(rng);
-    const opts = { init: rng.fork('u').normalArray(n), name: this.variableName('u') };
+    const ur = rng.fork('u');
+    const xavier = Math.sqrt(6 / (n + 1));
+    const init = (config.uInit ?? 'xavier') === 'normal' ? ur.normalArray(n) : ur.uniformArray(n, -xavier, xavier);
+    const opts = { init, name: this.variableName('u') };
     const p = m === n ? hadamRNN(n, opts) : blockHadamRNN(n, m, opts);
     this.owned.push(p);
     this.adoptVariable('u', p.variables()[0]);

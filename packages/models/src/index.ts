@@ -28,7 +28,7 @@ export type {
   ModelDiagnostics,
   RecurrentModel,
 } from './types.js';
-export { ORTHOGONAL_METHODS, W_INITS, QAT_STRATEGIES } from './types.js';
+export { ORTHOGONAL_METHODS, W_INITS, QAT_STRATEGIES, BIAS_INITS, U_INITS } from './types.js';
 export { createModel } from './create.js';
 export { Ornn } from './ornn.js';
 export { HadamRnn } from './hadamrnn.js';

@@ -31,7 +31,24 @@ interface CommonModelConfig {
   readout?: Readout | 'auto';
   /** Learned token embedding size for token tasks (IMDB, PTB); ignored for float inputs. */
   embeddingDim?: number;
+  /**
+   * Init of the biases b (input projection) and c (readout): `fan-in` is PyTorch's
+   * `nn.Linear` default U(±1/√fan_in), the reference code's (default); `zeros` is ours before.
+   */
+  biasInit?: BiasInit;
+  /**
+   * Embedding row that is zero and never trained (`nn.Embedding(…, padding_idx=0)` in the
+   * reference code; default 0); `null` learns every row.
+   */
+  paddingIdx?: number | null;
 }
+
+export const BIAS_INITS = ['fan-in', 'zeros'] as const;
+export type BiasInit = (typeof BIAS_INITS)[number];
+
+/** HadamRNN's latent u: `xavier` U(±√(6/(n+1))) as the reference's Xavier-uniform on a [1, n] tensor (default); `normal` N(0, 1). */
+export const U_INITS = ['xavier', 'normal'] as const;
+export type UInit = (typeof U_INITS)[number];
 
 /** Full-precision orthogonal RNN. */
 export interface OrnnConfig extends CommonModelConfig {
@@ -71,6 +88,8 @@ export interface HadamRnnConfig extends CommonModelConfig {
   blockSize?: number;
   /** p: bits of U and V (4 in every paper config). `null` keeps them float. */
   bits: number | null;
+  /** Init of the latent u (default `xavier`, the reference's). */
+  uInit?: UInit;
   readoutActivation: 'relu' | 'linear';
 }
 

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { InputError } from '@orthoquant/runtime';
 import { createModel } from '@orthoquant/models';
 import type { ModelConfig, NamedWeights, RecurrentModel } from '@orthoquant/models';
-import { createTask } from '@orthoquant/tasks';
+import { createTask, resolveTrialSeeds } from '@orthoquant/tasks';
 import type { ConfigRecord, Split, Task } from '@orthoquant/tasks';
 import { runTrial as trainTrial, parseTrialConfig, readCheckpoint, resolveCheckpoint, modelIO } from '@orthoquant/train';
 import type { TrainEvent, TrialConfig } from '@orthoquant/train';
@@ -116,7 +116,7 @@ export function integerStage(config: TrialConfig, task: Task, model: RecurrentMo
     const test = results.find((r) => r.split === 'test');
     writeIntegerModel(options.out, integer, {
       producer: 'orthoquant',
-      task: config.task,
+      task: resolveTrialSeeds(config.task as ConfigRecord, config.seed),
       model: config.model,
       seed: config.seed,
       ptq: { actBits: integer.actBits, weightBits: settings.weightBits ?? 8, statistic: statisticText(settings.statistic), calibrationBatches: settings.calibrationBatches ?? 10 },
@@ -153,7 +153,7 @@ export async function runTrial(config: unknown, opts: RunTrialOptions): Promise<
   let metrics: Record<string, number>;
   let file: string | undefined;
   try {
-    const task = createTask(cfg.task as ConfigRecord);
+    const task = createTask(cfg.task as ConfigRecord, { trialSeed: cfg.seed });
     const { model, path, step } = loadTrainedModel(cfg, task, opts.checkpointDir);
     try {
       if (step !== summary.steps) throw new Error(`the latest checkpoint ${path} is at step ${step}, training ended at step ${summary.steps}`);

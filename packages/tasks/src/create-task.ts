@@ -21,6 +21,8 @@ export interface CreateTaskOptions {
   dataDir?: string;
   /** Key path used in error messages (default `task`). */
   path?: string;
+  /** The trial's seed: what a data seed of `'trial'` (copy `seed`, MNIST `splitSeed`) means (else 0). */
+  trialSeed?: number | string;
 }
 
 export const TASK_NAMES: readonly TaskName[] = ['copy', 'smnist', 'pmnist', 'fashion-mnist', 'imdb', 'ptb-char'];
@@ -31,11 +33,11 @@ export function createTask(config: TaskConfig | ConfigRecord, options: CreateTas
   const cfg = config as ConfigRecord;
   switch (cfg.name) {
     case 'copy':
-      return new CopyTask(cfg, path);
+      return new CopyTask(cfg, path, options.trialSeed);
     case 'smnist':
     case 'pmnist':
     case 'fashion-mnist':
-      return new MnistTask(cfg, { dataDir: options.dataDir, path });
+      return new MnistTask(cfg, { dataDir: options.dataDir, path, ...(options.trialSeed !== undefined ? { trialSeed: options.trialSeed } : {}) });
     case 'imdb':
       return new ImdbTask(cfg, { dataDir: options.dataDir, path });
     case 'ptb-char':

@@ -26,6 +26,7 @@ export type { MetricValues } from './core/metrics.js';
 export { batchToTensors } from './core/tensors.js';
 export type { BatchTensors } from './core/tensors.js';
 export type { ConfigRecord } from './core/config-checks.js';
+export { resolveTrialSeeds } from './core/config-checks.js';
 export { createTask, TASK_NAMES } from './create-task.js';
 export type { TaskConfig, CreateTaskOptions } from './create-task.js';
 export {
@@ -39,8 +40,8 @@ export {
 } from './copy/copy-task.js';
 export type { CopyTaskConfig, CopyLengthConvention } from './copy/copy-task.js';
 export { NumpyRandomState, numpyLegacyPermutation } from './core/numpy-random-state.js';
-export { MnistTask, PIXEL_SCALINGS, PIXEL_STATS, PMNIST_PERMUTATION_SEED } from './mnist/mnist-task.js';
-export type { MnistTaskConfig, PixelScaling } from './mnist/mnist-task.js';
+export { MnistTask, PIXEL_SCALINGS, PIXEL_STATS, PMNIST_PERMUTATION_SEED, VAL_SPLITS } from './mnist/mnist-task.js';
+export type { MnistTaskConfig, PixelScaling, ValSplit } from './mnist/mnist-task.js';
 export { parseIdx, readIdxFile, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC } from './mnist/idx.js';
 export type { IdxArray } from './mnist/idx.js';
 export { loadImageDataset, mnistDataPackageDir, IDX_FILE_NAMES, DEBIAN_FASHION_MNIST_DIR } from './mnist/image-dataset.js';

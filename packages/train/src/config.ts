@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { InputError } from '@orthoquant/runtime';
-import { ORTHOGONAL_METHODS, QAT_STRATEGIES, W_INITS } from '@orthoquant/models';
+import { BIAS_INITS, ORTHOGONAL_METHODS, QAT_STRATEGIES, U_INITS, W_INITS } from '@orthoquant/models';
 import type { ModelConfig } from '@orthoquant/models';
 
 function show(v: unknown): string {
@@ -60,6 +60,10 @@ const common = {
   hidden: int(1, 65536),
   readout: oneOf(['auto', 'many-to-many', 'last'] as const).default('auto'),
   embeddingDim: int(1, 65536).optional(),
+  /** Reference default: nn.Linear's U(±1/√fan_in). */
+  biasInit: oneOf(BIAS_INITS).default('fan-in'),
+  /** Reference default: embedding row 0 is zero and never trained. */
+  paddingIdx: int(0).nullable().default(0),
 };
 const activation = oneOf(['linear', 'relu', 'tanh', 'modrelu'] as const).default('linear');
 const readoutActivation = oneOf(['relu', 'linear'] as const).default('relu');
@@ -92,6 +96,8 @@ const hadamrnn = z.strictObject({
   activation,
   blockSize: int(1, 65536).optional(),
   bits: bits.nullable().default(4),
+  /** Reference default: Xavier-uniform on [1, n]. */
+  uInit: oneOf(U_INITS).default('xavier'),
   readoutActivation,
 });
 const baseline = (type: 'lstm' | 'fastrnn' | 'fastgrnn') =>
@@ -208,13 +214,29 @@ function issueMessages(issues: readonly z.core.$ZodIssue[], prefix: readonly Pro
 }
 
 /**
+ * The task's data-seed defaults written into the config, so that the recorded config (and
+ * its hash) says which data a run used: copy `seed: 'trial'` (the reference draws the data
+ * from the trial's seed), MNIST-family `valSplit: random` with `splitSeed: 'trial'` (the
+ * reference's seeded random split). Old runs, recorded without these keys, hash differently.
+ */
+function withTaskDataDefaults(cfg: TrialConfig): TrialConfig {
+  const task = { ...cfg.task } as TrialConfig['task'] & Record<string, unknown>;
+  if (task.name === 'copy' && task.seed === undefined) task.seed = 'trial';
+  if (task.name === 'smnist' || task.name === 'pmnist' || task.name === 'fashion-mnist') {
+    if (task.valSplit === undefined) task.valSplit = 'random';
+    if (task.valSplit === 'random' && task.splitSeed === undefined) task.splitSeed = 'trial';
+  }
+  return { ...cfg, task };
+}
+
+/**
  * Validate a trial config and fill in defaults. Throws an `InputError` whose message lists
  * every problem, each with its key path; `where` (a file, a sweep trial) prefixes it.
  */
 export function parseTrialConfig(obj: unknown, where?: string): TrialConfig {
   const r = trialConfigSchema.safeParse(obj);
   if (!r.success) throw new InputError(issueMessages(r.error.issues).join('; '), where);
-  const cfg = r.data;
+  const cfg = withTaskDataDefaults(r.data);
   if (cfg.mode === 'ptq' && (!cfg.ptq || (cfg.ptq.bits === undefined && cfg.ptq.actBits === undefined))) {
     throw new InputError('mode ptq needs ptq.bits (weight bits after training) and/or ptq.actBits (integer-only activation bits)', where ? `${where}: ptq` : 'ptq');
   }

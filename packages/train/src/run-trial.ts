@@ -95,7 +95,7 @@ export function modelIO(task: Task): ModelIO {
 export async function runTrial(config: unknown, options: RunTrialOptions = {}): Promise<Metrics> {
   const cfg = parseTrialConfig(config, options.where);
   await initBackend();
-  const task = createTask(cfg.task as ConfigRecord, { ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
+  const task = createTask(cfg.task as ConfigRecord, { trialSeed: cfg.seed, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
   const model = createModel(cfg.model as ModelConfig, modelIO(task), cfg.seed);
   const trainer = new Trainer(cfg, task, model, options);
   try {
@@ -121,7 +121,7 @@ export interface StepTiming {
 export async function timeTrainingSteps(config: unknown, opts: { steps?: number; warmup?: number; dataDir?: string } = {}): Promise<StepTiming> {
   const cfg = parseTrialConfig(config);
   await initBackend();
-  const task = createTask(cfg.task as ConfigRecord, { ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) });
+  const task = createTask(cfg.task as ConfigRecord, { trialSeed: cfg.seed, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) });
   const model = createModel(cfg.model as ModelConfig, modelIO(task), cfg.seed);
   const trainer = new Trainer(cfg, task, model, {});
   try {

@@ -79,7 +79,7 @@ export const quantizeCommand: CommandModule<GlobalArgs, QuantizeArgs> = {
     if (trial.status !== 'done') console.error(`orthoquant: note: ${where} is ${trial.status}; using its latest checkpoint (step ${ckpt.step ?? '?'})`);
     const out = args.out ?? `trial-${trial.id}-a${settings.actBits}.oqint`;
     await initBackend(args.backend);
-    const task = taskFromConfig(config.task, { ...(args.dataDir ? { dataDir: args.dataDir } : {}), path: `${where}: task` });
+    const task = taskFromConfig(config.task, { trialSeed: config.seed, ...(args.dataDir ? { dataDir: args.dataDir } : {}), path: `${where}: task` });
     const { model, path, step } = loadTrainedModel(config, task, ckpt.path);
     log().info({ run: trial.id, checkpoint: path, actBits: settings.actBits }, 'quantizing');
     let r;

@@ -22,7 +22,7 @@ import {
   exampleEpoch,
 } from '../core/task.js';
 import type { Baseline, Batch, DenseBatch, EpochOptions, ExampleTask, MetricDefinition, Split, TaskDescription } from '../core/task.js';
-import { readEnum, readInt, readSeed, rejectUnknownKeys } from '../core/config-checks.js';
+import { readEnum, readInt, readSeed, rejectUnknownKeys, resolveTrialSeed } from '../core/config-checks.js';
 import type { ConfigRecord } from '../core/config-checks.js';
 
 export const COPY_BLANK = 0;
@@ -45,7 +45,10 @@ export interface CopyTaskConfig {
   trainSize?: number;
   valSize?: number;
   testSize?: number;
-  /** Data seed (default 0). */
+  /**
+   * Data seed (default `'trial'`: the trial's seed, as the reference code, so seeds differ in
+   * data as well as init; a number or string fixes the data across seeds).
+   */
   seed?: number | string;
 }
 
@@ -61,7 +64,7 @@ export interface ResolvedCopyConfig {
   seed: number | string;
 }
 
-export function resolveCopyConfig(cfg: ConfigRecord, path = 'task'): ResolvedCopyConfig {
+export function resolveCopyConfig(cfg: ConfigRecord, path = 'task', trialSeed?: number | string): ResolvedCopyConfig {
   rejectUnknownKeys(cfg, KEYS, path);
   const K = readInt(cfg, 'K', path, { min: 1, default: 10 });
   const lengthConvention = readEnum(cfg, 'lengthConvention', path, ['total', 'blanks'] as const, 'total');
@@ -80,7 +83,7 @@ export function resolveCopyConfig(cfg: ConfigRecord, path = 'task'): ResolvedCop
     val: readInt(cfg, 'valSize', path, { min: 1, max: 2 ** 31 - 1, default: 2000 }),
     test: readInt(cfg, 'testSize', path, { min: 1, max: 2 ** 31 - 1, default: 2000 }),
   };
-  return { T, K, lengthConvention, totalLength, blanks: totalLength - 2 * K, sizes, seed: readSeed(cfg, 'seed', path, 0) };
+  return { T, K, lengthConvention, totalLength, blanks: totalLength - 2 * K, sizes, seed: resolveTrialSeed(readSeed(cfg, 'seed', path, 'trial'), trialSeed) };
 }
 
 export class CopyTask implements ExampleTask {
@@ -99,8 +102,8 @@ export class CopyTask implements ExampleTask {
   readonly T: number;
   readonly K: number;
 
-  constructor(cfg: CopyTaskConfig | ConfigRecord, path = 'task') {
-    this.config = resolveCopyConfig(cfg as ConfigRecord, path);
+  constructor(cfg: CopyTaskConfig | ConfigRecord, path = 'task', trialSeed?: number | string) {
+    this.config = resolveCopyConfig(cfg as ConfigRecord, path, trialSeed);
     this.T = this.config.totalLength;
     this.K = this.config.K;
     this.metrics = [

