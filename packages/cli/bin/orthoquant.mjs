@@ -10,7 +10,9 @@ if (existsSync(dist)) {
   await import(dist);
 } else {
   const src = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--conditions=@orthoquant/source', '--import', 'tsx', src, ...process.argv.slice(2)], { stdio: 'inherit' });
+  // tsx resolved from this file, not the working directory (the command runs from anywhere)
+  const tsx = import.meta.resolve('tsx');
+  const child = spawn(process.execPath, ['--conditions=@orthoquant/source', '--import', tsx, src, ...process.argv.slice(2)], { stdio: 'inherit' });
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 130 : 1)));
 }

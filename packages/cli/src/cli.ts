@@ -1,5 +1,5 @@
 import yargs, { type Argv } from 'yargs';
-import { isInputError, setLogger, createLogger, BACKEND_CHOICES } from '@orthoquant/runtime';
+import { isInputError, setLogger, createLogger, BACKEND_CHOICES, LOG_FORMATS } from '@orthoquant/runtime';
 import { commands } from './commands/index.js';
 
 import { EXIT, UsageError } from './exit.js';
@@ -10,6 +10,7 @@ export interface GlobalArgs {
   db: string;
   backend: string;
   logLevel?: string;
+  logFormat?: string;
   verbose: boolean;
 }
 
@@ -37,9 +38,16 @@ export function buildParser(argv: string[]): Argv<GlobalArgs> {
       describe: 'terminal log level (env ORTHOQUANT_LOG_LEVEL, default info)',
       global: true,
     })
+    .option('log-format', {
+      type: 'string',
+      choices: [...LOG_FORMATS],
+      describe: 'terminal log: pretty (a terminal), text (sentences; pipes and files), json (the records, on stdout); env ORTHOQUANT_LOG_FORMAT',
+      global: true,
+    })
     .option('verbose', { type: 'boolean', default: false, describe: 'print stack traces on errors', global: true })
     .middleware((args) => {
       if (args.logLevel) process.env.ORTHOQUANT_LOG_LEVEL = String(args.logLevel);
+      if (args.logFormat) process.env.ORTHOQUANT_LOG_FORMAT = String(args.logFormat);
       setLogger(createLogger({ name: 'orthoquant' }));
     })
     .demandCommand(1, 'name a command (orthoquant --help lists them)')

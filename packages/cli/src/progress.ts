@@ -39,16 +39,21 @@ export function createProgress(opts: { total: number; format: string; describe: 
   }
   let total = opts.total;
   let last = 0;
+  let lastLine = '';
   const started = Date.now();
   const every = opts.intervalMs ?? 10_000;
   return {
     update: (v, f = {}) => {
       const now = Date.now();
       if (now - last < every && v < total) return;
+      // the end is said once, however often it is reported
+      const line = opts.describe(v, total, f);
+      if (v >= total && line === lastLine) return;
       last = now;
+      lastLine = line;
       const elapsed = (now - started) / 1000;
       const eta = v > 0 ? (elapsed * (total - v)) / v : NaN;
-      log().info(`${opts.describe(v, total, f)} (elapsed ${formatDuration(elapsed)}, eta ${formatDuration(eta)})`);
+      log().info(`${line} (elapsed ${formatDuration(elapsed)}, eta ${formatDuration(eta)})`);
     },
     setTotal: (t) => {
       total = t;

@@ -6,6 +6,6 @@ export { tf, initBackend, backendInfo, parseBackendChoice, registerFastMatMulGra
 export type { BackendChoice, BackendInfo } from './backend.js';
 export { Rng, createRng, hashString } from './rng.js';
 export type { RngState } from './rng.js';
-export { createLogger, log, setLogger, envLogLevel } from './log.js';
-export type { Logger, LoggerOptions } from './log.js';
+export { createLogger, log, setLogger, envLogLevel, envLogFormat, formatLogLine, LOG_FORMATS } from './log.js';
+export type { Logger, LoggerOptions, LogFormat } from './log.js';
 export { assertFinite, describeShape, InputError, isInputError } from './checks.js';

@@ -1,12 +1,15 @@
 /**
- * Logging through pino: JSON lines to a file (one per sweep or run), pretty on a terminal.
- * Terminal level from `ORTHOQUANT_LOG_LEVEL` (default `info`; tests run with `warn`); the
- * file, when there is one, always gets `debug` and above.
+ * Logging through pino: JSON lines to a file (one per sweep or run); on the terminal, lines
+ * that read as sentences (coloured on a TTY, plain `HH:MM:SS message` on a pipe or in a
+ * file), or the JSON records on stdout when asked (`ORTHOQUANT_LOG_FORMAT=json`, the CLI's
+ * `--log-format json`). Terminal level from `ORTHOQUANT_LOG_LEVEL` (default `info`; tests
+ * run with `warn`); the file, when there is one, always gets `debug` and above.
  */
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 import { createRequire } from 'node:module';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { Writable } from 'node:stream';
 
 export type { Logger } from 'pino';
 
@@ -19,11 +22,29 @@ export interface LoggerOptions {
   file?: string;
   /** Pretty-print to stderr. Default: stderr is a TTY. */
   pretty?: boolean;
+  /**
+   * Terminal format: `pretty` (coloured, stderr), `text` (plain sentences, stderr), `json`
+   * (the records, stdout). Default: `ORTHOQUANT_LOG_FORMAT`, else pretty on a TTY, text otherwise.
+   */
+  format?: LogFormat;
   /** Write nothing to the terminal (still to `file`, when given). */
   quiet?: boolean;
 }
 
 const ORDER: readonly LevelWithSilent[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+export const LOG_FORMATS = ['pretty', 'text', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/** `ORTHOQUANT_LOG_FORMAT`, or undefined when unset. */
+export function envLogFormat(): LogFormat | undefined {
+  const v = process.env.ORTHOQUANT_LOG_FORMAT;
+  if (v === undefined || v === '') return undefined;
+  if (!(LOG_FORMATS as readonly string[]).includes(v)) {
+    throw new Error(`ORTHOQUANT_LOG_FORMAT: expected one of ${LOG_FORMATS.join(', ')}, got '${v}'`);
+  }
+  return v as LogFormat;
+}
 
 export function envLogLevel(): LevelWithSilent {
   const v = process.env.ORTHOQUANT_LOG_LEVEL;
@@ -39,8 +60,9 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const level = opts.level ?? envLogLevel();
   const streams: pino.StreamEntry[] = [];
   if (!opts.quiet && level !== 'silent') {
-    const pretty = opts.pretty ?? Boolean(process.stderr.isTTY);
-    streams.push({ level, stream: pretty ? prettyStream() : pino.destination({ fd: 2, sync: true }) });
+    const format = opts.format ?? (opts.pretty !== undefined ? (opts.pretty ? 'pretty' : 'text') : (envLogFormat() ?? (process.stderr.isTTY ? 'pretty' : 'text')));
+    const stream = format === 'pretty' ? prettyStream() : format === 'json' ? pino.destination({ fd: 1, sync: true }) : textStream(2);
+    streams.push({ level, stream });
   }
   if (opts.file) {
     mkdirSync(dirname(opts.file), { recursive: true });
@@ -61,6 +83,43 @@ function prettyStream(): NodeJS.WritableStream {
     prettyFactory = mod.default ?? mod;
   }
   return prettyFactory({ colorize: true, destination: 2, sync: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss' });
+}
+
+const LEVEL_WORDS: Record<number, string> = { 10: 'trace: ', 20: 'debug: ', 30: '', 40: 'warning: ', 50: 'error: ', 60: 'fatal: ' };
+
+/** One pino record as a line of text: `HH:MM:SS [warning: ]message[: first line of err]`. */
+export function formatLogLine(record: Record<string, unknown>): string {
+  const t = typeof record.time === 'number' ? new Date(record.time) : new Date();
+  const hhmmss = [t.getHours(), t.getMinutes(), t.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+  const msg = typeof record.msg === 'string' ? record.msg : '';
+  const err = record.err;
+  const errText = typeof err === 'string' ? err : err && typeof err === 'object' && typeof (err as { message?: unknown }).message === 'string' ? (err as { message: string }).message : '';
+  const firstErr = errText.split('\n')[0]!.trim();
+  const tail = firstErr && !msg.includes(firstErr) ? `${msg ? ': ' : ''}${firstErr}` : '';
+  return `${hhmmss} ${LEVEL_WORDS[record.level as number] ?? ''}${msg}${tail}`;
+}
+
+/** pino's JSON lines in, sentences out (synchronously, to a file descriptor). */
+function textStream(fd: number): Writable {
+  return new Writable({
+    write(chunk: Buffer | string, _enc, done) {
+      for (const line of chunk.toString().split('\n')) {
+        if (!line.trim()) continue;
+        let out: string;
+        try {
+          out = formatLogLine(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          out = line;
+        }
+        try {
+          writeSync(fd, out + '\n');
+        } catch {
+          // a closed terminal or pipe: logging must never take the process down
+        }
+      }
+      done();
+    },
+  });
 }
 
 let shared: Logger | null = null;

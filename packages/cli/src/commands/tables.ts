@@ -1,11 +1,21 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { InputError } from '@orthoquant/runtime';
 import { openStore } from '@orthoquant/store';
 import { tableFromStore, type Table } from '@orthoquant/reporter';
 
-export const TABLES_DIR = process.env.ORTHOQUANT_TABLES_DIR ?? 'configs/tables';
-export const PUBLISHED_DIR = process.env.ORTHOQUANT_PUBLISHED_DIR ?? 'configs/published';
+/**
+ * `configs/<what>` of the working directory when it has one (a researcher's own tables),
+ * else the repository's (the CLI runs from any directory).
+ */
+function configsDir(what: 'tables' | 'published'): string {
+  const local = join('configs', what);
+  return existsSync(local) ? local : fileURLToPath(new URL(`../../../../configs/${what}`, import.meta.url));
+}
+
+export const TABLES_DIR = process.env.ORTHOQUANT_TABLES_DIR ?? configsDir('tables');
+export const PUBLISHED_DIR = process.env.ORTHOQUANT_PUBLISHED_DIR ?? configsDir('published');
 
 /** Table names available in the tables folder. */
 export function tableNames(dir = TABLES_DIR): string[] {

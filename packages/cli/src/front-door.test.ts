@@ -1,0 +1,89 @@
+// The first minutes of a new user: the CLI from another directory and as an installed command,
+// and what a pipe or a redirected file receives (sentences; JSON only in the log file or when asked).
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync, readFileSync, symlinkSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, delimiter } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const SCRIPT = join(ROOT, 'scripts', 'orthoquant.mjs');
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'oq-front-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Run a command in the temp folder (not the repository) with stdout and stderr on pipes. */
+function inTemp(cmd: string, args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(cmd, args, {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, ORTHOQUANT_LOG_LEVEL: 'info', ORTHOQUANT_BACKEND: 'wasm', ORTHOQUANT_LOG_FORMAT: '', ...env },
+    timeout: 120_000,
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const TINY = [
+  'name: tiny',
+  'method: grid',
+  'base:',
+  '  task: { name: copy, T: 12, K: 3, trainSize: 64, valSize: 32, testSize: 32 }',
+  '  batchSize: 32',
+  '  budget: { epochs: 1 }',
+  'parameters:',
+  '  model: { values: [{ type: hadamrnn, hidden: 8, bits: 4 }] }',
+  'seeds: [0]',
+  '',
+].join('\n');
+
+describe('the CLI from any directory', () => {
+  it('scripts/orthoquant.mjs runs from a folder outside the repository and finds the repository tables', () => {
+    const h = inTemp(process.execPath, [SCRIPT, '--help']);
+    assert.equal(h.code, 0, h.err);
+    assert.match(h.out, /orthoquant sweep/);
+    const l = inTemp(process.execPath, [SCRIPT, 'report', '--list']);
+    assert.equal(l.code, 0, l.err);
+    assert.match(l.out, /^quickstart$/m);
+  });
+
+  it('installed as a command (a symlink on PATH, as `npm link` makes) it runs from anywhere', () => {
+    const bin = join(dir, 'bin');
+    mkdirSync(bin, { recursive: true });
+    symlinkSync(SCRIPT, join(bin, 'orthoquant'));
+    const r = inTemp('orthoquant', ['--help'], { PATH: `${bin}${delimiter}${process.env.PATH ?? ''}` });
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /Train, sweep, record and report/);
+    // the workspace package's bin (node_modules/.bin/orthoquant) works from elsewhere too
+    const ws = inTemp(process.execPath, [join(ROOT, 'packages', 'cli', 'bin', 'orthoquant.mjs'), '--help']);
+    assert.equal(ws.code, 0, ws.err);
+  });
+});
+
+describe('output on a pipe or in a file', () => {
+  it('reads as sentences; the JSON records go to the log file, and to stdout only with --log-format json', () => {
+    writeFileSync(join(dir, 'tiny.yaml'), TINY);
+    const r = inTemp(process.execPath, [SCRIPT, 'sweep', 'run', 'tiny.yaml', '--db', 'a.db', '--workers', '1']);
+    assert.equal(r.code, 0, r.err + r.out);
+    const lines = (r.out + r.err).split('\n').filter((l) => l.trim());
+    assert.ok(lines.length > 3, r.err);
+    for (const l of lines) assert.doesNotMatch(l, /^\s*\{/, `a raw JSON record on the terminal: ${l}`);
+    assert.match(r.err, /^\d\d:\d\d:\d\d sweep created: 1 trials, 0 done, 1 to run$/m);
+    assert.match(r.err, /^\d\d:\d\d:\d\d sweep 1\/1 trials: 1 done, 0 failed, 0 running \(elapsed \S+, eta \S+\)$/m);
+    assert.equal(r.err.match(/sweep 1\/1 trials/g)?.length, 1, 'the end of the sweep is said once');
+    assert.match(r.out, /sweep 'tiny': 1\/1 done, 0 failed/);
+    // the log file has the records
+    const records = readFileSync(join(dir, 'logs', 'tiny.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string });
+    assert.ok(records.some((x) => /^sweep created/.test(x.msg)));
+
+    const j = inTemp(process.execPath, [SCRIPT, 'sweep', 'run', 'tiny.yaml', '--db', 'a.db', '--log-format', 'json']);
+    assert.equal(j.code, 0, j.err + j.out);
+    const json = j.out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; level: number });
+    assert.ok(json.some((x) => /^sweep resumed: 1 trials, 1 done, 0 to run/.test(x.msg)), j.out);
+    assert.doesNotMatch(j.err, /^\{/m, 'JSON goes to stdout, not stderr');
+  });
+});
