@@ -68,6 +68,18 @@ describe('orthoquant CLI: usage and bad input', () => {
     assert.match(r.err, /bad\.yaml:5:\d+: .*parameters\.model\.bits/);
   });
 
+  it('sweep run --only: a bad filter is exit 2 before anything is recorded; one matching no trial is named', () => {
+    const file = join(dir, 'only.yaml');
+    writeFileSync(file, 'name: only\nbase:\n  task: { name: copy, T: 24, K: 4 }\nparameters:\n  model: { values: [{ type: hadamrnn, hidden: 16 }] }\nseeds: [0, 1]\n');
+    const db = join(dir, 'only.db');
+    const bad = cli(['sweep', 'run', file, '--db', db, '--only', 'seed ~ 1']);
+    assert.equal(bad.code, 2, bad.err);
+    assert.match(bad.err, /--only: unexpected character '~' at column 6/);
+    const none = cli(['sweep', 'run', file, '--db', db, '--only', 'seed = 2 and params.model.type = hadamrnn']);
+    assert.equal(none.code, 2, none.err);
+    assert.match(none.err, /--only 'seed = 2 and params.model.type = hadamrnn': matches none of the 2 trials of sweep 'only'/);
+  });
+
   it('a bad trial config for `train` names the key path', () => {
     const file = join(dir, 'trial.yaml');
     writeFileSync(file, 'seed: 1\ntask: { name: copy, T: 30, K: 5 }\nmodel: { type: hadamrnn, hidden: 16, bits: 0 }\n');

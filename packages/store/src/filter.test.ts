@@ -23,6 +23,7 @@ test('parseFilter: fields, operators, values', () => {
     ],
   );
   assert.equal(cs[1].pos, 26);
+  assert.deepEqual(parseFilter('seed = 0 and Seed != 2').map((c) => c.field), [{ kind: 'param', path: ['seed'] }, { kind: 'param', path: ['seed'] }]);
 });
 
 function parseError(text: string): FilterError {

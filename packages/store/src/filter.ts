@@ -7,6 +7,7 @@
  *   field      := "params." path      config value   json_extract(config, '$."a"."b"')
  *               | "metrics." key      summary final value of a metric
  *               | "best." key         summary best value of a metric
+ *               | "seed"              shorthand for params.seed
  *               | "status" | "mode" | "sweep" | "hash" | "id" | "attempts"
  *   op         := "=" | "==" | "!=" | "<>" | "<" | "<=" | ">" | ">="
  *   value      := number | 'text' | "text" | word | true | false | null
@@ -129,7 +130,7 @@ function describe(tok: Token): string {
 const PATH_SEGMENT = /^[A-Za-z0-9_-]+$/;
 
 function parseField(tok: Token, text: string): FilterField {
-  if (tok.t !== 'word') throw new FilterError(`expected a field (params.<path>, metrics.<key>, best.<key>, ${COLUMNS.join(', ')}), got ${describe(tok)}`, text, tok.pos);
+  if (tok.t !== 'word') throw new FilterError(`expected a field (params.<path>, metrics.<key>, best.<key>, seed, ${COLUMNS.join(', ')}), got ${describe(tok)}`, text, tok.pos);
   const name = tok.v;
   const dot = name.indexOf('.');
   const head = (dot < 0 ? name : name.slice(0, dot)).toLowerCase();
@@ -140,12 +141,13 @@ function parseField(tok: Token, text: string): FilterField {
     if (rest === '' || bad >= 0) throw new FilterError(`expected params.<key>[.<key>…] with keys of letters, digits, '_' or '-', got '${name}'`, text, tok.pos);
     return { kind: 'param', path };
   }
+  if (name.toLowerCase() === 'seed') return { kind: 'param', path: ['seed'] };
   if (head === 'metrics' || head === 'best') {
     if (rest === '') throw new FilterError(`expected ${head}.<metric key>, got '${name}'`, text, tok.pos);
     return { kind: 'metric', key: rest, which: head === 'best' ? 'best' : 'final' };
   }
   if (dot < 0 && (COLUMNS as readonly string[]).includes(head)) return { kind: 'column', name: head as (typeof COLUMNS)[number] };
-  throw new FilterError(`unknown field '${name}' (expected params.<path>, metrics.<key>, best.<key>, ${COLUMNS.join(', ')})`, text, tok.pos);
+  throw new FilterError(`unknown field '${name}' (expected params.<path>, metrics.<key>, best.<key>, seed, ${COLUMNS.join(', ')})`, text, tok.pos);
 }
 
 /** Parse a filter; throws `FilterError` (with the column and a caret) on bad input. */

@@ -50,4 +50,4 @@ export type {
 export { parseFilter, compileFilter, comparisonSql, jsonPath, FilterError } from './filter.js';
 export type { FilterComparison, FilterField, FilterOp, FilterValue } from './filter.js';
 export { sweepStatus, listSweeps, listTrials, getTrial, metricCurves } from './queries.js';
-export type { StatusCounts, SweepStatus, SweepListRow, TrialRow, ListTrialsOptions, TrialDetail, MetricCurve } from './queries.js';
+export type { StatusCounts, SweepStatus, SweepStatusOptions, SweepListRow, TrialRow, ListTrialsOptions, TrialDetail, MetricCurve } from './queries.js';

@@ -20,6 +20,8 @@ export interface SweepStatus extends StatusCounts {
   sweep: { id: number; name: string; fingerprint: string; specPath: string | null; createdAt: number; updatedAt: number };
   /** Members dropped by a forced re-definition (kept, not counted above). */
   retired: number;
+  /** Active members outside `SweepStatusOptions.trialIds` (not counted above; 0 without a selection). */
+  excluded: number;
   runningTrials: { trialId: number; workerId: string | null; pid: number | null; host: string | null; heartbeatAt: number | null; startedAt: number | null; attempt: number }[];
   /** Start of the first and end of the last finished trial (ms), for ETAs. */
   firstStartedAt: number | null;
@@ -30,8 +32,16 @@ function emptyCounts(): StatusCounts {
   return { total: 0, pending: 0, running: 0, done: 0, failed: 0 };
 }
 
+export interface SweepStatusOptions {
+  /**
+   * Count only these trials (a `sweep run --only` selection): the others are reported as
+   * `excluded`, and running trials, start and finish times are those of the selection.
+   */
+  trialIds?: ReadonlySet<number>;
+}
+
 /** Status counts of one sweep's active trials; throws naming the known sweeps if unknown. */
-export function sweepStatus(store: Store, name: string): SweepStatus {
+export function sweepStatus(store: Store, name: string, opts: SweepStatusOptions = {}): SweepStatus {
   const sw = store.db.select().from(sweeps).where(eq(sweeps.name, name)).get();
   if (!sw) {
     const known = store.db.select({ name: sweeps.name }).from(sweeps).orderBy(sweeps.name).all().map((r) => r.name);
@@ -39,22 +49,29 @@ export function sweepStatus(store: Store, name: string): SweepStatus {
   }
   const counts = emptyCounts();
   let retired = 0;
+  let excluded = 0;
+  const selection = opts.trialIds;
+  const selected = selection ? sql`${sweepTrials.trialId} IN (SELECT value FROM json_each(${JSON.stringify([...selection])}))` : sql`1`;
   const rows = store.db
-    .select({ status: trials.status, active: sweepTrials.active, n: sql<number>`count(*)` })
+    .select({ status: trials.status, active: sweepTrials.active, selected: sql<number>`${selected}`, n: sql<number>`count(*)` })
     .from(sweepTrials)
     .innerJoin(trials, eq(trials.id, sweepTrials.trialId))
     .where(eq(sweepTrials.sweepId, sw.id))
-    .groupBy(trials.status, sweepTrials.active)
+    .groupBy(trials.status, sweepTrials.active, sql`3`)
     .all();
   for (const r of rows) {
     if (!r.active) {
       retired += r.n;
       continue;
     }
+    if (!r.selected) {
+      excluded += r.n;
+      continue;
+    }
     counts[r.status] += r.n;
     counts.total += r.n;
   }
-  const members = and(eq(sweepTrials.sweepId, sw.id), eq(sweepTrials.active, true));
+  const members = and(eq(sweepTrials.sweepId, sw.id), eq(sweepTrials.active, true), selected);
   const running = store.db
     .select({ trialId: trials.id, workerId: trials.workerId, pid: trials.workerPid, host: trials.workerHost, heartbeatAt: trials.heartbeatAt, startedAt: trials.startedAt, attempt: trials.attempts })
     .from(sweepTrials)
@@ -69,7 +86,7 @@ export function sweepStatus(store: Store, name: string): SweepStatus {
     .where(members)
     .get();
   const { spec: _spec, ...meta } = sw;
-  return { sweep: meta, ...counts, retired, runningTrials: running, firstStartedAt: times?.first ?? null, lastFinishedAt: times?.last ?? null };
+  return { sweep: meta, ...counts, retired, excluded, runningTrials: running, firstStartedAt: times?.first ?? null, lastFinishedAt: times?.last ?? null };
 }
 
 export interface SweepListRow extends StatusCounts {

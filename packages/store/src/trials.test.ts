@@ -209,3 +209,33 @@ test('failures, stale pids, abandon after max attempts, requeueFailed; artifacts
     t.cleanup();
   }
 });
+
+test('a trial selection (sweep run --only): claims, failure re-queues and status counts stay inside it', () => {
+  const t = tempStore();
+  try {
+    const reg = registerSweep(t.store, { name: 's', spec: 'v1', fingerprint: 'f1', trials: grid(4) });
+    const ids = (t.store.sqlite.prepare('SELECT trial_id AS id FROM sweep_trials ORDER BY position').all() as { id: number }[]).map((r) => r.id);
+    const only = new Set([ids[1], ids[3]]);
+    // trial 0 failed outside the selection: it stays failed
+    const c0 = claimTrial(t.store, { sweepId: reg.sweep.id, workerId: 'w' })!;
+    assert.equal(c0.trialId, ids[0]);
+    assert.ok(failTrial(t.store, c0, 'boom'));
+    const a = claimTrial(t.store, { sweepId: reg.sweep.id, trialIds: only, workerId: 'w' })!;
+    assert.equal(a.trialId, ids[1]);
+    assert.ok(failTrial(t.store, a, 'boom'));
+    assert.equal(requeueFailed(t.store, reg.sweep.id, only), 1);
+    assert.equal(trialStatus(t.store, ids[0]), 'failed');
+    assert.equal(trialStatus(t.store, ids[1]), 'pending');
+    const claimed = [claimTrial(t.store, { sweepId: reg.sweep.id, trialIds: only, workerId: 'w' })!, claimTrial(t.store, { sweepId: reg.sweep.id, trialIds: only, workerId: 'w' })!];
+    assert.deepEqual(claimed.map((c) => c.trialId), [ids[1], ids[3]]);
+    assert.equal(claimTrial(t.store, { sweepId: reg.sweep.id, trialIds: only, workerId: 'w' }), null, 'trial 2 is pending but not selected');
+    const st = sweepStatus(t.store, 's', { trialIds: only });
+    assert.deepEqual([st.total, st.pending, st.running, st.done, st.failed, st.excluded], [2, 0, 2, 0, 0, 2]);
+    assert.deepEqual(st.runningTrials.map((r) => r.trialId), [ids[1], ids[3]]);
+    const all = sweepStatus(t.store, 's');
+    assert.deepEqual([all.total, all.pending, all.running, all.failed, all.excluded], [4, 1, 2, 1, 0]);
+    assert.equal(sweepStatus(t.store, 's', { trialIds: new Set() }).excluded, 4);
+  } finally {
+    t.cleanup();
+  }
+});

@@ -139,17 +139,27 @@ export function registerSweep(store: Store, input: SweepInput): RegisterResult {
   });
 }
 
-/** Put the sweep's failed trials back in the queue (Guild's `--needed` re-runs failures). */
-export function requeueFailed(store: Store, sweepId: number): number {
+/**
+ * Put the sweep's failed trials back in the queue (Guild's `--needed` re-runs failures); with
+ * `trialIds`, only those (a `sweep run --only` selection).
+ */
+export function requeueFailed(store: Store, sweepId: number, trialIds?: ReadonlySet<number>): number {
   return store.write(
     () =>
       store.sqlite
         .prepare(
           `UPDATE trials SET status = 'pending', worker_id = NULL, worker_pid = NULL, worker_host = NULL, heartbeat_at = NULL
-           WHERE status = 'failed' AND id IN (SELECT trial_id FROM sweep_trials WHERE sweep_id = ? AND active = 1)`,
+           WHERE status = 'failed' AND id IN (SELECT trial_id FROM sweep_trials WHERE sweep_id = ? AND active = 1)
+             AND (? IS NULL OR id IN (SELECT value FROM json_each(?)))`,
         )
-        .run(sweepId).changes,
+        .run(sweepId, ...selectionParams(trialIds)).changes,
   );
+}
+
+/** `(? IS NULL OR id IN (SELECT value FROM json_each(?)))` parameters of an optional trial selection. */
+function selectionParams(trialIds: ReadonlySet<number> | undefined): [string | null, string | null] {
+  const json = trialIds ? JSON.stringify([...trialIds]) : null;
+  return [json, json];
 }
 
 // ---------------------------------------------------------------------------------------
@@ -171,6 +181,8 @@ export interface ClaimedTrial extends Lease {
 export interface ClaimOptions {
   /** Only trials that are active members of this sweep (else any pending trial). */
   sweepId?: number;
+  /** Only these trials (a `sweep run --only` selection; with `sweepId`). */
+  trialIds?: ReadonlySet<number>;
   workerId: string;
   pid?: number;
   host?: string;
@@ -188,7 +200,8 @@ export function claimTrial(store: Store, opts: ClaimOptions): ClaimedTrial | nul
     opts.sweepId === undefined
       ? `SELECT id FROM trials WHERE status = 'pending' ORDER BY id LIMIT 1`
       : `SELECT st.trial_id FROM sweep_trials st JOIN trials t ON t.id = st.trial_id
-         WHERE st.sweep_id = @sweepId AND st.active = 1 AND t.status = 'pending' ORDER BY st.position LIMIT 1`;
+         WHERE st.sweep_id = @sweepId AND st.active = 1 AND t.status = 'pending'
+           AND (@only IS NULL OR st.trial_id IN (SELECT value FROM json_each(@only))) ORDER BY st.position LIMIT 1`;
   const stmt = store.sqlite.prepare(
     `UPDATE trials SET status = 'running', attempts = attempts + 1, worker_id = @workerId, worker_pid = @pid,
             worker_host = @host, heartbeat_at = @now, started_at = @now, finished_at = NULL
@@ -197,7 +210,7 @@ export function claimTrial(store: Store, opts: ClaimOptions): ClaimedTrial | nul
   );
   const row = store.write(
     () =>
-      stmt.get({ sweepId: opts.sweepId ?? null, workerId: opts.workerId, pid: opts.pid ?? process.pid, host: opts.host ?? hostname(), now }) as
+      stmt.get({ sweepId: opts.sweepId ?? null, only: opts.trialIds ? JSON.stringify([...opts.trialIds]) : null, workerId: opts.workerId, pid: opts.pid ?? process.pid, host: opts.host ?? hostname(), now }) as
         | { id: number; attempts: number; config_hash: string; mode: TrialMode; config: string }
         | undefined,
   );

@@ -123,6 +123,39 @@ test('a changed trial set is refused, saying what changed; force re-defines and 
   }
 });
 
+test('--only runs the matching trials of a sweep registered whole; the rest stay pending and are counted as left out', async () => {
+  const sb = sandbox();
+  try {
+    const file = sb.write('only.yaml', `name: only\nparameters:\n  id: { values: [a, b] }\n  steps: { value: 3 }\n  stepMs: { value: 1 }\nseeds: [0, 1]\n`);
+    await assert.rejects(runSweep({ dbPath: sb.db, file, workers: 1, runnerModule: FAKE_TRAINER, only: 'seed = 0 or id = b' }), /--only: 'or' is not supported/);
+    const store0 = openStore(sb.db);
+    try {
+      assert.equal(listTrials(store0, { summaryKeys: [] }).length, 0, 'a bad filter records nothing');
+    } finally {
+      store0.close();
+    }
+    const r = await runSweep({ dbPath: sb.db, file, workers: 2, runnerModule: FAKE_TRAINER, only: "seed = 1 and params.id = 'b'" });
+    assert.deepEqual([r.total, r.done, r.pending, r.excluded, r.ranThisRun], [1, 1, 0, 3, 1]);
+    const store = openStore(sb.db);
+    try {
+      const rows = listTrials(store, { sweep: 'only', summaryKeys: [] });
+      assert.deepEqual(
+        rows.map((t) => `${t.config.id}/${t.config.seed}:${t.status}`),
+        ['a/0:pending', 'a/1:pending', 'b/0:pending', 'b/1:done'],
+      );
+      const st = storeStatus(store, 'only');
+      assert.deepEqual([st.total, st.done, st.pending, st.excluded], [4, 1, 3, 0]);
+    } finally {
+      store.close();
+    }
+    await assert.rejects(runSweep({ dbPath: sb.db, file, workers: 1, runnerModule: FAKE_TRAINER, only: 'seed = 7' }), /--only 'seed = 7': matches none of the 4 trials of sweep 'only'/);
+    const rest = await runSweep({ dbPath: sb.db, file, workers: 2, runnerModule: FAKE_TRAINER, only: 'seed = 0' });
+    assert.deepEqual([rest.total, rest.done, rest.ranThisRun, rest.alreadyDone, rest.excluded], [2, 2, 2, 0, 2]);
+  } finally {
+    sb.cleanup();
+  }
+});
+
 test('bad input is refused before anything is recorded: invalid trial config, unknown runner', async () => {
   const sb = sandbox();
   try {

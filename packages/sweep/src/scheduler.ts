@@ -43,6 +43,7 @@ import { expandSweep, type Expansion } from './expand.js';
 import { loadSweepFile, parseSweepText, type SweepSpec } from './spec.js';
 import { DEFAULT_RUNNER_MODULE, loadRunner, runnerSpecifier } from './runner.js';
 import { defineSweep } from './define.js';
+import { checkOnly, selectTrials } from './only.js';
 import type { CoordinatorMessage, WorkerArgs, WorkerMessage } from './worker.js';
 
 export interface RunningTrialProgress {
@@ -91,6 +92,11 @@ export interface RunSweepOptions {
   force?: boolean;
   /** Re-run trials that failed in an earlier run (default true). */
   retryFailed?: boolean;
+  /**
+   * Run only the trials that match this filter (the store's grammar: `seed = 0 and
+   * params.model.type = hadamrnn`); the sweep is still registered whole.
+   */
+  only?: string;
   /** Module exporting runTrial (default '@orthoquant/train'): package name or path. */
   runnerModule?: string;
   onProgress?: (p: SweepProgress) => void;
@@ -126,6 +132,8 @@ export interface SweepResult {
   ranThisRun: number;
   /** Trials that were already done when the run started (this or another sweep). */
   alreadyDone: number;
+  /** Trials of the sweep left out by `only` (not counted in total/done/… above). */
+  excluded: number;
   /** Why the run ended early, if it did. */
   stopped: 'fail-fast' | 'aborted' | null;
   durationMs: number;
@@ -202,6 +210,7 @@ export async function runSweep(opts: RunSweepOptions): Promise<SweepResult> {
 async function run(store: Store, opts: RunSweepOptions, started: number): Promise<SweepResult> {
   const spec = opts.spec ?? (opts.file ? loadSweepFile(opts.file) : opts.name ? storedSpec(store, opts.name) : null);
   if (!spec) throw new InputError('runSweep: give a sweep file, a parsed spec, or the name of a recorded sweep');
+  checkOnly(opts.only);
   const runnerModule = runnerSpecifier(opts.runnerModule ?? DEFAULT_RUNNER_MODULE);
   const runner = await loadRunner(runnerModule);
   const expansion: Expansion = expandSweep(spec, runner.parseTrialConfig ? { resolve: (c, where) => runner.parseTrialConfig!(c, where) } : {});
@@ -213,15 +222,17 @@ async function run(store: Store, opts: RunSweepOptions, started: number): Promis
 
   const reg = defineSweep(store, spec, expansion, { force: opts.force, log });
   const sweepId = reg.sweep.id;
-  const retried = opts.retryFailed === false ? 0 : requeueFailed(store, sweepId);
+  const selection = selectTrials(store, spec.name, opts.only);
+  const retried = opts.retryFailed === false ? 0 : requeueFailed(store, sweepId, selection);
   const staleAfterMs = opts.staleAfterMs ?? 60_000;
   for (const t of requeueStale(store, { sweepId, staleAfterMs })) log.warn({ trialId: t.trialId, reason: t.reason }, 're-queued an interrupted trial');
 
-  const initial = storeSweepStatus(store, spec.name);
+  const initial = storeSweepStatus(store, spec.name, { trialIds: selection });
   const alreadyDone = initial.done;
   log.info(
-    { total: initial.total, pending: initial.pending, done: initial.done, inserted: reg.inserted, reused: reg.reused, retried, logFile },
-    `sweep ${reg.created ? 'created' : 'resumed'}: ${initial.total} trials, ${initial.done} done, ${initial.pending} to run`,
+    { total: initial.total, pending: initial.pending, done: initial.done, excluded: initial.excluded, inserted: reg.inserted, reused: reg.reused, retried, logFile },
+    `sweep ${reg.created ? 'created' : 'resumed'}: ${initial.total} trials, ${initial.done} done, ${initial.pending} to run` +
+      (selection ? ` (--only '${opts.only}': ${initial.excluded} of ${initial.total + initial.excluded} trials left out)` : ''),
   );
 
   const provenance: ProvenanceInput = (() => {
@@ -240,6 +251,7 @@ async function run(store: Store, opts: RunSweepOptions, started: number): Promis
     graceMs: opts.graceMs ?? 5000,
     trialTimeoutMs: opts.trialTimeoutMs ?? null,
     provenance,
+    trialIds: selection ? [...selection] : null,
   };
   if (store.path === ':memory:') throw new InputError('runSweep: workers need a database file, not :memory:');
 
@@ -277,7 +289,7 @@ async function run(store: Store, opts: RunSweepOptions, started: number): Promis
       log.warn({ err: (e as Error).message }, 'onProgress threw');
     }
   };
-  const statusNow = () => storeSweepStatus(store, spec.name);
+  const statusNow = () => storeSweepStatus(store, spec.name, { trialIds: selection });
   const labelOf = (trialId: number, hash?: string) => (hash ? labels.get(hash) : undefined) ?? `trial ${trialId}`;
 
   const stopAll = (reason: string) => {
@@ -440,6 +452,7 @@ async function run(store: Store, opts: RunSweepOptions, started: number): Promis
     running: fin.running,
     ranThisRun: finishedThisRun,
     alreadyDone,
+    excluded: fin.excluded,
     stopped,
     durationMs: Date.now() - started,
     failures,

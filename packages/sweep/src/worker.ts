@@ -42,6 +42,8 @@ export interface WorkerArgs {
   graceMs: number;
   trialTimeoutMs: number | null;
   provenance: ProvenanceInput;
+  /** `--only`: the trials this worker may claim (null: any trial of the sweep). */
+  trialIds?: number[] | null;
 }
 
 /** Worker → coordinator. */
@@ -125,7 +127,7 @@ class Worker {
 
   async loop(): Promise<void> {
     while (!this.stopping) {
-      const claim = claimTrial(this.store, { sweepId: this.a.sweepId, workerId: this.workerId, pid: process.pid, host: hostname() });
+      const claim = claimTrial(this.store, { sweepId: this.a.sweepId, ...(this.a.trialIds ? { trialIds: new Set(this.a.trialIds) } : {}), workerId: this.workerId, pid: process.pid, host: hostname() });
       if (!claim) break;
       await this.runOne(claim);
     }

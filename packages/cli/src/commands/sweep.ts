@@ -9,6 +9,7 @@ import { createProgress, formatDuration } from '../progress.js';
 import { EXIT } from '../exit.js';
 import { setExitCode, existingDb, printTable } from './common.js';
 import { tableFromDb } from './tables.js';
+import { withExamples } from './examples.js';
 
 interface RunArgs extends GlobalArgs {
   file: string;
@@ -21,6 +22,7 @@ interface RunArgs extends GlobalArgs {
   queue?: string;
   queueName?: string;
   maxAttempts: number;
+  only?: string;
 }
 
 function runOptions(y: Argv<GlobalArgs>) {
@@ -29,6 +31,7 @@ function runOptions(y: Argv<GlobalArgs>) {
     .option('fail-fast', { type: 'boolean', default: false, describe: 'stop at the first failed trial' })
     .option('force', { type: 'boolean', default: false, describe: 'accept a YAML whose trial set changed since the sweep was recorded' })
     .option('retry-failed', { type: 'boolean', default: true, describe: 're-run trials that failed in an earlier run (--no-retry-failed to keep them failed)' })
+    .option('only', { type: 'string', describe: "run only the trials matching this filter (`runs list -f` grammar: 'seed = 0 and params.model.type = hadamrnn'); the sweep is still recorded whole" })
     .option('trial-timeout', { type: 'number', describe: 'fail a trial that runs longer than this many seconds' })
     .option('report', { type: 'string', describe: 'after the sweep, print this table (configs/tables/NAME.yaml)' })
     .option('queue', { type: 'string', describe: 'distribute the trials through this Redis queue (redis://HOST:PORT) to `orthoquant worker`s; this process records their results' })
@@ -70,6 +73,7 @@ async function execute(args: RunArgs, target: { file?: string; name?: string }):
           dbPath: args.db,
           force: args.force,
           retryFailed: args.retryFailed,
+          ...(args.only !== undefined ? { only: args.only } : {}),
           maxAttempts: args.maxAttempts,
           signal: controller.signal,
           onProgress,
@@ -81,6 +85,7 @@ async function execute(args: RunArgs, target: { file?: string; name?: string }):
           failFast: args.failFast,
           force: args.force,
           retryFailed: args.retryFailed,
+          ...(args.only !== undefined ? { only: args.only } : {}),
           trialTimeoutMs: args.trialTimeout ? args.trialTimeout * 1000 : undefined,
           signal: controller.signal,
           onProgress,
@@ -88,7 +93,8 @@ async function execute(args: RunArgs, target: { file?: string; name?: string }):
     bar.stop();
     console.log(
       `\nsweep '${result.name}': ${result.done}/${result.total} done, ${result.failed} failed, ${result.pending + result.running} not finished` +
-        ` (${result.ranThisRun} run now, ${result.alreadyDone} already done) in ${formatDuration(result.durationMs / 1000)}`,
+        ` (${result.ranThisRun} run now, ${result.alreadyDone} already done) in ${formatDuration(result.durationMs / 1000)}` +
+        (result.excluded ? `; ${result.excluded} of ${result.total + result.excluded} trials left out by --only` : ''),
     );
     console.log(`store: ${result.dbPath}   log: ${result.logFile}`);
     for (const f of result.failures) console.log(`  failed trial ${f.trialId} (${f.label}): ${f.error.split('\n')[0]}`);
@@ -113,9 +119,7 @@ export const sweepCommand: CommandModule<GlobalArgs, GlobalArgs> = {
         command: 'run <file>',
         describe: 'Expand a sweep file and run its trials; an interrupted sweep resumes where it stopped',
         builder: (yy: Argv<GlobalArgs>) =>
-          runOptions(yy)
-            .positional('file', { type: 'string', demandOption: true, describe: 'sweep YAML (experiments/*.yaml)' })
-            .example('$0 sweep run experiments/quickstart.yaml --report quickstart', 'run the quickstart and print its table'),
+          withExamples(runOptions(yy), 'sweep run').positional('file', { type: 'string', demandOption: true, describe: 'sweep YAML (experiments/*.yaml)' }),
         handler: (a: unknown) => execute(a as RunArgs, { file: (a as RunArgs).file }),
       } as never)
       .command({
@@ -127,7 +131,7 @@ export const sweepCommand: CommandModule<GlobalArgs, GlobalArgs> = {
       .command({
         command: 'status [name]',
         describe: 'Counts by status for one sweep (running trials with their heartbeat), or every sweep',
-        builder: (yy: Argv<GlobalArgs>) => yy.positional('name', { type: 'string', describe: 'sweep name (all when omitted)' }).option('json', { type: 'boolean', default: false }),
+        builder: (yy: Argv<GlobalArgs>) => withExamples(yy, 'sweep status').positional('name', { type: 'string', describe: 'sweep name (all when omitted)' }).option('json', { type: 'boolean', default: false }),
         handler: (a: unknown) => {
           const args = a as GlobalArgs & { name?: string; json: boolean };
           const store = openStore(existingDb(args), { readonly: true });
@@ -158,23 +162,23 @@ export const sweepCommand: CommandModule<GlobalArgs, GlobalArgs> = {
         command: 'export-slurm <file>',
         describe: 'Register a sweep and write a Slurm job-array script with one config per trial to run (then `sweep ingest`)',
         builder: (yy: Argv<GlobalArgs>) =>
-          yy
+          withExamples(yy, 'sweep export-slurm')
             .positional('file', { type: 'string', demandOption: true, describe: 'sweep YAML' })
             .option('out', { type: 'string', demandOption: true, describe: 'folder for sweep.sbatch, manifest.json, trials/, results/' })
             .option('force', { type: 'boolean', default: false, describe: 'accept a YAML whose trial set changed since the sweep was recorded' })
             .option('retry-failed', { type: 'boolean', default: true, describe: 'export trials that failed before too' })
-            .option('sbatch', { type: 'array', string: true, default: [], describe: 'extra #SBATCH options as KEY=VALUE (partition=gpu time=04:00:00 mem=4G)' })
-            .example('$0 sweep export-slurm experiments/quickstart.yaml --out slurm/quickstart --sbatch partition=cpu time=02:00:00', 'write slurm/quickstart/sweep.sbatch'),
+            .option('only', { type: 'string', describe: 'export only the trials matching this filter (`runs list -f` grammar); the sweep is still recorded whole' })
+            .option('sbatch', { type: 'array', string: true, default: [], describe: 'extra #SBATCH options as KEY=VALUE (partition=gpu time=04:00:00 mem=4G)' }),
         handler: async (a: unknown) => {
-          const args = a as GlobalArgs & { file: string; out: string; force: boolean; retryFailed: boolean; sbatch: string[] };
+          const args = a as GlobalArgs & { file: string; out: string; force: boolean; retryFailed: boolean; sbatch: string[]; only?: string };
           const sbatch: Record<string, string> = {};
           for (const kv of args.sbatch) {
             const m = /^([A-Za-z][\w-]*)=(.+)$/.exec(kv);
             if (!m) throw new InputError(`expected KEY=VALUE (partition=gpu), got '${kv}'`, '--sbatch');
             sbatch[m[1]!] = m[2]!;
           }
-          const r = await exportSlurm({ file: args.file, out: args.out, dbPath: args.db, force: args.force, retryFailed: args.retryFailed, sbatch });
-          console.log(`sweep '${r.sweep}': ${r.count} trials to run exported to ${r.dir} (${r.done} already done)`);
+          const r = await exportSlurm({ file: args.file, out: args.out, dbPath: args.db, force: args.force, retryFailed: args.retryFailed, sbatch, ...(args.only !== undefined ? { only: args.only } : {}) });
+          console.log(`sweep '${r.sweep}': ${r.count} trials to run exported to ${r.dir} (${r.done} already done${r.excluded ? `, ${r.excluded} left out by --only` : ''})`);
           if (r.script) console.log(`submit:  sbatch ${r.script}\nthen:    orthoquant sweep ingest ${r.dir} --db ${args.db}`);
         },
       } as never)

@@ -36,6 +36,7 @@ import { expandSweep } from '../expand.js';
 import { loadSweepFile, parseSweepText, type SweepSpec } from '../spec.js';
 import { DEFAULT_RUNNER_MODULE, loadRunner, runnerSpecifier } from '../runner.js';
 import { defineSweep } from '../define.js';
+import { checkOnly, selectTrials } from '../only.js';
 import { type SweepProgress, type SweepResult, type RunningTrialProgress } from '../scheduler.js';
 import { DEFAULT_QUEUE_NAME, parseRedisUrl, runOrder, type TrialJobData, type TrialProgress, type TrialResult } from './protocol.js';
 
@@ -46,6 +47,8 @@ export interface PrepareSweepOptions {
   name?: string;
   force?: boolean;
   retryFailed?: boolean;
+  /** Only the trials matching this filter (see `RunSweepOptions.only`); the sweep is registered whole. */
+  only?: string;
   runnerModule?: string;
   logger?: Logger;
 }
@@ -58,22 +61,26 @@ export interface PreparedSweep {
   labels: Map<string, string>;
   /** Trials that were failed and are pending again (their jobs must be retried). */
   retriedIds: Set<number>;
+  /** The `only` selection (undefined: every trial of the sweep). */
+  selection: ReadonlySet<number> | undefined;
 }
 
 /** Load, expand and register a sweep (the local scheduler's rules: fingerprint check, --force, retry failed). */
 export async function prepareSweep(store: Store, opts: PrepareSweepOptions, log: Logger): Promise<PreparedSweep> {
   const spec = opts.spec ?? (opts.file ? loadSweepFile(opts.file) : opts.name ? storedSpec(store, opts.name) : null);
   if (!spec) throw new InputError('give a sweep file, a parsed spec, or the name of a recorded sweep');
+  checkOnly(opts.only);
   const runnerModule = runnerSpecifier(opts.runnerModule ?? DEFAULT_RUNNER_MODULE);
   const runner = await loadRunner(runnerModule);
   const expansion = expandSweep(spec, runner.parseTrialConfig ? { resolve: (c, where) => runner.parseTrialConfig!(c, where) } : {});
   const reg = defineSweep(store, spec, expansion, { force: opts.force, log });
+  const selection = selectTrials(store, spec.name, opts.only);
   const retriedIds = new Set<number>();
   if (opts.retryFailed !== false) {
-    for (const t of listTrials(store, { sweep: spec.name, summaryKeys: [] })) if (t.status === 'failed') retriedIds.add(t.id);
-    requeueFailed(store, reg.sweep.id);
+    for (const t of listTrials(store, { sweep: spec.name, summaryKeys: [] })) if (t.status === 'failed' && (!selection || selection.has(t.id))) retriedIds.add(t.id);
+    requeueFailed(store, reg.sweep.id, selection);
   }
-  return { spec, sweepId: reg.sweep.id, runnerModule, labels: new Map(expansion.trials.map((t) => [t.hash, t.label])), retriedIds };
+  return { spec, sweepId: reg.sweep.id, runnerModule, labels: new Map(expansion.trials.map((t) => [t.hash, t.label])), retriedIds, selection };
 }
 
 function storedSpec(store: Store, name: string): SweepSpec {
@@ -91,13 +98,15 @@ interface TrialRow {
   config: string;
 }
 
-function sweepRows(store: Store, sweepId: number): TrialRow[] {
-  return store.sqlite
+/** The sweep's active trials in expansion order (only the `selection`, when given). */
+function sweepRows(store: Store, sweepId: number, selection?: ReadonlySet<number>): TrialRow[] {
+  const rows = store.sqlite
     .prepare(
       `SELECT t.id, t.config_hash AS hash, t.status, t.attempts, t.worker_id AS workerId, t.config FROM sweep_trials st JOIN trials t ON t.id = st.trial_id
        WHERE st.sweep_id = ? AND st.active = 1 ORDER BY st.position`,
     )
     .all(sweepId) as TrialRow[];
+  return selection ? rows.filter((r) => selection.has(r.id)) : rows;
 }
 
 /**
@@ -157,7 +166,7 @@ async function enqueueAll(c: Ctx): Promise<EnqueueResult> {
   let existing = 0;
   let retried = 0;
   let toRun = 0;
-  for (const t of sweepRows(store, prep.sweepId)) {
+  for (const t of sweepRows(store, prep.sweepId, prep.selection)) {
     if (t.status === 'done' || t.status === 'failed') continue;
     toRun++;
     const job = await queue.getJob(t.hash);
@@ -234,7 +243,8 @@ async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile:
   const live = new Map<number, RunningTrialProgress>();
   const failures: SweepResult['failures'] = [];
   let finishedThisRun = 0;
-  const initial = storeSweepStatus(store, sweep);
+  const status = () => storeSweepStatus(store, sweep, { trialIds: prep.selection });
+  const initial = status();
   const alreadyDone = initial.done;
 
   // every store write goes through this chain: one event at a time, in arrival order
@@ -247,7 +257,7 @@ async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile:
 
   const emit = (event?: SweepProgress['event']) => {
     if (!opts.onProgress) return;
-    const s = storeSweepStatus(store, sweep);
+    const s = status();
     const elapsedMs = Date.now() - started;
     const p: SweepProgress = {
       sweep,
@@ -369,7 +379,7 @@ async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile:
   };
   const reconcileAll = () =>
     serial('reconcile', async () => {
-      for (const t of sweepRows(store, prep.sweepId)) if (t.status === 'pending' || t.status === 'running') await reconcile(t);
+      for (const t of sweepRows(store, prep.sweepId, prep.selection)) if (t.status === 'pending' || t.status === 'running') await reconcile(t);
     });
 
   events.on('progress', ({ jobId, data }) => void serial('progress', () => onProgress(jobId, data as unknown as TrialProgress)));
@@ -396,7 +406,7 @@ async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile:
       log.warn('coordinator stopped: jobs stay queued; run it again to record their results');
       break;
     }
-    const s = storeSweepStatus(store, sweep);
+    const s = status();
     if (s.pending === 0 && s.running === 0) break;
     await new Promise<void>((r) => {
       const t = setTimeout(r, pollMs);
@@ -406,7 +416,7 @@ async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile:
     emit();
   }
   await chain;
-  const fin = storeSweepStatus(store, sweep);
+  const fin = status();
   emit();
   const result: SweepResult = {
     name: sweep,
@@ -419,6 +429,7 @@ async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile:
     running: fin.running,
     ranThisRun: finishedThisRun,
     alreadyDone,
+    excluded: fin.excluded,
     stopped,
     durationMs: Date.now() - started,
     failures,

@@ -120,6 +120,21 @@ test('two worker processes complete every trial exactly once; the coordinator al
   }
 });
 
+test('--only on the queue: only the matching trials are enqueued and awaited; the others stay pending', { skip: skip ?? false }, async () => {
+  const { sb, log, ws } = shared!;
+  const store = openStore(join(sb.dir, 'qo.db'));
+  try {
+    const file = sb.write('qo.yaml', sweepYaml('qo', 2, 5, 10));
+    await waitFor('both workers', () => ws.every((w) => w.output().includes('ready')), 30_000);
+    const r = await runQueueSweep({ queue: redis!.url, queueName: SHARED_QUEUE, store, file, runnerModule: FAKE_TRAINER, pollMs: 200, only: 'seed = 1' });
+    assert.deepEqual([r.total, r.done, r.excluded, r.ranThisRun], [2, 2, 2, 2]);
+    assert.deepEqual(completions(log, 'qo'), ['qo0', 'qo1']);
+    assert.deepEqual(listTrials(store, { sweep: 'qo', summaryKeys: [] }).map((t) => `${t.config.seed}:${t.status}`).sort(), ['0:pending', '0:pending', '1:done', '1:done']);
+  } finally {
+    store.close();
+  }
+});
+
 function startWorkerQ(sb: Sandbox, name: string, qn: string, log: string, lockMs = '2000'): WorkerProc {
   return startWorker(sb, name, { FAKE_TRAINER_LOG: log, ORTHOQUANT_TEST_QUEUE: qn, ORTHOQUANT_TEST_LOCK_MS: lockMs });
 }

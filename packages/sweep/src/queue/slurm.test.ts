@@ -93,3 +93,21 @@ parameters:
     sb.cleanup();
   }
 });
+
+test('export-slurm --only writes only the matching trials (the sweep is registered whole)', async () => {
+  const sb = sandbox('orthoquant-slurm-only-');
+  const store = openStore(sb.db);
+  try {
+    const file = sb.write('o.yaml', `name: o\nparameters:\n  id: { values: [x, y] }\n  steps: { value: 2 }\nseeds: [0, 1, 2]\n`);
+    const ex = await exportSlurm({ store, file, out: join(sb.dir, 'export'), runnerModule: FAKE_TRAINER, only: 'seed = 1' });
+    assert.deepEqual([ex.count, ex.excluded, ex.done], [2, 4, 0]);
+    const manifest = JSON.parse(readFileSync(join(ex.dir, 'manifest.json'), 'utf8')) as SlurmManifest;
+    const configs = [0, 1].map((i) => (JSON.parse(readFileSync(join(ex.dir, 'trials', `${i}.json`), 'utf8')) as SlurmTrialFile).config);
+    assert.deepEqual(configs.map((c) => [c.id, c.seed]), [['x', 1], ['y', 1]]);
+    assert.equal(manifest.count, 2);
+    assert.equal(listTrials(store, { sweep: 'o', summaryKeys: [] }).length, 6);
+  } finally {
+    store.close();
+    sb.cleanup();
+  }
+});

@@ -56,6 +56,8 @@ export interface ExportSlurmResult {
   count: number;
   /** Trials of the sweep already done (not exported). */
   done: number;
+  /** Trials of the sweep left out by `only` (not exported, whatever their status). */
+  excluded: number;
 }
 
 const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -69,11 +71,12 @@ export async function exportSlurm(opts: ExportSlurmOptions): Promise<ExportSlurm
     const prep = await prepareSweep(store, opts, log);
     const rows = store.sqlite
       .prepare(
-        `SELECT t.config_hash AS hash, t.status, t.config FROM sweep_trials st JOIN trials t ON t.id = st.trial_id
+        `SELECT t.id, t.config_hash AS hash, t.status, t.config FROM sweep_trials st JOIN trials t ON t.id = st.trial_id
          WHERE st.sweep_id = ? AND st.active = 1 ORDER BY st.position`,
       )
-      .all(prep.sweepId) as { hash: string; status: string; config: string }[];
-    const todo = rows.filter((r) => r.status === 'pending');
+      .all(prep.sweepId) as { id: number; hash: string; status: string; config: string }[];
+    const excluded = prep.selection ? rows.filter((r) => !prep.selection!.has(r.id)).length : 0;
+    const todo = rows.filter((r) => r.status === 'pending' && (!prep.selection || prep.selection.has(r.id)));
     const dir = resolve(opts.out);
     if (existsSync(join(dir, 'manifest.json'))) {
       const old = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as SlurmManifest;
@@ -91,7 +94,7 @@ export async function exportSlurm(opts: ExportSlurmOptions): Promise<ExportSlurm
     const script = join(dir, 'sweep.sbatch');
     if (todo.length === 0) {
       rmSync(script, { force: true });
-      return { sweep: prep.spec.name, dir, script: null, count: 0, done: rows.filter((r) => r.status === 'done').length };
+      return { sweep: prep.spec.name, dir, script: null, count: 0, done: rows.filter((r) => r.status === 'done').length, excluded };
     }
     const sbatch = { 'job-name': `oq-${prep.spec.name}`, 'cpus-per-task': 1, ...(opts.sbatch ?? {}) };
     const lines = [
@@ -108,7 +111,7 @@ export async function exportSlurm(opts: ExportSlurmOptions): Promise<ExportSlurm
     ];
     writeFileSync(script, lines.join('\n'));
     chmodSync(script, 0o755);
-    return { sweep: prep.spec.name, dir, script, count: todo.length, done: rows.filter((r) => r.status === 'done').length };
+    return { sweep: prep.spec.name, dir, script, count: todo.length, done: rows.filter((r) => r.status === 'done').length, excluded };
   } finally {
     if (ownStore) store.close();
   }
