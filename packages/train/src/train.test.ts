@@ -11,7 +11,7 @@ import { createTask, batchToTensors } from '@orthoquant/tasks';
 import { runTrial, modelIO, parseTrialConfig, TrialStoppedError, Optimizer, globalNorm, readCheckpoint } from './index.js';
 import type { TrainEvent } from './index.js';
 import { tinyTrial } from './testing.js';
-import { tempDir, writeAclImdbFixture, writePtbFixture } from '@orthoquant/tasks/testing';
+import { tempDir, writeAclImdbFixture, writeGlueFixture, writePtbFixture } from '@orthoquant/tasks/testing';
 
 before(async () => {
   await testBackend();
@@ -289,6 +289,24 @@ describe('runTrial', () => {
         }),
       );
       assert.ok(s.val_accuracy >= 0 && s.val_accuracy <= 1 && Number.isFinite(s.test_loss));
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  it('GLUE QQP (fixture TSVs + tiny WordPiece vocabulary): Block-HadamRNN, balanced sampler, test accuracy and F1', async () => {
+    const tmp = tempDir();
+    try {
+      writeGlueFixture(tmp.dir);
+      const s = await runTrial(
+        tinyTrial({
+          task: { name: 'qqp', path: tmp.dir, maxLen: 24, sampler: 'balanced' },
+          model: { type: 'hadamrnn', hidden: 8, embeddingDim: 4, bits: 4, blockSize: 4 },
+          batchSize: 2,
+          budget: { epochs: 1 },
+        }),
+      );
+      assert.ok(s.test_f1 >= 0 && s.test_f1 <= 1 && Number.isFinite(s.test_loss) && s.val_accuracy >= 0);
     } finally {
       tmp.cleanup();
     }

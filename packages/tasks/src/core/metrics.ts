@@ -16,6 +16,10 @@ export class MetricAccumulator {
   private correct = 0;
   private windowCorrect = 0;
   private windowCount = 0;
+  /** Class-1 confusion counts (sigmoid tasks): F1. */
+  private tp = 0;
+  private fp = 0;
+  private fn = 0;
   private readonly lastSteps: number | undefined;
 
   constructor(private readonly task: Task) {
@@ -40,6 +44,10 @@ export class MetricAccumulator {
         // −[y log σ(z) + (1−y) log(1−σ(z))] = max(z,0) − z·y + log(1 + e^{−|z|})
         loss = Math.max(z, 0) - z * y + Math.log1p(Math.exp(-Math.abs(z)));
         hit = (z > 0 ? 1 : 0) === y;
+        if (z > 0) {
+          if (y === 1) this.tp++;
+          else this.fp++;
+        } else if (y === 1) this.fn++;
       } else {
         const o = i * C;
         let max = -Infinity;
@@ -74,6 +82,7 @@ export class MetricAccumulator {
       else if (m.name === 'accuracy') out.accuracy = this.correct / this.count;
       else if (m.name === 'bpc') out.bpc = this.lossSum / this.count / Math.LN2;
       else if (m.name === 'copyAccuracy') out.copyAccuracy = this.windowCount ? this.windowCorrect / this.windowCount : NaN;
+      else if (m.name === 'f1') out.f1 = this.tp + this.fp + this.fn ? (2 * this.tp) / (2 * this.tp + this.fp + this.fn) : 0;
     }
     return out;
   }

@@ -13,7 +13,7 @@ import type { Rng } from '@orthoquant/runtime';
 export type Split = 'train' | 'val' | 'test';
 export const SPLITS: readonly Split[] = ['train', 'val', 'test'];
 
-export type TaskName = 'copy' | 'smnist' | 'pmnist' | 'fashion-mnist' | 'imdb' | 'ptb-char';
+export type TaskName = 'copy' | 'smnist' | 'pmnist' | 'fashion-mnist' | 'imdb' | 'ptb-char' | 'sst2' | 'qqp';
 /** A prediction at every step, or one at the last step only. */
 export type OutputMode = 'many-to-many' | 'last';
 /** Float features per step, or integer ids for an embedding layer. */
@@ -57,7 +57,7 @@ export interface EpochOptions {
   dropLast?: boolean;
 }
 
-export type MetricName = 'loss' | 'accuracy' | 'bpc' | 'copyAccuracy';
+export type MetricName = 'loss' | 'accuracy' | 'bpc' | 'copyAccuracy' | 'f1';
 export interface MetricDefinition {
   name: MetricName;
   /** What is averaged, over what, in which unit. */
