@@ -5,6 +5,7 @@ import { parseYamlWith } from '@orthoquant/reporter';
 import { trialConfigSchema } from '@orthoquant/train';
 import type { Split } from '@orthoquant/tasks';
 import { evaluateInteger, readIntegerModel } from '@orthoquant/integer';
+import { withExamples } from './examples.js';
 import type { GlobalArgs } from '../cli.js';
 import { printTable, fmtNumber, setExitCode, taskFromConfig } from './common.js';
 import { EXIT } from '../exit.js';
@@ -34,7 +35,7 @@ export const evalCommand: CommandModule<GlobalArgs, EvalArgs> = {
   command: 'eval <model-file>',
   describe: 'Evaluate an integer model file (.oqint, from `quantize` or a ptq sweep) on a task split with the integer engine',
   builder: (y) =>
-    y
+    withExamples(y, 'eval')
       .positional('model-file', { type: 'string', demandOption: true, describe: 'integer model file (.oqint)' })
       .option('task', { type: 'string', describe: "task name (default: the task recorded in the file's metadata)" })
       .option('task-config', { type: 'string', describe: "task config as a YAML/JSON file or inline ('{ name: copy, T: 100 }'); default: the file's metadata" })
@@ -42,8 +43,7 @@ export const evalCommand: CommandModule<GlobalArgs, EvalArgs> = {
       .option('limit', { type: 'number', describe: 'evaluate at most this many sequences' })
       .option('batch-size', { type: 'number', default: 100 })
       .option('data-dir', { type: 'string', describe: 'dataset folder (env ORTHOQUANT_DATA_DIR)' })
-      .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' })
-      .example('$0 eval trial-3-a12.oqint --task copy', 'on the test split of the task it was calibrated for') as never,
+      .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' }) as never,
   handler: (args) => {
     if (args.limit !== undefined && !(Number.isInteger(args.limit) && args.limit >= 1)) throw new InputError(`expected an integer ≥ 1, got ${args.limit}`, '--limit');
     if (!(Number.isInteger(args.batchSize) && args.batchSize >= 1)) throw new InputError(`expected an integer ≥ 1, got ${args.batchSize}`, '--batch-size');

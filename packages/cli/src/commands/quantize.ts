@@ -6,6 +6,7 @@ import { parseTrialConfig } from '@orthoquant/train';
 import { parsePtqSettings } from '@orthoquant/integer';
 import type { PtqSettings } from '@orthoquant/integer';
 import { integerStage, loadTrainedModel } from '@orthoquant/sweep/ptq-runner';
+import { withExamples } from './examples.js';
 import type { GlobalArgs } from '../cli.js';
 import { existingDb, printTable, fmtNumber, setExitCode, taskFromConfig } from './common.js';
 import { EXIT } from '../exit.js';
@@ -42,7 +43,7 @@ export const quantizeCommand: CommandModule<GlobalArgs, QuantizeArgs> = {
   command: 'quantize <run>',
   describe: 'Integer-only PTQ of a recorded trial: calibrate on its training split, write the integer model file, compare float vs integer on test',
   builder: (y) =>
-    y
+    withExamples(y, 'quantize')
       .positional('run', { type: 'string', demandOption: true, describe: 'trial id or config hash prefix (see `runs list`)' })
       .option('act-bits', { type: 'number', demandOption: true, describe: 'bits of the input and hidden-state codes (6, 8, 10, 12, 16)' })
       .option('weight-bits', { type: 'number', describe: 'bits of weights without QAT bits of their own (default 8)' })
@@ -51,8 +52,7 @@ export const quantizeCommand: CommandModule<GlobalArgs, QuantizeArgs> = {
       .option('out', { type: 'string', describe: 'integer model file to write (default ./trial-<id>-a<bits>.oqint)' })
       .option('limit', { type: 'number', describe: 'evaluate on at most this many test sequences' })
       .option('batch-size', { type: 'number', default: 100, describe: 'sequences per calibration and evaluation batch' })
-      .option('data-dir', { type: 'string', describe: 'dataset folder (env ORTHOQUANT_DATA_DIR)' })
-      .example('$0 quantize 3 --act-bits 12', 'trial 3 with 12-bit activations, written to ./trial-3-a12.oqint') as never,
+      .option('data-dir', { type: 'string', describe: 'dataset folder (env ORTHOQUANT_DATA_DIR)' }) as never,
   handler: async (args) => {
     const settings = settingsFromFlags(args);
     if (args.limit !== undefined && !(Number.isInteger(args.limit) && args.limit >= 1)) throw new InputError(`expected an integer ≥ 1, got ${args.limit}`, '--limit');

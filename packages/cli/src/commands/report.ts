@@ -1,9 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { InputError } from '@orthoquant/runtime';
-import { openStore, listTrials } from '@orthoquant/store';
+import { openStore, listTrials, listSweeps } from '@orthoquant/store';
 import { renderTable, TABLE_FORMATS, type TableFormat } from '@orthoquant/reporter';
 import { scatterSvg, curvesSvg } from '@orthoquant/dashboard';
+import { withExamples } from './examples.js';
 import type { GlobalArgs } from '../cli.js';
 import { existingDb } from './common.js';
 import { UsageError } from '../exit.js';
@@ -51,7 +52,7 @@ export const reportCommand: CommandModule<GlobalArgs, ReportArgs> = {
   command: 'report',
   describe: 'Regenerate a paper table (configs/tables/NAME.yaml) or draw a figure from the store',
   builder: (y) =>
-    y
+    withExamples(y, 'report')
       .option('table', { alias: 't', type: 'string', describe: 'table name or spec path' })
       .option('plot', { type: 'string', choices: [...PLOTS], describe: 'an SVG figure instead of a table' })
       .option('format', { type: 'string', choices: [...TABLE_FORMATS, 'svg'], default: 'md', describe: 'table format (svg: with --plot)' })
@@ -62,21 +63,39 @@ export const reportCommand: CommandModule<GlobalArgs, ReportArgs> = {
       .option('runs', { type: 'string', describe: '--plot curves: trial ids, comma-separated' })
       .option('baseline', { type: 'number', describe: '--plot curves: a horizontal reference line (e.g. the copy task memoryless loss)' })
       .option('list', { type: 'boolean', default: false, describe: 'list the available tables' })
-      .example('$0 report --table hadamrnn --format latex -o hadamrnn.tex', '')
-      .example("$0 report --plot size-accuracy -f 'params.task.name = pmnist' -o fig1.svg", "HadamRNN's Figure 1 plane")
       .check((a) => {
-        if (!a.list && !a.table && !a.plot) throw new UsageError('--table or --plot is required (or --list)');
         if (a.table && a.plot) throw new UsageError('--table and --plot go separately');
         if (a.table && a.format === 'svg') throw new UsageError('--format svg goes with --plot (tables: md, csv, latex)');
         return true;
       }) as never,
   handler: (args) => {
-    if (args.list) {
+    const listTables = () => {
       for (const n of tableNames()) console.log(n);
       console.log(`(${TABLES_DIR})`);
-      return;
+    };
+    if (args.list) return listTables();
+    let table = args.table;
+    let sweep = args.sweep;
+    if (!table && !args.plot) {
+      // no --table: the table of the store's one sweep (same name), else the list of tables
+      const store = openStore(existingDb(args), { readonly: true });
+      let sweeps: string[];
+      try {
+        sweeps = listSweeps(store).map((s) => s.name);
+      } finally {
+        store.close();
+      }
+      const only = sweep ?? (sweeps.length === 1 ? sweeps[0] : undefined);
+      if (only === undefined || !tableNames().includes(only)) {
+        const why = only !== undefined ? `no table named after sweep '${only}'` : sweeps.length ? `${sweeps.length} sweeps in ${args.db} (${sweeps.join(', ')})` : `no sweep in ${args.db}`;
+        console.error(`orthoquant report: ${why}; pick a table with --table NAME:`);
+        return listTables();
+      }
+      table = only;
+      sweep = only;
+      console.error(`orthoquant report: table '${table}' (the store's sweep '${only}')`);
     }
-    const text = args.plot ? plotSvg(args) : renderTable(tableFromDb(existingDb(args), args.table!, { sweep: args.sweep }), args.format as TableFormat);
+    const text = args.plot ? plotSvg(args) : renderTable(tableFromDb(existingDb(args), table!, { sweep }), args.format as TableFormat);
     if (args.out) {
       writeFileSync(args.out, text);
       console.error(`wrote ${args.out}`);

@@ -2,6 +2,7 @@ import type { CommandModule, Argv } from 'yargs';
 import { openStore, listTrials, getTrial } from '@orthoquant/store';
 import type { GlobalArgs } from '../cli.js';
 import { existingDb, printTable, fmtNumber } from './common.js';
+import { withExamples } from './examples.js';
 
 interface ListArgs extends GlobalArgs {
   filter?: string;
@@ -28,17 +29,16 @@ export const runsCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     y
       .command({
         command: 'list',
-        describe: 'Trials with their summary metrics (filter: `params.model.bits = 4 and metrics.test_acc > 0.9`)',
+        describe: 'Trials with their summary metrics (filter: `params.model.bits = 4 and metrics.test_accuracy > 0.9`)',
         builder: (yy: Argv<GlobalArgs>) =>
-          yy
+          withExamples(yy, 'runs list')
             .option('filter', { alias: 'f', type: 'string', describe: 'AND-only filter over params.*, metrics.*, best.*, status, mode' })
             .option('sweep', { type: 'string', describe: 'only trials of this sweep' })
             .option('sort', { type: 'string', describe: 'params.<key>, metrics.<key>, best.<key>, id, status, started, finished' })
             .option('desc', { type: 'boolean', default: false })
             .option('limit', { type: 'number', default: 50 })
             .option('metrics', { type: 'string', describe: 'comma-separated summary keys to show (default: test_* and val_* finals)' })
-            .option('json', { type: 'boolean', default: false, describe: 'JSON output (all summary keys)' })
-            .example("$0 runs list -f 'params.model.type = hadamrnn and metrics.test_acc > 0.9'", ''),
+            .option('json', { type: 'boolean', default: false, describe: 'JSON output (all summary keys)' }),
         handler: (a: unknown) => {
           const args = a as ListArgs;
           const store = openStore(existingDb(args), { readonly: true });

@@ -7,6 +7,7 @@ import type { GlobalArgs } from '../cli.js';
 import { createProgress, formatDuration } from '../progress.js';
 import { setExitCode, printTable, fmtNumber } from './common.js';
 import { EXIT } from '../exit.js';
+import { withExamples } from './examples.js';
 
 interface TrainArgs extends GlobalArgs {
   config: string;
@@ -20,13 +21,13 @@ export const trainCommand: CommandModule<GlobalArgs, TrainArgs> = {
   command: 'train <config>',
   describe: 'Train one model from a YAML trial config (not recorded in the store; use `sweep run` for that)',
   builder: (y) =>
-    y
+    withExamples(y, 'train')
       .positional('config', { type: 'string', demandOption: true, describe: 'trial config (YAML): seed, task, model, optimizer, schedule, budget' })
       .option('checkpoint-dir', { type: 'string', describe: 'write checkpoints here' })
       .option('resume', { type: 'string', describe: 'resume from a checkpoint file or the latest in a folder' })
       .option('out', { type: 'string', describe: 'write the final summary as JSON to this file' })
       .option('data-dir', { type: 'string', describe: 'dataset folder (env ORTHOQUANT_DATA_DIR)' })
-      .example('$0 train configs/models/hadamrnn-copy.yaml', 'train HadamRNN on the copy task') as never,
+      .epilogue('Example trial configs: configs/trials/*.yaml (copy task, sMNIST).') as never,
   handler: async (args) => {
     let text: string;
     try {

@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { startQueueWorker } from '@orthoquant/sweep';
 import { InputError, log } from '@orthoquant/runtime';
+import { withExamples } from './examples.js';
 import type { GlobalArgs } from '../cli.js';
 import { EXIT } from '../exit.js';
 import { setExitCode } from './common.js';
@@ -19,14 +20,13 @@ export const workerCommand: CommandModule<GlobalArgs, WorkerArgs> = {
   command: 'worker',
   describe: 'Run trials of distributed sweeps from a Redis queue (never opens the store; Ctrl-C / SIGTERM gives running trials back)',
   builder: (y) =>
-    y
+    withExamples(y, 'worker')
       .option('queue', { type: 'string', demandOption: true, describe: 'Redis URL of the sweep queue: redis://HOST:PORT[/DB]' })
       .option('concurrency', { alias: 'j', type: 'number', default: 1, describe: 'trials at once (each in its own process; training is single-threaded: one per core)' })
       .option('data-dir', { type: 'string', default: 'orthoquant-worker', describe: 'folder for checkpoints (runs/<config hash>) on this machine' })
       .option('queue-name', { type: 'string', describe: 'BullMQ queue name (default orthoquant-trials; must match the coordinator)' })
       .option('runner', { type: 'string', describe: 'trainer module to use instead of the one each job names' })
-      .option('lock-duration', { type: 'number', default: 30, describe: 'seconds before a trial of a dead worker goes back to the queue' })
-      .example('$0 worker --queue redis://10.0.0.5:6379 -j 4', 'run four trials at a time from the queue on 10.0.0.5') as never,
+      .option('lock-duration', { type: 'number', default: 30, describe: 'seconds before a trial of a dead worker goes back to the queue' }) as never,
   handler: async (args) => {
     if (!Number.isInteger(args.concurrency) || args.concurrency < 1) throw new InputError(`expected an integer ≥ 1, got ${args.concurrency}`, '--concurrency');
     if (!(args.lockDuration >= 2)) throw new InputError(`expected a number of seconds ≥ 2, got ${args.lockDuration}`, '--lock-duration');
