@@ -167,6 +167,24 @@ test('resolve hook: the resolved config is hashed; its errors are collected with
   assert.equal(ok.trials[0].hash, configHash({ mode: 'qat', hidden: 128, bits: 2 }));
 });
 
+test('a sweep whose trials are all invalid: each error names its own trial number and label', () => {
+  const spec = parseSweepText(`name: v\nparameters:\n  bits: { values: [0, 99, 100] }\nseeds: [0, 1]\n`, { file: 'v.yaml' });
+  const resolve = (c: Record<string, unknown>, where: string) => {
+    throw new Error(`${where}: bits: expected an integer in 1..16, got ${c.bits}`);
+  };
+  assert.throws(
+    () => expandSweep(spec, { resolve }),
+    (e: Error) => {
+      const lines = e.message.split('\n').slice(1);
+      assert.deepEqual(
+        lines.map((l) => /trial (\d+) \(([^)]*)\)/.exec(l)?.slice(1).join(' ')),
+        ['0 bits=0 seed=0', '1 bits=0 seed=1', '2 bits=99 seed=0', '3 bits=99 seed=1', '4 bits=100 seed=0', '5 bits=100 seed=1'],
+      );
+      return /^v\.yaml: 6 invalid trial configs:/.test(e.message);
+    },
+  );
+});
+
 test('base: files relative to the sweep file, mappings, lists merged in order', () => {
   const dir = mkdtempSync(join(tmpdir(), 'orthoquant-base-'));
   try {

@@ -205,6 +205,8 @@ export function expandSweep(spec: SweepSpec, opts: ExpandOptions = {}): Expansio
   const trials: ExpandedTrial[] = [];
   const seen = new Set<string>();
   let duplicates = 0;
+  // every generated config has its own number in messages, valid or not
+  let position = 0;
   const errors: string[] = [];
   for (const { c, cfg } of candidates) {
     const seedList = spec.seeds && !(c.source === 'include' && getPath(c.overlay, ['seed']) !== undefined) ? spec.seeds : [undefined];
@@ -214,7 +216,7 @@ export function expandSweep(spec: SweepSpec, opts: ExpandOptions = {}): Expansio
       const labelParts = c.source === 'include' ? leaves(c.overlay ?? {}).map((l) => `${l.path.join('.')}=${fmt(l.value)}`) : c.vary.map((v) => `${v.path.join('.')}=${fmt(v.value)}`);
       if (seed !== undefined) labelParts.push(`seed=${fmt(seed)}`);
       const label = (c.source === 'include' ? ['include:', ...labelParts] : labelParts).join(' ') || '(base config)';
-      const where = `${c.at ? spec.locate(c.at) : spec.file}: trial ${trials.length + duplicates} (${label})`;
+      const where = `${c.at ? spec.locate(c.at) : spec.file}: trial ${position++} (${label})`;
       if (opts.resolve) {
         try {
           const resolved = opts.resolve(config, where);
