@@ -65,6 +65,11 @@ export class HadamRnn extends BaseModel {
     });
   }
 
+  /** The latent u (a copy). */
+  latentU(): Float32Array {
+    return this.v('u').dataSync().slice() as Float32Array;
+  }
+
   /** Signs of u as ±1 (sign(0) = +1). */
   signs(): Int8Array {
     return this.operator.signsData();

@@ -5,6 +5,7 @@ import { testBackend, expectArraysClose, expectNoLeaks, relativeError } from '@o
 import { createModel, quantizeWeightsPostTraining } from './index.js';
 import { affineRows, embeddingLookup, inputProjection } from './base.js';
 import type { ModelConfig, RecurrentModel } from './index.js';
+import type { HadamRnn } from './hadamrnn.js';
 import { quantizeSte } from './quant.js';
 import { TINY_IO, randomInputs, referenceRnnForward, stepwiseLstm, tinyConfigs } from './testing.js';
 
@@ -395,4 +396,67 @@ describe('LSTM: the fused scan equals the per-step reference', () => {
       }
     }
   }
+});
+
+describe("reference-code initialisation (deel-ai-papers/hadamRNN defaults) and its options", () => {
+  const io = { inputSize: 10, outputSize: 9, readout: 'many-to-many' as const };
+  const valuesOf = (m: RecurrentModel, k: string) => m.getWeights()[k].data;
+
+  it("HadamRNN u: Xavier-uniform on [1, n] by default, U(±√(6/(n+1))); uInit 'normal' draws N(0, 1)", () => {
+    const n = 128;
+    const a = Math.sqrt(6 / (n + 1));
+    const x = createModel({ type: 'hadamrnn', hidden: n, activation: 'linear', bits: 4, readoutActivation: 'relu' }, io, 1) as HadamRnn;
+    const u = x.latentU();
+    assert.ok(u.every((v) => Math.abs(v) <= a), 'inside ±√(6/(n+1))');
+    assert.ok(Math.max(...u.map(Math.abs)) > 0.9 * a, 'fills the range');
+    const y = createModel({ type: 'hadamrnn', hidden: n, activation: 'linear', bits: 4, readoutActivation: 'relu', uInit: 'normal' }, io, 1) as HadamRnn;
+    const un = y.latentU();
+    assert.ok(un.filter((v) => Math.abs(v) > a).length > n / 2, 'N(0, 1) mostly outside ±0.216');
+    x.dispose();
+    y.dispose();
+  });
+
+  it("biases b, c: nn.Linear's U(±1/√fan_in) by default; biasInit 'zeros' keeps them zero", () => {
+    const m = createModel({ type: 'hadamrnn', hidden: 64, activation: 'linear', bits: 4, readoutActivation: 'relu' }, io, 2);
+    const b = valuesOf(m, 'b');
+    const c = valuesOf(m, 'c');
+    assert.ok(b.every((v) => Math.abs(v) <= 1 / Math.sqrt(10)) && b.some((v) => Math.abs(v) > 0.5 / Math.sqrt(10)), 'b in ±1/√(input size)');
+    assert.ok(c.every((v) => Math.abs(v) <= 1 / 8) && c.some((v) => Math.abs(v) > 0.5 / 8), 'c in ±1/√n');
+    m.dispose();
+    for (const type of ['ornn', 'lstm'] as const) {
+      const cfg = (type === 'ornn'
+        ? { type, hidden: 8, activation: 'linear', orthogonal: 'expMap', init: 'auto', readoutActivation: 'relu', biasInit: 'zeros' }
+        : { type, hidden: 8, bits: null, biasInit: 'zeros' }) as ModelConfig;
+      const z = createModel(cfg, io, 2);
+      for (const k of ['c', ...(type === 'ornn' ? ['b'] : [])]) assert.ok(valuesOf(z, k).every((v) => v === 0), `${type} ${k} zero`);
+      z.dispose();
+    }
+  });
+
+  it('embedding row paddingIdx (default 0) is zero and never trained; paddingIdx null learns it', async () => {
+    const tok = { inputSize: 1, outputSize: 2, vocabSize: 6, readout: 'last' as const };
+    const ids = tf.tensor2d([[0, 1], [2, 0], [3, 0]], [3, 2], 'int32');
+    for (const paddingIdx of [0, null] as const) {
+      const m = createModel({ type: 'hadamrnn', hidden: 8, activation: 'linear', bits: null, readoutActivation: 'relu', embeddingDim: 4, paddingIdx }, tok, 3);
+      const E = valuesOf(m, 'embedding');
+      assert.equal(E.slice(0, 4).every((v) => v === 0), paddingIdx === 0, `row 0 zero at init: ${paddingIdx}`);
+      const emb = m.trainableVariables().other.find((v) => v.name.endsWith('/embedding'))!;
+      const { grads, value } = tf.variableGrads(() => tf.sum(tf.square(m.forward(ids))) as tf.Scalar, [emb]);
+      const g = grads[emb.name].dataSync();
+      assert.equal(g.slice(0, 4).every((v) => v === 0), paddingIdx === 0, `row 0 gradient zero: ${paddingIdx}`);
+      assert.ok(g.slice(4, 8).some((v) => v !== 0), 'other rows train');
+      value.dispose();
+      for (const t of Object.values(grads)) t.dispose();
+      m.dispose();
+    }
+    ids.dispose();
+  });
+
+  it('a padding index outside the vocabulary is an error naming model.paddingIdx', () => {
+    const tok = { inputSize: 1, outputSize: 2, vocabSize: 6, readout: 'last' as const };
+    assert.throws(
+      () => createModel({ type: 'hadamrnn', hidden: 8, activation: 'linear', bits: null, readoutActivation: 'relu', embeddingDim: 4, paddingIdx: 6 }, tok, 3),
+      /model\.paddingIdx.*expected a token id in 0\.\.5 or null, got 6/,
+    );
+  });
 });

@@ -36,9 +36,37 @@ describe('trial config', () => {
     assert.equal(c.schedule.gamma, 1);
     assert.equal(c.budget.epochs, 1);
     assert.equal(c.mode, 'qat');
-    assert.deepEqual(c.model, { type: 'qornn', hidden: 16, bits: 4, readout: 'auto', activation: 'linear', strategy: 'ste-bjorck', init: 'auto', readoutActivation: 'relu' });
+    assert.deepEqual(c.model, {
+      type: 'qornn',
+      hidden: 16,
+      bits: 4,
+      readout: 'auto',
+      activation: 'linear',
+      strategy: 'ste-bjorck',
+      init: 'auto',
+      readoutActivation: 'relu',
+      biasInit: 'fan-in',
+      paddingIdx: 0,
+    });
     // Parsing a parsed config changes nothing (the sweep re-parses).
     assert.deepEqual(parseTrialConfig(c), c);
+  });
+
+  it("records the reference code's defaults in the config (so the hash tells old runs from new)", () => {
+    const h = parseTrialConfig({ task: { name: 'copy', T: 20 }, model: { type: 'hadamrnn', hidden: 16 } });
+    assert.equal((h.model as { uInit?: string }).uInit, 'xavier');
+    assert.equal((h.model as { biasInit?: string }).biasInit, 'fan-in');
+    assert.equal(h.task.seed, 'trial', 'copy data drawn from the trial seed');
+    assert.equal(parseTrialConfig({ task: { name: 'copy', T: 20, seed: 4 }, model: { type: 'hadamrnn', hidden: 16 } }).task.seed, 4);
+    const m = parseTrialConfig({ task: { name: 'pmnist' }, model: { type: 'hadamrnn', hidden: 16 } });
+    assert.equal(m.task.valSplit, 'random');
+    assert.equal(m.task.splitSeed, 'trial');
+    const last = parseTrialConfig({ task: { name: 'smnist', valSplit: 'last' }, model: { type: 'hadamrnn', hidden: 16 } });
+    assert.equal(last.task.splitSeed, undefined);
+    const opts = parseTrialConfig({ task: { name: 'copy', T: 20 }, model: { type: 'hadamrnn', hidden: 16, uInit: 'normal', biasInit: 'zeros', paddingIdx: null } });
+    assert.deepEqual([(opts.model as { uInit?: string }).uInit, (opts.model as { biasInit?: string }).biasInit, opts.model.paddingIdx], ['normal', 'zeros', null]);
+    assert.throws(() => parseTrialConfig({ task: { name: 'copy', T: 20 }, model: { type: 'hadamrnn', hidden: 16, uInit: 'he' } }), /model\.uInit: expected one of 'xavier' \| 'normal', got 'he'/);
+    assert.throws(() => parseTrialConfig({ task: { name: 'copy', T: 20 }, model: { type: 'lstm', hidden: 16, biasInit: 'ones' } }), /model\.biasInit: expected one of 'fan-in' \| 'zeros', got 'ones'/);
   });
 
   it('errors name the key path, what was expected and what was given', () => {

@@ -101,6 +101,21 @@ describe('copy task', () => {
     for (let t = 0; t < 40; t++) assert.equal(single.targets[t], pair.targets[t * 2 + 1]);
   });
 
+  it("data seed 'trial' (default, the reference's): the trial's seed draws the data; a fixed seed keeps it across trials", () => {
+    const t1 = createTask({ name: 'copy', T: 40 }, { trialSeed: 1 }) as CopyTask;
+    const t2 = createTask({ name: 'copy', T: 40 }, { trialSeed: 2 }) as CopyTask;
+    const explicit1 = createTask({ name: 'copy', T: 40, seed: 1 }) as CopyTask;
+    assert.equal(t1.config.seed, 1);
+    assert.deepEqual(t1.batch('train', [0, 3]), explicit1.batch('train', [0, 3]));
+    assert.notDeepEqual(t1.symbols('train', 0), t2.symbols('train', 0));
+    const f1 = createTask({ name: 'copy', T: 40, seed: 7 }, { trialSeed: 1 }) as CopyTask;
+    const f2 = createTask({ name: 'copy', T: 40, seed: 7 }, { trialSeed: 2 }) as CopyTask;
+    assert.deepEqual(f1.symbols('test', 5), f2.symbols('test', 5));
+    assert.equal(f1.describe().seed, 7);
+    // Outside a trial, 'trial' means 0.
+    assert.equal((createTask({ name: 'copy', T: 40 }) as CopyTask).config.seed, 0);
+  });
+
   it('iterates epochs: train shuffled by the rng, val in order, last batch smaller unless dropLast', () => {
     const task = new CopyTask({ name: 'copy', T: 25, trainSize: 10, valSize: 7 });
     assert.throws(() => task.epochBatches('train', 4).next(), /copy\.epochBatches: the train split is shuffled each epoch: pass an Rng/);

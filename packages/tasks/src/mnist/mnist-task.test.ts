@@ -13,7 +13,7 @@ const pmnistFixture = JSON.parse(readFileSync(new URL('../core/fixtures/numpy-le
 
 describe('sequential / permuted MNIST', () => {
   it('sMNIST: 784 steps of one pixel in [0, 1], label at the last step, 50k/10k/10k', () => {
-    const task = createTask({ name: 'smnist' }) as MnistTask;
+    const task = createTask({ name: 'smnist', valSplit: 'last' }) as MnistTask;
     assert.equal(task.T, 784);
     assert.equal(task.inputDim, 1);
     assert.equal(task.outputMode, 'last');
@@ -64,8 +64,8 @@ describe('sequential / permuted MNIST', () => {
   });
 
   it('scalings: standardize and [-1, 1]', () => {
-    const std = createTask({ name: 'smnist', scaling: 'standardize', pixelsPerStep: 784 }) as MnistTask;
-    const pm = createTask({ name: 'smnist', scaling: '-1-1', pixelsPerStep: 784 }) as MnistTask;
+    const std = createTask({ name: 'smnist', scaling: 'standardize', pixelsPerStep: 784, valSplit: 'last' }) as MnistTask;
+    const pm = createTask({ name: 'smnist', scaling: '-1-1', pixelsPerStep: 784, valSplit: 'last' }) as MnistTask;
     const ds = mnist();
     const a = std.batch('train', [0]).inputs;
     const b = pm.batch('train', [0]).inputs;
@@ -103,11 +103,39 @@ describe('sequential / permuted MNIST', () => {
 
   it('loads a folder given as path (fixture), splitting off its last sixth as val', () => {
     const fx = writeMnistFixture(join(tmp.dir, 'm'), { nTrain: 60, nTest: 20 });
-    const task = createTask({ name: 'smnist', path: fx.dir, pixelsPerStep: 28 }) as MnistTask;
+    const task = createTask({ name: 'smnist', path: fx.dir, pixelsPerStep: 28, valSplit: 'last' }) as MnistTask;
     assert.deepEqual([task.numExamples('train'), task.numExamples('val'), task.numExamples('test')], [50, 10, 20]);
     const v = task.batch('val', [2]);
     assert.equal(v.targets[0], fx.trainLabels[52]);
     assert.equal(v.inputs[5], Math.fround(fx.trainImages[52 * 784 + 5] / 255));
+  });
+
+  it("valSplit random (the reference's seeded random_split, default): seeded by the trial, disjoint, covers the file", () => {
+    const fx = writeMnistFixture(join(tmp.dir, 'r'), { nTrain: 60, nTest: 20 });
+    // Fixture images are distinct per row: identify each example by its pixels.
+    const rowOf = (t: MnistTask, split: 'train' | 'val', i: number) => {
+      const x = t.batch(split, [i]).inputs;
+      for (let r = 0; r < 60; r++) if (x.every((v, k) => v === Math.fround(fx.trainImages[r * 784 + k] / 255))) return r;
+      return -1;
+    };
+    const rows = (t: MnistTask) => ({
+      train: Array.from({ length: 50 }, (_, i) => rowOf(t, 'train', i)),
+      val: Array.from({ length: 10 }, (_, i) => rowOf(t, 'val', i)),
+    });
+    const a = createTask({ name: 'smnist', path: fx.dir, pixelsPerStep: 784 }, { trialSeed: 1 }) as MnistTask;
+    const a2 = createTask({ name: 'smnist', path: fx.dir, pixelsPerStep: 784, splitSeed: 1 }) as MnistTask;
+    const b = createTask({ name: 'smnist', path: fx.dir, pixelsPerStep: 784 }, { trialSeed: 2 }) as MnistTask;
+    const ra = rows(a);
+    assert.equal(a.valSplit, 'random');
+    assert.equal(a.splitSeed, 1);
+    assert.deepEqual([...ra.train, ...ra.val].sort((x, y) => x - y), Array.from({ length: 60 }, (_, i) => i), 'train and val partition the file');
+    assert.notDeepEqual(ra.val, Array.from({ length: 10 }, (_, i) => 50 + i), 'not the last rows');
+    assert.deepEqual(rows(a2), ra, "splitSeed 1 = trial seed 1 under 'trial'");
+    assert.notDeepEqual(rows(b).val, ra.val, 'another trial seed, another val set');
+    assert.equal(a.batch('val', [0]).targets[0], fx.trainLabels[ra.val[0]]);
+    assert.match(String(a.describe().split), /^random: .*mnist-split\/1/);
+    assert.throws(() => createTask({ name: 'smnist', path: fx.dir, valSplit: 'last', splitSeed: 3 }), /task\.splitSeed: only for valSplit: random/);
+    assert.throws(() => createTask({ name: 'smnist', path: fx.dir, valSplit: 'first' }), /task\.valSplit: expected one of 'random' \| 'last', got 'first'/);
   });
 });
 
