@@ -10,7 +10,8 @@ import type { Batch, MetricValues, Split, Task } from '@orthoquant/tasks';
 import { floatForward } from './float/reference.js';
 import type { FloatState } from './float/reference.js';
 import type { IntegerState } from './engines/common.js';
-import { dequantizeLogits, embedTokens } from './engines/common.js';
+import { dequantizeLogits, embedTokens, quantizeInputs } from './engines/common.js';
+import type { IntegerOutput } from './engines/common.js';
 import { initialState, runInteger, runIntegerTokens } from './engines/run.js';
 import type { FloatModel, IntegerModel } from './model.js';
 import { calibrate } from './ptq/calibrate.js';
@@ -24,6 +25,13 @@ export interface EvaluateOptions {
   /** Evaluate at most this many sequences (default: the whole split). */
   limit?: number;
 }
+
+/**
+ * Another integer engine (e.g. the compiled C model, `runCompiled`): time-major input codes
+ * `[T, B, inputSize]`, or token ids `[T, B]` for models with an embedding; every sequence from
+ * the zero state.
+ */
+export type IntegerEngine = (inputs: Int32Array, T: number, B: number) => IntegerOutput;
 
 export interface EvaluationResult {
   /** The task's loss metric (nats per target). */
@@ -39,9 +47,12 @@ export interface EvaluationResult {
 }
 
 /** Evaluate an integer model (integer engine, dequantized logits for the loss). */
-export function evaluateInteger(model: IntegerModel, task: Task, split: Split, options: EvaluateOptions = {}): EvaluationResult {
+export function evaluateInteger(model: IntegerModel, task: Task, split: Split, options: EvaluateOptions & { engine?: IntegerEngine } = {}): EvaluationResult {
   let state: IntegerState | undefined;
+  const engine = options.engine;
+  if (engine && task.consecutiveBatches) throw new InputError(`${task.name} carries the state from batch to batch; this engine starts every sequence from the zero state`, 'engine');
   return evaluateWith(model, task, split, options, (b) => {
+    if (engine) return dequantizeLogits(engine(b.inputKind === 'tokens' ? b.tokens : quantizeInputs(model, b.inputs, b.T, b.B), b.T, b.B));
     // Stream tasks (PTB) carry the state from window to window, reset at the epoch start.
     if (task.consecutiveBatches && (b.resetState || !state || state.h.length !== b.B * model.n)) state = initialState(model, b.B);
     const opts = task.consecutiveBatches ? { state } : {};

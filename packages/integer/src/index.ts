@@ -3,7 +3,8 @@
  * QORNN / ORNN (dense integer W), HadamRNN and Block-HadamRNN (Walsh–Hadamard transform and
  * sign flips only: no multiplication in the recurrent loop), and the TFLite-style integer LSTM
  * of Li & Alvarez. Every engine has a Float64 simulation of its integer arithmetic that it
- * matches bit for bit. Integer models are stored in a versioned file (see FORMAT.md).
+ * matches bit for bit. Integer models are stored in a versioned file (see FORMAT.md) and
+ * deploy as dependency-free C99 (`generateC`: integer-only, no heap, bit-exact with the engines).
  */
 export type {
   FloatModel,
@@ -57,5 +58,9 @@ export type { SimulatedOutput } from './simulate/common.js';
 export { encodeIntegerModel, decodeIntegerModel, writeIntegerModel, readIntegerModel, crc32, FORMAT_NAME, FORMAT_VERSION, MAGIC } from './format/file.js';
 export type { IntegerModelFile, ModelMetadata, TensorEntry, Dtype } from './format/file.js';
 export { evaluateInteger, evaluateFloat, quantizeForTask, taskBatches } from './evaluate.js';
-export type { EvaluateOptions, EvaluationResult, TaskPtqOptions } from './evaluate.js';
+export type { EvaluateOptions, EvaluationResult, IntegerEngine, TaskPtqOptions } from './evaluate.js';
 export { fromRecurrentModel } from './adapter.js';
+export { generateC } from './export-c/generate.js';
+export type { GenerateOptions, GeneratedC, CSizes } from './export-c/generate.js';
+export { compileDemo, runCompiled, measureCodeBytes, findCompiler, writeGenerated, STRICT_FLAGS, SANITIZE_FLAGS } from './export-c/compile.js';
+export type { CompiledModel } from './export-c/compile.js';
