@@ -8,208 +8,21 @@
 //   σ' is read off h = σ(a): relu [h > 0], tanh 1 − h², modReLU [h ≠ 0] (∂h/∂b = sign h).
 //
 // Batch rows never interact, so the batch is split into contiguous row ranges, one per thread,
-// and each thread runs the whole time loop on its rows without synchronisation; per-thread
-// dW / ds / dbias partial sums are added at the end.
+// and each thread runs the whole time loop on its rows without synchronisation. The dW / ds /
+// dbias sums are kept per fixed group of rows (GroupSums in common.h: float blocks of SUM_FLUSH
+// steps, double across blocks and groups), so the gradients do not depend on the thread count.
+// Shared primitives live in common.h; reversible BPTT in reversible.cc.
 //
 // SIMD through GCC/Clang vector extensions (8 floats): AVX2/FMA with -march=native on x86,
 // lowered to whatever the target has elsewhere.
-#include <node_api.h>
+#include "common.h"
+#include "reversible.h"
 
-#include <algorithm>
-#include <cmath>
-#include <climits>
-#include <cstdint>
-#include <cstdlib>
-#include <cstring>
-#include <exception>
-#include <string>
-#include <thread>
-#include <vector>
 
 namespace {
 
-typedef float v8 __attribute__((vector_size(32)));
-typedef int32_t v8i __attribute__((vector_size(32)));
+using namespace oq;
 
-#if defined(__clang__)
-#define SHUF(v, ...) __builtin_shufflevector(v, v, __VA_ARGS__)
-#else
-#define SHUF(v, ...) __builtin_shuffle(v, (v8i){__VA_ARGS__})
-#endif
-
-inline v8 ld(const float* p) {
-  v8 r;
-  std::memcpy(&r, p, sizeof r);
-  return r;
-}
-inline void st(float* p, v8 v) { std::memcpy(p, &v, sizeof v); }
-inline v8 splat(float x) { return (v8){x, x, x, x, x, x, x, x}; }
-
-enum Act { LINEAR = 0, RELU = 1, TANH = 2, MODRELU = 3 };
-enum Kind { DENSE = 0, HADAMARD = 1 };
-
-// ---------------------------------------------------------------------------------------------
-// Fast Walsh–Hadamard transform of one row of n floats in independent blocks of m (unnormalised).
-
-// The 8-point transform inside one vector: three butterfly stages (strides 1, 2, 4).
-inline v8 wht8(v8 v) {
-  const v8 s1 = {1, -1, 1, -1, 1, -1, 1, -1};
-  const v8 s2 = {1, 1, -1, -1, 1, 1, -1, -1};
-  const v8 s4 = {1, 1, 1, 1, -1, -1, -1, -1};
-  v = SHUF(v, 0, 0, 2, 2, 4, 4, 6, 6) + SHUF(v, 1, 1, 3, 3, 5, 5, 7, 7) * s1;
-  v = SHUF(v, 0, 1, 0, 1, 4, 5, 4, 5) + SHUF(v, 2, 3, 2, 3, 6, 7, 6, 7) * s2;
-  v = SHUF(v, 0, 1, 2, 3, 0, 1, 2, 3) + SHUF(v, 4, 5, 6, 7, 4, 5, 6, 7) * s4;
-  return v;
-}
-
-void fwht_row(float* x, int n, int m) {
-  if (m < 8) {
-    for (int base = 0; base < n; base += m)
-      for (int h = 1; h < m; h <<= 1)
-        for (int i = base; i < base + m; i += 2 * h)
-          for (int j = i; j < i + h; j++) {
-            const float a = x[j], b = x[j + h];
-            x[j] = a + b;
-            x[j + h] = a - b;
-          }
-    return;
-  }
-  for (int i = 0; i < n; i += 8) st(x + i, wht8(ld(x + i)));
-  // Pairs (j, j + h) with h < m stay inside their block because blocks start at multiples of m.
-  for (int h = 8; h < m; h <<= 1)
-    for (int base = 0; base < n; base += 2 * h)
-      for (int j = base; j < base + h; j += 8) {
-        const v8 a = ld(x + j), b = ld(x + j + h);
-        st(x + j, a + b);
-        st(x + j + h, a - b);
-      }
-}
-
-// ---------------------------------------------------------------------------------------------
-// tanh on 8 lanes (glibc's scalar tanhf costs more than the whole Walsh–Hadamard step).
-// |x| < 0.625: odd minimax polynomial (Cephes tanhf); else 1 − 2/(e^{2|x|} + 1) with a
-// range-reduced polynomial exp (Cephes expf). Max error ~2 ulp-ish, far inside the 1e-5 tests.
-
-inline v8 exp8(v8 x) {
-  x = x < splat(88.f) ? x : splat(88.f);
-  x = x > splat(-87.f) ? x : splat(-87.f);
-  // k = round(x / ln 2) (half away from zero; conversion truncates), r = x − k ln 2 in two parts.
-  const v8 t = x * splat(1.44269504088896341f);
-  const v8i k = __builtin_convertvector(t + (t < splat(0.f) ? splat(-0.5f) : splat(0.5f)), v8i);
-  const v8 kf = __builtin_convertvector(k, v8);
-  v8 r = x - kf * splat(0.693359375f);
-  r = r - kf * splat(-2.12194440e-4f);
-  v8 p = splat(1.9875691500e-4f);
-  p = p * r + splat(1.3981999507e-3f);
-  p = p * r + splat(8.3334519073e-3f);
-  p = p * r + splat(4.1665795894e-2f);
-  p = p * r + splat(1.6666665459e-1f);
-  p = p * r + splat(5.0000001201e-1f);
-  p = p * r * r + r + splat(1.f);
-  const v8i bits = (k + 127) << 23;  // 2^k
-  v8 scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return p * scale;
-}
-
-inline v8 tanh8(v8 x) {
-  const v8i signMask = (v8i){INT32_MIN, INT32_MIN, INT32_MIN, INT32_MIN, INT32_MIN, INT32_MIN, INT32_MIN, INT32_MIN};
-  v8i xi;
-  std::memcpy(&xi, &x, sizeof xi);
-  const v8i sign = xi & signMask;
-  v8 ax;
-  const v8i axi = xi & ~signMask;
-  std::memcpy(&ax, &axi, sizeof ax);
-  // Large: 1 − 2/(e^{2|x|} + 1).
-  const v8 large = splat(1.f) - splat(2.f) / (exp8(ax + ax) + splat(1.f));
-  // Small: x + x·s·P(s), s = x².
-  const v8 s2 = ax * ax;
-  v8 p = splat(-5.70498872745e-3f);
-  p = p * s2 + splat(2.06390887954e-2f);
-  p = p * s2 + splat(-5.37397155531e-2f);
-  p = p * s2 + splat(1.33314422036e-1f);
-  p = p * s2 + splat(-3.33332819422e-1f);
-  const v8 small = ax + ax * s2 * p;
-  const v8 r = ax < splat(0.625f) ? small : large;
-  v8i ri;
-  std::memcpy(&ri, &r, sizeof ri);
-  ri |= sign;
-  v8 out;
-  std::memcpy(&out, &ri, sizeof out);
-  return out;
-}
-
-// out[i] = tanh(a[i] + z[i]) for a row of any length.
-inline void tanh_row(const float* a, const float* z, float* out, int n) {
-  int i = 0;
-  for (; i + 8 <= n; i += 8) st(out + i, tanh8(ld(a + i) + ld(z + i)));
-  if (i < n) {
-    float buf[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    for (int j = i; j < n; j++) buf[j - i] = a[j] + z[j];
-    const v8 r = tanh8(ld(buf));
-    st(buf, r);
-    for (int j = i; j < n; j++) out[j] = buf[j - i];
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Activations on a row: out[i] = σ(a[i] + z[i]).
-
-inline void activate_row(int act, const float* a, const float* z, const float* bias, float* out, int n) {
-  switch (act) {
-    case RELU:
-      for (int i = 0; i < n; i++) {
-        const float v = a[i] + z[i];
-        out[i] = v > 0.f ? v : 0.f;
-      }
-      break;
-    case TANH:
-      tanh_row(a, z, out, n);
-      break;
-    case MODRELU:
-      for (int i = 0; i < n; i++) {
-        const float v = a[i] + z[i];
-        const float r = std::fabs(v) + bias[i];
-        out[i] = r > 0.f ? (v > 0.f ? r : (v < 0.f ? -r : 0.f)) : 0.f;
-      }
-      break;
-    default:
-      for (int i = 0; i < n; i++) out[i] = a[i] + z[i];
-  }
-}
-
-// δ = (dH + carry) ⊙ σ'(h); dbias += (dH + carry) ⊙ sign(h) for modReLU. Writes δ to d and dz.
-inline void delta_row(int act, const float* dh, const float* carry, const float* h, float* d, float* dz, float* dbias, int n) {
-  switch (act) {
-    case RELU:
-      for (int i = 0; i < n; i++) d[i] = h[i] > 0.f ? dh[i] + carry[i] : 0.f;
-      break;
-    case TANH:
-      for (int i = 0; i < n; i++) d[i] = (dh[i] + carry[i]) * (1.f - h[i] * h[i]);
-      break;
-    case MODRELU:
-      for (int i = 0; i < n; i++) {
-        const float g = dh[i] + carry[i];
-        d[i] = h[i] != 0.f ? g : 0.f;
-        dbias[i] += h[i] > 0.f ? g : (h[i] < 0.f ? -g : 0.f);
-      }
-      break;
-    default:
-      for (int i = 0; i < n; i++) d[i] = dh[i] + carry[i];
-  }
-  std::memcpy(dz, d, sizeof(float) * n);
-}
-
-struct Problem {
-  int kind, act, T, B, n, m;
-  const float* z;     // [T, B, n]
-  const float* w;     // W [n, n] or s [n]
-  const float* h0;    // [B, n] or null
-  const float* bias;  // [n] or null
-  float* H;           // [T, B, n] (output of forward, input of backward)
-  const float* dH;    // [T, B, n] (backward)
-  float* dz;          // [T, B, n] (backward)
-};
 
 // ---------------------------------------------------------------------------------------------
 // Hadamard scans: time outermost, so that each step streams through one contiguous slab
@@ -237,123 +50,37 @@ void hadamard_forward(const Problem& p, int b0, int b1) {
   }
 }
 
-void hadamard_backward(const Problem& p, int b0, int b1, float* ds, float* dh0, float* dbias) {
-  const int n = p.n, rows = b1 - b0;
+// Sums (GroupSums, len 2n): ds at [0, n) (before the 1/√m scale), dbias at [n, 2n).
+void hadamard_backward(const Problem& p, GroupSums& sums, int g0, int g1, float* dh0) {
+  const int n = p.n, b0 = sums.rowBegin(g0), b1 = sums.rowBegin(g1), rows = b1 - b0;
   const size_t stride = size_t(p.B) * n;
   const float scale = 1.f / std::sqrt(float(p.m));
   std::vector<float> carry(size_t(rows) * n, 0.f), d(n), buf(n);
   for (int t = p.T - 1; t >= 0; t--) {
-    for (int b = b0; b < b1; b++) {
-      float* c = &carry[size_t(b - b0) * n];
-      const size_t o = t * stride + size_t(b) * n;
-      delta_row(p.act, p.dH + o, c, p.H + o, d.data(), p.dz + o, dbias, n);
-      const float* prev = t > 0 ? p.H + o - stride : (p.h0 ? p.h0 + size_t(b) * n : nullptr);
-      if (prev) {
-        std::memcpy(buf.data(), prev, sizeof(float) * n);
-        fwht_row(buf.data(), n, p.m);
-        for (int i = 0; i < n; i++) ds[i] += d[i] * buf[i];
+    for (int g = g0; g < g1; g++) {
+      float* ds = sums.acc(g);
+      float* dbias = p.act == MODRELU ? ds + n : nullptr;
+      for (int b = sums.rowBegin(g); b < sums.rowBegin(g + 1); b++) {
+        float* c = &carry[size_t(b - b0) * n];
+        const size_t o = t * stride + size_t(b) * n;
+        delta_row(p.act, p.dH + o, c, p.H + o, d.data(), p.dz + o, dbias, n);
+        const float* prev = t > 0 ? p.H + o - stride : (p.h0 ? p.h0 + size_t(b) * n : nullptr);
+        if (prev) {
+          std::memcpy(buf.data(), prev, sizeof(float) * n);
+          fwht_row(buf.data(), n, p.m);
+          for (int i = 0; i < n; i++) ds[i] += d[i] * buf[i];
+        }
+        for (int i = 0; i < n; i++) c[i] = d[i] * p.w[i];
+        fwht_row(c, n, p.m);
+        for (int i = 0; i < n; i++) c[i] *= scale;
       }
-      for (int i = 0; i < n; i++) c[i] = d[i] * p.w[i];
-      fwht_row(c, n, p.m);
-      for (int i = 0; i < n; i++) c[i] *= scale;
+      if ((p.T - t) % SUM_FLUSH == 0 || t == 0) sums.flush(g);
     }
   }
   if (dh0)
     for (int b = b0; b < b1; b++) std::memcpy(dh0 + size_t(b) * n, &carry[size_t(b - b0) * n], sizeof(float) * n);
-  for (int i = 0; i < n; i++) ds[i] *= scale;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Dense scans: per time step, a register-blocked product over this thread's rows.
-//   out[r, c] = Σ_{k<K} in[r, k] · M[k, c]   for c < ncols (a multiple of 16)
-// in tiles of MR rows × 16 columns, columns outermost so that a 16-wide strip of M stays in cache
-// while every row block passes over it. `store(r, c, acc0, acc1)` consumes each finished tile.
-// Strides: `ls` between rows of `in`, `ms` between rows of M.
-
-constexpr int NR = 16;
-constexpr int MR = 6;
-
-template <int R, class Store>
-inline void tile(const float* in, int ls, int K, const float* M, int ms, int r0, int c, Store& store) {
-  v8 acc0[R], acc1[R];
-  for (int r = 0; r < R; r++) acc0[r] = acc1[r] = splat(0.f);
-  const float* Mc = M + c;
-  const float* rows = in + size_t(r0) * ls;
-  for (int k = 0; k < K; k++) {
-    const v8 w0 = ld(Mc + size_t(k) * ms), w1 = ld(Mc + size_t(k) * ms + 8);
-    for (int r = 0; r < R; r++) {
-      const v8 x = splat(rows[size_t(r) * ls + k]);
-      acc0[r] += x * w0;
-      acc1[r] += x * w1;
-    }
-  }
-  for (int r = 0; r < R; r++) store(r0 + r, c, acc0[r], acc1[r]);
-}
-
-template <class Store>
-void rowsTimesM(const float* in, int rows, int ls, int K, const float* M, int ms, int ncols, Store store) {
-  for (int c = 0; c < ncols; c += NR) {
-    int r = 0;
-    for (; r + MR <= rows; r += MR) tile<MR>(in, ls, K, M, ms, r, c, store);
-    switch (rows - r) {
-      case 5: tile<5>(in, ls, K, M, ms, r, c, store); break;
-      case 4: tile<4>(in, ls, K, M, ms, r, c, store); break;
-      case 3: tile<3>(in, ls, K, M, ms, r, c, store); break;
-      case 2: tile<2>(in, ls, K, M, ms, r, c, store); break;
-      case 1: tile<1>(in, ls, K, M, ms, r, c, store); break;
-      default: break;
-    }
-  }
-}
-
-// acc[i, c] += Σ_r D[r, i] · X[r, c] for i < nI, c < ncols (multiple of 16), over `rows` rows.
-// Strides: ds (D rows), xs (X rows), as (acc rows).
-template <int R>
-inline void outerTile(const float* D, int ds, const float* X, int xs, int rows, float* acc, int as, int i0, int c) {
-  v8 a0[R], a1[R];
-  for (int i = 0; i < R; i++) {
-    a0[i] = ld(acc + size_t(i0 + i) * as + c);
-    a1[i] = ld(acc + size_t(i0 + i) * as + c + 8);
-  }
-  for (int r = 0; r < rows; r++) {
-    const v8 x0 = ld(X + size_t(r) * xs + c), x1 = ld(X + size_t(r) * xs + c + 8);
-    const float* dr = D + size_t(r) * ds + i0;
-    for (int i = 0; i < R; i++) {
-      const v8 d = splat(dr[i]);
-      a0[i] += d * x0;
-      a1[i] += d * x1;
-    }
-  }
-  for (int i = 0; i < R; i++) {
-    st(acc + size_t(i0 + i) * as + c, a0[i]);
-    st(acc + size_t(i0 + i) * as + c + 8, a1[i]);
-  }
-}
-
-void accumulateOuter(const float* D, int ds, int nI, const float* X, int xs, int ncols, int rows, float* acc, int as) {
-  for (int c = 0; c < ncols; c += NR) {
-    int i = 0;
-    for (; i + MR <= nI; i += MR) outerTile<MR>(D, ds, X, xs, rows, acc, as, i, c);
-    switch (nI - i) {
-      case 5: outerTile<5>(D, ds, X, xs, rows, acc, as, i, c); break;
-      case 4: outerTile<4>(D, ds, X, xs, rows, acc, as, i, c); break;
-      case 3: outerTile<3>(D, ds, X, xs, rows, acc, as, i, c); break;
-      case 2: outerTile<2>(D, ds, X, xs, rows, acc, as, i, c); break;
-      case 1: outerTile<1>(D, ds, X, xs, rows, acc, as, i, c); break;
-      default: break;
-    }
-  }
-}
-
-inline int padded(int n) { return (n + NR - 1) / NR * NR; }
-
-// M[k, i] = W[i, k] (transposed = true) or W[k, i], zero-padded to [np, np].
-std::vector<float> padMatrix(const float* W, int n, int np, bool transposed) {
-  std::vector<float> M(size_t(np) * np, 0.f);
-  for (int k = 0; k < n; k++)
-    for (int i = 0; i < n; i++) M[size_t(k) * np + i] = transposed ? W[size_t(i) * n + k] : W[size_t(k) * n + i];
-  return M;
-}
 
 void dense_forward(const Problem& p, const float* Mf, int b0, int b1) {
   const int n = p.n, np = padded(n), rows = b1 - b0;
@@ -397,21 +124,28 @@ void dense_forward(const Problem& p, const float* Mf, int b0, int b1) {
   }
 }
 
-void dense_backward(const Problem& p, const float* Mb, int b0, int b1, float* dWacc, float* dh0, float* dbias) {
-  const int n = p.n, np = padded(n), rows = b1 - b0;
-  const size_t stride = size_t(p.B) * n;
+// Sums (GroupSums, len np² + n): dW padded [np, np] at [0, np²), dbias at [np², np² + n).
+void dense_backward(const Problem& p, const float* Mb, GroupSums& sums, int g0, int g1, float* dh0) {
+  const int n = p.n, np = padded(n), b0 = sums.rowBegin(g0), b1 = sums.rowBegin(g1), rows = b1 - b0;
+  const size_t stride = size_t(p.B) * n, wl = size_t(np) * np;
   std::vector<float> C(size_t(rows) * np, 0.f), D(size_t(rows) * np, 0.f), X(size_t(rows) * np, 0.f), tmp(NR);
   for (int t = p.T - 1; t >= 0; t--) {
     const size_t base = t * stride + size_t(b0) * n;
     for (int r = 0; r < rows; r++) {
       const size_t o = base + size_t(r) * n;
+      float* dbias = p.act == MODRELU ? sums.acc(sums.groupOf(b0 + r)) + wl : nullptr;
       delta_row(p.act, p.dH + o, &C[size_t(r) * np], p.H + o, &D[size_t(r) * np], p.dz + o, dbias, n);
     }
     const float* prev = t > 0 ? p.H + base - stride : (p.h0 ? p.h0 + size_t(b0) * n : nullptr);
     if (prev) {
       for (int r = 0; r < rows; r++) std::memcpy(&X[size_t(r) * np], prev + size_t(r) * n, sizeof(float) * n);
-      accumulateOuter(D.data(), np, n, X.data(), np, np, rows, dWacc, np);
+      for (int g = g0; g < g1; g++) {
+        const int r0 = sums.rowBegin(g) - b0, r1 = sums.rowBegin(g + 1) - b0;
+        accumulateOuter(&D[size_t(r0) * np], np, n, &X[size_t(r0) * np], np, np, r1 - r0, sums.acc(g), np);
+      }
     }
+    if ((p.T - t) % SUM_FLUSH == 0 || t == 0)
+      for (int g = g0; g < g1; g++) sums.flush(g);
     float* c = C.data();
     auto store = [&](int r, int col, v8 a0, v8 a1) {
       st(c + size_t(r) * np + col, a0);
@@ -506,8 +240,9 @@ void lstm_forward(const Lstm& p, const float* Mf, int b0, int b1) {
   }
 }
 
-void lstm_backward(const Lstm& p, const float* Mb, int b0, int b1, float* dWacc, float* dh0, float* dc0) {
-  const int n = p.n, np = padded(n), rows = b1 - b0, w4 = 4 * np;
+// Sums (GroupSums, len 4·np·np): dW_hh padded [4·np, np].
+void lstm_backward(const Lstm& p, const float* Mb, GroupSums& sums, int g0, int g1, float* dh0, float* dc0) {
+  const int n = p.n, np = padded(n), b0 = sums.rowBegin(g0), b1 = sums.rowBegin(g1), rows = b1 - b0, w4 = 4 * np;
   std::vector<float> ch(size_t(rows) * np, 0.f), cc(size_t(rows) * np, 0.f), DA(size_t(rows) * w4, 0.f), X(size_t(rows) * np, 0.f);
   std::vector<float> s(w4, 0.f), cur(np, 0.f), prev(np, 0.f), dh(np, 0.f);
   for (int t = p.T - 1; t >= 0; t--) {
@@ -542,7 +277,13 @@ void lstm_backward(const Lstm& p, const float* Mb, int b0, int b1, float* dWacc,
         std::memcpy(&X[size_t(r) * np], hp, sizeof(float) * n);
       }
     }
-    if (hasPrevH) accumulateOuter(DA.data(), w4, w4, X.data(), np, np, rows, dWacc, np);
+    if (hasPrevH)
+      for (int g = g0; g < g1; g++) {
+        const int r0 = sums.rowBegin(g) - b0, r1 = sums.rowBegin(g + 1) - b0;
+        accumulateOuter(&DA[size_t(r0) * w4], w4, w4, &X[size_t(r0) * np], np, np, r1 - r0, sums.acc(g), np);
+      }
+    if ((p.T - t) % SUM_FLUSH == 0 || t == 0)
+      for (int g = g0; g < g1; g++) sums.flush(g);
     float* c = ch.data();
     auto store = [&](int r, int col, v8 a0, v8 a1) {
       st(c + size_t(r) * np + col, a0);
@@ -566,18 +307,6 @@ int effectiveThreads(int requested, const Problem& p) {
   return t;
 }
 
-template <class F>
-void parallelRows(int threads, int B, F body) {
-  if (threads <= 1) {
-    body(0, 0, B);
-    return;
-  }
-  std::vector<std::thread> pool;
-  pool.reserve(threads - 1);
-  for (int k = 1; k < threads; k++) pool.emplace_back(body, k, B * k / threads, B * (k + 1) / threads);
-  body(0, 0, B / threads);
-  for (auto& th : pool) th.join();
-}
 
 void runForward(const Problem& p, int threads) {
   threads = effectiveThreads(threads, p);
@@ -592,36 +321,23 @@ void runForward(const Problem& p, int threads) {
 void runBackward(const Problem& p, int threads, float* dw, float* dh0, float* dbias) {
   threads = effectiveThreads(threads, p);
   const int n = p.n, np = padded(n);
-  const size_t wlen = p.kind == DENSE ? size_t(np) * np : size_t(n);
-  std::vector<std::vector<float>> wpart(threads, std::vector<float>(wlen, 0.f));
-  std::vector<std::vector<float>> bpart(threads, std::vector<float>(dbias ? n : 0, 0.f));
   if (p.kind == HADAMARD) {
-    parallelRows(threads, p.B, [&](int k, int b0, int b1) {
-      hadamard_backward(p, b0, b1, wpart[k].data(), dh0, dbias ? bpart[k].data() : nullptr);
-    });
-    for (int i = 0; i < n; i++) {
-      float s = 0.f;
-      for (int k = 0; k < threads; k++) s += wpart[k][i];
-      dw[i] = s;
-    }
+    GroupSums sums(p.B, size_t(2) * n);
+    parallelGroups(threads, sums, [&](int, int g0, int g1) { hadamard_backward(p, sums, g0, g1, dh0); });
+    const double scale = 1.0 / std::sqrt(double(p.m));
+    for (int i = 0; i < n; i++) dw[i] = float(sums.total(i) * scale);
+    if (dbias)
+      for (int i = 0; i < n; i++) dbias[i] = float(sums.total(n + i));
   } else {
+    const size_t wl = size_t(np) * np;
+    GroupSums sums(p.B, wl + n);
     const std::vector<float> Mb = padMatrix(p.w, n, np, false);
-    parallelRows(threads, p.B, [&](int k, int b0, int b1) {
-      dense_backward(p, Mb.data(), b0, b1, wpart[k].data(), dh0, dbias ? bpart[k].data() : nullptr);
-    });
+    parallelGroups(threads, sums, [&](int, int g0, int g1) { dense_backward(p, Mb.data(), sums, g0, g1, dh0); });
     for (int i = 0; i < n; i++)
-      for (int j = 0; j < n; j++) {
-        float s = 0.f;
-        for (int k = 0; k < threads; k++) s += wpart[k][size_t(i) * np + j];
-        dw[size_t(i) * n + j] = s;
-      }
+      for (int j = 0; j < n; j++) dw[size_t(i) * n + j] = float(sums.total(size_t(i) * np + j));
+    if (dbias)
+      for (int i = 0; i < n; i++) dbias[i] = float(sums.total(wl + i));
   }
-  if (dbias)
-    for (int i = 0; i < n; i++) {
-      float s = 0.f;
-      for (int k = 0; k < threads; k++) s += bpart[k][i];
-      dbias[i] = s;
-    }
 }
 
 int lstmThreads(int requested, const Lstm& p) {
@@ -640,15 +356,11 @@ void runLstmBackward(const Lstm& p, int threads, float* dw, float* dh0, float* d
   threads = lstmThreads(threads, p);
   const int n = p.n, np = padded(n);
   const std::vector<float> Mb = lstmMatrix(p.w, n, np, false);
-  std::vector<std::vector<float>> part(threads, std::vector<float>(size_t(4) * np * np, 0.f));
-  parallelRows(threads, p.B, [&](int k, int b0, int b1) { lstm_backward(p, Mb.data(), b0, b1, part[k].data(), dh0, dc0); });
+  GroupSums sums(p.B, size_t(4) * np * np);
+  parallelGroups(threads, sums, [&](int, int g0, int g1) { lstm_backward(p, Mb.data(), sums, g0, g1, dh0, dc0); });
   for (int q = 0; q < 4; q++)
     for (int u = 0; u < n; u++)
-      for (int j = 0; j < n; j++) {
-        float s = 0.f;
-        for (int k = 0; k < threads; k++) s += part[k][size_t(q * np + u) * np + j];
-        dw[size_t(q * n + u) * n + j] = s;
-      }
+      for (int j = 0; j < n; j++) dw[size_t(q * n + u) * n + j] = float(sums.total(size_t(q * np + u) * np + j));
 }
 
 
@@ -720,19 +432,29 @@ int affineThreads(int requested, const Affine& p) {
   return t;
 }
 
-// Row ranges split on ROW_BLOCK boundaries (deterministic block sums for a given thread count).
+// Rows split into chunkCount(N) fixed chunks on ROW_BLOCK boundaries (fixed by N, not by the
+// thread count); body(chunk, r0, r1) runs once per chunk, a thread taking whole chunks. Sums
+// kept per chunk and added in chunk order are the same whatever the thread count.
+constexpr int ROW_CHUNKS = 16;
+
+inline int chunkCount(int N) { return std::max(1, std::min(ROW_CHUNKS, (N + ROW_BLOCK - 1) / ROW_BLOCK)); }
+
 template <class F>
 void parallelBlocks(int threads, int N, F body) {
-  const int blocks = (N + ROW_BLOCK - 1) / ROW_BLOCK;
-  auto range = [&](int q) { return std::min(N, (blocks * q / threads) * ROW_BLOCK); };
+  const int blocks = (N + ROW_BLOCK - 1) / ROW_BLOCK, chunks = chunkCount(N);
+  auto start = [&](int c) { return std::min(N, (blocks * c / chunks) * ROW_BLOCK); };
+  threads = std::max(1, std::min(threads, chunks));
+  auto run = [&](int q) {
+    for (int c = chunks * q / threads; c < chunks * (q + 1) / threads; c++) body(c, start(c), c + 1 == chunks ? N : start(c + 1));
+  };
   if (threads <= 1) {
-    body(0, 0, N);
+    run(0);
     return;
   }
   std::vector<std::thread> pool;
   pool.reserve(threads - 1);
-  for (int q = 1; q < threads; q++) pool.emplace_back(body, q, range(q), range(q + 1));
-  body(0, 0, range(1));
+  for (int q = 1; q < threads; q++) pool.emplace_back(run, q);
+  run(0);
   for (auto& th : pool) th.join();
 }
 
@@ -822,8 +544,9 @@ void affineBackward(const Affine& p, const float* dY, float* dX, float* dW, floa
   for (int i = 0; i < k; i++)
     for (int j = 0; j < m; j++) Wt[size_t(j) * k + i] = p.W[size_t(i) * m + j];
   const size_t wl = size_t(k) * m;
-  std::vector<std::vector<double>> wsum(threads, std::vector<double>(wl, 0.0));
-  std::vector<std::vector<double>> csum(threads, std::vector<double>(m, 0.0));
+  const int chunks = chunkCount(p.N);
+  std::vector<std::vector<double>> wsum(chunks, std::vector<double>(wl, 0.0));
+  std::vector<std::vector<double>> csum(chunks, std::vector<double>(m, 0.0));
   parallelBlocks(threads, p.N, [&](int q, int r0, int r1) {
     std::vector<float> a(k), wacc(wl), cacc(m);
     std::vector<v8> gs(size_t(4) * m);
@@ -864,12 +587,12 @@ void affineBackward(const Affine& p, const float* dY, float* dX, float* dW, floa
     for (int j = 0; j < m; j++) {
       const size_t e = transposed ? size_t(j) * k + i : size_t(i) * m + j;
       double s = 0.0;
-      for (int q = 0; q < threads; q++) s += wsum[q][e];
+      for (int q = 0; q < chunks; q++) s += wsum[q][e];
       dW[size_t(i) * m + j] = float(s);
     }
   for (int j = 0; j < m; j++) {
     double s = 0.0;
-    for (int q = 0; q < threads; q++) s += csum[q][j];
+    for (int q = 0; q < chunks; q++) s += csum[q][j];
     dc[j] = float(s);
   }
 }
@@ -905,57 +628,11 @@ double readoutCrossEntropy(const Affine& p, const int32_t* t, int threads, float
   std::vector<float> Y(size_t(p.N) * p.m);
   affineForward(p, Y.data(), threads);
   threads = affineThreads(threads, p);
-  std::vector<double> part(threads, 0.0);
+  std::vector<double> part(chunkCount(p.N), 0.0);
   parallelBlocks(threads, p.N, [&](int q, int r0, int r1) { part[q] = crossEntropyRows(Y.data(), t, p.m, r0, r1, G, scale); });
   double loss = 0.0;
   for (double v : part) loss += v;
   return loss;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Node-API glue. Every buffer length is checked here too: a wrong length must never become an
-// out-of-bounds write.
-
-struct ArgError {
-  std::string msg;
-};
-
-int32_t getInt(napi_env env, napi_value v, const char* name) {
-  int32_t out = 0;
-  if (napi_get_value_int32(env, v, &out) != napi_ok) throw ArgError{std::string(name) + " must be a number"};
-  return out;
-}
-
-float* getF32(napi_env env, napi_value v, size_t len, const char* name, bool nullable) {
-  napi_valuetype type;
-  napi_typeof(env, v, &type);
-  if (nullable && (type == napi_null || type == napi_undefined)) return nullptr;
-  bool isTyped = false;
-  napi_is_typedarray(env, v, &isTyped);
-  if (!isTyped) throw ArgError{std::string(name) + " must be a Float32Array"};
-  napi_typedarray_type ttype;
-  size_t length = 0;
-  void* data = nullptr;
-  napi_get_typedarray_info(env, v, &ttype, &length, &data, nullptr, nullptr);
-  if (ttype != napi_float32_array) throw ArgError{std::string(name) + " must be a Float32Array"};
-  if (length != len)
-    throw ArgError{std::string(name) + " has " + std::to_string(length) + " values, expected " + std::to_string(len)};
-  return static_cast<float*>(data);
-}
-
-void parseProblem(napi_env env, napi_value* a, Problem& p, int& threads) {
-  p.kind = getInt(env, a[0], "kind");
-  p.act = getInt(env, a[1], "activation");
-  p.T = getInt(env, a[2], "T");
-  p.B = getInt(env, a[3], "B");
-  p.n = getInt(env, a[4], "n");
-  p.m = getInt(env, a[5], "blockSize");
-  threads = getInt(env, a[6], "threads");
-  if (p.kind != DENSE && p.kind != HADAMARD) throw ArgError{"kind must be 0 (dense) or 1 (hadamard)"};
-  if (p.act < 0 || p.act > 3) throw ArgError{"activation code must be 0..3"};
-  if (p.T < 1 || p.B < 1 || p.n < 1) throw ArgError{"T, B and n must be positive"};
-  if (p.kind == HADAMARD && (p.m < 1 || (p.m & (p.m - 1)) || p.n % p.m))
-    throw ArgError{"blockSize must be a power of two dividing n"};
 }
 
 napi_value Forward(napi_env env, napi_callback_info info) {
@@ -1226,6 +903,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"affineForward", nullptr, AffineForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"affineBackward", nullptr, AffineBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"readoutCrossEntropy", nullptr, ReadoutCrossEntropy, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"reversibleBackward", nullptr, oq::ReversibleBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -4,11 +4,13 @@
  * Walsh–Hadamard transform), a native SIMD implementation with a pure-JS fallback, and the
  * same scans on plain Float32Arrays.
  */
-export { denseScan, hadamardScan, kernelInfo, setKernelImplementation, setKernelThreads, availableImplementations, scanForward, scanBackward } from './scan.js';
+export { denseScan, hadamardScan, kernelInfo, setKernelImplementation, setKernelThreads, availableImplementations, scanForward, scanBackward, scanBackwardReversible } from './scan.js';
 export type { ScanOptions, HadamardScanOptions, KernelInfo, KernelImplementation } from './scan.js';
 export { ACTIVATIONS } from './scan-spec.js';
 export type { Activation, RecurrenceKind, ScanSpec, ScanForwardInputs, ScanGradients } from './scan-spec.js';
 export { fwhtBlocks } from './scan-js.js';
+export { kronHadamardScan, kronScanForward, kronScanBackward, kronTransform, pStage, applyPStage } from './scan-kron.js';
+export type { KronScanSpec, KronHadamardScanOptions, PStage } from './scan-kron.js';
 export { lstmScan, lstmForward, lstmBackward } from './lstm.js';
 export type { LstmSpec, LstmInputs, LstmOutputs, LstmGradients } from './lstm-spec.js';
 export { affineRows, affineForward, affineBackward, readoutCrossEntropy } from './affine.js';

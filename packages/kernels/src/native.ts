@@ -11,6 +11,7 @@ import { activationCode } from './scan-spec.js';
 import type { ScanImplementation } from './scan-spec.js';
 import type { LstmImplementation } from './lstm-spec.js';
 import type { AffineImplementation } from './affine.js';
+import type { ReversibleImplementation } from './scan-reversible.js';
 
 /** The functions the addon exports (see native/scan.cc). */
 interface Addon {
@@ -19,6 +20,10 @@ interface Addon {
     kind: number, act: number, T: number, B: number, n: number, m: number, threads: number,
     w: Float32Array, h0: Float32Array | null, bias: Float32Array | null, H: Float32Array, dH: Float32Array,
     dz: Float32Array, dw: Float32Array, dh0: Float32Array | null, dbias: Float32Array | null,
+  ): void;
+  reversibleBackward(
+    kind: number, T: number, B: number, n: number, m: number, threads: number, z: Float32Array, w: Float32Array, h0: Float32Array | null,
+    atStart: number, h: Float32Array, carry: Float32Array, anchorEvery: number, anchors: Float32Array | null, dH: Float32Array, dz: Float32Array, dw: Float32Array,
   ): void;
   info(): { simd: string; hardwareThreads: number; compiler: string };
   affineForward(N: number, k: number, m: number, relu: number, threads: number, x: Float32Array, w: Float32Array, c: Float32Array, y: Float32Array): void;
@@ -49,6 +54,8 @@ export interface NativeLoad {
   lstm: LstmImplementation | null;
   /** Affine rows (input projection, readout); null when the addon is absent. */
   affine: AffineImplementation | null;
+  /** Reversible BPTT of the orthogonal linear scans; null when the addon is absent. */
+  reversible: ReversibleImplementation | null;
   simd: string;
   hardwareThreads: number;
   reason?: string;
@@ -64,7 +71,7 @@ export function loadNative(): NativeLoad {
 
 function tryLoad(): NativeLoad {
   if (process.env.ORTHOQUANT_KERNELS_NATIVE === '0') {
-    return { impl: null, lstm: null, affine: null, simd: 'none', hardwareThreads: 1, reason: 'disabled by ORTHOQUANT_KERNELS_NATIVE=0' };
+    return { impl: null, lstm: null, affine: null, reversible: null, simd: 'none', hardwareThreads: 1, reason: 'disabled by ORTHOQUANT_KERNELS_NATIVE=0' };
   }
   if (!existsSync(addonPath)) {
     let reason = `native addon not built (${addonPath} missing)`;
@@ -74,14 +81,14 @@ function tryLoad(): NativeLoad {
     } catch {
       reason += '; run `npm run build:native -w @orthoquant/kernels`';
     }
-    return { impl: null, lstm: null, affine: null, simd: 'none', hardwareThreads: 1, reason };
+    return { impl: null, lstm: null, affine: null, reversible: null, simd: 'none', hardwareThreads: 1, reason };
   }
   let addon: Addon;
   try {
     addon = createRequire(import.meta.url)(addonPath) as Addon;
   } catch (err) {
     const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    return { impl: null, lstm: null, affine: null, simd: 'none', hardwareThreads: 1, reason: `native addon failed to load: ${msg}` };
+    return { impl: null, lstm: null, affine: null, reversible: null, simd: 'none', hardwareThreads: 1, reason: `native addon failed to load: ${msg}` };
   }
   const info = addon.info();
   const kindCode = (k: string) => (k === 'dense' ? 0 : 1);
@@ -118,5 +125,14 @@ function tryLoad(): NativeLoad {
       return addon.readoutCrossEntropy(spec.N, spec.k, spec.m, spec.relu ? 1 : 0, threads, x, w, c, targets, scale, g?.dx ?? null, g?.dw ?? null, g?.dc ?? null);
     },
   };
-  return { impl, lstm, affine, simd: info.simd, hardwareThreads: info.hardwareThreads };
+  const reversible: ReversibleImplementation = {
+    name: 'native',
+    backward(spec, inp, dH, dz, dw, threads) {
+      addon.reversibleBackward(
+        kindCode(spec.kind), spec.T, spec.B, spec.n, spec.blockSize, threads, inp.z, inp.w, inp.h0,
+        inp.atStart ? 1 : 0, inp.h, inp.carry, inp.anchorEvery, inp.anchors, dH, dz, dw,
+      );
+    },
+  };
+  return { impl, lstm, affine, reversible, simd: info.simd, hardwareThreads: info.hardwareThreads };
 }

@@ -16,12 +16,30 @@ import type { Activation, RecurrenceKind, ScanForwardInputs, ScanGradients, Scan
 import { jsImplementation } from './scan-js.js';
 import { loadNative } from './native.js';
 import { ensureRegistered, runScanKernel } from './tf-kernels.js';
+import { checkReversible, isSignVector, jsReversible } from './scan-reversible.js';
+import type { ReversibleImplementation, ReversibleInputs } from './scan-reversible.js';
+import { ensureReversibleRegistered, runReversibleKernel } from './tf-reversible.js';
 
 export interface ScanOptions {
   /** σ of the recurrence; default 'linear' (the reference code's cell). */
   activation?: Activation;
   /** modReLU bias b [n]: σ(x)_i = sign(x_i)·max(|x_i| + b_i, 0). Required for 'modrelu'. */
   modreluBias?: tf.Tensor1D;
+  /**
+   * Reversible BPTT: for a linear recurrence with an exactly orthogonal operator the op keeps z
+   * and the last state instead of the T states and the backward pass rebuilds h_{t−1} =
+   * (h_t − z_t)Q⁻¹ (see scan-reversible.ts). `hadamardScan` defaults to 'auto': on when the
+   * activation is linear and every s is exactly ±1. `denseScan` defaults to false: true asserts
+   * WᵀW = I (not checked; with an approximately orthogonal W the rebuilt states drift). Throws
+   * when true with a non-linear activation. `ORTHOQUANT_REVERSIBLE=0` turns it off everywhere.
+   */
+  reversible?: boolean | 'auto';
+  /**
+   * With reversible BPTT: keep every k-th state as well (⌊T/k⌋ states) and restart the rebuild
+   * there, so that rounding drift cannot grow past k steps (0: none). Default 1000: the ds error
+   * against the stored-state path stays ≈ 2e-5 at T = 100,000 instead of 4e-3 (RESULTS.md).
+   */
+  anchorEvery?: number;
 }
 
 export interface HadamardScanOptions extends ScanOptions {
@@ -163,6 +181,27 @@ export function scanBackward(
 // ---------------------------------------------------------------------------------------------
 // tfjs ops.
 
+/** Anchor spacing of reversible BPTT unless given (see ScanOptions.anchorEvery). */
+export const DEFAULT_ANCHOR_EVERY = 1000;
+
+/** `ORTHOQUANT_REVERSIBLE=0` turns reversible BPTT off; 1 or unset leaves it to the options. */
+function reversibleAllowed(): boolean {
+  const v = (process.env.ORTHOQUANT_REVERSIBLE ?? '').trim();
+  if (v === '' || v === '1') return true;
+  if (v === '0') return false;
+  throw new Error(`ORTHOQUANT_REVERSIBLE: expected 0 or 1, got '${process.env.ORTHOQUANT_REVERSIBLE}'`);
+}
+
+function useReversible(kind: RecurrenceKind, where: string, activation: Activation, w: tf.Tensor, opts: ScanOptions): boolean {
+  const want = opts.reversible ?? (kind === 'hadamard' ? 'auto' : false);
+  if (want !== true && want !== false && want !== 'auto') throw new Error(`${where}: reversible must be true, false or 'auto', got ${String(want)}`);
+  if (want === true && activation !== 'linear') throw new Error(`${where}: reversible BPTT needs the linear recurrence, got activation '${activation}'`);
+  if (want === false || !reversibleAllowed() || activation !== 'linear') return false;
+  if (kind === 'dense') return want === true;
+  // Hadamard: exactly orthogonal only when every s is ±1 (true asserts it; 'auto' checks it).
+  return want === true || isSignVector(w.dataSync() as Float32Array);
+}
+
 function fusedScan(kind: RecurrenceKind, where: string, z: tf.Tensor3D, w: tf.Tensor, h0: tf.Tensor2D | null | undefined, opts: HadamardScanOptions): tf.Tensor3D {
   if (!(z instanceof tf.Tensor) || z.rank !== 3) throw new Error(`${where}: z must be a rank-3 tensor [T, B, n], got ${z instanceof tf.Tensor ? `rank ${z.rank}` : typeof z}`);
   const [T, B, n] = z.shape;
@@ -188,6 +227,12 @@ function fusedScan(kind: RecurrenceKind, where: string, z: tf.Tensor3D, w: tf.Te
     if (t && t.dtype !== 'float32') throw new Error(`${where}: ${name} must be float32, got ${t.dtype}`);
   }
   const { impl, threads } = implFor();
+  if (useReversible(kind, where, activation, w, opts)) {
+    const anchorEvery = opts.anchorEvery ?? DEFAULT_ANCHOR_EVERY;
+    if (!Number.isInteger(anchorEvery) || anchorEvery < 0) throw new Error(`${where}: anchorEvery must be a non-negative integer, got ${anchorEvery}`);
+    ensureReversibleRegistered({ scan: { native: loadNative().impl, js: jsImplementation }, reversible: { native: loadNative().reversible, js: jsReversible } });
+    return runReversibleKernel({ z, w, h0: h0 ?? undefined }, { kind, blockSize, hasH0: Boolean(h0), anchorEvery, threads, implementation: impl.name });
+  }
   ensureRegistered({ native: loadNative().impl, js: jsImplementation });
   return runScanKernel(
     { z, w, h0: h0 ?? undefined, bias },
@@ -214,4 +259,40 @@ export function denseScan(z: tf.Tensor3D, W: tf.Tensor2D, h0?: tf.Tensor2D | nul
  */
 export function hadamardScan(z: tf.Tensor3D, s: tf.Tensor1D, h0?: tf.Tensor2D | null, opts: HadamardScanOptions = {}): tf.Tensor3D {
   return fusedScan('hadamard', 'hadamardScan', z, s, h0, opts);
+}
+
+/** The reversible-BPTT implementation to run (given, or the current choice) and its threads. */
+function reversibleImplFor(name?: KernelImplementation): { impl: ReversibleImplementation; threads: number } {
+  const { impl, threads } = implFor(name);
+  if (impl.name === 'js') return { impl: jsReversible, threads: 1 };
+  const nat = loadNative().reversible;
+  if (!nat) throw new Error('kernels: the native addon has no reversible scan');
+  return { impl: nat, threads };
+}
+
+/**
+ * Reversible BPTT on Float32Arrays for a linear scan with an orthogonal operator (hadamard with
+ * s = ±1, or dense with WᵀW = I): the gradients from z, the last state hLast [B·n] and dL/dH,
+ * with no stored H. `anchors` [⌊T/k⌋·B·n] (the states h_{k−1}, h_{2k−1}, …) bound the drift of
+ * the rebuilt states.
+ */
+export function scanBackwardReversible(
+  spec: ScanSpec,
+  inp: ScanForwardInputs,
+  hLast: Float32Array,
+  dH: Float32Array,
+  opts: { anchorEvery?: number; anchors?: Float32Array | null; implementation?: KernelImplementation } = {},
+): ScanGradients {
+  checkSpec(spec, inp, 'scanBackwardReversible');
+  const { T, B, n, kind } = spec;
+  const carry = new Float32Array(B * n);
+  const rin: ReversibleInputs = {
+    z: inp.z, w: inp.w, h0: inp.h0, atStart: true, h: hLast.slice(), carry,
+    anchorEvery: opts.anchorEvery ?? 0, anchors: opts.anchors ?? null,
+  };
+  const g: ScanGradients = { dz: new Float32Array(T * B * n), dw: new Float32Array(kind === 'dense' ? n * n : n), dh0: inp.h0 ? carry : null, dbias: null };
+  checkReversible(spec, rin, dH, g.dz, g.dw, 'scanBackwardReversible');
+  const { impl, threads } = reversibleImplFor(opts.implementation);
+  impl.backward(spec, rin, dH, g.dz, g.dw, threads);
+  return g;
 }

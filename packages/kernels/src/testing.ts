@@ -92,3 +92,28 @@ export function referenceLstm(gates: tf.Tensor3D, Whh: tf.Tensor2D, h0?: tf.Tens
     return tf.stack(steps) as tf.Tensor3D;
   });
 }
+
+/** A random orthogonal [n, n] matrix (Gram–Schmidt in float64 on N(0, 1) draws), row-major. */
+export function randomOrthogonal(n: number, seed: number | string): Float32Array {
+  const a = Float64Array.from(createRng(seed).normalArray(n * n));
+  for (let i = 0; i < n; i++) {
+    for (let pass = 0; pass < 2; pass++) {
+      for (let j = 0; j < i; j++) {
+        let dot = 0;
+        for (let k = 0; k < n; k++) dot += a[i * n + k] * a[j * n + k];
+        for (let k = 0; k < n; k++) a[i * n + k] -= dot * a[j * n + k];
+      }
+    }
+    let norm = 0;
+    for (let k = 0; k < n; k++) norm += a[i * n + k] ** 2;
+    norm = Math.sqrt(norm);
+    for (let k = 0; k < n; k++) a[i * n + k] /= norm;
+  }
+  return Float32Array.from(a);
+}
+
+/** n random signs ±1 from a seeded stream. */
+export function randomSigns(n: number, seed: number | string): Float32Array {
+  const rng = createRng(seed);
+  return Float32Array.from({ length: n }, () => (rng.uniform() < 0.5 ? -1 : 1));
+}

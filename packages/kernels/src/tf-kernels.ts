@@ -100,7 +100,7 @@ function unpack(inputs: tf.NamedTensorInfoMap, fixed: number, a: ScanAttrs): (In
 }
 
 /** The placeholder of an absent optional input (never read by the kernels). */
-function placeholder(): tf.Tensor {
+export function placeholder(): tf.Tensor {
   return tf.zeros([1]);
 }
 
