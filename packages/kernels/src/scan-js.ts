@@ -11,7 +11,7 @@
 import type { ScanForwardInputs, ScanGradients, ScanImplementation, ScanSpec } from './scan-spec.js';
 
 const LINEAR = 0, RELU = 1, TANH = 2, MODRELU = 3;
-const ACT = { linear: LINEAR, relu: RELU, tanh: TANH, modrelu: MODRELU } as const;
+export const ACT = { linear: LINEAR, relu: RELU, tanh: TANH, modrelu: MODRELU } as const;
 
 /** In-place fast Walsh–Hadamard transform of x[off .. off+n) in independent blocks of m (unnormalised). */
 export function fwhtBlocks(x: Float32Array, off: number, n: number, m: number): void {
@@ -30,7 +30,7 @@ export function fwhtBlocks(x: Float32Array, off: number, n: number, m: number): 
 }
 
 /** a ↦ σ(a), element i of the row (modReLU needs its bias). */
-function activate(act: number, a: number, bias: Float32Array | null, i: number): number {
+export function activate(act: number, a: number, bias: Float32Array | null, i: number): number {
   switch (act) {
     case RELU:
       return a > 0 ? a : 0;
@@ -46,13 +46,13 @@ function activate(act: number, a: number, bias: Float32Array | null, i: number):
 }
 
 /** The state row h_{t−1} of batch row b: (array, offset), or the shared zero row. */
-function prevRow(t: number, b: number, n: number, stride: number, H: Float32Array, h0: Float32Array | null, zeros: Float32Array): [Float32Array, number] {
+export function prevRow(t: number, b: number, n: number, stride: number, H: Float32Array, h0: Float32Array | null, zeros: Float32Array): [Float32Array, number] {
   if (t > 0) return [H, (t - 1) * stride + b * n];
   return h0 ? [h0, b * n] : [zeros, 0];
 }
 
 /** σ'-weighted gradient of one row: δ = (dH + carry) ⊙ σ'(h), also written to dz; modReLU bias grad. */
-function deltaRow(act: number, dH: Float32Array, H: Float32Array, o: number, carry: Float32Array, c: number, delta: Float32Array, d0: number, dz: Float32Array, dbias: Float32Array | null, n: number): void {
+export function deltaRow(act: number, dH: Float32Array, H: Float32Array, o: number, carry: Float32Array, c: number, delta: Float32Array, d0: number, dz: Float32Array, dbias: Float32Array | null, n: number): void {
   for (let i = 0; i < n; i++) {
     const gi = dH[o + i] + carry[c + i];
     const h = H[o + i];
