@@ -10,7 +10,8 @@ export { canonicalJson, configHash, sha256, trialSetFingerprint } from './canoni
 export { runSweep, sweepStatus, SweepChangedError } from './scheduler.js';
 export type { RunSweepOptions, SweepResult, SweepProgress, RunningTrialProgress } from './scheduler.js';
 export { loadRunner, runnerSpecifier, DEFAULT_RUNNER_MODULE } from './runner.js';
-export type { TrialEvent, RunTrialOptions, TrialRunnerModule } from './runner.js';
+export type { TrialEvent, RunTrialOptions, TrialRunnerModule, PreflightTrial } from './runner.js';
+export { preflightSweep, preflightMessage } from './preflight.js';
 export { describeTrialSetChange } from './diff.js';
 export { runQueueSweep, enqueueSweep, prepareSweep, claimTrialFor } from './queue/coordinator.js';
 export type { QueueSweepOptions, EnqueueResult, PrepareSweepOptions, PreparedSweep } from './queue/coordinator.js';

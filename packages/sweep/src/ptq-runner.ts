@@ -16,7 +16,7 @@
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError } from '@orthoquant/runtime';
+import { InputError, initBackend } from '@orthoquant/runtime';
 import { createModel } from '@orthoquant/models';
 import type { ModelConfig, NamedWeights, RecurrentModel } from '@orthoquant/models';
 import { createTask, resolveTrialSeeds } from '@orthoquant/tasks';
@@ -25,9 +25,61 @@ import { runTrial as trainTrial, parseTrialConfig, readCheckpoint, resolveCheckp
 import type { TrainEvent, TrialConfig } from '@orthoquant/train';
 import { evaluateFloat, evaluateInteger, fromRecurrentModel, quantizeForTask, writeIntegerModel } from '@orthoquant/integer';
 import type { EvaluationResult, FloatModel, IntegerModel, PtqSettings } from '@orthoquant/integer';
-import type { RunTrialOptions } from './runner.js';
+import type { PreflightTrial, RunTrialOptions } from './runner.js';
 
 export { parseTrialConfig };
+
+/**
+ * The sweep's preflight (see `preflight.ts`): every trial's config parses, its task can be
+ * created (dataset files found and readable) and its model built on that task's input and
+ * output sizes. Each distinct task and model is checked once.
+ */
+export async function preflight(trials: PreflightTrial[], opts: { dataDir?: string } = {}): Promise<{ message: string; label: string }[]> {
+  const problems: { message: string; label: string }[] = [];
+  const tasks = new Map<string, ReturnType<typeof modelIO> | Error>();
+  const models = new Map<string, Error | null>();
+  let backend = false;
+  for (const t of trials) {
+    let cfg: TrialConfig;
+    try {
+      cfg = parseTrialConfig(t.config);
+    } catch (e) {
+      problems.push({ message: (e as Error).message, label: t.label });
+      continue;
+    }
+    const taskKey = JSON.stringify(cfg.task);
+    let io = tasks.get(taskKey);
+    if (io === undefined) {
+      try {
+        io = modelIO(createTask(cfg.task as ConfigRecord, { trialSeed: cfg.seed, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) }));
+      } catch (e) {
+        io = e as Error;
+      }
+      tasks.set(taskKey, io);
+    }
+    if (io instanceof Error) {
+      problems.push({ message: `task '${cfg.task.name}': ${io.message}`, label: t.label });
+      continue;
+    }
+    const modelKey = JSON.stringify([cfg.model, io]);
+    let err = models.get(modelKey);
+    if (err === undefined) {
+      if (!backend) {
+        await initBackend();
+        backend = true;
+      }
+      try {
+        createModel(cfg.model as ModelConfig, io, cfg.seed).dispose();
+        err = null;
+      } catch (e) {
+        err = e as Error;
+      }
+      models.set(modelKey, err);
+    }
+    if (err) problems.push({ message: `model '${cfg.model.type}' on task '${cfg.task.name}': ${err.message}`, label: t.label });
+  }
+  return problems;
+}
 
 /** The trained model of a trial, rebuilt from a checkpoint file (or the latest in a folder). */
 export function loadTrainedModel(config: TrialConfig, task: Task, checkpoint: string): { model: RecurrentModel; path: string; step: number } {

@@ -31,10 +31,21 @@ export interface RunTrialOptions {
   logger: Logger;
 }
 
+/** A trial to check before the sweep starts, and how to name it in the error. */
+export interface PreflightTrial {
+  config: unknown;
+  label: string;
+}
+
 export interface TrialRunnerModule {
   runTrial(config: never, opts: RunTrialOptions): Promise<Record<string, number> | void>;
   /** Validate a config and fill defaults (used before anything is recorded, and hashed). */
   parseTrialConfig?(obj: unknown, where?: string): unknown;
+  /**
+   * Check trials before the sweep starts (datasets present, models buildable on their tasks);
+   * resolves to every problem found (none: all can start).
+   */
+  preflight?(trials: PreflightTrial[], opts?: { dataDir?: string }): Promise<{ message: string; label: string }[]>;
   /** What the provenance record should say about the compute (after a trial ran). */
   describeRuntime?(): { backend?: string | null; kernel?: string | null } | undefined;
 }
@@ -57,5 +68,6 @@ export async function loadRunner(module: string = DEFAULT_RUNNER_MODULE): Promis
   }
   if (typeof mod.runTrial !== 'function') throw new Error(`trainer module '${module}' does not export a runTrial function (exports: ${Object.keys(mod).join(', ') || 'none'})`);
   if (mod.parseTrialConfig !== undefined && typeof mod.parseTrialConfig !== 'function') throw new Error(`trainer module '${module}': parseTrialConfig is not a function`);
+  if (mod.preflight !== undefined && typeof mod.preflight !== 'function') throw new Error(`trainer module '${module}': preflight is not a function`);
   return mod as unknown as TrialRunnerModule;
 }

@@ -43,6 +43,7 @@ import { expandSweep, type Expansion } from './expand.js';
 import { loadSweepFile, parseSweepText, type SweepSpec } from './spec.js';
 import { DEFAULT_RUNNER_MODULE, loadRunner, runnerSpecifier } from './runner.js';
 import { defineSweep } from './define.js';
+import { preflightSweep } from './preflight.js';
 import { checkOnly, selectTrials } from './only.js';
 import type { CoordinatorMessage, WorkerArgs, WorkerMessage } from './worker.js';
 
@@ -227,6 +228,7 @@ async function run(store: Store, opts: RunSweepOptions, started: number): Promis
   const staleAfterMs = opts.staleAfterMs ?? 60_000;
   for (const t of requeueStale(store, { sweepId, staleAfterMs })) log.warn({ trialId: t.trialId, reason: t.reason }, 're-queued an interrupted trial');
 
+  await preflightSweep(runner, store, spec.name, { selection, labels });
   const initial = storeSweepStatus(store, spec.name, { trialIds: selection });
   const alreadyDone = initial.done;
   log.info(

@@ -36,6 +36,7 @@ import { expandSweep } from '../expand.js';
 import { loadSweepFile, parseSweepText, type SweepSpec } from '../spec.js';
 import { DEFAULT_RUNNER_MODULE, loadRunner, runnerSpecifier } from '../runner.js';
 import { defineSweep } from '../define.js';
+import { preflightSweep } from '../preflight.js';
 import { checkOnly, selectTrials } from '../only.js';
 import { type SweepProgress, type SweepResult, type RunningTrialProgress } from '../scheduler.js';
 import { DEFAULT_QUEUE_NAME, parseRedisUrl, runOrder, type TrialJobData, type TrialProgress, type TrialResult } from './protocol.js';
@@ -80,6 +81,7 @@ export async function prepareSweep(store: Store, opts: PrepareSweepOptions, log:
     for (const t of listTrials(store, { sweep: spec.name, summaryKeys: [] })) if (t.status === 'failed' && (!selection || selection.has(t.id))) retriedIds.add(t.id);
     requeueFailed(store, reg.sweep.id, selection);
   }
+  await preflightSweep(runner, store, spec.name, { selection, labels: new Map(expansion.trials.map((t) => [t.hash, t.label])) });
   return { spec, sweepId: reg.sweep.id, runnerModule, labels: new Map(expansion.trials.map((t) => [t.hash, t.label])), retriedIds, selection };
 }
 
