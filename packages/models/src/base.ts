@@ -118,10 +118,14 @@ export abstract class BaseModel implements RecurrentModel {
     return rng.uniformArray(cols, -a, a);
   }
 
-  /** U `[inputWidth, cols]` (Glorot) and b `[cols]` (`biasInit`). */
+  /**
+   * U `[inputWidth, cols]` (Glorot) and b `[cols]` (`biasInit`). The reference code puts b on
+   * the recurrent layer (`nn.Linear(n, n)`; its input layer has no bias), so its fan-in is the
+   * hidden size n: b ~ U(±1/√n) — as torch's LSTM biases are U(±1/√hidden).
+   */
   protected addInputProjection(rng: Rng, cols = this.hidden, uName = 'U', bName = 'b'): void {
     this.addVariable(uName, [this.inputWidth, cols], glorotUniform(rng.fork(uName), this.inputWidth, cols));
-    this.addVariable(bName, [cols], this.biasValues(rng.fork(bName), this.inputWidth, cols));
+    this.addVariable(bName, [cols], this.biasValues(rng.fork(bName), this.hidden, cols));
   }
 
   /** V `[n, out]` (Glorot) and c `[out]` (`biasInit`). */

@@ -420,7 +420,8 @@ describe("reference-code initialisation (deel-ai-papers/hadamRNN defaults) and i
     const m = createModel({ type: 'hadamrnn', hidden: 64, activation: 'linear', bits: 4, readoutActivation: 'relu' }, io, 2);
     const b = valuesOf(m, 'b');
     const c = valuesOf(m, 'c');
-    assert.ok(b.every((v) => Math.abs(v) <= 1 / Math.sqrt(10)) && b.some((v) => Math.abs(v) > 0.5 / Math.sqrt(10)), 'b in ±1/√(input size)');
+    // b sits on the reference's recurrent layer nn.Linear(n, n): fan-in n, not the input size.
+    assert.ok(b.every((v) => Math.abs(v) <= 1 / 8) && b.some((v) => Math.abs(v) > 0.5 / 8), 'b in ±1/√n');
     assert.ok(c.every((v) => Math.abs(v) <= 1 / 8) && c.some((v) => Math.abs(v) > 0.5 / 8), 'c in ±1/√n');
     m.dispose();
     for (const type of ['ornn', 'lstm'] as const) {

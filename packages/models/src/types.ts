@@ -32,8 +32,10 @@ interface CommonModelConfig {
   /** Learned token embedding size for token tasks (IMDB, PTB); ignored for float inputs. */
   embeddingDim?: number;
   /**
-   * Init of the biases b (input projection) and c (readout): `fan-in` is PyTorch's
-   * `nn.Linear` default U(±1/√fan_in), the reference code's (default); `zeros` is ours before.
+   * Init of the biases b (added every step) and c (readout): `fan-in` is PyTorch's
+   * `nn.Linear` default U(±1/√fan_in) with fan_in = n for both (the reference code's b belongs
+   * to its recurrent layer `nn.Linear(n, n)`, c to the readout `nn.Linear(n, out)`) (default);
+   * `zeros` is our earlier init.
    */
   biasInit?: BiasInit;
   /**

@@ -3,7 +3,7 @@
  * with a separate orthogonal learning rate), step LR schedule, clipping, evaluation,
  * diagnostics, NaN/Inf stop, checkpoints and exact resume, events and progress.
  */
-export { runTrial, modelIO, TrialStoppedError, timeTrainingSteps } from './run-trial.js';
+export { runTrial, modelIO, forwardInChunks, EVAL_STATE_FLOATS, TrialStoppedError, timeTrainingSteps } from './run-trial.js';
 export type { RunTrialOptions, TrainEvent, Metrics, ProgressReporter, ProgressUpdate, StepTiming } from './run-trial.js';
 export { parseTrialConfig, parseModelConfig, trialConfigSchema, modelConfigSchema } from './config.js';
 export type { TrialConfig, TrialConfigInput } from './config.js';

@@ -87,6 +87,32 @@ export class TrialStoppedError extends Error {
   }
 }
 
+/**
+ * Floats of hidden states an evaluation forward may hold at once (T·B·n): 2^25 = 128 MB.
+ * The scan returns every hidden state, so an eval batch of 1,000 pMNIST sequences at n = 512
+ * (T = 784) would hold 1.6 GB and exhaust the wasm heap; the batch is cut into sub-batches
+ * whose logits are joined. The result is the same as one forward (each sequence is
+ * independent when no state is carried).
+ */
+export const EVAL_STATE_FLOATS = 2 ** 25;
+
+export function forwardInChunks(model: RecurrentModel, x: tf.Tensor, maxFloats = EVAL_STATE_FLOATS): tf.Tensor {
+  const T = x.shape[0];
+  const B = x.shape[1];
+  const chunk = Math.max(1, Math.floor(maxFloats / Math.max(1, T * model.hidden)));
+  if (chunk >= B) return model.forward(x);
+  return tf.tidy(() => {
+    const parts: tf.Tensor[] = [];
+    for (let b0 = 0; b0 < B; b0 += chunk) {
+      const size = Math.min(chunk, B - b0);
+      const xs = x.rank === 3 ? tf.slice(x, [0, b0, 0], [T, size, x.shape[2]!]) : tf.slice(x, [0, b0], [T, size]);
+      parts.push(model.forward(xs));
+    }
+    // Logits are [B, out] (last-step readout) or [T, B, out] (every step).
+    return tf.concat(parts, parts[0].rank === 2 ? 0 : 1);
+  });
+}
+
 /** The model's view of a task. */
 export function modelIO(task: Task): ModelIO {
   return { inputSize: task.inputDim, outputSize: task.outputDim, ...(task.vocabSize !== null ? { vocabSize: task.vocabSize } : {}), readout: task.outputMode };
@@ -395,7 +421,7 @@ class Trainer {
         }
         const logits = tf.tidy(() => {
           const { x } = batchToTensors(batch, this.task.inputDim);
-          if (!carry) return model.forward(x);
+          if (!carry) return forwardInChunks(model, x);
           const r = model.forwardWithState(x, state);
           if (state) tf.dispose(state);
           state = r.state.map((s) => tf.keep(s));

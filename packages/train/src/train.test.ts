@@ -8,7 +8,7 @@ import { testBackend } from '@orthoquant/runtime/testing';
 import { createModel } from '@orthoquant/models';
 import { tinyConfigs, randomInputs } from '@orthoquant/models/testing';
 import { createTask, batchToTensors } from '@orthoquant/tasks';
-import { runTrial, modelIO, parseTrialConfig, TrialStoppedError, Optimizer, globalNorm, readCheckpoint } from './index.js';
+import { runTrial, modelIO, forwardInChunks, parseTrialConfig, TrialStoppedError, Optimizer, globalNorm, readCheckpoint } from './index.js';
 import type { TrainEvent } from './index.js';
 import { tinyTrial } from './testing.js';
 import { tempDir, writeAclImdbFixture, writeGlueFixture, writePtbFixture } from '@orthoquant/tasks/testing';
@@ -141,6 +141,28 @@ describe('optimizers', () => {
     const b = tf.tensor2d([[0, 4]]);
     assert.ok(Math.abs(globalNorm([a, b]) - 5) < 1e-6);
     tf.dispose([a, b]);
+  });
+});
+
+describe('evaluation forward in sub-batches (bounded hidden-state memory)', () => {
+  it('gives the logits of one forward, for last-step and every-step readouts, without leaks', () => {
+    for (const readout of ['last', 'many-to-many'] as const) {
+      const io = { inputSize: 3, outputSize: 4, readout };
+      const model = createModel({ type: 'hadamrnn', hidden: 8, activation: 'linear', bits: 4, readoutActivation: 'relu' } as never, io, 1);
+      const x = randomInputs(5, 7, 3);
+      const whole = model.forward(x);
+      const before = tf.memory().numTensors;
+      // 5·2·8 floats per chunk → sub-batches of 2, 2, 2, 1.
+      const parts = forwardInChunks(model, x, 5 * 2 * 8);
+      assert.deepEqual(parts.shape, whole.shape);
+      const a = whole.dataSync();
+      const b = parts.dataSync();
+      for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= 1e-5 * (1 + Math.abs(a[i])), `${readout} logit ${i}: ${a[i]} vs ${b[i]}`);
+      parts.dispose();
+      assert.equal(tf.memory().numTensors, before);
+      tf.dispose([whole, x]);
+      model.dispose();
+    }
   });
 });
 
