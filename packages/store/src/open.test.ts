@@ -1,9 +1,9 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { openStore, resolveDbPath, listSweeps } from './index.js';
+import { openStore, resolveDbPath, listSweeps, MIGRATIONS_FOLDER } from './index.js';
 import { tempStore } from './testing.js';
 import { runFixture } from './test-fixtures/spawn.js';
 
@@ -31,7 +31,8 @@ test('openStore: WAL, foreign keys, busy timeout, every table migrated; reopenin
     const names = (s.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
     for (const n of ['artifacts', 'metrics', 'provenance', 'summary', 'sweep_trials', 'sweeps', 'trials']) assert.ok(names.includes(n), `missing table ${n}`);
     const again = openStore(t.path);
-    assert.equal((again.sqlite.prepare(`SELECT count(*) AS n FROM __drizzle_migrations`).get() as { n: number }).n, 1);
+    const journal = JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, 'meta', '_journal.json'), 'utf8')) as { entries: unknown[] };
+    assert.equal((again.sqlite.prepare(`SELECT count(*) AS n FROM __drizzle_migrations`).get() as { n: number }).n, journal.entries.length, 'each migration applied once');
     again.close();
   } finally {
     t.cleanup();

@@ -22,7 +22,19 @@ export interface SweepStatus extends StatusCounts {
   retired: number;
   /** Active members outside `SweepStatusOptions.trialIds` (not counted above; 0 without a selection). */
   excluded: number;
-  runningTrials: { trialId: number; workerId: string | null; pid: number | null; host: string | null; heartbeatAt: number | null; startedAt: number | null; attempt: number }[];
+  runningTrials: {
+    trialId: number;
+    workerId: string | null;
+    pid: number | null;
+    host: string | null;
+    heartbeatAt: number | null;
+    startedAt: number | null;
+    attempt: number;
+    /** The worker's last report: step, step budget, recent steps/s (null until the first one). */
+    step: number | null;
+    totalSteps: number | null;
+    stepsPerSecond: number | null;
+  }[];
   /** Start of the first and end of the last finished trial (ms), for ETAs. */
   firstStartedAt: number | null;
   lastFinishedAt: number | null;
@@ -73,7 +85,18 @@ export function sweepStatus(store: Store, name: string, opts: SweepStatusOptions
   }
   const members = and(eq(sweepTrials.sweepId, sw.id), eq(sweepTrials.active, true), selected);
   const running = store.db
-    .select({ trialId: trials.id, workerId: trials.workerId, pid: trials.workerPid, host: trials.workerHost, heartbeatAt: trials.heartbeatAt, startedAt: trials.startedAt, attempt: trials.attempts })
+    .select({
+      trialId: trials.id,
+      workerId: trials.workerId,
+      pid: trials.workerPid,
+      host: trials.workerHost,
+      heartbeatAt: trials.heartbeatAt,
+      startedAt: trials.startedAt,
+      attempt: trials.attempts,
+      step: trials.progressStep,
+      totalSteps: trials.progressTotal,
+      stepsPerSecond: trials.progressRate,
+    })
     .from(sweepTrials)
     .innerJoin(trials, eq(trials.id, sweepTrials.trialId))
     .where(and(members, eq(trials.status, 'running')))

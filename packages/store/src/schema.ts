@@ -54,6 +54,10 @@ export const trials = sqliteTable(
     startedAt: integer('started_at'),
     finishedAt: integer('finished_at'),
     error: text('error'),
+    /** Where a running trial is: its step, its step budget and its recent pace (steps/s), from its worker. */
+    progressStep: integer('progress_step'),
+    progressTotal: integer('progress_total'),
+    progressRate: real('progress_rate'),
   },
   (t) => [
     uniqueIndex('trials_config_hash_unique').on(t.configHash),

@@ -204,7 +204,8 @@ export function claimTrial(store: Store, opts: ClaimOptions): ClaimedTrial | nul
            AND (@only IS NULL OR st.trial_id IN (SELECT value FROM json_each(@only))) ORDER BY st.position LIMIT 1`;
   const stmt = store.sqlite.prepare(
     `UPDATE trials SET status = 'running', attempts = attempts + 1, worker_id = @workerId, worker_pid = @pid,
-            worker_host = @host, heartbeat_at = @now, started_at = @now, finished_at = NULL
+            worker_host = @host, heartbeat_at = @now, started_at = @now, finished_at = NULL,
+            progress_step = NULL, progress_total = NULL, progress_rate = NULL
      WHERE id = (${pick}) AND status = 'pending'
      RETURNING id, attempts, config_hash, mode, config`,
   );
@@ -231,6 +232,25 @@ function leaseParams(lease: Lease): { trialId: number; attempt: number; workerId
 /** Refresh the lease's heartbeat; false if the lease was lost. */
 export function heartbeat(store: Store, lease: Lease, now = Date.now()): boolean {
   return store.write(() => store.sqlite.prepare(`UPDATE trials SET heartbeat_at = @now WHERE ${FENCE}`).run({ ...leaseParams(lease), now }).changes === 1);
+}
+
+export interface TrialProgress {
+  step: number;
+  /** The trial's step budget, when known. */
+  totalSteps: number | null;
+  /** Recent pace, when known. */
+  stepsPerSecond: number | null;
+}
+
+/** Where the leased trial is (for `sweep status` and ETAs); also a heartbeat. False if the lease was lost. */
+export function recordProgress(store: Store, lease: Lease, p: TrialProgress, now = Date.now()): boolean {
+  const rate = p.stepsPerSecond !== null && Number.isFinite(p.stepsPerSecond) ? p.stepsPerSecond : null;
+  return store.write(
+    () =>
+      store.sqlite
+        .prepare(`UPDATE trials SET heartbeat_at = @now, progress_step = @step, progress_total = @total, progress_rate = @rate WHERE ${FENCE}`)
+        .run({ ...leaseParams(lease), now, step: p.step, total: p.totalSteps, rate }).changes === 1,
+  );
 }
 
 export interface MetricPoint {
