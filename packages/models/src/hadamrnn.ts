@@ -6,23 +6,22 @@
  * - `h_t = σ(W h_{t−1} + x_t U + b)`, σ = identity in the reference code; readout
  *   `ŷ_t = f(h_t) V + c`, f = ReLU.
  * - U and V at p bits (k-bit uniform quantizer, STE; p = 4 in the papers), biases float.
- * - The recurrence runs as one fused `hadamardScan` (fast Walsh–Hadamard transform).
+ * - The recurrence runs as one fused `hadamardScan` (fast Walsh–Hadamard transform). Orders
+ *   m = p·2^k that are not powers of two (96 = 12·8, 192 = 12·16; p a Paley / Kronecker order)
+ *   use H_m = H_p ⊗ H_{2^k} and `kronHadamardScan` (FWHT of each 2^k-slice, then a p × p ±1
+ *   transform of additions and subtractions).
  * - Init (the reference code's defaults): u Xavier-uniform on a [1, n] tensor, U(±√(6/(n+1)))
  *   (`uInit: xavier`; `normal` draws N(0, 1), our earlier default), U and V Glorot uniform,
  *   biases U(±1/√fan_in) (`biasInit`, see base.ts).
  */
 import { tf, InputError } from '@orthoquant/runtime';
 import type { Rng } from '@orthoquant/runtime';
-import { hadamardScan } from '@orthoquant/kernels';
-import { blockHadamard, blockHadamRNN, hadamRNN } from '@orthoquant/orthogonal';
+import { hadamardScan, kronHadamardScan } from '@orthoquant/kernels';
+import { blockHadamRNN, blockKroneckerHadamard, hadamardFactors, hadamRNN } from '@orthoquant/orthogonal';
 import type { HadamardOperator } from '@orthoquant/orthogonal';
 import { BaseModel, lastStep, matrixDiagnostics, namedFromTensor } from './base.js';
 import { quantizeSte } from './quant.js';
 import type { HadamRnnConfig, ModelDiagnostics, ModelIO, ModelState, NamedWeights, QuantizationInfo } from './types.js';
-
-function isPowerOfTwo(m: number): boolean {
-  return Number.isInteger(m) && m >= 1 && (m & (m - 1)) === 0;
-}
 
 export class HadamRnn extends BaseModel {
   declare readonly config: HadamRnnConfig;
@@ -33,8 +32,9 @@ export class HadamRnn extends BaseModel {
     super(config, io);
     const n = config.hidden;
     const m = config.blockSize ?? n;
-    if (!isPowerOfTwo(n)) throw new InputError(`expected a power of two (Sylvester Hadamard), got ${n}`, 'model.hidden');
-    if (!isPowerOfTwo(m) || m > n) throw new InputError(`expected a power of two dividing model.hidden = ${n}, got ${m}`, 'model.blockSize');
+    const orders = 'p·2^k with a Hadamard matrix of order p (2^k, 12 = Paley, 20, 24, 28, …, 96 = 12·8, 192 = 12·16)';
+    if (!hadamardFactors(n)) throw new InputError(`expected a Hadamard order ${orders}, got ${n}`, 'model.hidden');
+    if (!Number.isInteger(m) || m < 1 || n % m !== 0 || !hadamardFactors(m)) throw new InputError(`expected a Hadamard order dividing model.hidden = ${n} (${orders}), got ${m}`, 'model.blockSize');
     this.blockSize = m;
     this.addEmbedding(rng);
     this.addInputProjection(rng);
@@ -55,11 +55,13 @@ export class HadamRnn extends BaseModel {
       const bits = this.config.bits;
       const Z = this.projectInputs(x, this.q(this.v('U') as tf.Tensor2D, bits), this.v('b') as tf.Tensor1D);
       const s = this.operator.signs();
-      const H = hadamardScan(Z, s, state?.[0] ?? null, {
+      const opts = {
         activation: this.config.activation,
         blockSize: this.blockSize,
         ...(this.config.activation === 'modrelu' ? { modreluBias: this.v('modreluBias') as tf.Tensor1D } : {}),
-      });
+      };
+      const { p, hadamardP } = this.operator.factors;
+      const H = p === 1 ? hadamardScan(Z, s, state?.[0] ?? null, opts) : kronHadamardScan(Z, s, state?.[0] ?? null, { ...opts, p, hp: hadamardP });
       const logits = this.readoutLogits(H, this.q(this.v('V') as tf.Tensor2D, bits), this.v('c') as tf.Tensor1D, this.config.readoutActivation);
       return { logits, state: wantState ? [lastStep(H)] : [] };
     });
@@ -75,11 +77,11 @@ export class HadamRnn extends BaseModel {
     return this.operator.signsData();
   }
 
-  /** The dense W = diag(sign u)·(I ⊗ H_m)/√m, row-major. */
+  /** The dense W = diag(sign u)·(I ⊗ H_m)/√m, row-major (H_m = H_p ⊗ H_{2^k}). */
   denseW(): Float32Array {
     const n = this.hidden;
     const m = this.blockSize;
-    const h = blockHadamard(n, m);
+    const h = blockKroneckerHadamard(n, m);
     const s = this.signs();
     const scale = 1 / Math.sqrt(m);
     const w = new Float32Array(n * n);

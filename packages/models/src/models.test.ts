@@ -107,10 +107,35 @@ describe('quantization and orthogonality', () => {
   });
 
   it('bad hidden / block sizes are clear errors naming the key', () => {
-    assert.throws(() => createModel({ type: 'hadamrnn', hidden: 12, activation: 'linear', bits: 4, readoutActivation: 'relu' }, TINY_IO, 1), /model\.hidden: expected a power of two/);
-    assert.throws(() => createModel({ type: 'hadamrnn', hidden: 16, blockSize: 3, activation: 'linear', bits: 4, readoutActivation: 'relu' }, TINY_IO, 1), /model\.blockSize: expected a power of two dividing/);
+    assert.throws(() => createModel({ type: 'hadamrnn', hidden: 22, activation: 'linear', bits: 4, readoutActivation: 'relu' }, TINY_IO, 1), /model\.hidden: expected a Hadamard order p·2\^k with a Hadamard matrix of order p .*got 22/);
+    assert.throws(() => createModel({ type: 'hadamrnn', hidden: 16, blockSize: 3, activation: 'linear', bits: 4, readoutActivation: 'relu' }, TINY_IO, 1), /model\.blockSize: expected a Hadamard order dividing model\.hidden = 16/);
+    assert.throws(() => createModel({ type: 'hadamrnn', hidden: 96, blockSize: 64, activation: 'linear', bits: 4, readoutActivation: 'relu' }, TINY_IO, 1), /model\.blockSize: expected a Hadamard order dividing model\.hidden = 96 .*got 64/);
     assert.throws(() => createModel({ type: 'lstm', hidden: 4, bits: null }, { ...TINY_IO, vocabSize: 10 }, 1), /model\.embeddingDim: the task has token inputs/);
   });
+});
+
+describe('HadamRNN with Hadamard orders p·2^k (H_p ⊗ H_{2^k}, Kronecker scan)', () => {
+  for (const [label, extra] of [
+    ['n=24 = 12·2, linear', { hidden: 24, activation: 'linear' }],
+    ['n=48, blocks m=24, relu', { hidden: 48, blockSize: 24, activation: 'relu' }],
+    ['n=12 (Paley, q = 1), tanh', { hidden: 12, activation: 'tanh' }],
+  ] as const) {
+    it(`${label}: forward equals the per-step definition with the dense W; W exactly orthogonal`, () => {
+      for (const readout of ['many-to-many', 'last'] as const) {
+        const config = { type: 'hadamrnn', bits: 4, readoutActivation: 'relu', readout, ...extra } as ModelConfig;
+        const model = createModel(config, TINY_IO, 5) as HadamRnn;
+        const x = randomInputs(5, 3, TINY_IO.inputSize, 2);
+        const y = model.forward(x);
+        const ref = referenceRnnForward(model.effectiveWeights(), x.dataSync() as Float32Array, { T: 5, B: 3 }, { activation: extra.activation, readoutActivation: 'relu', readout });
+        expectArraysClose(y, ref, 1e-4, 1e-4, label);
+        const d = model.diagnostics();
+        assert.ok(d.orthogonalityError! < 1e-6, `orthogonality error ${d.orthogonalityError}`);
+        assert.equal(d.zeroFraction, 1 - (('blockSize' in extra ? extra.blockSize : extra.hidden) / extra.hidden));
+        tf.dispose([x, y]);
+        model.dispose();
+      }
+    });
+  }
 });
 
 describe('size accounting', () => {

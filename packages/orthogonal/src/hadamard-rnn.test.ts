@@ -2,7 +2,7 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '@orthoquant/runtime';
 import { expectArraysClose, testBackend } from '@orthoquant/runtime/testing';
-import { blockHadamRNN, hadamRNN, hadamard } from './index.js';
+import { blockHadamRNN, blockKroneckerHadamard, hadamRNN, hadamard, hadamardFactors, kronecker, kroneckerHadamard } from './index.js';
 import { orthogonalContract } from './testing.js';
 
 // Adam at lr 1e-2: W changes only when some u_i crosses 0, so the 100-step run needs |Δu| of order |u| ~ U[−1, 1).
@@ -39,7 +39,7 @@ describe('HadamRNN parameterizations', () => {
     assert.equal(p.kind, 'block-hadamard');
     p.dispose();
     assert.throws(() => blockHadamRNN(20, 8), /blockHadamRNN: block size m = 8 must divide n = 20/);
-    assert.throws(() => hadamRNN(22), /hadamard: no construction for order 22/);
+    assert.throws(() => hadamRNN(22), /hadamRNN: no factorisation p·2\^k of order 22/);
   });
 
   it('the gradient w.r.t. u is the identity STE: dL/du_i = Σ_j G_ij (H/√n)_ij', () => {
@@ -58,5 +58,37 @@ describe('HadamRNN parameterizations', () => {
     });
     expectArraysClose(g[0], expected, 1e-5, 1e-5, 'STE gradient');
     p.dispose();
+  });
+
+  it('orders p·2^k: H_m = H_p ⊗ H_{2^k} with the smallest constructible p; W exactly orthogonal (block variant too)', () => {
+    assert.deepEqual(hadamardFactors(96), { p: 12, q: 8 });
+    assert.deepEqual(hadamardFactors(192), { p: 12, q: 16 });
+    assert.deepEqual(hadamardFactors(128), { p: 1, q: 128 });
+    assert.deepEqual(hadamardFactors(12), { p: 12, q: 1 });
+    assert.deepEqual(hadamardFactors(40), { p: 20, q: 2 });
+    assert.equal(hadamardFactors(22), null);
+    assert.deepEqual(kroneckerHadamard(96), kronecker(hadamard(12), 12, hadamard(8), 8));
+    assert.deepEqual(kroneckerHadamard(64), hadamard(64));
+    for (const [n, m] of [[96, 96], [192, 192], [96, 24], [80, 40]] as const) {
+      const p = m === n ? hadamRNN(n, { seed: 5 }) : blockHadamRNN(n, m, { seed: 5 });
+      const w = tf.tidy(() => p.matrix().dataSync());
+      const f = hadamardFactors(m)!;
+      const op = p.structured!();
+      assert.deepEqual(op.factors.p, f.p);
+      assert.deepEqual(op.factors.hadamardP, hadamard(f.p));
+      assert.equal(op.fastTransform, f.p === 1);
+      // The implied ±1 matrix K = √m·diag(s)·W: KᵀK = m·I exactly, integer arithmetic.
+      const s = op.signsData();
+      const k = Int32Array.from(w, (v, i) => Math.round(v * Math.sqrt(m)) * s[Math.floor(i / n)]);
+      assert.deepEqual(Int8Array.from(k), blockKroneckerHadamard(n, m));
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < n; j++) {
+          let d = 0;
+          for (let r = 0; r < n; r++) d += k[r * n + i] * k[r * n + j];
+          if (d !== (i === j ? m : 0)) assert.fail(`n=${n} m=${m}: (KᵀK)[${i},${j}] = ${d}`);
+        }
+      }
+      p.dispose();
+    }
   });
 });

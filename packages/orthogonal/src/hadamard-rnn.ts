@@ -1,9 +1,11 @@
 /**
  * HadamRNN and Block-HadamRNN recurrent weights (Foucault et al., ICLR 2025):
  * W = diag(sign u) · H_n/√n and W = diag(sign u) · (I_{n/m} ⊗ H_m/√m), u ∈ ℝⁿ trained.
+ * H_m = H_p ⊗ H_{2^k} for m = p·2^k (`kroneckerHadamard`): Sylvester's for powers of two,
+ * a Paley / Kronecker order p times a Sylvester factor otherwise.
  */
 import { tf, createRng } from '@orthoquant/runtime';
-import { blockHadamard, hadamard, isPowerOfTwo } from './hadamard.js';
+import { blockKroneckerHadamard, hadamard, hadamardFactors, isPowerOfTwo, kroneckerHadamard } from './hadamard.js';
 import { fwht } from './fwht.js';
 import { withGradient } from './grad.js';
 import { checkOrder, newVariable } from './init.js';
@@ -30,8 +32,10 @@ export interface HadamRnnOptions {
 
 function hadamardFamily(n: number, m: number, options: HadamRnnOptions, who: 'hadamRNN' | 'blockHadamRNN'): OrthogonalParameterization {
   checkOrder(n, who);
-  const h = m === n ? hadamard(n) : blockHadamard(n, m);
-  const hm = m === n ? h : hadamard(m);
+  const factors = hadamardFactors(m);
+  if (!factors) throw new Error(`${who}: no factorisation p·2^k of order ${m} with a Hadamard matrix of order p (known here: 2^k, Paley I/II primes, Kronecker products)`);
+  const h = blockKroneckerHadamard(n, m);
+  const hm = m === n ? h : kroneckerHadamard(m);
   const scale = 1 / Math.sqrt(m);
   const u0 = options.init ?? createRng(options.seed ?? 0).fork('init/u').uniformArray(n, -1, 1);
   if (u0.length !== n) throw new Error(`${who}: init must have ${n} entries, got ${u0.length}`);
@@ -47,6 +51,7 @@ function hadamardFamily(n: number, m: number, options: HadamRnnOptions, who: 'ha
     scale,
     fastTransform: fast,
     hadamard: hm,
+    factors: { p: factors.p, q: factors.q, hadamardP: hadamard(factors.p) },
     signs,
     signsData: () => Int8Array.from(u.dataSync(), (v) => (v >= 0 ? 1 : -1)),
     applyRows: (x: tf.Tensor2D) =>

@@ -188,6 +188,48 @@ export function blockHadamard(n: number, m: number): Int8Array {
   return out;
 }
 
+/**
+ * The factorisation m = p·q, q = 2^k, that HadamRNN uses for order m: the smallest order p with
+ * a construction here such that m/p is a power of two (p = 1 for powers of two; 96 = 12·8,
+ * 192 = 12·16, 40 = 20·2, 12 = 12·1). Null when no such p exists.
+ */
+export function hadamardFactors(m: number): { p: number; q: number } | null {
+  if (!Number.isInteger(m) || m < 1) return null;
+  for (let q = m & -m; q >= 1; q >>= 1) {
+    if (m % q === 0 && hadamardConstruction(m / q)) return { p: m / q, q };
+  }
+  return null;
+}
+
+/**
+ * HadamRNN's Hadamard matrix of order m = p·q: H_p ⊗ H_q (H_q Sylvester, H_p = `hadamard(p)`),
+ * row-major ±1, rows indexed a·q + j. Sylvester's own matrix for powers of two (p = 1), the
+ * plain `hadamard(m)` for q = 1. Applied in O(m·(p + log₂ q)) by the fast Walsh–Hadamard
+ * transform of each q-slice followed by a p × p ±1 transform across slices.
+ */
+export function kroneckerHadamard(m: number): Int8Array {
+  const f = hadamardFactors(m);
+  if (!f) throw new Error(`kroneckerHadamard: no factorisation p·2^k of order ${m} with a Hadamard matrix of order p (known here: 2^k, Paley I/II primes, Kronecker products)`);
+  if (f.p === 1) return hadamard(m);
+  if (f.q === 1) return hadamard(f.p);
+  return kronecker(hadamard(f.p), f.p, hadamard(f.q), f.q);
+}
+
+/** I_{n/m} ⊗ (H_p ⊗ H_q): `blockHadamard` with HadamRNN's factorised order-m blocks. */
+export function blockKroneckerHadamard(n: number, m: number): Int8Array {
+  if (!Number.isInteger(n) || !Number.isInteger(m) || m < 1 || n < 1 || n % m !== 0) {
+    throw new Error(`blockKroneckerHadamard: block size m = ${m} must divide n = ${n}`);
+  }
+  const hm = kroneckerHadamard(m);
+  if (m === n) return hm;
+  const out = new Int8Array(n * n);
+  for (let b = 0; b < n / m; b++) {
+    const o = b * m;
+    for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) out[(o + i) * n + o + j] = hm[i * m + j];
+  }
+  return out;
+}
+
 /** An n×n tfjs tensor of a (block) Hadamard matrix, optionally scaled by `scale` (e.g. 1/√m). */
 export function hadamardTensor(n: number, options: { blockSize?: number; scale?: number } = {}): tf.Tensor2D {
   const m = options.blockSize ?? n;

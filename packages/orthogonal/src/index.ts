@@ -38,7 +38,7 @@ export type { BjorckParameterizationOptions, PolarParameterizationOptions } from
 export { spectralNormalize, bjorckOrthogonalize, polarFactor, powerIterationStart } from './projection.js';
 export type { SpectralNormalizeOptions, BjorckOptions, PolarOptions, IterationReport } from './projection.js';
 
-export { hadamard, blockHadamard, hadamardTensor, hadamardConstruction, hadamardOrders, isPowerOfTwo, kronecker } from './hadamard.js';
+export { hadamard, blockHadamard, hadamardTensor, hadamardConstruction, hadamardOrders, isPowerOfTwo, kronecker, hadamardFactors, kroneckerHadamard, blockKroneckerHadamard } from './hadamard.js';
 export type { HadamardConstruction } from './hadamard.js';
 export { fwht, fwhtInPlace } from './fwht.js';
 export type { FwhtOptions } from './fwht.js';

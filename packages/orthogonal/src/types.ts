@@ -26,6 +26,11 @@ export interface HadamardOperator {
   fastTransform: boolean;
   /** H_m, ±1 entries, row-major [m, m]. */
   hadamard: Int8Array;
+  /**
+   * H_m = H_p ⊗ H_q, q = 2^k (`kroneckerHadamard`): p = 1 for powers of two; H_p row-major
+   * [p, p]. A kernel applies H_m as the fast transform of each q-slice, then H_p across slices.
+   */
+  factors: { p: number; q: number; hadamardP: Int8Array };
   /** The ±1 diagonal s = sign(u) (sign(0) = +1) as a tensor, identity STE: differentiable in u. */
   signs(): tf.Tensor1D;
   /** The current signs on the host (±1). */
