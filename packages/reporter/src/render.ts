@@ -59,8 +59,9 @@ export function renderMarkdown(table: Table): string {
   return out.join('\n') + '\n';
 }
 
-function csvField(v: string | number | null): string {
-  if (v === null) return '';
+/** One CSV field (RFC 4180 quoting); null and undefined are empty. */
+export function csvField(v: string | number | boolean | null | undefined): string {
+  if (v === null || v === undefined) return '';
   const s = String(v);
   return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }

@@ -8,6 +8,8 @@ import { dashboardCommand } from './dashboard.js';
 import { quantizeCommand } from './quantize.js';
 import { evalCommand } from './eval.js';
 import { workerCommand } from './worker.js';
+import { resultsCommand } from './results.js';
+import { reproductionCommand } from './reproduction.js';
 
 /** Every command of `orthoquant`, in help order. */
 export const commands: CommandModule<object, never>[] = [
@@ -16,6 +18,8 @@ export const commands: CommandModule<object, never>[] = [
   workerCommand,
   runsCommand,
   reportCommand,
+  resultsCommand,
+  reproductionCommand,
   exportCommand,
   quantizeCommand,
   evalCommand,

@@ -1,0 +1,133 @@
+/**
+ * REPRODUCTION.md from the claims file and `results/`: one row per claim — the claim, the
+ * command, the measured numbers with the budget they were reached at, seeds, machine,
+ * training time, the published number ("—" when nobody has entered it) and the verdict:
+ *
+ * - **reproduced**: the rule holds for every trial the claim reads;
+ * - **differs**: every trial finished its budget and the rule fails for at least one;
+ * - **not yet**: anything else (no results, a trial still running, failed or not evaluated).
+ *
+ * A pure function of its inputs (no clock, no paths of this machine): `--check` compares it
+ * with the committed file, so the document cannot drift from the results.
+ */
+import { join } from 'node:path';
+import { matches } from '../table.js';
+import { readSummary } from '../results/export.js';
+import type { ResultRow } from '../results/rows.js';
+import { budgetText, formatValue, hoursText } from '../results/format.js';
+import type { Claim, ClaimsFile } from './claims.js';
+import { evaluateRule, parseRule } from './rule.js';
+
+export type Verdict = 'reproduced' | 'not yet' | 'differs';
+
+export interface TrialOutcome {
+  row: ResultRow;
+  /** The rule on this trial's metrics; null when a metric it reads is missing. */
+  holds: boolean | null;
+}
+
+export interface Assessment {
+  claim: Claim;
+  verdict: Verdict;
+  trials: TrialOutcome[];
+  /** What the results say when the verdict is not "reproduced" (no results, trials unfinished…). */
+  status: string | null;
+}
+
+/** Judge one claim on the rows of its results folder (null: the folder has no summary). */
+export function assessClaim(claim: Claim, rows: readonly ResultRow[] | null, resultsDir = 'results'): Assessment {
+  if (rows === null) return { claim, verdict: 'not yet', trials: [], status: `no results yet (${resultsDir}/${claim.sweep}/summary.json)` };
+  const mine = rows.filter((r) => matches(r.config, claim.where));
+  if (mine.length === 0) return { claim, verdict: 'not yet', trials: [], status: `no trial of ${resultsDir}/${claim.sweep} matches ${JSON.stringify(claim.where)}` };
+  const rule = parseRule(claim.rule);
+  const trials = mine.map((row) => ({ row, holds: evaluateRule(rule, row.metrics) }));
+  const unevaluated = trials.filter((t) => t.holds === null).length;
+  const failing = trials.filter((t) => t.holds === false).length;
+  const unfinished = trials.filter((t) => !t.row.budget.complete).length;
+  if (unevaluated === 0 && failing === 0) return { claim, verdict: 'reproduced', trials, status: unfinished ? `reached before the end of the budget (${unfinished} of ${trials.length} trials unfinished)` : null };
+  if (unfinished === 0 && unevaluated === 0) return { claim, verdict: 'differs', trials, status: `the rule fails for ${failing} of ${trials.length} trials at the full budget` };
+  const parts: string[] = [];
+  if (unfinished) parts.push(`${unfinished} of ${trials.length} trials unfinished (${[...new Set(trials.filter((t) => !t.row.budget.complete).map((t) => t.row.status))].join(', ')})`);
+  if (unevaluated) parts.push(`${unevaluated} without the metrics the rule reads`);
+  if (failing) parts.push(`the rule fails so far for ${failing}`);
+  return { claim, verdict: 'not yet', trials, status: parts.join('; ') };
+}
+
+const cell = (s: string) => s.replaceAll('|', '\\|').replaceAll('\n', ' ');
+const code = (s: string) => `\`${s}\``;
+
+function machineText(rows: readonly ResultRow[]): string {
+  const m = new Set(
+    rows.flatMap((r) => {
+      const p = r.provenance;
+      if (!p) return [];
+      const extra = [p.nodeVersion ? `Node ${p.nodeVersion}` : null, p.backend, p.kernel ? `kernels ${p.kernel}` : null, p.gitCommit ? `commit ${p.gitCommit.slice(0, 7)}${p.gitDirty ? '+' : ''}` : null].filter(Boolean);
+      return `${p.host ?? 'unknown host'}${extra.length ? ` (${extra.join(', ')})` : ''}`;
+    }),
+  );
+  return [...m].join('; ') || '—';
+}
+
+function measuredText(a: Assessment): string {
+  if (a.trials.length === 0) return '—';
+  return a.claim.metric.map((k) => `${k} ${a.trials.map((t) => formatValue(t.row.metrics[k])).join(' · ')}`).join('; ');
+}
+
+function budgetCell(a: Assessment): string {
+  if (a.trials.length === 0) return '—';
+  return a.trials.map((t) => budgetText(t.row.budget)).join(' · ');
+}
+
+function verdictText(a: Assessment): string {
+  return a.verdict === 'reproduced' ? '**reproduced**' : a.verdict;
+}
+
+/** The document text for a claims file over a results folder. */
+export function renderReproduction(claims: ClaimsFile, resultsDir: string, names: { claimsFile: string; resultsDir: string }): string {
+  const cache = new Map<string, ResultRow[] | null>();
+  const rowsOf = (sweep: string) => {
+    if (!cache.has(sweep)) cache.set(sweep, readSummary(join(resultsDir, sweep, 'summary.json'))?.trials ?? null);
+    return cache.get(sweep)!;
+  };
+  const assessed = claims.claims.map((c) => assessClaim(c, rowsOf(c.sweep), names.resultsDir));
+  const out: string[] = [`# ${claims.title}`, ''];
+  out.push(
+    `Generated by \`orthoquant reproduction\` from \`${names.claimsFile}\` (the claims, commands and rules) and \`${names.resultsDir}/\` (exported from the experiment store by \`orthoquant results export\`). Do not edit: change the claims file or the results and generate it again; \`orthoquant reproduction --check\` (run in CI) fails when this file differs from what they imply.`,
+    '',
+  );
+  if (claims.intro) out.push(claims.intro.trim(), '');
+  out.push(
+    'Verdicts: **reproduced** — the rule holds for every seed run; **differs** — every run finished its budget and the rule fails for at least one; **not yet** — no results, or runs unfinished. "Budget reached" is where the measured numbers come from (an unfinished run reports its latest evaluation). Published numbers: "—" until someone enters them with their source.',
+    '',
+    '| # | claim | paper | command | measured | budget reached | seeds | machine | training time | published | verdict |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+  );
+  assessed.forEach((a, i) => {
+    const c = a.claim;
+    const rows = a.trials.map((t) => t.row);
+    const published = c.published ? `${c.published.metric} ${formatValue(c.published.value)} (${c.published.source})` : '—';
+    out.push(
+      `| ${i + 1} | ${cell(c.claim)} | ${cell(c.paper)} | ${cell(code(c.command[0]))}${c.command.length > 1 ? ` (+${c.command.length - 1}, see below)` : ''} | ${cell(measuredText(a))} | ${cell(budgetCell(a))} | ${rows.length ? rows.map((r) => r.seed ?? '—').join(', ') : '—'} | ${cell(rows.length ? machineText(rows) : '—')} | ${rows.length ? rows.map((r) => hoursText(r.wallSeconds)).join(' · ') : '—'} | ${cell(published)} | ${verdictText(a)} |`,
+    );
+  });
+  out.push('');
+  assessed.forEach((a, i) => {
+    const c = a.claim;
+    out.push(`## ${i + 1}. ${c.id}: ${a.verdict}`, '');
+    out.push(`${c.claim} (${c.paper})`, '');
+    out.push(`Rule: ${code(c.rule)}${c.ruleText ? ` — ${c.ruleText}` : ''}. Reads \`${names.resultsDir}/${c.sweep}/summary.json\`, trials with ${Object.keys(c.where).length ? Object.entries(c.where).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(', ') : 'any config'}.`, '');
+    out.push('```bash', ...c.command, '```', '');
+    if (a.trials.length) {
+      const keys = [...new Set([...c.metric, ...parseRule(c.rule).keys])];
+      out.push(`| trial | seed | status | budget reached | ${keys.join(' | ')} | rule |`, `|---|---|---|---|${keys.map(() => '---|').join('')}---|`);
+      for (const t of a.trials) {
+        const r = t.row;
+        out.push(`| ${r.trial} | ${r.seed ?? '—'} | ${r.status} | ${budgetText(r.budget)} | ${keys.map((k) => formatValue(r.metrics[k])).join(' | ')} | ${t.holds === null ? 'undecided' : t.holds ? 'holds' : 'fails'} |`);
+      }
+      out.push('');
+    }
+    if (a.status) out.push(`Status: ${a.status}.`, '');
+    if (c.reason) out.push(`Why: ${c.reason.trim()}`, '');
+  });
+  return out.join('\n');
+}
