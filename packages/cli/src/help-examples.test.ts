@@ -88,6 +88,7 @@ describe('every --help example runs', () => {
   it('quantize, eval, sweep export-slurm (then `report` lists the tables: two sweeps)', () => {
     runAll('quantize', (_e, r) => assert.match(r.out, /run 3 \(ornn on copy\)/));
     runAll('eval', (_e, r) => assert.match(r.out, /^test\s/m));
+    runAll('export-c', (_e, r) => assert.match(r.out, /^flash {2}\d+ bytes/m));
     runAll('sweep export-slurm', () => assert.ok(existsSync(join(dir, 'slurm', 'quickstart', 'sweep.sbatch'))));
     const r = runExample('$0 report');
     assert.equal(r.code, 0, r.err);

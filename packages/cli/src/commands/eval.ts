@@ -6,6 +6,7 @@ import { trialConfigSchema } from '@orthoquant/train';
 import type { Split } from '@orthoquant/tasks';
 import { evaluateInteger, readIntegerModel } from '@orthoquant/integer';
 import { withExamples } from './examples.js';
+import { compiledEngine } from './export-c.js';
 import type { GlobalArgs } from '../cli.js';
 import { printTable, fmtNumber, setExitCode, taskFromConfig } from './common.js';
 import { EXIT } from '../exit.js';
@@ -19,6 +20,7 @@ interface EvalArgs extends GlobalArgs {
   batchSize: number;
   dataDir?: string;
   json: boolean;
+  engine: string;
 }
 
 /** `--task-config`: a YAML/JSON file, or inline YAML/JSON (`'{ T: 100 }'`). */
@@ -43,7 +45,8 @@ export const evalCommand: CommandModule<GlobalArgs, EvalArgs> = {
       .option('limit', { type: 'number', describe: 'evaluate at most this many sequences' })
       .option('batch-size', { type: 'number', default: 100 })
       .option('data-dir', { type: 'string', describe: 'dataset folder (env ORTHOQUANT_DATA_DIR)' })
-      .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' }) as never,
+      .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' })
+      .option('engine', { type: 'string', choices: ['js', 'c'], default: 'js', describe: 'js: the JavaScript integer engine; c: the model as C (export-c) built with the system compiler ($CC or cc, -O2)' }) as never,
   handler: (args) => {
     if (args.limit !== undefined && !(Number.isInteger(args.limit) && args.limit >= 1)) throw new InputError(`expected an integer ≥ 1, got ${args.limit}`, '--limit');
     if (!(Number.isInteger(args.batchSize) && args.batchSize >= 1)) throw new InputError(`expected an integer ≥ 1, got ${args.batchSize}`, '--batch-size');
@@ -70,11 +73,13 @@ export const evalCommand: CommandModule<GlobalArgs, EvalArgs> = {
     }
     const task = taskFromConfig(config, { ...(args.dataDir ? { dataDir: args.dataDir } : {}), path });
     const split = args.split as Split;
-    const r = evaluateInteger(file.model, task, split, { batchSize: args.batchSize, ...(args.limit !== undefined ? { limit: args.limit } : {}) });
+    const c = args.engine === 'c' ? compiledEngine(file.model) : null;
+    const r = evaluateInteger(file.model, task, split, { batchSize: args.batchSize, ...(args.limit !== undefined ? { limit: args.limit } : {}), ...(c ? { engine: c.run } : {}) });
+    const engine = c ? `c (${c.command})` : 'js';
     if (args.json) {
-      console.log(JSON.stringify({ file: args.modelFile, kind: file.model.kind, actBits: file.model.actBits, task: config, split, ...r }, null, 2));
+      console.log(JSON.stringify({ file: args.modelFile, kind: file.model.kind, actBits: file.model.actBits, task: config, split, engine, ...r }, null, 2));
     } else {
-      console.log(`${args.modelFile}: ${file.model.kind}, n=${file.model.n}, ${file.model.actBits}-bit activations · ${task.name} ${split}`);
+      console.log(`${args.modelFile}: ${file.model.kind}, n=${file.model.n}, ${file.model.actBits}-bit activations · ${task.name} ${split} · engine ${engine}`);
       const extra = Object.keys(r.metrics).filter((k) => k !== 'loss' && k !== 'accuracy');
       printTable(
         ['split', 'loss', 'accuracy', ...extra, 'sequences', 'sequences/s'],

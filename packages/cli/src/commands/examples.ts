@@ -19,7 +19,11 @@ export const HELP_EXAMPLES = {
     ['$0 report --plot curves --metric loss -o curves.svg', 'learning curves with seed bands (log axis for losses)'],
   ],
   quantize: [['$0 quantize 3 --act-bits 12', 'trial 3 with 12-bit activations, written to ./trial-3-a12.oqint']],
-  eval: [['$0 eval trial-3-a12.oqint --task copy', 'on the test split of the task it was calibrated for']],
+  eval: [
+    ['$0 eval trial-3-a12.oqint --task copy', 'on the test split of the task it was calibrated for'],
+    ['$0 eval trial-3-a12.oqint --engine c', 'the same, with the model exported as C and compiled (cc): the deployed artifact measured'],
+  ],
+  'export-c': [['$0 export-c trial-3-a12.oqint --out deploy --name copy_rnn', 'deploy/copy_rnn.{h,c} and demo_main.c: C99, integers only, bit-exact with the JS engine']],
   worker: [['$0 worker --queue redis://127.0.0.1:6379 -j 2', 'run two trials at a time from a queue on this machine']],
 } as const satisfies Record<string, readonly (readonly [string, string])[]>;
 

@@ -7,6 +7,7 @@ import { exportCommand } from './export.js';
 import { dashboardCommand } from './dashboard.js';
 import { quantizeCommand } from './quantize.js';
 import { evalCommand } from './eval.js';
+import { exportCCommand } from './export-c.js';
 import { workerCommand } from './worker.js';
 import { resultsCommand } from './results.js';
 import { reproductionCommand } from './reproduction.js';
@@ -23,5 +24,6 @@ export const commands: CommandModule<object, never>[] = [
   exportCommand,
   quantizeCommand,
   evalCommand,
+  exportCCommand,
   dashboardCommand,
 ] as unknown as CommandModule<object, never>[];
