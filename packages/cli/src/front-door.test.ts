@@ -7,6 +7,9 @@ import { mkdtempSync, writeFileSync, rmSync, readFileSync, symlinkSync, mkdirSyn
 import { tmpdir } from 'node:os';
 import { join, delimiter } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openStore, registerSweep, claimTrial, recordProgress } from '@orthoquant/store';
+import { trialInput } from '@orthoquant/store/testing';
+import { describeRunning } from './progress.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SCRIPT = join(ROOT, 'scripts', 'orthoquant.mjs');
@@ -85,5 +88,34 @@ describe('output on a pipe or in a file', () => {
     const json = j.out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; level: number });
     assert.ok(json.some((x) => /^sweep resumed: 1 trials, 1 done, 0 to run/.test(x.msg)), j.out);
     assert.doesNotMatch(j.err, /^\{/m, 'JSON goes to stdout, not stderr');
+  });
+});
+
+describe('where a long trial is', () => {
+  it("`sweep status` shows each running trial's step, steps/s and ETA", () => {
+    const db = join(dir, 'status.db');
+    const s = openStore(db);
+    try {
+      registerSweep(s, { name: 'long', spec: '', fingerprint: 'f', trials: [trialInput({ i: 1 })] });
+      const lease = claimTrial(s, { workerId: 'w1' })!;
+      recordProgress(s, lease, { step: 1200, totalSteps: 40000, stepsPerSecond: 12.5 });
+    } finally {
+      s.close();
+    }
+    const r = inTemp(process.execPath, [SCRIPT, 'sweep', 'status', 'long', '--db', db]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /trial\s+step\s+steps\/s\s+ETA/);
+    assert.match(r.out, /^1\s+1200\/40000\s+12\.5\s+51m44s\s/m);
+  });
+
+  it('the progress line in words', () => {
+    assert.equal(
+      describeRunning([
+        { trialId: 3, step: 1200, totalSteps: 40000, stepsPerSecond: 12.5, etaMs: null },
+        { trialId: 4, step: null, totalSteps: null, stepsPerSecond: null },
+        { trialId: 5, step: 1, totalSteps: 2, stepsPerSecond: 1 },
+      ]),
+      'trial 3 at step 1200/40000, 13 steps/s, 51m44s left; trial 4 starting; 1 more running',
+    );
   });
 });

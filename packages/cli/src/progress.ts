@@ -61,3 +61,20 @@ export function createProgress(opts: { total: number; format: string; describe: 
     stop: () => undefined,
   };
 }
+
+/** Where running trials are, in words: `trial 3 at step 1200/40000, 12.3 steps/s, 52m left`. */
+export function describeRunning(trials: { trialId: number; step: number | null; totalSteps: number | null; stepsPerSecond: number | null; etaMs?: number | null }[], max = 2): string {
+  const one = (t: (typeof trials)[number]) => {
+    if (t.step === null) return `trial ${t.trialId} starting`;
+    const rate = t.stepsPerSecond !== null && t.stepsPerSecond > 0 ? t.stepsPerSecond : null;
+    const eta = t.etaMs ?? (rate !== null && t.totalSteps !== null ? ((t.totalSteps - t.step) / rate) * 1000 : null);
+    return (
+      `trial ${t.trialId} at step ${t.step}${t.totalSteps !== null ? `/${t.totalSteps}` : ''}` +
+      (rate !== null ? `, ${rate >= 10 ? rate.toFixed(0) : rate.toFixed(1)} steps/s` : '') +
+      (eta !== null ? `, ${formatDuration(eta / 1000)} left` : '')
+    );
+  };
+  const shown = trials.slice(0, max).map(one);
+  if (trials.length > max) shown.push(`${trials.length - max} more running`);
+  return shown.join('; ');
+}

@@ -7,7 +7,7 @@ export type { SweepSpec, ParameterSpec, Distribution, SpecIssue, ParseSweepOptio
 export { expandSweep } from './expand.js';
 export type { ExpandedTrial, Expansion, ExpandOptions, ConfigResolver, TrialMode } from './expand.js';
 export { canonicalJson, configHash, sha256, trialSetFingerprint } from './canonical.js';
-export { runSweep, sweepStatus, SweepChangedError } from './scheduler.js';
+export { runSweep, sweepStatus, SweepChangedError, trialEtaMs, sweepEtaMs } from './scheduler.js';
 export type { RunSweepOptions, SweepResult, SweepProgress, RunningTrialProgress } from './scheduler.js';
 export { loadRunner, runnerSpecifier, DEFAULT_RUNNER_MODULE } from './runner.js';
 export type { TrialEvent, RunTrialOptions, TrialRunnerModule, PreflightTrial } from './runner.js';

@@ -26,6 +26,14 @@ export interface RunTrialOptions {
   checkpointDir: string;
   /** Set when an earlier attempt of this trial reported a checkpoint that still exists. */
   resumeFrom?: string;
+  /**
+   * Where the trial is, for progress lines and `sweep status` (the trainer calls `update` after
+   * its steps with the step budget and recent pace).
+   */
+  progress?: {
+    start?(info: { totalSteps: number; startStep: number }): void;
+    update(p: { step: number; totalSteps: number; stepsPerSecond: number }): void;
+  };
   /** Prefix for config error messages (`trial 12 (model.bits=2 seed=0)`). */
   where?: string;
   logger: Logger;

@@ -53,8 +53,33 @@ export interface RunningTrialProgress {
   pid: number;
   attempt: number;
   step: number | null;
+  /** The trial's step budget and recent pace, once its trainer reported them. */
+  totalSteps: number | null;
+  stepsPerSecond: number | null;
+  /** Time left for this trial at its recent pace (null until known). */
+  etaMs: number | null;
   metrics: Record<string, number>;
   startedAt: number;
+}
+
+/** Time left for a running trial at its recent pace, or null. */
+export function trialEtaMs(step: number | null, totalSteps: number | null, stepsPerSecond: number | null): number | null {
+  if (step === null || totalSteps === null || stepsPerSecond === null || !(stepsPerSecond > 0)) return null;
+  return Math.max(0, Math.round(((totalSteps - step) / stepsPerSecond) * 1000));
+}
+
+/**
+ * The sweep's time left: at this run's pace once a trial finished; before that, from the
+ * running trials' own ETAs (the longest of them, plus the pending trials at the running
+ * trials' mean duration spread over the workers); null when nothing is known yet.
+ */
+export function sweepEtaMs(p: { elapsedMs: number; finishedThisRun: number; pending: number; running: number; workers: number; trials: RunningTrialProgress[] }): number | null {
+  if (p.finishedThisRun > 0) return Math.round((p.elapsedMs / p.finishedThisRun) * (p.pending + p.running));
+  const known = p.trials.filter((t) => t.etaMs !== null && t.totalSteps !== null && t.stepsPerSecond !== null);
+  if (known.length === 0 || known.length < p.trials.length) return null;
+  const longest = Math.max(...known.map((t) => t.etaMs!));
+  const meanDuration = known.reduce((a, t) => a + (t.totalSteps! / t.stepsPerSecond!) * 1000, 0) / known.length;
+  return Math.round(longest + (p.pending * meanDuration) / Math.max(1, p.workers));
 }
 
 export interface SweepProgress {
@@ -270,7 +295,6 @@ async function run(store: Store, opts: RunSweepOptions, started: number): Promis
     if (!opts.onProgress) return;
     const elapsedMs = Date.now() - started;
     const remaining = status.pending + status.running;
-    const etaMs = finishedThisRun > 0 ? Math.round((elapsedMs / finishedThisRun) * remaining) : null;
     const p: SweepProgress = {
       sweep: spec.name,
       total: status.total,
@@ -280,10 +304,11 @@ async function run(store: Store, opts: RunSweepOptions, started: number): Promis
       failed: status.failed,
       finishedThisRun,
       elapsedMs,
-      etaMs,
+      etaMs: null,
       workers: [...workers.values()].filter((w) => !w.exited).length,
       trials: [...live.values()],
     };
+    p.etaMs = sweepEtaMs({ ...p, workers: Math.max(1, Math.min(nWorkers, remaining)) });
     if (event) p.event = event;
     try {
       opts.onProgress(p);
@@ -313,7 +338,7 @@ async function run(store: Store, opts: RunSweepOptions, started: number): Promis
       case 'claimed': {
         w.current = m.trialId;
         const label = labelOf(m.trialId, m.hash);
-        live.set(m.trialId, { trialId: m.trialId, label, pid: w.pid, attempt: m.attempt, step: null, metrics: {}, startedAt: Date.now() });
+        live.set(m.trialId, { trialId: m.trialId, label, pid: w.pid, attempt: m.attempt, step: null, totalSteps: null, stepsPerSecond: null, etaMs: null, metrics: {}, startedAt: Date.now() });
         log.info({ trialId: m.trialId, pid: w.pid, attempt: m.attempt }, `trial ${m.trialId} started: ${label}`);
         emit(statusNow(), { type: 'claimed', trialId: m.trialId, label });
         break;
@@ -323,6 +348,9 @@ async function run(store: Store, opts: RunSweepOptions, started: number): Promis
         if (t) {
           t.step = m.step;
           t.metrics = m.metrics;
+          t.totalSteps = m.totalSteps ?? null;
+          t.stepsPerSecond = m.stepsPerSecond ?? null;
+          t.etaMs = trialEtaMs(t.step, t.totalSteps, t.stepsPerSecond);
         }
         break;
       }

@@ -18,6 +18,7 @@ import {
   claimTrial,
   heartbeat,
   recordMetrics,
+  recordProgress,
   recordArtifact,
   recordProvenance,
   latestCheckpoint,
@@ -26,6 +27,7 @@ import {
   releaseTrial,
   type ClaimedTrial,
   type MetricPoint,
+  type TrialProgress,
   type ProvenanceInput,
   type Store,
 } from '@orthoquant/store';
@@ -50,7 +52,7 @@ export interface WorkerArgs {
 export type WorkerMessage =
   | { type: 'ready'; workerId: string }
   | { type: 'claimed'; trialId: number; hash: string; attempt: number }
-  | { type: 'progress'; trialId: number; step: number; metrics: Record<string, number> }
+  | { type: 'progress'; trialId: number; step: number; metrics: Record<string, number>; totalSteps: number | null; stepsPerSecond: number | null }
   | { type: 'finished'; trialId: number; outcome: 'done' | 'failed' | 'released' | 'lost'; error?: string }
   | { type: 'fatal'; error: string };
 
@@ -154,10 +156,17 @@ class Worker {
       log.warn('lease lost (the trial was re-queued and claimed elsewhere); abandoning this attempt');
       ac.abort(new Stop('lease lost'));
     };
+    // the trainer's latest progress report, written to the store with the next flush
+    let progress: TrialProgress | null = null;
+    let progressDirty = false;
     const flush = () => {
       if (lost) return;
       lastFlush = Date.now();
-      const ok = buffer.length ? recordMetrics(this.store, lease, buffer.splice(0)) : heartbeat(this.store, lease);
+      let ok = buffer.length ? recordMetrics(this.store, lease, buffer.splice(0)) : heartbeat(this.store, lease);
+      if (ok && progressDirty && progress) {
+        progressDirty = false;
+        ok = recordProgress(this.store, lease, progress);
+      }
       if (!ok) markLost();
     };
     const beat = setInterval(flush, a.heartbeatMs);
@@ -173,7 +182,7 @@ class Worker {
           push(e.step, e.metrics);
           if (Date.now() - lastProgress > 250) {
             lastProgress = Date.now();
-            send({ type: 'progress', trialId: lease.trialId, step: e.step, metrics: e.metrics });
+            send({ type: 'progress', trialId: lease.trialId, step: e.step, metrics: e.metrics, totalSteps: progress?.totalSteps ?? null, stepsPerSecond: progress?.stepsPerSecond ?? null });
           }
           break;
         case 'epoch': {
@@ -212,6 +221,16 @@ class Worker {
         onEvent,
         signal: ac.signal,
         checkpointDir: join(a.checkpointRoot, lease.hash.slice(0, 16)),
+        progress: {
+          start: ({ totalSteps, startStep }) => {
+            progress = { step: startStep, totalSteps, stepsPerSecond: null };
+            progressDirty = true;
+          },
+          update: (p) => {
+            progress = { step: p.step, totalSteps: p.totalSteps, stepsPerSecond: Number.isFinite(p.stepsPerSecond) && p.stepsPerSecond > 0 ? p.stepsPerSecond : null };
+            progressDirty = true;
+          },
+        },
         ...(resume ? { resumeFrom: resume.path } : {}),
         where,
         logger: log,

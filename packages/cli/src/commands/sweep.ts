@@ -1,11 +1,11 @@
 import type { CommandModule, Argv } from 'yargs';
-import { runSweep, runQueueSweep, exportSlurm, runSlurmTask, ingestSlurm, type SweepProgress } from '@orthoquant/sweep';
+import { trialEtaMs, runSweep, runQueueSweep, exportSlurm, runSlurmTask, ingestSlurm, type SweepProgress } from '@orthoquant/sweep';
 import { InputError } from '@orthoquant/runtime';
 import { openStore, sweepStatus, listSweeps } from '@orthoquant/store';
 import { renderTable } from '@orthoquant/reporter';
 import { cpus } from 'node:os';
 import type { GlobalArgs } from '../cli.js';
-import { createProgress, formatDuration } from '../progress.js';
+import { createProgress, formatDuration, describeRunning } from '../progress.js';
 import { EXIT } from '../exit.js';
 import { setExitCode, existingDb, printTable } from './common.js';
 import { tableFromDb } from './tables.js';
@@ -45,8 +45,8 @@ async function execute(args: RunArgs, target: { file?: string; name?: string }):
   }
   const bar = createProgress({
     total: 1,
-    format: 'sweep |{bar}| {value}/{total} trials | {done} done, {failed} failed, {running} running | ETA {eta}',
-    describe: (v, t, f) => `sweep ${v}/${t} trials: ${f.done} done, ${f.failed} failed, ${f.running} running`,
+    format: 'sweep |{bar}| {value}/{total} trials | {done} done, {failed} failed, {running} running | ETA {eta}{where}',
+    describe: (v, t, f) => `sweep ${v}/${t} trials: ${f.done} done, ${f.failed} failed, ${f.running} running${f.words ? `; ${f.words}` : ''}`,
   });
   const controller = new AbortController();
   let interrupts = 0;
@@ -61,7 +61,8 @@ async function execute(args: RunArgs, target: { file?: string; name?: string }):
   try {
     const onProgress = (p: SweepProgress) => {
       bar.setTotal(p.total);
-      bar.update(p.done + p.failed, { done: p.done, failed: p.failed, running: p.running, eta: p.etaMs === null ? '?' : formatDuration(p.etaMs / 1000) });
+      const where = describeRunning(p.trials);
+      bar.update(p.done + p.failed, { done: p.done, failed: p.failed, running: p.running, eta: p.etaMs === null ? '?' : formatDuration(p.etaMs / 1000), where: where ? ` | ${where}` : '', words: where });
     };
     if (args.queue && (args.failFast || args.trialTimeout)) throw new InputError('not supported with --queue (workers run the trials)', args.failFast ? '--fail-fast' : '--trial-timeout');
     if (args.queue && (!Number.isInteger(args.maxAttempts) || args.maxAttempts < 1)) throw new InputError(`expected an integer ≥ 1, got ${args.maxAttempts}`, '--max-attempts');
@@ -144,8 +145,20 @@ export const sweepCommand: CommandModule<GlobalArgs, GlobalArgs> = {
               if (s.runningTrials.length) {
                 console.log('');
                 printTable(
-                  ['trial', 'worker', 'pid', 'heartbeat', 'attempt'],
-                  s.runningTrials.map((t) => [t.trialId, t.workerId, t.pid, t.heartbeatAt ? `${formatDuration((Date.now() - t.heartbeatAt) / 1000)} ago` : null, t.attempt]),
+                  ['trial', 'step', 'steps/s', 'ETA', 'worker', 'pid', 'heartbeat', 'attempt'],
+                  s.runningTrials.map((t) => {
+                    const eta = trialEtaMs(t.step, t.totalSteps, t.stepsPerSecond);
+                    return [
+                      t.trialId,
+                      t.step === null ? null : `${t.step}${t.totalSteps !== null ? `/${t.totalSteps}` : ''}`,
+                      t.stepsPerSecond === null ? null : t.stepsPerSecond.toFixed(1),
+                      eta === null ? null : formatDuration(eta / 1000),
+                      t.workerId,
+                      t.pid,
+                      t.heartbeatAt ? `${formatDuration((Date.now() - t.heartbeatAt) / 1000)} ago` : null,
+                      t.attempt,
+                    ];
+                  }),
                 );
               }
             } else {

@@ -319,7 +319,7 @@ async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile:
       emit({ type: 'released', trialId, label: labelOf(hash) });
       return;
     }
-    const t = live.get(trialId) ?? { trialId, label: labelOf(hash), pid: 0, attempt: lease.attempt, step: null, metrics: {}, startedAt: Date.now() };
+    const t = live.get(trialId) ?? { trialId, label: labelOf(hash), pid: 0, attempt: lease.attempt, step: null, totalSteps: null, stepsPerSecond: null, etaMs: null, metrics: {}, startedAt: Date.now() };
     t.step = p.step;
     t.metrics = p.metrics ?? {};
     t.attempt = lease.attempt;

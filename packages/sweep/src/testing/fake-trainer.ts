@@ -13,7 +13,7 @@
  *   (resumeFrom given)           continue after the step of that checkpoint file (ck-<step>)
  *
  * Metrics per step: loss = 1/(1 + step) + seed/1000, acc = 1 − loss; an epoch event every 5
- * steps; summary { test_acc, steps }. With FAKE_TRAINER_LOG set, a line with the config's
+ * steps; progress reports (step budget, pace) after each step; summary { test_acc, steps }. With FAKE_TRAINER_LOG set, a line with the config's
  * `id` is appended to that file each time a trial runs to completion.
  */
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -68,6 +68,8 @@ export async function runTrial(config: FakeConfig, opts: RunTrialOptions): Promi
     start = Number(m[1]);
   }
   opts.onEvent({ type: 'log', level: 'info', msg: `fake trainer: steps ${start}..${steps - 1}` });
+  opts.progress?.start?.({ totalSteps: steps, startStep: start });
+  const t0 = Date.now();
   for (let step = start; step < steps; step++) {
     if (step === config.failAt) throw new Error(`fake trainer: diverged at step ${step} (loss is NaN)`);
     if (step === config.crashAt || (step === config.crashOnceAt && !opts.resumeFrom)) process.exit(3);
@@ -79,6 +81,7 @@ export async function runTrial(config: FakeConfig, opts: RunTrialOptions): Promi
     await sleep(config.stepMs ?? 10, opts.signal);
     const loss = 1 / (1 + step) + seed / 1000;
     opts.onEvent({ type: 'step', step, metrics: { loss, acc: 1 - loss } });
+    opts.progress?.update({ step: step + 1, totalSteps: steps, stepsPerSecond: ((step + 1 - start) * 1000) / Math.max(1, Date.now() - t0) });
     if ((step + 1) % 5 === 0) opts.onEvent({ type: 'epoch', epoch: (step + 1) / 5, metrics: { val_acc: 1 - loss / 2 } });
     if (config.checkpointEvery && (step + 1) % config.checkpointEvery === 0) {
       mkdirSync(opts.checkpointDir, { recursive: true });
