@@ -197,6 +197,15 @@ test('export-c: the demo reads a file, prints predictions, refuses bad data', { 
   assert.match(usage.stderr, /T: expected an integer >= 1, got 'x'/);
 });
 
+const armCc = spawnSync('arm-none-eabi-gcc', ['--version']).status === 0;
+test('export-c: every kind cross-compiles for a Cortex-M4 (arm-none-eabi-gcc, strict flags)', { skip: armCc ? false : 'arm-none-eabi-gcc not installed (Debian: gcc-arm-none-eabi)' }, () => {
+  for (const c of CASES) {
+    const gen = generateC(prepare(c, 8, 2).model, { name: 'mcu' });
+    const code = measureCodeBytes(gen, { cc: 'arm-none-eabi-gcc', size: 'arm-none-eabi-size', flags: ['-mcpu=cortex-m4', '-mthumb', '-pedantic', '-Wall', '-Wextra', '-Werror'] });
+    assert.ok(code !== null && code > 100, `${c.label}: arm-none-eabi-gcc failed or no .text (${code})`);
+  }
+});
+
 test('evaluateInteger with the compiled C engine measures the same loss and accuracy as the JS engine', { skip }, () => {
   const task = createTask({ name: 'copy', T: 20, K: 3, trainSize: 64, valSize: 32, testSize: 32 });
   const float = randomHadamRnn({ n: 16, inputSize: task.inputDim, outputSize: task.outputDim, blockSize: 8, seed: 'c/eval' });
