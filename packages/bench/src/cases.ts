@@ -64,8 +64,11 @@ function pmnistTask(s: Shape, quick: boolean): Record<string, unknown> {
   return { name: 'pmnist', pixelsPerStep: quick ? 28 : 1, trainSize: s.B, valSize: s.B, testSize: s.B };
 }
 
-function trainCase(name: string, group: 'train-copy' | 'train-pmnist', label: string, model: (n: number) => Record<string, unknown>, peers: CaseResult['peers']): BenchCase {
-  const shape = group === 'train-copy' ? copyShape : pmnistShape;
+function trainCase(
+  name: string, group: 'train-copy' | 'train-pmnist', label: string, model: (n: number) => Record<string, unknown>, peers: CaseResult['peers'],
+  shapeOf?: (quick: boolean) => Shape,
+): BenchCase {
+  const shape = shapeOf ?? (group === 'train-copy' ? copyShape : pmnistShape);
   return {
     name,
     group,
@@ -268,6 +271,8 @@ export const CASES: BenchCase[] = [
     },
   },
   trainCase('copy-hadamrnn', 'train-copy', 'HadamRNN (4-bit U/V)', (n) => ({ type: 'hadamrnn', hidden: n, bits: 4 }), COPY_PEERS),
+  // Memory independent of T: the same model at T = 10,000 (no peer: the peers run T = 1000).
+  trainCase('copy-hadamrnn-t10k', 'train-copy', 'HadamRNN (4-bit U/V), T = 10,000', (n) => ({ type: 'hadamrnn', hidden: n, bits: 4 }), {}, (q) => (q ? { ...COPY_QUICK, T: 10 * COPY_QUICK.T } : { ...COPY, T: 10_000 })),
   trainCase('copy-block-hadamrnn', 'train-copy', 'Block-HadamRNN (m=32, 4-bit U/V)', (n) => ({ type: 'hadamrnn', hidden: n, blockSize: Math.min(32, n), bits: 4 }), COPY_PEERS),
   trainCase('copy-qornn', 'train-copy', 'dense QORNN STE-Björck (4 bits)', (n) => ({ type: 'qornn', hidden: n, strategy: 'ste-bjorck', bits: 4 }), COPY_PEERS),
   trainCase('copy-ornn', 'train-copy', 'float ORNN (exp map)', (n) => ({ type: 'ornn', hidden: n, orthogonal: 'expMap' }), COPY_PEERS),

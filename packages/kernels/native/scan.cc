@@ -17,6 +17,7 @@
 // lowered to whatever the target has elsewhere.
 #include "common.h"
 #include "reversible.h"
+#include "fused-step.h"
 
 
 namespace {
@@ -840,21 +841,6 @@ napi_value AffineBackward(napi_env env, napi_callback_info info) {
 }
 
 
-const int32_t* getTargets(napi_env env, napi_value v, size_t len, int m) {
-  bool isTyped = false;
-  napi_is_typedarray(env, v, &isTyped);
-  if (!isTyped) throw ArgError{"targets must be an Int32Array"};
-  napi_typedarray_type ttype;
-  size_t length = 0;
-  void* data = nullptr;
-  napi_get_typedarray_info(env, v, &ttype, &length, &data, nullptr, nullptr);
-  if (ttype != napi_int32_array) throw ArgError{"targets must be an Int32Array"};
-  if (length != len) throw ArgError{"targets has " + std::to_string(length) + " values, expected " + std::to_string(len)};
-  const int32_t* t = static_cast<const int32_t*>(data);
-  for (size_t r = 0; r < len; r++)
-    if (t[r] < 0 || t[r] >= m) throw ArgError{"target " + std::to_string(t[r]) + " at row " + std::to_string(r) + " is outside [0, " + std::to_string(m) + ")"};
-  return t;
-}
 
 // readoutCrossEntropy(N, k, m, relu, threads, x, W, c, targets, scale, dx|null, dW|null, dc|null) → Σ loss
 // (with dW: the gradient of scale·Σ loss as well).
@@ -904,6 +890,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"affineBackward", nullptr, AffineBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"readoutCrossEntropy", nullptr, ReadoutCrossEntropy, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reversibleBackward", nullptr, oq::ReversibleBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"fusedStepForward", nullptr, oq::FusedStepForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"fusedStepBackward", nullptr, oq::FusedStepBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -12,6 +12,7 @@ import type { ScanImplementation } from './scan-spec.js';
 import type { LstmImplementation } from './lstm-spec.js';
 import type { AffineImplementation } from './affine.js';
 import type { ReversibleImplementation } from './scan-reversible.js';
+import type { FusedStepImplementation, FusedStepSpec } from './fused-step.js';
 
 /** The functions the addon exports (see native/scan.cc). */
 interface Addon {
@@ -24,6 +25,17 @@ interface Addon {
   reversibleBackward(
     kind: number, T: number, B: number, n: number, m: number, threads: number, z: Float32Array, w: Float32Array, h0: Float32Array | null,
     atStart: number, h: Float32Array, carry: Float32Array, anchorEvery: number, anchors: Float32Array | null, dH: Float32Array, dz: Float32Array, dw: Float32Array,
+  ): void;
+  fusedStepForward(
+    T: number, B: number, n: number, m: number, k: number, classes: number, relu: number, anchorEvery: number, threads: number,
+    x: Float32Array, U: Float32Array, b: Float32Array, s: Float32Array, h0: Float32Array | null, V: Float32Array, c: Float32Array, targets: Int32Array,
+    hLast: Float32Array, anchors: Float32Array | null,
+  ): number;
+  fusedStepBackward(
+    T: number, B: number, n: number, m: number, k: number, classes: number, relu: number, anchorEvery: number, threads: number,
+    x: Float32Array, U: Float32Array, b: Float32Array, s: Float32Array, h0: Float32Array | null, V: Float32Array, c: Float32Array, targets: Int32Array,
+    hLast: Float32Array, anchors: Float32Array | null, dy: number,
+    dU: Float32Array, db: Float32Array, ds: Float32Array, dh0: Float32Array | null, dV: Float32Array, dc: Float32Array,
   ): void;
   info(): { simd: string; hardwareThreads: number; compiler: string };
   affineForward(N: number, k: number, m: number, relu: number, threads: number, x: Float32Array, w: Float32Array, c: Float32Array, y: Float32Array): void;
@@ -56,6 +68,8 @@ export interface NativeLoad {
   affine: AffineImplementation | null;
   /** Reversible BPTT of the orthogonal linear scans; null when the addon is absent. */
   reversible: ReversibleImplementation | null;
+  /** The whole HadamRNN training loss (fused-step.ts); null when the addon is absent. */
+  fusedStep: FusedStepImplementation | null;
   simd: string;
   hardwareThreads: number;
   reason?: string;
@@ -71,7 +85,7 @@ export function loadNative(): NativeLoad {
 
 function tryLoad(): NativeLoad {
   if (process.env.ORTHOQUANT_KERNELS_NATIVE === '0') {
-    return { impl: null, lstm: null, affine: null, reversible: null, simd: 'none', hardwareThreads: 1, reason: 'disabled by ORTHOQUANT_KERNELS_NATIVE=0' };
+    return { impl: null, lstm: null, affine: null, reversible: null, fusedStep: null, simd: 'none', hardwareThreads: 1, reason: 'disabled by ORTHOQUANT_KERNELS_NATIVE=0' };
   }
   if (!existsSync(addonPath)) {
     let reason = `native addon not built (${addonPath} missing)`;
@@ -81,14 +95,14 @@ function tryLoad(): NativeLoad {
     } catch {
       reason += '; run `npm run build:native -w @orthoquant/kernels`';
     }
-    return { impl: null, lstm: null, affine: null, reversible: null, simd: 'none', hardwareThreads: 1, reason };
+    return { impl: null, lstm: null, affine: null, reversible: null, fusedStep: null, simd: 'none', hardwareThreads: 1, reason };
   }
   let addon: Addon;
   try {
     addon = createRequire(import.meta.url)(addonPath) as Addon;
   } catch (err) {
     const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    return { impl: null, lstm: null, affine: null, reversible: null, simd: 'none', hardwareThreads: 1, reason: `native addon failed to load: ${msg}` };
+    return { impl: null, lstm: null, affine: null, reversible: null, fusedStep: null, simd: 'none', hardwareThreads: 1, reason: `native addon failed to load: ${msg}` };
   }
   const info = addon.info();
   const kindCode = (k: string) => (k === 'dense' ? 0 : 1);
@@ -134,5 +148,15 @@ function tryLoad(): NativeLoad {
       );
     },
   };
-  return { impl, lstm, affine, reversible, simd: info.simd, hardwareThreads: info.hardwareThreads };
+  const head = (spec: FusedStepSpec) => [spec.T, spec.B, spec.n, spec.blockSize, spec.k, spec.classes, spec.relu ? 1 : 0, spec.anchorEvery] as const;
+  const fusedStep: FusedStepImplementation = {
+    name: 'native',
+    forward(spec, inp, hLast, anchors, threads) {
+      return addon.fusedStepForward(...head(spec), threads, inp.x, inp.U, inp.b, inp.s, inp.h0, inp.V, inp.c, inp.targets, hLast, anchors);
+    },
+    backward(spec, inp, hLast, anchors, dy, g, threads) {
+      addon.fusedStepBackward(...head(spec), threads, inp.x, inp.U, inp.b, inp.s, inp.h0, inp.V, inp.c, inp.targets, hLast, anchors, dy, g.dU, g.db, g.ds, g.dh0, g.dV, g.dc);
+    },
+  };
+  return { impl, lstm, affine, reversible, fusedStep, simd: info.simd, hardwareThreads: info.hardwareThreads };
 }

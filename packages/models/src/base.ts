@@ -196,6 +196,17 @@ export abstract class BaseModel implements RecurrentModel {
     return affineRows(H, V, c, B, { relu: f === 'relu', outShape: [T, B, V.shape[1]] });
   }
 
+  /**
+   * For a model that computes the whole training loss in one op: while `trainingLoss` runs with
+   * a many-to-many readout, the int32 targets (marking the loss as fused: `run` then returns the
+   * scalar loss as its logits); otherwise null.
+   */
+  protected claimLossTargets(): tf.Tensor | null {
+    if (!this.lossTargets || this.readout !== 'many-to-many') return null;
+    this.lossFused = true;
+    return this.lossTargets.dtype === 'int32' ? this.lossTargets : this.lossTargets.toInt();
+  }
+
   /** `x` when `bits` is null, else the k-bit STE quantization of x. */
   protected q<R extends tf.Rank>(x: tf.Tensor<R>, bits: number | null | undefined): tf.Tensor<R> {
     return bits == null ? x : quantizeSte(x, bits);
@@ -303,6 +314,17 @@ export abstract class BaseModel implements RecurrentModel {
   }
 
   protected disposeExtra(): void {}
+}
+
+/**
+ * Whether models that can compute their whole training loss as one op do so (default; HadamRNN:
+ * `hadamardRnnLoss`): `ORTHOQUANT_FUSED_STEP=0` (or `ORTHOQUANT_REVERSIBLE=0`, since that op
+ * is reversible) selects the composition of projection, scan and fused readout loss instead.
+ */
+export function fusedStep(): boolean {
+  const v = (process.env.ORTHOQUANT_FUSED_STEP ?? '').trim();
+  if (v !== '' && v !== '0' && v !== '1') throw new Error(`ORTHOQUANT_FUSED_STEP: expected 0 or 1, got '${v}'`);
+  return v !== '0' && (process.env.ORTHOQUANT_REVERSIBLE ?? '').trim() !== '0';
 }
 
 /**

@@ -16,10 +16,10 @@
  */
 import { tf, InputError } from '@orthoquant/runtime';
 import type { Rng } from '@orthoquant/runtime';
-import { hadamardScan, kronHadamardScan } from '@orthoquant/kernels';
+import { hadamardScan, hadamardRnnLoss, kronHadamardScan } from '@orthoquant/kernels';
 import { blockHadamRNN, blockKroneckerHadamard, hadamardFactors, hadamRNN } from '@orthoquant/orthogonal';
 import type { HadamardOperator } from '@orthoquant/orthogonal';
-import { BaseModel, lastStep, matrixDiagnostics, namedFromTensor } from './base.js';
+import { BaseModel, fusedStep, lastStep, matrixDiagnostics, namedFromTensor } from './base.js';
 import { quantizeSte } from './quant.js';
 import type { HadamRnnConfig, ModelDiagnostics, ModelIO, ModelState, NamedWeights, QuantizationInfo } from './types.js';
 
@@ -53,14 +53,30 @@ export class HadamRnn extends BaseModel {
   protected run(x: tf.Tensor, state: ModelState | null | undefined, wantState: boolean): { logits: tf.Tensor; state: ModelState } {
     return tf.tidy(() => {
       const bits = this.config.bits;
-      const Z = this.projectInputs(x, this.q(this.v('U') as tf.Tensor2D, bits), this.v('b') as tf.Tensor1D);
       const s = this.operator.signs();
+      const { p, hadamardP } = this.operator.factors;
+      // The training loss of a many-to-many task with float inputs: the whole network as one op
+      // with reversible BPTT, memory independent of T (@orthoquant/kernels hadamardRnnLoss).
+      const linear = (this.config.activation ?? 'linear') === 'linear';
+      const targets = linear && p === 1 && !wantState && this.io.vocabSize === undefined && x.rank === 3 && fusedStep() ? this.claimLossTargets() : null;
+      if (targets) {
+        const [T, B] = x.shape;
+        const loss = hadamardRnnLoss(
+          (x.dtype === 'float32' ? x : x.toFloat()) as tf.Tensor3D, this.q(this.v('U') as tf.Tensor2D, bits), this.v('b') as tf.Tensor1D, s,
+          (state?.[0] ?? null) as tf.Tensor2D | null, this.q(this.v('V') as tf.Tensor2D, bits), this.v('c') as tf.Tensor1D, targets.reshape([T, B]) as tf.Tensor2D,
+          { blockSize: this.blockSize, readoutRelu: this.config.readoutActivation === 'relu' },
+        );
+        return { logits: loss, state: [] };
+      }
+      const Z = this.projectInputs(x, this.q(this.v('U') as tf.Tensor2D, bits), this.v('b') as tf.Tensor1D);
       const opts = {
+        // Reversible BPTT (the default where it applies) keeps z instead of H; with a many-to-many
+        // readout H is kept by the readout anyway, so there it would only add z.
+        reversible: this.readout === 'last' ? ('auto' as const) : false,
         activation: this.config.activation,
         blockSize: this.blockSize,
         ...(this.config.activation === 'modrelu' ? { modreluBias: this.v('modreluBias') as tf.Tensor1D } : {}),
       };
-      const { p, hadamardP } = this.operator.factors;
       const H = p === 1 ? hadamardScan(Z, s, state?.[0] ?? null, opts) : kronHadamardScan(Z, s, state?.[0] ?? null, { ...opts, p, hp: hadamardP });
       const logits = this.readoutLogits(H, this.q(this.v('V') as tf.Tensor2D, bits), this.v('c') as tf.Tensor1D, this.config.readoutActivation);
       return { logits, state: wantState ? [lastStep(H)] : [] };

@@ -1,0 +1,291 @@
+// The whole HadamRNN training loss as one op (same math as src/fused-step.ts): input projection,
+// the linear Hadamard recurrence with s = ±1, the readout and the mean softmax cross-entropy over
+// all T·B steps, and every parameter gradient by reversible BPTT.
+//
+//   z_t = x_t U + b          (x rows with zeros skipped: a one-hot row costs one row of U)
+//   h_t = s ⊙ (h_{t-1}·(I ⊗ H_m))/√m + z_t
+//   y_t = f(h_t) V + c,      L = (1/(T·B)) Σ_{t,b} logsumexp(y_tb) − y_tb[target_tb]   (f = id or ReLU)
+//
+// Forward keeps only the last state and one state every `anchorEvery` steps. Backward runs from
+// t = T−1 down, per row: rebuild z_t from x_t, the logits from h_t, g = (softmax − onehot)·scale;
+// dV += f(h)ᵀ g, dc += g, δ = (g Vᵀ) ⊙ f'(h) + carry, dU += x_tᵀ δ, db += δ, ds += δ ⊙ s ⊙ u
+// (u = h_t − z_t), carry = ((δ ⊙ s)·H)/√m, h_{t−1} = ((s ⊙ u)·H)/√m (or the anchor). Nothing of
+// size T·B·n exists in either pass. Sums use GroupSums (common.h): thread-count independent.
+#include "fused-step.h"
+
+#include "common.h"
+
+namespace oq {
+namespace {
+
+struct FusedStep {
+  int T, B, n, m, k, classes, relu, anchorEvery;
+  const float* x;          // [T, B, k]
+  const float* U;          // [k, n]
+  const float* b;          // [n]
+  const float* s;          // [n], ±1
+  const float* h0;         // [B, n] or null
+  const float* V;          // [n, classes]
+  const float* c;          // [classes]
+  const int32_t* targets;  // [T, B]
+};
+
+// z = b + x U for one row.
+inline void project(const FusedStep& p, const float* xr, float* z) {
+  std::memcpy(z, p.b, sizeof(float) * p.n);
+  for (int j = 0; j < p.k; j++)
+    if (xr[j] != 0.f) {
+      const float a = xr[j];
+      const float* u = p.U + size_t(j) * p.n;
+      for (int i = 0; i < p.n; i++) z[i] += a * u[i];
+    }
+}
+
+// a = f(h); y = c + a V (Vt = Vᵀ [classes, n]); returns the row's cross-entropy; with g, also
+// g = (softmax(y) − onehot(t))·scale.
+inline double readoutRow(const FusedStep& p, const float* Vt, const float* h, float* a, float* y, int target, float* g, float scale) {
+  const int n = p.n;
+  for (int i = 0; i < n; i++) a[i] = p.relu && h[i] < 0.f ? 0.f : h[i];
+  float mx = -INFINITY;
+  for (int q = 0; q < p.classes; q++) {
+    const float* v = Vt + size_t(q) * n;
+    float acc = 0.f;
+    for (int i = 0; i < n; i++) acc += a[i] * v[i];
+    y[q] = p.c[q] + acc;
+    mx = std::max(mx, y[q]);
+  }
+  float sum = 0.f;
+  for (int q = 0; q < p.classes; q++) sum += std::exp(y[q] - mx);
+  const double loss = double(std::log(sum)) + mx - y[target];
+  if (g) {
+    const float inv = scale / sum;
+    for (int q = 0; q < p.classes; q++) g[q] = std::exp(y[q] - mx) * inv;
+    g[target] -= scale;
+  }
+  return loss;
+}
+
+inline const float* anchorAt(const FusedStep& p, const float* anchors, int t, int b) {
+  if (!anchors || p.anchorEvery <= 0 || (t + 1) % p.anchorEvery != 0) return nullptr;
+  return anchors + (size_t((t + 1) / p.anchorEvery - 1) * p.B + b) * p.n;
+}
+
+std::vector<float> transposeV(const FusedStep& p) {
+  std::vector<float> Vt(size_t(p.classes) * p.n);
+  for (int i = 0; i < p.n; i++)
+    for (int q = 0; q < p.classes; q++) Vt[size_t(q) * p.n + i] = p.V[size_t(i) * p.classes + q];
+  return Vt;
+}
+
+// Sums: the loss of each group's rows (double, one slot per group).
+void forwardRows(const FusedStep& p, const float* Vt, const GroupSums& groups, int g0, int g1, double* loss, float* hLast, float* anchors) {
+  const int n = p.n, b0 = groups.rowBegin(g0), b1 = groups.rowBegin(g1);
+  const float scale = 1.f / std::sqrt(float(p.m));
+  std::vector<float> h(size_t(b1 - b0) * n), z(n), buf(n), a(n), y(p.classes);
+  for (int b = b0; b < b1; b++) {
+    float* hb = &h[size_t(b - b0) * n];
+    if (p.h0) std::memcpy(hb, p.h0 + size_t(b) * n, sizeof(float) * n);
+    else std::fill(hb, hb + n, 0.f);
+  }
+  for (int t = 0; t < p.T; t++)
+    for (int g = g0; g < g1; g++)
+      for (int b = groups.rowBegin(g); b < groups.rowBegin(g + 1); b++) {
+        float* hb = &h[size_t(b - b0) * n];
+        const size_t row = size_t(t) * p.B + b;
+        project(p, p.x + row * p.k, z.data());
+        if (t > 0 || p.h0) {
+          std::memcpy(buf.data(), hb, sizeof(float) * n);
+          fwht_row(buf.data(), n, p.m);
+          for (int i = 0; i < n; i++) hb[i] = p.s[i] * buf[i] * scale + z[i];
+        } else {
+          std::memcpy(hb, z.data(), sizeof(float) * n);
+        }
+        if (anchors && p.anchorEvery > 0 && (t + 1) % p.anchorEvery == 0)
+          std::memcpy(anchors + (size_t((t + 1) / p.anchorEvery - 1) * p.B + b) * n, hb, sizeof(float) * n);
+        loss[g] += readoutRow(p, Vt, hb, a.data(), y.data(), p.targets[row], nullptr, 0.f);
+      }
+  for (int b = b0; b < b1; b++) std::memcpy(hLast + size_t(b) * n, &h[size_t(b - b0) * n], sizeof(float) * n);
+}
+
+struct Layout {
+  size_t ds, dU, db, dVt, dc, len;
+};
+
+inline Layout layoutOf(const FusedStep& p) {
+  Layout l{};
+  l.ds = 0;
+  l.dU = l.ds + p.n;
+  l.db = l.dU + size_t(p.k) * p.n;
+  l.dVt = l.db + p.n;
+  l.dc = l.dVt + size_t(p.classes) * p.n;
+  l.len = l.dc + p.classes;
+  return l;
+}
+
+void backwardRows(const FusedStep& p, const float* Vt, const float* hLast, const float* anchors, float scale, GroupSums& sums, int g0, int g1, float* dh0) {
+  const int n = p.n, b0 = sums.rowBegin(g0), b1 = sums.rowBegin(g1);
+  const float hs = 1.f / std::sqrt(float(p.m));
+  const Layout L = layoutOf(p);
+  std::vector<float> h(size_t(b1 - b0) * n), carry(size_t(b1 - b0) * n, 0.f), z(n), u(n), a(n), y(p.classes), gq(p.classes), d(n);
+  for (int b = b0; b < b1; b++) std::memcpy(&h[size_t(b - b0) * n], hLast + size_t(b) * n, sizeof(float) * n);
+  for (int t = p.T - 1; t >= 0; t--) {
+    for (int g = g0; g < g1; g++) {
+      float* acc = sums.acc(g);
+      for (int b = sums.rowBegin(g); b < sums.rowBegin(g + 1); b++) {
+        float* hb = &h[size_t(b - b0) * n];
+        float* c = &carry[size_t(b - b0) * n];
+        const size_t row = size_t(t) * p.B + b;
+        const float* xr = p.x + row * p.k;
+        readoutRow(p, Vt, hb, a.data(), y.data(), p.targets[row], gq.data(), scale);
+        // dVᵀ += g ⊗ f(h), dc += g, δ = (g Vᵀ) ⊙ f'(h) + carry.
+        for (int i = 0; i < n; i++) d[i] = c[i];
+        for (int q = 0; q < p.classes; q++) {
+          const float gv = gq[q];
+          acc[L.dc + q] += gv;
+          float* dv = acc + L.dVt + size_t(q) * n;
+          const float* v = Vt + size_t(q) * n;
+          for (int i = 0; i < n; i++) {
+            dv[i] += gv * a[i];
+            d[i] += p.relu && !(hb[i] > 0.f) ? 0.f : gv * v[i];
+          }
+        }
+        // dU += x_tᵀ δ, db += δ.
+        for (int j = 0; j < p.k; j++)
+          if (xr[j] != 0.f) {
+            float* du = acc + L.dU + size_t(j) * n;
+            for (int i = 0; i < n; i++) du[i] += xr[j] * d[i];
+          }
+        for (int i = 0; i < n; i++) acc[L.db + i] += d[i];
+        // u = s ⊙ (h_t − z_t) = rec0(h_{t−1})/√m; ds += δ ⊙ u.
+        project(p, xr, z.data());
+        for (int i = 0; i < n; i++) u[i] = p.s[i] * (hb[i] - z[i]);
+        if (t > 0 || p.h0)
+          for (int i = 0; i < n; i++) acc[L.ds + i] += d[i] * u[i];
+        for (int i = 0; i < n; i++) c[i] = d[i] * p.s[i];
+        fwht_row(c, n, p.m);
+        for (int i = 0; i < n; i++) c[i] *= hs;
+        if (t > 0) {
+          const float* an = anchorAt(p, anchors, t - 1, b);
+          if (an) {
+            std::memcpy(hb, an, sizeof(float) * n);
+          } else {
+            std::memcpy(hb, u.data(), sizeof(float) * n);
+            fwht_row(hb, n, p.m);
+            for (int i = 0; i < n; i++) hb[i] *= hs;
+          }
+        }
+      }
+      if ((p.T - t) % SUM_FLUSH == 0 || t == 0) sums.flush(g);
+    }
+  }
+  if (dh0)
+    for (int b = b0; b < b1; b++) std::memcpy(dh0 + size_t(b) * n, &carry[size_t(b - b0) * n], sizeof(float) * n);
+}
+
+int fusedThreads(int requested, const FusedStep& p) {
+  const double work = double(p.T) * p.B * p.n * (8 + p.classes);
+  return work < 2e6 ? 1 : std::max(1, requested);
+}
+
+void parse(napi_env env, napi_value* a, FusedStep& p, int& threads) {
+  p.T = getInt(env, a[0], "T");
+  p.B = getInt(env, a[1], "B");
+  p.n = getInt(env, a[2], "n");
+  p.m = getInt(env, a[3], "blockSize");
+  p.k = getInt(env, a[4], "k");
+  p.classes = getInt(env, a[5], "classes");
+  p.relu = getInt(env, a[6], "relu") != 0;
+  p.anchorEvery = getInt(env, a[7], "anchorEvery");
+  threads = getInt(env, a[8], "threads");
+  if (p.T < 1 || p.B < 1 || p.n < 1 || p.k < 1 || p.classes < 1) throw ArgError{"T, B, n, k and classes must be positive"};
+  if (p.m < 1 || (p.m & (p.m - 1)) || p.n % p.m) throw ArgError{"blockSize must be a power of two dividing n"};
+  if (p.anchorEvery < 0) throw ArgError{"anchorEvery must be >= 0"};
+  const size_t TB = size_t(p.T) * p.B;
+  p.x = getF32(env, a[9], TB * p.k, "x", false);
+  p.U = getF32(env, a[10], size_t(p.k) * p.n, "U", false);
+  p.b = getF32(env, a[11], p.n, "b", false);
+  p.s = getF32(env, a[12], p.n, "s", false);
+  for (int i = 0; i < p.n; i++)
+    if (p.s[i] != 1.f && p.s[i] != -1.f) throw ArgError{"s[" + std::to_string(i) + "] = " + std::to_string(p.s[i]) + ": every s must be exactly ±1 (reversible BPTT)"};
+  p.h0 = getF32(env, a[13], size_t(p.B) * p.n, "h0", true);
+  p.V = getF32(env, a[14], size_t(p.n) * p.classes, "V", false);
+  p.c = getF32(env, a[15], p.classes, "c", false);
+  p.targets = getTargets(env, a[16], TB, p.classes);
+}
+
+inline size_t anchorLen(const FusedStep& p) { return p.anchorEvery > 0 ? size_t(p.T / p.anchorEvery) * p.B * p.n : 0; }
+
+}  // namespace
+
+// fusedStepForward(T, B, n, m, k, classes, relu, anchorEvery, threads, x, U, b, s, h0|null, V, c, targets, hLast, anchors|null) → mean loss
+napi_value FusedStepForward(napi_env env, napi_callback_info info) {
+  size_t argc = 19;
+  napi_value a[19];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  try {
+    if (argc != 19) throw ArgError{"fusedStepForward expects 19 arguments"};
+    FusedStep p{};
+    int threads = 1;
+    parse(env, a, p, threads);
+    float* hLast = getF32(env, a[17], size_t(p.B) * p.n, "hLast", false);
+    float* anchors = getF32(env, a[18], anchorLen(p), "anchors", anchorLen(p) == 0);
+    const std::vector<float> Vt = transposeV(p);
+    GroupSums groups(p.B, 0);
+    std::vector<double> loss(groups.groups, 0.0);
+    parallelGroups(fusedThreads(threads, p), groups, [&](int, int g0, int g1) { forwardRows(p, Vt.data(), groups, g0, g1, loss.data(), hLast, anchors); });
+    double total = 0.0;
+    for (double v : loss) total += v;
+    napi_value out;
+    napi_create_double(env, total / (double(p.T) * p.B), &out);
+    return out;
+  } catch (const ArgError& e) {
+    napi_throw_error(env, nullptr, ("orthoquant_kernels.fusedStepForward: " + e.msg).c_str());
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, (std::string("orthoquant_kernels.fusedStepForward: ") + e.what()).c_str());
+  }
+  return nullptr;
+}
+
+// fusedStepBackward(T, B, n, m, k, classes, relu, anchorEvery, threads, x, U, b, s, h0|null, V, c, targets, hLast, anchors|null,
+//                   dy, dU, db, ds, dh0|null, dV, dc)
+napi_value FusedStepBackward(napi_env env, napi_callback_info info) {
+  size_t argc = 26;
+  napi_value a[26];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  try {
+    if (argc != 26) throw ArgError{"fusedStepBackward expects 26 arguments"};
+    FusedStep p{};
+    int threads = 1;
+    parse(env, a, p, threads);
+    const float* hLast = getF32(env, a[17], size_t(p.B) * p.n, "hLast", false);
+    const float* anchors = getF32(env, a[18], anchorLen(p), "anchors", anchorLen(p) == 0);
+    double dy = 0.0;
+    if (napi_get_value_double(env, a[19], &dy) != napi_ok) throw ArgError{"dy must be a number"};
+    float* dU = getF32(env, a[20], size_t(p.k) * p.n, "dU", false);
+    float* db = getF32(env, a[21], p.n, "db", false);
+    float* ds = getF32(env, a[22], p.n, "ds", false);
+    float* dh0 = getF32(env, a[23], size_t(p.B) * p.n, "dh0", true);
+    float* dV = getF32(env, a[24], size_t(p.n) * p.classes, "dV", false);
+    float* dc = getF32(env, a[25], p.classes, "dc", false);
+    if (dh0 && !p.h0) throw ArgError{"dh0 given without h0"};
+    const std::vector<float> Vt = transposeV(p);
+    const Layout L = layoutOf(p);
+    GroupSums sums(p.B, L.len);
+    const float scale = float(dy / (double(p.T) * p.B));
+    parallelGroups(fusedThreads(threads, p), sums, [&](int, int g0, int g1) { backwardRows(p, Vt.data(), hLast, anchors, scale, sums, g0, g1, dh0); });
+    const int n = p.n;
+    for (int i = 0; i < n; i++) ds[i] = float(sums.total(L.ds + i));
+    for (size_t e = 0; e < size_t(p.k) * n; e++) dU[e] = float(sums.total(L.dU + e));
+    for (int i = 0; i < n; i++) db[i] = float(sums.total(L.db + i));
+    for (int i = 0; i < n; i++)
+      for (int q = 0; q < p.classes; q++) dV[size_t(i) * p.classes + q] = float(sums.total(L.dVt + size_t(q) * n + i));
+    for (int q = 0; q < p.classes; q++) dc[q] = float(sums.total(L.dc + q));
+  } catch (const ArgError& e) {
+    napi_throw_error(env, nullptr, ("orthoquant_kernels.fusedStepBackward: " + e.msg).c_str());
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, (std::string("orthoquant_kernels.fusedStepBackward: ") + e.what()).c_str());
+  }
+  return nullptr;
+}
+
+}  // namespace oq

@@ -1,0 +1,167 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { tf, createRng } from '@orthoquant/runtime';
+import { testBackend, relativeError, expectNoLeaks } from '@orthoquant/runtime/testing';
+import { hadamardRnnLoss, fusedStepForward, fusedStepBackward, setKernelImplementation, setKernelThreads, availableImplementations } from './index.js';
+import type { FusedStepSpec } from './index.js';
+import { referenceScan, referenceHadamardMatrix, randomTensor, randomSigns } from './testing.js';
+
+const T = 9;
+const B = 3;
+const K = 5;
+const CLASSES = 4;
+
+/** One-hot-ish inputs (most rows one-hot, some dense) so that the zero skipping is exercised. */
+function inputs(seed: string): tf.Tensor3D {
+  const rng = createRng(seed);
+  const x = new Float32Array(T * B * K);
+  for (let r = 0; r < T * B; r++) {
+    if (r % 4 === 3) for (let j = 0; j < K; j++) x[r * K + j] = rng.normal();
+    else x[r * K + Math.floor(rng.uniform() * K)] = 1;
+  }
+  return tf.tensor3d(x, [T, B, K]);
+}
+
+function targetsOf(seed: string): tf.Tensor2D {
+  const rng = createRng(seed);
+  return tf.tensor2d(Int32Array.from({ length: T * B }, () => Math.floor(rng.uniform() * CLASSES)), [T, B], 'int32');
+}
+
+/** The same loss composed of tfjs ops (per-step scan), differentiated by tfjs. */
+function referenceLoss(x: tf.Tensor3D, U: tf.Tensor2D, b: tf.Tensor1D, s: tf.Tensor1D, h0: tf.Tensor2D | null, V: tf.Tensor2D, c: tf.Tensor1D, targets: tf.Tensor2D, m: number, relu: boolean): tf.Scalar {
+  return tf.tidy(() => {
+    const n = U.shape[1];
+    const z = tf.add(tf.matMul(x.reshape([T * B, K]), U), b).reshape([T, B, n]) as tf.Tensor3D;
+    const H = referenceScan(z, referenceHadamardMatrix(s, n, m), h0, 'linear');
+    const a = relu ? tf.relu(H) : H;
+    const y = tf.add(tf.matMul(a.reshape([T * B, n]), V), c);
+    const picked = tf.sum(tf.mul(y, tf.oneHot(targets.reshape([T * B]), CLASSES)), 1);
+    return tf.mean(tf.sub(tf.logSumExp(y, 1), picked)) as tf.Scalar;
+  });
+}
+
+const BACKENDS = ['wasm', 'cpu'] as const;
+for (const [backend, implName] of BACKENDS.flatMap((bk) => availableImplementations().map((i) => [bk, i] as const))) {
+  describe(`hadamardRnnLoss [${implName} kernels, ${backend} backend]`, () => {
+    before(async () => {
+      await testBackend(backend);
+      setKernelImplementation(implName);
+    });
+    after(async () => {
+      setKernelImplementation('auto');
+      await testBackend();
+    });
+
+    for (const [n, m] of [[8, 8], [16, 4]] as const) {
+      for (const relu of [false, true]) {
+        for (const withH0 of [false, true]) {
+          for (const anchorEvery of [0, 4]) {
+            const label = `n=${n} m=${m}, ${relu ? 'ReLU' : 'linear'} readout, ${withH0 ? 'with h0' : 'h0 = 0'}${anchorEvery ? `, anchors every ${anchorEvery}` : ''}`;
+            it(`${label}: loss and every gradient match tfjs autodiff of the composed model`, () => {
+              const x = inputs(`${label}/x`);
+              const U = randomTensor([K, n], `${label}/U`, 0.5) as tf.Tensor2D;
+              const b = randomTensor([n], `${label}/b`, 0.1) as tf.Tensor1D;
+              const s = tf.tensor1d(randomSigns(n, `${label}/s`));
+              const h0 = withH0 ? (randomTensor([B, n], `${label}/h0`, 0.5) as tf.Tensor2D) : null;
+              const V = randomTensor([n, CLASSES], `${label}/V`, 0.5) as tf.Tensor2D;
+              const c = randomTensor([CLASSES], `${label}/c`, 0.1) as tf.Tensor1D;
+              const targets = targetsOf(`${label}/t`);
+              const params = [U, b, s, ...(h0 ? [h0] : []), V, c];
+              const unpack = (ps: tf.Tensor[]) => {
+                const [uu, bb, ss] = ps;
+                const hh = h0 ? (ps[3] as tf.Tensor2D) : null;
+                const [vv, cc] = ps.slice(h0 ? 4 : 3);
+                return [uu as tf.Tensor2D, bb as tf.Tensor1D, ss as tf.Tensor1D, hh, vv as tf.Tensor2D, cc as tf.Tensor1D] as const;
+              };
+              const fused = (...ps: tf.Tensor[]) => {
+                const [uu, bb, ss, hh, vv, cc] = unpack(ps);
+                return hadamardRnnLoss(x, uu, bb, ss, hh, vv, cc, targets, { blockSize: m, readoutRelu: relu, anchorEvery });
+              };
+              const ref = (...ps: tf.Tensor[]) => {
+                const [uu, bb, ss, hh, vv, cc] = unpack(ps);
+                return referenceLoss(x, uu, bb, ss, hh, vv, cc, targets, m, relu);
+              };
+              const lf = fused(...params);
+              const lr = ref(...params);
+              assert.ok(Math.abs(lf.dataSync()[0] - lr.dataSync()[0]) < 1e-5 * Math.abs(lr.dataSync()[0]), `${label}: loss ${lf.dataSync()[0]} vs ${lr.dataSync()[0]}`);
+              const got = tf.grads(fused)(params);
+              const want = tf.grads(ref)(params);
+              ['dU', 'db', 'ds', ...(h0 ? ['dh0'] : []), 'dV', 'dc'].forEach((name, i) => {
+                assert.deepEqual(got[i].shape, params[i].shape, `${label}: ${name} shape`);
+                const err = relativeError(got[i], want[i]);
+                assert.ok(err < 1e-4, `${label}: ${name} relative error ${err.toExponential(3)}`);
+              });
+              tf.dispose([x, targets, ...params, lf, lr, ...got, ...want]);
+            });
+          }
+        }
+      }
+    }
+
+    it('leaks no tensors; rejects signs that are not ±1 and bad shapes with clear messages', async () => {
+      const x = inputs('leak/x');
+      const U = randomTensor([K, 8], 'leak/U') as tf.Tensor2D;
+      const b = tf.zeros([8]) as tf.Tensor1D;
+      const s = tf.tensor1d(randomSigns(8, 'leak/s'));
+      const V = randomTensor([8, CLASSES], 'leak/V') as tf.Tensor2D;
+      const c = tf.zeros([CLASSES]) as tf.Tensor1D;
+      const targets = targetsOf('leak/t');
+      await expectNoLeaks(() => {
+        const g = tf.grads((uu: tf.Tensor, ss: tf.Tensor, vv: tf.Tensor) => hadamardRnnLoss(x, uu as tf.Tensor2D, b, ss as tf.Tensor1D, null, vv as tf.Tensor2D, c, targets))([U, s, V]);
+        tf.dispose(g);
+      }, 'hadamardRnnLoss');
+      const half = tf.fill([8], 0.5) as tf.Tensor1D;
+      assert.throws(() => hadamardRnnLoss(x, U, b, half, null, V, c, targets), /hadamardRnnLoss: every s must be exactly ±1/);
+      assert.throws(() => hadamardRnnLoss(x, U, b, s, null, V, c, tf.zeros([T, B]) as tf.Tensor2D), /hadamardRnnLoss: targets must be int32, got float32/);
+      assert.throws(() => hadamardRnnLoss(x, U, b, s, null, V, tf.zeros([3]) as tf.Tensor1D, targets), /hadamardRnnLoss: c must be \[4\], got \[3\]/);
+      tf.dispose([x, U, b, s, V, c, targets, half]);
+    });
+  });
+}
+
+describe('fused step on typed arrays', () => {
+  before(() => testBackend());
+  after(() => setKernelThreads(null));
+
+  const spec: FusedStepSpec = { T: 120, B: 37, n: 64, blockSize: 16, k: 6, classes: 5, relu: true, anchorEvery: 50 };
+  function data(seed: string) {
+    const rng = createRng(seed);
+    const { T: tt, B: bb, n, k, classes } = spec;
+    const x = new Float32Array(tt * bb * k);
+    for (let r = 0; r < tt * bb; r++) x[r * k + (r % k)] = 1;
+    return {
+      x, U: rng.normalArray(k * n, 0.5), b: rng.normalArray(n, 0.1), s: randomSigns(n, `${seed}/s`), h0: rng.normalArray(bb * n, 0.3),
+      V: rng.normalArray(n * classes, 0.3), c: rng.normalArray(classes, 0.1), targets: Int32Array.from({ length: tt * bb }, (_, r) => (r * 7) % classes),
+    };
+  }
+
+  it('native and JS agree; native gradients are bit-identical with 1, 2 and 3 threads', (t) => {
+    if (!availableImplementations().includes('native')) return t.skip('native kernels unavailable');
+    const inp = data('agree');
+    const js = fusedStepForward(spec, inp, { implementation: 'js' });
+    const gjs = fusedStepBackward(spec, inp, js.hLast, js.anchors, 1, { implementation: 'js' });
+    let first: ReturnType<typeof fusedStepBackward> | null = null;
+    let firstLoss = 0;
+    for (const threads of [1, 2, 3]) {
+      setKernelThreads(threads);
+      const nat = fusedStepForward(spec, inp, { implementation: 'native' });
+      const g = fusedStepBackward(spec, inp, nat.hLast, nat.anchors, 1, { implementation: 'native' });
+      assert.ok(Math.abs(nat.loss - js.loss) < 1e-5 * js.loss, `loss ${nat.loss} vs ${js.loss}`);
+      for (const k of ['dU', 'db', 'ds', 'dh0', 'dV', 'dc'] as const) assert.ok(relativeError(g[k]!, gjs[k]!) < 1e-4, `${k}: ${relativeError(g[k]!, gjs[k]!)}`);
+      if (!first) {
+        first = g;
+        firstLoss = nat.loss;
+      } else {
+        assert.equal(nat.loss, firstLoss, `loss with ${threads} threads`);
+        for (const k of ['dU', 'db', 'ds', 'dh0', 'dV', 'dc'] as const) assert.deepEqual(g[k], first[k], `${k} with ${threads} threads`);
+      }
+    }
+  });
+
+  it('checks its buffers', () => {
+    const inp = data('check');
+    assert.throws(() => fusedStepForward(spec, { ...inp, targets: new Int32Array(3) }), /fusedStepForward: targets has 3 values, expected 4440/);
+    assert.throws(() => fusedStepForward(spec, { ...inp, targets: inp.targets.map(() => 9) }), /fusedStepForward: target 9 at row 0 is outside \[0, 5\)/);
+    assert.throws(() => fusedStepForward({ ...spec, blockSize: 3 }, inp), /fusedStepForward: blockSize must be a power of two dividing n = 64, got 3/);
+  });
+});

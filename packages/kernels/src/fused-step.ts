@@ -1,0 +1,443 @@
+/**
+ * The whole HadamRNN training loss as one op — input projection, the linear Hadamard
+ * recurrence with s = ±1, the readout and the mean softmax cross-entropy over all T·B steps —
+ * with every parameter gradient by reversible BPTT (native/fused-step.cc; this file holds the
+ * JS implementation, held to the same tests, and the tfjs op):
+ *
+ *   z_t = x_t U + b,   h_t = s ⊙ (h_{t−1}·(I ⊗ H_m))/√m + z_t,   y_t = f(h_t) V + c
+ *   L = mean over (t, b) of logsumexp(y_tb) − y_tb[target_tb]          (f = identity | ReLU)
+ *
+ * The forward keeps the last state [B, n] and one state every `anchorEvery` steps; nothing of
+ * size T·B·n exists in either pass (the backward rebuilds z_t from x_t, h_{t−1} from h_t and the
+ * logits from h_t). The op keeps x, the parameters and the targets for the gradient. The
+ * quantizers of U and V and the parameterization of s stay in tfjs autodiff around it.
+ */
+import { tf } from '@orthoquant/runtime';
+import { fwhtBlocks } from './scan-js.js';
+import { implFor } from './scan.js';
+import type { KernelImplementation } from './scan.js';
+import { isPowerOfTwo } from './scan-spec.js';
+import { isSignVector } from './scan-reversible.js';
+import { loadNative } from './native.js';
+import { checkFloat, ioFor, placeholder, withSharedSaves } from './tf-kernels.js';
+import type { TensorIo } from './tf-kernels.js';
+
+export interface FusedStepSpec {
+  T: number;
+  B: number;
+  /** Hidden size. */
+  n: number;
+  /** Hadamard block size m (power of two dividing n). */
+  blockSize: number;
+  /** Input width. */
+  k: number;
+  /** Classes of the readout. */
+  classes: number;
+  /** f = ReLU (else identity) before the readout. */
+  relu: boolean;
+  /** Keep h_{k−1}, h_{2k−1}, … and restart the rebuild there (0: none). */
+  anchorEvery: number;
+}
+
+export interface FusedStepInputs {
+  x: Float32Array; // [T·B·k]
+  U: Float32Array; // [k·n]
+  b: Float32Array; // [n]
+  s: Float32Array; // [n], ±1
+  h0: Float32Array | null; // [B·n]
+  V: Float32Array; // [n·classes]
+  c: Float32Array; // [classes]
+  targets: Int32Array; // [T·B]
+}
+
+export interface FusedStepGradients {
+  dU: Float32Array;
+  db: Float32Array;
+  ds: Float32Array;
+  dh0: Float32Array | null;
+  dV: Float32Array;
+  dc: Float32Array;
+}
+
+export interface FusedStepImplementation {
+  readonly name: 'native' | 'js';
+  /** The mean loss; writes hLast [B·n] and the anchors [⌊T/k⌋·B·n]. */
+  forward(spec: FusedStepSpec, inp: FusedStepInputs, hLast: Float32Array, anchors: Float32Array | null, threads: number): number;
+  /** Gradients of dy·L. */
+  backward(spec: FusedStepSpec, inp: FusedStepInputs, hLast: Float32Array, anchors: Float32Array | null, dy: number, g: FusedStepGradients, threads: number): void;
+}
+
+export function anchorLength(spec: FusedStepSpec): number {
+  return spec.anchorEvery > 0 ? Math.floor(spec.T / spec.anchorEvery) * spec.B * spec.n : 0;
+}
+
+/** Check a spec and its buffers; messages name the offending quantity. */
+export function checkFusedStep(spec: FusedStepSpec, inp: FusedStepInputs, where: string): void {
+  const { T, B, n, k, classes, blockSize: m } = spec;
+  for (const [name, v] of [['T', T], ['B', B], ['n', n], ['k', k], ['classes', classes]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${where}: ${name} must be a positive integer, got ${v}`);
+  }
+  if (!isPowerOfTwo(m) || n % m !== 0) throw new Error(`${where}: blockSize must be a power of two dividing n = ${n}, got ${m}`);
+  if (!Number.isInteger(spec.anchorEvery) || spec.anchorEvery < 0) throw new Error(`${where}: anchorEvery must be a non-negative integer, got ${spec.anchorEvery}`);
+  const want = (name: string, a: Float32Array | Int32Array | null, len: number, type: 'f32' | 'i32' = 'f32') => {
+    if (!(type === 'f32' ? a instanceof Float32Array : a instanceof Int32Array)) throw new Error(`${where}: ${name} must be a${type === 'f32' ? ' Float32Array' : 'n Int32Array'}`);
+    if (a!.length !== len) throw new Error(`${where}: ${name} has ${a!.length} values, expected ${len}`);
+  };
+  want('x', inp.x, T * B * k);
+  want('U', inp.U, k * n);
+  want('b', inp.b, n);
+  want('s', inp.s, n);
+  if (!isSignVector(inp.s)) throw new Error(`${where}: every s must be exactly ±1 (reversible BPTT needs an exactly orthogonal recurrence)`);
+  if (inp.h0) want('h0', inp.h0, B * n);
+  want('V', inp.V, n * classes);
+  want('c', inp.c, classes);
+  want('targets', inp.targets, T * B, 'i32');
+  for (let r = 0; r < inp.targets.length; r++) {
+    const t = inp.targets[r];
+    if (t < 0 || t >= classes) throw new Error(`${where}: target ${t} at row ${r} is outside [0, ${classes})`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// JS implementation (the same loops as native/fused-step.cc, one thread).
+
+function project(spec: FusedStepSpec, inp: FusedStepInputs, row: number, z: Float32Array): void {
+  const { n, k } = spec;
+  z.set(inp.b);
+  for (let j = 0; j < k; j++) {
+    const a = inp.x[row * k + j];
+    if (a === 0) continue;
+    const o = j * n;
+    for (let i = 0; i < n; i++) z[i] += a * inp.U[o + i];
+  }
+}
+
+/** Cross-entropy of one row from h; with g, also g = (softmax − onehot)·scale. a receives f(h). */
+function readoutRow(spec: FusedStepSpec, inp: FusedStepInputs, h: Float32Array, ho: number, a: Float32Array, y: Float64Array, target: number, g: Float64Array | null, scale: number): number {
+  const { n, classes } = spec;
+  for (let i = 0; i < n; i++) a[i] = spec.relu && h[ho + i] < 0 ? 0 : h[ho + i];
+  let mx = -Infinity;
+  for (let q = 0; q < classes; q++) {
+    let acc = 0;
+    for (let i = 0; i < n; i++) acc += a[i] * inp.V[i * classes + q];
+    y[q] = inp.c[q] + acc;
+    mx = Math.max(mx, y[q]);
+  }
+  let sum = 0;
+  for (let q = 0; q < classes; q++) sum += Math.exp(y[q] - mx);
+  if (g) {
+    for (let q = 0; q < classes; q++) g[q] = (Math.exp(y[q] - mx) / sum) * scale;
+    g[target] -= scale;
+  }
+  return Math.log(sum) + mx - y[target];
+}
+
+function forwardJs(spec: FusedStepSpec, inp: FusedStepInputs, hLast: Float32Array, anchors: Float32Array | null): number {
+  const { T, B, n, blockSize: m, classes, anchorEvery } = spec;
+  const scale = 1 / Math.sqrt(m);
+  const h = new Float32Array(B * n);
+  if (inp.h0) h.set(inp.h0);
+  const z = new Float32Array(n);
+  const buf = new Float32Array(n);
+  const a = new Float32Array(n);
+  const y = new Float64Array(classes);
+  let loss = 0;
+  for (let t = 0; t < T; t++) {
+    for (let b = 0; b < B; b++) {
+      const row = t * B + b;
+      const o = b * n;
+      project(spec, inp, row, z);
+      if (t > 0 || inp.h0) {
+        buf.set(h.subarray(o, o + n));
+        fwhtBlocks(buf, 0, n, m);
+        for (let i = 0; i < n; i++) h[o + i] = inp.s[i] * buf[i] * scale + z[i];
+      } else {
+        h.set(z, o);
+      }
+      if (anchors && anchorEvery > 0 && (t + 1) % anchorEvery === 0) anchors.set(h.subarray(o, o + n), (((t + 1) / anchorEvery - 1) * B + b) * n);
+      loss += readoutRow(spec, inp, h, o, a, y, inp.targets[row], null, 0);
+    }
+  }
+  hLast.set(h);
+  return loss / (T * B);
+}
+
+function backwardJs(spec: FusedStepSpec, inp: FusedStepInputs, hLast: Float32Array, anchors: Float32Array | null, dy: number, g: FusedStepGradients): void {
+  const { T, B, n, k, blockSize: m, classes, anchorEvery } = spec;
+  const hs = 1 / Math.sqrt(m);
+  const scale = dy / (T * B);
+  const h = hLast.slice();
+  const carry = new Float32Array(B * n);
+  const z = new Float32Array(n);
+  const u = new Float32Array(n);
+  const a = new Float32Array(n);
+  const d = new Float32Array(n);
+  const y = new Float64Array(classes);
+  const gq = new Float64Array(classes);
+  const dU = new Float64Array(k * n);
+  const db = new Float64Array(n);
+  const ds = new Float64Array(n);
+  const dV = new Float64Array(n * classes);
+  const dc = new Float64Array(classes);
+  for (let t = T - 1; t >= 0; t--) {
+    for (let b = 0; b < B; b++) {
+      const row = t * B + b;
+      const o = b * n;
+      readoutRow(spec, inp, h, o, a, y, inp.targets[row], gq, scale);
+      for (let i = 0; i < n; i++) {
+        let acc = carry[o + i];
+        const on = !spec.relu || h[o + i] > 0;
+        for (let q = 0; q < classes; q++) {
+          dV[i * classes + q] += a[i] * gq[q];
+          if (on) acc += gq[q] * inp.V[i * classes + q];
+        }
+        d[i] = acc;
+      }
+      for (let q = 0; q < classes; q++) dc[q] += gq[q];
+      for (let j = 0; j < k; j++) {
+        const xv = inp.x[row * k + j];
+        if (xv !== 0) for (let i = 0; i < n; i++) dU[j * n + i] += xv * d[i];
+      }
+      for (let i = 0; i < n; i++) db[i] += d[i];
+      project(spec, inp, row, z);
+      for (let i = 0; i < n; i++) u[i] = inp.s[i] * (h[o + i] - z[i]);
+      if (t > 0 || inp.h0) for (let i = 0; i < n; i++) ds[i] += d[i] * u[i];
+      for (let i = 0; i < n; i++) carry[o + i] = d[i] * inp.s[i];
+      fwhtBlocks(carry, o, n, m);
+      for (let i = 0; i < n; i++) carry[o + i] *= hs;
+      if (t > 0) {
+        if (anchors && anchorEvery > 0 && t % anchorEvery === 0) {
+          const ao = ((t / anchorEvery - 1) * B + b) * n;
+          h.set(anchors.subarray(ao, ao + n), o);
+        } else {
+          h.set(u, o);
+          fwhtBlocks(h, o, n, m);
+          for (let i = 0; i < n; i++) h[o + i] *= hs;
+        }
+      }
+    }
+  }
+  g.dU.set(dU);
+  g.db.set(db);
+  g.ds.set(ds);
+  g.dV.set(dV);
+  g.dc.set(dc);
+  if (g.dh0) g.dh0.set(carry);
+}
+
+export const jsFusedStep: FusedStepImplementation = {
+  name: 'js',
+  forward: (spec, inp, hLast, anchors) => forwardJs(spec, inp, hLast, anchors),
+  backward: (spec, inp, hLast, anchors, dy, g) => backwardJs(spec, inp, hLast, anchors, dy, g),
+};
+
+function fusedStepImplFor(name?: KernelImplementation): { impl: FusedStepImplementation; threads: number } {
+  const { impl, threads } = implFor(name);
+  if (impl.name === 'js') return { impl: jsFusedStep, threads: 1 };
+  const nat = loadNative().fusedStep;
+  if (!nat) throw new Error('kernels: the native addon has no fused step');
+  return { impl: nat, threads };
+}
+
+/** The loss and hLast (and anchors) on Float32Arrays. */
+export function fusedStepForward(spec: FusedStepSpec, inp: FusedStepInputs, opts: { implementation?: KernelImplementation } = {}): { loss: number; hLast: Float32Array; anchors: Float32Array | null } {
+  checkFusedStep(spec, inp, 'fusedStepForward');
+  const hLast = new Float32Array(spec.B * spec.n);
+  const anchors = anchorLength(spec) > 0 ? new Float32Array(anchorLength(spec)) : null;
+  const { impl, threads } = fusedStepImplFor(opts.implementation);
+  return { loss: impl.forward(spec, inp, hLast, anchors, threads), hLast, anchors };
+}
+
+/** The gradients of dy·L on Float32Arrays, from the forward's hLast and anchors. */
+export function fusedStepBackward(
+  spec: FusedStepSpec,
+  inp: FusedStepInputs,
+  hLast: Float32Array,
+  anchors: Float32Array | null,
+  dy = 1,
+  opts: { implementation?: KernelImplementation } = {},
+): FusedStepGradients {
+  checkFusedStep(spec, inp, 'fusedStepBackward');
+  const { B, n, k, classes } = spec;
+  if (hLast.length !== B * n) throw new Error(`fusedStepBackward: hLast has ${hLast.length} values, expected ${B * n}`);
+  if ((anchors?.length ?? 0) !== anchorLength(spec)) throw new Error(`fusedStepBackward: anchors has ${anchors?.length ?? 0} values, expected ${anchorLength(spec)}`);
+  const g: FusedStepGradients = {
+    dU: new Float32Array(k * n), db: new Float32Array(n), ds: new Float32Array(n),
+    dh0: inp.h0 ? new Float32Array(B * n) : null, dV: new Float32Array(n * classes), dc: new Float32Array(classes),
+  };
+  const { impl, threads } = fusedStepImplFor(opts.implementation);
+  impl.backward(spec, inp, hLast, anchors, dy, g, threads);
+  return g;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tfjs op: `OrthoquantFusedStep` [x, U, b, s, h0?, V, c, targets] → [loss, hLast, anchors];
+// `OrthoquantFusedStepGrad` [dy, x, U, b, s, h0?, V, c, targets, hLast, anchors] → [dU, db, ds, dh0?, dV, dc].
+
+export const FUSED_STEP_KERNEL = 'OrthoquantFusedStep';
+export const FUSED_STEP_GRAD_KERNEL = 'OrthoquantFusedStepGrad';
+
+interface FusedStepAttrs {
+  blockSize: number;
+  relu: boolean;
+  hasH0: boolean;
+  anchorEvery: number;
+  threads: number;
+  implementation: 'native' | 'js';
+}
+
+type Info = tf.TensorInfo;
+
+function implOf(a: FusedStepAttrs): FusedStepImplementation {
+  if (a.implementation === 'js') return jsFusedStep;
+  const nat = loadNative().fusedStep;
+  if (!nat) throw new Error('kernels: the native fused step is not available');
+  return nat;
+}
+
+function specOf(a: FusedStepAttrs, x: Info, U: Info, V: Info): FusedStepSpec {
+  const [T, B, k] = x.shape;
+  return { T, B, n: U.shape[1], k, classes: V.shape[1], blockSize: a.blockSize, relu: a.relu, anchorEvery: a.anchorEvery };
+}
+
+function readTargets(backendName: string, backend: unknown, t: Info): Int32Array {
+  if (t.dtype !== 'int32') throw new Error(`${FUSED_STEP_KERNEL}: targets must be int32, got ${t.dtype}`);
+  const wasm = backend as { typedArrayFromHeap?: (t: Info) => Int32Array };
+  if (backendName === 'wasm' && typeof wasm.typedArrayFromHeap === 'function') return wasm.typedArrayFromHeap(t);
+  const v = (backend as { readSync(id: tf.DataId): unknown }).readSync(t.dataId);
+  if (!(v instanceof Int32Array)) throw new Error(`${FUSED_STEP_KERNEL}: backend '${backendName}' returned ${Object.prototype.toString.call(v)} for int32 targets`);
+  return v;
+}
+
+function inputsOf(list: Info[], a: FusedStepAttrs, io: TensorIo<unknown>, backendName: string, backend: unknown): FusedStepInputs {
+  const [x, U, b, s, h0, V, c, targets] = list as [Info, Info, Info, Info, Info, Info, Info, Info];
+  for (const [name, t] of Object.entries({ x, U, b, s, V, c, ...(a.hasH0 ? { h0 } : {}) })) checkFloat(t, `${FUSED_STEP_KERNEL}: ${name}`);
+  return {
+    x: io.read(x), U: io.read(U), b: io.read(b), s: io.read(s), h0: a.hasH0 ? io.read(h0) : null,
+    V: io.read(V), c: io.read(c), targets: readTargets(backendName, backend, targets),
+  };
+}
+
+function forwardKernel(backendName: string): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const a = attrs as unknown as FusedStepAttrs;
+    const list = Object.keys(inputs).map((k) => inputs[k]) as Info[];
+    const spec = specOf(a, list[0]!, list[1]!, list[5]!);
+    const io = ioFor(backendName, backend) as TensorIo<unknown>;
+    const A = anchorLength(spec);
+    const outs = [io.alloc([]), io.alloc([spec.B, spec.n]), io.alloc(A > 0 ? [A / (spec.B * spec.n), spec.B, spec.n] : [1])];
+    // Views only after the allocations above.
+    const inp = inputsOf(list, a, io, backendName, backend);
+    const anchors = io.view(outs[2]);
+    const loss = implOf(a).forward(spec, inp, io.view(outs[1]), A > 0 ? anchors : null, a.threads);
+    io.view(outs[0])[0] = loss;
+    if (A === 0) anchors.fill(0);
+    return outs.map((o) => io.finish(o));
+  };
+}
+
+function gradKernel(backendName: string): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const a = attrs as unknown as FusedStepAttrs;
+    const [dyInfo, ...rest] = Object.keys(inputs).map((k) => inputs[k]) as Info[];
+    const list = rest.slice(0, 8);
+    const [hLast, anchors] = rest.slice(8) as [Info, Info];
+    const spec = specOf(a, list[0]!, list[1]!, list[5]!);
+    const { B, n, k, classes } = spec;
+    const io = ioFor(backendName, backend) as TensorIo<unknown>;
+    const outs = [io.alloc([k, n]), io.alloc([n]), io.alloc([n]), io.alloc([n, classes]), io.alloc([classes])];
+    if (a.hasH0) outs.push(io.alloc([B, n]));
+    const inp = inputsOf(list, a, io, backendName, backend);
+    const g: FusedStepGradients = {
+      dU: io.view(outs[0]), db: io.view(outs[1]), ds: io.view(outs[2]), dV: io.view(outs[3]), dc: io.view(outs[4]),
+      dh0: a.hasH0 ? io.view(outs[5]) : null,
+    };
+    const dy = io.read(dyInfo!)[0];
+    implOf(a).backward(spec, inp, io.read(hLast), anchorLength(spec) > 0 ? io.read(anchors) : null, dy, g, a.threads);
+    return outs.map((o) => io.finish(o));
+  };
+}
+
+let gradientRegistered = false;
+
+function ensureFusedStepRegistered(): void {
+  const backendName = tf.getBackend();
+  if (!tf.getKernel(FUSED_STEP_KERNEL, backendName)) {
+    tf.registerKernel({ kernelName: FUSED_STEP_KERNEL, backendName, kernelFunc: forwardKernel(backendName) });
+    tf.registerKernel({ kernelName: FUSED_STEP_GRAD_KERNEL, backendName, kernelFunc: gradKernel(backendName) });
+  }
+  if (gradientRegistered) return;
+  gradientRegistered = true;
+  tf.registerGradient({
+    kernelName: FUSED_STEP_KERNEL,
+    inputsToSave: ['0', '1', '2', '3', '4', '5', '6', '7'],
+    outputsToSave: [false, true, true],
+    gradFunc: (dys, saved, attrs) => {
+      const a = attrs as unknown as FusedStepAttrs;
+      const dy = (Array.isArray(dys) ? dys[0] : dys) as tf.Tensor;
+      const outs = tf.engine().runKernel(FUSED_STEP_GRAD_KERNEL, [dy, ...saved] as unknown as tf.NamedTensorMap, attrs) as tf.Tensor[];
+      const [dU, db, ds, dV, dc] = outs;
+      const dh0 = a.hasH0 ? outs[5] : undefined;
+      const [x, , , , h0, , , targets] = saved;
+      return {
+        0: () => tf.zerosLike(x!), 1: () => dU!, 2: () => db!, 3: () => ds!, 4: () => dh0 ?? tf.zerosLike(h0!),
+        5: () => dV!, 6: () => dc!, 7: () => tf.zerosLike(targets!),
+      };
+    },
+  });
+}
+
+export interface HadamardRnnLossOptions {
+  /** Hadamard block size m (power of two dividing n); default n. */
+  blockSize?: number;
+  /** ReLU before the readout (default false: identity). */
+  readoutRelu?: boolean;
+  /** Anchor spacing of the rebuilt states (default 1000; 0: none). */
+  anchorEvery?: number;
+}
+
+/**
+ * The mean softmax cross-entropy of a linear HadamRNN over all T·B steps, as one op:
+ * x [T, B, k] (float inputs; gradient zero — not for embeddings), U [k, n], b [n], s [n] (every
+ * entry ±1), h0 [B, n] or null, V [n, classes], c [classes], targets int32 [T, B].
+ * Differentiable w.r.t. U, b, s, h0, V, c. Memory kept for the gradient: x, the parameters, the
+ * targets, the last state and ⌊T/anchorEvery⌋ states.
+ */
+export function hadamardRnnLoss(
+  x: tf.Tensor3D, U: tf.Tensor2D, b: tf.Tensor1D, s: tf.Tensor1D, h0: tf.Tensor2D | null, V: tf.Tensor2D, c: tf.Tensor1D, targets: tf.Tensor2D,
+  opts: HadamardRnnLossOptions = {},
+): tf.Scalar {
+  const where = 'hadamardRnnLoss';
+  if (!(x instanceof tf.Tensor) || x.rank !== 3) throw new Error(`${where}: x must be [T, B, k], got ${x instanceof tf.Tensor ? `[${x.shape.join(', ')}]` : typeof x}`);
+  const [T, B, k] = x.shape;
+  const n = U.shape[1];
+  const shapes: [string, tf.Tensor | null, number[]][] = [
+    ['U', U, [k, n]], ['b', b, [n]], ['s', s, [n]], ['h0', h0, [B, n]], ['V', V, [n, V.shape[1]]], ['c', c, [V.shape[1]]], ['targets', targets, [T, B]],
+  ];
+  for (const [name, t, shape] of shapes) {
+    if (t && (t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i]))) throw new Error(`${where}: ${name} must be [${shape.join(', ')}], got [${t.shape.join(', ')}]`);
+  }
+  for (const [name, t] of [['x', x], ['U', U], ['b', b], ['s', s], ['h0', h0], ['V', V], ['c', c]] as const) {
+    if (t && t.dtype !== 'float32') throw new Error(`${where}: ${name} must be float32, got ${t.dtype}`);
+  }
+  if (targets.dtype !== 'int32') throw new Error(`${where}: targets must be int32, got ${targets.dtype}`);
+  const blockSize = opts.blockSize ?? n;
+  if (!isPowerOfTwo(blockSize) || n % blockSize !== 0) throw new Error(`${where}: blockSize must be a power of two dividing n = ${n}, got ${blockSize}`);
+  if (!isSignVector(s.dataSync() as Float32Array)) throw new Error(`${where}: every s must be exactly ±1 (reversible BPTT needs an exactly orthogonal recurrence)`);
+  const anchorEvery = opts.anchorEvery ?? 1000;
+  if (!Number.isInteger(anchorEvery) || anchorEvery < 0) throw new Error(`${where}: anchorEvery must be a non-negative integer, got ${anchorEvery}`);
+  const { impl, threads } = fusedStepImplFor();
+  ensureFusedStepRegistered();
+  const attrs: FusedStepAttrs = { blockSize, relu: Boolean(opts.readoutRelu), hasH0: Boolean(h0), anchorEvery, threads, implementation: impl.name };
+  const none = placeholder();
+  let outs: tf.Tensor[];
+  try {
+    const list = [x, U, b, s, h0 ?? none, V, c, targets];
+    outs = withSharedSaves(() => tf.engine().runKernel(FUSED_STEP_KERNEL, list as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[]);
+  } finally {
+    none.dispose();
+  }
+  const [loss, hLast, anchors] = outs;
+  tf.dispose([hLast!, anchors!]);
+  return loss as tf.Scalar;
+}
