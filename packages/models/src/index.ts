@@ -36,3 +36,4 @@ export { Lstm, FastRnn } from './baselines.js';
 export { quantizeWeightsPostTraining, FrozenRnn } from './ptq.js';
 export type { PtqConfig } from './ptq.js';
 export { matrixDiagnostics } from './base.js';
+export { singularValueRange } from './spectrum.js';

@@ -12,7 +12,8 @@
  *   (W updated by its own Riemannian step), `hadamard` (W = diag(sign u)·H/√m, STE);
  * - QORNN `ste-bjorck`: latent V → spectral normalisation → Björck → k-bit quantizer (STE);
  *   QORNN `ste-projUNN-D/T`: W kept orthogonal by projUNN steps, the forward uses q(W) (STE).
- *   U and V are quantized to `ioBits` (default `bits`), biases stay float.
+ *   U and V are quantized to `ioBits` (default `bits`), biases stay float; `quantizeIO: false`
+ *   keeps U and V float (the reference's SpectralQSSM: only W at k bits).
  *
  * Init (`init`, default `auto`): skew parameterizations (Cayley, exp) start from Henaff's 2×2
  * rotations (`henaff`), `identity` (A = 0), `random` (N(0, 0.1²) skew entries) or expRNN's
@@ -51,7 +52,10 @@ export class Ornn extends BaseModel {
     super(config, io);
     const n = config.hidden;
     this.wBits = config.type === 'qornn' ? config.bits : null;
-    this.ioBits = config.type === 'qornn' ? (config.ioBits ?? config.bits) : null;
+    if (config.type === 'qornn' && config.quantizeIO === false && config.ioBits !== undefined) {
+      throw new InputError(`quantizeIO: false keeps U and V float; remove ioBits (got ${config.ioBits})`, 'model.ioBits');
+    }
+    this.ioBits = config.type === 'qornn' && config.quantizeIO !== false ? (config.ioBits ?? config.bits) : null;
     this.addEmbedding(rng);
     this.addInputProjection(rng);
     this.param = this.makeParameterization(config, rng.fork('W'));

@@ -78,6 +78,11 @@ export interface QornnConfig extends CommonModelConfig {
   bits: number;
   /** Bits of U and V; `bits` when absent. */
   ioBits?: number;
+  /**
+   * `false`: U and V stay float and only W is quantized — the HadamRNN reference's
+   * `SpectralQSSM` (linear ORNN, W Björck-orthogonalised then k-bit). Absent means true.
+   */
+  quantizeIO?: boolean;
   init: WInit | 'auto';
   projRank?: number;
   readoutActivation: 'relu' | 'linear';
@@ -201,6 +206,8 @@ export interface RecurrentModel {
   trainableVariables(): ParameterGroups;
   /** Called by the trainer after each optimizer step (projections, projUNN). */
   afterStep?(): void;
+  /** HadamRNN: the current signs of u (±1), cheap enough to read after every step. */
+  signs?(): Int8Array;
   quantization(): QuantizationInfo;
   diagnostics(): ModelDiagnostics;
   sizeBits(): SizeReport;

@@ -48,5 +48,5 @@ export type { HadamRnnOptions } from './hadamard-rnn.js';
 export { projUNN, projUnnStep, lowRankFactors } from './projunn.js';
 export type { ProjUnnOptions, ProjUnnStepOptions, ProjUnnVariant } from './projunn.js';
 
-export { solve, skew, stopGradient, orthogonalityError } from './linalg.js';
+export { solve, skew, stopGradient, orthogonalityError, extremeEigenvalues } from './linalg.js';
 export type { SkewMode } from './linalg.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createRng, tf } from '@orthoquant/runtime';
 import { expectArraysClose, expectNoLeaks, finiteDifference, relativeError, testBackend } from '@orthoquant/runtime/testing';
 import { orthogonalityError, solve, stopGradient } from './index.js';
-import { luFactor, luSolve, matmul64, orthonormalColumns, symmetricEigen, transpose64 } from './linalg.js';
+import { extremeEigenvalues, luFactor, luSolve, matmul64, orthonormalColumns, symmetricEigen, transpose64 } from './linalg.js';
 
 describe('linalg', () => {
   before(() => testBackend());
@@ -74,5 +74,21 @@ describe('linalg', () => {
       const g = tf.grad((v: tf.Tensor) => tf.sum(tf.add(tf.mul(stopGradient(v), v), v)))(x);
       expectArraysClose(g, [2, 3, 4], 1e-6, 0, 'd/dx (sg(x)·x + x) = x + 1');
     });
+  });
+
+  it('extremeEigenvalues: the smallest and largest eigenvalue as symmetricEigen finds them (Householder + Sturm bisection)', () => {
+    const rng = createRng(4);
+    for (const n of [1, 2, 3, 17, 40]) {
+      const g = rng.normalArray(n * n);
+      const sym = matmul64(transpose64(g, n, n), g, n, n, n); // GᵀG: positive semi-definite, a spread spectrum
+      for (let i = 0; i < n; i++) sym[i * n + i] -= 2; // and some negative eigenvalues
+      const { values } = symmetricEigen(sym, n);
+      const { min, max } = extremeEigenvalues(sym, n);
+      assert.ok(Math.abs(max - values[0]) < 1e-9 * Math.max(1, Math.abs(values[0])), `n=${n}: max ${max} vs ${values[0]}`);
+      assert.ok(Math.abs(min - values[n - 1]) < 1e-9 * Math.max(1, Math.abs(values[0])), `n=${n}: min ${min} vs ${values[n - 1]}`);
+    }
+    const diag = new Float64Array(16);
+    [3, -1, 0.5, 2].forEach((v, i) => (diag[i * 5] = v));
+    assert.deepEqual(Object.values(extremeEigenvalues(diag, 4)).map((v) => Math.round(v * 1e9) / 1e9), [-1, 3]);
   });
 });

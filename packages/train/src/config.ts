@@ -86,6 +86,8 @@ const qornn = z.strictObject({
   strategy: oneOf(QAT_STRATEGIES).default('ste-bjorck'),
   bits,
   ioBits: bits.optional(),
+  /** false: U and V float, W alone at `bits` (the reference's SpectralQSSM); absent = true. */
+  quantizeIO: z.boolean().optional(),
   init: oneOf(['auto', ...W_INITS] as const).default('auto'),
   projRank: int(1, 65536).optional(),
   readoutActivation,

@@ -6,8 +6,10 @@
  * `createRng(seed).fork('data').fork(e)`; per step: forward over the whole batch, loss,
  * gradients of every trainable variable, NaN/Inf check, clipping by global norm, the optimizer
  * on the `other` group (lr) and the `orthogonal` group (orthLr), managed (projUNN) steps,
- * `model.afterStep()`. Per epoch: val and test metrics, diagnostics (‖WᵀW − I‖_max, zeros,
- * sign flips of u), checkpoint. After training in `ptq` mode: the quantized copy is
+ * `model.afterStep()`; HadamRNN: `step_sign_flips`, the entries of sign(u) the step changed
+ * (the reference's TRACK_FLIPS). Per epoch: val and test metrics, diagnostics (‖WᵀW − I‖_max,
+ * zeros, sign flips of u since the last epoch, `sv_min`/`sv_max` of the W the forward pass
+ * uses), checkpoint. After training in `ptq` mode: the quantized copy is
  * evaluated as well.
  *
  * Reproducibility: the data order depends only on (seed, epoch), the init on the seed, and
@@ -19,7 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { tf, initBackend, createRng } from '@orthoquant/runtime';
 import type { Logger } from '@orthoquant/runtime';
-import { createModel, quantizeWeightsPostTraining } from '@orthoquant/models';
+import { createModel, quantizeWeightsPostTraining, singularValueRange } from '@orthoquant/models';
 import type { ModelConfig, ModelIO, RecurrentModel } from '@orthoquant/models';
 import { createTask, MetricAccumulator, batchToTensors } from '@orthoquant/tasks';
 import type { Batch, ConfigRecord, Split, Task } from '@orthoquant/tasks';
@@ -212,6 +214,8 @@ class Trainer {
   private epochLossSum = 0;
   private epochLossCount = 0;
   private prevSigns: Int8Array | null = null;
+  /** Signs of u after the previous step (HadamRNN), for the per-step flip count. */
+  private stepSigns: Int8Array | null = null;
   private best: Metrics | null = null;
   private last: Metrics | null = null;
   private state: tf.Tensor2D[] | null = null;
@@ -268,6 +272,7 @@ class Trainer {
   async run(): Promise<Metrics> {
     if (this.options.resumeFrom) this.restore(resolveCheckpoint(this.options.resumeFrom));
     else this.prevSigns = this.model.diagnostics().signs ?? null;
+    this.stepSigns = this.model.signs?.() ?? null;
     const { budget } = this.cfg;
     this.log('info', `training ${this.cfg.model.type} on ${this.task.name}: ${this.totalSteps} steps (${this.stepsPerEpoch} per epoch)${this.step ? `, resuming at step ${this.step}` : ''}`);
     this.options.progress?.start?.({ totalSteps: this.totalSteps, startStep: this.step });
@@ -386,6 +391,11 @@ class Trainer {
       const dt = (performance.now() - t0) / 1000;
       this.pace = this.pace === null ? dt : 0.9 * this.pace + 0.1 * dt;
       const metrics: Metrics = { loss, grad_norm: norm, lr: this.optOther.lr, step_seconds: dt };
+      const signs = this.model.signs?.();
+      if (signs) {
+        if (this.stepSigns) metrics.step_sign_flips = countFlips(signs, this.stepSigns);
+        this.stepSigns = signs;
+      }
       const { evalEvery, checkpointEvery } = this.cfg.budget;
       if (evalEvery && this.step % evalEvery === 0) Object.assign(metrics, prefixed('val_', this.evaluate(this.model, 'val')));
       this.emit({ type: 'step', step: this.step, metrics });
@@ -451,12 +461,14 @@ class Trainer {
     if (diag.orthogonalityError !== undefined) metrics.orthogonality_error = diag.orthogonalityError;
     if (diag.zeroFraction !== undefined) metrics.zero_fraction = diag.zeroFraction;
     if (diag.signs) {
-      if (this.prevSigns) {
-        let flips = 0;
-        for (let i = 0; i < diag.signs.length; i++) if (diag.signs[i] !== this.prevSigns[i]) flips++;
-        metrics.sign_flips = flips;
-      }
+      if (this.prevSigns) metrics.sign_flips = countFlips(diag.signs, this.prevSigns);
       this.prevSigns = diag.signs;
+    }
+    const W = this.model.effectiveWeights().W;
+    if (W && W.shape.length === 2 && W.shape[0] === W.shape[1]) {
+      const sv = singularValueRange(W.data, W.shape[0]);
+      metrics.sv_min = sv.min;
+      metrics.sv_max = sv.max;
     }
     if (partial) metrics.partial_epoch = 1;
     metrics.eval_seconds = (performance.now() - t0) / 1000;
@@ -585,4 +597,11 @@ class Trainer {
     this.optOther.dispose();
     this.optOrth.dispose();
   }
+}
+
+/** Entries whose sign differs between two ±1 vectors. */
+function countFlips(a: Int8Array, b: Int8Array): number {
+  let flips = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) flips++;
+  return flips;
 }

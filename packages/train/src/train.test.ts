@@ -199,9 +199,32 @@ describe('runTrial', () => {
     }
     // A large lr on u flips some signs of W.
     assert.ok(epochs.some((e) => e.metrics.sign_flips > 0), 'no sign flips at lr 0.5');
+    // Per step (TRACK_FLIPS): the flips of each step add up to the epoch's net change at most.
+    const steps = c.events.filter((e): e is Extract<TrainEvent, { type: 'step' }> => e.type === 'step');
+    assert.equal(steps.length, 16);
+    assert.ok(steps.every((e) => Number.isInteger(e.metrics.step_sign_flips) && e.metrics.step_sign_flips >= 0 && e.metrics.step_sign_flips <= 8));
+    const perEpoch = [0, 1].map((k) => steps.slice(8 * k, 8 * k + 8).reduce((a, e) => a + e.metrics.step_sign_flips, 0));
+    epochs.forEach((e, k) => assert.ok(e.metrics.sign_flips <= perEpoch[k], `epoch ${k}: ${e.metrics.sign_flips} net flips > ${perEpoch[k]} step flips`));
+    // HadamRNN's W is exactly orthogonal: every singular value is 1.
+    for (const e of epochs) assert.ok(Math.abs(e.metrics.sv_min - 1) < 1e-6 && Math.abs(e.metrics.sv_max - 1) < 1e-6, `σ range [${e.metrics.sv_min}, ${e.metrics.sv_max}]`);
     assert.deepEqual(progress, Array.from({ length: 16 }, (_, i) => i + 1));
     assert.equal(summary.recurrent_bits, 8);
     assert.equal(summary.best_epoch !== undefined, true);
+  });
+
+  it("QORNN quantizeIO: false (the reference's SpectralQSSM): W at k bits, U and V float; σ range of the quantized W per epoch", async () => {
+    const c = collect();
+    const cfg = tinyTrial({ model: { type: 'qornn', hidden: 8, bits: 3, quantizeIO: false } });
+    const summary = await runTrial(cfg, { onEvent: c.onEvent });
+    const model = createModel(parseTrialConfig(cfg).model, { inputSize: 10, outputSize: 9, readout: 'many-to-many' }, 0);
+    assert.deepEqual(model.quantization().U, { bits: null, kind: 'float' });
+    assert.deepEqual(model.quantization().W, { bits: 3, kind: 'uniform' });
+    model.dispose();
+    const epochs = c.events.filter((e): e is Extract<TrainEvent, { type: 'epoch' }> => e.type === 'epoch');
+    // 3-bit W is near orthogonal, not exactly: its singular values spread around 1.
+    for (const e of epochs) assert.ok(e.metrics.sv_min < e.metrics.sv_max && e.metrics.sv_min > 0.3 && e.metrics.sv_max < 1.7, `σ range [${e.metrics.sv_min}, ${e.metrics.sv_max}]`);
+    assert.ok(Number.isFinite(summary.test_loss));
+    assert.throws(() => createModel({ type: 'qornn', hidden: 8, bits: 3, quantizeIO: false, ioBits: 4, activation: 'linear', strategy: 'ste-bjorck', init: 'auto', readoutActivation: 'relu' }, { inputSize: 2, outputSize: 2, readout: 'last' }, 0), /model\.ioBits: quantizeIO: false keeps U and V float/);
   });
 
   it('a separate learning rate for the orthogonal group', async () => {
