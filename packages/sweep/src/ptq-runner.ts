@@ -21,13 +21,18 @@ import { createModel } from '@orthoquant/models';
 import type { ModelConfig, NamedWeights, RecurrentModel } from '@orthoquant/models';
 import { createTask, resolveTrialSeeds } from '@orthoquant/tasks';
 import type { ConfigRecord, Split, Task } from '@orthoquant/tasks';
-import { runTrial as trainTrial, parseTrialConfig, readCheckpoint, resolveCheckpoint, modelIO } from '@orthoquant/train';
+import { runTrial as trainTrial, parseTrialConfig, readCheckpoint, resolveCheckpoint, modelIO, checkpointValid } from '@orthoquant/train';
 import type { TrainEvent, TrialConfig } from '@orthoquant/train';
 import { evaluateFloat, evaluateInteger, fromRecurrentModel, quantizeForTask, writeIntegerModel } from '@orthoquant/integer';
 import type { EvaluationResult, FloatModel, IntegerModel, PtqSettings } from '@orthoquant/integer';
 import type { PreflightTrial, RunTrialOptions } from './runner.js';
 
 export { parseTrialConfig };
+
+/** A checkpoint is used for a resume only when whole (its checksum holds). */
+export function checkpointUsable(path: string): boolean {
+  return checkpointValid(path);
+}
 
 /**
  * The sweep's preflight (see `preflight.ts`): every trial's config parses, its task can be

@@ -54,6 +54,11 @@ export interface TrialRunnerModule {
    * resolves to every problem found (none: all can start).
    */
   preflight?(trials: PreflightTrial[], opts?: { dataDir?: string }): Promise<{ message: string; label: string }[]>;
+  /**
+   * Whether a checkpoint file is whole (a torn one, e.g. cut short by a crash or power loss,
+   * is skipped: the trial resumes from the previous whole one). Default: the file exists.
+   */
+  checkpointUsable?(path: string): boolean;
   /** What the provenance record should say about the compute (after a trial ran). */
   describeRuntime?(): { backend?: string | null; kernel?: string | null } | undefined;
 }
@@ -76,6 +81,7 @@ export async function loadRunner(module: string = DEFAULT_RUNNER_MODULE): Promis
   }
   if (typeof mod.runTrial !== 'function') throw new Error(`trainer module '${module}' does not export a runTrial function (exports: ${Object.keys(mod).join(', ') || 'none'})`);
   if (mod.parseTrialConfig !== undefined && typeof mod.parseTrialConfig !== 'function') throw new Error(`trainer module '${module}': parseTrialConfig is not a function`);
+  if (mod.checkpointUsable !== undefined && typeof mod.checkpointUsable !== 'function') throw new Error(`trainer module '${module}': checkpointUsable is not a function`);
   if (mod.preflight !== undefined && typeof mod.preflight !== 'function') throw new Error(`trainer module '${module}': preflight is not a function`);
   return mod as unknown as TrialRunnerModule;
 }

@@ -215,7 +215,13 @@ class Worker {
       const config = this.runner.parseTrialConfig ? this.runner.parseTrialConfig(lease.config, where) : lease.config;
       // a re-claimed trial continues from the last checkpoint an earlier attempt reported;
       // replayed steps overwrite their metric rows (never duplicate them)
-      const resume = lease.attempt > 1 ? latestCheckpoint(this.store, lease.trialId, existsSync) : null;
+      const usable = (p: string) => {
+        if (!existsSync(p)) return false;
+        if (!this.runner.checkpointUsable || this.runner.checkpointUsable(p)) return true;
+        log.warn({ checkpoint: p }, `checkpoint ${p} is torn or corrupt; trying the previous one`);
+        return false;
+      };
+      const resume = lease.attempt > 1 ? latestCheckpoint(this.store, lease.trialId, usable) : null;
       if (resume) log.info({ resumeFrom: resume.path, step: resume.step }, 'resuming from checkpoint');
       const summary = await this.runner.runTrial(config as never, {
         onEvent,

@@ -10,5 +10,5 @@ export type { TrialConfig, TrialConfigInput } from './config.js';
 export { Optimizer, globalNorm } from './optimizers.js';
 export type { OptimizerName, OptimizerSettings, OptimizerState } from './optimizers.js';
 export { lossTensor } from './loss.js';
-export { readCheckpoint, writeCheckpoint, resolveCheckpoint, checkpointFileName } from './checkpoint.js';
+export { readCheckpoint, writeCheckpoint, resolveCheckpoint, checkpointFileName, checkpointValid } from './checkpoint.js';
 export type { CheckpointData, TensorRecord } from './checkpoint.js';

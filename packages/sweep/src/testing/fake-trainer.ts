@@ -10,6 +10,8 @@
  *   hangAt: n, hang: 'ignore'    never resolve and ignore the abort signal
  *   hangAt: n, hang: 'busy'      block the event loop (no heartbeat can be sent)
  *   checkpointEvery: n           write a small checkpoint file every n steps
+ *   tearCheckpoint: true         with crashOnceAt: cut the last checkpoint short before dying
+ *                                (a torn write whose artifact row survived)
  *   (resumeFrom given)           continue after the step of that checkpoint file (ck-<step>)
  *
  * Metrics per step: loss = 1/(1 + step) + seed/1000, acc = 1 − loss; an epoch event every 5
@@ -31,6 +33,18 @@ interface FakeConfig {
   hangAt?: number;
   hang?: 'async' | 'ignore' | 'busy';
   checkpointEvery?: number;
+  tearCheckpoint?: boolean;
+}
+
+const CHECKPOINT_TEXT = /^checkpoint at (\d+)\n$/;
+
+/** A fake checkpoint is whole when it reads `checkpoint at N` and a newline. */
+export function checkpointUsable(path: string): boolean {
+  try {
+    return CHECKPOINT_TEXT.test(readFileSync(path, 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 export function parseTrialConfig(obj: unknown, where?: string): unknown {
@@ -63,15 +77,17 @@ export async function runTrial(config: FakeConfig, opts: RunTrialOptions): Promi
   const seed = typeof config.seed === 'number' ? config.seed : 0;
   let start = 0;
   if (opts.resumeFrom) {
-    const m = /ck-(\d+)$/.exec(readFileSync(opts.resumeFrom, 'utf8').trim().replace('checkpoint at ', 'ck-'));
-    if (!m) throw new Error(`fake trainer: ${opts.resumeFrom} is not a fake checkpoint`);
+    const m = CHECKPOINT_TEXT.exec(readFileSync(opts.resumeFrom, 'utf8'));
+    if (!m) throw new Error(`fake trainer: ${opts.resumeFrom} is not a whole fake checkpoint`);
     start = Number(m[1]);
   }
   opts.onEvent({ type: 'log', level: 'info', msg: `fake trainer: steps ${start}..${steps - 1}` });
   opts.progress?.start?.({ totalSteps: steps, startStep: start });
   const t0 = Date.now();
+  let lastCheckpoint: string | null = null;
   for (let step = start; step < steps; step++) {
     if (step === config.failAt) throw new Error(`fake trainer: diverged at step ${step} (loss is NaN)`);
+    if (step === config.crashOnceAt && !opts.resumeFrom && config.tearCheckpoint && lastCheckpoint) writeFileSync(lastCheckpoint, 'checkpo');
     if (step === config.crashAt || (step === config.crashOnceAt && !opts.resumeFrom)) process.exit(3);
     if (step === config.hangAt) {
       if (config.hang === 'busy') for (;;) Date.now();
@@ -87,6 +103,7 @@ export async function runTrial(config: FakeConfig, opts: RunTrialOptions): Promi
       mkdirSync(opts.checkpointDir, { recursive: true });
       const path = join(opts.checkpointDir, `ck-${step + 1}`);
       writeFileSync(path, `checkpoint at ${step + 1}\n`);
+      lastCheckpoint = path;
       opts.onEvent({ type: 'checkpoint', path, step: step + 1 });
     }
   }

@@ -1,0 +1,39 @@
+/**
+ * A worker dies and the checkpoint its store row names is torn (cut short: the write never
+ * reached the disk whole). The re-claimed trial skips it and resumes from the previous whole
+ * checkpoint; the replayed steps overwrite their metric rows (no duplicate, no gap).
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { openStore, listTrials } from '@orthoquant/store';
+import { runSweep } from './index.js';
+import { FAKE_TRAINER } from './testing.js';
+import { sandbox } from './test-fixtures/helpers.js';
+
+test('a torn checkpoint is detected, not loaded: the trial resumes from the previous whole one', async () => {
+  const sb = sandbox('orthoquant-torn-');
+  try {
+    const file = sb.write('t.yaml', `name: t\nparameters:\n  id: { values: [torn] }\n  steps: { value: 10 }\n  checkpointEvery: { value: 3 }\n  crashOnceAt: { value: 8 }\n  tearCheckpoint: { value: true }\n`);
+    const r = await runSweep({ dbPath: sb.db, file, workers: 1, runnerModule: FAKE_TRAINER, maxAttempts: 2 });
+    assert.deepEqual([r.done, r.failed], [1, 0], JSON.stringify(r.failures));
+    const store = openStore(sb.db);
+    try {
+      const t = listTrials(store, { sweep: 't' })[0];
+      assert.deepEqual([t.status, t.attempts], ['done', 2]);
+      const ck = store.sqlite.prepare(`SELECT path, step FROM artifacts WHERE trial_id = ? AND kind = 'checkpoint' ORDER BY step`).all(t.id) as { path: string; step: number }[];
+      // the first attempt recorded 3 and 6 (6 then torn); the second, resumed at 3, wrote 6 and 9 again
+      assert.deepEqual(ck.map((c) => c.step), [3, 6, 9]);
+      assert.equal(readFileSync(ck[1].path, 'utf8'), 'checkpoint at 6\n', 'step 6 rewritten whole by the resumed attempt');
+      const loss = store.sqlite.prepare(`SELECT count(*) AS n, min(step) AS lo, max(step) AS hi, count(DISTINCT step) AS d FROM metrics WHERE trial_id = ? AND key = 'loss'`).get(t.id);
+      assert.deepEqual(loss, { n: 10, lo: 0, hi: 9, d: 10 });
+      const log = readFileSync(r.logFile, 'utf8');
+      assert.match(log, /ck-6 is torn or corrupt; trying the previous one/);
+      assert.match(log, /"resumeFrom":"[^"]*ck-3"/);
+    } finally {
+      store.close();
+    }
+  } finally {
+    sb.cleanup();
+  }
+});
