@@ -37,6 +37,7 @@ interface Case {
 const CASES: Case[] = [
   { label: 'HadamRNN linear many-to-many a12', float: randomHadamRnn({ n: 32, inputSize: 3, outputSize: 4, seed: 'c/h1' }), ptq: { actBits: 12 } },
   { label: 'HadamRNN relu last a16, 4-bit U', float: randomHadamRnn({ n: 16, inputSize: 5, outputSize: 3, readout: 'last', activation: 'relu', seed: 'c/h2' }), ptq: { actBits: 16, weightBits: 4 }, std: 3 },
+  { label: 'HadamRNN a16, 16-bit U (int64 projection)', float: randomHadamRnn({ n: 16, inputSize: 6, outputSize: 2, seed: 'c/h5' }), ptq: { actBits: 16, weightBits: 16 }, std: 3 },
   { label: 'Block-HadamRNN m=8 (two phases) relu a8', float: randomHadamRnn({ n: 32, inputSize: 2, outputSize: 5, blockSize: 8, activation: 'relu', seed: 'c/h3' }), ptq: { actBits: 8, weightBits: 6 } },
   { label: 'Block-HadamRNN m=2 linear a10', float: randomHadamRnn({ n: 24, inputSize: 1, outputSize: 2, blockSize: 2, seed: 'c/h4' }), ptq: { actBits: 10 } },
   { label: 'QORNN 3-bit W (packed) relu last a8', float: randomOrnn({ n: 24, inputSize: 3, outputSize: 4, readout: 'last', activation: 'relu', seed: 'c/o1' }), ptq: { actBits: 8, weightBits: 3 } },
@@ -85,9 +86,12 @@ describe('export-c: the compiled C equals the JS integer engine bit for bit', { 
   }
   test('the cases cover packed codes, int64 and int32 accumulators, every kind and readout', () => {
     const sources = CASES.map((c) => generateC(prepare(c, 8, 2).model, { name: 'net' }).files['net.c']).join('\n');
-    assert.match(sources, /int64_t accx? =/);
-    assert.match(sources, /int32_t accx? =/);
-    assert.match(sources, /bits_ \|= /);
+    assert.match(sources, /int64_t accx =/, 'a dot product with an int64 accumulator');
+    assert.match(sources, /int64_t acc\[/, 'a readout with int64 accumulators');
+    assert.match(sources, /int32_t accx =/, 'a dot product with an int32 accumulator');
+    assert.match(sources, /int32_t acc\[/, 'a readout with int32 accumulators');
+    assert.match(sources, /if \(xd == 0\) continue;/, 'a sparse HadamRNN input projection');
+    assert.match(sources, /bits_ \|= /, 'packed codes');
     assert.deepEqual(new Set(CASES.map((c) => c.float.kind)), new Set(['hadamrnn', 'ornn', 'lstm']));
     assert.deepEqual(new Set(CASES.map((c) => c.float.readout)), new Set(['many-to-many', 'last']));
   });
@@ -161,7 +165,7 @@ test('export-c: sizes and logit scales; unsupported models are refused with the 
 });
 
 test('export-c: the demo reads a file, prints predictions, refuses bad data', { skip }, () => {
-  const c = CASES[4]; // ORNN, readout last, 3 inputs, 4 outputs
+  const c = CASES.find((k) => k.label.startsWith('QORNN 3-bit'))!; // readout last, 3 inputs, 4 outputs
   const T = 5;
   const { model, inputs } = prepare(c, T, 2);
   const compiled = compileDemo(generateC(model, { name: 'demo' }), { cc: cc! });

@@ -13,7 +13,7 @@ import type { IntegerHadamRnn, IntegerLstm, IntegerModel, IntegerOrnn } from '..
 import { INPUT_LIMIT } from '../engines/common.js';
 import { helpersC } from './fixed-point-c.js';
 import type { CHelper } from './fixed-point-c.js';
-import { accumulatorType, cInt, cList, dotLoop, matrix, matrixTable, transpose, vectorTable } from './tables.js';
+import { accumulatorType, axpyLoop, cInt, cList, columnAccumulatorType, dotLoop, matrix, matrixTable, transpose, vectorTable } from './tables.js';
 import type { CMatrix } from './tables.js';
 import { demoC } from './demo.js';
 
@@ -174,16 +174,22 @@ int ${n}_run(${n}_state *s, const int32_t *inputs, size_t steps, int32_t *logits
 `;
   }
 
-  /** The readout `logits[o] = sat32(c[o] + Σ_j V[j,o] f(h_j))`. */
-  readout(V: CMatrix, cExpr: string, f: (h: string) => string, hMax: number, cMax: number): string {
-    const acc = accumulatorType(V, hMax, cMax);
+  /**
+   * The readout `logits[o] = sat32(c[o] + Σ_j V[j,o] f(h_j))`, V stored [n][O]: row j is added
+   * once for each unit with f(h_j) ≠ 0 (ReLU readouts skip about half).
+   */
+  readout(V: CMatrix, c: (o: string) => string, f: (h: string) => string, hMax: number, cMax: number): string {
+    const acc = columnAccumulatorType(V, hMax, cMax);
     return `void ${this.name}_readout(const ${this.name}_state *s, int32_t *logits) {
-  size_t o;
-  for (o = 0; o < ${this.P}_OUTPUTS; o++) {
-    ${acc} acc = ${cExpr};
-${dotLoop(V, 'o', (k) => f(`s->h[${k}]`), 'acc', acc, '    ')}
-    logits[o] = ${this.narrow('acc', acc)};
+  ${acc} acc[${this.P}_OUTPUTS];
+  size_t o, j;
+  for (o = 0; o < ${this.P}_OUTPUTS; o++) acc[o] = ${c('o')};
+  for (j = 0; j < ${this.P}_HIDDEN; j++) {
+    const int32_t v = ${f('s->h[j]')};
+    if (v == 0) continue;
+${axpyLoop(V, 'j', 'v', (k) => `acc[${k}]`, acc, '    ')}
   }
+  for (o = 0; o < ${this.P}_OUTPUTS; o++) logits[o] = ${this.narrow('acc[o]', acc)};
 }
 `;
   }
@@ -220,24 +226,43 @@ ${indent}}`;
     }
     this.tables.push(`/* Sign of each hidden unit, bit k = 1 for -1 (n bits packed, LSB first). */\nstatic const uint8_t ${nm}_signs[${signBytes.length}] = {\n${cList(signBytes)}\n};\n`);
     this.weightBytes += signBytes.length;
-    const U = this.addMatrix(matrix(`${nm}_U`, transpose(m.U.codes, m.inputSize, n), n, m.inputSize), `U^T (input projection, row j = unit j), ${m.U.bits}-bit codes, scale ${m.U.scale}`);
+    // int32 sums (the usual case): U stored [inputSize][n] and added row by row for the inputs
+    // off their zero point (one-hot symbols, blank pixels skip theirs), into the z scratch.
+    const Ut = matrix(`${nm}_U`, transpose(m.U.codes, m.inputSize, n), n, m.inputSize);
+    const sparse = accumulatorType(Ut, this.inputMax, maxAbs(m.bInput)) === 'int32_t';
+    const U = sparse
+      ? this.addMatrix(matrix(`${nm}_U`, m.U.codes, m.inputSize, n), `U (input projection, row d = input d), ${m.U.bits}-bit codes, scale ${m.U.scale}`)
+      : this.addMatrix(Ut, `U^T (input projection, row j = unit j), ${m.U.bits}-bit codes, scale ${m.U.scale}`);
     this.addVector(`${nm}_bias`, m.bInput, 'input bias in the input accumulator scale');
     this.tables.push(`static const int32_t ${nm}_in_mult[2] = { ${cInt(m.inputRescale[0].multiplier)}, ${cInt(m.inputRescale[1].multiplier)} };\nstatic const int ${nm}_in_shift[2] = { ${m.inputRescale[0].shift}, ${m.inputRescale[1].shift} };\n`);
     this.weightBytes += 16;
-    const V = this.addMatrix(matrix(`${nm}_V`, transpose(m.V.codes, n, m.outputSize), m.outputSize, n), `V^T (readout, row o = output o), ${m.V.bits}-bit codes, scale ${m.V.scale}`);
+    const V = this.addMatrix(matrix(`${nm}_V`, m.V.codes, n, m.outputSize), `V (readout, row j = unit j), ${m.V.bits}-bit codes, scale ${m.V.scale}`);
     this.tables.push(`/* output bias in the logit scale of a state on phase 0 and on phase 1 */\nstatic const int32_t ${nm}_cLogit[2][${m.outputSize}] = {\n  {\n${cList(m.cLogit[0], '    ')}\n  },\n  {\n${cList(m.cLogit[1], '    ')}\n  }\n};\n`);
     this.weightBytes += 8 * m.outputSize;
     this.helpers.add('asr');
     const relu = m.activation === 'relu';
-    const project = `static void ${nm}_project(${nm}_state *s, const int32_t *x) {
+    this.helpers.add('mulFixed').add('sat');
+    const zp = m.inputZeroPoint;
+    const project = sparse
+      ? `static void ${nm}_project(${nm}_state *s, const int32_t *x) {
+  const int32_t mult = ${nm}_in_mult[s->phase];
+  const int in_shift = ${nm}_in_shift[s->phase];
+  size_t j, d;
+  for (j = 0; j < ${P}_HIDDEN; j++) s->z[j] = ${nm}_bias[j];
+  for (d = 0; d < ${P}_INPUTS; d++) {
+    const int32_t xd = ${zp === 0 ? 'x[d]' : `x[d] - (${cInt(zp)})`};
+    if (xd == 0) continue;
+${axpyLoop(U, 'd', 'xd', (k) => `s->z[${k}]`, 'int32_t', '    ')}
+  }
+  for (j = 0; j < ${P}_HIDDEN; j++) s->z[j] = oq_clamp(oq_mul_fixed(s->z[j], mult, in_shift), -${INPUT_LIMIT}, ${INPUT_LIMIT});
+}
+`
+      : `static void ${nm}_project(${nm}_state *s, const int32_t *x) {
   const int32_t mult = ${nm}_in_mult[s->phase];
   const int in_shift = ${nm}_in_shift[s->phase];
   size_t j;
   for (j = 0; j < ${P}_HIDDEN; j++) {
-${this.projection(U, m.bInput, `${nm}_bias`, 'j', 'x', (v) => {
-      this.helpers.add('mulFixed');
-      return `oq_mul_fixed(${v}, mult, in_shift)`;
-    }, 's->z[j]', '    ')}
+${this.projection(U, m.bInput, `${nm}_bias`, 'j', 'x', (v) => `oq_mul_fixed(${v}, mult, in_shift)`, 's->z[j]', '    ')}
   }
 }
 `;
@@ -276,7 +301,7 @@ ${relu ? '    v &= ~OQ_ASR(v, 31);\n' : ''}    h[k] = v;
   ${nm}_recurrent(s->h, s->z, s->phase == 0 ? ${m.stepShifts[0]} : ${m.stepShifts[1]});
   s->phase ^= 1;`;
     const reluRead = m.readoutActivation === 'relu';
-    const readout = this.readout(V, `${nm}_cLogit[s->phase][o]`, (h) => (reluRead ? `(${h} > 0 ? ${h} : 0)` : h), reluRead ? this.qmax : 2 ** (m.actBits - 1), Math.max(maxAbs(m.cLogit[0]), maxAbs(m.cLogit[1])));
+    const readout = this.readout(V, (o) => `${nm}_cLogit[s->phase][${o}]`, (h) => (reluRead ? `(${h} > 0 ? ${h} : 0)` : h), reluRead ? this.qmax : 2 ** (m.actBits - 1), Math.max(maxAbs(m.cLogit[0]), maxAbs(m.cLogit[1])));
     const code = project + '\n' + recurrent + '\n' + this.stepFunctions(update, readout, `  size_t j;\n  for (j = 0; j < ${P}_HIDDEN; j++) s->h[j] = 0;\n  s->phase = 0;\n`);
     const state: StateField[] = [
       { name: 'h', length: n, comment: 'hidden codes (on the grid of `phase`)' },
@@ -302,7 +327,7 @@ ${relu ? '    v &= ~OQ_ASR(v, 31);\n' : ''}    h[k] = v;
     const U = this.addMatrix(matrix(`${nm}_U`, transpose(m.U.codes, m.inputSize, n), n, m.inputSize), `U^T (input projection, row j = unit j), ${m.U.bits}-bit codes, scale ${m.U.scale}`);
     this.addVector(`${nm}_bias`, m.bInput, 'input bias in the input accumulator scale');
     const W = this.addMatrix(matrix(`${nm}_W`, m.W.codes, n, n), `W (h_t = W h_{t-1} + ...), ${m.W.bits}-bit codes, scale ${m.W.scale}`);
-    const V = this.addMatrix(matrix(`${nm}_V`, transpose(m.V.codes, n, m.outputSize), m.outputSize, n), `V^T (readout, row o = output o), ${m.V.bits}-bit codes, scale ${m.V.scale}`);
+    const V = this.addMatrix(matrix(`${nm}_V`, m.V.codes, n, m.outputSize), `V (readout, row j = unit j), ${m.V.bits}-bit codes, scale ${m.V.scale}`);
     this.addVector(`${nm}_cLogit`, m.cLogit, 'output bias in the logit scale');
     const relu = m.activation === 'relu';
     const accW = accumulatorType(W, 2 ** (m.actBits - 1), INPUT_LIMIT);
@@ -318,7 +343,7 @@ ${dotLoop(W, 'i', (k) => `s->h[${k}]`, 'acc', accW, '    ')}
   }
   for (i = 0; i < ${P}_HIDDEN; i++) s->h[i] = s->next[i];`;
     const reluRead = m.readoutActivation === 'relu';
-    const readout = this.readout(V, `${nm}_cLogit[o]`, (h) => (reluRead ? `(${h} > 0 ? ${h} : 0)` : h), reluRead ? this.qmax : 2 ** (m.actBits - 1), maxAbs(m.cLogit));
+    const readout = this.readout(V, (o) => `${nm}_cLogit[${o}]`, (h) => (reluRead ? `(${h} > 0 ? ${h} : 0)` : h), reluRead ? this.qmax : 2 ** (m.actBits - 1), maxAbs(m.cLogit));
     const code = this.stepFunctions(update, readout, `  size_t j;\n  for (j = 0; j < ${P}_HIDDEN; j++) s->h[j] = 0;\n`);
     return {
       state: [
@@ -343,7 +368,7 @@ ${dotLoop(W, 'i', (k) => `s->h[${k}]`, 'acc', accW, '    ')}
     const Wh = this.addMatrix(matrix(`${nm}_Wh`, transpose(m.Wh.codes, n, 4 * n), 4 * n, n), `Wh^T (row k = gate pre-activation k), scale ${m.Wh.scale}`);
     this.addVector(`${nm}_sigmoid`, m.sigmoidTable, 'sigmoid, Q3.12 -> Q0.15, 513 samples of [-8, 8]', 'int16_t');
     this.addVector(`${nm}_tanh`, m.tanhTable, 'tanh, Q3.12 -> Q0.15, 513 samples of [-8, 8]', 'int16_t');
-    const V = this.addMatrix(matrix(`${nm}_V`, transpose(m.V.codes, n, m.outputSize), m.outputSize, n), `V^T (readout, row o = output o), scale ${m.V.scale}`);
+    const V = this.addMatrix(matrix(`${nm}_V`, m.V.codes, n, m.outputSize), `V (readout, row j = unit j), scale ${m.V.scale}`);
     this.addVector(`${nm}_cLogit`, m.cLogit, 'output bias in the logit scale');
     const zp = m.stateZeroPoint;
     const hMax = Math.max(Math.abs(-128 - zp), Math.abs(127 - zp));
@@ -371,7 +396,7 @@ ${dotLoop(Wh, 'k', (kk) => `(s->h[${kk}] - (${cInt(zp)}))`, 'acc', accH, '      
     s->next[j] = oq_clamp((int64_t)${this.mul(`go * oq_lut(${nm}_tanh, ${cell})`, m.hiddenRescale)} + (${cInt(zp)}), -128, 127);
   }
   for (j = 0; j < ${P}_HIDDEN; j++) s->h[j] = s->next[j];`;
-    const readout = this.readout(V, `${nm}_cLogit[o]`, (h) => `(${h} - (${cInt(zp)}))`, hMax, maxAbs(m.cLogit));
+    const readout = this.readout(V, (o) => `${nm}_cLogit[${o}]`, (h) => `(${h} - (${cInt(zp)}))`, hMax, maxAbs(m.cLogit));
     const code = this.stepFunctions(update, readout, `  size_t j;\n  for (j = 0; j < ${P}_HIDDEN; j++) { s->h[j] = ${cInt(zp)}; s->c[j] = 0; }\n`);
     return {
       state: [

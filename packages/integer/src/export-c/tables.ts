@@ -154,3 +154,45 @@ export function dotLoop(m: CMatrix, row: string, x: (k: string) => string, acc: 
     `${i}}`,
   ].join('\n');
 }
+
+/** `accumulatorType` of sums down the columns of `m` (`acc[c] = bias + Σ_r m[r][c]·x_r`). */
+export function columnAccumulatorType(m: CMatrix, xMax: number, biasMax: number): 'int32_t' | 'int64_t' {
+  let worst = 0;
+  for (let c = 0; c < m.cols; c++) {
+    let s = 0;
+    for (let r = 0; r < m.rows; r++) s += Math.abs(m.codes[r * m.cols + c]);
+    worst = Math.max(worst, s * xMax + biasMax);
+  }
+  return worst <= 2147483647 ? 'int32_t' : 'int64_t';
+}
+
+/**
+ * C statements adding row `row` of `m`, times the scalar C expression `v`, to the accumulators
+ * `acc(k)` (k over the columns): the sparse form of a matrix product, skipped by the caller
+ * when v = 0.
+ */
+export function axpyLoop(m: CMatrix, row: string, v: string, acc: (k: string) => string, accType: string, indent: string): string {
+  const i = indent;
+  if (m.storage === 'packed') {
+    return [
+      `${i}{`,
+      `${i}  const uint8_t *p_ = ${m.symbol} + (size_t)(${row}) * ${m.rowBytes}u;`,
+      `${i}  uint32_t bits_ = 0;`,
+      `${i}  unsigned have_ = 0;`,
+      `${i}  size_t k_;`,
+      `${i}  for (k_ = 0; k_ < ${m.cols}u; k_++) {`,
+      `${i}    if (have_ < ${m.width}u) { bits_ |= (uint32_t)*p_++ << have_; have_ += 8u; }`,
+      `${i}    ${acc('k_')} += (${accType})((int32_t)(bits_ & ${2 ** m.width - 1}u) + (${cInt(m.offset)})) * (${accType})(${v});`,
+      `${i}    bits_ >>= ${m.width}; have_ -= ${m.width}u;`,
+      `${i}  }`,
+      `${i}}`,
+    ].join('\n');
+  }
+  return [
+    `${i}{`,
+    `${i}  const ${m.storage} *w_ = ${m.symbol}[${row}];`,
+    `${i}  size_t k_;`,
+    `${i}  for (k_ = 0; k_ < ${m.cols}u; k_++) ${acc('k_')} += (${accType})w_[k_] * (${accType})(${v});`,
+    `${i}}`,
+  ].join('\n');
+}
