@@ -41,25 +41,48 @@ inline void project(const FusedStep& p, const float* xr, float* z) {
     }
 }
 
+// Σ_i a[i]·v[i] with 8-lane accumulators (a plain float loop would not vectorise: reduction).
+inline float dot(const float* a, const float* v, int n) {
+  v8 acc = splat(0.f);
+  int i = 0;
+  for (; i + 8 <= n; i += 8) acc += ld(a + i) * ld(v + i);
+  float s = 0.f;
+  for (int l = 0; l < 8; l++) s += acc[l];
+  for (; i < n; i++) s += a[i] * v[i];
+  return s;
+}
+
 // a = f(h); y = c + a V (Vt = Vᵀ [classes, n]); returns the row's cross-entropy; with g, also
-// g = (softmax(y) − onehot(t))·scale.
+// g = (softmax(y) − onehot(t))·scale. y and g hold classes rounded up to 8 (exp8 over vectors).
 inline double readoutRow(const FusedStep& p, const float* Vt, const float* h, float* a, float* y, int target, float* g, float scale) {
-  const int n = p.n;
-  for (int i = 0; i < n; i++) a[i] = p.relu && h[i] < 0.f ? 0.f : h[i];
+  const int n = p.n, nc = p.classes;
+  if (p.relu) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+      const v8 x = ld(h + i);
+      st(a + i, x > splat(0.f) ? x : splat(0.f));
+    }
+    for (; i < n; i++) a[i] = h[i] < 0.f ? 0.f : h[i];
+  } else {
+    std::memcpy(a, h, sizeof(float) * n);
+  }
   float mx = -INFINITY;
-  for (int q = 0; q < p.classes; q++) {
-    const float* v = Vt + size_t(q) * n;
-    float acc = 0.f;
-    for (int i = 0; i < n; i++) acc += a[i] * v[i];
-    y[q] = p.c[q] + acc;
+  for (int q = 0; q < nc; q++) {
+    y[q] = p.c[q] + dot(a, Vt + size_t(q) * n, n);
     mx = std::max(mx, y[q]);
   }
+  const int padded8 = (nc + 7) / 8 * 8;
+  for (int q = nc; q < padded8; q++) y[q] = -INFINITY;
   float sum = 0.f;
-  for (int q = 0; q < p.classes; q++) sum += std::exp(y[q] - mx);
+  for (int q = 0; q < padded8; q += 8) {
+    const v8 e = exp8(ld(y + q) - splat(mx));
+    if (g) st(g + q, e);
+    for (int l = 0; l < 8 && q + l < nc; l++) sum += e[l];
+  }
   const double loss = double(std::log(sum)) + mx - y[target];
   if (g) {
     const float inv = scale / sum;
-    for (int q = 0; q < p.classes; q++) g[q] = std::exp(y[q] - mx) * inv;
+    for (int q = 0; q < nc; q++) g[q] *= inv;
     g[target] -= scale;
   }
   return loss;
@@ -81,7 +104,7 @@ std::vector<float> transposeV(const FusedStep& p) {
 void forwardRows(const FusedStep& p, const float* Vt, const GroupSums& groups, int g0, int g1, double* loss, float* hLast, float* anchors) {
   const int n = p.n, b0 = groups.rowBegin(g0), b1 = groups.rowBegin(g1);
   const float scale = 1.f / std::sqrt(float(p.m));
-  std::vector<float> h(size_t(b1 - b0) * n), z(n), buf(n), a(n), y(p.classes);
+  std::vector<float> h(size_t(b1 - b0) * n), z(n), buf(n), a(n), y((p.classes + 7) / 8 * 8);
   for (int b = b0; b < b1; b++) {
     float* hb = &h[size_t(b - b0) * n];
     if (p.h0) std::memcpy(hb, p.h0 + size_t(b) * n, sizeof(float) * n);
@@ -126,7 +149,7 @@ void backwardRows(const FusedStep& p, const float* Vt, const float* hLast, const
   const int n = p.n, b0 = sums.rowBegin(g0), b1 = sums.rowBegin(g1);
   const float hs = 1.f / std::sqrt(float(p.m));
   const Layout L = layoutOf(p);
-  std::vector<float> h(size_t(b1 - b0) * n), carry(size_t(b1 - b0) * n, 0.f), z(n), u(n), a(n), y(p.classes), gq(p.classes), d(n);
+  std::vector<float> h(size_t(b1 - b0) * n), carry(size_t(b1 - b0) * n, 0.f), z(n), u(n), a(n), y((p.classes + 7) / 8 * 8), gq((p.classes + 7) / 8 * 8), d(n);
   for (int b = b0; b < b1; b++) std::memcpy(&h[size_t(b - b0) * n], hLast + size_t(b) * n, sizeof(float) * n);
   for (int t = p.T - 1; t >= 0; t--) {
     for (int g = g0; g < g1; g++) {
@@ -138,7 +161,7 @@ void backwardRows(const FusedStep& p, const float* Vt, const float* hLast, const
         const float* xr = p.x + row * p.k;
         readoutRow(p, Vt, hb, a.data(), y.data(), p.targets[row], gq.data(), scale);
         // dVᵀ += g ⊗ f(h), dc += g, δ = (g Vᵀ) ⊙ f'(h) + carry.
-        for (int i = 0; i < n; i++) d[i] = c[i];
+        std::fill(d.begin(), d.end(), 0.f);
         for (int q = 0; q < p.classes; q++) {
           const float gv = gq[q];
           acc[L.dc + q] += gv;
@@ -146,9 +169,13 @@ void backwardRows(const FusedStep& p, const float* Vt, const float* hLast, const
           const float* v = Vt + size_t(q) * n;
           for (int i = 0; i < n; i++) {
             dv[i] += gv * a[i];
-            d[i] += p.relu && !(hb[i] > 0.f) ? 0.f : gv * v[i];
+            d[i] += gv * v[i];
           }
         }
+        if (p.relu)
+          for (int i = 0; i < n; i++) d[i] = hb[i] > 0.f ? d[i] + c[i] : c[i];
+        else
+          for (int i = 0; i < n; i++) d[i] += c[i];
         // dU += x_tᵀ δ, db += δ.
         for (int j = 0; j < p.k; j++)
           if (xr[j] != 0.f) {
