@@ -273,6 +273,10 @@ export const CASES: BenchCase[] = [
   trainCase('copy-hadamrnn', 'train-copy', 'HadamRNN (4-bit U/V)', (n) => ({ type: 'hadamrnn', hidden: n, bits: 4 }), COPY_PEERS),
   // Memory independent of T: the same model at T = 10,000 (no peer: the peers run T = 1000).
   trainCase('copy-hadamrnn-t10k', 'train-copy', 'HadamRNN (4-bit U/V), T = 10,000', (n) => ({ type: 'hadamrnn', hidden: n, bits: 4 }), {}, (q) => (q ? { ...COPY_QUICK, T: 10 * COPY_QUICK.T } : { ...COPY, T: 10_000 })),
+  // Hadamard orders that are not powers of two (issue 15): n = 96 = 12·8 and 192 = 12·16, H_12 ⊗ H_{2^k} by the
+  // Kronecker scan (FWHT of each 2^k-slice + a 12×12 ±1 stage; JS kernel); compare with copy-hadamrnn (n = 128).
+  trainCase('copy-hadamrnn-n96', 'train-copy', 'HadamRNN n = 96 = 12·8 (4-bit U/V, Kronecker scan)', (n) => ({ type: 'hadamrnn', hidden: n, bits: 4 }), {}, (q) => (q ? { ...COPY_QUICK, n: 24 } : { ...COPY, n: 96 })),
+  trainCase('copy-hadamrnn-n192', 'train-copy', 'HadamRNN n = 192 = 12·16 (4-bit U/V, Kronecker scan)', (n) => ({ type: 'hadamrnn', hidden: n, bits: 4 }), {}, (q) => (q ? { ...COPY_QUICK, n: 48 } : { ...COPY, n: 192 })),
   trainCase('copy-block-hadamrnn', 'train-copy', 'Block-HadamRNN (m=32, 4-bit U/V)', (n) => ({ type: 'hadamrnn', hidden: n, blockSize: Math.min(32, n), bits: 4 }), COPY_PEERS),
   trainCase('copy-qornn', 'train-copy', 'dense QORNN STE-Björck (4 bits)', (n) => ({ type: 'qornn', hidden: n, strategy: 'ste-bjorck', bits: 4 }), COPY_PEERS),
   trainCase('copy-ornn', 'train-copy', 'float ORNN (exp map)', (n) => ({ type: 'ornn', hidden: n, orthogonal: 'expMap' }), COPY_PEERS),
