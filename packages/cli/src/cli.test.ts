@@ -156,6 +156,22 @@ describe('orthoquant CLI: a real sweep end to end', () => {
     assert.match(csv[0], /params\.model\.type/);
     assert.match(csv[0], /final\.test_loss/);
 
+    // the evidence folder: summaries, curves, the table, plots; integer-only rows next to float
+    const results = join(dir, 'results');
+    const rx = cli(['results', 'export', '--db', db, '--sweep', 'tiny', '--out', results, '--table', table]);
+    assert.equal(rx.code, 0, rx.err);
+    assert.match(rx.out, /tiny: 2 trials \(2 done\)/);
+    for (const f of ['README.md', 'index.json', 'tiny/summary.json', 'tiny/summary.csv', 'tiny/curves.csv', 'tiny/tables/tiny-table.md', 'tiny/train-loss.svg']) assert.ok(existsSync(join(results, f)), f);
+    assert.match(readFileSync(join(results, 'tiny', 'train-loss.svg'), 'utf8'), /class="axis y-axis" data-scale="log"/);
+    const ri = cli(['results', 'integer', '--db', db, '--sweep', 'tiny', '--act-bits', '12', '--limit', '16', '--filter', 'params.model.type = hadamrnn', '--out', results]);
+    assert.equal(ri.code, 0, ri.err);
+    const irows = (JSON.parse(readFileSync(join(results, 'tiny-integer', 'summary.json'), 'utf8')) as { trials: { config: { integer: { actBits: number } }; metrics: Record<string, number> }[] }).trials;
+    assert.deepEqual(irows.map((r) => r.config.integer.actBits), [12]);
+    assert.ok(Number.isFinite(irows[0].metrics.int_test_loss) && Number.isFinite(irows[0].metrics.float_ref_test_loss));
+    const noSweep = cli(['results', 'export', '--db', db, '--sweep', 'nope', '--out', results]);
+    assert.equal(noSweep.code, 2, noSweep.err);
+    assert.match(noSweep.err, /--sweep: unknown sweep 'nope'/);
+
     const tex = cli(['report', '--db', db, '--table', table, '--format', 'latex']);
     assert.equal(tex.code, 0, tex.err);
     assert.match(tex.out, /\\toprule/);

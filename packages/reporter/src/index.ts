@@ -23,7 +23,7 @@ export type { SizePoint, SizeAccuracyOptions, BitsPoint, BitsAccuracyOptions } f
 export { niceTicks, logTicks, formatSi, escapeXml, noDataSvg, PALETTE } from './plots/svg.js';
 export type { PlotOptions } from './plots/svg.js';
 export { tableFromStore, trialRecords, publishedFileFor } from './from-store.js';
-export { exportResults, readSummary, summaryCsv, RESULTS_FORMAT } from './results/export.js';
+export { exportResults, readSummary, summaryCsv, writeResultRows, writeResultsIndex, RESULTS_FORMAT } from './results/export.js';
 export type { ExportResultsOptions, ExportedSweep } from './results/export.js';
 export { resultRows, labelTrials, modelLabel, PER_STEP_KEYS } from './results/rows.js';
 export type { ResultRow, ResultBudget, TrialPlan } from './results/rows.js';

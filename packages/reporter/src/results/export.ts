@@ -88,7 +88,7 @@ export function exportResults(store: Store, opts: ExportResultsOptions): Exporte
     }
     out.push({ sweep, dir, files, rows, thinning: thin });
   }
-  writeIndex(opts.out);
+  writeResultsIndex(opts.out);
   return out;
 }
 
@@ -176,13 +176,31 @@ function filesUnder(dir: string, prefix = ''): string[] {
 /** The rows of an exported sweep folder (its summary.json), or null when it holds none. */
 export function readSummary(file: string): { sweep: string; trials: ResultRow[] } | null {
   if (!existsSync(file)) return null;
-  const data = JSON.parse(readFileSync(file, 'utf8')) as { format?: string; sweep?: string; trials?: ResultRow[] };
+  let data: { format?: string; sweep?: string; trials?: ResultRow[] };
+  try {
+    data = JSON.parse(readFileSync(file, 'utf8')) as typeof data;
+  } catch (e) {
+    throw new InputError(`not valid JSON (${(e as Error).message}); export it again with \`orthoquant results export\``, file);
+  }
   if (data.format !== RESULTS_FORMAT || typeof data.sweep !== 'string' || !Array.isArray(data.trials)) throw new InputError(`not an ${RESULTS_FORMAT} summary (export it again with \`orthoquant results export\`)`, file);
   return { sweep: data.sweep, trials: data.trials };
 }
 
+/**
+ * Write rows computed elsewhere (e.g. integer-only evaluations of a sweep's models) as a
+ * results folder `<out>/<name>/` (summary.json, summary.csv), and refresh the index.
+ */
+export function writeResultRows(outDir: string, name: string, rows: readonly ResultRow[]): string[] {
+  const dir = join(outDir, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'summary.json'), JSON.stringify({ format: RESULTS_FORMAT, sweep: name, lossThinning: {}, trials: rows }, null, 2) + '\n');
+  writeFileSync(join(dir, 'summary.csv'), summaryCsv(rows));
+  writeResultsIndex(outDir);
+  return ['summary.json', 'summary.csv'];
+}
+
 /** results/README.md and results/index.json over every sweep folder in `outDir` (exported now or before). */
-function writeIndex(outDir: string): void {
+export function writeResultsIndex(outDir: string): void {
   const lines = [
     '# Results',
     '',
@@ -207,7 +225,7 @@ function writeIndex(outDir: string): void {
     lines.push(`## ${sweep}`, '', `Files: ${files.map((f) => `[${f}](${sweep}/${f})`).join(', ')}`, '');
     lines.push('| trial | configuration | seed | status | budget reached | metrics | training time |', '|---|---|---|---|---|---|---|');
     for (const r of summary.trials) {
-      const shown = ['test_loss', 'test_accuracy', 'test_copyAccuracy', 'val_loss', 'val_accuracy', 'memoryless_loss'].filter((k) => r.metrics[k] !== undefined).map((k) => `${k} ${formatValue(r.metrics[k])}`);
+      const shown = ['test_loss', 'test_accuracy', 'test_copyAccuracy', 'val_loss', 'val_accuracy', 'int_test_loss', 'float_ref_test_loss', 'int_test_accuracy', 'float_ref_test_accuracy', 'memoryless_loss'].filter((k) => r.metrics[k] !== undefined).map((k) => `${k} ${formatValue(r.metrics[k])}`);
       lines.push(`| ${r.trial} | ${r.label} | ${r.seed ?? '—'} | ${r.status} | ${budgetText(r.budget)} | ${shown.join(', ') || '—'} | ${hoursText(r.wallSeconds)} |`);
     }
     lines.push('');

@@ -19,8 +19,9 @@ export function budgetText(b: ResultBudget): string {
   return epochs ? `${epochs} (${steps})` : steps;
 }
 
-/** "1.25 h", "12 min", "—". */
+/** "1.25 h", "12 min", "42 s", "—". */
 export function hoursText(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '—';
-  return seconds >= 3600 ? `${(seconds / 3600).toFixed(2)} h` : `${Math.max(1, Math.round(seconds / 60))} min`;
+  if (seconds >= 3600) return `${(seconds / 3600).toFixed(2)} h`;
+  return seconds >= 60 ? `${Math.round(seconds / 60)} min` : `${Math.round(seconds)} s`;
 }

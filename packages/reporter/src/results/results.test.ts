@@ -132,7 +132,7 @@ test('plots: losses on a log axis with the memoryless baseline; tables only wher
     assert.match(readFileSync(join(a.out, 'rs', 'tables', 'hit.md'), 'utf8'), /\| HadamRNN \| 0\.0000010 ± 0\.0000000 \(1\) \|/);
     assert.ok(!existsSync(join(a.out, 'rs', 'tables', 'miss.md')));
     const index = readFileSync(join(a.out, 'README.md'), 'utf8');
-    assert.match(index, /\| \d+ \| hadamrnn n=16 4-bit \| 1 \| running \| 1 of 5 epochs \(step 1,000 of 5,000\) \| test_loss 0\.05, val_loss 0\.055, memoryless_loss 0\.2 \| 1 min \|/);
+    assert.match(index, /\| \d+ \| hadamrnn n=16 4-bit \| 1 \| running \| 1 of 5 epochs \(step 1,000 of 5,000\) \| test_loss 0\.05, val_loss 0\.055, memoryless_loss 0\.2 \| 15 s \|/);
     assert.match(index, /\| \d+ \| qornn n=16 4-bit \| 0 \| pending \| not evaluated yet \(step 0 of 5,000\) \|/);
   } finally {
     for (const d of [a.out, b.out, specs]) rmSync(d, { recursive: true, force: true });

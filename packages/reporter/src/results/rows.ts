@@ -46,8 +46,8 @@ export interface ResultRow {
   seed: number | null;
   config: Record<string, unknown>;
   budget: ResultBudget;
-  /** 'summary' (done) or 'latest evaluation' (unfinished). */
-  metricsSource: 'summary' | 'latest evaluation' | 'none';
+  /** 'summary' (done), 'latest evaluation' (unfinished), 'checkpoint evaluation' (computed from a checkpoint, e.g. integer-only inference). */
+  metricsSource: 'summary' | 'latest evaluation' | 'checkpoint evaluation' | 'none';
   metrics: Record<string, number>;
   /** Training wall time (s): the trainer's own count when done, else the sum of step and evaluation times. */
   wallSeconds: number | null;
