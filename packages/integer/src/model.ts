@@ -110,6 +110,17 @@ export interface IntegerHadamRnn extends IntegerCommon {
   readoutActivation: ReadoutActivation;
   signs: Int8Array;
   blockSize: number;
+  /**
+   * Orders m = p·2^k that are not powers of two (absent for 2^k): H_m = H_p ⊗ H_{2^k} with
+   * H_p = `hadamardP` (p × p ±1, row-major, p = `hadamardOrder`), and the 1/√m of W as the
+   * integer `stepMultiplier` C = round(2^F/√m), F = `multiplierShift`: the accumulator is
+   * Σ_{set bits e of C} ⌊a·2^e / 2^{F−G}⌋ (one shift and one add per bit), G = stepShifts[0]
+   * = stepShifts[1] guard bits removed by the rounding shift (one state grid: stateScales equal).
+   */
+  hadamardOrder?: number;
+  hadamardP?: Int8Array;
+  stepMultiplier?: number;
+  multiplierShift?: number;
   /** Real step of the hidden codes on phase 0 and 1. */
   stateScales: [number, number];
   /** Right shift of a step whose previous state is on phase p. */

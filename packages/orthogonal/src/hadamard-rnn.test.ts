@@ -2,7 +2,7 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '@orthoquant/runtime';
 import { expectArraysClose, testBackend } from '@orthoquant/runtime/testing';
-import { blockHadamRNN, blockKroneckerHadamard, hadamRNN, hadamard, hadamardFactors, kronecker, kroneckerHadamard } from './index.js';
+import { blockHadamRNN, blockKroneckerHadamard, hadamRNN, hadamard, hadamardFactors, hadamardTransformInPlace, kronecker, kroneckerHadamard } from './index.js';
 import { orthogonalContract } from './testing.js';
 
 // Adam at lr 1e-2: W changes only when some u_i crosses 0, so the 100-step run needs |Δu| of order |u| ~ U[−1, 1).
@@ -90,5 +90,22 @@ describe('HadamRNN parameterizations', () => {
       }
       p.dispose();
     }
+  });
+
+  it('hadamardTransformInPlace applies I ⊗ H_p ⊗ H_q to each row, exactly (integer-valued Float64)', () => {
+    for (const [n, m] of [[96, 96], [48, 24], [12, 12], [16, 8]] as const) {
+      const h = blockKroneckerHadamard(n, m);
+      const rows = 2;
+      const x = Float64Array.from({ length: rows * n }, (_, i) => ((i * 29) % 13) - 6);
+      const y = hadamardTransformInPlace(Float64Array.from(x), n, m);
+      for (let r = 0; r < rows; r++) {
+        for (let i = 0; i < n; i++) {
+          let e = 0;
+          for (let j = 0; j < n; j++) e += h[i * n + j] * x[r * n + j];
+          if (y[r * n + i] !== e) assert.fail(`n=${n} m=${m} row ${r} entry ${i}: ${y[r * n + i]} vs ${e}`);
+        }
+      }
+    }
+    assert.throws(() => hadamardTransformInPlace(new Float64Array(22), 22), /no factorisation p·2\^k of order 22/);
   });
 });

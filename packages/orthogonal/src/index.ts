@@ -43,6 +43,7 @@ export type { HadamardConstruction } from './hadamard.js';
 export { fwht, fwhtInPlace } from './fwht.js';
 export type { FwhtOptions } from './fwht.js';
 export { hadamRNN, blockHadamRNN, signSte } from './hadamard-rnn.js';
+export { hadamardTransformInPlace } from './kronecker-transform.js';
 export type { HadamRnnOptions } from './hadamard-rnn.js';
 
 export { projUNN, projUnnStep, lowRankFactors } from './projunn.js';

@@ -11,6 +11,7 @@
  */
 import type { IntegerHadamRnn } from '../model.js';
 import { checkState, projectInputs, readoutInteger } from './common.js';
+import { kronConstants, kronHadamardStep } from './hadamrnn-kron.js';
 import type { IntegerOutput, IntegerState } from './common.js';
 
 /** Operation counts of the recurrent loop. */
@@ -154,9 +155,13 @@ export function runHadamRnn(model: IntegerHadamRnn, xq: Int32Array, T: number, B
   const logitScales = new Float64Array(steps);
   const readRelu = model.readoutActivation === 'relu';
   const stride = B * n;
+  // Orders p·2^k (not powers of two): the Kronecker step (hadamrnn-kron.ts).
+  const kron = model.hadamardP ? kronConstants(model) : null;
+  if (kron && options.countOps) throw new Error('runHadamRnn: countOps counts the power-of-two step only (this model has a Hadamard order p·2^k)');
   for (let t = 0, zOff = 0; t < T; t++, zOff += stride) {
     const p = (t + phase0) & 1;
-    if (options.countOps) hadamardStepCounted(h, z, zOff, B, n, m, signMask, model.stepShifts[p], qmin, qmax, relu, options.countOps);
+    if (kron) kronHadamardStep(h, z, zOff, B, n, m, kron, signMask, model.stepShifts[p], qmin, qmax, relu);
+    else if (options.countOps) hadamardStepCounted(h, z, zOff, B, n, m, signMask, model.stepShifts[p], qmin, qmax, relu, options.countOps);
     else hadamardStep(h, z, zOff, B, n, m, signMask, model.stepShifts[p], qmin, qmax, relu);
     if (model.readout === 'many-to-many' || t === T - 1) {
       const k = model.readout === 'last' ? 0 : t;

@@ -212,6 +212,9 @@ ${indent}}`;
     const { n, blockSize: bs } = m;
     const P = this.P;
     const nm = this.name;
+    if (m.hadamardP) {
+      throw new InputError(`the C export has no p-stage yet: Hadamard order ${bs} = ${m.hadamardOrder}·${bs / m.hadamardOrder!} is not a power of two (the JS integer engine runs it)`, 'model.blockSize');
+    }
     if (2 ** (m.actBits - 1) * bs >= 2 ** 30) {
       throw new InputError(`blockSize ${bs} with ${m.actBits}-bit states can overflow int32 in the Walsh–Hadamard transform (needs 2^(actBits−1)·blockSize < 2^30)`, 'model.blockSize');
     }

@@ -8,7 +8,7 @@
  *   `h_t = σ(o) tanh(c_t)`.
  * - Readout `ŷ_t = f(h_t) V + c` at every step (`many-to-many`) or at the last (`last`).
  */
-import { fwhtInPlace } from '@orthoquant/orthogonal';
+import { hadamardTransformInPlace } from '@orthoquant/orthogonal';
 import type { FloatModel, FloatLstm } from '../model.js';
 
 /** Receives activations as they are computed (calibration). Arrays are reused: copy to keep. */
@@ -59,7 +59,7 @@ export function floatForward(model: FloatModel, inputs: Float32Array, T: number,
         }
         if (model.kind === 'hadamrnn') {
           wh.set(hb);
-          fwhtInPlace(wh, n, { blockSize: model.blockSize });
+          hadamardTransformInPlace(wh, n, model.blockSize); // H_m = H_p ⊗ H_2^k (Sylvester for 2^k)
           const inv = 1 / Math.sqrt(model.blockSize);
           for (let j = 0; j < n; j++) tmp[j] += model.signs[j] * wh[j] * inv;
         } else {

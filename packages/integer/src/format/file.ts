@@ -76,8 +76,12 @@ function kindSpecs(
   t: (field: string, shape: number[], dtype: Dtype, index?: number) => TensorSpec,
 ): TensorSpec[] {
   switch (h.kind) {
-    case 'hadamrnn':
-      return [t('signs', [n], 'int8'), q('U', [D, n], dtypeFor(h, 'U')), t('bInput', [n], 'int32'), q('V', [n, O], dtypeFor(h, 'V')), t('cLogit', [O], 'int32', 0), t('cLogit', [O], 'int32', 1)];
+    case 'hadamrnn': {
+      const specs = [t('signs', [n], 'int8'), q('U', [D, n], dtypeFor(h, 'U')), t('bInput', [n], 'int32'), q('V', [n, O], dtypeFor(h, 'V')), t('cLogit', [O], 'int32', 0), t('cLogit', [O], 'int32', 1)];
+      // Orders p·2^k: H_p, p × p (see IntegerHadamRnn.hadamardP).
+      if (h.hadamardOrder !== undefined) specs.push(t('hadamardP', [(h.hadamardOrder as number) ** 2], 'int8'));
+      return specs;
+    }
     case 'ornn':
       return [q('W', [n, n], dtypeFor(h, 'W')), q('U', [D, n], dtypeFor(h, 'U')), t('bInput', [n], 'int32'), q('V', [n, O], dtypeFor(h, 'V')), t('cLogit', [O], 'int32')];
     case 'lstm':
@@ -287,8 +291,19 @@ function checkScalars(h: Record<string, unknown>, fail: (what: string) => never)
   for (const [key, c] of Object.entries({ ...COMMON, ...BY_KIND[h.kind as string] })) {
     if (!ok(h[key], c)) fail(`header.${key}: expected ${describe(c)}, got ${JSON.stringify(h[key])}`);
   }
-  if (h.kind === 'hadamrnn' && ((h.n as number) % (h.blockSize as number) !== 0 || ((h.blockSize as number) & ((h.blockSize as number) - 1)) !== 0)) {
-    fail(`header.blockSize: expected a power of two dividing n = ${h.n}, got ${h.blockSize}`);
+  if (h.kind === 'hadamrnn') {
+    const m = h.blockSize as number;
+    const p = h.hadamardOrder;
+    if (p === undefined && h.stepMultiplier === undefined) {
+      if ((h.n as number) % m !== 0 || (m & (m - 1)) !== 0) fail(`header.blockSize: expected a power of two dividing n = ${h.n}, got ${m} (orders p·2^k need hadamardOrder and stepMultiplier)`);
+    } else {
+      if (!ok(p, 'posint') || !ok(h.stepMultiplier, 'posint') || (h.stepMultiplier as number) >= 2 ** 31 || !ok(h.multiplierShift, 'int') || (h.multiplierShift as number) < 0 || (h.multiplierShift as number) > 62) {
+        fail(`header.hadamardOrder, header.stepMultiplier, header.multiplierShift: expected positive integers (stepMultiplier < 2^31, multiplierShift ≤ 62), got ${JSON.stringify(p)}, ${JSON.stringify(h.stepMultiplier)}, ${JSON.stringify(h.multiplierShift)}`);
+      }
+      const q = m / (p as number);
+      if ((h.n as number) % m !== 0 || !Number.isInteger(q) || (q & (q - 1)) !== 0) fail(`header.blockSize: expected hadamardOrder·2^k = ${p}·2^k dividing n = ${h.n}, got ${m}`);
+      if (h.stepShifts && (h.stepShifts as number[])[0] !== (h.stepShifts as number[])[1]) fail(`header.stepShifts: an order p·2^k has one state grid: expected two equal shifts, got ${JSON.stringify(h.stepShifts)}`);
+    }
   }
 }
 

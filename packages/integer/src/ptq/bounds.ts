@@ -34,7 +34,14 @@ export function hadamRnnErrorBound(model: IntegerHadamRnn, steps: number, maxInp
     for (let d = 0; d < D; d++) s += Math.abs(model.U.codes[d * n + j]) * model.U.scale * maxInput;
     zmax = Math.max(zmax, s);
   }
-  const stepError = sigma / 2 + sigma / Math.sqrt(m) + zmax * 2 ** -29 + inScale / 2;
+  let stepError = sigma / 2 + sigma / Math.sqrt(m) + zmax * 2 ** -29 + inScale / 2;
+  // Orders p·2^k: W is scaled by C·√m/2^F instead of 1 (|(H q)_i|/√m ≤ √m·2^{b−1} codes), and
+  // each set bit of C floors one term (at most one unit of 2^−G codes each).
+  if (model.stepMultiplier !== undefined) {
+    const scaleError = Math.abs((model.stepMultiplier * Math.sqrt(m)) / 2 ** model.multiplierShift! - 1);
+    const terms = model.stepMultiplier.toString(2).replace(/0/g, '').length;
+    stepError += (scaleError * Math.sqrt(m) * 2 ** (model.actBits - 1) + terms * 2 ** -model.stepShifts[0]) * sigma;
+  }
   const state = steps * Math.sqrt(n) * stepError;
   const O = model.outputSize;
   const logits = new Float64Array(O);

@@ -6,6 +6,7 @@
 import { nextPowerOfTwo, roundHalfEven, toIntegerCodes } from '@orthoquant/quantizers';
 import type { CalibrationStatistic } from '@orthoquant/quantizers';
 import { InputError } from '@orthoquant/runtime';
+import { hadamard, hadamardFactors } from '@orthoquant/orthogonal';
 import { quantizeMultiplier, saturate, INT32_MAX, INT32_MIN } from '../fixed-point/fixed-point.js';
 import type { FloatHadamRnn, FloatLstm, FloatModel, FloatOrnn, IntegerHadamRnn, IntegerLstm, IntegerModel, IntegerOrnn, QuantizedTensor } from '../model.js';
 import type { Calibration } from './calibrate.js';
@@ -99,7 +100,8 @@ function exportHadamRnn(model: FloatHadamRnn, cal: Calibration, o: PtqOptions & 
   const { n, blockSize: m } = model;
   const b = o.actBits;
   const k = Math.round(Math.log2(m));
-  if (2 ** k !== m || n % m !== 0) throw new InputError(`expected a power of two dividing n = ${n}, got ${m}`, 'model.blockSize');
+  if (2 ** k !== m && n % m === 0 && hadamardFactors(m)) return exportKronHadamRnn(model, cal, o);
+  if (2 ** k !== m || n % m !== 0) throw new InputError(`expected a Hadamard order p·2^k dividing n = ${n}, got ${m}`, 'model.blockSize');
   if (m * 2 ** (b - 1) > 2 ** 30) throw new InputError(`blockSize ${m} · 2^${b - 1} exceeds 2^30: the Walsh–Hadamard sums could overflow int32; use fewer activation bits`, 'ptq.actBits');
   const sx = symmetricActivation(cal.input, b, o.statistic);
   const s = symmetricActivation(cal.hidden, b, o.statistic);
@@ -130,6 +132,55 @@ function exportHadamRnn(model: FloatHadamRnn, cal: Calibration, o: PtqOptions & 
     inputRescale: [quantizeMultiplier(inScale / accScale(0), 'inputRescale[0]'), quantizeMultiplier(inScale / accScale(1), 'inputRescale[1]')],
     V,
     cLogit: [quantizeBias(model.c, V.scale * stateScales[0]), quantizeBias(model.c, V.scale * stateScales[1])],
+  };
+}
+
+/**
+ * Orders m = p·2^k that are not powers of two: one state grid s; the step computes
+ * a = (I ⊗ H_p ⊗ H_q) q_{t−1}, then Σ_e ⌊a·2^{e−F+G}⌋ ≈ a·2^G/√m over the set bits e of
+ * C = round(2^F/√m), F = 30 (relative error of C < 2^−25), and rounds away the G guard bits;
+ * G ≤ 16 is the largest for which |a|·2^G/√m ≤ √m·2^{b−1+G} stays below 2^29.
+ */
+function exportKronHadamRnn(model: FloatHadamRnn, cal: Calibration, o: PtqOptions & { weightBits: number }): IntegerHadamRnn {
+  const { n, blockSize: m } = model;
+  const b = o.actBits;
+  const { p } = hadamardFactors(m)!;
+  const F = 30;
+  const G = Math.min(16, 29 - Math.ceil(Math.log2(Math.sqrt(m))) - (b - 1));
+  if (G < 4) throw new InputError(`blockSize ${m} with ${b}-bit states leaves ${G} guard bits within int32 (needs ≥ 4); use fewer activation bits`, 'ptq.actBits');
+  const C = Math.round(2 ** F / Math.sqrt(m));
+  const sx = symmetricActivation(cal.input, b, o.statistic);
+  const s = symmetricActivation(cal.hidden, b, o.statistic);
+  const U = quantizeWeight(model.U, [model.inputSize, n], model.bits?.U ?? o.weightBits, 'U');
+  const V = quantizeWeight(model.V, [n, model.outputSize], model.bits?.V ?? o.weightBits, 'V');
+  const inScale = U.scale * sx;
+  const accScale = s / 2 ** G;
+  const rescale = quantizeMultiplier(inScale / accScale, 'inputRescale');
+  const c = quantizeBias(model.c, V.scale * s);
+  return {
+    kind: 'hadamrnn',
+    n,
+    inputSize: model.inputSize,
+    outputSize: model.outputSize,
+    readout: model.readout,
+    actBits: b,
+    inputScale: sx,
+    inputZeroPoint: 0,
+    activation: model.activation,
+    readoutActivation: model.readoutActivation,
+    signs: Int8Array.from(model.signs, (v) => (v < 0 ? -1 : 1)),
+    blockSize: m,
+    hadamardOrder: p,
+    hadamardP: hadamard(p),
+    stepMultiplier: C,
+    multiplierShift: F,
+    stateScales: [s, s],
+    stepShifts: [G, G],
+    U,
+    bInput: quantizeBias(model.b, inScale),
+    inputRescale: [rescale, { ...rescale }],
+    V,
+    cLogit: [c, Int32Array.from(c)],
   };
 }
 

@@ -1,5 +1,5 @@
 /** Float64 simulation of the integer HadamRNN (see `engines/hadamrnn.ts`). */
-import { fwhtInPlace } from '@orthoquant/orthogonal';
+import { hadamardTransformInPlace } from '@orthoquant/orthogonal';
 import { clampF64, roundShiftF64 } from '../fixed-point/fixed-point-f64.js';
 import type { IntegerHadamRnn } from '../model.js';
 import { projectInputsF64, readoutF64 } from './common.js';
@@ -14,11 +14,21 @@ export function simulateHadamRnn(model: IntegerHadamRnn, xq: ArrayLike<number>, 
   const steps = model.readout === 'last' ? 1 : T;
   const logits = new Float64Array(steps * B * O);
   const logitScales = new Float64Array(steps);
+  // Orders p·2^k: a ↦ Σ_{set bits e of C} ⌊a·2^e / 2^{F−G}⌋ (each term floored as the engine's shifts).
+  const bitsOfC: number[] = [];
+  if (model.stepMultiplier !== undefined) for (let e = 0; e < 31; e++) if (Math.floor(model.stepMultiplier / 2 ** e) % 2 === 1) bitsOfC.push(e);
+  const F = model.multiplierShift ?? 0;
+  const scaled = (a: number): number => {
+    if (model.stepMultiplier === undefined) return a;
+    let s = 0;
+    for (const e of bitsOfC) s += Math.floor(a * 2 ** (e - F + model.stepShifts[0]));
+    return s;
+  };
   for (let t = 0; t < T; t++) {
     const p = t % 2;
-    fwhtInPlace(h, n, { blockSize: m }); // exact: integer sums far below 2^53
+    hadamardTransformInPlace(h, n, m); // (I ⊗ H_m) h, H_m = H_p ⊗ H_2^k; exact: integer sums far below 2^53
     for (let i = 0; i < B * n; i++) {
-      const v = model.signs[i % n] * h[i] + z[t * B * n + i];
+      const v = model.signs[i % n] * scaled(h[i]) + z[t * B * n + i];
       let q = clampF64(roundShiftF64(v, model.stepShifts[p]), qmin, qmax);
       if (model.activation === 'relu') q = Math.max(q, 0);
       h[i] = q;

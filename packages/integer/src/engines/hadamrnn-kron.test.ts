@@ -1,0 +1,111 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createModel } from '@orthoquant/models';
+import { hadamard } from '@orthoquant/orthogonal';
+import { randomHadamRnn, randomInputs } from '../testing.js';
+import { calibrate } from '../ptq/calibrate.js';
+import { exportInteger, quantizeWeight } from '../ptq/export.js';
+import { floatForward } from '../float/reference.js';
+import { simulateHadamRnn } from '../simulate/hadamrnn.js';
+import { decodeIntegerModel, encodeIntegerModel } from '../format/file.js';
+import { generateC } from '../export-c/generate.js';
+import { fromRecurrentModel } from '../adapter.js';
+import type { FloatHadamRnn, IntegerHadamRnn } from '../model.js';
+import { dequantizeLogits, quantizeInputs } from './common.js';
+import { runHadamRnn } from './hadamrnn.js';
+import { kronHadamardStep, multiplierShifts, multiplierTerms } from './hadamrnn-kron.js';
+
+function integerHadam(float: FloatHadamRnn, actBits: number, inputs: Float32Array, T: number, B: number): IntegerHadamRnn {
+  return exportInteger(float, calibrate(float, [{ inputs, T, B }]), { actBits }) as IntegerHadamRnn;
+}
+
+test('HadamRNN at orders p·2^k: H_p ⊗ H_q and the 1/√m multiplier in the exported model', () => {
+  const float = randomHadamRnn({ n: 96, blockSize: 96, inputSize: 3, seed: 'kron/export' });
+  const x = randomInputs(10, 2, 3, 'kron/export/x');
+  const model = integerHadam(float, 8, x, 10, 2);
+  assert.equal(model.hadamardOrder, 12);
+  assert.deepEqual(model.hadamardP, hadamard(12));
+  const G = model.stepShifts[0];
+  assert.deepEqual(model.stepShifts, [G, G]);
+  assert.equal(model.stateScales[0], model.stateScales[1]);
+  // C = round(2^F/√96); the scaled accumulator |a|·2^G/√m ≤ √96·2^7·2^G stays below 2^30.
+  const F = model.multiplierShift!;
+  assert.ok(Math.abs(model.stepMultiplier! - 2 ** F / Math.sqrt(96)) <= 0.5 && model.stepMultiplier! < 2 ** 31);
+  assert.ok(Math.sqrt(96) * 2 ** (7 + G) < 2 ** 30, `G = ${G}`);
+  assert.deepEqual(Array.from(multiplierTerms(0b1011)), [0, 1, 3]);
+  // ⌊a·C/2^{F−G}⌋ term by term: shifts of each set bit, capped at 31 (JS counts shifts mod 32).
+  assert.deepEqual(Array.from(multiplierShifts(0b1011, 40, 2)), [31, 31, 31]);
+  assert.deepEqual(Array.from(multiplierShifts(0b1011, 4, 2)), [2, 1, -1]);
+});
+
+test('HadamRNN at orders p·2^k: the integer engine equals the Float64 simulation bit for bit', () => {
+  const cases = [
+    { n: 24, blockSize: 24, activation: 'linear', readout: 'many-to-many', bits: 8 },
+    { n: 48, blockSize: 24, activation: 'relu', readout: 'many-to-many', bits: 6 },
+    { n: 96, blockSize: 96, activation: 'linear', readout: 'last', bits: 12 },
+    { n: 12, blockSize: 12, activation: 'relu', readout: 'last', bits: 16 },
+    { n: 40, blockSize: 20, activation: 'linear', readout: 'many-to-many', bits: 10 },
+  ] as const;
+  for (const [i, c] of cases.entries()) {
+    const float = randomHadamRnn({ ...c, seed: `kron/bitexact/${i}`, inputSize: 3 });
+    const T = 40;
+    const B = 3;
+    const x = randomInputs(T, B, 3, `kron/x/${i}`);
+    const model = integerHadam(float, c.bits, x, T, B);
+    assert.ok(model.hadamardP, `case ${i}: a Kronecker model`);
+    // Larger inputs saturate some codes; every third row blank.
+    const xs = x.map((v, k) => (Math.floor(k / 3) % 3 === 0 ? 0 : v * 1.5));
+    const xq = quantizeInputs(model, xs, T, B);
+    const fast = runHadamRnn(model, xq, T, B);
+    const sim = simulateHadamRnn(model, xq, T, B);
+    assert.deepEqual(Array.from(fast.logits), Array.from(sim.logits), `case ${i}`);
+    assert.deepEqual(Array.from(fast.logitScales), Array.from(sim.logitScales), `case ${i}`);
+    assert.ok(fast.logits.some((v) => v !== 0), `case ${i}: non-trivial logits`);
+  }
+});
+
+test('HadamRNN at orders p·2^k: the recurrent step has no multiplication', () => {
+  const src = kronHadamardStep.toString().replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
+  assert.doesNotMatch(src, /[^*]\*[^*=]|\*=|\/[^/]|%|Math\.imul/, 'kronHadamardStep source has a *, / or %');
+});
+
+test('HadamRNN at orders p·2^k: dequantized outputs approach the float model as activation bits grow', () => {
+  const base = randomHadamRnn({ n: 96, blockSize: 96, inputSize: 2, outputSize: 5, seed: 'kron/bits' });
+  const U = quantizeWeight(base.U, [2, 96], 8, 'U');
+  const V = quantizeWeight(base.V, [96, 5], 8, 'V');
+  const float: FloatHadamRnn = { ...base, U: Float32Array.from(U.codes, (q) => q * U.scale), V: Float32Array.from(V.codes, (q) => q * V.scale) };
+  const T = 60;
+  const B = 4;
+  const x = randomInputs(T, B, 2, 'kron/bits/x');
+  const ref = floatForward(float, x, T, B);
+  const errors = [8, 12, 16].map((bits) => {
+    const model = integerHadam(float, bits, x, T, B);
+    const y = dequantizeLogits(runHadamRnn(model, quantizeInputs(model, x, T, B), T, B));
+    return Math.max(...y.map((v, i) => Math.abs(v - ref[i])));
+  });
+  const scale = Math.max(...ref.map(Math.abs));
+  assert.ok(errors[0] > errors[1] && errors[1] > errors[2], `errors 8/12/16 bits: ${errors.join(', ')}`);
+  assert.ok(errors[2] < 1e-2 * scale, `16-bit error ${errors[2]} (outputs up to ${scale})`);
+});
+
+test('HadamRNN at orders p·2^k: .oqint round trip; the C export says it has no p-stage; a trained model exports', () => {
+  const float = randomHadamRnn({ n: 48, blockSize: 24, inputSize: 3, seed: 'kron/file' });
+  const x = randomInputs(8, 2, 3, 'kron/file/x');
+  const model = integerHadam(float, 10, x, 8, 2);
+  const back = decodeIntegerModel(encodeIntegerModel(model)).model as IntegerHadamRnn;
+  assert.deepEqual(back.hadamardP, model.hadamardP);
+  assert.equal(back.stepMultiplier, model.stepMultiplier);
+  const xq = quantizeInputs(model, x, 8, 2);
+  assert.deepEqual(runHadamRnn(back, xq, 8, 2).logits, runHadamRnn(model, xq, 8, 2).logits);
+  const bad = encodeIntegerModel({ ...model, stepShifts: [model.stepShifts[0], model.stepShifts[0] - 1] });
+  assert.throws(() => decodeIntegerModel(bad, 'bad.oqint'), /bad\.oqint: header\.stepShifts: an order p·2\^k has one state grid/);
+  assert.throws(() => generateC(model), /model\.blockSize: the C export has no p-stage yet: Hadamard order 24 = 12·2/);
+
+  const io = { inputSize: 3, outputSize: 4, readout: 'many-to-many' as const };
+  const trained = createModel({ type: 'hadamrnn', hidden: 24, activation: 'relu', bits: 4, readoutActivation: 'relu' }, io, 3);
+  const f = fromRecurrentModel(trained) as FloatHadamRnn;
+  assert.equal(f.blockSize, 24);
+  const m = integerHadam(f, 12, x, 8, 2);
+  assert.equal(m.hadamardOrder, 12);
+  trained.dispose();
+});
