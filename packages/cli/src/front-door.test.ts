@@ -119,3 +119,19 @@ describe('where a long trial is', () => {
     );
   });
 });
+
+describe('a broken store', () => {
+  it('a corrupt store file: one clear error naming it (exit 2, no stack trace), the file left as it was', () => {
+    writeFileSync(join(dir, 'tiny.yaml'), TINY);
+    const bad = join(dir, 'corrupt.db');
+    const garbage = 'SQLite format 3\0' + 'garbage '.repeat(600);
+    writeFileSync(bad, garbage);
+    for (const args of [['sweep', 'run', 'tiny.yaml'], ['runs', 'list'], ['report']]) {
+      const r = inTemp(process.execPath, [SCRIPT, ...args, '--db', bad]);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+      assert.match(r.err, new RegExp(`orthoquant: store ${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: not a usable SQLite database \\(.*\\): the file is corrupt`));
+      assert.doesNotMatch(r.err, /\n\s+at /, 'no stack trace without --verbose');
+    }
+    assert.equal(readFileSync(bad, 'latin1'), garbage, 'nothing written to the corrupt file');
+  });
+});

@@ -1,9 +1,9 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { openStore, resolveDbPath, listSweeps, MIGRATIONS_FOLDER } from './index.js';
+import { openStore, resolveDbPath, listSweeps, MIGRATIONS_FOLDER, storeError } from './index.js';
 import { tempStore } from './testing.js';
 import { runFixture } from './test-fixtures/spawn.js';
 
@@ -44,7 +44,11 @@ test('openStore: a file that is not a database gives an error naming it', () => 
   try {
     const file = join(dir, 'bad.db');
     writeFileSync(file, 'this is not sqlite '.repeat(100));
-    assert.throws(() => openStore(file), new RegExp(`store: cannot (open|prepare) ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
+    assert.throws(
+      () => openStore(file),
+      (e: Error) => e.name === 'InputError' && e.message.startsWith(`store ${file}: not a usable SQLite database (file is not a database): the file is corrupt or of another kind; move it aside`),
+    );
+    assert.equal(readFileSync(file, 'utf8'), 'this is not sqlite '.repeat(100), 'nothing written to it');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -69,4 +73,28 @@ test('four processes opening one fresh file at once all migrate and write', asyn
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('openStore: a store that cannot be written is a clear error naming the file (as a non-root user)', { skip: process.getuid?.() === 0 ? 'root writes read-only files' : false }, () => {
+  const t = tempStore('orthoquant-ro-');
+  try {
+    t.store.close();
+    chmodSync(t.path, 0o444);
+    chmodSync(t.dir, 0o555);
+    assert.throws(() => openStore(t.path), (e: Error) => e.name === 'InputError' && e.message.startsWith(`store ${t.path}: cannot `) && /make the file and its folder writable/.test(e.message));
+  } finally {
+    chmodSync(t.dir, 0o755);
+    chmodSync(t.path, 0o644);
+    t.cleanup();
+  }
+});
+
+test('storeError: corrupt, read-only and full-disk errors say what to do; others keep their message', () => {
+  const err = (code: string, message: string) => Object.assign(new Error(message), { code });
+  assert.match(storeError('/x/a.db', 'write', err('SQLITE_CORRUPT', 'database disk image is malformed')).message, /^store \/x\/a\.db: not a usable SQLite database \(database disk image is malformed\)/);
+  assert.match(storeError('/x/a.db', 'write', err('SQLITE_READONLY', 'attempt to write a readonly database')).message, /^store \/x\/a\.db: cannot write the store .*a\.db-wal and -shm/);
+  assert.match(storeError('/x/a.db', 'write', err('SQLITE_FULL', 'database or disk is full')).message, /^store \/x\/a\.db: the disk is full .*run the same command again to continue/);
+  const other = storeError('/x/a.db', 'open', err('SQLITE_BUSY', 'busy'));
+  assert.equal(other.name, 'Error');
+  assert.equal(other.message, 'store: cannot open /x/a.db: busy');
 });

@@ -16,7 +16,8 @@ import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
+import { InputError } from '@orthoquant/runtime';
 import { fileURLToPath } from 'node:url';
 import { schema } from './schema.js';
 
@@ -73,7 +74,7 @@ export function openStore(path?: string | null, opts: OpenStoreOptions = {}): St
   try {
     sqlite = new Database(file, { readonly: opts.readonly ?? false, timeout: opts.busyTimeoutMs ?? 30_000 });
   } catch (e) {
-    throw new Error(`store: cannot open ${file}: ${(e as Error).message}`);
+    throw storeError(file, 'open', e);
   }
   try {
     if (!opts.readonly) {
@@ -81,13 +82,35 @@ export function openStore(path?: string | null, opts: OpenStoreOptions = {}): St
       sqlite.pragma('synchronous = NORMAL');
     }
     sqlite.pragma('foreign_keys = ON');
+    // reads the schema page: a file that is not a database fails here, naming the file
+    sqlite.prepare('SELECT count(*) FROM sqlite_master').get();
     const store = new Store(sqlite, file);
     if (!opts.readonly) applyMigrations(store);
     return store;
   } catch (e) {
     sqlite.close();
-    throw new Error(`store: cannot prepare ${file}: ${(e as Error).message}`);
+    throw storeError(file, 'prepare', e);
   }
+}
+
+/**
+ * What went wrong with the store file, in words that say what to do: a corrupt file or one that
+ * is not a database, a file or folder that cannot be written, a full disk (bad input: the CLI
+ * prints it without a stack trace and exits 2); anything else as it came, naming the file.
+ */
+export function storeError(file: string, doing: 'open' | 'prepare' | 'write', e: unknown): Error {
+  const code = (e as { code?: string }).code ?? '';
+  const msg = (e as Error).message ?? String(e);
+  if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
+    return new InputError(`not a usable SQLite database (${msg}): the file is corrupt or of another kind; move it aside (nothing was written to it), or pass another --db`, `store ${file}`);
+  }
+  if (code.startsWith('SQLITE_READONLY') || code === 'EACCES' || code === 'EROFS' || code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_PERM')) {
+    return new InputError(`cannot ${doing === 'open' ? 'open' : 'write'} the store (${msg}): make the file and its folder writable (SQLite writes ${basename(file)}-wal and -shm beside it), or pass another --db`, `store ${file}`);
+  }
+  if (code === 'SQLITE_FULL' || code === 'ENOSPC') {
+    return new InputError(`the disk is full (${msg}): nothing partial was recorded (each write is one transaction); free some space and run the same command again to continue`, `store ${file}`);
+  }
+  return new Error(`store: cannot ${doing} ${file}: ${msg}`, { cause: e });
 }
 
 interface JournalEntry {
@@ -125,7 +148,7 @@ function applyMigrations(store: Store): void {
     } catch (e) {
       const now = appliedUpTo(store);
       if (now !== null && now >= newest) return;
-      if (attempt >= 4) throw new Error(`migration failed: ${(e as Error).message}`);
+      if (attempt >= 4) throw Object.assign(new Error(`migration failed: ${(e as Error).message}`), { code: (e as { code?: string }).code });
     }
   }
 }
