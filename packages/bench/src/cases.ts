@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { tf, initBackend, createRng } from '@orthoquant/runtime';
 import { timeTrainingSteps } from '@orthoquant/train';
+import { bytesKeptForBackwardInChild } from './kept.js';
 import { calibrate, exportInteger, floatForward, runInteger } from '@orthoquant/integer';
 import type { FloatModel } from '@orthoquant/integer';
 import { randomHadamRnn, randomOrnn } from '@orthoquant/integer/testing';
@@ -78,8 +79,11 @@ function trainCase(
     async run(ctx) {
       const s = shape(ctx.quick);
       const task = group === 'train-copy' ? copyTask(s) : pmnistTask(s, ctx.quick);
-      const r = await timeTrainingSteps({ task, model: model(s.n), batchSize: s.B, optimizer: { name: 'adam', lr: 1e-4 } }, { steps: ctx.reps, warmup: ctx.warmup });
-      return { times: r.seconds, shape: s, notes: [`model ${JSON.stringify(model(s.n))}`] };
+      const trial = { task, model: model(s.n), batchSize: s.B, optimizer: { name: 'adam', lr: 1e-4 } };
+      const r = await timeTrainingSteps(trial, { steps: ctx.reps, warmup: ctx.warmup });
+      // Tensor bytes the step keeps for backward, measured in a process of its own.
+      const kept = bytesKeptForBackwardInChild(trial);
+      return { times: r.seconds, shape: s, notes: [`model ${JSON.stringify(model(s.n))}`, `kept for backward: ${(kept / 1e6).toFixed(1)} MB of tensors`] };
     },
   };
 }
