@@ -1,9 +1,9 @@
 /**
- * Bytes a training step keeps for its backward pass: the tensor bytes alive (tf.memory()) when
- * the backward pass starts, beyond what was alive before the forward (weights, the batch).
- * Measured by a pass-through op on the loss whose gradient, the first one the backward runs,
- * reads tf.memory(). Same forward as the trainer: the model's fused `trainingLoss` where it
- * applies, else the loss of `forward`.
+ * Bytes a training step keeps for its backward pass: the distinct tensor buffers the tfjs tape
+ * holds (`saved` of every tape node; a save that shares an input's or output's data counts
+ * once) when the backward pass starts. Read by a pass-through op on the loss whose gradient is
+ * the first one the backward runs. Same forward as the trainer: the model's fused
+ * `trainingLoss` where it applies, else the loss of `forward`.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,26 @@ import { createTask, batchToTensors } from '@orthoquant/tasks';
 import type { Batch } from '@orthoquant/tasks';
 import { lossTensor, modelIO, parseTrialConfig } from '@orthoquant/train';
 
+interface TapeView {
+  state: { activeTape: { saved?: tf.Tensor[] }[] | null };
+}
+
+/** Distinct buffers saved on the active tape, bytes. */
+function savedBytes(): number {
+  const tape = (tf.engine() as unknown as TapeView).state.activeTape;
+  if (!tape) throw new Error('bytesKeptForBackward: no active tape (tfjs internals changed?)');
+  const seen = new Set<unknown>();
+  let bytes = 0;
+  for (const node of tape) {
+    for (const t of node.saved ?? []) {
+      if (seen.has(t.dataId)) continue;
+      seen.add(t.dataId);
+      bytes += t.size * (t.dtype === 'int32' || t.dtype === 'float32' ? 4 : t.dtype === 'bool' ? 1 : 8);
+    }
+  }
+  return bytes;
+}
+
 export function bytesKeptForBackward(config: unknown): number {
   const cfg = parseTrialConfig(config);
   const task = createTask(cfg.task as Record<string, unknown>, { trialSeed: cfg.seed });
@@ -23,14 +43,13 @@ export function bytesKeptForBackward(config: unknown): number {
   try {
     const g = model.trainableVariables();
     const vars = [...g.orthogonal, ...g.other, ...g.managed.map((m) => m.variable)];
-    const before = tf.memory().numBytes;
     let atBackward = -1;
     const probe = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const l = args[0] as tf.Tensor;
       return {
         value: l.clone(),
         gradFunc: (dy: tf.Tensor) => {
-          atBackward = tf.memory().numBytes;
+          atBackward = savedBytes();
           return dy.clone();
         },
       };
@@ -41,7 +60,7 @@ export function bytesKeptForBackward(config: unknown): number {
     }, vars);
     tf.dispose([r.value, ...Object.values(r.grads)]);
     if (atBackward < 0) throw new Error('bytesKeptForBackward: the backward pass did not reach the probe');
-    return atBackward - before;
+    return atBackward;
   } finally {
     tf.dispose([x, y]);
     model.dispose();
