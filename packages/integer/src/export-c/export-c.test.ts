@@ -91,7 +91,8 @@ describe('export-c: the compiled C equals the JS integer engine bit for bit', { 
     assert.match(sources, /int32_t accx =/, 'a dot product with an int32 accumulator');
     assert.match(sources, /int32_t acc\[/, 'a readout with int32 accumulators');
     assert.match(sources, /if \(xd == 0\) continue;/, 'a sparse HadamRNN input projection');
-    assert.match(sources, /bits_ \|= /, 'packed codes');
+    assert.match(sources, /bits_ \|= /, 'packed codes of a width not dividing 8');
+    assert.match(sources, /byte_ >> \(i_ \* 4u\)/, 'packed codes of a width dividing 8');
     assert.deepEqual(new Set(CASES.map((c) => c.float.kind)), new Set(['hadamrnn', 'ornn', 'lstm']));
     assert.deepEqual(new Set(CASES.map((c) => c.float.readout)), new Set(['many-to-many', 'last']));
   });

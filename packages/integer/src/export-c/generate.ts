@@ -13,7 +13,7 @@ import type { IntegerHadamRnn, IntegerLstm, IntegerModel, IntegerOrnn } from '..
 import { INPUT_LIMIT } from '../engines/common.js';
 import { helpersC } from './fixed-point-c.js';
 import type { CHelper } from './fixed-point-c.js';
-import { accumulatorType, axpyLoop, cInt, cList, columnAccumulatorType, dotLoop, matrix, matrixTable, transpose, vectorTable } from './tables.js';
+import { accumulatorType, axpyLoop, cInt, cList, columnAccumulatorType, dotLoop, matrix, matrixTable, rowLoop, transpose, vectorTable } from './tables.js';
 import type { CMatrix } from './tables.js';
 import { demoC } from './demo.js';
 
@@ -129,13 +129,7 @@ class Generator {
     const m = this.model;
     if (m.vocabSize === undefined || !m.embedding) return { table: false, load: '' };
     const E = this.addMatrix(matrix(`${this.name}_embedding`, m.embedding, m.vocabSize, m.inputSize), 'embedding: input codes of each token');
-    if (E.storage === 'packed') {
-      return {
-        table: true,
-        load: `${dotLoopCopy(E, 'token', 's->x')}\n`,
-      };
-    }
-    return { table: true, load: `  { size_t d_; for (d_ = 0; d_ < ${m.inputSize}u; d_++) s->x[d_] = ${E.symbol}[token][d_]; }\n` };
+    return { table: true, load: `${rowLoop(E, 'token', (code, k) => `s->x[${k}] = ${code};`, '  ')}\n` };
   }
 
   /**
@@ -512,21 +506,6 @@ ${this.tables.join('\n')}
 ${helpersC(this.helpers)}
 ${code}`;
   }
-}
-
-/** Copy a packed embedding row into `dst` (token models with narrow embedding codes). */
-function dotLoopCopy(E: CMatrix, row: string, dst: string): string {
-  return `  {
-    const uint8_t *p_ = ${E.symbol} + (size_t)(${row}) * ${E.rowBytes}u;
-    uint32_t bits_ = 0;
-    unsigned have_ = 0;
-    size_t k_;
-    for (k_ = 0; k_ < ${E.cols}u; k_++) {
-      if (have_ < ${E.width}u) { bits_ |= (uint32_t)*p_++ << have_; have_ += 8u; }
-      ${dst}[k_] = (int32_t)(bits_ & ${2 ** E.width - 1}u) + (${cInt(E.offset)});
-      bits_ >>= ${E.width}; have_ -= ${E.width}u;
-    }
-  }`;
 }
 
 function maxAbs(a: ArrayLike<number>): number {

@@ -125,34 +125,45 @@ export function accumulatorType(m: CMatrix, xMax: number, biasMax: number): 'int
 }
 
 /**
- * C statements adding row `row` of `m` times `x(k)` to `acc` (an `accType` variable).
- * `x` maps a C index expression to the C expression of the k-th input.
+ * C statements running `stmt(code, k)` for each code of row `row` of `m`, k = 0 … cols − 1 in
+ * order (`code` is an int32 C expression). Packed rows are decoded LSB first: a byte at a
+ * time when the width divides 8 (unrolled), else through a bit buffer.
  */
-export function dotLoop(m: CMatrix, row: string, x: (k: string) => string, acc: string, accType: string, indent: string): string {
+export function rowLoop(m: CMatrix, row: string, stmt: (code: string, k: string) => string, indent: string): string {
   const i = indent;
-  if (m.storage === 'packed') {
-    const mask = `${2 ** m.width - 1}u`;
-    return [
-      `${i}{`,
-      `${i}  const uint8_t *p_ = ${m.symbol} + (size_t)(${row}) * ${m.rowBytes}u;`,
-      `${i}  uint32_t bits_ = 0;`,
-      `${i}  unsigned have_ = 0;`,
-      `${i}  size_t k_;`,
-      `${i}  for (k_ = 0; k_ < ${m.cols}u; k_++) {`,
-      `${i}    if (have_ < ${m.width}u) { bits_ |= (uint32_t)*p_++ << have_; have_ += 8u; }`,
-      `${i}    ${acc} += (${accType})((int32_t)(bits_ & ${mask}) + (${cInt(m.offset)})) * (${accType})(${x('k_')});`,
-      `${i}    bits_ >>= ${m.width}; have_ -= ${m.width}u;`,
-      `${i}  }`,
-      `${i}}`,
-    ].join('\n');
+  if (m.storage !== 'packed') {
+    return [`${i}{`, `${i}  const ${m.storage} *w_ = ${m.symbol}[${row}];`, `${i}  size_t k_;`, `${i}  for (k_ = 0; k_ < ${m.cols}u; k_++) ${stmt('(int32_t)w_[k_]', 'k_')}`, `${i}}`].join('\n');
+  }
+  const mask = `${2 ** m.width - 1}u`;
+  const head = [`${i}{`, `${i}  const uint8_t *p_ = ${m.symbol} + (size_t)(${row}) * ${m.rowBytes}u;`, `${i}  size_t k_ = 0;`];
+  if (8 % m.width === 0) {
+    const per = 8 / m.width;
+    const full = Math.floor(m.cols / per);
+    const tail = m.cols - full * per;
+    const code = `((int32_t)((byte_ >> (i_ * ${m.width}u)) & ${mask}) + (${cInt(m.offset)}))`;
+    const lines = [...head, `${i}  size_t b_;`, `${i}  unsigned i_;`];
+    if (full > 0) lines.push(`${i}  for (b_ = 0; b_ < ${full}u; b_++) {`, `${i}    const uint32_t byte_ = p_[b_];`, `${i}    for (i_ = 0; i_ < ${per}u; i_++, k_++) ${stmt(code, 'k_')}`, `${i}  }`);
+    else lines.push(`${i}  b_ = 0;`);
+    if (tail > 0) lines.push(`${i}  {`, `${i}    const uint32_t byte_ = p_[b_];`, `${i}    for (i_ = 0; i_ < ${tail}u; i_++, k_++) ${stmt(code, 'k_')}`, `${i}  }`);
+    lines.push(`${i}}`);
+    return lines.join('\n');
   }
   return [
-    `${i}{`,
-    `${i}  const ${m.storage} *w_ = ${m.symbol}[${row}];`,
-    `${i}  size_t k_;`,
-    `${i}  for (k_ = 0; k_ < ${m.cols}u; k_++) ${acc} += (${accType})w_[k_] * (${accType})(${x('k_')});`,
+    ...head,
+    `${i}  uint32_t bits_ = 0;`,
+    `${i}  unsigned have_ = 0;`,
+    `${i}  for (k_ = 0; k_ < ${m.cols}u; k_++) {`,
+    `${i}    if (have_ < ${m.width}u) { bits_ |= (uint32_t)*p_++ << have_; have_ += 8u; }`,
+    `${i}    ${stmt(`((int32_t)(bits_ & ${mask}) + (${cInt(m.offset)}))`, 'k_')}`,
+    `${i}    bits_ >>= ${m.width}; have_ -= ${m.width}u;`,
+    `${i}  }`,
     `${i}}`,
   ].join('\n');
+}
+
+/** C statements adding row `row` of `m` times `x(k)` to `acc` (an `accType` variable): a dot product. */
+export function dotLoop(m: CMatrix, row: string, x: (k: string) => string, acc: string, accType: string, indent: string): string {
+  return rowLoop(m, row, (code, k) => `${acc} += (${accType})${code} * (${accType})(${x(k)});`, indent);
 }
 
 /** `accumulatorType` of sums down the columns of `m` (`acc[c] = bias + Σ_r m[r][c]·x_r`). */
@@ -172,27 +183,5 @@ export function columnAccumulatorType(m: CMatrix, xMax: number, biasMax: number)
  * when v = 0.
  */
 export function axpyLoop(m: CMatrix, row: string, v: string, acc: (k: string) => string, accType: string, indent: string): string {
-  const i = indent;
-  if (m.storage === 'packed') {
-    return [
-      `${i}{`,
-      `${i}  const uint8_t *p_ = ${m.symbol} + (size_t)(${row}) * ${m.rowBytes}u;`,
-      `${i}  uint32_t bits_ = 0;`,
-      `${i}  unsigned have_ = 0;`,
-      `${i}  size_t k_;`,
-      `${i}  for (k_ = 0; k_ < ${m.cols}u; k_++) {`,
-      `${i}    if (have_ < ${m.width}u) { bits_ |= (uint32_t)*p_++ << have_; have_ += 8u; }`,
-      `${i}    ${acc('k_')} += (${accType})((int32_t)(bits_ & ${2 ** m.width - 1}u) + (${cInt(m.offset)})) * (${accType})(${v});`,
-      `${i}    bits_ >>= ${m.width}; have_ -= ${m.width}u;`,
-      `${i}  }`,
-      `${i}}`,
-    ].join('\n');
-  }
-  return [
-    `${i}{`,
-    `${i}  const ${m.storage} *w_ = ${m.symbol}[${row}];`,
-    `${i}  size_t k_;`,
-    `${i}  for (k_ = 0; k_ < ${m.cols}u; k_++) ${acc('k_')} += (${accType})w_[k_] * (${accType})(${v});`,
-    `${i}}`,
-  ].join('\n');
+  return rowLoop(m, row, (code, k) => `${acc(k)} += (${accType})${code} * (${accType})(${v});`, indent);
 }
