@@ -1,4 +1,5 @@
 import test from 'node:test';
+import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -97,4 +98,21 @@ test('storeError: corrupt, read-only and full-disk errors say what to do; others
   const other = storeError('/x/a.db', 'open', err('SQLITE_BUSY', 'busy'));
   assert.equal(other.name, 'Error');
   assert.equal(other.message, 'store: cannot open /x/a.db: busy');
+});
+
+test('a read-only open of a store written by an older version says which migrations are missing (it cannot apply them)', () => {
+  const t = tempStore();
+  try {
+    const newest = t.store.sqlite.prepare('SELECT * FROM __drizzle_migrations ORDER BY created_at DESC LIMIT 1').get() as Record<string, unknown>;
+    t.store.sqlite.prepare('DELETE FROM __drizzle_migrations WHERE created_at = ?').run(newest.created_at);
+    t.store.close();
+    const tags = (JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, 'meta', '_journal.json'), 'utf8')) as { entries: { tag: string }[] }).entries.map((e) => e.tag);
+    assert.throws(() => openStore(t.path, { readonly: true }), new RegExp(`older orthoquant: schema migration ${tags.at(-1)} not applied, and a read-only open cannot apply them`));
+    const raw = new Database(t.path);
+    raw.prepare('INSERT INTO __drizzle_migrations (hash, created_at) VALUES (?, ?)').run(newest.hash, newest.created_at);
+    raw.close();
+    openStore(t.path, { readonly: true }).close();
+  } finally {
+    t.cleanup();
+  }
 });

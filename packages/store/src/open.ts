@@ -86,6 +86,7 @@ export function openStore(path?: string | null, opts: OpenStoreOptions = {}): St
     sqlite.prepare('SELECT count(*) FROM sqlite_master').get();
     const store = new Store(sqlite, file);
     if (!opts.readonly) applyMigrations(store);
+    else checkSchemaCurrent(store);
     return store;
   } catch (e) {
     sqlite.close();
@@ -130,6 +131,22 @@ function appliedUpTo(store: Store): number | null {
   if (!has) return null;
   const row = store.sqlite.prepare(`SELECT max(created_at) AS m FROM __drizzle_migrations`).get() as { m: number | null };
   return row.m === null ? null : Number(row.m);
+}
+
+/**
+ * A read-only open cannot migrate: a store written by an older version would fail later on
+ * a missing column, so say what is wrong now.
+ */
+function checkSchemaCurrent(store: Store): void {
+  const done = appliedUpTo(store);
+  const entries = journal();
+  const missing = entries.filter((e) => done === null || e.when > done).map((e) => e.tag);
+  if (missing.length) {
+    throw new Error(
+      `the store was written by an older orthoquant: schema migration${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not applied, and a read-only open cannot apply them. ` +
+        `Any command of this version that writes the store (sweep run, sweep resume) migrates it; to leave the file untouched, read a migrated copy (sqlite3 FILE ".backup COPY")`,
+    );
+  }
 }
 
 /**
