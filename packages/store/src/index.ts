@@ -18,6 +18,8 @@ export {
   recordMetrics,
   recordProgress,
   recordArtifact,
+  dropArtifacts,
+  checkpointBytes,
   latestCheckpoint,
   recordProvenance,
   metricDirection,

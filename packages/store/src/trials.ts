@@ -301,6 +301,25 @@ export function recordArtifact(store: Store, lease: Lease, a: ArtifactInput): bo
   });
 }
 
+/** Forget artifacts of the leased trial (files pruned from disk); false if the lease was lost. */
+export function dropArtifacts(store: Store, lease: Lease, paths: readonly string[]): boolean {
+  return store.write(() => {
+    if (!holds(store, lease)) return false;
+    const del = store.sqlite.prepare(`DELETE FROM artifacts WHERE trial_id = ? AND path = ?`);
+    for (const p of paths) del.run(lease.trialId, p);
+    return true;
+  });
+}
+
+/** Checkpoint files and their recorded bytes of some trials (e.g. a sweep's), for disk-use reports. */
+export function checkpointBytes(store: Store, trialIds: readonly number[]): { files: number; bytes: number } {
+  if (trialIds.length === 0) return { files: 0, bytes: 0 };
+  const r = store.sqlite
+    .prepare(`SELECT count(*) AS files, coalesce(sum(bytes), 0) AS bytes FROM artifacts WHERE kind = 'checkpoint' AND trial_id IN (SELECT value FROM json_each(?))`)
+    .get(JSON.stringify(trialIds)) as { files: number; bytes: number };
+  return r;
+}
+
 /**
  * The newest checkpoint a previous attempt of this trial reported (highest step, then
  * latest recorded) whose file still exists, or null: where a re-claimed trial resumes.

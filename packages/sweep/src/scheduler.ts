@@ -35,6 +35,8 @@ import {
   runningTrials,
   abandonTrial,
   sweepStatus as storeSweepStatus,
+  checkpointBytes,
+  listTrials,
   type ProvenanceInput,
   type Store,
   type SweepStatus,
@@ -138,6 +140,8 @@ export interface RunSweepOptions {
   staleAfterMs?: number;
   /** Claims before a trial whose worker keeps dying is marked failed (default 2). */
   maxAttempts?: number;
+  /** Keep every checkpoint of finished trials (default: each keeps its last one). */
+  keepCheckpoints?: boolean;
   /** Per-trial wall-clock limit; the trial fails when it is exceeded (default none). */
   trialTimeoutMs?: number;
   /** How long a stopping worker waits for the runner to honour the abort (default 5 s). */
@@ -164,6 +168,8 @@ export interface SweepResult {
   stopped: 'fail-fast' | 'aborted' | null;
   durationMs: number;
   failures: { trialId: number; label: string; error: string }[];
+  /** Checkpoint files the sweep's trials have on disk now, and their bytes (local sweeps). */
+  checkpoints?: { files: number; bytes: number };
 }
 
 export { SweepChangedError } from './errors.js';
@@ -278,6 +284,7 @@ async function run(store: Store, opts: RunSweepOptions, started: number): Promis
     graceMs: opts.graceMs ?? 5000,
     trialTimeoutMs: opts.trialTimeoutMs ?? null,
     provenance,
+    keepCheckpoints: opts.keepCheckpoints ?? false,
     trialIds: selection ? [...selection] : null,
   };
   if (store.path === ':memory:') throw new InputError('runSweep: workers need a database file, not :memory:');
@@ -486,6 +493,10 @@ async function run(store: Store, opts: RunSweepOptions, started: number): Promis
     stopped,
     durationMs: Date.now() - started,
     failures,
+    checkpoints: checkpointBytes(
+      store,
+      listTrials(store, { sweep: spec.name, summaryKeys: [] }).map((t) => t.id),
+    ),
   };
   log.info({ ...result, failures: failures.length }, `sweep ${stopped ? `stopped (${stopped})` : 'finished'}: ${fin.done} done, ${fin.failed} failed, ${fin.pending} pending`);
   return result;

@@ -15,7 +15,7 @@ test('a torn checkpoint is detected, not loaded: the trial resumes from the prev
   const sb = sandbox('orthoquant-torn-');
   try {
     const file = sb.write('t.yaml', `name: t\nparameters:\n  id: { values: [torn] }\n  steps: { value: 10 }\n  checkpointEvery: { value: 3 }\n  crashOnceAt: { value: 8 }\n  tearCheckpoint: { value: true }\n`);
-    const r = await runSweep({ dbPath: sb.db, file, workers: 1, runnerModule: FAKE_TRAINER, maxAttempts: 2 });
+    const r = await runSweep({ dbPath: sb.db, file, workers: 1, runnerModule: FAKE_TRAINER, maxAttempts: 2, keepCheckpoints: true });
     assert.deepEqual([r.done, r.failed], [1, 0], JSON.stringify(r.failures));
     const store = openStore(sb.db);
     try {

@@ -9,7 +9,7 @@
  * `graceMs`, then the trial is released anyway and the process exits.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { backendInfo, createLogger, type Logger } from '@orthoquant/runtime';
@@ -20,6 +20,7 @@ import {
   recordMetrics,
   recordProgress,
   recordArtifact,
+  dropArtifacts,
   recordProvenance,
   latestCheckpoint,
   finishTrial,
@@ -46,6 +47,8 @@ export interface WorkerArgs {
   provenance: ProvenanceInput;
   /** `--only`: the trials this worker may claim (null: any trial of the sweep). */
   trialIds?: number[] | null;
+  /** Keep every checkpoint of a finished trial (default: only its last one). */
+  keepCheckpoints?: boolean;
 }
 
 /** Worker → coordinator. */
@@ -133,6 +136,23 @@ class Worker {
       if (!claim) break;
       await this.runOne(claim);
     }
+  }
+
+  /** Delete every checkpoint of the trial but its newest usable one, and forget them in the store. */
+  private pruneCheckpoints(lease: ClaimedTrial, log: Logger): void {
+    const rows = this.store.sqlite
+      .prepare(`SELECT path, step FROM artifacts WHERE trial_id = ? AND kind = 'checkpoint' ORDER BY step DESC, created_at DESC, id DESC`)
+      .all(lease.trialId) as { path: string; step: number | null }[];
+    const usable = (p: string) => existsSync(p) && (!this.runner.checkpointUsable || this.runner.checkpointUsable(p));
+    const keep = rows.find((r) => usable(r.path));
+    if (!keep) return;
+    const drop = rows.filter((r) => r.path !== keep.path).map((r) => r.path);
+    let bytes = 0;
+    for (const p of drop) {
+      bytes += bytesOf(p) ?? 0;
+      rmSync(p, { force: true });
+    }
+    if (drop.length && dropArtifacts(this.store, lease, drop)) log.info({ kept: keep.path, pruned: drop.length, bytes }, `pruned ${drop.length} checkpoint(s) (${bytes} bytes); kept ${keep.path}`);
   }
 
   private async runOne(lease: ClaimedTrial): Promise<void> {
@@ -225,6 +245,9 @@ class Worker {
       if (resume) log.info({ resumeFrom: resume.path, step: resume.step }, 'resuming from checkpoint');
       const summary = await this.runner.runTrial(config as never, {
         onEvent,
+        keepAlive: () => {
+          if (Date.now() - lastFlush >= a.heartbeatMs) flush();
+        },
         signal: ac.signal,
         checkpointDir: join(a.checkpointRoot, lease.hash.slice(0, 16)),
         progress: {
@@ -249,6 +272,9 @@ class Worker {
         const bi = backendInfo();
         recordProvenance(this.store, lease, { ...a.provenance, backend: rt.backend ?? bi?.choice ?? null, kernel: rt.kernel ?? null });
         if (summary !== undefined && (summary === null || typeof summary !== 'object')) throw new Error(`runTrial resolved with ${JSON.stringify(summary)}, expected a summary object of numbers`);
+        // a finished trial needs its last checkpoint only (quantize, eval); pruned before the
+        // finish, so a crash in between re-runs the trial from that last one
+        if (!a.keepCheckpoints) this.pruneCheckpoints(lease, log);
         outcome = finishTrial(this.store, lease, summary ?? {}) ? 'done' : 'lost';
       }
     } catch (e) {

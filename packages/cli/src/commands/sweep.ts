@@ -5,7 +5,7 @@ import { openStore, sweepStatus, listSweeps } from '@orthoquant/store';
 import { renderTable } from '@orthoquant/reporter';
 import { cpus } from 'node:os';
 import type { GlobalArgs } from '../cli.js';
-import { createProgress, formatDuration, describeRunning } from '../progress.js';
+import { createProgress, formatDuration, describeRunning, formatBytes } from '../progress.js';
 import { EXIT } from '../exit.js';
 import { setExitCode, existingDb, printTable } from './common.js';
 import { tableFromDb } from './tables.js';
@@ -23,6 +23,7 @@ interface RunArgs extends GlobalArgs {
   queueName?: string;
   maxAttempts: number;
   only?: string;
+  keepCheckpoints: boolean;
 }
 
 function runOptions(y: Argv<GlobalArgs>) {
@@ -32,6 +33,7 @@ function runOptions(y: Argv<GlobalArgs>) {
     .option('force', { type: 'boolean', default: false, describe: 'accept a YAML whose trial set changed since the sweep was recorded' })
     .option('retry-failed', { type: 'boolean', default: true, describe: 're-run trials that failed in an earlier run (--no-retry-failed to keep them failed)' })
     .option('only', { type: 'string', describe: "run only the trials matching this filter (`runs list -f` grammar: 'seed = 0 and params.model.type = hadamrnn'); the sweep is still recorded whole" })
+    .option('keep-checkpoints', { type: 'boolean', default: false, describe: 'keep every checkpoint of finished trials (default: each keeps its last one)' })
     .option('trial-timeout', { type: 'number', describe: 'fail a trial that runs longer than this many seconds' })
     .option('report', { type: 'string', describe: 'after the sweep, print this table (configs/tables/NAME.yaml)' })
     .option('queue', { type: 'string', describe: 'distribute the trials through this Redis queue (redis://HOST:PORT) to `orthoquant worker`s; this process records their results' })
@@ -88,6 +90,7 @@ async function execute(args: RunArgs, target: { file?: string; name?: string }):
           retryFailed: args.retryFailed,
           ...(args.only !== undefined ? { only: args.only } : {}),
           trialTimeoutMs: args.trialTimeout ? args.trialTimeout * 1000 : undefined,
+          keepCheckpoints: args.keepCheckpoints,
           signal: controller.signal,
           onProgress,
         });
@@ -98,6 +101,7 @@ async function execute(args: RunArgs, target: { file?: string; name?: string }):
         (result.excluded ? `; ${result.excluded} of ${result.total + result.excluded} trials left out by --only` : ''),
     );
     console.log(`store: ${result.dbPath}   log: ${result.logFile}`);
+    if (result.checkpoints) console.log(`checkpoints on disk: ${result.checkpoints.files} file(s), ${formatBytes(result.checkpoints.bytes)}${args.keepCheckpoints ? '' : ' (finished trials keep their last one; --keep-checkpoints keeps all)'}`);
     for (const f of result.failures) console.log(`  failed trial ${f.trialId} (${f.label}): ${f.error.split('\n')[0]}`);
     if (args.report) {
       console.log('');
