@@ -37,6 +37,12 @@ export interface RunTrialOptions {
   /** Prefix for config error messages (`trial 12 (model.bits=2 seed=0)`). */
   where?: string;
   logger: Logger;
+  /**
+   * Called often during long synchronous work that blocks the event loop (each evaluation
+   * batch): the worker refreshes its lease there, so a 10k-sequence evaluation at T = 784 is
+   * not taken for a hung worker.
+   */
+  keepAlive?: () => void;
 }
 
 /** A trial to check before the sweep starts, and how to name it in the error. */

@@ -167,6 +167,13 @@ describe('evaluation forward in sub-batches (bounded hidden-state memory)', () =
 });
 
 describe('runTrial', () => {
+  it('calls keepAlive after every evaluation batch (a sweep worker refreshes its lease there)', async () => {
+    let calls = 0;
+    // 2 epochs × (val 64 + test 64 sequences in batches of 16) = 16 evaluation batches.
+    await runTrial(tinyTrial({ evalBatchSize: 16 }), { keepAlive: () => calls++ });
+    assert.equal(calls, 16);
+  });
+
   for (const { label, config } of tinyConfigs()) {
     it(`${label}: the loss falls over 16 steps`, async () => {
       const c = collect();
