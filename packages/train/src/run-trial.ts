@@ -105,8 +105,8 @@ export class TrialStoppedError extends Error {
 export const EVAL_STATE_FLOATS = 2 ** 25;
 
 export function forwardInChunks(model: RecurrentModel, x: tf.Tensor, maxFloats = EVAL_STATE_FLOATS): tf.Tensor {
-  const T = x.shape[0];
-  const B = x.shape[1];
+  const T = x.shape[0]!;
+  const B = x.shape[1]!;
   const chunk = Math.max(1, Math.floor(maxFloats / Math.max(1, T * model.hidden)));
   if (chunk >= B) return model.forward(x);
   return tf.tidy(() => {
