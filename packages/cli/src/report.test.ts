@@ -32,11 +32,15 @@ describe('orthoquant report --plot', () => {
     for (const family of ['hadamrnn', 'qornn', 'lstm']) assert.match(r.out, new RegExp(family));
   });
 
-  it('curves: seed bands of the chosen runs with a baseline line', () => {
+  it('curves: seed bands of the chosen runs with a baseline line; a loss on a log axis unless --no-log-y', () => {
     const r = cli(['report', '--db', fx.path, '--plot', 'curves', '--runs', '1,2,3', '--metric', 'loss', '--baseline', '0.5']);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /^<svg/);
     assert.match(r.out, /baseline/);
+    assert.match(r.out, /class="axis y-axis" data-scale="log"/);
+    const lin = cli(['report', '--db', fx.path, '--plot', 'curves', '--runs', '1,2,3', '--metric', 'loss', '--no-log-y']);
+    assert.equal(lin.code, 0, lin.err);
+    assert.doesNotMatch(lin.out, /data-scale="log"/);
   });
 
   it('bad figure requests are usage or input errors (exit 2)', () => {

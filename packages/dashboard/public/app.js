@@ -78,7 +78,21 @@ function setHashParams(name, params, replace = true) {
 }
 
 function showError(e) {
-  return h('p', { class: 'error', role: 'alert' }, e.message);
+  return h('div', { class: 'error-box' }, h('p', { class: 'error', role: 'alert' }, e.message), wayBack());
+}
+
+/** Links out of a dead end: the previous page (when there is one) and the overview. */
+function wayBack() {
+  const links = [h('a', { class: 'button', id: 'back-overview', href: '#/overview' }, 'Back to the overview')];
+  if (history.length > 1) {
+    const back = h('a', { class: 'button', id: 'back-previous', href: '#' }, 'Previous page');
+    back.addEventListener('click', (ev) => {
+      ev.preventDefault();
+      history.back();
+    });
+    links.unshift(back);
+  }
+  return h('p', { class: 'way-back' }, links);
 }
 
 function svgNode(text) {
@@ -113,21 +127,33 @@ function bandChart(title, groups, { width = 560, height = 300, logY = false } = 
     const lo = new Array(steps.length).fill(null);
     g.band.steps.forEach((s, k) => {
       const i = index.get(s);
-      mean[i] = g.band.mean[k];
-      hi[i] = g.band.mean[k] + g.band.std[k];
-      lo[i] = g.band.mean[k] - g.band.std[k];
+      const m = g.band.mean[k];
+      // the band stays inside the runs' own range (a loss band never dips below zero), and
+      // on a log axis it stays positive
+      const top = g.band.max ? Math.min(m + g.band.std[k], g.band.max[k]) : m + g.band.std[k];
+      let bottom = g.band.min ? Math.max(m - g.band.std[k], g.band.min[k]) : m - g.band.std[k];
+      if (logY && !(bottom > 0)) bottom = m;
+      mean[i] = m;
+      hi[i] = top;
+      lo[i] = bottom;
       points++;
     });
     const base = data.length;
     data.push(mean, hi, lo);
+    // a metric recorded once or twice is drawn as markers, not an invisible line
+    const sparse = g.band.steps.length <= 2;
     series.push(
-      { label: g.label, stroke: color, width: 2, spanGaps: true, points: { show: false } },
+      { label: g.label, stroke: color, width: 2, spanGaps: true, points: sparse ? { show: true, size: 9, fill: color } : { show: false } },
       { label: `${g.label} +σ`, stroke: 'transparent', width: 0, spanGaps: true, points: { show: false } },
       { label: `${g.label} −σ`, stroke: 'transparent', width: 0, spanGaps: true, points: { show: false } },
     );
     if (g.band.std.some((s) => s > 0)) bands.push({ series: [base + 1, base + 2], fill: `${color}33` });
   });
-  const box = h('div', { class: 'chart', dataset: { points: String(points), series: String(groups.length) } }, h('h4', {}, title));
+  const markers = groups.filter((g) => g.band.steps.length > 0 && g.band.steps.length <= 2).length;
+  const lows = bands.flatMap((b) => data[b.series[1]].filter((v) => v !== null && Number.isFinite(v)));
+  const dataset = { points: String(points), series: String(groups.length), markers: String(markers), scale: logY ? 'log' : 'linear' };
+  if (lows.length) dataset.bandMin = String(Math.min(...lows));
+  const box = h('div', { class: 'chart', dataset }, h('h4', {}, title));
   const plotEl = h('div', { class: 'uplot-host' });
   box.append(plotEl);
   const legend = h('div', { class: 'legend' }, groups.map((g, gi) => h('span', {}, h('i', { style: `background:${PALETTE[gi % PALETTE.length]}` }), `${g.label}${g.trialIds && g.trialIds.length > 1 ? ` (n=${g.trialIds.length})` : ''}`)));
@@ -480,7 +506,7 @@ async function renderRoute({ quiet = false } = {}) {
     else if (name === 'curves') content = await renderCurves(params);
     else if (name === 'tables') content = await renderTables(params);
     else if (name === 'scatter') content = await renderScatter(params);
-    else content = [h('p', { class: 'error' }, `unknown view '${name}'`)];
+    else content = [h('div', { class: 'error-box' }, h('p', { class: 'error', role: 'alert' }, `unknown view '${name}' (the views: overview, runs, run/ID, curves, tables, scatter)`), wayBack())];
   } catch (e) {
     if (quiet) return;
     content = [showError(e)];

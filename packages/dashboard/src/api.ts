@@ -14,7 +14,7 @@ import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { count, sql, type SQL } from 'drizzle-orm';
 import { compileFilter, FilterError, getTrial, listSweeps, listTrials, metricCurves, sweepStatus, tables, type Store, type TrialRow } from '@orthoquant/store';
-import { loadTableSpec, renderTable, seedBand, sizeAccuracySvg, learningCurvesSvg, tableFromStore, TABLE_FORMATS, type SeedBand, type TableFormat } from '@orthoquant/reporter';
+import { loadTableSpec, renderTable, seedBand, sizeAccuracySvg, learningCurvesSvg, isLossLike, tableFromStore, TABLE_FORMATS, type SeedBand, type TableFormat } from '@orthoquant/reporter';
 
 /** An error the client caused: answered with HTTP 400/404 and this message. */
 export class RequestError extends Error {
@@ -247,12 +247,31 @@ interface RunGroup {
   runs: { steps: number[]; values: (number | null)[] }[];
 }
 
-/** Curves of one metric (default: the first of val_accuracy, test_accuracy, val_loss, loss) grouped by seedless config. */
+const PREFERRED_CURVES = ['val_accuracy', 'test_accuracy', 'val_loss', 'loss'];
+
+/**
+ * The metric a curves view opens on: the first of val_accuracy, test_accuracy, val_loss, loss
+ * that some trial recorded at two steps or more (a metric recorded once is no curve), else the
+ * key with the longest curve, else the first preferred key present.
+ */
+export function defaultCurveKey(points: ReadonlyMap<string, number>): string | undefined {
+  const curve = (k: string) => (points.get(k) ?? 0) >= 2;
+  const preferred = PREFERRED_CURVES.find(curve);
+  if (preferred) return preferred;
+  const longest = [...points].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0];
+  if (longest && longest[1] >= 2) return longest[0];
+  return PREFERRED_CURVES.find((k) => points.has(k)) ?? [...points.keys()].sort()[0];
+}
+
+/** Curves of one metric (default: see `defaultCurveKey`) grouped by seedless config. */
 function groupedRuns(store: Store, ids: readonly number[], key: string | undefined): { key: string; keys: string[]; groups: RunGroup[] } {
   if (ids.length === 0) return { key: key ?? '', groups: [], keys: [] };
   const marks = ids.map(() => '?').join(',');
-  const keys = (store.sqlite.prepare(`SELECT DISTINCT key FROM metrics WHERE trial_id IN (${marks}) ORDER BY key`).all(...ids) as { key: string }[]).map((r) => r.key);
-  const chosen = key && key !== '' ? key : (['val_accuracy', 'test_accuracy', 'val_loss', 'loss'].find((k) => keys.includes(k)) ?? keys[0]);
+  const perKey = store.sqlite
+    .prepare(`SELECT key, max(n) AS points FROM (SELECT key, trial_id, count(*) AS n FROM metrics WHERE trial_id IN (${marks}) GROUP BY key, trial_id) GROUP BY key ORDER BY key`)
+    .all(...ids) as { key: string; points: number }[];
+  const keys = perKey.map((r) => r.key);
+  const chosen = key && key !== '' ? key : defaultCurveKey(new Map(perKey.map((r) => [r.key, r.points])));
   if (!chosen) return { key: '', groups: [], keys };
   const configs = new Map<number, Record<string, unknown>>();
   const idList = sql.join(
@@ -288,9 +307,12 @@ export function curves(store: Store, ids: readonly number[], key: string | undef
 }
 
 /** The same curves as a standalone SVG (the reporter's learning-curve plot). */
-export function curvesSvg(store: Store, ids: readonly number[], key: string | undefined, reference?: { value: number; label: string }): string {
+export function curvesSvg(store: Store, ids: readonly number[], key: string | undefined, reference?: { value: number; label: string }, opts: { logY?: boolean } = {}): string {
   const g = groupedRuns(store, ids, key);
-  return learningCurvesSvg({ title: g.key ? `${g.key} per step` : 'Learning curves', yLabel: g.key || undefined, series: g.groups.map((x) => ({ label: x.label, runs: x.runs })), reference });
+  // losses (and bpc, perplexity) on a log axis by default, when every value is positive
+  const positive = g.groups.every((x) => x.runs.every((r) => r.values.every((v) => v === null || v > 0)));
+  const logY = opts.logY ?? (isLossLike(g.key) && positive);
+  return learningCurvesSvg({ title: g.key ? `${g.key} per step` : 'Learning curves', yLabel: g.key || undefined, series: g.groups.map((x) => ({ label: x.label, runs: x.runs })), reference, logY });
 }
 
 /** Per-step curves of one trial for the given keys (diagnostics), raw. */

@@ -172,6 +172,29 @@ describe('dashboard in Chromium', { skip }, () => {
     assert.match((await page.locator('#live-state').textContent()) ?? '', /idle/);
   });
 
+  it('a metric recorded once is drawn as a marker; a loss opens on a log axis with its seed band above zero', async () => {
+    await page.goto(`${d.url}#/curves?ids=13&key=loss`);
+    const once = page.locator('#curves-chart .chart');
+    await once.locator('canvas').waitFor();
+    assert.equal(await once.getAttribute('data-points'), '1');
+    assert.equal(await once.getAttribute('data-markers'), '1');
+    await page.goto(`${d.url}#/curves?ids=1,2,3&key=loss`);
+    const chart = page.locator('#curves-chart .chart[data-markers="0"]');
+    await chart.locator('canvas').waitFor();
+    assert.equal(await chart.getAttribute('data-scale'), 'log');
+    assert.ok(Number(await chart.getAttribute('data-band-min')) > 0, 'the band stays positive on the log axis');
+    await shot('curves-log');
+  });
+
+  it('a route that does not exist shows an error with a way back', async () => {
+    await page.goto(`${d.url}#/nowhere`);
+    await page.locator('.error-box .error').waitFor();
+    assert.match((await page.locator('.error-box').textContent()) ?? '', /unknown view 'nowhere'/);
+    await page.click('#back-overview');
+    await page.locator('.card[data-status=total] b').waitFor();
+    assert.match(page.url(), /#\/overview$/);
+  });
+
   it('no page errors along the way', () => {
     assert.deepEqual(problems, []);
   });

@@ -11,5 +11,5 @@
 export { startDashboard, serveDashboard, PUBLIC_DIR } from './server.js';
 export type { Dashboard, DashboardOptions } from './server.js';
 export { DEFAULT_PORT } from './defaults.js';
-export { overview, runs, runDetail, curves, curvesSvg, scatterPoints, scatterSvg, listTables, renderPaperTable, seedlessKey, configLabel, RequestError } from './api.js';
+export { overview, runs, runDetail, curves, curvesSvg, defaultCurveKey, scatterPoints, scatterSvg, listTables, renderPaperTable, seedlessKey, configLabel, RequestError } from './api.js';
 export type { Overview, RunsQuery, RunsPage, RunDetail, CurvesAnswer, CurveGroup, ScatterPoint, ScatterQuery, TableEntry } from './api.js';

@@ -16,7 +16,7 @@ export { buildTable, matches, getPath } from './table.js';
 export type { TrialRecord, Table, Cell } from './table.js';
 export { renderTable, renderMarkdown, renderCsv, renderLatex, cellText, csvField, TABLE_FORMATS } from './render.js';
 export type { TableFormat } from './render.js';
-export { learningCurvesSvg, seedBand } from './plots/learning-curves.js';
+export { learningCurvesSvg, seedBand, bandLow, bandHigh, isLossLike } from './plots/learning-curves.js';
 export type { CurveRun, CurveSeries, SeedBand, LearningCurvesOptions } from './plots/learning-curves.js';
 export { sizeAccuracySvg, bitsAccuracySvg } from './plots/scatter.js';
 export type { SizePoint, SizeAccuracyOptions, BitsPoint, BitsAccuracyOptions } from './plots/scatter.js';

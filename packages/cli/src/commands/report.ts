@@ -22,6 +22,7 @@ interface ReportArgs extends GlobalArgs {
   metric?: string;
   runs?: string;
   baseline?: number;
+  logY?: boolean;
   list: boolean;
 }
 
@@ -42,7 +43,7 @@ function plotSvg(args: ReportArgs): string {
       ids = listTrials(store, { where: [args.filter, 'status = done'].filter(Boolean).join(' and '), sweep: args.sweep, limit: 64 }).map((r) => r.id);
     }
     if (ids.length === 0) throw new InputError('no trials to plot (give --runs or a --filter that matches done trials)', '--plot curves');
-    return curvesSvg(store, ids, args.metric, args.baseline === undefined ? undefined : { value: args.baseline, label: 'baseline' });
+    return curvesSvg(store, ids, args.metric, args.baseline === undefined ? undefined : { value: args.baseline, label: 'baseline' }, args.logY === undefined ? {} : { logY: args.logY });
   } finally {
     store.close();
   }
@@ -62,6 +63,7 @@ export const reportCommand: CommandModule<GlobalArgs, ReportArgs> = {
       .option('metric', { type: 'string', describe: '--plot: summary key (size-accuracy, default test_accuracy) or curve key (curves)' })
       .option('runs', { type: 'string', describe: '--plot curves: trial ids, comma-separated' })
       .option('baseline', { type: 'number', describe: '--plot curves: a horizontal reference line (e.g. the copy task memoryless loss)' })
+      .option('log-y', { type: 'boolean', describe: '--plot curves: log y axis (default: on for losses, bpc and perplexity; --no-log-y for linear)' })
       .option('list', { type: 'boolean', default: false, describe: 'list the available tables' })
       .check((a) => {
         if (a.table && a.plot) throw new UsageError('--table and --plot go separately');

@@ -18,13 +18,17 @@ export interface SeedBand {
   std: number[];
   /** How many runs had a finite value at that step. */
   n: number[];
+  /** The smallest and largest run value at that step: the band never leaves them. */
+  min: number[];
+  max: number[];
 }
 
 /**
  * Aggregate the seeds of one configuration step by step:
  * - mean_s = (1/n_s) Σ v_{r,s} over the runs r with a finite value at step s;
  * - std_s = sqrt(Σ (v_{r,s} − mean_s)² / (n_s − 1)), 0 when n_s = 1.
- * Steps are the sorted union of the runs' steps.
+ * Steps are the sorted union of the runs' steps. The band drawn is mean ± std clipped to the
+ * runs' own range at that step (`bandLow`, `bandHigh`): a loss band never goes below zero.
  */
 export function seedBand(runs: readonly CurveRun[]): SeedBand {
   const acc = new Map<number, number[]>();
@@ -39,7 +43,7 @@ export function seedBand(runs: readonly CurveRun[]): SeedBand {
     }
   }
   const steps = [...acc.keys()].sort((a, b) => a - b);
-  const out: SeedBand = { steps, mean: [], std: [], n: [] };
+  const out: SeedBand = { steps, mean: [], std: [], n: [], min: [], max: [] };
   for (const s of steps) {
     const vs = acc.get(s)!;
     const m = vs.reduce((a, b) => a + b, 0) / vs.length;
@@ -47,8 +51,25 @@ export function seedBand(runs: readonly CurveRun[]): SeedBand {
     out.mean.push(m);
     out.std.push(sd);
     out.n.push(vs.length);
+    out.min.push(Math.min(...vs));
+    out.max.push(Math.max(...vs));
   }
   return out;
+}
+
+/** Lower edge of the band at step index i: mean − std, but never below the smallest run value. */
+export function bandLow(b: SeedBand, i: number): number {
+  return Math.max(b.mean[i] - b.std[i], b.min[i]);
+}
+
+/** Upper edge of the band at step index i: mean + std, but never above the largest run value. */
+export function bandHigh(b: SeedBand, i: number): number {
+  return Math.min(b.mean[i] + b.std[i], b.max[i]);
+}
+
+/** Metrics drawn on a log axis by default: losses, bits per character, perplexities. */
+export function isLossLike(key: string | undefined): boolean {
+  return key !== undefined && /(^|[_\s-])(loss|bpc|perplexity|ppl)($|[_\s-])/i.test(key);
 }
 
 export interface CurveSeries {
@@ -89,9 +110,9 @@ export function learningCurvesSvg(opts: LearningCurvesOptions): string {
   for (const { band } of drawn) {
     xmin = Math.min(xmin, band.steps[0]);
     xmax = Math.max(xmax, band.steps[band.steps.length - 1]);
-    band.mean.forEach((m, i) => {
-      ymin = Math.min(ymin, m - band.std[i]);
-      ymax = Math.max(ymax, m + band.std[i]);
+    band.mean.forEach((_, i) => {
+      ymin = Math.min(ymin, bandLow(band, i));
+      ymax = Math.max(ymax, bandHigh(band, i));
     });
   }
   if (opts.reference && Number.isFinite(opts.reference.value)) {
@@ -124,18 +145,20 @@ export function learningCurvesSvg(opts: LearningCurvesOptions): string {
     const idx = thin(band.steps, maxPoints);
     svg += `<g class="series" data-label="${escapeXml(label)}" data-runs="${seeds}" data-points="${band.steps.length}">\n`;
     if (band.std.some((s) => s > 0)) {
-      const upper = idx.map((k) => `${coord(x(band.steps[k]))} ${coord(clampY(band.mean[k] + band.std[k]))}`);
-      const lower = idx.map((k) => `${coord(x(band.steps[k]))} ${coord(clampY(band.mean[k] - band.std[k]))}`).reverse();
+      const upper = idx.map((k) => `${coord(x(band.steps[k]))} ${coord(clampY(bandHigh(band, k)))}`);
+      const lower = idx.map((k) => `${coord(x(band.steps[k]))} ${coord(clampY(bandLow(band, k)))}`).reverse();
       svg += `<path class="band" d="M${upper.join('L')}L${lower.join('L')}Z" fill="${color}" fill-opacity="0.18" stroke="none"/>\n`;
     }
     svg += `<path class="line" d="${linePath(idx.map((k) => [x(band.steps[k]), clampY(band.mean[k])]))}" fill="none" stroke="${color}" stroke-width="2" stroke-linejoin="round"/>\n`;
+    // a curve of one point (a metric recorded once) is a marker, not an invisible line
+    if (idx.length === 1) svg += `<circle class="point" cx="${coord(x(band.steps[idx[0]]))}" cy="${coord(clampY(band.mean[idx[0]]))}" r="4" fill="${color}"/>\n`;
     svg += `</g>\n`;
     entries.push({ label: seeds > 1 ? `${label} (n=${seeds})` : label, color });
   });
   if (opts.reference && Number.isFinite(opts.reference.value)) {
     const py = coord(clampY(opts.reference.value));
-    svg += `<g class="reference" data-value="${opts.reference.value}"><line x1="${f.left}" x2="${f.right}" y1="${py}" y2="${py}" stroke="#6b7280" stroke-width="1.5" stroke-dasharray="6 4"/>`;
-    svg += `<text x="${f.right - 4}" y="${py}" dy="-0.4em" text-anchor="end" fill="#4b5563">${escapeXml(opts.reference.label)}</text></g>\n`;
+    // labelled in the legend (and the line's tooltip), never in text drawn over the curves
+    svg += `<g class="reference" data-value="${opts.reference.value}"><title>${escapeXml(opts.reference.label)} (${opts.reference.value})</title><line x1="${f.left}" x2="${f.right}" y1="${py}" y2="${py}" stroke="#6b7280" stroke-width="1.5" stroke-dasharray="6 4"/></g>\n`;
     entries.push({ label: opts.reference.label, color: '#6b7280', dashed: true });
   }
   svg += `</g>\n`;
