@@ -207,7 +207,8 @@ class Worker {
           break;
         case 'epoch': {
           // epoch metrics join the step axis at the last step seen (the epoch itself as a metric)
-          const step = lastStep >= 0 ? lastStep : e.epoch;
+          // (a trial resumed at an epoch's end reports that epoch before any step: its `steps`)
+          const step = lastStep >= 0 ? lastStep : typeof e.metrics.steps === 'number' ? e.metrics.steps : e.epoch;
           push(step, { ...e.metrics, epoch: e.epoch });
           break;
         }
