@@ -2,7 +2,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { testBackend } from '@orthoquant/runtime/testing';
 import { runTrial } from './index.js';
-import type { TrainEvent } from './index.js';
+import type { TrainEvent, TrialConfigInput } from './index.js';
 import { tinyTrial } from './testing.js';
 
 // The native kernels split the batch between ORTHOQUANT_THREADS threads; their gradient sums are
@@ -19,7 +19,7 @@ describe('training losses do not depend on ORTHOQUANT_THREADS', () => {
     else process.env.ORTHOQUANT_THREADS = saved;
   });
 
-  const models = [
+  const models: TrialConfigInput['model'][] = [
     { type: 'hadamrnn', hidden: 128, bits: 4 },
     { type: 'qornn', hidden: 48, strategy: 'ste-bjorck', bits: 4 },
     { type: 'lstm', hidden: 32 },
