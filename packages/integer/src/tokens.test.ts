@@ -63,7 +63,14 @@ test('token inputs: IMDB-style evaluation (fixture) with the integer engine', ()
     // PTB: the state carries from window to window (token inputs here).
     writePtbFixture(dir);
     const ptb = createTask({ name: 'ptb-char', path: dir, bptt: 5 });
-    const lm = createModel({ type: 'hadamrnn', hidden: 8, embeddingDim: 4, readout: 'auto', activation: 'linear', bits: 4, readoutActivation: 'relu' }, { inputSize: 1, outputSize: ptb.outputDim, readout: ptb.outputMode, vocabSize: ptb.vocabSize! }, 'ptb');
+    // Zero biases: with the state carried over the whole test stream, a bias makes the linear
+    // recurrence's h drift without bound, past the range two calibration batches see (a
+    // property of the model, not of the engine this test is about).
+    const lm = createModel(
+      { type: 'hadamrnn', hidden: 8, embeddingDim: 4, readout: 'auto', activation: 'linear', bits: 4, readoutActivation: 'relu', biasInit: 'zeros' },
+      { inputSize: 1, outputSize: ptb.outputDim, readout: ptb.outputMode, vocabSize: ptb.vocabSize! },
+      'ptb',
+    );
     const lmFloat = fromRecurrentModel(lm);
     const { model: lmInt } = quantizeForTask(lmFloat, ptb, { actBits: 16, weightBits: 12, calibrationBatches: 2, batchSize: 2 });
     const pf = evaluateFloat(lmFloat, ptb, 'test', { batchSize: 2 });
