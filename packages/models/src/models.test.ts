@@ -486,3 +486,57 @@ describe("reference-code initialisation (deel-ai-papers/hadamRNN defaults) and i
     );
   });
 });
+
+describe('HadamRNN against a dense implementation of the reference model', () => {
+  // The reference's cell written densely with tfjs ops: W = diag(sign u)·H/√n with an identity
+  // STE for sign, U and V through the 4-bit quantizer (α = max|w|, STE), h_t = W h_{t−1} + x_t U + b,
+  // ŷ = ReLU(h) V + c, mean softmax cross-entropy. Every gradient of our fused path must match it.
+  it('loss gradients of u, U, b, V, c match (last-step and every-step readouts)', () => {
+    const n = 16;
+    const T = 12;
+    const B = 3;
+    const D = 4;
+    const O = 5;
+    for (const readout of ['last', 'many-to-many'] as const) {
+      const m = createModel({ type: 'hadamrnn', hidden: n, activation: 'linear', bits: 4, readoutActivation: 'relu' }, { inputSize: D, outputSize: O, readout }, 7) as HadamRnn;
+      const x = tf.randomUniform([T, B, D], 0, 1, 'float32', 3);
+      const y = readout === 'last' ? tf.tensor1d([1, 3, 0], 'int32') : tf.randomUniform([T, B], 0, O, 'int32', 4);
+      const vars = m.trainableVariables();
+      const all = [...vars.orthogonal, ...vars.other];
+      const byName = (k: string) => all.find((v) => v.name.endsWith(`/${k}`))!;
+      const ce = (logits: tf.Tensor) => tf.losses.softmaxCrossEntropy(tf.oneHot(y.flatten(), O), logits.reshape([-1, O])) as tf.Scalar;
+      const signs = Float32Array.from(m.signs());
+      const Hn = tf.tensor2d(Array.from(m.denseW(), (w, i) => w * signs[Math.floor(i / n)]), [n, n]);
+      const ste = (f: (t: tf.Tensor) => tf.Tensor) =>
+        tf.customGrad(((t: tf.Tensor) => ({ value: f(t), gradFunc: (dy: tf.Tensor) => [dy] })) as never) as unknown as (t: tf.Tensor) => tf.Tensor;
+      const q4 = ste((w) => tf.tidy(() => {
+        const s = w.abs().max().div(8);
+        return w.div(s).round().clipByValue(-8, 7).mul(s);
+      }));
+      const sign = ste((v) => tf.sign(v).add(tf.equal(v, 0).toFloat()));
+      const dense = () => {
+        const W = Hn.mul(sign(byName('u')).reshape([n, 1]));
+        const U = q4(byName('U'));
+        const V = q4(byName('V'));
+        let h: tf.Tensor = tf.zeros([B, n]);
+        const outs: tf.Tensor[] = [];
+        for (let t = 0; t < T; t++) {
+          h = tf.matMul(h, W, false, true).add(tf.matMul(x.slice([t, 0, 0], [1, B, D]).reshape([B, D]), U)).add(byName('b'));
+          if (readout !== 'last') outs.push(tf.relu(h).matMul(V).add(byName('c')));
+        }
+        return ce(readout === 'last' ? tf.relu(h).matMul(V).add(byName('c')) : tf.stack(outs));
+      };
+      const ref = tf.variableGrads(dense, all);
+      const ours = tf.variableGrads(() => ce(m.forward(x)), all);
+      const fused = m.trainingLoss?.(x, y) ? tf.variableGrads(() => m.trainingLoss!(x, y)!.loss, all) : null;
+      for (const v of all) {
+        const r = ref.grads[v.name];
+        expectArraysClose(ours.grads[v.name], r, 1e-4);
+        if (fused) expectArraysClose(fused.grads[v.name], r, 1e-4);
+      }
+      assert.ok(Math.abs(ours.value.dataSync()[0] - ref.value.dataSync()[0]) < 1e-5);
+      tf.dispose([x, y, Hn, ref.value, ours.value, ...Object.values(ref.grads), ...Object.values(ours.grads), ...(fused ? [fused.value, ...Object.values(fused.grads)] : [])]);
+      m.dispose();
+    }
+  });
+});
