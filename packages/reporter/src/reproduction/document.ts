@@ -97,7 +97,7 @@ export function renderReproduction(claims: ClaimsFile, resultsDir: string, names
   );
   if (claims.intro) out.push(claims.intro.trim(), '');
   out.push(
-    'Verdicts: **reproduced** — the rule holds for every seed run; **differs** — every run finished its budget and the rule fails for at least one; **not yet** — no results, or runs unfinished. "Budget reached" is where the measured numbers come from (an unfinished run reports its latest evaluation). Published numbers: "—" until someone enters them with their source.',
+    'Verdicts: **reproduced** — the rule holds for every seed run, possibly before the end of its budget ("budget reached" and the claim\'s section say so); **differs** — every run finished its budget and the rule fails for at least one; **not yet** — no results, or runs unfinished and the rule not (yet) holding. "Budget reached" is where the measured numbers come from (an unfinished run reports its latest evaluation). Published numbers: "—" until someone enters them with their source.',
     '',
     '| # | claim | paper | command | measured | budget reached | seeds | machine | training time | published | verdict |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
