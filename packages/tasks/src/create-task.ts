@@ -29,6 +29,21 @@ export interface CreateTaskOptions {
 
 export const TASK_NAMES: readonly TaskName[] = ['copy', 'smnist', 'pmnist', 'fashion-mnist', 'imdb', 'ptb-char', 'sst2', 'qqp'];
 
+/**
+ * A task config with its data-seed defaults written out — copy `seed: 'trial'`, MNIST-family
+ * `valSplit: 'random'` and `splitSeed: 'trial'` (the reference code's behaviour) — so that a
+ * recorded config (and its hash) says which data a run used. The readers apply the same defaults.
+ */
+export function withDataDefaults(config: ConfigRecord): ConfigRecord {
+  const task: Record<string, unknown> = { ...config };
+  if (task.name === 'copy' && task.seed === undefined) task.seed = 'trial';
+  if (task.name === 'smnist' || task.name === 'pmnist' || task.name === 'fashion-mnist') {
+    if (task.valSplit === undefined) task.valSplit = 'random';
+    if (task.valSplit === 'random' && task.splitSeed === undefined) task.splitSeed = 'trial';
+  }
+  return task;
+}
+
 export function createTask(config: TaskConfig | ConfigRecord, options: CreateTaskOptions = {}): Task {
   const path = options.path ?? 'task';
   if (config === null || typeof config !== 'object' || Array.isArray(config)) throw configError(path, 'a task config object', config);

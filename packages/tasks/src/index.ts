@@ -27,7 +27,7 @@ export { batchToTensors } from './core/tensors.js';
 export type { BatchTensors } from './core/tensors.js';
 export type { ConfigRecord } from './core/config-checks.js';
 export { resolveTrialSeeds } from './core/config-checks.js';
-export { createTask, TASK_NAMES } from './create-task.js';
+export { createTask, withDataDefaults, TASK_NAMES } from './create-task.js';
 export type { TaskConfig, CreateTaskOptions } from './create-task.js';
 export {
   CopyTask,

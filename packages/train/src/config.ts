@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { InputError } from '@orthoquant/runtime';
 import { BIAS_INITS, ORTHOGONAL_METHODS, QAT_STRATEGIES, U_INITS, W_INITS } from '@orthoquant/models';
 import type { ModelConfig } from '@orthoquant/models';
+import { withDataDefaults } from '@orthoquant/tasks';
 
 function show(v: unknown): string {
   if (typeof v === 'string') return `'${v}'`;
@@ -216,29 +217,14 @@ function issueMessages(issues: readonly z.core.$ZodIssue[], prefix: readonly Pro
 }
 
 /**
- * The task's data-seed defaults written into the config, so that the recorded config (and
- * its hash) says which data a run used: copy `seed: 'trial'` (the reference draws the data
- * from the trial's seed), MNIST-family `valSplit: random` with `splitSeed: 'trial'` (the
- * reference's seeded random split). Old runs, recorded without these keys, hash differently.
- */
-function withTaskDataDefaults(cfg: TrialConfig): TrialConfig {
-  const task = { ...cfg.task } as TrialConfig['task'] & Record<string, unknown>;
-  if (task.name === 'copy' && task.seed === undefined) task.seed = 'trial';
-  if (task.name === 'smnist' || task.name === 'pmnist' || task.name === 'fashion-mnist') {
-    if (task.valSplit === undefined) task.valSplit = 'random';
-    if (task.valSplit === 'random' && task.splitSeed === undefined) task.splitSeed = 'trial';
-  }
-  return { ...cfg, task };
-}
-
-/**
  * Validate a trial config and fill in defaults. Throws an `InputError` whose message lists
  * every problem, each with its key path; `where` (a file, a sweep trial) prefixes it.
  */
 export function parseTrialConfig(obj: unknown, where?: string): TrialConfig {
   const r = trialConfigSchema.safeParse(obj);
   if (!r.success) throw new InputError(issueMessages(r.error.issues).join('; '), where);
-  const cfg = withTaskDataDefaults(r.data);
+  // the task's data-seed defaults written out, so the recorded config says which data a run used
+  const cfg = { ...r.data, task: withDataDefaults(r.data.task) as TrialConfig['task'] };
   if (cfg.mode === 'ptq' && (!cfg.ptq || (cfg.ptq.bits === undefined && cfg.ptq.actBits === undefined))) {
     throw new InputError('mode ptq needs ptq.bits (weight bits after training) and/or ptq.actBits (integer-only activation bits)', where ? `${where}: ptq` : 'ptq');
   }
