@@ -13,6 +13,7 @@ import type { LstmImplementation } from './lstm-spec.js';
 import type { AffineImplementation } from './affine.js';
 import type { ReversibleImplementation } from './scan-reversible.js';
 import type { FusedStepImplementation, FusedStepSpec } from './fused-step.js';
+import { setting } from '@orthoquant/runtime';
 
 /** The functions the addon exports (see native/scan.cc). */
 interface Addon {
@@ -84,7 +85,7 @@ export function loadNative(): NativeLoad {
 }
 
 function tryLoad(): NativeLoad {
-  if (process.env.ORTHOQUANT_KERNELS_NATIVE === '0') {
+  if (!setting('kernelsNative')) {
     return { impl: null, lstm: null, affine: null, reversible: null, fusedStep: null, simd: 'none', hardwareThreads: 1, reason: 'disabled by ORTHOQUANT_KERNELS_NATIVE=0' };
   }
   if (!existsSync(addonPath)) {
