@@ -23,6 +23,9 @@ export type LogFormat = (typeof LOG_FORMATS)[number];
 export const KERNEL_CHOICES = ['auto', 'native', 'js'] as const;
 export type KernelChoice = (typeof KERNEL_CHOICES)[number];
 
+export const ISA_CHOICES = ['auto', 'baseline', 'avx2'] as const;
+export type IsaChoice = (typeof ISA_CHOICES)[number];
+
 /**
  * One of `choices` (case-folded and trimmed when `fold`), or the error
  * `SOURCE: expected one of a<sep>b<sep>c, got 'value'`.
@@ -141,6 +144,13 @@ export const SETTINGS = {
     usedBy: 'kernels (and its install-time build)',
     doc: '`0`: do not build (at install) or load the native addon; the JS kernels run. Default `1`.',
   }),
+  isa: def<IsaChoice>({
+    env: 'ORTHOQUANT_ISA',
+    fallback: 'auto',
+    parse: (raw, name) => parseChoice(ISA_CHOICES, raw, name, { fold: true }),
+    usedBy: 'kernels',
+    doc: 'which build of the native addon loads: `auto` (AVX2+FMA when the CPU has both and that build exists, else the baseline), `baseline`, `avx2` (an error on a CPU without it). Default `auto`.',
+  }),
   reversible: def<boolean>({
     env: 'ORTHOQUANT_REVERSIBLE',
     fallback: true,
@@ -201,7 +211,6 @@ export const SETTINGS = {
 
 /** Read outside TypeScript (shell and install scripts); listed for the README's table. */
 export const SCRIPT_SETTINGS: readonly { env: string; usedBy: string; doc: string }[] = [
-  { env: 'ORTHOQUANT_MARCH', usedBy: 'kernels (install-time build)', doc: 'the `-march` of the native addon. Default `native`.' },
   { env: 'ORTHOQUANT_CMD', usedBy: 'Slurm export (`sweep.sbatch`)', doc: 'the command that runs `orthoquant` on the compute nodes. Default `orthoquant`.' },
 ];
 
