@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
 import { parseTrialConfig } from '@orthoquant/train';
-import { parseYamlWith } from '@orthoquant/reporter';
+import { parseYamlWith } from '@orthoquant/runtime';
 import { trialConfigSchema } from '@orthoquant/train';
 import { readFileSync } from 'node:fs';
 import { HELP_EXAMPLES, type ExampleCommand } from './commands/examples.js';

@@ -8,11 +8,11 @@
  * ```
  * Pure: it takes trial records (config + summary) and returns text; the CLI fetches them.
  */
-export { tableSpecSchema, parseTableSpec, loadTableSpec, resolveRows, parseYamlWith } from './spec.js';
+export { tableSpecSchema, parseTableSpec, loadTableSpec, resolveRows } from './spec.js';
 export type { TableSpec, RowSpec, ColumnSpec, ResolvedRow, Where } from './spec.js';
 export { parsePublished, loadPublished, publishedSchema } from './published.js';
 export type { Published } from './published.js';
-export { buildTable, matches, getPath } from './table.js';
+export { buildTable, matches } from './table.js';
 export type { TrialRecord, Table, Cell } from './table.js';
 export { renderTable, renderMarkdown, renderCsv, renderLatex, cellText, csvField, TABLE_FORMATS } from './render.js';
 export type { TableFormat } from './render.js';

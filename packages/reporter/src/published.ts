@@ -13,7 +13,7 @@
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { z } from 'zod';
-import { parseYamlWith } from './spec.js';
+import { parseYamlWith } from '@orthoquant/runtime';
 
 export const publishedSchema = z
   .object({

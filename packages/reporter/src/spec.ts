@@ -9,9 +9,8 @@
  * - a cell = the done trials matching row ∧ column, aggregated over seeds (mean ± std, n).
  */
 import { readFileSync } from 'node:fs';
-import { parseDocument, LineCounter } from 'yaml';
 import { z } from 'zod';
-import { InputError } from '@orthoquant/runtime';
+import { InputError, parseYamlWith } from '@orthoquant/runtime';
 
 const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 const where = z.record(z.string(), z.union([scalar, z.array(scalar)])).default({});
@@ -82,33 +81,6 @@ export function resolveRows(spec: TableSpec): ResolvedRow[] {
     }
   }
   return out;
-}
-
-/**
- * Parse YAML text into a value, turning zod issues into errors that name the file, the line
- * and column, and the key path.
- */
-export function parseYamlWith<T>(text: string, file: string, schema: z.ZodType<T>): T {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  if (doc.errors.length) {
-    const e = doc.errors[0];
-    const pos = lineCounter.linePos(e.pos[0]);
-    throw new InputError(`invalid YAML: ${e.message.split('\n')[0]}`, `${file}:${pos.line}:${pos.col}`);
-  }
-  const result = schema.safeParse(doc.toJS());
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const path = issue.path.map(String);
-  // Point at the deepest node of the path that exists.
-  let node: unknown = undefined;
-  for (let k = path.length; k >= 0 && node === undefined; k--) {
-    node = k === 0 ? doc.contents : doc.getIn(path.slice(0, k), true);
-  }
-  const range = (node as { range?: [number, number, number] } | undefined)?.range;
-  const pos = range ? lineCounter.linePos(range[0]) : { line: 1, col: 1 };
-  const keyPath = path.length ? path.join('.') : '(top level)';
-  throw new InputError(`${keyPath}: ${issue.message}`, `${file}:${pos.line}:${pos.col}`);
 }
 
 export function parseTableSpec(text: string, file = '<table spec>'): TableSpec {

@@ -3,6 +3,7 @@
  */
 import type { TableSpec, Where } from './spec.js';
 import { resolveRows } from './spec.js';
+import { getPath } from '@orthoquant/runtime';
 import type { Published } from './published.js';
 
 /** What the reporter needs of a trial (the store's list query gives this). */
@@ -34,16 +35,6 @@ export interface Table {
   cells: Cell[][];
   publishedSource?: string;
   hasPublished: boolean;
-}
-
-/** Value at a dotted path (`model.bits`) of a nested object. */
-export function getPath(obj: unknown, path: string): unknown {
-  let cur: unknown = obj;
-  for (const part of path.split('.')) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string, unknown>)[part];
-  }
-  return cur;
 }
 
 /** A config matches when every key equals the value (or one of the listed values); null = absent. */

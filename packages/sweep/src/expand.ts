@@ -17,7 +17,7 @@
  * - Optional `resolve(config, where)` (the trainer's `parseTrialConfig`) validates each config
  *   and fills defaults; the resolved config is what is hashed and stored.
  */
-import { createRng, InputError, type Rng } from '@orthoquant/runtime';
+import { createRng, getPath, InputError, type Rng } from '@orthoquant/runtime';
 import { canonicalJson, sha256, trialSetFingerprint } from './canonical.js';
 import { deepMerge, isPlain, type ParameterSpec, type SweepSpec } from './spec.js';
 
@@ -62,15 +62,6 @@ function setPath(obj: Record<string, unknown>, path: readonly string[], value: u
     target = target[path[i]] as Record<string, unknown>;
   }
   target[path[path.length - 1]] = clone(value);
-}
-
-function getPath(obj: unknown, path: readonly string[]): unknown {
-  let cur = obj;
-  for (const k of path) {
-    if (!isPlain(cur)) return undefined;
-    cur = cur[k];
-  }
-  return cur;
 }
 
 function clone<T>(v: T): T {

@@ -32,9 +32,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
-import { LineCounter, isMap, isSeq, isScalar, isPair, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
-import { InputError } from '@orthoquant/runtime';
+import { InputError, formatSourceIssue, getPath, keyPathText, parseYamlSource, show as showValue, type KeyPath, type SourceIssue, type YamlSource } from '@orthoquant/runtime';
 
 export const DISTRIBUTIONS = [
   'uniform',
@@ -51,7 +50,8 @@ export const DISTRIBUTIONS = [
 ] as const;
 export type Distribution = (typeof DISTRIBUTIONS)[number];
 
-export type KeyPath = readonly (string | number)[];
+export type { KeyPath };
+export { keyPathText };
 
 export type ParameterSpec =
   | { kind: 'value'; path: string[]; value: unknown }
@@ -87,79 +87,20 @@ export interface SweepSpec {
   locate(path: KeyPath): string;
 }
 
-export interface SpecIssue {
-  file: string;
-  line: number;
-  col: number;
-  path: KeyPath;
-  message: string;
-}
+export type SpecIssue = SourceIssue;
 
 /** Bad sweep file: every issue with file, line, column and key path. */
 export class SweepSpecError extends InputError {
   readonly issues: SpecIssue[];
   constructor(issues: SpecIssue[]) {
-    super(issues.map(formatIssue).join('\n'));
+    super(issues.map(formatSourceIssue).join('\n'));
     this.name = 'InputError';
     this.issues = issues;
   }
 }
 
-export function keyPathText(path: KeyPath): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
-}
-
-function formatIssue(i: SpecIssue): string {
-  return `${i.file}:${i.line}:${i.col}: ${i.path.length ? `${keyPathText(i.path)}: ` : ''}${i.message}`;
-}
-
-/** Where a key path points in a YAML document: the key itself when `atKey`, else its value. */
-class Locator {
-  constructor(
-    readonly file: string,
-    readonly doc: Document,
-    readonly lines: LineCounter,
-  ) {}
-
-  offset(path: KeyPath, atKey = false): number {
-    let node: unknown = this.doc.contents;
-    let best = (node as YamlNode | null)?.range?.[0] ?? 0;
-    for (let i = 0; i < path.length; i++) {
-      const k = path[i];
-      if (isMap(node)) {
-        const pair = node.items.find((p) => isPair(p) && (isScalar(p.key) ? p.key.value : p.key) === k);
-        if (!pair) break;
-        const last = i === path.length - 1;
-        if (last && atKey && isScalar(pair.key) && pair.key.range) return pair.key.range[0];
-        node = pair.value;
-        const r = (node as YamlNode | null)?.range ?? (isScalar(pair.key) ? pair.key.range : undefined);
-        if (r) best = r[0];
-      } else if (isSeq(node) && typeof k === 'number') {
-        node = node.items[k];
-        const r = (node as YamlNode | null)?.range;
-        if (!r) break;
-        best = r[0];
-      } else break;
-    }
-    return best;
-  }
-
-  issue(path: KeyPath, message: string, atKey = false): SpecIssue {
-    const { line, col } = this.lines.linePos(this.offset(path, atKey));
-    return { file: this.file, line, col, path, message };
-  }
-}
-
-function show(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (typeof v === 'string') return `'${v}'`;
-  try {
-    const s = JSON.stringify(v);
-    return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-  } catch {
-    return String(v);
-  }
-}
+/** Values in messages, cut at 60 characters. */
+const show = (v: unknown): string => showValue(v, 60);
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const seedValue = z.union([z.int(), z.string().min(1)], { error: (i) => `expected an integer or a non-empty string, got ${show(i.input)}` });
@@ -206,7 +147,7 @@ const nestedSchema = z.strictObject({ parameters: z.record(z.string(), z.unknown
 const PARAM_FORMS = `value: x, values: [..], min/max with a distribution, or parameters: (nested keys)`;
 
 interface Ctx {
-  loc: Locator;
+  loc: YamlSource;
   issues: SpecIssue[];
 }
 
@@ -216,21 +157,12 @@ function zodIssues(ctx: Ctx, at: KeyPath, err: z.ZodError, input: unknown): void
     const path = [...at, ...rel];
     if (iss.code === 'unrecognized_keys') {
       for (const k of iss.keys) ctx.issues.push(ctx.loc.issue([...path, k], `unknown key${path.length === 0 ? ` (expected ${Object.keys(topSchema.shape).join(', ')})` : ''}`, true));
-    } else if (iss.code === 'invalid_type' && valueAt(input, rel) === undefined) {
+    } else if (iss.code === 'invalid_type' && getPath(input, rel) === undefined) {
       ctx.issues.push(ctx.loc.issue(path, `required`));
     } else {
       ctx.issues.push(ctx.loc.issue(path, iss.message));
     }
   }
-}
-
-function valueAt(obj: unknown, path: readonly (string | number)[]): unknown {
-  let cur = obj;
-  for (const k of path) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string | number, unknown>)[k];
-  }
-  return cur;
 }
 
 /** Split a dotted key into path segments; empty segments are an error. */
@@ -354,19 +286,10 @@ export function deepMerge(under: Record<string, unknown>, over: Record<string, u
   return out;
 }
 
-function parseYaml(text: string, file: string): { doc: Document; lines: LineCounter } {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  const errs = [...doc.errors];
-  if (errs.length) {
-    throw new SweepSpecError(
-      errs.map((e) => {
-        const pos = e.linePos?.[0] ?? lines.linePos(e.pos[0]);
-        return { file, line: pos.line, col: pos.col, path: [], message: `YAML: ${e.message.split('\n')[0]}` };
-      }),
-    );
-  }
-  return { doc, lines };
+function parseYaml(text: string, file: string): YamlSource {
+  const { source, errors } = parseYamlSource(text, file);
+  if (!source) throw new SweepSpecError(errors.map((e) => ({ ...e, message: `YAML: ${e.message}` })));
+  return source;
 }
 
 function loadBaseFile(ctx: Ctx, baseDir: string, rel: string, at: KeyPath): Record<string, unknown> | null {
@@ -378,8 +301,7 @@ function loadBaseFile(ctx: Ctx, baseDir: string, rel: string, at: KeyPath): Reco
     ctx.issues.push(ctx.loc.issue(at, `cannot read base config ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`));
     return null;
   }
-  const { doc } = parseYaml(text, file); // throws with the base file's own line and column
-  const value = doc.toJS() as unknown;
+  const value = parseYaml(text, file).value(); // throws with the base file's own line and column
   if (!isPlain(value)) {
     ctx.issues.push(ctx.loc.issue(at, `base config ${file} must be a mapping, got ${show(value)}`));
     return null;
@@ -398,10 +320,9 @@ export interface ParseSweepOptions {
 export function parseSweepText(text: string, opts: ParseSweepOptions = {}): SweepSpec {
   const file = opts.file ?? '<inline>';
   const baseDir = opts.baseDir ?? (opts.file ? dirname(resolve(opts.file)) : process.cwd());
-  const { doc, lines } = parseYaml(text, file);
-  const loc = new Locator(file, doc, lines);
+  const loc = parseYaml(text, file);
   const ctx: Ctx = { loc, issues: [] };
-  const raw = doc.toJS() as unknown;
+  const raw = loc.value();
   if (!isPlain(raw)) throw new SweepSpecError([loc.issue([], `expected a mapping with parameters (and name, method, base, seeds…), got ${show(raw)}`)]);
   const r = topSchema.safeParse(raw);
   if (!r.success) {
@@ -467,10 +388,7 @@ export function parseSweepText(text: string, opts: ParseSweepOptions = {}): Swee
     exclude,
     file,
     text,
-    locate: (path) => {
-      const { line, col } = lines.linePos(loc.offset(path));
-      return `${file}:${line}:${col}`;
-    },
+    locate: (path) => loc.locate(path),
   };
   if (top.description !== undefined) spec.description = top.description;
   if (top.count !== undefined) spec.count = top.count;

@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { InputError } from '@orthoquant/runtime';
-import { parseYamlWith } from '@orthoquant/reporter';
+import { InputError, parseYamlWith } from '@orthoquant/runtime';
 import { trialConfigSchema } from '@orthoquant/train';
 import type { Split } from '@orthoquant/tasks';
 import { evaluateInteger, readIntegerModel } from '@orthoquant/integer';

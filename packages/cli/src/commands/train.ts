@@ -1,7 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { initBackend, log, InputError } from '@orthoquant/runtime';
-import { parseYamlWith } from '@orthoquant/reporter';
+import { initBackend, log, InputError, parseYamlWith } from '@orthoquant/runtime';
 import { runTrial, trialConfigSchema, type TrainEvent } from '@orthoquant/train';
 import type { GlobalArgs } from '../cli.js';
 import { createProgress, formatDuration } from '../progress.js';

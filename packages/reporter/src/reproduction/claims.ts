@@ -6,8 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { InputError } from '@orthoquant/runtime';
-import { parseYamlWith } from '../spec.js';
+import { InputError, parseYamlWith } from '@orthoquant/runtime';
 import { parseRule } from './rule.js';
 
 const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
