@@ -11,7 +11,7 @@ export const packageGraph = {
   kernels: ['runtime'],
   tasks: ['runtime'],
   models: ['runtime', 'quantizers', 'orthogonal', 'kernels'],
-  train: ['runtime', 'models', 'tasks'],
+  train: ['runtime', 'models', 'tasks', 'integer'],
   store: ['runtime'],
   integer: ['runtime', 'quantizers', 'orthogonal', 'models', 'tasks'],
   sweep: ['runtime', 'store', 'train', 'models', 'tasks', 'integer'],

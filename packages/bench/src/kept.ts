@@ -9,7 +9,6 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { tf, createRng, initBackend, childEnv } from '@orthoquant/runtime';
 import { createModel } from '@orthoquant/models';
-import type { ModelConfig } from '@orthoquant/models';
 import { createTask, batchToTensors } from '@orthoquant/tasks';
 import type { Batch } from '@orthoquant/tasks';
 import { lossTensor, modelIO, parseTrialConfig } from '@orthoquant/train';
@@ -37,7 +36,7 @@ function savedBytes(): number {
 export function bytesKeptForBackward(config: unknown): number {
   const cfg = parseTrialConfig(config);
   const task = createTask(cfg.task as Record<string, unknown>, { trialSeed: cfg.seed });
-  const model = createModel(cfg.model as ModelConfig, modelIO(task), cfg.seed);
+  const model = createModel(cfg.model, modelIO(task), cfg.seed);
   const batch = task.epochBatches('train', cfg.batchSize, createRng(cfg.seed).fork('data').fork(0)).next().value as Batch;
   const { x, y } = batchToTensors(batch, task.inputDim);
   try {

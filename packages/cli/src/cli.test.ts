@@ -216,7 +216,7 @@ describe('orthoquant CLI: a real sweep end to end', () => {
     assert.match(unknown.err, /run '999': no trial with id 999/);
     const badBits = cli(['quantize', id, '--act-bits', '1', '--db', db]);
     assert.equal(badBits.code, 2);
-    assert.match(badBits.err, /--act-bits: expected an integer in 2\.\.16, got 1/);
+    assert.match(badBits.err, /--act-bits: expected an integer in 6\.\.16, got 1/);
     const badStat = cli(['quantize', id, '--act-bits', '8', '--statistic', 'p200', '--db', db]);
     assert.equal(badStat.code, 2);
     assert.match(badStat.err, /--statistic: expected 'max', 'p<percentile>'/);

@@ -40,7 +40,7 @@ export { calibrate } from './ptq/calibrate.js';
 export type { Calibration, CalibrateOptions, DenseInputs } from './ptq/calibrate.js';
 export { exportInteger, quantizeWeight, quantizeBias, activationTable, ACT_BITS } from './ptq/export.js';
 export type { PtqOptions } from './ptq/export.js';
-export { parsePtqSettings } from './ptq/options.js';
+export { parsePtqSettings, ptqSettingsSchema, integerPtqShape, calibrationStatisticSchema } from './ptq/options.js';
 export type { PtqSettings } from './ptq/options.js';
 export { hadamRnnErrorBound } from './ptq/bounds.js';
 export type { HadamRnnBound } from './ptq/bounds.js';

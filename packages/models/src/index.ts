@@ -15,6 +15,7 @@ export type {
   HadamRnnConfig,
   BaselineConfig,
   ModelConfig,
+  ModelConfigInput,
   ModelType,
   ModelIO,
   ModelState,
@@ -28,7 +29,7 @@ export type {
   ModelDiagnostics,
   RecurrentModel,
 } from './types.js';
-export { ORTHOGONAL_METHODS, W_INITS, QAT_STRATEGIES, BIAS_INITS, U_INITS } from './types.js';
+export { ORTHOGONAL_METHODS, W_INITS, QAT_STRATEGIES, BIAS_INITS, U_INITS, MODEL_TYPES, modelConfigSchema, parseModelConfig } from './config.js';
 export { createModel } from './create.js';
 export { Ornn } from './ornn.js';
 export { HadamRnn } from './hadamrnn.js';

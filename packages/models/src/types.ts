@@ -8,105 +8,36 @@
  *   `z_t = x_t U + b`, `ŷ_t = f(h_t) V + c`), so that both are one matmul over T·B rows;
  * - logits are `[T, B, outputSize]` (readout `many-to-many`) or `[B, outputSize]` (`last`).
  */
+import type { z } from 'zod';
 import type { tf } from '@orthoquant/runtime';
+import type { ACTIVATIONS, BIAS_INITS, QAT_STRATEGIES, ORTHOGONAL_METHODS, READOUTS, U_INITS, W_INITS, baselineConfigSchema, hadamRnnConfigSchema, modelConfigSchema, ornnConfigSchema, qornnConfigSchema } from './config.js';
 
-export type Activation = 'linear' | 'relu' | 'tanh' | 'modrelu';
-export type Readout = 'many-to-many' | 'last';
+export { ORTHOGONAL_METHODS, W_INITS, QAT_STRATEGIES, BIAS_INITS, U_INITS } from './config.js';
 
-/** Orthogonal parameterizations of W for ORNN. */
-export const ORTHOGONAL_METHODS = ['cayley', 'scaledCayley', 'expMap', 'bjorck', 'projUNN-D', 'projUNN-T', 'hadamard'] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
+export type Readout = (typeof READOUTS)[number];
 export type OrthogonalMethod = (typeof ORTHOGONAL_METHODS)[number];
-
-/** How W is initialised (see `init.ts`). */
-export const W_INITS = ['random', 'identity', 'henaff', 'cayley'] as const;
 export type WInit = (typeof W_INITS)[number];
-
-export const QAT_STRATEGIES = ['ste-bjorck', 'ste-projUNN-D', 'ste-projUNN-T'] as const;
 export type QatStrategy = (typeof QAT_STRATEGIES)[number];
-
-interface CommonModelConfig {
-  /** Hidden size n. */
-  hidden: number;
-  /** `auto` takes the task's (many-to-many for copy/PTB, last for MNIST/IMDB). */
-  readout?: Readout | 'auto';
-  /** Learned token embedding size for token tasks (IMDB, PTB); ignored for float inputs. */
-  embeddingDim?: number;
-  /**
-   * Init of the biases b (added every step) and c (readout): `fan-in` is PyTorch's
-   * `nn.Linear` default U(±1/√fan_in) with fan_in = n for both (the reference code's b belongs
-   * to its recurrent layer `nn.Linear(n, n)`, c to the readout `nn.Linear(n, out)`) (default);
-   * `zeros` is our earlier init.
-   */
-  biasInit?: BiasInit;
-  /**
-   * Embedding row that is zero and never trained (`nn.Embedding(…, padding_idx=0)` in the
-   * reference code; default 0); `null` learns every row.
-   */
-  paddingIdx?: number | null;
-}
-
-export const BIAS_INITS = ['fan-in', 'zeros'] as const;
 export type BiasInit = (typeof BIAS_INITS)[number];
-
-/** HadamRNN's latent u: `xavier` U(±√(6/(n+1))) as the reference's Xavier-uniform on a [1, n] tensor (default); `normal` N(0, 1). */
-export const U_INITS = ['xavier', 'normal'] as const;
 export type UInit = (typeof U_INITS)[number];
 
-/** Full-precision orthogonal RNN. */
-export interface OrnnConfig extends CommonModelConfig {
-  type: 'ornn';
-  /** `linear`: the reference code's `h_t = W h_{t−1} + U x_t + b`; otherwise `σ(…)`. */
-  activation: Activation;
-  orthogonal: OrthogonalMethod;
-  /** Block size m for `orthogonal: hadamard` (Block-Hadamard, fixed signs from the init). */
-  blockSize?: number;
-  init: WInit | 'auto';
-  /** Rank of the projUNN update (projUNN-D/T only). */
-  projRank?: number;
-  /** scaledCayley: number ρ of −1 entries of D (default ⌊n/2⌋). */
-  negativeOnes?: number;
-  /** Readout nonlinearity `ŷ = V f(h) + c`. */
-  readoutActivation: 'relu' | 'linear';
-}
+/**
+ * Keys whose defaults the models apply themselves (`readout: auto`, `biasInit: fan-in`,
+ * `paddingIdx: 0`, `uInit: xavier`, the same as the schema's), so a config built in code may
+ * leave them out.
+ */
+type SelfDefaulted = 'readout' | 'biasInit' | 'paddingIdx' | 'uInit';
+type Loosen<T> = T extends unknown ? Omit<T, SelfDefaulted & keyof T> & Partial<Pick<T, SelfDefaulted & keyof T>> : never;
 
-/** Quantized orthogonal RNN (QAT), W/U/V at `bits`. */
-export interface QornnConfig extends CommonModelConfig {
-  type: 'qornn';
-  activation: Activation;
-  strategy: QatStrategy;
-  /** k: bits of W (and of U, V unless `ioBits` says otherwise). */
-  bits: number;
-  /** Bits of U and V; `bits` when absent. */
-  ioBits?: number;
-  /**
-   * `false`: U and V stay float and only W is quantized — the HadamRNN reference's
-   * `SpectralQSSM` (linear ORNN, W Björck-orthogonalised then k-bit). Absent means true.
-   */
-  quantizeIO?: boolean;
-  init: WInit | 'auto';
-  projRank?: number;
-  readoutActivation: 'relu' | 'linear';
-}
-
-/** HadamRNN (blockSize absent or = hidden) and Block-HadamRNN (blockSize m < n). */
-export interface HadamRnnConfig extends CommonModelConfig {
-  type: 'hadamrnn';
-  activation: Activation;
-  blockSize?: number;
-  /** p: bits of U and V (4 in every paper config). `null` keeps them float. */
-  bits: number | null;
-  /** Init of the latent u (default `xavier`, the reference's). */
-  uInit?: UInit;
-  readoutActivation: 'relu' | 'linear';
-}
-
-/** LSTM / FastRNN / FastGRNN baselines; `bits` quantizes every weight matrix (QAT, STE). */
-export interface BaselineConfig extends CommonModelConfig {
-  type: 'lstm' | 'fastrnn' | 'fastgrnn';
-  bits: number | null;
-}
-
+/** Model configs as parsed (defaults filled in): the types of the schemas in `config.ts`. */
+export type OrnnConfig = Loosen<z.output<typeof ornnConfigSchema>>;
+export type QornnConfig = Loosen<z.output<typeof qornnConfigSchema>>;
+export type HadamRnnConfig = Loosen<z.output<typeof hadamRnnConfigSchema>>;
+export type BaselineConfig = Loosen<z.output<typeof baselineConfigSchema>>;
 export type ModelConfig = OrnnConfig | QornnConfig | HadamRnnConfig | BaselineConfig;
+/** What a user may write: every defaulted key optional. */
+export type ModelConfigInput = z.input<typeof modelConfigSchema>;
 export type ModelType = ModelConfig['type'];
 
 /** What the task tells the model about its data. */

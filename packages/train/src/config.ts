@@ -5,112 +5,13 @@
  * run (the sweep hashes it).
  */
 import { z } from 'zod';
-import { InputError } from '@orthoquant/runtime';
-import { BIAS_INITS, ORTHOGONAL_METHODS, QAT_STRATEGIES, U_INITS, W_INITS } from '@orthoquant/models';
-import type { ModelConfig } from '@orthoquant/models';
+import { InputError, int, issueMessages, num, oneOf, show } from '@orthoquant/runtime';
+import { modelConfigSchema } from '@orthoquant/models';
 import { withDataDefaults } from '@orthoquant/tasks';
+import { integerPtqShape } from '@orthoquant/integer';
 
-function show(v: unknown): string {
-  if (typeof v === 'string') return `'${v}'`;
-  if (v === undefined) return 'nothing';
-  try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    return String(v);
-  }
-}
-
-/** An integer in [lo, hi] with a message naming both. */
-function int(lo: number, hi = Number.MAX_SAFE_INTEGER) {
-  const range = hi === Number.MAX_SAFE_INTEGER ? `≥ ${lo}` : `in ${lo}..${hi}`;
-  return z.custom<number>((v) => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi, {
-    error: (iss) => `expected an integer ${range}, got ${show(iss.input)}`,
-  });
-}
-
-/** A finite number with optional bounds (`lo` exclusive when `open`). */
-function num(lo = -Infinity, hi = Infinity, open = false) {
-  const desc = [lo > -Infinity ? `${open ? '>' : '≥'} ${lo}` : '', hi < Infinity ? `≤ ${hi}` : ''].filter(Boolean).join(' and ');
-  return z.custom<number>((v) => typeof v === 'number' && Number.isFinite(v) && (open ? v > lo : v >= lo) && v <= hi, {
-    error: (iss) => `expected a number${desc ? ` ${desc}` : ''}, got ${show(iss.input)}`,
-  });
-}
-
-function oneOf<const T extends readonly string[]>(choices: T) {
-  return z.custom<T[number]>((v) => typeof v === 'string' && (choices as readonly string[]).includes(v), {
-    error: (iss) => `expected one of ${choices.map((c) => `'${c}'`).join(' | ')}, got ${show(iss.input)}`,
-  });
-}
-
+/** Bits of a quantized weight matrix. */
 const bits = int(1, 16);
-
-/** `'max'`, or a percentile of |x|: `{ percentile: 99.9 }` or the short form `'p99.9'` (kept as the object). */
-const statistic = z
-  .custom<'max' | `p${number}` | { percentile: number }>(
-    (v) => {
-      if (v === 'max') return true;
-      let p: unknown;
-      if (typeof v === 'string' && /^p\d+(\.\d+)?$/.test(v)) p = Number(v.slice(1));
-      else if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).join() === 'percentile') p = (v as { percentile: unknown }).percentile;
-      return typeof p === 'number' && p > 0 && p <= 100;
-    },
-    { error: (iss) => `expected 'max', 'p<percentile>' (e.g. 'p99.9') or { percentile: p } with 0 < p ≤ 100, got ${show(iss.input)}` },
-  )
-  .transform((v): 'max' | { percentile: number } => (typeof v === 'string' && v !== 'max' ? { percentile: Number(v.slice(1)) } : (v as 'max' | { percentile: number })));
-const common = {
-  hidden: int(1, 65536),
-  readout: oneOf(['auto', 'many-to-many', 'last'] as const).default('auto'),
-  embeddingDim: int(1, 65536).optional(),
-  /** Reference default: nn.Linear's U(±1/√fan_in). */
-  biasInit: oneOf(BIAS_INITS).default('fan-in'),
-  /** Reference default: embedding row 0 is zero and never trained. */
-  paddingIdx: int(0).nullable().default(0),
-};
-const activation = oneOf(['linear', 'relu', 'tanh', 'modrelu'] as const).default('linear');
-const readoutActivation = oneOf(['relu', 'linear'] as const).default('relu');
-
-const ornn = z.strictObject({
-  type: z.literal('ornn'),
-  ...common,
-  activation,
-  orthogonal: oneOf(ORTHOGONAL_METHODS).default('expMap'),
-  negativeOnes: int(0, 65536).optional(),
-  blockSize: int(1, 65536).optional(),
-  init: oneOf(['auto', ...W_INITS] as const).default('auto'),
-  projRank: int(1, 65536).optional(),
-  readoutActivation,
-});
-const qornn = z.strictObject({
-  type: z.literal('qornn'),
-  ...common,
-  activation,
-  strategy: oneOf(QAT_STRATEGIES).default('ste-bjorck'),
-  bits,
-  ioBits: bits.optional(),
-  /** false: U and V float, W alone at `bits` (the reference's SpectralQSSM); absent = true. */
-  quantizeIO: z.boolean().optional(),
-  init: oneOf(['auto', ...W_INITS] as const).default('auto'),
-  projRank: int(1, 65536).optional(),
-  readoutActivation,
-});
-const hadamrnn = z.strictObject({
-  type: z.literal('hadamrnn'),
-  ...common,
-  activation,
-  blockSize: int(1, 65536).optional(),
-  bits: bits.nullable().default(4),
-  /** Reference default: Xavier-uniform on [1, n]. */
-  uInit: oneOf(U_INITS).default('xavier'),
-  readoutActivation,
-});
-const baseline = (type: 'lstm' | 'fastrnn' | 'fastgrnn') =>
-  z.strictObject({ type: z.literal(type), ...common, bits: bits.nullable().default(null) });
-
-const MODEL_TYPES = ['ornn', 'qornn', 'hadamrnn', 'lstm', 'fastrnn', 'fastgrnn'] as const;
-export const modelConfigSchema = z.discriminatedUnion('type', [ornn, qornn, hadamrnn, baseline('lstm'), baseline('fastrnn'), baseline('fastgrnn')], {
-  error: (iss) =>
-    iss.code === 'invalid_union' ? `expected 'type' to be one of ${MODEL_TYPES.map((t) => `'${t}'`).join(' | ')}, got ${show((iss.input as { type?: unknown } | undefined)?.type)}` : undefined,
-});
 
 const optimizer = z
   .strictObject({
@@ -178,14 +79,8 @@ export const trialConfigSchema = z.strictObject({
       bits: bits.optional(),
       /** Weight-only PTQ: bits of U, V (and the other non-recurrent matrices). */
       ioBits: bits.optional(),
-      /** Integer-only PTQ: bits of the input and hidden-state codes (QORNN's 6, 8, 10, 12, 16). */
-      actBits: int(6, 16).optional(),
-      /** Integer-only PTQ: bits of the weights that carry no QAT bits of their own (default 8). */
-      weightBits: int(2, 16).optional(),
-      /** Integer-only PTQ: clipping statistic of |activation| before the power-of-two range. */
-      statistic: statistic.optional(),
-      /** Integer-only PTQ: calibration batches drawn from the training split (default 10). */
-      calibrationBatches: int(1).optional(),
+      /** Integer-only PTQ (`@orthoquant/integer`): actBits, weightBits, statistic, calibrationBatches. */
+      ...integerPtqShape,
     })
     .optional(),
 });
@@ -193,28 +88,6 @@ export const trialConfigSchema = z.strictObject({
 export type TrialConfig = z.infer<typeof trialConfigSchema>;
 /** What a user may write: every defaulted key optional. */
 export type TrialConfigInput = z.input<typeof trialConfigSchema>;
-
-function pathOf(path: readonly PropertyKey[]): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
-}
-
-function issueMessages(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []): string[] {
-  const out: string[] = [];
-  for (const iss of issues) {
-    const path = [...prefix, ...iss.path];
-    if (iss.code === 'unrecognized_keys') {
-      for (const k of iss.keys) out.push(`${pathOf([...path, k])}: unknown key`);
-    } else if (iss.code === 'invalid_union' && path.length && iss.message.startsWith('expected')) {
-      const at = path[path.length - 1] === 'type' ? path : [...path, 'type'];
-      out.push(`${pathOf(at)}: ${iss.message.replace("expected 'type' to be", 'expected')}`);
-    } else if (iss.code === 'invalid_type' && iss.input === undefined) {
-      out.push(`${pathOf(path)}: required (${iss.expected === 'custom' ? 'missing' : `expected ${iss.expected}`})`);
-    } else {
-      out.push(path.length ? `${pathOf(path)}: ${iss.message}` : iss.message);
-    }
-  }
-  return out;
-}
 
 /**
  * Validate a trial config and fill in defaults. Throws an `InputError` whose message lists
@@ -235,11 +108,4 @@ export function parseTrialConfig(obj: unknown, where?: string): TrialConfig {
   }
   if (cfg.mode !== 'ptq' && cfg.ptq) throw new InputError(`ptq settings given but mode is '${cfg.mode}' (set mode: ptq)`, where ? `${where}: mode` : 'mode');
   return cfg;
-}
-
-/** The model part alone (the same messages, paths start at `model`). */
-export function parseModelConfig(obj: unknown, where?: string): ModelConfig {
-  const r = modelConfigSchema.safeParse(obj);
-  if (!r.success) throw new InputError(issueMessages(r.error.issues, ['model']).join('; '), where);
-  return r.data as ModelConfig;
 }

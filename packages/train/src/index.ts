@@ -5,7 +5,7 @@
  */
 export { runTrial, modelIO, forwardInChunks, EVAL_STATE_FLOATS, TrialStoppedError, timeTrainingSteps } from './run-trial.js';
 export type { RunTrialOptions, TrainEvent, Metrics, ProgressReporter, ProgressUpdate, StepTiming } from './run-trial.js';
-export { parseTrialConfig, parseModelConfig, trialConfigSchema, modelConfigSchema } from './config.js';
+export { parseTrialConfig, trialConfigSchema } from './config.js';
 export type { TrialConfig, TrialConfigInput } from './config.js';
 export { Optimizer, globalNorm } from './optimizers.js';
 export type { OptimizerName, OptimizerSettings, OptimizerState } from './optimizers.js';

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { tf, initBackend, createRng } from '@orthoquant/runtime';
 import type { Logger } from '@orthoquant/runtime';
 import { createModel, quantizeWeightsPostTraining, singularValueRange } from '@orthoquant/models';
-import type { ModelConfig, ModelIO, RecurrentModel } from '@orthoquant/models';
+import type { ModelIO, RecurrentModel } from '@orthoquant/models';
 import { createTask, MetricAccumulator, batchToTensors } from '@orthoquant/tasks';
 import type { Batch, ConfigRecord, Split, Task } from '@orthoquant/tasks';
 import { parseTrialConfig } from './config.js';
@@ -130,7 +130,7 @@ export async function runTrial(config: unknown, options: RunTrialOptions = {}): 
   const cfg = parseTrialConfig(config, options.where);
   await initBackend();
   const task = createTask(cfg.task as ConfigRecord, { trialSeed: cfg.seed, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
-  const model = createModel(cfg.model as ModelConfig, modelIO(task), cfg.seed);
+  const model = createModel(cfg.model, modelIO(task), cfg.seed);
   const trainer = new Trainer(cfg, task, model, options);
   try {
     return await trainer.run();
@@ -156,7 +156,7 @@ export async function timeTrainingSteps(config: unknown, opts: { steps?: number;
   const cfg = parseTrialConfig(config);
   await initBackend();
   const task = createTask(cfg.task as ConfigRecord, { trialSeed: cfg.seed, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) });
-  const model = createModel(cfg.model as ModelConfig, modelIO(task), cfg.seed);
+  const model = createModel(cfg.model, modelIO(task), cfg.seed);
   const trainer = new Trainer(cfg, task, model, {});
   try {
     const batch = task.epochBatches('train', cfg.batchSize, createRng(cfg.seed).fork('data').fork(0)).next().value as Batch;

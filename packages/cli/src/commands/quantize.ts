@@ -23,13 +23,13 @@ interface QuantizeArgs extends GlobalArgs {
   dataDir?: string;
 }
 
-const FLAGS: Record<string, string> = { actBits: '--act-bits', weightBits: '--weight-bits', calibration: '--statistic', calibrationBatches: '--calibration-batches' };
+const FLAGS: Record<string, string> = { actBits: '--act-bits', weightBits: '--weight-bits', statistic: '--statistic', calibrationBatches: '--calibration-batches' };
 
 /** The integer settings of the flags, with errors naming the flag. */
 export function settingsFromFlags(a: { actBits: unknown; weightBits?: unknown; statistic?: unknown; calibrationBatches?: unknown }): PtqSettings {
   const rec: Record<string, unknown> = { actBits: a.actBits };
   if (a.weightBits !== undefined) rec.weightBits = a.weightBits;
-  if (a.statistic !== undefined) rec.calibration = a.statistic;
+  if (a.statistic !== undefined) rec.statistic = a.statistic;
   if (a.calibrationBatches !== undefined) rec.calibrationBatches = a.calibrationBatches;
   try {
     return parsePtqSettings(rec, 'flags');
