@@ -3,22 +3,13 @@
  * expected and what was given: `task.K: expected an integer ≥ 1, got 0`.
  */
 
+import { show } from '@orthoquant/runtime';
+
 /** Any JSON-like config object (from YAML, a CLI flag or code). */
 export type ConfigRecord = Readonly<Record<string, unknown>>;
 
-export function formatValue(v: unknown): string {
-  if (typeof v === 'string') return `'${v}'`;
-  if (v === undefined) return 'undefined';
-  if (typeof v === 'number' || typeof v === 'boolean' || v === null) return String(v);
-  try {
-    return JSON.stringify(v);
-  } catch {
-    return String(v);
-  }
-}
-
 export function configError(path: string, expected: string, got: unknown): Error {
-  return new Error(`${path}: expected ${expected}, got ${formatValue(got)}`);
+  return new Error(`${path}: expected ${expected}, got ${show(got)}`);
 }
 
 /** Refuse keys that the task does not know (typos must not pass silently). */
