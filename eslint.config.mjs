@@ -7,8 +7,8 @@ import tsParser from '@typescript-eslint/parser';
 export const packageGraph = {
   runtime: [],
   quantizers: ['runtime'],
-  orthogonal: ['runtime'],
-  kernels: ['runtime'],
+  orthogonal: ['runtime', 'quantizers'],
+  kernels: ['runtime', 'orthogonal'],
   tasks: ['runtime'],
   models: ['runtime', 'quantizers', 'orthogonal', 'kernels'],
   train: ['runtime', 'models', 'tasks', 'integer'],

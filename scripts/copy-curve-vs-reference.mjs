@@ -1,20 +1,20 @@
 #!/usr/bin/env node
-// The copy task's training curve next to the reference code's (issue 12: the reference run on
-// this machine, T = 1000, its config, seed 712), read from `results/<sweep>/curves.csv`.
+// The copy task's training curve next to the reference code's (deel-ai-papers/hadamRNN run on
+// this machine at its copy-task config, T = 1000, seed 712), read from `results/<sweep>/curves.csv`.
 // The reference prints tqdm's "avg loss": the mean training loss since the start of the epoch;
 // we print the same mean (from the export's block means `loss_mean`) and the mean of the last
 // 100 steps. Usage: node scripts/copy-curve-vs-reference.mjs results/SWEEP [results/SWEEP ...]
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const REFERENCE = { 100: 2.24, 500: 0.75, 1000: 0.131, 1300: 0.094, 1800: 0.072 }; // issue 12
+const REFERENCE = { 100: 2.24, 500: 0.75, 1000: 0.131, 1300: 0.094, 1800: 0.072 }; // that run's tqdm 'avg loss' at these steps
 const STEPS = Object.keys(REFERENCE).map(Number);
 const dirs = process.argv.slice(2);
 if (!dirs.length) {
   console.error('usage: node scripts/copy-curve-vs-reference.mjs results/SWEEP ...');
   process.exit(2);
 }
-const rows = [['run', ...STEPS.map((s) => `step ${s}`)], ['reference code (issue 12), epoch mean', ...STEPS.map((s) => String(REFERENCE[s]))]];
+const rows = [['run', ...STEPS.map((s) => `step ${s}`)], ['reference code, epoch mean', ...STEPS.map((s) => String(REFERENCE[s]))]];
 for (const dir of dirs) {
   const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
   const lines = readFileSync(join(dir, 'curves.csv'), 'utf8').trim().split('\n').slice(1);

@@ -1,5 +1,6 @@
 /**
- * The cases of issue 8 and how one case runs inside its own child process.
+ * The benchmark cases (training steps, scans, integer inference, sweep throughput, each with
+ * its PyTorch peers where there is one) and how one case runs inside its own child process.
  * Each runner returns the timings; the parent adds the process's peak RSS.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -277,7 +278,7 @@ export const CASES: BenchCase[] = [
   trainCase('copy-hadamrnn', 'train-copy', 'HadamRNN (4-bit U/V)', (n) => ({ type: 'hadamrnn', hidden: n, bits: 4 }), COPY_PEERS),
   // Memory independent of T: the same model at T = 10,000 (no peer: the peers run T = 1000).
   trainCase('copy-hadamrnn-t10k', 'train-copy', 'HadamRNN (4-bit U/V), T = 10,000', (n) => ({ type: 'hadamrnn', hidden: n, bits: 4 }), {}, (q) => (q ? { ...COPY_QUICK, T: 10 * COPY_QUICK.T } : { ...COPY, T: 10_000 })),
-  // Hadamard orders that are not powers of two (issue 15): n = 96 = 12·8 and 192 = 12·16, H_12 ⊗ H_{2^k} by the
+  // Hadamard orders that are not powers of two (the papers' sizes such as 96 and 192): n = 96 = 12·8 and 192 = 12·16, H_12 ⊗ H_{2^k} by the
   // Kronecker scan (FWHT of each 2^k-slice + a 12×12 ±1 stage; JS kernel); compare with copy-hadamrnn (n = 128).
   trainCase('copy-hadamrnn-n96', 'train-copy', 'HadamRNN n = 96 = 12·8 (4-bit U/V, Kronecker scan)', (n) => ({ type: 'hadamrnn', hidden: n, bits: 4 }), {}, (q) => (q ? { ...COPY_QUICK, n: 24 } : { ...COPY, n: 96 })),
   trainCase('copy-hadamrnn-n192', 'train-copy', 'HadamRNN n = 192 = 12·16 (4-bit U/V, Kronecker scan)', (n) => ({ type: 'hadamrnn', hidden: n, bits: 4 }), {}, (q) => (q ? { ...COPY_QUICK, n: 48 } : { ...COPY, n: 192 })),

@@ -1,4 +1,4 @@
-/** @orthoquant/bench: the benchmark suite of issue 8 (`npm run bench`). */
+/** @orthoquant/bench: the benchmark suite (`npm run bench`): training and inference speed and memory against PyTorch. */
 export { median, summarize, ratio } from './stats.js';
 export type { Summary } from './stats.js';
 export { parseArgs, BenchUsageError, USAGE } from './args.js';

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: every case of issue 8, each in its own child process (its peak RSS is its
+ * `npm run bench`: every benchmark case, each in its own child process (its peak RSS is its
  * own), the PyTorch peer in the same run, then benchmarks/results/<date>.json and
  * benchmarks/RESULTS.md. See `--help`.
  */

@@ -1,6 +1,7 @@
 /**
  * The result file (`benchmarks/results/<date>.json`) and its readable rendering
- * (`benchmarks/RESULTS.md`): tables, ratios ours / PyTorch, the targets of issue 8.
+ * (`benchmarks/RESULTS.md`): tables, ratios ours / PyTorch, and the speed and memory targets
+ * (`evaluateTargets`).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -112,7 +113,7 @@ export function computeRatios(cases: CaseResult[]): CaseResult[] {
 
 const verdictOf = (ok: boolean | null): Verdict => (ok === null ? 'unknown' : ok ? 'met' : 'not met');
 
-/** The targets of issue 8, judged on the results. */
+/** The speed and memory targets (fused training faster than PyTorch's, memory bounded), judged on the results. */
 export function evaluateTargets(cases: CaseResult[]): TargetStatus[] {
   computeRatios(cases);
   const byName = new Map(cases.map((c) => [c.name, c]));
@@ -195,7 +196,7 @@ export function renderMarkdown(r: BenchResults, extraNotes = ''): string {
   L.push(`- PyTorch peer: ${r.peer.available ? `torch ${m.torch ?? DASH} (${m.torchBlas ?? '?'}, ${m.torchThreads ?? '?'} threads)` : `not run — ${r.peer.message}`}`);
   L.push(`- total bench time: ${r.durationSeconds.toFixed(0)} s`);
   L.push('');
-  L.push('## Targets (issue 8)');
+  L.push('## Targets');
   L.push('');
   L.push('| target | threshold | measured | verdict |');
   L.push('|---|---|---|---|');

@@ -3,23 +3,12 @@
  * references of the fused scans, differentiated by tfjs autodiff, and random inputs.
  */
 import { tf, createRng } from '@orthoquant/runtime';
+import { sylvester as sylvesterSigns } from '@orthoquant/orthogonal';
 import type { Activation } from './scan-spec.js';
 
-/** Sylvester Hadamard matrix H_m (m a power of two), unnormalised. */
+/** Sylvester Hadamard matrix H_m (m a power of two), unnormalised, as floats (orthogonal's `sylvester`). */
 export function sylvester(m: number): Float32Array {
-  const h = new Float32Array(m * m);
-  h[0] = 1;
-  for (let k = 1; k < m; k <<= 1) {
-    for (let i = 0; i < k; i++) {
-      for (let j = 0; j < k; j++) {
-        const v = h[i * m + j];
-        h[i * m + j + k] = v;
-        h[(i + k) * m + j] = v;
-        h[(i + k) * m + j + k] = -v;
-      }
-    }
-  }
-  return h;
+  return Float32Array.from(sylvesterSigns(m));
 }
 
 /** I_{n/m} ⊗ H_m / √m as a dense [n, n] tensor. */

@@ -17,7 +17,7 @@
 import { tf, InputError } from '@orthoquant/runtime';
 import type { Rng } from '@orthoquant/runtime';
 import { hadamardScan, hadamardRnnLoss, kronHadamardScan } from '@orthoquant/kernels';
-import { blockHadamRNN, blockKroneckerHadamard, hadamardFactors, hadamRNN } from '@orthoquant/orthogonal';
+import { blockHadamRnn, blockKroneckerHadamard, hadamardFactors, hadamRnn } from '@orthoquant/orthogonal';
 import type { HadamardOperator } from '@orthoquant/orthogonal';
 import { BaseModel, fusedStep, lastStep, matrixDiagnostics, namedFromTensor } from './base.js';
 import { quantizeSte } from './quant.js';
@@ -42,7 +42,7 @@ export class HadamRnn extends BaseModel {
     const xavier = Math.sqrt(6 / (n + 1));
     const init = (config.uInit ?? 'xavier') === 'normal' ? ur.normalArray(n) : ur.uniformArray(n, -xavier, xavier);
     const opts = { init, name: this.variableName('u') };
-    const p = m === n ? hadamRNN(n, opts) : blockHadamRNN(n, m, opts);
+    const p = m === n ? hadamRnn(n, opts) : blockHadamRnn(n, m, opts);
     this.owned.push(p);
     this.adoptVariable('u', p.variables()[0]);
     this.operator = p.structured!();

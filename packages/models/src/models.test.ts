@@ -423,7 +423,7 @@ describe('LSTM: the fused scan equals the per-step reference', () => {
   }
 });
 
-describe("reference-code initialisation (deel-ai-papers/hadamRNN defaults) and its options", () => {
+describe("reference-code initialisation (deel-ai-papers/hadamRnn defaults) and its options", () => {
   const io = { inputSize: 10, outputSize: 9, readout: 'many-to-many' as const };
   const valuesOf = (m: RecurrentModel, k: string) => m.getWeights()[k].data;
 

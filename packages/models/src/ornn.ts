@@ -24,12 +24,15 @@
 import { tf, InputError } from '@orthoquant/runtime';
 import type { Rng } from '@orthoquant/runtime';
 import { denseScan, hadamardScan } from '@orthoquant/kernels';
-import { bjorck, blockHadamRNN, cayley, expMap, hadamRNN, projUNN } from '@orthoquant/orthogonal';
+import { bjorck, blockHadamRnn, cayley, expMap, hadamRnn, projUNN } from '@orthoquant/orthogonal';
 import type { HadamardOperator, OrthogonalParameterization } from '@orthoquant/orthogonal';
 import { BaseModel, lastStep, matrixDiagnostics, namedFromTensor } from './base.js';
 import { cayleySkew, expBlockSkew, henaffSkew } from './init.js';
 import { quantizeSte } from './quant.js';
-import type { ManagedParameter, ModelDiagnostics, ModelIO, ModelState, NamedWeights, OrnnConfig, QornnConfig, QuantizationInfo } from './types.js';
+import type { ManagedParameter, ModelDiagnostics, ModelIO, ModelState, NamedWeights, OrnnConfig, QatStrategy, QornnConfig, QuantizationInfo } from './types.js';
+
+/** A QAT strategy is `ste-` + the orthogonal method it trains through. */
+type QatStrategyMethod = QatStrategy extends `ste-${infer M}` ? M : never;
 
 type DenseConfig = OrnnConfig | QornnConfig;
 
@@ -73,11 +76,11 @@ export class Ornn extends BaseModel {
     this.addReadout(rng);
   }
 
-  /** The orthogonal method in ORNN terms (QORNN strategies map onto bjorck / projUNN). */
+  /** The orthogonal method in ORNN terms (QORNN's `ste-<method>` strategies name theirs). */
   get method(): OrnnConfig['orthogonal'] {
     const c = this.config;
     if (c.type === 'ornn') return c.orthogonal;
-    return c.strategy === 'ste-bjorck' ? 'bjorck' : c.strategy === 'ste-projUNN-D' ? 'projUNN-D' : 'projUNN-T';
+    return c.strategy.slice('ste-'.length) as QatStrategyMethod;
   }
 
   private makeParameterization(config: DenseConfig, rng: Rng): OrthogonalParameterization {
@@ -111,7 +114,7 @@ export class Ornn extends BaseModel {
         throw new InputError(`expected a power of two dividing model.hidden = ${n}, got ${m}`, 'model.blockSize');
       }
       const opts = { init: rng.fork('u').normalArray(n), name };
-      return m === n ? hadamRNN(n, opts) : blockHadamRNN(n, m, opts);
+      return m === n ? hadamRnn(n, opts) : blockHadamRnn(n, m, opts);
     }
     // projUNN-D / projUNN-T: W is the state, updated by its own rank-k projected step.
     return projUNN(n, { variant: method === 'projUNN-D' ? 'D' : 'T', rank: config.projRank ?? 1, init: w0, seed, name });

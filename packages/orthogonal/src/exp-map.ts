@@ -22,7 +22,7 @@ function expMapParameterization(n: number, options: ExpMapOptions): OrthogonalPa
   const latent = newVariable(l0, [n, n], options.name);
   const mode = options.skew ?? 'upper';
   return {
-    kind: 'exp-map',
+    kind: 'expMap',
     n,
     tolerance: 1e-5,
     variables: () => [latent],

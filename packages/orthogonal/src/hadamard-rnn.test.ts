@@ -2,22 +2,22 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '@orthoquant/runtime';
 import { expectArraysClose, testBackend } from '@orthoquant/runtime/testing';
-import { blockHadamRNN, blockKroneckerHadamard, hadamRNN, hadamard, hadamardFactors, hadamardTransformInPlace, kronecker, kroneckerHadamard } from './index.js';
+import { blockHadamRnn, blockKroneckerHadamard, hadamRnn, hadamard, hadamardFactors, hadamardTransformInPlace, kronecker, kroneckerHadamard } from './index.js';
 import { orthogonalContract } from './testing.js';
 
 // Adam at lr 1e-2: W changes only when some u_i crosses 0, so the 100-step run needs |Δu| of order |u| ~ U[−1, 1).
 const STE = { check: 'gradient' as const, reason: 'sign has an identity STE: the true derivative is 0 almost everywhere, so finite differences cannot agree; the STE gradient is tested below' };
 
-orthogonalContract('hadamRNN', (n, seed) => hadamRNN(n, { seed }), { learningRate: 1e-2, skip: [STE] });
-orthogonalContract('hadamRNN (Paley order 12·k)', (n, seed) => hadamRNN(n, { seed }), { sizes: [12, 20, 24, 28, 36, 40, 44, 48], trainingSize: 12, gradientSize: 12, learningRate: 1e-2, skip: [STE] });
-orthogonalContract('blockHadamRNN m = 4', (n, seed) => blockHadamRNN(n, 4, { seed }), { learningRate: 1e-2, skip: [STE] });
+orthogonalContract('hadamRnn', (n, seed) => hadamRnn(n, { seed }), { learningRate: 1e-2, skip: [STE] });
+orthogonalContract('hadamRnn (Paley order 12·k)', (n, seed) => hadamRnn(n, { seed }), { sizes: [12, 20, 24, 28, 36, 40, 44, 48], trainingSize: 12, gradientSize: 12, learningRate: 1e-2, skip: [STE] });
+orthogonalContract('blockHadamRnn m = 4', (n, seed) => blockHadamRnn(n, 4, { seed }), { learningRate: 1e-2, skip: [STE] });
 
 describe('HadamRNN parameterizations', () => {
   before(() => testBackend());
 
   it('W = diag(sign u) H/√n with entries exactly ±1/√n, and a fast transform for 2^k', () => {
     const u = new Float32Array([0.3, -0.2, 0, -5]);
-    const p = hadamRNN(4, { init: u });
+    const p = hadamRnn(4, { init: u });
     const w = tf.tidy(() => p.matrix().dataSync());
     const h = hadamard(4);
     const s = [1, -1, 1, -1];
@@ -25,26 +25,26 @@ describe('HadamRNN parameterizations', () => {
     assert.equal(p.kind, 'hadamard');
     assert.equal(p.structured?.().fastTransform, true);
     p.dispose();
-    const q = hadamRNN(12);
+    const q = hadamRnn(12);
     assert.equal(q.structured?.().fastTransform, false, 'Paley order 12 has no fast transform');
     q.dispose();
   });
 
   it('Block-HadamRNN is ternary with a fraction 1 − m/n of zeros', () => {
-    const p = blockHadamRNN(32, 8, { seed: 2 });
+    const p = blockHadamRnn(32, 8, { seed: 2 });
     const w = tf.tidy(() => p.matrix().dataSync());
     const zeros = w.filter((v) => v === 0).length;
     assert.equal(zeros, 32 * 32 * (1 - 8 / 32));
     assert.ok(w.every((v) => v === 0 || Math.abs(Math.abs(v) - 1 / Math.sqrt(8)) < 1e-7));
     assert.equal(p.kind, 'block-hadamard');
     p.dispose();
-    assert.throws(() => blockHadamRNN(20, 8), /blockHadamRNN: block size m = 8 must divide n = 20/);
-    assert.throws(() => hadamRNN(22), /hadamRNN: no factorisation p·2\^k of order 22/);
+    assert.throws(() => blockHadamRnn(20, 8), /blockHadamRnn: block size m = 8 must divide n = 20/);
+    assert.throws(() => hadamRnn(22), /hadamRnn: no factorisation p·2\^k of order 22/);
   });
 
   it('the gradient w.r.t. u is the identity STE: dL/du_i = Σ_j G_ij (H/√n)_ij', () => {
     const n = 8;
-    const p = hadamRNN(n, { seed: 3 });
+    const p = hadamRnn(n, { seed: 3 });
     const g = tf.tidy(() => {
       const c = tf.randomNormal([n, n], 0, 1, 'float32', 7);
       const { grads } = tf.variableGrads(() => tf.sum(tf.mul(c, p.matrix())), p.variables());
@@ -70,7 +70,7 @@ describe('HadamRNN parameterizations', () => {
     assert.deepEqual(kroneckerHadamard(96), kronecker(hadamard(12), 12, hadamard(8), 8));
     assert.deepEqual(kroneckerHadamard(64), hadamard(64));
     for (const [n, m] of [[96, 96], [192, 192], [96, 24], [80, 40]] as const) {
-      const p = m === n ? hadamRNN(n, { seed: 5 }) : blockHadamRNN(n, m, { seed: 5 });
+      const p = m === n ? hadamRnn(n, { seed: 5 }) : blockHadamRnn(n, m, { seed: 5 });
       const w = tf.tidy(() => p.matrix().dataSync());
       const f = hadamardFactors(m)!;
       const op = p.structured!();

@@ -5,23 +5,11 @@
  * a Paley / Kronecker order p times a Sylvester factor otherwise.
  */
 import { tf, createRng } from '@orthoquant/runtime';
+import { signSte } from '@orthoquant/quantizers';
 import { blockKroneckerHadamard, hadamard, hadamardFactors, isPowerOfTwo, kroneckerHadamard } from './hadamard.js';
 import { fwht } from './fwht.js';
-import { withGradient } from './grad.js';
 import { checkOrder, newVariable } from './init.js';
 import type { HadamardOperator, OrthogonalParameterization } from './types.js';
-
-/** sign(u) ∈ {±1} (sign(0) = +1) with the identity straight-through estimator: d/du = identity. */
-export function signSte(u: tf.Tensor): tf.Tensor {
-  const op = withGradient((x: tf.Tensor, save: tf.GradSaveFunc) => {
-    save([]);
-    return {
-      value: tf.tidy(() => tf.sub(tf.mul(tf.cast(tf.greaterEqual(x, 0), 'float32'), 2), 1)),
-      gradFunc: (dy: tf.Tensor) => tf.clone(dy),
-    };
-  });
-  return op(u);
-}
 
 export interface HadamRnnOptions {
   /** Initial u: seeded U[−1, 1) (default), or given values. */
@@ -30,7 +18,7 @@ export interface HadamRnnOptions {
   name?: string;
 }
 
-function hadamardFamily(n: number, m: number, options: HadamRnnOptions, who: 'hadamRNN' | 'blockHadamRNN'): OrthogonalParameterization {
+function hadamardFamily(n: number, m: number, options: HadamRnnOptions, who: 'hadamRnn' | 'blockHadamRnn'): OrthogonalParameterization {
   checkOrder(n, who);
   const factors = hadamardFactors(m);
   if (!factors) throw new Error(`${who}: no factorisation p·2^k of order ${m} with a Hadamard matrix of order p (known here: 2^k, Paley I/II primes, Kronecker products)`);
@@ -82,8 +70,8 @@ function hadamardFamily(n: number, m: number, options: HadamRnnOptions, who: 'ha
  * - Exactly orthogonal for every u, entries ±1/√n; H_n from `hadamard(n)` (Sylvester for
  *   n = 2^k, so `structured().fastTransform` is true and W h costs O(n log n) additions).
  */
-export function hadamRNN(n: number, options: HadamRnnOptions = {}): OrthogonalParameterization {
-  return hadamardFamily(n, n, options, 'hadamRNN');
+export function hadamRnn(n: number, options: HadamRnnOptions = {}): OrthogonalParameterization {
+  return hadamardFamily(n, n, options, 'hadamRnn');
 }
 
 /**
@@ -91,7 +79,7 @@ export function hadamRNN(n: number, options: HadamRnnOptions = {}): OrthogonalPa
  * - Block diagonal, ternary {0, ±1/√m}, a fraction 1 − m/n of zeros, orthogonal.
  * - Throws when m does not divide n or order m has no Hadamard construction here.
  */
-export function blockHadamRNN(n: number, m: number, options: HadamRnnOptions = {}): OrthogonalParameterization {
-  if (!Number.isInteger(m) || m < 1 || n % m !== 0) throw new Error(`blockHadamRNN: block size m = ${m} must divide n = ${n}`);
-  return hadamardFamily(n, m, options, 'blockHadamRNN');
+export function blockHadamRnn(n: number, m: number, options: HadamRnnOptions = {}): OrthogonalParameterization {
+  if (!Number.isInteger(m) || m < 1 || n % m !== 0) throw new Error(`blockHadamRnn: block size m = ${m} must divide n = ${n}`);
+  return hadamardFamily(n, m, options, 'blockHadamRnn');
 }

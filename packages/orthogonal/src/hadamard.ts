@@ -74,7 +74,9 @@ function quadraticCharacter(q: number): Int8Array {
   return chi;
 }
 
-function sylvester(n: number): Int8Array {
+/** Sylvester's Hadamard matrix H_n (n a power of two), row-major ±1: H_1 = [1], H_2k = [[H_k, H_k], [H_k, −H_k]]. */
+export function sylvester(n: number): Int8Array {
+  if (!isPowerOfTwo(n)) throw new Error(`sylvester: order ${n} is not a power of two`);
   const h = new Int8Array(n * n);
   h[0] = 1;
   for (let m = 1; m < n; m *= 2) {

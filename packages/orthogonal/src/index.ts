@@ -4,15 +4,15 @@
  * Walsh–Hadamard transform.
  *
  * Parameterizations (latent tf.Variables → W, differentiable with tfjs autodiff):
- * `cayley(n)`, `expMap(n)`, `bjorck(n)`, `polar(n)`, `projUNN(n)`, `hadamRNN(n)`,
- * `blockHadamRNN(n, m)`. `cayley`, `expMap`, `bjorck`, `polar` called with a tensor instead
+ * `cayley(n)`, `expMap(n)`, `bjorck(n)`, `polar(n)`, `projUNN(n)`, `hadamRnn(n)`,
+ * `blockHadamRnn(n, m)`. `cayley`, `expMap`, `bjorck`, `polar` called with a tensor instead
  * of n apply the transform to that tensor.
  *
  * @example
  * ```ts
  * import { tf } from '@orthoquant/runtime';
  * import { expMap } from '@orthoquant/orthogonal';
- * const w = expMap(128, { seed: 1 });                  // or cayley, bjorck, hadamRNN, …
+ * const w = expMap(128, { seed: 1 });                  // or cayley, bjorck, hadamRnn, …
  * const opt = tf.train.adam(1e-3);
  * opt.minimize(() => tf.tidy(() => lossOf(w.matrix())), false, w.variables());
  * w.afterStep?.();                                     // projection methods
@@ -38,11 +38,11 @@ export type { BjorckParameterizationOptions, PolarParameterizationOptions } from
 export { spectralNormalize, bjorckOrthogonalize, polarFactor, powerIterationStart } from './projection.js';
 export type { SpectralNormalizeOptions, BjorckOptions, PolarOptions, IterationReport } from './projection.js';
 
-export { hadamard, blockHadamard, hadamardTensor, hadamardConstruction, hadamardOrders, isPowerOfTwo, kronecker, hadamardFactors, kroneckerHadamard, blockKroneckerHadamard } from './hadamard.js';
+export { hadamard, sylvester, blockHadamard, hadamardTensor, hadamardConstruction, hadamardOrders, isPowerOfTwo, kronecker, hadamardFactors, kroneckerHadamard, blockKroneckerHadamard } from './hadamard.js';
 export type { HadamardConstruction } from './hadamard.js';
 export { fwht, fwhtInPlace } from './fwht.js';
 export type { FwhtOptions } from './fwht.js';
-export { hadamRNN, blockHadamRNN, signSte } from './hadamard-rnn.js';
+export { hadamRnn, blockHadamRnn } from './hadamard-rnn.js';
 export { hadamardTransformInPlace } from './kronecker-transform.js';
 export type { HadamRnnOptions } from './hadamard-rnn.js';
 

@@ -178,7 +178,7 @@ export function projUNN(n: number, options: ProjUnnOptions = {}): OrthogonalPara
   const variable = newVariable(Float32Array.from(master), [n, n], options.name);
   const rng = createRng(options.seed ?? 0).fork('projunn/range-finder');
   return {
-    kind: variant === 'D' ? 'projunn-d' : 'projunn-t',
+    kind: `projUNN-${variant}`,
     n,
     tolerance: 1e-5,
     variables: () => [],

@@ -3,11 +3,11 @@ import type { tf } from '@orthoquant/runtime';
 
 export type ParameterizationKind =
   | 'cayley'
-  | 'exp-map'
+  | 'expMap'
   | 'bjorck'
   | 'polar'
-  | 'projunn-d'
-  | 'projunn-t'
+  | 'projUNN-D'
+  | 'projUNN-T'
   | 'hadamard'
   | 'block-hadamard';
 

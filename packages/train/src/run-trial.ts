@@ -150,7 +150,7 @@ export interface StepTiming {
 
 /**
  * Time full training iterations of a trial config on its first train batch (after
- * `warmup` untimed ones): what `npm run bench` and the closing notes report.
+ * `warmup` untimed ones): the training-speed numbers `npm run bench` reports (benchmarks/RESULTS.md).
  */
 export async function timeTrainingSteps(config: unknown, opts: { steps?: number; warmup?: number; dataDir?: string } = {}): Promise<StepTiming> {
   const cfg = parseTrialConfig(config);
