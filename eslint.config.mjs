@@ -1,24 +1,33 @@
-// Lint, and the package graph as a fact: @nx/enforce-module-boundaries refuses any import
-// that this table does not allow. Each package is tagged `pkg:<name>` in its package.json.
+// Lint, and the package graph as a fact: @nx/enforce-module-boundaries refuses any import that
+// the layer rules below do not allow (and any cycle). Each package carries two tags in its
+// package.json (`nx.tags`), as nx-examples does:
+// - type: its layer. A layer may import the layers listed for it, nothing above.
+// - scope: its domain. The learning code (numerics, models, tasks, training, integer inference)
+//   never reaches the experiment records (store, sweep, reports): it emits events, the sweep
+//   side records them.
 import nx from '@nx/eslint-plugin';
 import tsParser from '@typescript-eslint/parser';
 
-/** Who may import whom (the arrows of ../shared/design.md). Keep it acyclic. */
-export const packageGraph = {
-  runtime: [],
-  quantizers: ['runtime'],
-  orthogonal: ['runtime', 'quantizers'],
-  kernels: ['runtime', 'orthogonal'],
-  tasks: ['runtime'],
-  models: ['runtime', 'quantizers', 'orthogonal', 'kernels'],
-  train: ['runtime', 'models', 'tasks', 'integer'],
-  store: ['runtime'],
-  integer: ['runtime', 'quantizers', 'orthogonal', 'models', 'tasks'],
-  sweep: ['runtime', 'store', 'train', 'models', 'tasks', 'integer'],
-  reporter: ['runtime', 'store'],
-  dashboard: ['runtime', 'store', 'reporter'],
-  bench: ['runtime', 'kernels', 'models', 'tasks', 'train', 'integer', 'sweep', 'store', 'orthogonal', 'quantizers'],
-  cli: ['runtime', 'store', 'sweep', 'train', 'reporter', 'dashboard', 'integer', 'tasks', 'models', 'bench'],
+/** Layers, lowest first, and what each may import (../shared/design.md's arrows). */
+export const layers = {
+  'type:util': [], // runtime: tfjs, settings, config layer, logging
+  'type:numerics': ['type:util', 'type:numerics'], // quantizers, orthogonal, kernels
+  'type:data': ['type:util'], // tasks
+  'type:model': ['type:util', 'type:numerics'], // models
+  'type:inference': ['type:util', 'type:numerics', 'type:data', 'type:model'], // integer
+  'type:training': ['type:util', 'type:data', 'type:model', 'type:inference'], // train
+  'type:storage': ['type:util'], // store
+  'type:orchestration': ['type:util', 'type:storage', 'type:data', 'type:model', 'type:inference', 'type:training'], // sweep
+  'type:reporting': ['type:util', 'type:storage', 'type:reporting'], // reporter, dashboard
+  'type:app': ['*'], // cli, bench
+};
+
+/** Domains and which domains each may import. */
+export const scopes = {
+  'scope:shared': ['scope:shared'],
+  'scope:learning': ['scope:shared', 'scope:learning'],
+  'scope:experiments': ['scope:shared', 'scope:learning', 'scope:experiments'],
+  'scope:app': ['*'],
 };
 
 export default [
@@ -33,9 +42,9 @@ export default [
         {
           enforceBuildableLibDependency: false,
           allow: [],
-          depConstraints: Object.entries(packageGraph).map(([name, deps]) => ({
-            sourceTag: `pkg:${name}`,
-            onlyDependOnLibsWithTags: deps.map((d) => `pkg:${d}`),
+          depConstraints: Object.entries({ ...layers, ...scopes }).map(([sourceTag, allowed]) => ({
+            sourceTag,
+            onlyDependOnLibsWithTags: allowed,
           })),
         },
       ],

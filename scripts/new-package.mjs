@@ -1,12 +1,17 @@
 #!/usr/bin/env node
-// Scaffold a workspace package: node scripts/new-package.mjs NAME "description" [dep,dep]
-// Writes packages/NAME/{package.json,tsconfig.json,tsconfig.build.json}. Add the package to
-// the graph in eslint.config.mjs (who may import it) before importing it anywhere.
+// Scaffold a workspace package: node scripts/new-package.mjs NAME "description" scope:X,type:Y [dep,dep]
+// Writes packages/NAME/{package.json,tsconfig.json,tsconfig.build.json}. The tags place it in the
+// layer rules of eslint.config.mjs (`layers`, `scopes`): what it may import and who may import it.
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { layers, scopes } from '../eslint.config.mjs';
 
-const [name, description = '', deps = ''] = process.argv.slice(2);
-if (!name || !/^[a-z][a-z0-9-]*$/.test(name)) {
-  console.error('usage: node scripts/new-package.mjs NAME "description" [dep,dep]  (NAME: lower-case, dashes)');
+const [name, description = '', tagList = '', deps = ''] = process.argv.slice(2);
+const tags = tagList.split(',').filter(Boolean);
+const known = (t) => t in layers || t in scopes;
+if (!name || !/^[a-z][a-z0-9-]*$/.test(name) || tags.length !== 2 || !tags.every(known) || !tags.some((t) => t in layers) || !tags.some((t) => t in scopes)) {
+  console.error('usage: node scripts/new-package.mjs NAME "description" scope:X,type:Y [dep,dep]  (NAME: lower-case, dashes)');
+  console.error(`  scopes: ${Object.keys(scopes).join(', ')}`);
+  console.error(`  types:  ${Object.keys(layers).join(', ')}`);
   process.exit(2);
 }
 const dir = `packages/${name}`;
@@ -31,7 +36,7 @@ const pkg = {
     test: 'node ../../scripts/run-tests.mjs',
   },
   dependencies: Object.fromEntries(deps.split(',').filter(Boolean).map((d) => [`@orthoquant/${d}`, '0.1.0'])),
-  nx: { tags: [`pkg:${name}`] },
+  nx: { tags },
 };
 writeFileSync(`${dir}/package.json`, JSON.stringify(pkg, null, 2) + '\n');
 writeFileSync(
