@@ -30,6 +30,7 @@ import { ACCURACY_METRIC, LOSS_METRIC, checkBatchSize, checkIndices, checkSplit,
 import type { Baseline, Batch, EpochOptions, ExampleTask, MetricDefinition, Split, TaskDescription, TokenBatch } from '../core/task.js';
 import { configError, readEnum, readInt, readOptionalInt, readOptionalString, rejectUnknownKeys } from '../core/config-checks.js';
 import type { ConfigRecord } from '../core/config-checks.js';
+import { binaryLabelEntropy, tokenBatch, type TokenExamples } from '../core/token-examples.js';
 import { DATA_DIR_ENV, DOWNLOAD_SCRIPT, dataRoots, isFile, missingDatasetError, sha256 } from '../core/data-files.js';
 import { BERT_TOKENIZER_DIR, findTokenizer, loadWordPiece } from './wordpiece.js';
 import type { WordPiece } from './wordpiece.js';
@@ -125,12 +126,7 @@ export function findGlue(task: GlueTaskName, configPath: string | undefined, dat
   return { dir: null, tried };
 }
 
-interface PreparedSplit {
-  /** Ids of every example, unpadded ([CLS] … [SEP], at most maxLen each). */
-  flat: Int32Array;
-  offsets: Int32Array;
-  labels: Int32Array;
-}
+type PreparedSplit = TokenExamples;
 
 const prepared = new Map<string, PreparedSplit>();
 
@@ -281,21 +277,7 @@ export class GlueTask implements ExampleTask {
     checkSplit(split, `${this.name}.batch`);
     const s = this.splits[split];
     checkIndices(indices, s.labels.length, `${this.name}.batch(${split})`);
-    const B = indices.length;
-    const T = this.T;
-    const tokens = new Int32Array(T * B);
-    const pad = this.tokenizer.pad;
-    if (pad !== 0) tokens.fill(pad);
-    const targets = new Int32Array(B);
-    for (let b = 0; b < B; b++) {
-      const i = indices[b];
-      const start = s.offsets[i];
-      const len = s.offsets[i + 1] - start;
-      const t0 = this.padding === 'pre' ? T - len : 0;
-      for (let k = 0; k < len; k++) tokens[(t0 + k) * B + b] = s.flat[start + k];
-      targets[b] = s.labels[i];
-    }
-    return { split, inputKind: 'tokens', T, B, tokens, targets, indices: Int32Array.from(indices), resetState: true };
+    return tokenBatch(s, split, indices, this.T, this.padding, this.tokenizer.pad);
   }
 
   /** Ids of one example, padded (for inspection and tests). */
@@ -305,12 +287,7 @@ export class GlueTask implements ExampleTask {
   }
 
   memorylessBaseline(): Baseline {
-    const y = this.splits.train.labels;
-    let pos = 0;
-    for (const v of y) pos += v;
-    const p = pos / y.length;
-    const h = p <= 0 || p >= 1 ? 0 : -(p * Math.log(p) + (1 - p) * Math.log(1 - p));
-    return { loss: h, description: `entropy (nats) of the training-split label frequencies: the loss of predicting the prior whatever the ${this.name === 'qqp' ? 'question pair' : 'sentence'}` };
+    return { loss: binaryLabelEntropy(this.splits.train.labels), description: `entropy (nats) of the training-split label frequencies: the loss of predicting the prior whatever the ${this.name === 'qqp' ? 'question pair' : 'sentence'}` };
   }
 
   describe(): TaskDescription {

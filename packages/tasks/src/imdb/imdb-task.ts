@@ -29,6 +29,7 @@ import { ACCURACY_METRIC, LOSS_METRIC, checkIndices, checkSplit, exampleBatchCou
 import type { Baseline, Batch, EpochOptions, ExampleTask, MetricDefinition, Split, TaskDescription, TokenBatch } from '../core/task.js';
 import { configError, readEnum, readInt, readOptionalInt, readOptionalString, rejectUnknownKeys } from '../core/config-checks.js';
 import type { ConfigRecord } from '../core/config-checks.js';
+import { binaryLabelEntropy, tokenBatch, type TokenExamples } from '../core/token-examples.js';
 import { DATA_DIR_ENV, DOWNLOAD_SCRIPT, dataRoots, isDirectory, isFile, missingDatasetError, sha256 } from '../core/data-files.js';
 import { NumpyRandomState } from '../core/numpy-random-state.js';
 import { readNpz } from './npz.js';
@@ -174,13 +175,7 @@ function readAclImdb(dir: string): RawImdb {
   };
 }
 
-interface PreparedSplit {
-  /** Concatenated ids after the Keras steps and truncation (not padded). */
-  flat: Int32Array;
-  /** Start of example i in `flat`; offsets[n] = flat.length. */
-  offsets: Int32Array;
-  labels: Int32Array;
-}
+type PreparedSplit = TokenExamples;
 
 export class ImdbTask implements ExampleTask {
   readonly name = 'imdb' as const;
@@ -281,19 +276,7 @@ export class ImdbTask implements ExampleTask {
     checkSplit(split, 'imdb.batch');
     const s = this.splits[split];
     checkIndices(indices, s.labels.length, `imdb.batch(${split})`);
-    const B = indices.length;
-    const T = this.T;
-    const tokens = new Int32Array(T * B); // zeros = padding
-    const targets = new Int32Array(B);
-    for (let b = 0; b < B; b++) {
-      const i = indices[b];
-      const start = s.offsets[i];
-      const len = s.offsets[i + 1] - start;
-      const t0 = this.padding === 'pre' ? T - len : 0;
-      for (let k = 0; k < len; k++) tokens[(t0 + k) * B + b] = s.flat[start + k];
-      targets[b] = s.labels[i];
-    }
-    return { split, inputKind: 'tokens', T, B, tokens, targets, indices: Int32Array.from(indices), resetState: true };
+    return tokenBatch(s, split, indices, this.T, this.padding);
   }
 
   /** Ids of one example, padded (for inspection and tests). */
@@ -303,12 +286,7 @@ export class ImdbTask implements ExampleTask {
   }
 
   memorylessBaseline(): Baseline {
-    const y = this.splits.train.labels;
-    let pos = 0;
-    for (const v of y) pos += v;
-    const p = pos / y.length;
-    const h = p <= 0 || p >= 1 ? 0 : -(p * Math.log(p) + (1 - p) * Math.log(1 - p));
-    return { loss: h, description: 'entropy (nats) of the training-split label frequencies: the loss of predicting the prior whatever the review' };
+    return { loss: binaryLabelEntropy(this.splits.train.labels), description: 'entropy (nats) of the training-split label frequencies: the loss of predicting the prior whatever the review' };
   }
 
   describe(): TaskDescription {
