@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { tf, createRng, initBackend } from '@orthoquant/runtime';
+import { tf, createRng, initBackend, childEnv } from '@orthoquant/runtime';
 import { createModel } from '@orthoquant/models';
 import type { ModelConfig } from '@orthoquant/models';
 import { createTask, batchToTensors } from '@orthoquant/tasks';
@@ -39,7 +39,8 @@ export function bytesKeptForBackward(config: unknown): number {
   const task = createTask(cfg.task as Record<string, unknown>, { trialSeed: cfg.seed });
   const model = createModel(cfg.model as ModelConfig, modelIO(task), cfg.seed);
   const batch = task.epochBatches('train', cfg.batchSize, createRng(cfg.seed).fork('data').fork(0)).next().value as Batch;
-  const { x, y } = batchToTensors(batch, task.inputDim);
+  // As the trainer's step builds it (run-trial.ts).
+  const { x, y } = batchToTensors(batch, task.inputDim, { hotIndices: model.oneHotIndices === true });
   try {
     const g = model.trainableVariables();
     const vars = [...g.orthogonal, ...g.other, ...g.managed.map((m) => m.variable)];
@@ -74,7 +75,7 @@ const SELF = fileURLToPath(import.meta.url);
  * and step) cannot raise the peak RSS of the case that asks for it.
  */
 export function bytesKeptForBackwardInChild(config: unknown): number {
-  const r = spawnSync(process.execPath, [...process.execArgv, SELF, JSON.stringify(config)], { encoding: 'utf8', timeout: 10 * 60_000, env: { ...process.env, ORTHOQUANT_LOG_LEVEL: 'error' } });
+  const r = spawnSync(process.execPath, [...process.execArgv, SELF, JSON.stringify(config)], { encoding: 'utf8', timeout: 10 * 60_000, env: childEnv({ ORTHOQUANT_LOG_LEVEL: 'error' }) });
   const bytes = Number((r.stdout ?? '').trim().split('\n').pop());
   if (r.status !== 0 || !Number.isFinite(bytes)) throw new Error(`bytesKeptForBackward child failed (exit ${r.status}): ${(r.stderr ?? '').trim().slice(-500)}`);
   return bytes;

@@ -14,6 +14,7 @@ import type { AffineImplementation } from './affine.js';
 import type { ReversibleImplementation } from './scan-reversible.js';
 import type { FusedStepImplementation, FusedStepSpec } from './fused-step.js';
 import type { InferenceImplementation } from './inference.js';
+import { setting } from '@orthoquant/runtime';
 
 /** The functions the addon exports (see native/scan.cc). */
 interface Addon {
@@ -28,13 +29,13 @@ interface Addon {
     atStart: number, h: Float32Array, carry: Float32Array, anchorEvery: number, anchors: Float32Array | null, dH: Float32Array, dz: Float32Array, dw: Float32Array,
   ): void;
   fusedStepForward(
-    T: number, B: number, n: number, m: number, k: number, classes: number, relu: number, anchorEvery: number, threads: number,
-    x: Float32Array, U: Float32Array, b: Float32Array, s: Float32Array, h0: Float32Array | null, V: Float32Array, c: Float32Array, targets: Int32Array,
+    T: number, B: number, n: number, m: number, k: number, classes: number, flags: number, anchorEvery: number, threads: number,
+    x: Float32Array | Int32Array, U: Float32Array, b: Float32Array, s: Float32Array, h0: Float32Array | null, V: Float32Array, c: Float32Array, targets: Int32Array,
     hLast: Float32Array, anchors: Float32Array | null,
   ): number;
   fusedStepBackward(
-    T: number, B: number, n: number, m: number, k: number, classes: number, relu: number, anchorEvery: number, threads: number,
-    x: Float32Array, U: Float32Array, b: Float32Array, s: Float32Array, h0: Float32Array | null, V: Float32Array, c: Float32Array, targets: Int32Array,
+    T: number, B: number, n: number, m: number, k: number, classes: number, flags: number, anchorEvery: number, threads: number,
+    x: Float32Array | Int32Array, U: Float32Array, b: Float32Array, s: Float32Array, h0: Float32Array | null, V: Float32Array, c: Float32Array, targets: Int32Array,
     hLast: Float32Array, anchors: Float32Array | null, dy: number,
     dU: Float32Array, db: Float32Array, ds: Float32Array, dh0: Float32Array | null, dV: Float32Array, dc: Float32Array,
   ): void;
@@ -112,10 +113,7 @@ export interface NativeLoad {
  * build exists, else baseline), baseline, or avx2 (an error on a CPU without it).
  */
 export function requestedIsa(): 'auto' | Isa {
-  const v = (process.env.ORTHOQUANT_ISA ?? '').trim().toLowerCase();
-  if (v === '' || v === 'auto') return 'auto';
-  if (v === 'baseline' || v === 'avx2') return v;
-  throw new Error(`ORTHOQUANT_ISA: expected one of auto|baseline|avx2, got '${process.env.ORTHOQUANT_ISA}'`);
+  return setting('isa');
 }
 
 let loaded: NativeLoad | null = null;
@@ -143,7 +141,7 @@ function absent(reason: string): NativeLoad {
 }
 
 function choose(): NativeLoad {
-  if (process.env.ORTHOQUANT_KERNELS_NATIVE === '0') return absent('disabled by ORTHOQUANT_KERNELS_NATIVE=0');
+  if (!setting('kernelsNative')) return absent('disabled by ORTHOQUANT_KERNELS_NATIVE=0');
   const want = requestedIsa();
   if (want !== 'auto') return loadNativeIsa(want);
   const base = loadNativeIsa('baseline');
@@ -226,7 +224,8 @@ function tryLoad(path: string, isa: Isa): NativeLoad {
       );
     },
   };
-  const head = (spec: FusedStepSpec) => [spec.T, spec.B, spec.n, spec.blockSize, spec.k, spec.classes, spec.relu ? 1 : 0, spec.anchorEvery] as const;
+  // flags: 1 ReLU readout, 2 last-step readout, 4 index inputs (native/fused-step.cc FLAG_*).
+  const head = (spec: FusedStepSpec) => [spec.T, spec.B, spec.n, spec.blockSize, spec.k, spec.classes, (spec.relu ? 1 : 0) | (spec.lastOnly ? 2 : 0) | (spec.indexInputs ? 4 : 0), spec.anchorEvery] as const;
   const fusedStep: FusedStepImplementation = {
     name: 'native',
     forward(spec, inp, hLast, anchors, threads) {

@@ -5,12 +5,14 @@
  * `integerEngineInfo()` says which one runs and why not native. Models the native code does not
  * cover (HadamRNN orders p·2^k, operation counting, the LSTM) always run in JS.
  */
+import { setting } from '@orthoquant/runtime';
+import type { KernelChoice } from '@orthoquant/runtime';
 import { nativeInference } from '@orthoquant/kernels';
 import type { InferenceImplementation } from '@orthoquant/kernels';
 import type { IntegerHadamRnn, IntegerOrnn, QuantizedTensor } from '../model.js';
 import type { FixedMultiplier } from '../fixed-point/fixed-point.js';
 
-export type IntegerEngineChoice = 'auto' | 'native' | 'js';
+export type IntegerEngineChoice = KernelChoice;
 
 let override: IntegerEngineChoice | null = null;
 
@@ -23,11 +25,7 @@ export function setIntegerEngine(choice: IntegerEngineChoice | null): void {
 }
 
 export function requestedIntegerEngine(): IntegerEngineChoice {
-  if (override) return override;
-  const v = (process.env.ORTHOQUANT_INTEGER_ENGINE ?? '').trim().toLowerCase();
-  if (v === '' || v === 'auto') return 'auto';
-  if (v === 'native' || v === 'js') return v;
-  throw new Error(`ORTHOQUANT_INTEGER_ENGINE: expected one of auto|native|js, got '${process.env.ORTHOQUANT_INTEGER_ENGINE}'`);
+  return override ?? setting('integerEngine');
 }
 
 /** The native engines to use, or null for JS (an error when native was asked for and is absent). */
