@@ -18,21 +18,10 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { calibrate, compileDemo, exportInteger, generateC, measureCodeBytes, quantizeInputs, runCompiled, runIntegerCodes, STRICT_FLAGS } from '@orthoquant/integer';
 import type { FloatModel } from '@orthoquant/integer';
-import { randomHadamRnn } from '@orthoquant/integer/testing';
-import { createRng } from '@orthoquant/runtime';
+import { randomHadamRnn, taskLikeInputs } from '@orthoquant/integer/testing';
 
 const quick = process.argv.includes('--quick');
 const RUNS = quick ? 1 : 3;
-
-function taskLikeInputs(T: number, B: number, D: number, seed: string): Float32Array {
-  const rng = createRng(seed);
-  const x = new Float32Array(T * B * D);
-  for (let r = 0; r < T * B; r++) {
-    if (D > 1) x[r * D + rng.int(D)] = 1;
-    else x[r] = rng.uniform() < 0.8 ? 0 : rng.uniform();
-  }
-  return x;
-}
 
 /** Median wall and CPU seconds of `fn` (which may return the CPU seconds of a child process). */
 function median(fn: () => number | void): { wall: number; cpu: number } {

@@ -14,19 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { calibrate, exportInteger, floatForward, runInteger } from '@orthoquant/integer';
 import type { OpCounts } from '@orthoquant/integer';
 import type { FloatModel } from '@orthoquant/integer';
-import { randomHadamRnn, randomOrnn } from '@orthoquant/integer/testing';
-import { createRng } from '@orthoquant/runtime';
-
-/** Inputs shaped like the task's: one-hot symbols (copy) or pixels in [0, 1], ~80 % zeros (MNIST). */
-function taskLikeInputs(T: number, B: number, D: number, seed: string): Float32Array {
-  const rng = createRng(seed);
-  const x = new Float32Array(T * B * D);
-  for (let r = 0; r < T * B; r++) {
-    if (D > 1) x[r * D + rng.int(D)] = 1;
-    else x[r] = rng.uniform() < 0.8 ? 0 : rng.uniform();
-  }
-  return x;
-}
+import { randomHadamRnn, randomOrnn, taskLikeInputs } from '@orthoquant/integer/testing';
 
 const quick = process.argv.includes('--quick');
 const RUNS = quick ? 1 : 5;

@@ -88,3 +88,14 @@ export function randomLstm(o: RandomModelOptions = {}): FloatLstm {
 export function randomInputs(T: number, B: number, inputSize: number, seed: number | string = 7, std = 1): Float32Array {
   return createRng(seed).normalArray(T * B * inputSize, std);
 }
+
+/** Inputs shaped like the task's: one-hot symbols (copy) or pixels in [0, 1], ~80 % zeros (MNIST). */
+export function taskLikeInputs(T: number, B: number, D: number, seed: string): Float32Array {
+  const rng = createRng(seed);
+  const x = new Float32Array(T * B * D);
+  for (let r = 0; r < T * B; r++) {
+    if (D > 1) x[r * D + rng.int(D)] = 1;
+    else x[r] = rng.uniform() < 0.8 ? 0 : rng.uniform();
+  }
+  return x;
+}
