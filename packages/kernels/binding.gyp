@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "orthoquant_kernels",
-      "sources": ["native/scan.cc", "native/reversible.cc", "native/fused-step.cc"],
+      "sources": ["native/scan.cc", "native/reversible.cc", "native/fused-step.cc", "native/kron.cc"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-O2"],
       "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-pthread", "<!(node -p \"process.env.ORTHOQUANT_MARCH || '-march=native'\")"],
