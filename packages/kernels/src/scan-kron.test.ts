@@ -4,23 +4,7 @@ import { tf, createRng } from '@orthoquant/runtime';
 import { testBackend, expectArraysClose, relativeError, expectNoLeaks } from '@orthoquant/runtime/testing';
 import { availableImplementations, hadamardRnnLoss, hadamardScan, kronTransform, pStage, setKernelImplementation } from './index.js';
 import type { Activation } from './index.js';
-import { randomSigns, randomTensor, referenceScan, sylvester } from './testing.js';
-
-/** Paley I Hadamard matrix of order q + 1 (q prime ≡ 3 mod 4): not symmetric, as the kernels must handle. */
-function paley1(q: number): Int8Array {
-  const n = q + 1;
-  const chi = new Int8Array(q).fill(-1);
-  chi[0] = 0;
-  for (let x = 1; x < q; x++) chi[(x * x) % q] = 1;
-  const h = new Int8Array(n * n);
-  for (let j = 1; j < n; j++) {
-    h[j] = 1;
-    h[j * n] = -1;
-  }
-  for (let i = 0; i < q; i++) for (let j = 0; j < q; j++) h[(i + 1) * n + j + 1] = chi[(j - i + q) % q];
-  for (let i = 0; i < n; i++) h[i * n + i] += 1;
-  return h;
-}
+import { paley1, randomSigns, randomTensor, referenceScan, sylvester } from './testing.js';
 
 /** I_{n/m} ⊗ H_p ⊗ H_q, unnormalised, dense row-major (m = p·q). */
 function kronDense(n: number, p: number, hp: Int8Array, q: number): Float32Array {
