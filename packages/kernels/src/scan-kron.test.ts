@@ -107,13 +107,16 @@ for (const [backend, implName] of BACKENDS.flatMap((bk) => availableImplementati
       });
     }
 
-    for (const [n, m, withH0] of [[96, 96, false], [48, 24, true]] as const) {
-      it(`hadamardRnnLoss n=${n} m=${m} (12·${m / 12})${withH0 ? ' h0' : ''}: loss and every gradient equal tfjs autodiff of the dense W`, () => {
+    // last: the last-step readout (pMNIST) with one-hot inputs as hot indices.
+    for (const [n, m, withH0, last] of [[96, 96, false, false], [48, 24, true, false], [48, 24, false, true]] as const) {
+      it(`hadamardRnnLoss n=${n} m=${m} (12·${m / 12})${withH0 ? ' h0' : ''}${last ? ', last-step readout, index inputs' : ''}: loss and every gradient equal tfjs autodiff of the dense W`, () => {
         const [T, B, K, CLASSES] = [7, 3, 5, 4];
-        const label = `loss/${n}/${m}`;
+        const label = `loss/${n}/${m}/${last}`;
         const rng = createRng(`${label}/x`);
-        const x = tf.tensor3d(Float32Array.from({ length: T * B * K }, (_, i) => (i % 3 === 0 ? 0 : rng.normal())), [T, B, K]);
-        const targets = tf.tensor2d(Int32Array.from({ length: T * B }, (_, i) => (i * 7) % CLASSES), [T, B], 'int32');
+        const hot = Int32Array.from({ length: T * B }, (_, i) => (i * 3 + 1) % K);
+        const xf = last ? tf.oneHot(tf.tensor1d(hot, 'int32'), K).toFloat().reshape([T, B, K]) as tf.Tensor3D : tf.tensor3d(Float32Array.from({ length: T * B * K }, (_, i) => (i % 3 === 0 ? 0 : rng.normal())), [T, B, K]);
+        const x = last ? tf.tensor2d(hot, [T, B], 'int32') : xf;
+        const targets = last ? tf.tensor1d(Int32Array.from({ length: B }, (_, i) => (i * 7 + 1) % CLASSES), 'int32') : tf.tensor2d(Int32Array.from({ length: T * B }, (_, i) => (i * 7) % CLASSES), [T, B], 'int32');
         const params = [
           randomTensor([K, n], `${label}/U`, 0.5), randomTensor([n], `${label}/b`, 0.1), tf.tensor1d(randomSigns(n, `${label}/s`)),
           ...(withH0 ? [randomTensor([B, n], `${label}/h0`, 0.5)] : []), randomTensor([n, CLASSES], `${label}/V`, 0.5), randomTensor([CLASSES], `${label}/c`, 0.1),
@@ -130,9 +133,12 @@ for (const [backend, implName] of BACKENDS.flatMap((bk) => availableImplementati
         };
         const reference = (...ps: tf.Tensor[]) => tf.tidy(() => {
           const { U, b, s, h0, V, c } = unpack(ps);
-          const zz = tf.add(tf.matMul(x.reshape([T * B, K]), U), b).reshape([T, B, n]) as tf.Tensor3D;
-          const y = tf.add(tf.matMul(tf.relu(referenceScan(zz, denseW(s, n, m), h0, 'linear')).reshape([T * B, n]), V), c);
-          return tf.mean(tf.sub(tf.logSumExp(y, 1), tf.sum(tf.mul(y, tf.oneHot(targets.reshape([T * B]), CLASSES)), 1))) as tf.Scalar;
+          const zz = tf.add(tf.matMul(xf.reshape([T * B, K]), U), b).reshape([T, B, n]) as tf.Tensor3D;
+          const H = referenceScan(zz, denseW(s, n, m), h0, 'linear');
+          const rows = last ? 1 : T;
+          const Hr = last ? tf.slice(H, [T - 1, 0, 0], [1, B, n]) : H;
+          const y = tf.add(tf.matMul(tf.relu(Hr).reshape([rows * B, n]), V), c);
+          return tf.mean(tf.sub(tf.logSumExp(y, 1), tf.sum(tf.mul(y, tf.oneHot(targets.reshape([rows * B]), CLASSES)), 1))) as tf.Scalar;
         });
         const lf = fused(...params);
         const lr = reference(...params);
@@ -140,7 +146,7 @@ for (const [backend, implName] of BACKENDS.flatMap((bk) => availableImplementati
         const got = tf.grads(fused)(params);
         const want = tf.grads(reference)(params);
         got.forEach((g, i) => assert.ok(relativeError(g, want[i]) < 1e-4, `gradient ${i}: relative error ${relativeError(g, want[i]).toExponential(3)}`));
-        tf.dispose([x, targets, ...params, lf, lr, ...got, ...want]);
+        tf.dispose([x, xf, targets, ...params, lf, lr, ...got, ...want]);
       });
     }
 
