@@ -14,6 +14,14 @@ export interface IntegerOutput {
   logitScales: Float64Array;
   T: number;
   B: number;
+  /** The engine that ran: native (@orthoquant/kernels) or JS (engines/native.ts chooses). */
+  engine?: 'native' | 'js';
+}
+
+/** Whether every state code lies in [qmin, qmax] (the native engines take only such states). */
+export function stateInRange(h: Int32Array, qmin: number, qmax: number): boolean {
+  for (let i = 0; i < h.length; i++) if (h[i] < qmin || h[i] > qmax) return false;
+  return true;
 }
 
 /**
