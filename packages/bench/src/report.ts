@@ -215,7 +215,8 @@ export function evaluateTargets(cases: CaseResult[]): TargetStatus[] {
 export function kernelText(k: KernelRecord): string {
   if (k.implementation === 'js') return `JS${k.reason ? ` — FELL BACK: ${k.reason}` : ''}`;
   if (k.implementation === 'torch') return `torch (${k.threads} threads${k.simd && k.simd !== 'none' ? `, ${k.simd}` : ''})`;
-  return `${k.implementation} (${k.simd}, ${k.threads} thread${k.threads === 1 ? '' : 's'})`;
+  if (k.implementation.startsWith('tfjs')) return k.implementation;
+  return `${k.implementation} (${k.simd}, ${typeof k.threads === 'number' ? `${k.threads} thread${k.threads === 1 ? '' : 's'}` : k.threads})`;
 }
 
 const DASH = '—';
