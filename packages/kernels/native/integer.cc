@@ -30,6 +30,7 @@
 // the bias-only rows the JS engine caches).
 #include "integer.h"
 
+#include <cfenv>
 #include <unordered_map>
 
 #include "common.h"
@@ -501,8 +502,43 @@ napi_value FloatHadamRnn(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// integerQuantizeInputs(x, scale, zeroPoint, qmin, qmax, out): the sensor boundary of every
+// integer engine (common.ts inputCodes), out = clamp(roundHalfEven(x / scale) + zp, qmin, qmax)
+// in doubles as JS computes it; NaN becomes 0 as an Int32Array store of NaN does.
+napi_value IntegerQuantizeInputs(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value a[6];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  try {
+    if (argc != 6) throw ArgError{"integerQuantizeInputs expects 6 arguments"};
+    bool isTyped = false;
+    napi_is_typedarray(env, a[0], &isTyped);
+    if (!isTyped) throw ArgError{"x must be a Float32Array"};
+    napi_typedarray_type ttype;
+    size_t len = 0;
+    void* data = nullptr;
+    napi_get_typedarray_info(env, a[0], &ttype, &len, &data, nullptr, nullptr);
+    if (ttype != napi_float32_array) throw ArgError{"x must be a Float32Array"};
+    const float* x = static_cast<const float*>(data);
+    double scale = 0.0;
+    if (napi_get_value_double(env, a[1], &scale) != napi_ok || !(scale > 0.0)) throw ArgError{"scale must be a positive number"};
+    const double zp = getInt(env, a[2], "zeroPoint"), lo = getInt(env, a[3], "qmin"), hi = getInt(env, a[4], "qmax");
+    int32_t* out = getI32(env, a[5], len, "out");
+    if (std::fegetround() != FE_TONEAREST) throw ArgError{"the floating-point rounding mode is not round-to-nearest"};
+    for (size_t i = 0; i < len; i++) {
+      double v = std::nearbyint(double(x[i]) / scale) + 0.0 + zp;  // ties to even, like roundHalfEven
+      v = v < lo ? lo : v > hi ? hi : v;
+      out[i] = v == v ? int32_t(v) : 0;
+    }
+  } catch (const ArgError& e) {
+    napi_throw_error(env, nullptr, ("orthoquant_kernels.integerQuantizeInputs: " + e.msg).c_str());
+  }
+  return nullptr;
+}
+
 }  // namespace
 
+napi_value IntegerQuantizeInputsEntry(napi_env env, napi_callback_info info) { return IntegerQuantizeInputs(env, info); }
 napi_value IntegerHadamRnnEntry(napi_env env, napi_callback_info info) { return IntegerHadamRnn(env, info); }
 napi_value IntegerOrnnEntry(napi_env env, napi_callback_info info) { return IntegerOrnn(env, info); }
 napi_value FloatHadamRnnEntry(napi_env env, napi_callback_info info) { return FloatHadamRnn(env, info); }

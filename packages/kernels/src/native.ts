@@ -50,6 +50,7 @@ interface Addon {
     N: number, k: number, m: number, relu: number, threads: number, x: Float32Array, w: Float32Array, c: Float32Array, targets: Int32Array,
     scale: number, dx: Float32Array | null, dw: Float32Array | null, dc: Float32Array | null,
   ): number;
+  integerQuantizeInputs(x: Float32Array, scale: number, zeroPoint: number, qmin: number, qmax: number, out: Int32Array): void;
   integerHadamRnn(
     T: number, B: number, n: number, m: number, D: number, O: number, actBits: number, relu: number, readRelu: number, manyToMany: number, phase0: number,
     xq: Int32Array, zp: number, U: Int32Array, bInput: Int32Array, inputRescale: Int32Array, signMask: Int32Array, stepShifts: Int32Array,
@@ -241,6 +242,7 @@ function tryLoad(path: string, isa: Isa): NativeLoad {
   const b = (v: boolean) => (v ? 1 : 0);
   const inference: InferenceImplementation = {
     simd: info.simd,
+    quantizeInputs: (x, scale, zeroPoint, qmin, qmax, out) => addon.integerQuantizeInputs(x, scale, zeroPoint, qmin, qmax, out),
     integerHadamRnn: (a) =>
       addon.integerHadamRnn(
         a.T, a.B, a.n, a.blockSize, a.inputSize, a.outputSize, a.actBits, b(a.relu), b(a.readoutRelu), b(a.manyToMany), a.phase0,

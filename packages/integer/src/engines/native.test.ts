@@ -13,7 +13,7 @@ import { randomHadamRnn, randomInputs, randomOrnn } from '../testing.js';
 import { calibrate } from '../ptq/calibrate.js';
 import { exportInteger } from '../ptq/export.js';
 import type { FloatModel, IntegerModel } from '../model.js';
-import { quantizeInputs } from './common.js';
+import { inputCodes, quantizeInputs } from './common.js';
 import type { IntegerOutput } from './common.js';
 import { initialState, runIntegerCodes } from './run.js';
 import { integerEngineInfo, setIntegerEngine } from './native.js';
@@ -93,6 +93,18 @@ describe('native integer engines equal the JS engines bit for bit', { skip: nati
       }
     });
   }
+
+  it('input quantization: the native loop equals the JS one (ties to even, saturation, NaN, ±∞)', () => {
+    const special = [0, -0, 0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 1e-9, -1e-9, 127.5, 128.5, -128.5, -129.5, 1e9, -1e9, NaN, Infinity, -Infinity, 3.4e38, 1.0000001, 0.49999997];
+    const x = Float32Array.from([...special, ...randomInputs(50, 4, 5, 'quantize', 40)]);
+    for (const [scale, zp, bits] of [[1, 0, 8], [0.5, 3, 8], [0.1, -7, 12], [2 ** -10, 0, 16], [3, 1, 2]] as const) {
+      const m = { actBits: bits, inputScale: scale, inputZeroPoint: zp };
+      setIntegerEngine('js');
+      const js = inputCodes(m, x);
+      setIntegerEngine('native');
+      assert.deepEqual(inputCodes(m, x), js, `scale ${scale}, zero point ${zp}, ${bits} bits`);
+    }
+  });
 
   it('a state outside [qmin, qmax] runs in JS (the native engines take only in-range states)', () => {
     const float = randomHadamRnn({ n: 16, seed: 'range' });
