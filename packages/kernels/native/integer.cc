@@ -242,15 +242,24 @@ inline void iwht_row(int32_t* x, int n, int m) {
 }
 
 // v = z + flip(a); rounding shift; clamp; ReLU — one row of n (hadamrnn.ts hadamardStep).
-inline void integerPost(int32_t* h, const int32_t* z, const int32_t* sign, int n, int shift, int32_t qmin, int32_t qmax, bool relu) {
+// ReLU after the clamp is the clamp to [0, qmax]. `roomy`: |z + flip(a)| + 2^(shift−1) < 2^31 is
+// proved (|z| ≤ 2^30, |a| ≤ m·2^(b−1): caller), so the rounding shift, ties away from zero, is
+// (v + 2^(shift−1) + (v >> 31)) >> shift — the same integers as JS's remainder test, fewer ops.
+inline void integerPost(int32_t* h, const int32_t* z, const int32_t* sign, int n, int shift, int32_t qmin, int32_t qmax, bool relu, bool roomy) {
   const int32_t mask = shift == 31 ? 0x7fffffff : int32_t((1u << shift) - 1), half = mask >> 1;
+  const int32_t lo0 = relu ? 0 : qmin;
   int j = 0;
   if (n % 8 == 0) {
-    const v8i vmask = splati(mask), vhalf = splati(half), lo = splati(qmin), hi = splati(qmax);
+    const v8i vmask = splati(mask), vhalf = splati(half), lo = splati(lo0), hi = splati(qmax);
+    const v8i bias = splati(shift > 0 ? int32_t(1u << (shift - 1)) : 0);
     for (; j < n; j += 8) {
       const v8i s = ldi(sign + j), zz = ldi(z + j), f = (ldi(h + j) ^ s) - s;
       v8i v = (v8i)((v8u)zz + (v8u)f);  // wraps only at +2^31 (see the header)
-      if (shift > 0) {
+      if (shift > 0 && roomy) {
+        v = (v + bias + (v >> 31)) >> shift;
+        v = v < lo ? lo : v;
+        v = v > hi ? hi : v;
+      } else if (shift > 0) {
         const v8i up = (v8i)((v8u)(vhalf + (v8i)((v8u)v >> 31) - (v & vmask)) >> 31);
         v = (v >> shift) + up;
         v = v < lo ? lo : v;
@@ -261,7 +270,6 @@ inline void integerPost(int32_t* h, const int32_t* z, const int32_t* sign, int n
         v = v > hi ? hi : v;
         v = overflow ? hi : v;
       }
-      if (relu) v &= ~(v >> 31);
       sti(h + j, v);
     }
     return;
@@ -276,10 +284,7 @@ inline void integerPost(int32_t* h, const int32_t* z, const int32_t* sign, int n
     } else {
       v = v64;
     }
-    v = v < qmin ? qmin : v > qmax ? qmax : v;
-    int32_t r = int32_t(v);
-    if (relu) r &= ~(r >> 31);
-    h[j] = r;
+    h[j] = int32_t(v < lo0 ? lo0 : v > qmax ? qmax : v);
   }
 }
 
@@ -343,6 +348,10 @@ napi_value IntegerHadamRnn(napi_env env, napi_callback_info info) {
     const int32_t qmin = -(1 << (bits - 1)), qmax = (1 << (bits - 1)) - 1;
     checkStateRange(h, size_t(B) * n, qmin, qmax);
     const Mult mult[2] = {getMult(rescale), getMult(rescale + 2)};
+    // |z| ≤ 2^30, |a| ≤ m·2^(b−1): the short rounding shift is exact when this leaves room.
+    bool roomy[2];
+    for (int p = 0; p < 2; p++)
+      roomy[p] = shifts[p] > 0 && (int64_t(m) << (bits - 1)) + (int64_t(1) << (shifts[p] - 1)) < (int64_t(1) << 30);
     Projection proj(D, n, U, bInput, zp);
     Readout readout(n, O, V, readRelu, bits, cLogit, 2);
     std::vector<int32_t> z(n);
@@ -353,7 +362,7 @@ napi_value IntegerHadamRnn(napi_env env, napi_callback_info info) {
         int32_t* hb = h + size_t(b) * n;
         const int32_t* zr = proj.row(xq + (size_t(t) * B + b) * D, p, mult[p], z.data());
         iwht_row(hb, n, m);
-        integerPost(hb, zr, sign, n, shifts[p], qmin, qmax, relu);
+        integerPost(hb, zr, sign, n, shifts[p], qmin, qmax, relu, roomy[p]);
         if (emit) readout.run(hb, cLogit + size_t(1 - p) * O, logits + (size_t(many ? t : 0) * B + b) * O);
       }
     }
@@ -461,7 +470,8 @@ napi_value FloatHadamRnn(napi_env env, napi_callback_info info) {
     float* h = getF32(env, a[15], size_t(B) * n, "h", false);
     float* logits = getF32(env, a[16], size_t(many ? T : 1) * B * O, "logits", false);
     const int np = (n + 7) / 8 * 8;
-    std::vector<float> Vt(size_t(O) * np, 0.f), z(np, 0.f), f(np, 0.f);
+    const int Op = (O + 7) / 8 * 8;  // outputs padded to whole groups of 8 (zero rows)
+    std::vector<float> Vt(size_t(Op) * np, 0.f), z(np, 0.f), f(np, 0.f);
     for (int j = 0; j < n; j++)
       for (int o = 0; o < O; o++) Vt[size_t(o) * np + j] = V[size_t(j) * O + o];
     for (int t = 0; t < T; t++) {
@@ -484,13 +494,21 @@ napi_value FloatHadamRnn(napi_env env, napi_callback_info info) {
         if (!emit) continue;
         for (int j = 0; j < n; j++) f[j] = readRelu && hb[j] < 0.f ? 0.f : hb[j];
         float* out = logits + (size_t(many ? t : 0) * B + b) * O;
-        for (int o = 0; o < O; o++) {
-          const float* v = &Vt[size_t(o) * np];
-          v8 acc = splat(0.f);
-          for (int j = 0; j < np; j += 8) acc += ld(&f[j]) * ld(v + j);
-          float s = c[o];
-          for (int l = 0; l < 8; l++) s += acc[l];
-          out[o] = s;
+        // Up to 8 outputs at a time, one accumulator each: independent FMA chains, not one
+        // latency-bound chain per output.
+        for (int o0 = 0; o0 < O; o0 += 8) {
+          const int k = std::min(8, O - o0);
+          v8 acc[8];
+          for (int q = 0; q < 8; q++) acc[q] = splat(0.f);
+          const float* vt = &Vt[size_t(o0) * np];
+          for (int j = 0; j < np; j += 8) {
+            const v8 fj = ld(&f[j]);
+            for (int q = 0; q < 8; q++) acc[q] += fj * ld(vt + size_t(q) * np + j);  // constant trip count: registers
+          }
+          for (int q = 0; q < k; q++) {
+            const v8 a = acc[q];
+            out[o0 + q] = c[o0 + q] + (((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])));
+          }
         }
       }
     }

@@ -39,6 +39,7 @@ const CASES: Case[] = [
   { label: 'hadam n12 m4 relu m2m 8b (n not a multiple of 8)', float: randomHadamRnn({ n: 12, blockSize: 4, activation: 'relu', seed: 'n/5' }), actBits: 8 },
   { label: 'hadam n128 m128 linear m2m 12b 4-bit U/V (the bench model)', float: { ...randomHadamRnn({ n: 128, inputSize: 10, outputSize: 9, seed: 'n/6' }), bits: { U: 4, V: 4 } }, actBits: 12, T: 30, B: 4 },
   { label: 'hadam n64 m64 linear m2m 16b 16-bit V (wide readout)', float: randomHadamRnn({ n: 64, seed: 'n/7' }), actBits: 16, weightBits: 16 },
+  { label: 'hadam n32768 m32768 relu 16b (no headroom: the remainder-test rounding)', float: randomHadamRnn({ n: 32768, activation: 'relu', seed: 'n/8' }), actBits: 16, T: 6, B: 2 },
   { label: 'hadam n32 m8 16b (entry)', float: randomHadamRnn({ n: 32, blockSize: 8, seed: 'entry' }), actBits: 16 },
   // engines.test.ts (dense ORNN)
   ...[6, 8, 12, 16].flatMap((bits) => [
