@@ -10,7 +10,7 @@
 //   q_t = clamp(v, qmin, qmax), then ReLU as v & ~(v >> 31)
 //   logits = sat32(cLogit[1 − p] + Σ_j V[j]·f(q_t,j))                             (readout)
 // The recurrence is multiplication-free: 8 int32 lanes (GCC vector extensions), butterflies
-// inside a vector by two-vector shuffles of the sums and differences (no ±1 multiplies). The
+// inside a vector by shuffles and xor/sub sign flips (no ±1 multiplies). The
 // projection and readout multiply by the U and V codes as the JS engine does.
 //
 // Exactness. JS computes these in doubles (exact below 2^53) or int32 bit operations. Here:
@@ -37,12 +37,6 @@
 
 namespace oq {
 namespace {
-
-#if defined(__clang__)
-#define SHUF2(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
-#else
-#define SHUF2(a, b, ...) __builtin_shuffle(a, b, (v8i){__VA_ARGS__})
-#endif
 
 typedef uint32_t v8u __attribute__((vector_size(32)));
 
@@ -209,13 +203,14 @@ struct Readout {
 // Integer Walsh–Hadamard transform of one row in blocks of m: adds and subtracts, wrapping
 // modulo 2^32 (uint32 lanes in the scalar path, int32 vectors wrap under GCC/Clang semantics).
 
+// The 8-point transform inside one vector, strides 1, 2, 4: v = even-partner + ±odd-partner,
+// the ± by (x ^ m) − m with m = 0 or −1 per lane. Single-source shuffles only (two-source int
+// shuffles have no SSE2 instruction and would be scalarised in the baseline build).
 inline v8i iwht8(v8i v) {
-  v8i a = SHUF(v, 0, 0, 2, 2, 4, 4, 6, 6), b = SHUF(v, 1, 1, 3, 3, 5, 5, 7, 7);
-  v = SHUF2(a + b, a - b, 0, 9, 2, 11, 4, 13, 6, 15);
-  a = SHUF(v, 0, 1, 0, 1, 4, 5, 4, 5), b = SHUF(v, 2, 3, 2, 3, 6, 7, 6, 7);
-  v = SHUF2(a + b, a - b, 0, 1, 10, 11, 4, 5, 14, 15);
-  a = SHUF(v, 0, 1, 2, 3, 0, 1, 2, 3), b = SHUF(v, 4, 5, 6, 7, 4, 5, 6, 7);
-  return SHUF2(a + b, a - b, 0, 1, 2, 3, 12, 13, 14, 15);
+  const v8i m1 = {0, -1, 0, -1, 0, -1, 0, -1}, m2 = {0, 0, -1, -1, 0, 0, -1, -1}, m4 = {0, 0, 0, 0, -1, -1, -1, -1};
+  v = SHUF(v, 0, 0, 2, 2, 4, 4, 6, 6) + ((SHUF(v, 1, 1, 3, 3, 5, 5, 7, 7) ^ m1) - m1);
+  v = SHUF(v, 0, 1, 0, 1, 4, 5, 4, 5) + ((SHUF(v, 2, 3, 2, 3, 6, 7, 6, 7) ^ m2) - m2);
+  return SHUF(v, 0, 1, 2, 3, 0, 1, 2, 3) + ((SHUF(v, 4, 5, 6, 7, 4, 5, 6, 7) ^ m4) - m4);
 }
 
 inline void iwht_row(int32_t* x, int n, int m) {
