@@ -195,7 +195,7 @@ describe('gradients do not depend on the thread count (native)', () => {
     { kind: 'hadamard', activation: 'linear', T: 200, B: 37, n: 96, blockSize: 48, p: 12, hp: paley1(11) },
   ];
   for (const spec of specs) {
-    it(`scanBackward and scanBackwardReversible are bit-identical with 1, 2, 3 and 8 threads: ${spec.kind} ${spec.activation}`, (t) => {
+    it(`scanBackward and scanBackwardReversible are bit-identical with 1, 2, 3 and 8 threads: ${spec.kind} ${spec.activation}${spec.p ? ` m=${spec.blockSize} = ${spec.p}·${spec.blockSize / spec.p}` : ''}`, (t) => {
       if (!availableImplementations().includes('native')) return t.skip('native kernels unavailable');
       const { T: tt, B: bb, n } = spec;
       const rng = createRng(`threads/${spec.kind}/${spec.activation}`);
