@@ -3,7 +3,7 @@
  * artifact and provenance record in one SQLite file (drizzle schema, checked-in migrations),
  * shared safely by several processes (WAL, busy timeout, fenced leases).
  */
-export { openStore, resolveDbPath, Store, DEFAULT_DB_FILE, MIGRATIONS_FOLDER, storeError } from './open.js';
+export { openStore, resolveDbPath, Store, DEFAULT_DB_FILE, MIGRATIONS_FOLDER, storeError, isStoreFault } from './open.js';
 export type { OpenStoreOptions, StoreDb } from './open.js';
 export * as tables from './schema.js';
 export { TRIAL_STATUSES, TRIAL_MODES, ARTIFACT_KINDS } from './schema.js';

@@ -34,6 +34,8 @@ import {
   findStale,
   runningTrials,
   abandonTrial,
+  releaseTrial,
+  isStoreFault,
   sweepStatus as storeSweepStatus,
   checkpointBytes,
   listTrials,
@@ -296,6 +298,9 @@ async function run(store: Store, opts: RunSweepOptions, started: number): Promis
   let stopped: SweepResult['stopped'] = null;
   let idleSpawns = 0;
   let fatal: string | null = null;
+  // the store cannot be written (full disk, read-only, corrupt): the sweep stops with this error,
+  // its running trials given back (not failed), and the same command continues once it is fixed
+  let storeFault: Error | null = null;
   const maxAttempts = opts.maxAttempts ?? 2;
 
   const emit = (status: SweepStatus, event?: SweepProgress['event']) => {
@@ -382,15 +387,39 @@ async function run(store: Store, opts: RunSweepOptions, started: number): Promis
       }
       case 'fatal':
         w.fatal = m.error;
+        if (m.storeFault) onStoreFault(new InputError(m.error));
         break;
     }
+  };
+
+  const onStoreFault = (e: Error) => {
+    if (storeFault) return;
+    storeFault = e;
+    log.error({ err: e.message }, 'the store cannot be written; stopping the sweep');
+    stopAll('the store cannot be written');
   };
 
   const onExit = (w: Spawned, code: number | null, signal: NodeJS.Signals | null) => {
     w.exited = true;
     if (w.fatal) fatal = w.fatal;
-    // whatever this worker still held: re-queue, or fail after maxAttempts
+    try {
+      releaseHeld(w, code, signal);
+    } catch (e) {
+      if (!isStoreFault(e)) throw e;
+      onStoreFault(e);
+    }
+    if (!w.finishedAny) idleSpawns++;
+    else idleSpawns = 0;
+    if (code !== 0 || signal) log.warn({ pid: w.pid, code, signal }, 'worker exited abnormally');
+  };
+
+  /** Whatever an exited worker still held: re-queued, or failed after maxAttempts (given back when the store was at fault). */
+  const releaseHeld = (w: Spawned, code: number | null, signal: NodeJS.Signals | null) => {
     for (const t of runningTrials(store, { sweepId, pid: w.pid, host: hostname() })) {
+      if (storeFault) {
+        if (releaseTrial(store, t)) live.delete(t.trialId);
+        continue;
+      }
       const how = w.killedFor ? `was killed: ${w.killedFor}` : `exited (${signal ?? `code ${code}`})`;
       const why = `worker ${w.pid} ${how}${w.stderr.trim() ? `: ${w.stderr.trim().split('\n').slice(-5).join(' | ')}` : ''}`;
       const outcome = abandonTrial(store, t, why, maxAttempts);
@@ -407,9 +436,6 @@ async function run(store: Store, opts: RunSweepOptions, started: number): Promis
       }
       emit(statusNow(), { type: outcome === 'failed' ? 'failed' : 'requeued', trialId: t.trialId, label, detail: why });
     }
-    if (!w.finishedAny) idleSpawns++;
-    else idleSpawns = 0;
-    if (code !== 0 || signal) log.warn({ pid: w.pid, code, signal }, 'worker exited abnormally');
   };
 
   const spawn = () => {
@@ -453,6 +479,7 @@ async function run(store: Store, opts: RunSweepOptions, started: number): Promis
           emit(statusNow(), { type: 'requeued', trialId: s.trialId, detail: s.reason });
         }
       }
+      if (storeFault) throw storeFault;
       const st = statusNow();
       if (fatal && idleSpawns >= nWorkers) throw new Error(`sweep '${spec.name}': workers cannot start: ${fatal}`);
       if (idleSpawns >= nWorkers * 3) throw new Error(`sweep '${spec.name}': ${idleSpawns} workers in a row exited without finishing a trial${fatal ? `: ${fatal}` : ''}`);
@@ -471,7 +498,8 @@ async function run(store: Store, opts: RunSweepOptions, started: number): Promis
   } catch (e) {
     stopAll('coordinator error');
     await waitForExit(workers, (opts.graceMs ?? 5000) + 2000);
-    throw e;
+    if (isStoreFault(e)) onStoreFault(e);
+    throw storeFault ?? e;
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
   }

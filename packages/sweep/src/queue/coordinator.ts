@@ -23,6 +23,7 @@ import {
   requeueFailed,
   listTrials,
   recordMetrics,
+  recordProgress,
   recordArtifact,
   recordProvenance,
   finishTrial,
@@ -38,7 +39,7 @@ import { DEFAULT_RUNNER_MODULE, loadRunner, runnerSpecifier } from '../runner.js
 import { defineSweep } from '../define.js';
 import { preflightSweep } from '../preflight.js';
 import { checkOnly, selectTrials } from '../only.js';
-import { type SweepProgress, type SweepResult, type RunningTrialProgress } from '../scheduler.js';
+import { sweepEtaMs, trialEtaMs, type SweepProgress, type SweepResult, type RunningTrialProgress } from '../scheduler.js';
 import { DEFAULT_QUEUE_NAME, parseRedisUrl, runOrder, type TrialJobData, type TrialProgress, type TrialResult } from './protocol.js';
 
 export interface PrepareSweepOptions {
@@ -270,11 +271,13 @@ async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile:
       failed: s.failed,
       finishedThisRun,
       elapsedMs,
-      etaMs: finishedThisRun > 0 ? Math.round((elapsedMs / finishedThisRun) * (s.pending + s.running)) : null,
+      etaMs: null,
       workers: live.size,
       trials: [...live.values()],
       ...(event ? { event } : {}),
     };
+    // the remote workers' number is unknown: the running trials stand for it
+    p.etaMs = sweepEtaMs({ ...p, workers: Math.max(1, live.size) });
     try {
       opts.onProgress(p);
     } catch (e) {
@@ -323,6 +326,13 @@ async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile:
     t.step = p.step;
     t.metrics = p.metrics ?? {};
     t.attempt = lease.attempt;
+    if (p.pace && typeof p.pace === 'object') {
+      t.totalSteps = p.pace.totalSteps;
+      t.stepsPerSecond = p.pace.stepsPerSecond;
+      // `sweep status` reads where the trial is from the store, as for local workers
+      recordProgress(store, lease, p.pace);
+    }
+    t.etaMs = trialEtaMs(t.step, t.totalSteps, t.stepsPerSecond);
     live.set(trialId, t);
   };
 

@@ -9,8 +9,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue, type JobType } from 'bullmq';
-import { openStore, listTrials, runningTrials, type Store } from '@orthoquant/store';
-import { runQueueSweep, enqueueSweep, parseRedisUrl, DEFAULT_QUEUE_NAME, type SweepResult, type TrialJobData } from '../index.js';
+import { openStore, listTrials, runningTrials, sweepStatus, type Store } from '@orthoquant/store';
+import { runQueueSweep, enqueueSweep, parseRedisUrl, DEFAULT_QUEUE_NAME, type SweepProgress, type SweepResult, type TrialJobData } from '../index.js';
 import { FAKE_TRAINER } from '../testing.js';
 import { sandbox, waitFor, type Sandbox } from '../test-fixtures/helpers.js';
 import { redisSkipReason, startRedis, type TestRedis } from '../test-fixtures/redis.js';
@@ -115,6 +115,44 @@ test('two worker processes complete every trial exactly once; the coordinator al
     assert.equal(events.filter((e) => e === 'done').length, 6);
     // both workers took jobs
     for (const w of ws) assert.match(w.output(), /^done id=q/m);
+  } finally {
+    store.close();
+  }
+});
+
+test('one long trial on a queue worker: its step, steps/s and ETA reach the progress events and sweep status', { skip: skip ?? false }, async () => {
+  const { sb, ws } = shared!;
+  const store = openStore(join(sb.dir, 'ql.db'));
+  try {
+    const file = sb.write('ql.yaml', `name: ql\nparameters:\n  id: { values: [ql-only] }\n  steps: { value: 80 }\n  stepMs: { value: 25 }\n`);
+    await waitFor('both workers', () => ws.every((w) => w.output().includes('ready')), 30_000);
+    const seen: SweepProgress[] = [];
+    const fromStore: { step: number | null; totalSteps: number | null; stepsPerSecond: number | null }[] = [];
+    const r = await runQueueSweep({
+      queue: redis!.url,
+      queueName: SHARED_QUEUE,
+      store,
+      file,
+      runnerModule: FAKE_TRAINER,
+      pollMs: 200,
+      onProgress: (p) => {
+        seen.push(structuredClone(p));
+        if (p.running === 1) fromStore.push(...sweepStatus(store, 'ql').runningTrials);
+      },
+    });
+    assert.equal(r.done, 1);
+    const mid = seen.filter((p) => p.finishedThisRun === 0 && p.trials.length === 1 && p.trials[0].stepsPerSecond !== null);
+    assert.ok(mid.length >= 1, `progress events with the trial's pace: ${JSON.stringify(seen.map((p) => p.trials))}`);
+    const last = mid[mid.length - 1];
+    const t = last.trials[0];
+    assert.equal(t.totalSteps, 80);
+    assert.ok(t.step! > 0 && t.step! <= 80);
+    assert.ok(t.stepsPerSecond! > 5 && t.stepsPerSecond! < 100, `about 40 steps/s, got ${t.stepsPerSecond}`);
+    assert.ok(t.etaMs !== null && last.etaMs !== null, 'an ETA before any trial finished');
+    assert.equal(last.etaMs, t.etaMs, 'one trial: the sweep ETA is its ETA');
+    const stored = fromStore.filter((x) => x.stepsPerSecond !== null);
+    assert.ok(stored.length >= 1, `sweep status had the trial's progress: ${JSON.stringify(fromStore)}`);
+    assert.equal(stored[stored.length - 1].totalSteps, 80);
   } finally {
     store.close();
   }
