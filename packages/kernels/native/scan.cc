@@ -13,8 +13,8 @@
 // steps, double across blocks and groups), so the gradients do not depend on the thread count.
 // Shared primitives live in common.h; reversible BPTT in reversible.cc.
 //
-// SIMD through GCC/Clang vector extensions (8 floats): AVX2/FMA with -march=native on x86,
-// lowered to whatever the target has elsewhere.
+// SIMD through GCC/Clang vector extensions (8 floats), lowered to whatever the build targets:
+// built twice on x64 (baseline SSE2, and -mavx2 -mfma; binding.gyp), chosen at load time.
 #include "common.h"
 #include "reversible.h"
 #include "fused-step.h"
@@ -781,6 +781,16 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_set_named_property(env, out, "hardwareThreads", v);
   napi_create_string_utf8(env, __VERSION__, NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, out, "compiler", v);
+  // Whether this CPU (and OS) runs AVX2 and FMA code: src/native.ts asks the baseline addon
+  // before it loads the -mavx2 -mfma build (binding.gyp).
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+  __builtin_cpu_init();
+  const bool avx2Fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  const bool avx2Fma = false;
+#endif
+  napi_get_boolean(env, avx2Fma, &v);
+  napi_set_named_property(env, out, "cpuAvx2Fma", v);
   return out;
 }
 

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// Builds the native scan kernels (native/scan.cc → build/Release/orthoquant_kernels.node) with
-// node-gyp. Runs as this package's `install` script, so `npm ci` at the repository root builds
+// Builds the native kernels (native/*.cc) with node-gyp, twice on x64 (binding.gyp): the
+// baseline build/Release/orthoquant_kernels.node (no -march flag: runs on any CPU of the
+// architecture) and build/Release/orthoquant_kernels_avx2.node (-mavx2 -mfma), which src/native.ts
+// loads only on a CPU that has both. Runs as this package's `install` script, so `npm ci` at the repository root builds
 // it; also `npm run build:native -w @orthoquant/kernels`.
 //
 // A failed build never fails the install: the reason goes to build/native-status.json (read by
 // src/native.ts, which then falls back to the JS kernels and says why) and to stderr.
-// ORTHOQUANT_KERNELS_NATIVE=0 skips the build; ORTHOQUANT_MARCH overrides -march=native.
+// ORTHOQUANT_KERNELS_NATIVE=0 skips the build.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -45,8 +47,9 @@ const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', env: process.env }
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
 const addon = join(root, 'build', 'Release', 'orthoquant_kernels.node');
 if (r.status === 0 && existsSync(addon)) {
-  record({ ok: true, seconds: Number(seconds) });
-  console.error(`@orthoquant/kernels: native kernels built in ${seconds} s (${addon})`);
+  const builds = ['orthoquant_kernels', 'orthoquant_kernels_avx2'].filter((b) => existsSync(join(root, 'build', 'Release', `${b}.node`)));
+  record({ ok: true, seconds: Number(seconds), builds });
+  console.error(`@orthoquant/kernels: native kernels built in ${seconds} s (${builds.join(', ')} in ${dirname(addon)})`);
 } else {
   const out = `${r.stdout ?? ''}\n${r.stderr ?? ''}`
     .split('\n')

@@ -37,7 +37,7 @@ interface Addon {
     hLast: Float32Array, anchors: Float32Array | null, dy: number,
     dU: Float32Array, db: Float32Array, ds: Float32Array, dh0: Float32Array | null, dV: Float32Array, dc: Float32Array,
   ): void;
-  info(): { simd: string; hardwareThreads: number; compiler: string };
+  info(): { simd: string; hardwareThreads: number; compiler: string; cpuAvx2Fma?: boolean };
   affineForward(N: number, k: number, m: number, relu: number, threads: number, x: Float32Array, w: Float32Array, c: Float32Array, y: Float32Array): void;
   affineBackward(
     N: number, k: number, m: number, relu: number, threads: number, x: Float32Array, w: Float32Array, dy: Float32Array,
@@ -56,9 +56,21 @@ interface Addon {
 
 /** Package root: src/ and dist/ both sit one level below it. */
 export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const addonPath = join(packageRoot, 'build', 'Release', 'orthoquant_kernels.node');
+/**
+ * The two builds of the addon (binding.gyp): the baseline one (no -march flag: runs on every CPU
+ * of its architecture) and, on x64, the same sources built with -mavx2 -mfma.
+ */
+export const addonPaths = {
+  baseline: join(packageRoot, 'build', 'Release', 'orthoquant_kernels.node'),
+  avx2: join(packageRoot, 'build', 'Release', 'orthoquant_kernels_avx2.node'),
+} as const;
+/** The baseline addon (always loaded first: it says whether the CPU runs the AVX2 build). */
+export const addonPath = addonPaths.baseline;
 /** Written by scripts/build-native.mjs when the build at install time failed. */
 export const buildStatusPath = join(packageRoot, 'build', 'native-status.json');
+
+/** Which build of the addon runs: the baseline one or the AVX2+FMA one. */
+export type Isa = keyof typeof addonPaths;
 
 export interface NativeLoad {
   impl: ScanImplementation | null;
@@ -70,41 +82,90 @@ export interface NativeLoad {
   reversible: ReversibleImplementation | null;
   /** The whole HadamRNN training loss (fused-step.ts); null when the addon is absent. */
   fusedStep: FusedStepImplementation | null;
+  /** The build that was loaded (null when none). */
+  isa: Isa | null;
+  /** The instruction set that build was compiled for ('sse2', 'avx2+fma', 'neon', …; 'none' without the addon). */
   simd: string;
   hardwareThreads: number;
   reason?: string;
 }
 
-let loaded: NativeLoad | null = null;
+/**
+ * The build `ORTHOQUANT_ISA` asks for: auto (default: AVX2+FMA when the CPU has both and the
+ * build exists, else baseline), baseline, or avx2 (an error on a CPU without it).
+ */
+export function requestedIsa(): 'auto' | Isa {
+  const v = (process.env.ORTHOQUANT_ISA ?? '').trim().toLowerCase();
+  if (v === '' || v === 'auto') return 'auto';
+  if (v === 'baseline' || v === 'avx2') return v;
+  throw new Error(`ORTHOQUANT_ISA: expected one of auto|baseline|avx2, got '${process.env.ORTHOQUANT_ISA}'`);
+}
 
+let loaded: NativeLoad | null = null;
+const byIsa = new Map<Isa, NativeLoad>();
+
+/** The addon this process uses (chosen once, by `ORTHOQUANT_ISA` and the CPU). */
 export function loadNative(): NativeLoad {
   if (loaded) return loaded;
-  loaded = tryLoad();
+  loaded = choose();
   return loaded;
 }
 
-function tryLoad(): NativeLoad {
-  if (process.env.ORTHOQUANT_KERNELS_NATIVE === '0') {
-    return { impl: null, lstm: null, affine: null, reversible: null, fusedStep: null, simd: 'none', hardwareThreads: 1, reason: 'disabled by ORTHOQUANT_KERNELS_NATIVE=0' };
+/** One build of the addon regardless of `ORTHOQUANT_ISA` (tests compare the builds). */
+export function loadNativeIsa(isa: Isa): NativeLoad {
+  let r = byIsa.get(isa);
+  if (!r) {
+    r = isa === 'avx2' ? loadAvx2() : tryLoad(addonPaths.baseline, 'baseline');
+    byIsa.set(isa, r);
   }
-  if (!existsSync(addonPath)) {
-    let reason = `native addon not built (${addonPath} missing)`;
+  return r;
+}
+
+function absent(reason: string): NativeLoad {
+  return { impl: null, lstm: null, affine: null, reversible: null, fusedStep: null, isa: null, simd: 'none', hardwareThreads: 1, reason };
+}
+
+function choose(): NativeLoad {
+  if (process.env.ORTHOQUANT_KERNELS_NATIVE === '0') return absent('disabled by ORTHOQUANT_KERNELS_NATIVE=0');
+  const want = requestedIsa();
+  if (want !== 'auto') return loadNativeIsa(want);
+  const base = loadNativeIsa('baseline');
+  if (!base.impl || !cpuAvx2Fma || !existsSync(addonPaths.avx2)) return base;
+  const fast = loadNativeIsa('avx2');
+  return fast.impl ? fast : { ...base, reason: fast.reason };
+}
+
+/** Set by the baseline addon's info(): whether this CPU runs AVX2 and FMA code. */
+let cpuAvx2Fma = false;
+
+function loadAvx2(): NativeLoad {
+  const base = loadNativeIsa('baseline');
+  if (!base.impl) return base;
+  if (!cpuAvx2Fma) return absent('this CPU does not run AVX2+FMA code (ORTHOQUANT_ISA=avx2)');
+  if (!existsSync(addonPaths.avx2)) return absent(`the AVX2 build is missing (${addonPaths.avx2}); rebuild with \`npm run build:native -w @orthoquant/kernels\``);
+  return tryLoad(addonPaths.avx2, 'avx2');
+}
+
+function tryLoad(path: string, isa: Isa): NativeLoad {
+  if (!existsSync(path)) {
+    let reason = `native addon not built (${path} missing)`;
     try {
       const status = JSON.parse(readFileSync(buildStatusPath, 'utf8')) as { ok?: boolean; reason?: string };
       if (status.ok === false && status.reason) reason += `; install-time build failed: ${status.reason}`;
     } catch {
       reason += '; run `npm run build:native -w @orthoquant/kernels`';
     }
-    return { impl: null, lstm: null, affine: null, reversible: null, fusedStep: null, simd: 'none', hardwareThreads: 1, reason };
+    return absent(reason);
   }
   let addon: Addon;
   try {
-    addon = createRequire(import.meta.url)(addonPath) as Addon;
+    addon = createRequire(import.meta.url)(path) as Addon;
   } catch (err) {
     const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    return { impl: null, lstm: null, affine: null, reversible: null, fusedStep: null, simd: 'none', hardwareThreads: 1, reason: `native addon failed to load: ${msg}` };
+    return absent(`native addon failed to load: ${msg}`);
   }
   const info = addon.info();
+  if (isa === 'baseline') cpuAvx2Fma = info.cpuAvx2Fma === true;
   const kindCode = (k: string) => (k === 'dense' ? 0 : 1);
   const impl: ScanImplementation = {
     name: 'native',
@@ -158,5 +219,5 @@ function tryLoad(): NativeLoad {
       addon.fusedStepBackward(...head(spec), threads, inp.x, inp.U, inp.b, inp.s, inp.h0, inp.V, inp.c, inp.targets, hLast, anchors, dy, g.dU, g.db, g.ds, g.dh0, g.dV, g.dc);
     },
   };
-  return { impl, lstm, affine, reversible, fusedStep, simd: info.simd, hardwareThreads: info.hardwareThreads };
+  return { impl, lstm, affine, reversible, fusedStep, isa, simd: info.simd, hardwareThreads: info.hardwareThreads };
 }
