@@ -1,6 +1,6 @@
 /**
  * A store on a full disk, for real: every process of the sweep (coordinator and workers) runs
- * with a preload that caps the SQLite file's size (PRAGMA max_page_count), so the workers'
+ * with a preload that caps the SQLite file's size (PRAGMA max_page_count: `fullDiskEnv`), so the workers'
  * metric writes fail inside SQLite with SQLITE_FULL part-way through the sweep. The sweep stops
  * with one clear error naming the file, keeps no partial batch, fails no trial; run again once
  * there is room, it completes, each unfinished trial running to completion exactly once.
@@ -9,12 +9,12 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createLogger } from '@orthoquant/runtime';
 import { openStore, listTrials, listSweeps, runningTrials, getTrial, type Store } from '@orthoquant/store';
 import { prepareSweep, runSweep } from './index.js';
 import { FAKE_TRAINER } from './testing.js';
 import { sandbox, startCoordinator } from './test-fixtures/helpers.js';
+import { fullDiskEnv, integrityCheck, pageCount } from '@orthoquant/store/testing';
 
 const N = 8;
 const STEPS = 200;
@@ -25,15 +25,10 @@ parameters:
   steps: { value: ${STEPS} }
   stepMs: { value: 5 }
 `;
-const QUOTA = fileURLToPath(new URL('./test-fixtures/store-quota.mjs', import.meta.url));
 
 /** Run the coordinator fixture in its own process with the store capped at `pages` pages. */
 async function runCapped(db: string, file: string, pages: number, completions: string): Promise<{ code: number | null; out: string }> {
-  const c = startCoordinator(db, file, 2, {
-    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${pathToFileURL(QUOTA).href}`.trim(),
-    ORTHOQUANT_TEST_STORE_PAGES: String(pages),
-    FAKE_TRAINER_LOG: completions,
-  });
+  const c = startCoordinator(db, file, 2, { ...fullDiskEnv(pages, process.env.NODE_OPTIONS), FAKE_TRAINER_LOG: completions });
   const code = await c.exited;
   return { code, out: c.output() };
 }
@@ -69,7 +64,7 @@ test('full disk (SQLITE_FULL) during a sweep: a clear error naming the file, no 
       store.close();
     }
     store = openStore(sb.db);
-    const registered = store.sqlite.pragma('page_count', { simple: true }) as number;
+    const registered = pageCount(store);
     store.close();
     const before = join(sb.dir, 'before.log');
     const capped = await runCapped(sb.db, file, registered + 4, before);
@@ -115,7 +110,7 @@ test('full disk (SQLITE_FULL) during a sweep: a clear error naming the file, no 
       for (const r of listTrials(store, { sweep: 'full' })) {
         for (const c of getTrial(store, r.id).curves) assert.equal(c.points, c.key === 'loss' || c.key === 'acc' ? STEPS : STEPS / 5, `trial ${r.id} ${c.key}: no duplicate or missing step`);
       }
-      assert.equal(store.sqlite.pragma('integrity_check', { simple: true }), 'ok');
+      assert.equal(integrityCheck(store), 'ok');
     } finally {
       store.close();
     }

@@ -23,6 +23,7 @@ import {
   dropArtifacts,
   recordProvenance,
   latestCheckpoint,
+  checkpoints,
   finishTrial,
   failTrial,
   releaseTrial,
@@ -146,9 +147,7 @@ class Worker {
 
   /** Delete every checkpoint of the trial but its newest usable one, and forget them in the store. */
   private pruneCheckpoints(lease: ClaimedTrial, log: Logger): void {
-    const rows = this.store.sqlite
-      .prepare(`SELECT path, step FROM artifacts WHERE trial_id = ? AND kind = 'checkpoint' ORDER BY step DESC, created_at DESC, id DESC`)
-      .all(lease.trialId) as { path: string; step: number | null }[];
+    const rows = checkpoints(this.store, lease.trialId);
     const usable = (p: string) => existsSync(p) && (!this.runner.checkpointUsable || this.runner.checkpointUsable(p));
     const keep = rows.find((r) => usable(r.path));
     if (!keep) return;

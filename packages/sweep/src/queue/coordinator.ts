@@ -29,7 +29,12 @@ import {
   finishTrial,
   failTrial,
   releaseTrial,
+  claimTrialById,
+  leaseState,
+  heldLease,
+  sweepMembers,
   sweepStatus as storeSweepStatus,
+  type SweepMember,
   type Lease,
   type Store,
 } from '@orthoquant/store';
@@ -92,43 +97,12 @@ function storedSpec(store: Store, name: string): SweepSpec {
   return parseSweepText(sw!.spec, sw!.specPath ? { file: sw!.specPath } : { file: name });
 }
 
-interface TrialRow {
-  id: number;
-  hash: string;
-  status: 'pending' | 'running' | 'done' | 'failed';
-  attempts: number;
-  workerId: string | null;
-  config: string;
-}
-
-/** The sweep's active trials in expansion order (only the `selection`, when given). */
-function sweepRows(store: Store, sweepId: number, selection?: ReadonlySet<number>): TrialRow[] {
-  const rows = store.sqlite
-    .prepare(
-      `SELECT t.id, t.config_hash AS hash, t.status, t.attempts, t.worker_id AS workerId, t.config FROM sweep_trials st JOIN trials t ON t.id = st.trial_id
-       WHERE st.sweep_id = ? AND st.active = 1 ORDER BY st.position`,
-    )
-    .all(sweepId) as TrialRow[];
-  return selection ? rows.filter((r) => selection.has(r.id)) : rows;
-}
-
 /**
- * Claim one given pending trial for a run (the store's claim, but of a trial chosen by the
- * queue instead of the next in line): same lease, same fencing token (attempts + 1).
+ * Claim one given pending trial for a run of its job (the store's claim by id: same lease, same
+ * fencing token; no local pid, the run is on another machine).
  */
 export function claimTrialFor(store: Store, trialId: number, workerId: string, host: string | null = null): Lease | null {
-  const now = Date.now();
-  const row = store.write(
-    () =>
-      store.sqlite
-        .prepare(
-          `UPDATE trials SET status = 'running', attempts = attempts + 1, worker_id = @workerId, worker_pid = NULL, worker_host = @host,
-                  heartbeat_at = @now, started_at = @now, finished_at = NULL
-           WHERE id = @trialId AND status = 'pending' RETURNING attempts`,
-        )
-        .get({ trialId, workerId, host, now }) as { attempts: number } | undefined,
-  );
-  return row ? { trialId, attempt: row.attempts, workerId } : null;
+  return claimTrialById(store, trialId, { workerId, pid: null, host });
 }
 
 export interface EnqueueResult {
@@ -169,19 +143,19 @@ async function enqueueAll(c: Ctx): Promise<EnqueueResult> {
   let existing = 0;
   let retried = 0;
   let toRun = 0;
-  for (const t of sweepRows(store, prep.sweepId, prep.selection)) {
+  for (const t of sweepMembers(store, prep.sweepId, prep.selection)) {
     if (t.status === 'done' || t.status === 'failed') continue;
     toRun++;
     const job = await queue.getJob(t.hash);
     if (job) {
       existing++;
-      if (prep.retriedIds.has(t.id) && (await job.getState()) === 'failed') {
+      if (prep.retriedIds.has(t.trialId) && (await job.getState()) === 'failed') {
         await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
         retried++;
       }
       continue;
     }
-    const data: TrialJobData = { hash: t.hash, config: JSON.parse(t.config) as Record<string, unknown>, runnerModule: prep.runnerModule, sweep: prep.spec.name, label: prep.labels.get(t.hash) ?? `trial ${t.id}` };
+    const data: TrialJobData = { hash: t.hash, config: JSON.parse(t.config) as Record<string, unknown>, runnerModule: prep.runnerModule, sweep: prep.spec.name, label: prep.labels.get(t.hash) ?? `trial ${t.trialId}` };
     const r = await queue.add('trial', data, {
       jobId: t.hash,
       attempts: Math.max(1, opts.maxAttempts ?? 3),
@@ -241,7 +215,7 @@ export async function runQueueSweep(opts: QueueSweepOptions): Promise<SweepResul
 async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile: string): Promise<SweepResult> {
   const { store, queue, prep, log, opts } = c;
   const sweep = prep.spec.name;
-  const byHash = new Map(sweepRows(store, prep.sweepId).map((t) => [t.hash, t.id]));
+  const byHash = new Map(sweepMembers(store, prep.sweepId).map((t) => [t.hash, t.trialId]));
   const labelOf = (hash: string) => prep.labels.get(hash) ?? hash.slice(0, 12);
   const live = new Map<number, RunningTrialProgress>();
   const failures: SweepResult['failures'] = [];
@@ -256,7 +230,7 @@ async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile:
     chain = chain.then(f).catch((e: unknown) => log.error({ err: (e as Error).message }, `${what} failed`));
     return chain;
   };
-  const row = (trialId: number) => store.sqlite.prepare(`SELECT status, attempts, worker_id AS workerId FROM trials WHERE id = ?`).get(trialId) as Pick<TrialRow, 'status' | 'attempts' | 'workerId'>;
+  const row = (trialId: number) => leaseState(store, { trialId })!;
 
   const emit = (event?: SweepProgress['event']) => {
     if (!opts.onProgress) return;
@@ -293,11 +267,11 @@ async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile:
     const r = row(trialId);
     if (r.status === 'done' || r.status === 'failed') return null;
     if (r.status === 'running') {
-      if (r.workerId === run) return { trialId, attempt: r.attempts, workerId: run };
+      if (r.workerId === run) return heldLease(r);
       const mine = runOrder(run) ?? 0;
       const theirs = r.workerId ? (runOrder(r.workerId) ?? -1) : -1;
       if (!takeOver && theirs > mine) return null;
-      releaseTrial(store, { trialId, attempt: r.attempts, workerId: r.workerId ?? '' });
+      releaseTrial(store, heldLease(r));
     }
     const lease = claimTrialFor(store, trialId, run);
     if (lease) {
@@ -358,7 +332,7 @@ async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile:
     const error = `${job.failedReason || 'failed'} (after ${job.attemptsMade} attempts)`;
     // the last run's lease if the trial is still running under it; else claim it to record the failure
     const r = row(trialId);
-    const lease = r.status === 'running' ? { trialId, attempt: r.attempts, workerId: r.workerId ?? '' } : leaseFor(trialId, `bullmq:${job.attemptsStarted}:failed`, true);
+    const lease = r.status === 'running' ? heldLease(r) : leaseFor(trialId, `bullmq:${job.attemptsStarted}:failed`, true);
     if (!lease) return;
     if (failTrial(store, lease, error)) {
       finishedThisRun++;
@@ -370,7 +344,7 @@ async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile:
   };
 
   /** Bring one trial in line with its job (the restart path, and the backstop for missed events). */
-  const reconcile = async (t: TrialRow) => {
+  const reconcile = async (t: SweepMember) => {
     const job = (await queue.getJob(t.hash)) as Job<TrialJobData, TrialResult> | undefined;
     if (!job) {
       await enqueueAll(c);
@@ -381,9 +355,9 @@ async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile:
     else if (state === 'failed') onFailedForGood(t.hash, job);
     else if ((state === 'waiting' || state === 'delayed' || state === 'prioritized') && t.status === 'running') {
       // no run holds the job: the lease read before getState is stale (fenced: a newer claim is untouched)
-      if (releaseTrial(store, { trialId: t.id, attempt: t.attempts, workerId: t.workerId ?? '' })) {
-        live.delete(t.id);
-        emit({ type: 'requeued', trialId: t.id, label: labelOf(t.hash) });
+      if (releaseTrial(store, heldLease(t))) {
+        live.delete(t.trialId);
+        emit({ type: 'requeued', trialId: t.trialId, label: labelOf(t.hash) });
       }
     } else if (state === 'active' && t.status === 'running' && job.progress && typeof job.progress === 'object') {
       onProgress(t.hash, { ...(job.progress as TrialProgress), points: [], artifacts: [] });
@@ -391,16 +365,16 @@ async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile:
   };
   const reconcileAll = () =>
     serial('reconcile', async () => {
-      for (const t of sweepRows(store, prep.sweepId, prep.selection)) if (t.status === 'pending' || t.status === 'running') await reconcile(t);
+      for (const t of sweepMembers(store, prep.sweepId, prep.selection)) if (t.status === 'pending' || t.status === 'running') await reconcile(t);
     });
 
   events.on('progress', ({ jobId, data }) => void serial('progress', () => onProgress(jobId, data as unknown as TrialProgress)));
   events.on('completed', ({ jobId }) => void serial('completed', async () => {
-    const t = sweepRows(store, prep.sweepId).find((r) => r.hash === jobId);
+    const t = sweepMembers(store, prep.sweepId).find((r) => r.hash === jobId);
     if (t) await reconcile(t);
   }));
   events.on('failed', ({ jobId }) => void serial('failed', async () => {
-    const t = sweepRows(store, prep.sweepId).find((r) => r.hash === jobId);
+    const t = sweepMembers(store, prep.sweepId).find((r) => r.hash === jobId);
     if (t) await reconcile(t);
   }));
   events.on('error', (e) => log.error({ err: e.message }, 'queue events error'));

@@ -9,11 +9,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue, type JobType } from 'bullmq';
-import { openStore, listTrials, runningTrials, sweepStatus, type Store } from '@orthoquant/store';
+import { openStore, listTrials, runningTrials, sweepStatus, getTrial, type Store } from '@orthoquant/store';
 import { runQueueSweep, enqueueSweep, parseRedisUrl, DEFAULT_QUEUE_NAME, type SweepProgress, type SweepResult, type TrialJobData } from '../index.js';
 import { FAKE_TRAINER } from '../testing.js';
 import { sandbox, waitFor, type Sandbox } from '../test-fixtures/helpers.js';
 import { redisSkipReason, startRedis, type TestRedis } from '../test-fixtures/redis.js';
+import { duplicateMetricRows, metricRowCount } from '@orthoquant/store/testing';
 
 const skip = redisSkipReason();
 let redis: TestRedis | null = null;
@@ -73,12 +74,12 @@ function assertAllDoneOnce(store: Store, sweep: string, n: number, steps: number
   assert.equal(rows.length, n);
   assert.deepEqual(rows.map((r) => r.status), Array(n).fill('done'));
   for (const r of rows) {
-    const m = (store.sqlite.prepare('SELECT count(*) AS n FROM metrics WHERE trial_id = ?').get(r.id) as { n: number }).n;
+    const m = metricRowCount(store, r.id);
     assert.equal(m, steps * 2 + Math.floor(steps / 5) * 2, `trial ${r.id} has ${m} metric rows`);
-    const s = store.sqlite.prepare(`SELECT final FROM summary WHERE trial_id = ? AND key = 'test_acc'`).get(r.id) as { final: number } | undefined;
-    assert.ok(s && s.final > 0, `trial ${r.id} has a test_acc summary`);
+    const s = getTrial(store, r.id).summary.test_acc;
+    assert.ok(s && s.final !== null && s.final > 0, `trial ${r.id} has a test_acc summary`);
   }
-  assert.deepEqual(store.sqlite.prepare('SELECT trial_id, key, step, count(*) AS c FROM metrics GROUP BY trial_id, key, step HAVING c > 1').all(), []);
+  assert.deepEqual(duplicateMetricRows(store), []);
   assert.deepEqual(runningTrials(store), []);
 }
 
@@ -190,7 +191,7 @@ test('a worker killed with SIGKILL mid-trial: the trial is retried elsewhere and
     // kill a worker once its trial has metrics in the store (recorded from progress events)
     await waitFor('a trial under way with metrics', () => {
       const t = runningTrials(store)[0];
-      return !!t && (store.sqlite.prepare('SELECT count(*) AS n FROM metrics WHERE trial_id = ?').get(t.trialId) as { n: number }).n > 4;
+      return !!t && metricRowCount(store, t.trialId) > 4;
     }, 20_000);
     const killed = runningTrials(store)[0]!;
     const cfg = listTrials(store, { sweep: 'k', summaryKeys: [] }).find((x) => x.id === killed.trialId)!.config as { id: string; seed: number };
@@ -264,7 +265,7 @@ parameters:
     await waitFor('the job to start', () => ws.some((w) => /^start /m.test(w.output())), 20_000);
     const first = ws.find((w) => /^start /m.test(w.output()))!;
     const other = ws.find((w) => w !== first)!;
-    await waitFor('metrics in the store', () => (store.sqlite.prepare('SELECT count(*) AS n FROM metrics').get() as { n: number }).n > 2, 10_000);
+    await waitFor('metrics in the store', () => metricRowCount(store) > 2, 10_000);
     first.child.kill('SIGTERM');
     assert.equal(await first.exited, 0);
     assert.match(first.output(), /^released /m);

@@ -9,10 +9,11 @@ import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openStore, listTrials, runningTrials } from '@orthoquant/store';
+import { openStore, listTrials, runningTrials, checkpoints } from '@orthoquant/store';
 import { exportSlurm, ingestSlurm, type SlurmManifest, type SlurmTrialFile } from '../index.js';
 import { FAKE_TRAINER } from '../testing.js';
 import { sandbox } from '../test-fixtures/helpers.js';
+import { duplicateMetricRows, metricRowCount } from '@orthoquant/store/testing';
 
 const TASK = fileURLToPath(new URL('../test-fixtures/slurm-task.ts', import.meta.url));
 
@@ -77,12 +78,12 @@ parameters:
     for (const i of [0, 1, 2, 3].filter((j) => kind(j) !== 'fail')) {
       const t = byHash().get(manifest.hashes[i]!)!;
       assert.equal(t.status, 'done');
-      const n = (store.sqlite.prepare('SELECT count(*) AS n FROM metrics WHERE trial_id = ?').get(t.id) as { n: number }).n;
+      const n = metricRowCount(store, t.id);
       assert.equal(n, 10 * 2 + 2 * 2, `task ${i}: all steps recorded, across both attempts`);
-      const ck = store.sqlite.prepare(`SELECT count(*) AS n FROM artifacts WHERE trial_id = ? AND kind = 'checkpoint'`).get(t.id) as { n: number };
+      const ck = { n: checkpoints(store, t.id).length };
       assert.equal(ck.n, 2);
     }
-    assert.deepEqual(store.sqlite.prepare('SELECT trial_id, key, step, count(*) AS c FROM metrics GROUP BY trial_id, key, step HAVING c > 1').all(), []);
+    assert.deepEqual(duplicateMetricRows(store), []);
     assert.deepEqual(runningTrials(store), []);
 
     // exporting again: only what is not done or failed is left (the failed ones are retried)
