@@ -41,4 +41,17 @@ export default [
       ],
     },
   },
+  // Settings from the environment have one place: @orthoquant/runtime's settings.ts (typed, checked,
+  // documented in the README's table). Tests and their fixtures may set up and restore variables
+  // for the code under test and the child processes they start.
+  {
+    files: ['**/*.ts'],
+    ignores: ['packages/runtime/src/settings.ts', '**/*.test.ts', '**/src/test-fixtures/**', '**/src/testing/**'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: "read settings with setting('…') from @orthoquant/runtime (settings.ts); start children with childEnv()" },
+      ],
+    },
+  },
 ];

@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { tf, createRng, initBackend } from '@orthoquant/runtime';
+import { tf, createRng, initBackend, childEnv } from '@orthoquant/runtime';
 import { createModel } from '@orthoquant/models';
 import type { ModelConfig } from '@orthoquant/models';
 import { createTask, batchToTensors } from '@orthoquant/tasks';
@@ -74,7 +74,7 @@ const SELF = fileURLToPath(import.meta.url);
  * and step) cannot raise the peak RSS of the case that asks for it.
  */
 export function bytesKeptForBackwardInChild(config: unknown): number {
-  const r = spawnSync(process.execPath, [...process.execArgv, SELF, JSON.stringify(config)], { encoding: 'utf8', timeout: 10 * 60_000, env: { ...process.env, ORTHOQUANT_LOG_LEVEL: 'error' } });
+  const r = spawnSync(process.execPath, [...process.execArgv, SELF, JSON.stringify(config)], { encoding: 'utf8', timeout: 10 * 60_000, env: childEnv({ ORTHOQUANT_LOG_LEVEL: 'error' }) });
   const bytes = Number((r.stdout ?? '').trim().split('\n').pop());
   if (r.status !== 0 || !Number.isFinite(bytes)) throw new Error(`bytesKeptForBackward child failed (exit ${r.status}): ${(r.stderr ?? '').trim().slice(-500)}`);
   return bytes;

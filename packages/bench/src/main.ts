@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, release, platform } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tf, initBackend } from '@orthoquant/runtime';
+import { tf, initBackend, childEnv, rawSetting } from '@orthoquant/runtime';
 import { kernelInfo } from '@orthoquant/kernels';
 import { BenchUsageError, parseArgs, USAGE } from './args.js';
 import { CASES, CASE_NAMES, findCase } from './cases.js';
@@ -36,7 +36,7 @@ async function child(name: string, quick: boolean, reps: number): Promise<void> 
 
 function runChild(name: string, quick: boolean, reps: number): CaseMeasurement & { peakRssMB: number } {
   const args = [...process.execArgv, SELF, '--child', name, '--reps', String(reps), ...(quick ? ['--quick'] : [])];
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 30 * 60_000, maxBuffer: 64 << 20, env: { ...process.env, ORTHOQUANT_LOG_LEVEL: process.env.ORTHOQUANT_LOG_LEVEL ?? 'error' } });
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 30 * 60_000, maxBuffer: 64 << 20, env: childEnv({ ORTHOQUANT_LOG_LEVEL: rawSetting('logLevel') ?? 'error' }) });
   const line = r.stdout?.split('\n').find((l) => l.startsWith(MARK));
   if (r.status !== 0 || !line) throw new Error(`exit ${r.status ?? r.signal}: ${(r.stderr || r.error?.message || '').trim().slice(-1500)}`);
   return JSON.parse(line.slice(MARK.length)) as CaseMeasurement & { peakRssMB: number };

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { PeerSpec } from './cases.js';
 import type { Shape } from './report.js';
+import { childEnv } from '@orthoquant/runtime';
 
 export const PYTHON = '/usr/bin/python3';
 export const INSTALL_HINT = 'apt-get install python3-torch libopenblas0-pthread (as root), or run `npm run bench -- --install-peer` as root';
@@ -27,7 +28,7 @@ export function installTorch(log: (s: string) => void): PeerStatus {
     return { available: false, message: `--install-peer needs root (apt-get); ${INSTALL_HINT}`, torch: null };
   }
   log('installing the PyTorch peer: apt-get install -y python3-torch libopenblas0-pthread');
-  const r = spawnSync('apt-get', ['install', '-y', 'python3-torch', 'libopenblas0-pthread'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const r = spawnSync('apt-get', ['install', '-y', 'python3-torch', 'libopenblas0-pthread'], { stdio: 'inherit', env: childEnv({ DEBIAN_FRONTEND: 'noninteractive' }) });
   if (r.status !== 0) return { available: false, message: `apt-get install failed (exit ${r.status}); ${INSTALL_HINT}`, torch: null };
   return detectTorch();
 }
@@ -45,7 +46,7 @@ export interface PeerRun {
 
 export function runPeer(script: string, spec: PeerSpec, shape: Shape, reps: number, warmup: number, threads = 2): PeerRun {
   const args = [script, '--mode', spec.mode, '--n', String(shape.n), '--B', String(shape.B), '--T', String(shape.T), '--input', String(spec.input), '--classes', String(spec.classes), '--readout', spec.readout, '--reps', String(reps), '--warmup', String(warmup), '--threads', String(threads)];
-  const r = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: 6 * 60_000, env: { ...process.env, OMP_NUM_THREADS: String(threads) } });
+  const r = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: 6 * 60_000, env: childEnv({ OMP_NUM_THREADS: String(threads) }) });
   if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') throw new Error(`torch_rnn.py ${spec.mode}: timed out after 6 min (${reps} runs + ${warmup} warm-up)`);
   if (r.status !== 0) throw new Error(`torch_rnn.py ${spec.mode} failed (exit ${r.status ?? r.signal}): ${(r.stderr || r.error?.message || '').trim().slice(-800)}`);
   const line = r.stdout.trim().split('\n').pop() ?? '';

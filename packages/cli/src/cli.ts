@@ -1,5 +1,5 @@
 import yargs, { type Argv } from 'yargs';
-import { isInputError, setLogger, createLogger, BACKEND_CHOICES, LOG_FORMATS } from '@orthoquant/runtime';
+import { isInputError, setLogger, createLogger, BACKEND_CHOICES, LOG_FORMATS, setting, rawSetting, setEnvSetting } from '@orthoquant/runtime';
 import { commands } from './commands/index.js';
 
 import { EXIT, UsageError } from './exit.js';
@@ -21,14 +21,14 @@ export function buildParser(argv: string[]): Argv<GlobalArgs> {
     .usage('$0 <command> [options]\n\nTrain, sweep, record and report quantized orthogonal RNNs.')
     .option('db', {
       type: 'string',
-      default: process.env.ORTHOQUANT_DB ?? './orthoquant.db',
+      default: setting('db') ?? './orthoquant.db',
       describe: 'SQLite experiment store (env ORTHOQUANT_DB)',
       global: true,
     })
     .option('backend', {
       type: 'string',
       choices: BACKEND_CHOICES as unknown as string[],
-      default: process.env.ORTHOQUANT_BACKEND ?? 'auto',
+      default: rawSetting('backend') ?? 'auto',
       describe: 'tfjs backend (env ORTHOQUANT_BACKEND)',
       global: true,
     })
@@ -46,8 +46,8 @@ export function buildParser(argv: string[]): Argv<GlobalArgs> {
     })
     .option('verbose', { type: 'boolean', default: false, describe: 'print stack traces on errors', global: true })
     .middleware((args) => {
-      if (args.logLevel) process.env.ORTHOQUANT_LOG_LEVEL = String(args.logLevel);
-      if (args.logFormat) process.env.ORTHOQUANT_LOG_FORMAT = String(args.logFormat);
+      if (args.logLevel) setEnvSetting('logLevel', String(args.logLevel));
+      if (args.logFormat) setEnvSetting('logFormat', String(args.logFormat));
       setLogger(createLogger({ name: 'orthoquant' }));
     })
     .demandCommand(1, 'name a command (orthoquant --help lists them)')

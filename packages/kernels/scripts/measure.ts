@@ -13,7 +13,7 @@
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { createRng, tf, initBackend } from '@orthoquant/runtime';
+import { createRng, tf, initBackend, childEnv } from '@orthoquant/runtime';
 import { scanForward, scanBackward, availableImplementations, kernelInfo, setKernelImplementation, hadamardScan, denseScan, lstmForward, lstmBackward } from '../src/index.js';
 import type { KernelImplementation, ScanSpec } from '../src/index.js';
 
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
   const impls = availableImplementations().filter((i) => !only || i === only);
   const self = fileURLToPath(import.meta.url);
   const run = (c: number, impl: string) => {
-    const r = spawnSync(process.execPath, [...process.execArgv, self, '--case', String(c), '--impl', impl, '--reps', String(reps)], { encoding: 'utf8', env: { ...process.env, ORTHOQUANT_LOG_LEVEL: 'error' } });
+    const r = spawnSync(process.execPath, [...process.execArgv, self, '--case', String(c), '--impl', impl, '--reps', String(reps)], { encoding: 'utf8', env: childEnv({ ORTHOQUANT_LOG_LEVEL: 'error' }) });
     if (r.status !== 0) throw new Error(`case ${c} ${impl} failed:\n${r.stderr}`);
     return JSON.parse(r.stdout.trim().split('\n').pop()!) as { times: number[]; cpu: number[]; maxRssMB: number; forwardMedian?: number; info?: { threads: number; simd: string } };
   };

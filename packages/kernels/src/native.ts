@@ -13,6 +13,7 @@ import type { LstmImplementation } from './lstm-spec.js';
 import type { AffineImplementation } from './affine.js';
 import type { ReversibleImplementation } from './scan-reversible.js';
 import type { FusedStepImplementation, FusedStepSpec } from './fused-step.js';
+import { setting } from '@orthoquant/runtime';
 
 /** The functions the addon exports (see native/scan.cc). */
 interface Addon {
@@ -95,10 +96,7 @@ export interface NativeLoad {
  * build exists, else baseline), baseline, or avx2 (an error on a CPU without it).
  */
 export function requestedIsa(): 'auto' | Isa {
-  const v = (process.env.ORTHOQUANT_ISA ?? '').trim().toLowerCase();
-  if (v === '' || v === 'auto') return 'auto';
-  if (v === 'baseline' || v === 'avx2') return v;
-  throw new Error(`ORTHOQUANT_ISA: expected one of auto|baseline|avx2, got '${process.env.ORTHOQUANT_ISA}'`);
+  return setting('isa');
 }
 
 let loaded: NativeLoad | null = null;
@@ -126,7 +124,7 @@ function absent(reason: string): NativeLoad {
 }
 
 function choose(): NativeLoad {
-  if (process.env.ORTHOQUANT_KERNELS_NATIVE === '0') return absent('disabled by ORTHOQUANT_KERNELS_NATIVE=0');
+  if (!setting('kernelsNative')) return absent('disabled by ORTHOQUANT_KERNELS_NATIVE=0');
   const want = requestedIsa();
   if (want !== 'auto') return loadNativeIsa(want);
   const base = loadNativeIsa('baseline');

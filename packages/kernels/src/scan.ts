@@ -10,7 +10,7 @@
  *   tf-kernels.ts); one per input and output on other backends.
  * - Memory: H (forward) and dL/dZ (backward), T·B·n each, plus O(B·n + n²) scratch.
  */
-import { tf, log } from '@orthoquant/runtime';
+import { tf, log, setting } from '@orthoquant/runtime';
 import { activationCode, checkSpec, isPowerOfTwo } from './scan-spec.js';
 import type { Activation, RecurrenceKind, ScanForwardInputs, ScanGradients, ScanImplementation, ScanSpec } from './scan-spec.js';
 import { jsImplementation } from './scan-js.js';
@@ -66,10 +66,7 @@ let warned = false;
 /** The requested implementation: set from code, else `ORTHOQUANT_KERNELS`, else auto. */
 function requested(): KernelImplementation | 'auto' {
   if (requestedImpl !== null) return requestedImpl;
-  const v = (process.env.ORTHOQUANT_KERNELS ?? '').trim().toLowerCase();
-  if (v === '' || v === 'auto') return 'auto';
-  if (v === 'native' || v === 'js') return v;
-  throw new Error(`ORTHOQUANT_KERNELS: expected one of auto|native|js, got '${process.env.ORTHOQUANT_KERNELS}'`);
+  return setting('kernels');
 }
 
 /** Choose the implementation: 'native' throws (with the reason) when the addon is unavailable. */
@@ -94,13 +91,7 @@ export function setKernelThreads(threads: number | null): void {
 
 function kernelThreads(hardware: number): number {
   if (threadOverride !== null) return threadOverride;
-  const env = process.env.ORTHOQUANT_THREADS;
-  if (env !== undefined && env !== '') {
-    const t = Number(env);
-    if (!Number.isInteger(t) || t < 1) throw new Error(`ORTHOQUANT_THREADS: expected a positive integer, got '${env}'`);
-    return t;
-  }
-  return Math.max(1, hardware);
+  return setting('threads') ?? Math.max(1, hardware);
 }
 
 /** The implementation in use (falls back to JS, logging the reason once). */
@@ -186,10 +177,7 @@ export const DEFAULT_ANCHOR_EVERY = 1000;
 
 /** `ORTHOQUANT_REVERSIBLE=0` turns reversible BPTT off; 1 or unset leaves it to the options. */
 function reversibleAllowed(): boolean {
-  const v = (process.env.ORTHOQUANT_REVERSIBLE ?? '').trim();
-  if (v === '' || v === '1') return true;
-  if (v === '0') return false;
-  throw new Error(`ORTHOQUANT_REVERSIBLE: expected 0 or 1, got '${process.env.ORTHOQUANT_REVERSIBLE}'`);
+  return setting('reversible');
 }
 
 function useReversible(kind: RecurrenceKind, where: string, activation: Activation, w: tf.Tensor, opts: ScanOptions): boolean {

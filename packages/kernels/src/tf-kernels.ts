@@ -16,7 +16,7 @@
  * The gradient saves w, h0, bias and the output H (no z, no pre-activation: σ' is read off H);
  * on wasm the saves share the data instead of copying it (`withSharedSaves`).
  */
-import { tf } from '@orthoquant/runtime';
+import { tf, setting } from '@orthoquant/runtime';
 import type { Activation, RecurrenceKind, ScanImplementation, ScanSpec } from './scan-spec.js';
 import type { LstmImplementation, LstmSpec } from './lstm-spec.js';
 
@@ -136,7 +136,7 @@ export function withSharedSaves<R>(fn: () => R): R {
   const backendName = tf.getBackend();
   const backend = tf.backend() as unknown as Partial<RefCountingBackend>;
   const original = backendName === 'wasm' && typeof backend.incRef === 'function' ? tf.getKernel('Identity', backendName) : undefined;
-  if (!original || process.env.ORTHOQUANT_SHARED_SAVES === '0') return fn();
+  if (!original || !setting('sharedSaves')) return fn();
   tf.unregisterKernel('Identity', backendName);
   tf.registerKernel({ kernelName: 'Identity', backendName, kernelFunc: sharingIdentity() });
   try {

@@ -3,7 +3,7 @@
  * embedding, the input projection `x U + b` for all T·B rows as one matmul, the readout
  * `f(h) V + c` as one matmul (or on the last step only), weight I/O and size accounting.
  */
-import { tf, InputError } from '@orthoquant/runtime';
+import { tf, InputError, setting } from '@orthoquant/runtime';
 import type { Rng } from '@orthoquant/runtime';
 import { affineRows as fusedAffineRows, readoutCrossEntropy } from '@orthoquant/kernels';
 import { glorotUniform } from './init.js';
@@ -322,9 +322,7 @@ export abstract class BaseModel implements RecurrentModel {
  * is reversible) selects the composition of projection, scan and fused readout loss instead.
  */
 export function fusedStep(): boolean {
-  const v = (process.env.ORTHOQUANT_FUSED_STEP ?? '').trim();
-  if (v !== '' && v !== '0' && v !== '1') throw new Error(`ORTHOQUANT_FUSED_STEP: expected 0 or 1, got '${v}'`);
-  return v !== '0' && (process.env.ORTHOQUANT_REVERSIBLE ?? '').trim() !== '0';
+  return setting('fusedStep') && setting('reversible');
 }
 
 /**
@@ -333,10 +331,7 @@ export function fusedStep(): boolean {
  * the reference, and the fallback should the fused kernel misbehave).
  */
 export function fusedRows(): boolean {
-  const v = (process.env.ORTHOQUANT_FUSED_ROWS ?? '').trim();
-  if (v === '' || v === '1') return true;
-  if (v === '0') return false;
-  throw new Error(`ORTHOQUANT_FUSED_ROWS: expected 0 or 1, got '${v}'`);
+  return setting('fusedRows');
 }
 
 /** h_{T−1} of H `[T, B, n]` as `[B, n]` (a row slice of the 2-D view: wasm's 3-D slice is slow). */

@@ -11,11 +11,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { log } from './log.js';
+import { BACKEND_CHOICES, parseChoice, setting, type BackendChoice } from './settings.js';
 
-export { tf };
-
-export const BACKEND_CHOICES = ['auto', 'gpu', 'node', 'wasm', 'cpu'] as const;
-export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+export { tf, BACKEND_CHOICES };
+export type { BackendChoice };
 
 export interface BackendInfo {
   /** What was asked for (`auto` unless told). */
@@ -34,9 +33,7 @@ const NODE_PACKAGES = { gpu: '@tensorflow/tfjs-node-gpu', node: '@tensorflow/tfj
 /** Parse a backend name from a flag or the environment; a clear error otherwise. */
 export function parseBackendChoice(value: string | undefined, source = 'backend'): BackendChoice {
   if (value === undefined || value === '') return 'auto';
-  const v = value.trim().toLowerCase();
-  if ((BACKEND_CHOICES as readonly string[]).includes(v)) return v as BackendChoice;
-  throw new Error(`${source}: expected one of ${BACKEND_CHOICES.join('|')}, got '${value}'`);
+  return parseChoice(BACKEND_CHOICES, value, source, { fold: true });
 }
 
 let current: BackendInfo | null = null;
@@ -52,10 +49,7 @@ export function backendInfo(): BackendInfo | null {
  * the first answer; a different explicit request switches).
  */
 export async function initBackend(requested?: BackendChoice | string): Promise<BackendInfo> {
-  const want =
-    requested === undefined
-      ? parseBackendChoice(process.env.ORTHOQUANT_BACKEND, 'ORTHOQUANT_BACKEND')
-      : parseBackendChoice(requested, '--backend');
+  const want = requested === undefined ? setting('backend') : parseBackendChoice(requested, '--backend');
   if (current && (want === 'auto' || want === current.choice)) return current;
   if (pending) {
     const info = await pending;

@@ -8,4 +8,6 @@ export { Rng, createRng, hashString } from './rng.js';
 export type { RngState } from './rng.js';
 export { createLogger, log, setLogger, envLogLevel, envLogFormat, formatLogLine, LOG_FORMATS } from './log.js';
 export type { Logger, LoggerOptions, LogFormat } from './log.js';
+export { setting, rawSetting, setEnvSetting, childEnv, settingsTable, parseChoice, SETTINGS, LOG_LEVELS, KERNEL_CHOICES } from './settings.js';
+export type { SettingName, SettingValue, LogLevel, KernelChoice } from './settings.js';
 export { assertFinite, describeShape, InputError, isInputError } from './checks.js';

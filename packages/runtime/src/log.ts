@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { mkdirSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
+import { LOG_FORMATS, LOG_LEVELS, setting, type LogFormat } from './settings.js';
 
 export type { Logger } from 'pino';
 
@@ -31,28 +32,19 @@ export interface LoggerOptions {
   quiet?: boolean;
 }
 
-const ORDER: readonly LevelWithSilent[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+const ORDER: readonly LevelWithSilent[] = LOG_LEVELS;
 
-export const LOG_FORMATS = ['pretty', 'text', 'json'] as const;
-export type LogFormat = (typeof LOG_FORMATS)[number];
+export { LOG_FORMATS };
+export type { LogFormat };
 
 /** `ORTHOQUANT_LOG_FORMAT`, or undefined when unset. */
 export function envLogFormat(): LogFormat | undefined {
-  const v = process.env.ORTHOQUANT_LOG_FORMAT;
-  if (v === undefined || v === '') return undefined;
-  if (!(LOG_FORMATS as readonly string[]).includes(v)) {
-    throw new Error(`ORTHOQUANT_LOG_FORMAT: expected one of ${LOG_FORMATS.join(', ')}, got '${v}'`);
-  }
-  return v as LogFormat;
+  return setting('logFormat');
 }
 
+/** `ORTHOQUANT_LOG_LEVEL` (default `info`). */
 export function envLogLevel(): LevelWithSilent {
-  const v = process.env.ORTHOQUANT_LOG_LEVEL;
-  if (v === undefined || v === '') return 'info';
-  if (!(ORDER as readonly string[]).includes(v)) {
-    throw new Error(`ORTHOQUANT_LOG_LEVEL: expected one of ${ORDER.join(', ')}, got '${v}'`);
-  }
-  return v as LevelWithSilent;
+  return setting('logLevel');
 }
 
 /** A pino logger; terminal output goes to stderr so that stdout stays for results. */

@@ -5,9 +5,10 @@
 import assert from 'node:assert/strict';
 import { tf, initBackend } from './backend.js';
 import type { BackendChoice } from './backend.js';
+import { setting } from './settings.js';
 
 /** Backends the test suite runs on by default: wasm (the embedded default) unless told. */
-export async function testBackend(choice: BackendChoice | string = process.env.ORTHOQUANT_TEST_BACKEND ?? 'wasm'): Promise<void> {
+export async function testBackend(choice: BackendChoice | string = setting('testBackend')): Promise<void> {
   await initBackend(choice);
 }
 

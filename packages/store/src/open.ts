@@ -17,7 +17,7 @@ import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { InputError } from '@orthoquant/runtime';
+import { InputError, setting } from '@orthoquant/runtime';
 import { fileURLToPath } from 'node:url';
 import { schema } from './schema.js';
 
@@ -35,7 +35,7 @@ export interface OpenStoreOptions {
 
 /** Explicit path > `ORTHOQUANT_DB` > `./orthoquant.db`, made absolute against the cwd. */
 export function resolveDbPath(explicit?: string | null): string {
-  const chosen = explicit && explicit !== '' ? explicit : process.env.ORTHOQUANT_DB && process.env.ORTHOQUANT_DB !== '' ? process.env.ORTHOQUANT_DB : DEFAULT_DB_FILE;
+  const chosen = explicit && explicit !== '' ? explicit : (setting('db') ?? DEFAULT_DB_FILE);
   return chosen === ':memory:' ? chosen : resolve(chosen);
 }
 

@@ -25,7 +25,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLogger, InputError, type Logger } from '@orthoquant/runtime';
+import { childEnv, createLogger, InputError, type Logger } from '@orthoquant/runtime';
 import {
   openStore,
   getSweep,
@@ -208,7 +208,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * The workers' environment: the cores are shared among them, so each worker's kernels get
  * ⌊cores / workers⌋ threads (at least 1) unless ORTHOQUANT_THREADS says otherwise.
  */
-export function workerEnv(workers: number, env: NodeJS.ProcessEnv = process.env, cores = availableParallelism()): NodeJS.ProcessEnv {
+export function workerEnv(workers: number, env: NodeJS.ProcessEnv = childEnv(), cores = availableParallelism()): NodeJS.ProcessEnv {
   if (env.ORTHOQUANT_THREADS) return env;
   return { ...env, ORTHOQUANT_THREADS: String(Math.max(1, Math.floor(cores / Math.max(1, workers)))) };
 }

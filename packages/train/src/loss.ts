@@ -4,7 +4,7 @@
  * - `sigmoid-cross-entropy`: mean of max(z, 0) − z·y + log(1 + e^{−|z|}).
  * Logits `[T, B, C]` / `[B, C]`, targets int32 of the matching leading shape.
  */
-import { tf } from '@orthoquant/runtime';
+import { tf, setting } from '@orthoquant/runtime';
 import type { LossKind } from '@orthoquant/tasks';
 
 export function lossTensor(logits: tf.Tensor, targets: tf.Tensor, kind: LossKind): tf.Scalar {
@@ -56,8 +56,5 @@ function softmaxCrossEntropy(z: tf.Tensor2D, onehot: tf.Tensor2D): tf.Scalar {
  * model's logits.
  */
 export function fusedLoss(): boolean {
-  const v = (process.env.ORTHOQUANT_FUSED_LOSS ?? '').trim();
-  if (v === '' || v === '1') return true;
-  if (v === '0') return false;
-  throw new Error(`ORTHOQUANT_FUSED_LOSS: expected 0 or 1, got '${v}'`);
+  return setting('fusedLoss');
 }

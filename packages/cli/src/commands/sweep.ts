@@ -1,6 +1,6 @@
 import type { CommandModule, Argv } from 'yargs';
 import { trialEtaMs, runSweep, runQueueSweep, exportSlurm, runSlurmTask, ingestSlurm, type SweepProgress } from '@orthoquant/sweep';
-import { InputError } from '@orthoquant/runtime';
+import { InputError, setting } from '@orthoquant/runtime';
 import { openStore, sweepStatus, listSweeps } from '@orthoquant/store';
 import { renderTable } from '@orthoquant/reporter';
 import { cpus } from 'node:os';
@@ -208,7 +208,8 @@ export const sweepCommand: CommandModule<GlobalArgs, GlobalArgs> = {
             .option('index', { type: 'number', describe: 'trial index (default: $SLURM_ARRAY_TASK_ID)' }),
         handler: async (a: unknown) => {
           const args = a as GlobalArgs & { dir: string; index?: number };
-          const index = args.index ?? (process.env.SLURM_ARRAY_TASK_ID !== undefined ? Number(process.env.SLURM_ARRAY_TASK_ID) : NaN);
+          const task = setting('slurmArrayTaskId');
+          const index = args.index ?? (task !== undefined ? Number(task) : NaN);
           if (!Number.isInteger(index)) throw new InputError('give --index or run inside a Slurm array task (SLURM_ARRAY_TASK_ID)', '--index');
           const outcome = await runSlurmTask({ dir: args.dir, index });
           console.log(`task ${index}: ${outcome}`);

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InputError } from '@orthoquant/runtime';
+import { InputError, setting } from '@orthoquant/runtime';
 import { openStore } from '@orthoquant/store';
 import { tableFromStore, type Table } from '@orthoquant/reporter';
 
@@ -14,8 +14,8 @@ function configsDir(what: 'tables' | 'published'): string {
   return existsSync(local) ? local : fileURLToPath(new URL(`../../../../configs/${what}`, import.meta.url));
 }
 
-export const TABLES_DIR = process.env.ORTHOQUANT_TABLES_DIR ?? configsDir('tables');
-export const PUBLISHED_DIR = process.env.ORTHOQUANT_PUBLISHED_DIR ?? configsDir('published');
+export const TABLES_DIR = setting('tablesDir') ?? configsDir('tables');
+export const PUBLISHED_DIR = setting('publishedDir') ?? configsDir('published');
 
 /** Table names available in the tables folder. */
 export function tableNames(dir = TABLES_DIR): string[] {

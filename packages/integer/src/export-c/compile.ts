@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InputError } from '@orthoquant/runtime';
+import { InputError, setting } from '@orthoquant/runtime';
 import type { IntegerOutput } from '../engines/common.js';
 import type { IntegerModel } from '../model.js';
 import type { GeneratedC } from './generate.js';
@@ -19,7 +19,7 @@ export const SANITIZE_FLAGS = ['-std=c99', '-Wall', '-Wextra', '-Werror', '-O1',
 
 /** The C compiler: `$CC`, else `cc`; null when it cannot be run. */
 export function findCompiler(): string | null {
-  const cc = process.env.CC || 'cc';
+  const cc = setting('cc');
   const r = spawnSync(cc, ['--version'], { encoding: 'utf8' });
   return r.status === 0 ? cc : null;
 }

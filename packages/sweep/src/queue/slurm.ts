@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { backendInfo, createLogger, InputError, type Logger } from '@orthoquant/runtime';
+import { backendInfo, createLogger, InputError, setting, type Logger } from '@orthoquant/runtime';
 import { openStore, recordMetrics, recordArtifact, recordProvenance, finishTrial, failTrial, releaseTrial, leaseState, heldLease, sweepMembers, requeueFailedTrial, type MetricPoint, type ProvenanceInput, type Store } from '@orthoquant/store';
 import { loadRunner, type TrialEvent } from '../runner.js';
 import { prepareSweep, claimTrialFor, type PrepareSweepOptions } from './coordinator.js';
@@ -153,7 +153,7 @@ export async function runSlurmTask(opts: SlurmTaskOptions): Promise<'done' | 'fa
   const prev = readResults(out);
   if (prev.some((l) => l.type === 'done')) return 'skipped';
   const log = (opts.logger ?? createLogger({ name: 'sweep-task', quiet: true })).child({ task: opts.index, hash: t.hash.slice(0, 12) });
-  const run = `slurm:${process.env.SLURM_JOB_ID ?? 'local'}:${randomUUID().slice(0, 8)}`;
+  const run = `slurm:${setting('slurmJobId') ?? 'local'}:${randomUUID().slice(0, 8)}`;
   const write = (l: ResultLine) => appendFileSync(out, `${JSON.stringify(l)}\n`);
   write({ type: 'start', run, hash: t.hash, host: hostname(), time: Date.now() });
   const checkpoints = prev.filter((l) => l.type === 'artifact' && l.kind === 'checkpoint' && typeof l.path === 'string' && existsSync(l.path as string));

@@ -17,7 +17,7 @@ import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker as BullWorker, WaitingError, type Job } from 'bullmq';
-import { createLogger, type Logger } from '@orthoquant/runtime';
+import { childEnv, createLogger, type Logger } from '@orthoquant/runtime';
 import type { MetricPoint } from '@orthoquant/store';
 import { DEFAULT_QUEUE_NAME, parseRedisUrl, type TrialJobData, type TrialProgress, type TrialResult, type WireArtifact } from './protocol.js';
 import type { ChildIn, ChildOut } from './trial-child.js';
@@ -212,7 +212,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   // two): one spare per concurrency slot waits for its `run` message.
   const concurrency = Math.max(1, Math.floor(opts.concurrency ?? 1));
   const spares: ChildProcess[] = [];
-  const forkChild = () => fork(CHILD_FILE, [], { execArgv: childExecArgv(), stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: process.env });
+  const forkChild = () => fork(CHILD_FILE, [], { execArgv: childExecArgv(), stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: childEnv() });
   const takeChild = (): ChildProcess => {
     let c = spares.shift();
     while (c && (c.exitCode !== null || c.signalCode !== null || !c.connected)) c = spares.shift();

@@ -3,8 +3,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { SETTINGS, setting } from '@orthoquant/runtime';
 
-export const DATA_DIR_ENV = 'ORTHOQUANT_DATA_DIR';
+export const DATA_DIR_ENV = SETTINGS.dataDir.env;
 export const DOWNLOAD_SCRIPT = 'packages/tasks/scripts/download-datasets.sh';
 
 /** Candidate roots, in order: the config's `path`, the `dataDir` option, `$ORTHOQUANT_DATA_DIR`. */
@@ -12,7 +13,7 @@ export function dataRoots(configPath: string | undefined, dataDir: string | unde
   const roots: { root: string; from: string }[] = [];
   if (configPath) roots.push({ root: abs(configPath), from: 'config path' });
   if (dataDir) roots.push({ root: abs(dataDir), from: 'dataDir option' });
-  const env = process.env[DATA_DIR_ENV];
+  const env = setting('dataDir');
   if (env) roots.push({ root: abs(env), from: DATA_DIR_ENV });
   return roots;
 }
