@@ -17,7 +17,8 @@ import { join, resolve } from 'node:path';
 import { backendInfo, createLogger, InputError, setting, type Logger } from '@orthoquant/runtime';
 import { openStore, recordMetrics, recordArtifact, recordProvenance, finishTrial, failTrial, releaseTrial, leaseState, heldLease, sweepMembers, requeueFailedTrial, type MetricPoint, type ProvenanceInput, type Store } from '@orthoquant/store';
 import { loadRunner, type TrialEvent } from '../runner.js';
-import { prepareSweep, claimTrialFor, type PrepareSweepOptions } from './coordinator.js';
+import { claimTrialFor } from './coordinator.js';
+import { prepareSweep, type PrepareSweepOptions } from '../session.js';
 import type { WireArtifact } from './protocol.js';
 
 export interface SlurmTrialFile {

@@ -1,5 +1,5 @@
 /**
- * A worker process (forked by the scheduler, see scheduler.ts): claims pending trials of one
+ * A local worker process (forked by the local executor, see local.ts): claims pending trials of one
  * sweep from the store, runs each through the runner module, streams metrics into the store
  * in batches and writes the summary — the database directly, under a fenced lease.
  *
