@@ -13,7 +13,7 @@ import { createLogger } from '@orthoquant/runtime';
 import { openStore, listTrials, listSweeps, runningTrials, getTrial, type Store } from '@orthoquant/store';
 import { prepareSweep, runSweep } from './index.js';
 import { FAKE_TRAINER } from './testing.js';
-import { sandbox, startCoordinator } from './test-fixtures/helpers.js';
+import { sandbox, startCoordinator, withCompletionLog } from './test-fixtures/helpers.js';
 import { fullDiskEnv, integrityCheck, pageCount } from '@orthoquant/store/testing';
 
 const N = 8;
@@ -93,13 +93,7 @@ test('full disk (SQLITE_FULL) during a sweep: a clear error naming the file, no 
 
     // 3. room again: the same command continues; each trial not yet done runs to completion once
     const after = join(sb.dir, 'after.log');
-    process.env.FAKE_TRAINER_LOG = after;
-    let r;
-    try {
-      r = await runSweep({ dbPath: sb.db, file, workers: 2, runnerModule: FAKE_TRAINER, heartbeatMs: 200 });
-    } finally {
-      delete process.env.FAKE_TRAINER_LOG;
-    }
+    const r = await withCompletionLog(after, () => runSweep({ dbPath: sb.db, file, workers: 2, runnerModule: FAKE_TRAINER, heartbeatMs: 200 }));
     const doneBefore = mid.filter((t) => t.status === 'done').map((t) => t.id);
     assert.deepEqual([r.done, r.failed, r.pending, r.running, r.alreadyDone], [N, 0, 0, 0, doneBefore.length]);
     const ranAfter = readFileSync(after, 'utf8').trim().split('\n').sort();

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { openStore, listTrials, runningTrials, getSweep, getTrial, type Store } from '@orthoquant/store';
 import { runSweep } from './index.js';
 import { FAKE_TRAINER } from './testing.js';
-import { sandbox, startCoordinator, waitFor, pidGone } from './test-fixtures/helpers.js';
+import { sandbox, startCoordinator, waitFor, pidGone, withCompletionLog } from './test-fixtures/helpers.js';
 import { duplicateMetricRows, integrityCheck, metricRowCount, metricSpans } from '@orthoquant/store/testing';
 
 const N = 8;
@@ -85,13 +85,8 @@ test('coordinator killed with SIGKILL mid-run, then resumed: every trial done ex
     assert.equal(mid.running, 0, 'workers released their trials');
     s.close();
 
-    process.env.FAKE_TRAINER_LOG = completions; // the resumed run's workers log completions too
-    let r;
-    try {
-      r = await runSweep({ dbPath: sb.db, file, workers: 2, runnerModule: FAKE_TRAINER, heartbeatMs: 200 });
-    } finally {
-      delete process.env.FAKE_TRAINER_LOG;
-    }
+    // the resumed run's workers log completions too
+    const r = await withCompletionLog(completions, () => runSweep({ dbPath: sb.db, file, workers: 2, runnerModule: FAKE_TRAINER, heartbeatMs: 200 }));
     assert.deepEqual([r.done, r.failed, r.pending, r.alreadyDone], [N, 0, 0, mid.done]);
     s = openStore(sb.db);
     try {
@@ -179,13 +174,7 @@ test('10 SIGKILLs of the coordinator at random moments, each followed by a resum
       await c.exited;
       await waitFor('the orphaned workers to exit', () => pids.every(pidGone), 15_000);
     }
-    process.env.FAKE_TRAINER_LOG = completions;
-    let r;
-    try {
-      r = await runSweep({ dbPath: sb.db, file, workers: 2, runnerModule: FAKE_TRAINER, heartbeatMs: 200 });
-    } finally {
-      delete process.env.FAKE_TRAINER_LOG;
-    }
+    const r = await withCompletionLog(completions, () => runSweep({ dbPath: sb.db, file, workers: 2, runnerModule: FAKE_TRAINER, heartbeatMs: 200 }));
     assert.deepEqual([r.done, r.failed, r.pending, r.running], [M, 0, 0, 0]);
     const s = openStore(sb.db);
     try {

@@ -28,7 +28,7 @@ export interface LocalExecutorOptions {
   workers?: number;
   /** Stop at the first failed trial (running trials are released, not failed). */
   failFast?: boolean;
-  /** Abort = stop: running trials go back to the queue. */
+  /** Abort = stop: running trials go back to the queue, the promise resolves. */
   signal?: AbortSignal;
   /** Per-trial checkpoint folders go under this. */
   checkpointRoot: string;
@@ -38,8 +38,11 @@ export interface LocalExecutorOptions {
   staleAfterMs?: number;
   /** Claims before a trial whose worker keeps dying is marked failed (default 2). */
   maxAttempts?: number;
+  /** Keep every checkpoint of finished trials (default: each keeps its last one). */
   keepCheckpoints?: boolean;
+  /** Per-trial wall-clock limit; the trial fails when it is exceeded (default none). */
   trialTimeoutMs?: number;
+  /** How long a stopping worker waits for the runner to honour the abort (default 5 s). */
   graceMs?: number;
   pollMs?: number;
 }

@@ -25,61 +25,25 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLogger, type Logger } from '@orthoquant/runtime';
+import { createLogger } from '@orthoquant/runtime';
 import { openStore, sweepStatus as storeSweepStatus, checkpointBytes, listTrials, type Store, type SweepStatus } from '@orthoquant/store';
-import type { SweepSpec } from './spec.js';
-import { loadSweepSpec, prepareSweep, SweepSession, type SweepProgress, type SweepResult } from './session.js';
-import { LocalExecutor } from './local.js';
+import { loadSweepSpec, prepareSweep, SweepSession, type PrepareSweepOptions, type SweepProgress, type SweepResult } from './session.js';
+import { LocalExecutor, type LocalExecutorOptions } from './local.js';
 
 export { trialEtaMs, sweepEtaMs } from './session.js';
 export type { RunningTrialProgress, SweepProgress, SweepResult } from './session.js';
 export { workerEnv } from './local.js';
 
-export interface RunSweepOptions {
-  /** The sweep file. */
-  file?: string;
-  /** Or an already parsed spec. */
-  spec?: SweepSpec;
-  /** Or the name of a sweep recorded in the store (resume from its stored YAML). */
-  name?: string;
+/** The sweep (see `PrepareSweepOptions`), the store, and how the local workers run it (see `LocalExecutorOptions`). */
+export interface RunSweepOptions extends PrepareSweepOptions, Omit<LocalExecutorOptions, 'checkpointRoot' | 'provenance'> {
   /** Database path (default: ORTHOQUANT_DB or ./orthoquant.db), or an open store. */
   dbPath?: string;
   store?: Store;
-  /** Worker processes (default: number of cores). */
-  workers?: number;
-  /** Stop at the first failed trial (running trials are released, not failed). */
-  failFast?: boolean;
-  /** Re-define the sweep even if its trial set changed (old trials are kept). */
-  force?: boolean;
-  /** Re-run trials that failed in an earlier run (default true). */
-  retryFailed?: boolean;
-  /**
-   * Run only the trials that match this filter (the store's grammar: `seed = 0 and
-   * params.model.type = hadamrnn`); the sweep is still registered whole.
-   */
-  only?: string;
-  /** Module exporting runTrial (default '@orthoquant/train'): package name or path. */
-  runnerModule?: string;
   onProgress?: (p: SweepProgress) => void;
-  /** Abort = stop: running trials go back to the queue, the promise resolves. */
-  signal?: AbortSignal;
   /** JSON log of the sweep (default <db dir>/logs/<sweep>.jsonl). */
   logFile?: string;
   /** Per-trial checkpoint folders go under this (default <db dir>/runs). */
   checkpointRoot?: string;
-  logger?: Logger;
-  heartbeatMs?: number;
-  /** A running trial without heartbeat for this long is considered abandoned (default 60 s). */
-  staleAfterMs?: number;
-  /** Claims before a trial whose worker keeps dying is marked failed (default 2). */
-  maxAttempts?: number;
-  /** Keep every checkpoint of finished trials (default: each keeps its last one). */
-  keepCheckpoints?: boolean;
-  /** Per-trial wall-clock limit; the trial fails when it is exceeded (default none). */
-  trialTimeoutMs?: number;
-  /** How long a stopping worker waits for the runner to honour the abort (default 5 s). */
-  graceMs?: number;
-  pollMs?: number;
 }
 
 export { SweepChangedError } from './errors.js';

@@ -94,15 +94,20 @@ export interface SweepResult {
 }
 
 export interface PrepareSweepOptions {
+  /** The sweep file. */
   file?: string;
+  /** Or an already parsed spec. */
   spec?: SweepSpec;
-  /** A sweep recorded in the store (its stored YAML). */
+  /** Or the name of a sweep recorded in the store (resume from its stored YAML). */
   name?: string;
   /** Re-define the sweep even if its trial set changed (old trials are kept). */
   force?: boolean;
   /** Re-run trials that failed in an earlier run (default true). */
   retryFailed?: boolean;
-  /** Only the trials matching this filter (the store's grammar); the sweep is registered whole. */
+  /**
+   * Run only the trials that match this filter (the store's grammar: `seed = 0 and
+   * params.model.type = hadamrnn`); the sweep is still registered whole.
+   */
   only?: string;
   /** Module exporting runTrial (default '@orthoquant/sweep/ptq-runner'): package name or path. */
   runnerModule?: string;

@@ -5,16 +5,16 @@
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue, type JobType } from 'bullmq';
-import { openStore, listTrials, runningTrials, sweepStatus, getTrial, type Store } from '@orthoquant/store';
-import { runQueueSweep, enqueueSweep, parseRedisUrl, DEFAULT_QUEUE_NAME, type SweepProgress, type SweepResult, type TrialJobData } from '../index.js';
+import { openStore, listTrials, runningTrials } from '@orthoquant/store';
+import { runQueueSweep, enqueueSweep, parseRedisUrl, DEFAULT_QUEUE_NAME, type SweepResult, type TrialJobData } from '../index.js';
 import { FAKE_TRAINER } from '../testing.js';
 import { sandbox, waitFor, type Sandbox } from '../test-fixtures/helpers.js';
 import { redisSkipReason, startRedis, type TestRedis } from '../test-fixtures/redis.js';
-import { duplicateMetricRows, metricRowCount } from '@orthoquant/store/testing';
+import { metricRowCount } from '@orthoquant/store/testing';
+import { assertAllDoneOnce, completions, CONTRACT, type ExecutorHarness } from '../test-fixtures/contract.js';
 
 const skip = redisSkipReason();
 let redis: TestRedis | null = null;
@@ -68,32 +68,6 @@ parameters:
 seeds: [0, 1]
 `;
 
-/** Every trial done once, with exactly its metric rows. */
-function assertAllDoneOnce(store: Store, sweep: string, n: number, steps: number): void {
-  const rows = listTrials(store, { sweep, summaryKeys: [] });
-  assert.equal(rows.length, n);
-  assert.deepEqual(rows.map((r) => r.status), Array(n).fill('done'));
-  for (const r of rows) {
-    const m = metricRowCount(store, r.id);
-    assert.equal(m, steps * 2 + Math.floor(steps / 5) * 2, `trial ${r.id} has ${m} metric rows`);
-    const s = getTrial(store, r.id).summary.test_acc;
-    assert.ok(s && s.final !== null && s.final > 0, `trial ${r.id} has a test_acc summary`);
-  }
-  assert.deepEqual(duplicateMetricRows(store), []);
-  assert.deepEqual(runningTrials(store), []);
-}
-
-/** Config ids of the trials the fake trainer ran to completion (of one sweep: ids start with its name). */
-function completions(file: string, sweep: string): string[] {
-  return existsSync(file)
-    ? readFileSync(file, 'utf8')
-        .trim()
-        .split('\n')
-        .filter((l) => l.startsWith(sweep))
-        .sort()
-    : [];
-}
-
 function queueName(t: string): string {
   return `${DEFAULT_QUEUE_NAME}-${t}-${process.pid}`;
 }
@@ -121,43 +95,27 @@ test('two worker processes complete every trial exactly once; the coordinator al
   }
 });
 
-test('one long trial on a queue worker: its step, steps/s and ETA reach the progress events and sweep status', { skip: skip ?? false }, async () => {
-  const { sb, ws } = shared!;
-  const store = openStore(join(sb.dir, 'ql.db'));
-  try {
-    const file = sb.write('ql.yaml', `name: ql\nparameters:\n  id: { values: [ql-only] }\n  steps: { value: 80 }\n  stepMs: { value: 25 }\n`);
-    await waitFor('both workers', () => ws.every((w) => w.output().includes('ready')), 30_000);
-    const seen: SweepProgress[] = [];
-    const fromStore: { step: number | null; totalSteps: number | null; stepsPerSecond: number | null }[] = [];
-    const r = await runQueueSweep({
-      queue: redis!.url,
-      queueName: SHARED_QUEUE,
-      store,
-      file,
-      runnerModule: FAKE_TRAINER,
-      pollMs: 200,
-      onProgress: (p) => {
-        seen.push(structuredClone(p));
-        if (p.running === 1) fromStore.push(...sweepStatus(store, 'ql').runningTrials);
-      },
-    });
-    assert.equal(r.done, 1);
-    const mid = seen.filter((p) => p.finishedThisRun === 0 && p.trials.length === 1 && p.trials[0].stepsPerSecond !== null);
-    assert.ok(mid.length >= 1, `progress events with the trial's pace: ${JSON.stringify(seen.map((p) => p.trials))}`);
-    const last = mid[mid.length - 1];
-    const t = last.trials[0];
-    assert.equal(t.totalSteps, 80);
-    assert.ok(t.step! > 0 && t.step! <= 80);
-    assert.ok(t.stepsPerSecond! > 5 && t.stepsPerSecond! < 100, `about 40 steps/s, got ${t.stepsPerSecond}`);
-    assert.ok(t.etaMs !== null && last.etaMs !== null, 'an ETA before any trial finished');
-    assert.equal(last.etaMs, t.etaMs, 'one trial: the sweep ETA is its ETA');
-    const stored = fromStore.filter((x) => x.stepsPerSecond !== null);
-    assert.ok(stored.length >= 1, `sweep status had the trial's progress: ${JSON.stringify(fromStore)}`);
-    assert.equal(stored[stored.length - 1].totalSteps, 80);
-  } finally {
-    store.close();
-  }
-});
+/** The shared workers run the contract's sweeps; this process coordinates them. */
+function queueHarness(): ExecutorHarness {
+  return {
+    name: 'queue',
+    completionLog: shared!.log,
+    run: (store, file, opts = {}) => runQueueSweep({ queue: redis!.url, queueName: SHARED_QUEUE, store, file, runnerModule: FAKE_TRAINER, pollMs: 200, maxAttempts: 2, backoffMs: 100, ...opts }),
+  };
+}
+
+for (const { what, scenario } of CONTRACT) {
+  test(`queue executor contract: ${what}`, { skip: skip ?? false }, async () => {
+    const { sb, ws } = shared!;
+    const store = openStore(join(sb.dir, `contract-${scenario.name}.db`));
+    try {
+      await waitFor('both workers', () => ws.every((w) => w.output().includes('ready')), 30_000);
+      await scenario(queueHarness(), sb, store);
+    } finally {
+      store.close();
+    }
+  });
+}
 
 test('--only on the queue: only the matching trials are enqueued and awaited; the others stay pending', { skip: skip ?? false }, async () => {
   const { sb, log, ws } = shared!;
