@@ -39,7 +39,8 @@ export function bytesKeptForBackward(config: unknown): number {
   const task = createTask(cfg.task as Record<string, unknown>, { trialSeed: cfg.seed });
   const model = createModel(cfg.model as ModelConfig, modelIO(task), cfg.seed);
   const batch = task.epochBatches('train', cfg.batchSize, createRng(cfg.seed).fork('data').fork(0)).next().value as Batch;
-  const { x, y } = batchToTensors(batch, task.inputDim);
+  // As the trainer's step builds it (run-trial.ts).
+  const { x, y } = batchToTensors(batch, task.inputDim, { hotIndices: model.oneHotIndices === true });
   try {
     const g = model.trainableVariables();
     const vars = [...g.orthogonal, ...g.other, ...g.managed.map((m) => m.variable)];

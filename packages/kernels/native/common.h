@@ -417,20 +417,23 @@ inline void parseProblem(napi_env env, napi_value* a, Problem& p, int& threads) 
 
 
 // An Int32Array of `len` class indices, each in [0, m).
-inline const int32_t* getTargets(napi_env env, napi_value v, size_t len, int m) {
+// An Int32Array of `len` values, each in [0, m); `name` and `what` name it in the messages.
+inline const int32_t* getIndices(napi_env env, napi_value v, size_t len, int m, const std::string& name, const std::string& what = "index") {
   bool isTyped = false;
   napi_is_typedarray(env, v, &isTyped);
-  if (!isTyped) throw ArgError{"targets must be an Int32Array"};
+  if (!isTyped) throw ArgError{name + " must be an Int32Array"};
   napi_typedarray_type ttype;
   size_t length = 0;
   void* data = nullptr;
   napi_get_typedarray_info(env, v, &ttype, &length, &data, nullptr, nullptr);
-  if (ttype != napi_int32_array) throw ArgError{"targets must be an Int32Array"};
-  if (length != len) throw ArgError{"targets has " + std::to_string(length) + " values, expected " + std::to_string(len)};
+  if (ttype != napi_int32_array) throw ArgError{name + " must be an Int32Array"};
+  if (length != len) throw ArgError{name + " has " + std::to_string(length) + " values, expected " + std::to_string(len)};
   const int32_t* t = static_cast<const int32_t*>(data);
   for (size_t r = 0; r < len; r++)
-    if (t[r] < 0 || t[r] >= m) throw ArgError{"target " + std::to_string(t[r]) + " at row " + std::to_string(r) + " is outside [0, " + std::to_string(m) + ")"};
+    if (t[r] < 0 || t[r] >= m) throw ArgError{what + " " + std::to_string(t[r]) + " at row " + std::to_string(r) + " is outside [0, " + std::to_string(m) + ")"};
   return t;
 }
+
+inline const int32_t* getTargets(napi_env env, napi_value v, size_t len, int m) { return getIndices(env, v, len, m, "targets", "target"); }
 
 }  // namespace oq

@@ -1,10 +1,15 @@
 // The whole HadamRNN training loss as one op (same math as src/fused-step.ts): input projection,
 // the linear Hadamard recurrence with s = ±1, the readout and the mean softmax cross-entropy over
-// all T·B steps, and every parameter gradient by reversible BPTT.
+// all T·B steps (or over the B rows of the last step), and every parameter gradient by
+// reversible BPTT.
 //
-//   z_t = x_t U + b          (x rows with zeros skipped: a one-hot row costs one row of U)
+//   z_t = x_t U + b          (x rows with zeros skipped: a one-hot row costs one row of U;
+//                             index inputs: x_t is a row of U, z_t = U[i_t] + b, no one-hot rows)
 //   h_t = s ⊙ (h_{t-1}·(I ⊗ H_m))/√m + z_t
 //   y_t = f(h_t) V + c,      L = (1/(T·B)) Σ_{t,b} logsumexp(y_tb) − y_tb[target_tb]   (f = id or ReLU)
+//
+// Last-step readout: only y_{T−1} enters L (mean over B), so the steps t < T−1 have no readout and
+// δ_t is the carry alone.
 //
 // Forward keeps only the last state and one state every `anchorEvery` steps. Backward runs from
 // t = T−1 down, per row: rebuild z_t from x_t, the logits from h_t, g = (softmax − onehot)·scale;
@@ -18,21 +23,34 @@
 namespace oq {
 namespace {
 
+// Bits of the `flags` argument.
+constexpr int FLAG_RELU = 1, FLAG_LAST = 2, FLAG_INDEX = 4;
+
 struct FusedStep {
-  int T, B, n, m, k, classes, relu, anchorEvery;
-  const float* x;          // [T, B, k]
+  int T, B, n, m, k, classes, relu, lastOnly, anchorEvery;
+  const float* x;          // [T, B, k], or null with xi
+  const int32_t* xi;       // [T, B] row indices into U (index inputs), or null
   const float* U;          // [k, n]
   const float* b;          // [n]
   const float* s;          // [n], ±1
   const float* h0;         // [B, n] or null
   const float* V;          // [n, classes]
   const float* c;          // [classes]
-  const int32_t* targets;  // [T, B]
+  const int32_t* targets;  // [T, B], or [B] (lastOnly)
+  // Whether step t has a readout, and the target of (t, b).
+  bool readsOut(int t) const { return !lastOnly || t == T - 1; }
+  int target(int t, int b) const { return lastOnly ? targets[b] : targets[size_t(t) * B + b]; }
 };
 
 // z = b + x U for one row.
-inline void project(const FusedStep& p, const float* xr, float* z) {
+inline void project(const FusedStep& p, size_t row, float* z) {
   std::memcpy(z, p.b, sizeof(float) * p.n);
+  if (p.xi) {
+    const float* u = p.U + size_t(p.xi[row]) * p.n;
+    for (int i = 0; i < p.n; i++) z[i] += u[i];
+    return;
+  }
+  const float* xr = p.x + row * p.k;
   for (int j = 0; j < p.k; j++)
     if (xr[j] != 0.f) {
       const float a = xr[j];
@@ -115,7 +133,7 @@ void forwardRows(const FusedStep& p, const float* Vt, const GroupSums& groups, i
       for (int b = groups.rowBegin(g); b < groups.rowBegin(g + 1); b++) {
         float* hb = &h[size_t(b - b0) * n];
         const size_t row = size_t(t) * p.B + b;
-        project(p, p.x + row * p.k, z.data());
+        project(p, row, z.data());
         if (t > 0 || p.h0) {
           std::memcpy(buf.data(), hb, sizeof(float) * n);
           fwht_row(buf.data(), n, p.m);
@@ -125,7 +143,7 @@ void forwardRows(const FusedStep& p, const float* Vt, const GroupSums& groups, i
         }
         if (anchors && p.anchorEvery > 0 && (t + 1) % p.anchorEvery == 0)
           std::memcpy(anchors + (size_t((t + 1) / p.anchorEvery - 1) * p.B + b) * n, hb, sizeof(float) * n);
-        loss[g] += readoutRow(p, Vt, hb, a.data(), y.data(), p.targets[row], nullptr, 0.f);
+        if (p.readsOut(t)) loss[g] += readoutRow(p, Vt, hb, a.data(), y.data(), p.target(t, b), nullptr, 0.f);
       }
   for (int b = b0; b < b1; b++) std::memcpy(hLast + size_t(b) * n, &h[size_t(b - b0) * n], sizeof(float) * n);
 }
@@ -158,33 +176,42 @@ void backwardRows(const FusedStep& p, const float* Vt, const float* hLast, const
         float* hb = &h[size_t(b - b0) * n];
         float* c = &carry[size_t(b - b0) * n];
         const size_t row = size_t(t) * p.B + b;
-        const float* xr = p.x + row * p.k;
-        readoutRow(p, Vt, hb, a.data(), y.data(), p.targets[row], gq.data(), scale);
-        // dVᵀ += g ⊗ f(h), dc += g, δ = (g Vᵀ) ⊙ f'(h) + carry.
-        std::fill(d.begin(), d.end(), 0.f);
-        for (int q = 0; q < p.classes; q++) {
-          const float gv = gq[q];
-          acc[L.dc + q] += gv;
-          float* dv = acc + L.dVt + size_t(q) * n;
-          const float* v = Vt + size_t(q) * n;
-          for (int i = 0; i < n; i++) {
-            dv[i] += gv * a[i];
-            d[i] += gv * v[i];
+        if (p.readsOut(t)) {
+          readoutRow(p, Vt, hb, a.data(), y.data(), p.target(t, b), gq.data(), scale);
+          // dVᵀ += g ⊗ f(h), dc += g, δ = (g Vᵀ) ⊙ f'(h) + carry.
+          std::fill(d.begin(), d.end(), 0.f);
+          for (int q = 0; q < p.classes; q++) {
+            const float gv = gq[q];
+            acc[L.dc + q] += gv;
+            float* dv = acc + L.dVt + size_t(q) * n;
+            const float* v = Vt + size_t(q) * n;
+            for (int i = 0; i < n; i++) {
+              dv[i] += gv * a[i];
+              d[i] += gv * v[i];
+            }
           }
+          if (p.relu)
+            for (int i = 0; i < n; i++) d[i] = hb[i] > 0.f ? d[i] + c[i] : c[i];
+          else
+            for (int i = 0; i < n; i++) d[i] += c[i];
+        } else {
+          std::memcpy(d.data(), c, sizeof(float) * n);
         }
-        if (p.relu)
-          for (int i = 0; i < n; i++) d[i] = hb[i] > 0.f ? d[i] + c[i] : c[i];
-        else
-          for (int i = 0; i < n; i++) d[i] += c[i];
         // dU += x_tᵀ δ, db += δ.
-        for (int j = 0; j < p.k; j++)
-          if (xr[j] != 0.f) {
-            float* du = acc + L.dU + size_t(j) * n;
-            for (int i = 0; i < n; i++) du[i] += xr[j] * d[i];
-          }
+        if (p.xi) {
+          float* du = acc + L.dU + size_t(p.xi[row]) * n;
+          for (int i = 0; i < n; i++) du[i] += d[i];
+        } else {
+          const float* xr = p.x + row * p.k;
+          for (int j = 0; j < p.k; j++)
+            if (xr[j] != 0.f) {
+              float* du = acc + L.dU + size_t(j) * n;
+              for (int i = 0; i < n; i++) du[i] += xr[j] * d[i];
+            }
+        }
         for (int i = 0; i < n; i++) acc[L.db + i] += d[i];
         // u = s ⊙ (h_t − z_t) = rec0(h_{t−1})/√m; ds += δ ⊙ u.
-        project(p, xr, z.data());
+        project(p, row, z.data());
         for (int i = 0; i < n; i++) u[i] = p.s[i] * (hb[i] - z[i]);
         if (t > 0 || p.h0)
           for (int i = 0; i < n; i++) acc[L.ds + i] += d[i] * u[i];
@@ -221,14 +248,22 @@ void parse(napi_env env, napi_value* a, FusedStep& p, int& threads) {
   p.m = getInt(env, a[3], "blockSize");
   p.k = getInt(env, a[4], "k");
   p.classes = getInt(env, a[5], "classes");
-  p.relu = getInt(env, a[6], "relu") != 0;
+  const int flags = getInt(env, a[6], "flags");
+  p.relu = (flags & FLAG_RELU) != 0;
+  p.lastOnly = (flags & FLAG_LAST) != 0;
   p.anchorEvery = getInt(env, a[7], "anchorEvery");
   threads = getInt(env, a[8], "threads");
   if (p.T < 1 || p.B < 1 || p.n < 1 || p.k < 1 || p.classes < 1) throw ArgError{"T, B, n, k and classes must be positive"};
   if (p.m < 1 || (p.m & (p.m - 1)) || p.n % p.m) throw ArgError{"blockSize must be a power of two dividing n"};
   if (p.anchorEvery < 0) throw ArgError{"anchorEvery must be >= 0"};
   const size_t TB = size_t(p.T) * p.B;
-  p.x = getF32(env, a[9], TB * p.k, "x", false);
+  if (flags & FLAG_INDEX) {
+    p.x = nullptr;
+    p.xi = getIndices(env, a[9], TB, p.k, "x (row indices into U)", "input index");
+  } else {
+    p.x = getF32(env, a[9], TB * p.k, "x", false);
+    p.xi = nullptr;
+  }
   p.U = getF32(env, a[10], size_t(p.k) * p.n, "U", false);
   p.b = getF32(env, a[11], p.n, "b", false);
   p.s = getF32(env, a[12], p.n, "s", false);
@@ -237,14 +272,14 @@ void parse(napi_env env, napi_value* a, FusedStep& p, int& threads) {
   p.h0 = getF32(env, a[13], size_t(p.B) * p.n, "h0", true);
   p.V = getF32(env, a[14], size_t(p.n) * p.classes, "V", false);
   p.c = getF32(env, a[15], p.classes, "c", false);
-  p.targets = getTargets(env, a[16], TB, p.classes);
+  p.targets = getTargets(env, a[16], p.lastOnly ? size_t(p.B) : TB, p.classes);
 }
 
 inline size_t anchorLen(const FusedStep& p) { return p.anchorEvery > 0 ? size_t(p.T / p.anchorEvery) * p.B * p.n : 0; }
 
 }  // namespace
 
-// fusedStepForward(T, B, n, m, k, classes, relu, anchorEvery, threads, x, U, b, s, h0|null, V, c, targets, hLast, anchors|null) → mean loss
+// fusedStepForward(T, B, n, m, k, classes, flags (FLAG_*), anchorEvery, threads, x, U, b, s, h0|null, V, c, targets, hLast, anchors|null) → mean loss
 napi_value FusedStepForward(napi_env env, napi_callback_info info) {
   size_t argc = 19;
   napi_value a[19];
@@ -263,7 +298,7 @@ napi_value FusedStepForward(napi_env env, napi_callback_info info) {
     double total = 0.0;
     for (double v : loss) total += v;
     napi_value out;
-    napi_create_double(env, total / (double(p.T) * p.B), &out);
+    napi_create_double(env, total / (p.lastOnly ? double(p.B) : double(p.T) * p.B), &out);
     return out;
   } catch (const ArgError& e) {
     napi_throw_error(env, nullptr, ("orthoquant_kernels.fusedStepForward: " + e.msg).c_str());
@@ -273,7 +308,7 @@ napi_value FusedStepForward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// fusedStepBackward(T, B, n, m, k, classes, relu, anchorEvery, threads, x, U, b, s, h0|null, V, c, targets, hLast, anchors|null,
+// fusedStepBackward(T, B, n, m, k, classes, flags (FLAG_*), anchorEvery, threads, x, U, b, s, h0|null, V, c, targets, hLast, anchors|null,
 //                   dy, dU, db, ds, dh0|null, dV, dc)
 napi_value FusedStepBackward(napi_env env, napi_callback_info info) {
   size_t argc = 26;
@@ -298,7 +333,7 @@ napi_value FusedStepBackward(napi_env env, napi_callback_info info) {
     const std::vector<float> Vt = transposeV(p);
     const Layout L = layoutOf(p);
     GroupSums sums(p.B, L.len);
-    const float scale = float(dy / (double(p.T) * p.B));
+    const float scale = float(dy / (p.lastOnly ? double(p.B) : double(p.T) * p.B));
     parallelGroups(fusedThreads(threads, p), sums, [&](int, int g0, int g1) { backwardRows(p, Vt.data(), hLast, anchors, scale, sums, g0, g1, dh0); });
     const int n = p.n;
     for (int i = 0; i < n; i++) ds[i] = float(sums.total(L.ds + i));

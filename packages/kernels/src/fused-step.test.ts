@@ -22,20 +22,35 @@ function inputs(seed: string): tf.Tensor3D {
   return tf.tensor3d(x, [T, B, K]);
 }
 
-function targetsOf(seed: string): tf.Tensor2D {
+/** Row indices into U [T, B] (index inputs: one-hot rows given as their hot index). */
+function indicesOf(seed: string): tf.Tensor2D {
   const rng = createRng(seed);
-  return tf.tensor2d(Int32Array.from({ length: T * B }, () => Math.floor(rng.uniform() * CLASSES)), [T, B], 'int32');
+  return tf.tensor2d(Int32Array.from({ length: T * B }, () => Math.floor(rng.uniform() * K)), [T, B], 'int32');
 }
 
-/** The same loss composed of tfjs ops (per-step scan), differentiated by tfjs. */
-function referenceLoss(x: tf.Tensor3D, U: tf.Tensor2D, b: tf.Tensor1D, s: tf.Tensor1D, h0: tf.Tensor2D | null, V: tf.Tensor2D, c: tf.Tensor1D, targets: tf.Tensor2D, m: number, relu: boolean): tf.Scalar {
+function targetsOf(seed: string, lastOnly = false): tf.Tensor2D | tf.Tensor1D {
+  const rng = createRng(seed);
+  const data = Int32Array.from({ length: lastOnly ? B : T * B }, () => Math.floor(rng.uniform() * CLASSES));
+  return lastOnly ? tf.tensor1d(data, 'int32') : tf.tensor2d(data, [T, B], 'int32');
+}
+
+/**
+ * The same loss composed of tfjs ops (per-step scan, one-hot matmul for index inputs, the
+ * readout on every step or on h_{T−1}), differentiated by tfjs.
+ */
+function referenceLoss(
+  x: tf.Tensor3D | tf.Tensor2D, U: tf.Tensor2D, b: tf.Tensor1D, s: tf.Tensor1D, h0: tf.Tensor2D | null, V: tf.Tensor2D, c: tf.Tensor1D, targets: tf.Tensor2D | tf.Tensor1D, m: number, relu: boolean,
+): tf.Scalar {
   return tf.tidy(() => {
     const n = U.shape[1];
-    const z = tf.add(tf.matMul(x.reshape([T * B, K]), U), b).reshape([T, B, n]) as tf.Tensor3D;
+    const rows = x.rank === 2 ? tf.oneHot(x.reshape([T * B]) as tf.Tensor1D, K).toFloat() : x.reshape([T * B, K]);
+    const z = tf.add(tf.matMul(rows as tf.Tensor2D, U), b).reshape([T, B, n]) as tf.Tensor3D;
     const H = referenceScan(z, referenceHadamardMatrix(s, n, m), h0, 'linear');
-    const a = relu ? tf.relu(H) : H;
-    const y = tf.add(tf.matMul(a.reshape([T * B, n]), V), c);
-    const picked = tf.sum(tf.mul(y, tf.oneHot(targets.reshape([T * B]), CLASSES)), 1);
+    const read = targets.rank === 1 ? tf.slice(H, [T - 1, 0, 0], [1, B, n]) : H;
+    const R = read.shape[0] * B;
+    const a = relu ? tf.relu(read) : read;
+    const y = tf.add(tf.matMul(a.reshape([R, n]), V), c);
+    const picked = tf.sum(tf.mul(y, tf.oneHot(targets.reshape([R]), CLASSES)), 1);
     return tf.mean(tf.sub(tf.logSumExp(y, 1), picked)) as tf.Scalar;
   });
 }
@@ -52,47 +67,57 @@ for (const [backend, implName] of BACKENDS.flatMap((bk) => availableImplementati
       await testBackend();
     });
 
-    for (const [n, m] of [[8, 8], [16, 4]] as const) {
-      for (const relu of [false, true]) {
-        for (const withH0 of [false, true]) {
-          for (const anchorEvery of [0, 4]) {
-            const label = `n=${n} m=${m}, ${relu ? 'ReLU' : 'linear'} readout, ${withH0 ? 'with h0' : 'h0 = 0'}${anchorEvery ? `, anchors every ${anchorEvery}` : ''}`;
-            it(`${label}: loss and every gradient match tfjs autodiff of the composed model`, () => {
-              const x = inputs(`${label}/x`);
-              const U = randomTensor([K, n], `${label}/U`, 0.5) as tf.Tensor2D;
-              const b = randomTensor([n], `${label}/b`, 0.1) as tf.Tensor1D;
-              const s = tf.tensor1d(randomSigns(n, `${label}/s`));
-              const h0 = withH0 ? (randomTensor([B, n], `${label}/h0`, 0.5) as tf.Tensor2D) : null;
-              const V = randomTensor([n, CLASSES], `${label}/V`, 0.5) as tf.Tensor2D;
-              const c = randomTensor([CLASSES], `${label}/c`, 0.1) as tf.Tensor1D;
-              const targets = targetsOf(`${label}/t`);
-              const params = [U, b, s, ...(h0 ? [h0] : []), V, c];
-              const unpack = (ps: tf.Tensor[]) => {
-                const [uu, bb, ss] = ps;
-                const hh = h0 ? (ps[3] as tf.Tensor2D) : null;
-                const [vv, cc] = ps.slice(h0 ? 4 : 3);
-                return [uu as tf.Tensor2D, bb as tf.Tensor1D, ss as tf.Tensor1D, hh, vv as tf.Tensor2D, cc as tf.Tensor1D] as const;
-              };
-              const fused = (...ps: tf.Tensor[]) => {
-                const [uu, bb, ss, hh, vv, cc] = unpack(ps);
-                return hadamardRnnLoss(x, uu, bb, ss, hh, vv, cc, targets, { blockSize: m, readoutRelu: relu, anchorEvery });
-              };
-              const ref = (...ps: tf.Tensor[]) => {
-                const [uu, bb, ss, hh, vv, cc] = unpack(ps);
-                return referenceLoss(x, uu, bb, ss, hh, vv, cc, targets, m, relu);
-              };
-              const lf = fused(...params);
-              const lr = ref(...params);
-              assert.ok(Math.abs(lf.dataSync()[0] - lr.dataSync()[0]) < 1e-5 * Math.abs(lr.dataSync()[0]), `${label}: loss ${lf.dataSync()[0]} vs ${lr.dataSync()[0]}`);
-              const got = tf.grads(fused)(params);
-              const want = tf.grads(ref)(params);
-              ['dU', 'db', 'ds', ...(h0 ? ['dh0'] : []), 'dV', 'dc'].forEach((name, i) => {
-                assert.deepEqual(got[i].shape, params[i].shape, `${label}: ${name} shape`);
-                const err = relativeError(got[i], want[i]);
-                assert.ok(err < 1e-4, `${label}: ${name} relative error ${err.toExponential(3)}`);
+    // Every combination of block size, readout activation, h0 and anchors with float inputs and an
+    // all-steps readout; the last-step readout and index inputs (and both) on one block size each.
+    // Index inputs use m = n: with m = 4, a 4-block of sign·H_4/2 squares to the identity, and the
+    // few distinct input rows then cancel exactly (h_t = 0 on a whole block), a ReLU kink where
+    // f'(h) depends on rounding and no two implementations need agree.
+    const variants: { lastOnly: boolean; index: boolean }[] = [
+      { lastOnly: false, index: false }, { lastOnly: true, index: false }, { lastOnly: false, index: true }, { lastOnly: true, index: true },
+    ];
+    for (const { lastOnly, index } of variants) {
+      for (const [n, m] of (index ? [[16, 16]] : lastOnly ? [[16, 4]] : [[8, 8], [16, 4]]) as [number, number][]) {
+        for (const relu of [false, true]) {
+          for (const withH0 of [false, true]) {
+            for (const anchorEvery of lastOnly || index ? [4] : [0, 4]) {
+              const label = `n=${n} m=${m}, ${index ? 'index' : 'float'} inputs, ${relu ? 'ReLU' : 'linear'} readout ${lastOnly ? 'on the last step' : 'on every step'}, ${withH0 ? 'with h0' : 'h0 = 0'}${anchorEvery ? `, anchors every ${anchorEvery}` : ''}`;
+              it(`${label}: loss and every gradient match tfjs autodiff of the composed model`, () => {
+                const x = index ? indicesOf(`${label}/i`) : inputs(`${label}/x`);
+                const U = randomTensor([K, n], `${label}/U`, 0.5) as tf.Tensor2D;
+                const b = randomTensor([n], `${label}/b`, 0.1) as tf.Tensor1D;
+                const s = tf.tensor1d(randomSigns(n, `${label}/s`));
+                const h0 = withH0 ? (randomTensor([B, n], `${label}/h0`, 0.5) as tf.Tensor2D) : null;
+                const V = randomTensor([n, CLASSES], `${label}/V`, 0.5) as tf.Tensor2D;
+                const c = randomTensor([CLASSES], `${label}/c`, 0.1) as tf.Tensor1D;
+                const targets = targetsOf(`${label}/t`, lastOnly);
+                const params = [U, b, s, ...(h0 ? [h0] : []), V, c];
+                const unpack = (ps: tf.Tensor[]) => {
+                  const [uu, bb, ss] = ps;
+                  const hh = h0 ? (ps[3] as tf.Tensor2D) : null;
+                  const [vv, cc] = ps.slice(h0 ? 4 : 3);
+                  return [uu as tf.Tensor2D, bb as tf.Tensor1D, ss as tf.Tensor1D, hh, vv as tf.Tensor2D, cc as tf.Tensor1D] as const;
+                };
+                const fused = (...ps: tf.Tensor[]) => {
+                  const [uu, bb, ss, hh, vv, cc] = unpack(ps);
+                  return hadamardRnnLoss(x, uu, bb, ss, hh, vv, cc, targets, { blockSize: m, readoutRelu: relu, anchorEvery });
+                };
+                const ref = (...ps: tf.Tensor[]) => {
+                  const [uu, bb, ss, hh, vv, cc] = unpack(ps);
+                  return referenceLoss(x, uu, bb, ss, hh, vv, cc, targets, m, relu);
+                };
+                const lf = fused(...params);
+                const lr = ref(...params);
+                assert.ok(Math.abs(lf.dataSync()[0] - lr.dataSync()[0]) < 1e-5 * Math.abs(lr.dataSync()[0]), `${label}: loss ${lf.dataSync()[0]} vs ${lr.dataSync()[0]}`);
+                const got = tf.grads(fused)(params);
+                const want = tf.grads(ref)(params);
+                ['dU', 'db', 'ds', ...(h0 ? ['dh0'] : []), 'dV', 'dc'].forEach((name, i) => {
+                  assert.deepEqual(got[i].shape, params[i].shape, `${label}: ${name} shape`);
+                  const err = relativeError(got[i], want[i]);
+                  assert.ok(err < 1e-4, `${label}: ${name} relative error ${err.toExponential(3)}`);
+                });
+                tf.dispose([x, targets, ...params, lf, lr, ...got, ...want]);
               });
-              tf.dispose([x, targets, ...params, lf, lr, ...got, ...want]);
-            });
+            }
           }
         }
       }
@@ -112,6 +137,12 @@ for (const [backend, implName] of BACKENDS.flatMap((bk) => availableImplementati
       }, 'hadamardRnnLoss');
       const half = tf.fill([8], 0.5) as tf.Tensor1D;
       assert.throws(() => hadamardRnnLoss(x, U, b, half, null, V, c, targets), /hadamardRnnLoss: every s must be exactly ±1/);
+      const idx = indicesOf('leak/i');
+      assert.throws(() => hadamardRnnLoss(idx.toFloat() as tf.Tensor2D, U, b, s, null, V, c, targets), /hadamardRnnLoss: x \[9, 3\] must be int32 \(row indices into U\), got float32/);
+      assert.throws(() => hadamardRnnLoss(x, U, b, s, null, V, c, tf.zeros([B + 1], 'int32') as tf.Tensor1D), /hadamardRnnLoss: targets must be \[3\], got \[4\]/);
+      const far = tf.fill([T, B], K, 'int32') as tf.Tensor2D;
+      assert.throws(() => hadamardRnnLoss(far, U, b, s, null, V, c, targets), /input index 5 at row 0 is outside \[0, 5\)/);
+      tf.dispose([idx, far]);
       assert.throws(() => hadamardRnnLoss(x, U, b, s, null, V, c, tf.zeros([T, B]) as tf.Tensor2D), /hadamardRnnLoss: targets must be int32, got float32/);
       assert.throws(() => hadamardRnnLoss(x, U, b, s, null, V, tf.zeros([3]) as tf.Tensor1D, targets), /hadamardRnnLoss: c must be \[4\], got \[3\]/);
       tf.dispose([x, U, b, s, V, c, targets, half]);
@@ -123,45 +154,53 @@ describe('fused step on typed arrays', () => {
   before(() => testBackend());
   after(() => setKernelThreads(null));
 
-  const spec: FusedStepSpec = { T: 120, B: 37, n: 64, blockSize: 16, k: 6, classes: 5, relu: true, anchorEvery: 50 };
-  function data(seed: string) {
+  const spec: FusedStepSpec = { T: 120, B: 37, n: 64, blockSize: 16, k: 6, classes: 5, relu: true, anchorEvery: 50, lastOnly: false, indexInputs: false };
+  function data(seed: string, sp: FusedStepSpec = spec) {
     const rng = createRng(seed);
-    const { T: tt, B: bb, n, k, classes } = spec;
-    const x = new Float32Array(tt * bb * k);
-    for (let r = 0; r < tt * bb; r++) x[r * k + (r % k)] = 1;
+    const { T: tt, B: bb, n, k, classes } = sp;
+    const x = sp.indexInputs ? Int32Array.from({ length: tt * bb }, (_, r) => (r * 5) % k) : new Float32Array(tt * bb * k);
+    if (!sp.indexInputs) for (let r = 0; r < tt * bb; r++) x[r * k + (r % k)] = 1;
     return {
       x, U: rng.normalArray(k * n, 0.5), b: rng.normalArray(n, 0.1), s: randomSigns(n, `${seed}/s`), h0: rng.normalArray(bb * n, 0.3),
-      V: rng.normalArray(n * classes, 0.3), c: rng.normalArray(classes, 0.1), targets: Int32Array.from({ length: tt * bb }, (_, r) => (r * 7) % classes),
+      V: rng.normalArray(n * classes, 0.3), c: rng.normalArray(classes, 0.1), targets: Int32Array.from({ length: sp.lastOnly ? bb : tt * bb }, (_, r) => (r * 7) % classes),
     };
   }
 
-  it('native and JS agree; native gradients are bit-identical with 1, 2 and 3 threads', (t) => {
-    if (!availableImplementations().includes('native')) return t.skip('native kernels unavailable');
-    const inp = data('agree');
-    const js = fusedStepForward(spec, inp, { implementation: 'js' });
-    const gjs = fusedStepBackward(spec, inp, js.hLast, js.anchors, 1, { implementation: 'js' });
-    let first: ReturnType<typeof fusedStepBackward> | null = null;
-    let firstLoss = 0;
-    for (const threads of [1, 2, 3]) {
-      setKernelThreads(threads);
-      const nat = fusedStepForward(spec, inp, { implementation: 'native' });
-      const g = fusedStepBackward(spec, inp, nat.hLast, nat.anchors, 1, { implementation: 'native' });
-      assert.ok(Math.abs(nat.loss - js.loss) < 1e-5 * js.loss, `loss ${nat.loss} vs ${js.loss}`);
-      for (const k of ['dU', 'db', 'ds', 'dh0', 'dV', 'dc'] as const) assert.ok(relativeError(g[k]!, gjs[k]!) < 1e-4, `${k}: ${relativeError(g[k]!, gjs[k]!)}`);
-      if (!first) {
-        first = g;
-        firstLoss = nat.loss;
-      } else {
-        assert.equal(nat.loss, firstLoss, `loss with ${threads} threads`);
-        for (const k of ['dU', 'db', 'ds', 'dh0', 'dV', 'dc'] as const) assert.deepEqual(g[k], first[k], `${k} with ${threads} threads`);
+  for (const sp of [spec, { ...spec, lastOnly: true, indexInputs: true }]) {
+    const what = sp.lastOnly ? 'index inputs, last-step readout' : 'float inputs, readout on every step';
+    it(`${what}: native and JS agree; native gradients are bit-identical with 1, 2 and 3 threads`, (t) => {
+      if (!availableImplementations().includes('native')) return t.skip('native kernels unavailable');
+      const inp = data('agree', sp);
+      const js = fusedStepForward(sp, inp, { implementation: 'js' });
+      const gjs = fusedStepBackward(sp, inp, js.hLast, js.anchors, 1, { implementation: 'js' });
+      let first: ReturnType<typeof fusedStepBackward> | null = null;
+      let firstLoss = 0;
+      for (const threads of [1, 2, 3]) {
+        setKernelThreads(threads);
+        const nat = fusedStepForward(sp, inp, { implementation: 'native' });
+        const g = fusedStepBackward(sp, inp, nat.hLast, nat.anchors, 1, { implementation: 'native' });
+        assert.ok(Math.abs(nat.loss - js.loss) < 1e-5 * js.loss, `loss ${nat.loss} vs ${js.loss}`);
+        for (const k of ['dU', 'db', 'ds', 'dh0', 'dV', 'dc'] as const) assert.ok(relativeError(g[k]!, gjs[k]!) < 1e-4, `${k}: ${relativeError(g[k]!, gjs[k]!)}`);
+        if (!first) {
+          first = g;
+          firstLoss = nat.loss;
+        } else {
+          assert.equal(nat.loss, firstLoss, `loss with ${threads} threads`);
+          for (const k of ['dU', 'db', 'ds', 'dh0', 'dV', 'dc'] as const) assert.deepEqual(g[k], first[k], `${k} with ${threads} threads`);
+        }
       }
-    }
-  });
+    });
+  }
 
   it('checks its buffers', () => {
     const inp = data('check');
     assert.throws(() => fusedStepForward(spec, { ...inp, targets: new Int32Array(3) }), /fusedStepForward: targets has 3 values, expected 4440/);
     assert.throws(() => fusedStepForward(spec, { ...inp, targets: inp.targets.map(() => 9) }), /fusedStepForward: target 9 at row 0 is outside \[0, 5\)/);
     assert.throws(() => fusedStepForward({ ...spec, blockSize: 3 }, inp), /fusedStepForward: blockSize must be a power of two dividing n = 64, got 3/);
+    const last = { ...spec, lastOnly: true, indexInputs: true };
+    const li = data('check', last);
+    assert.throws(() => fusedStepForward(last, { ...li, targets: inp.targets }), /fusedStepForward: targets has 4440 values, expected 37/);
+    assert.throws(() => fusedStepForward(last, { ...li, x: li.x.map(() => 6) }), /fusedStepForward: input index 6 at row 0 is outside \[0, 6\)/);
+    assert.throws(() => fusedStepForward(last, inp), /fusedStepForward: x must be an Int32Array/);
   });
 });

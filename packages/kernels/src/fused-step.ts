@@ -1,11 +1,16 @@
 /**
  * The whole HadamRNN training loss as one op — input projection, the linear Hadamard
- * recurrence with s = ±1, the readout and the mean softmax cross-entropy over all T·B steps —
- * with every parameter gradient by reversible BPTT (native/fused-step.cc; this file holds the
- * JS implementation, held to the same tests, and the tfjs op):
+ * recurrence with s = ±1, the readout and the mean softmax cross-entropy over all T·B steps
+ * (many-to-many) or over the B rows of the last step (many-to-one) — with every parameter
+ * gradient by reversible BPTT (native/fused-step.cc; this file holds the JS implementation, held
+ * to the same tests, and the tfjs op):
  *
  *   z_t = x_t U + b,   h_t = s ⊙ (h_{t−1}·(I ⊗ H_m))/√m + z_t,   y_t = f(h_t) V + c
  *   L = mean over (t, b) of logsumexp(y_tb) − y_tb[target_tb]          (f = identity | ReLU)
+ *   L = mean over b of logsumexp(y_{T−1,b}) − y_{T−1,b}[target_b]      (last step)
+ *
+ * Inputs are float rows x [T, B, k] or row indices i [T, B] into U (one-hot inputs given as
+ * their hot index: z_t = U[i_t] + b, a gather; no T·B·k one-hot tensor exists).
  *
  * The forward keeps the last state [B, n] and one state every `anchorEvery` steps; nothing of
  * size T·B·n exists in either pass (the backward rebuilds z_t from x_t, h_{t−1} from h_t and the
@@ -37,17 +42,21 @@ export interface FusedStepSpec {
   relu: boolean;
   /** Keep h_{k−1}, h_{2k−1}, … and restart the rebuild there (0: none). */
   anchorEvery: number;
+  /** Readout and loss on the last step only (targets [B]); else on every step (targets [T·B]). */
+  lastOnly: boolean;
+  /** x holds row indices into U ([T·B] Int32Array, each in [0, k)); else float rows [T·B·k]. */
+  indexInputs: boolean;
 }
 
 export interface FusedStepInputs {
-  x: Float32Array; // [T·B·k]
+  x: Float32Array | Int32Array; // [T·B·k] floats, or [T·B] row indices (indexInputs)
   U: Float32Array; // [k·n]
   b: Float32Array; // [n]
   s: Float32Array; // [n], ±1
   h0: Float32Array | null; // [B·n]
   V: Float32Array; // [n·classes]
   c: Float32Array; // [classes]
-  targets: Int32Array; // [T·B]
+  targets: Int32Array; // [T·B], or [B] (lastOnly)
 }
 
 export interface FusedStepGradients {
@@ -83,7 +92,15 @@ export function checkFusedStep(spec: FusedStepSpec, inp: FusedStepInputs, where:
     if (!(type === 'f32' ? a instanceof Float32Array : a instanceof Int32Array)) throw new Error(`${where}: ${name} must be a${type === 'f32' ? ' Float32Array' : 'n Int32Array'}`);
     if (a!.length !== len) throw new Error(`${where}: ${name} has ${a!.length} values, expected ${len}`);
   };
-  want('x', inp.x, T * B * k);
+  if (spec.indexInputs) {
+    want('x', inp.x, T * B, 'i32');
+    for (let r = 0; r < inp.x.length; r++) {
+      const i = inp.x[r];
+      if (!(i >= 0 && i < k)) throw new Error(`${where}: input index ${i} at row ${r} is outside [0, ${k})`);
+    }
+  } else {
+    want('x', inp.x, T * B * k);
+  }
   want('U', inp.U, k * n);
   want('b', inp.b, n);
   want('s', inp.s, n);
@@ -91,7 +108,7 @@ export function checkFusedStep(spec: FusedStepSpec, inp: FusedStepInputs, where:
   if (inp.h0) want('h0', inp.h0, B * n);
   want('V', inp.V, n * classes);
   want('c', inp.c, classes);
-  want('targets', inp.targets, T * B, 'i32');
+  want('targets', inp.targets, spec.lastOnly ? B : T * B, 'i32');
   for (let r = 0; r < inp.targets.length; r++) {
     const t = inp.targets[r];
     if (t < 0 || t >= classes) throw new Error(`${where}: target ${t} at row ${r} is outside [0, ${classes})`);
@@ -104,6 +121,11 @@ export function checkFusedStep(spec: FusedStepSpec, inp: FusedStepInputs, where:
 function project(spec: FusedStepSpec, inp: FusedStepInputs, row: number, z: Float32Array): void {
   const { n, k } = spec;
   z.set(inp.b);
+  if (spec.indexInputs) {
+    const o = inp.x[row] * n;
+    for (let i = 0; i < n; i++) z[i] += inp.U[o + i];
+    return;
+  }
   for (let j = 0; j < k; j++) {
     const a = inp.x[row * k + j];
     if (a === 0) continue;
@@ -155,17 +177,17 @@ function forwardJs(spec: FusedStepSpec, inp: FusedStepInputs, hLast: Float32Arra
         h.set(z, o);
       }
       if (anchors && anchorEvery > 0 && (t + 1) % anchorEvery === 0) anchors.set(h.subarray(o, o + n), (((t + 1) / anchorEvery - 1) * B + b) * n);
-      loss += readoutRow(spec, inp, h, o, a, y, inp.targets[row], null, 0);
+      if (!spec.lastOnly || t === T - 1) loss += readoutRow(spec, inp, h, o, a, y, inp.targets[spec.lastOnly ? b : row], null, 0);
     }
   }
   hLast.set(h);
-  return loss / (T * B);
+  return loss / (spec.lastOnly ? B : T * B);
 }
 
 function backwardJs(spec: FusedStepSpec, inp: FusedStepInputs, hLast: Float32Array, anchors: Float32Array | null, dy: number, g: FusedStepGradients): void {
   const { T, B, n, k, blockSize: m, classes, anchorEvery } = spec;
   const hs = 1 / Math.sqrt(m);
-  const scale = dy / (T * B);
+  const scale = dy / (spec.lastOnly ? B : T * B);
   const h = hLast.slice();
   const carry = new Float32Array(B * n);
   const z = new Float32Array(n);
@@ -183,20 +205,29 @@ function backwardJs(spec: FusedStepSpec, inp: FusedStepInputs, hLast: Float32Arr
     for (let b = 0; b < B; b++) {
       const row = t * B + b;
       const o = b * n;
-      readoutRow(spec, inp, h, o, a, y, inp.targets[row], gq, scale);
-      for (let i = 0; i < n; i++) {
-        let acc = carry[o + i];
-        const on = !spec.relu || h[o + i] > 0;
-        for (let q = 0; q < classes; q++) {
-          dV[i * classes + q] += a[i] * gq[q];
-          if (on) acc += gq[q] * inp.V[i * classes + q];
+      if (!spec.lastOnly || t === T - 1) {
+        readoutRow(spec, inp, h, o, a, y, inp.targets[spec.lastOnly ? b : row], gq, scale);
+        for (let i = 0; i < n; i++) {
+          let acc = carry[o + i];
+          const on = !spec.relu || h[o + i] > 0;
+          for (let q = 0; q < classes; q++) {
+            dV[i * classes + q] += a[i] * gq[q];
+            if (on) acc += gq[q] * inp.V[i * classes + q];
+          }
+          d[i] = acc;
         }
-        d[i] = acc;
+        for (let q = 0; q < classes; q++) dc[q] += gq[q];
+      } else {
+        d.set(carry.subarray(o, o + n));
       }
-      for (let q = 0; q < classes; q++) dc[q] += gq[q];
-      for (let j = 0; j < k; j++) {
-        const xv = inp.x[row * k + j];
-        if (xv !== 0) for (let i = 0; i < n; i++) dU[j * n + i] += xv * d[i];
+      if (spec.indexInputs) {
+        const j = inp.x[row];
+        for (let i = 0; i < n; i++) dU[j * n + i] += d[i];
+      } else {
+        for (let j = 0; j < k; j++) {
+          const xv = inp.x[row * k + j];
+          if (xv !== 0) for (let i = 0; i < n; i++) dU[j * n + i] += xv * d[i];
+        }
       }
       for (let i = 0; i < n; i++) db[i] += d[i];
       project(spec, inp, row, z);
@@ -280,6 +311,8 @@ export const FUSED_STEP_GRAD_KERNEL = 'OrthoquantFusedStepGrad';
 interface FusedStepAttrs {
   blockSize: number;
   relu: boolean;
+  lastOnly: boolean;
+  indexInputs: boolean;
   hasH0: boolean;
   anchorEvery: number;
   threads: number;
@@ -296,25 +329,26 @@ function implOf(a: FusedStepAttrs): FusedStepImplementation {
 }
 
 function specOf(a: FusedStepAttrs, x: Info, U: Info, V: Info): FusedStepSpec {
-  const [T, B, k] = x.shape;
-  return { T, B, n: U.shape[1], k, classes: V.shape[1], blockSize: a.blockSize, relu: a.relu, anchorEvery: a.anchorEvery };
+  const [T, B] = x.shape;
+  const [k, n] = U.shape;
+  return { T, B, n, k, classes: V.shape[1], blockSize: a.blockSize, relu: a.relu, anchorEvery: a.anchorEvery, lastOnly: a.lastOnly, indexInputs: a.indexInputs };
 }
 
-function readTargets(backendName: string, backend: unknown, t: Info): Int32Array {
-  if (t.dtype !== 'int32') throw new Error(`${FUSED_STEP_KERNEL}: targets must be int32, got ${t.dtype}`);
+function readInt32(backendName: string, backend: unknown, t: Info, name: string): Int32Array {
+  if (t.dtype !== 'int32') throw new Error(`${FUSED_STEP_KERNEL}: ${name} must be int32, got ${t.dtype}`);
   const wasm = backend as { typedArrayFromHeap?: (t: Info) => Int32Array };
   if (backendName === 'wasm' && typeof wasm.typedArrayFromHeap === 'function') return wasm.typedArrayFromHeap(t);
   const v = (backend as { readSync(id: tf.DataId): unknown }).readSync(t.dataId);
-  if (!(v instanceof Int32Array)) throw new Error(`${FUSED_STEP_KERNEL}: backend '${backendName}' returned ${Object.prototype.toString.call(v)} for int32 targets`);
+  if (!(v instanceof Int32Array)) throw new Error(`${FUSED_STEP_KERNEL}: backend '${backendName}' returned ${Object.prototype.toString.call(v)} for int32 ${name}`);
   return v;
 }
 
 function inputsOf(list: Info[], a: FusedStepAttrs, io: TensorIo<unknown>, backendName: string, backend: unknown): FusedStepInputs {
   const [x, U, b, s, h0, V, c, targets] = list as [Info, Info, Info, Info, Info, Info, Info, Info];
-  for (const [name, t] of Object.entries({ x, U, b, s, V, c, ...(a.hasH0 ? { h0 } : {}) })) checkFloat(t, `${FUSED_STEP_KERNEL}: ${name}`);
+  for (const [name, t] of Object.entries({ ...(a.indexInputs ? {} : { x }), U, b, s, V, c, ...(a.hasH0 ? { h0 } : {}) })) checkFloat(t, `${FUSED_STEP_KERNEL}: ${name}`);
   return {
-    x: io.read(x), U: io.read(U), b: io.read(b), s: io.read(s), h0: a.hasH0 ? io.read(h0) : null,
-    V: io.read(V), c: io.read(c), targets: readTargets(backendName, backend, targets),
+    x: a.indexInputs ? readInt32(backendName, backend, x, 'input indices') : io.read(x), U: io.read(U), b: io.read(b), s: io.read(s), h0: a.hasH0 ? io.read(h0) : null,
+    V: io.read(V), c: io.read(c), targets: readInt32(backendName, backend, targets, 'targets'),
   };
 }
 
@@ -328,6 +362,8 @@ function forwardKernel(backendName: string): tf.KernelFunc {
     const outs = [io.alloc([]), io.alloc([spec.B, spec.n]), io.alloc(A > 0 ? [A / (spec.B * spec.n), spec.B, spec.n] : [1])];
     // Views only after the allocations above.
     const inp = inputsOf(list, a, io, backendName, backend);
+    // The native op checks its buffers (indices, targets, signs); the JS loops would read out of range.
+    if (a.implementation === 'js') checkFusedStep(spec, inp, FUSED_STEP_KERNEL);
     const anchors = io.view(outs[2]);
     const loss = implOf(a).forward(spec, inp, io.view(outs[1]), A > 0 ? anchors : null, a.threads);
     io.view(outs[0])[0] = loss;
@@ -397,27 +433,35 @@ export interface HadamardRnnLossOptions {
 }
 
 /**
- * The mean softmax cross-entropy of a linear HadamRNN over all T·B steps, as one op:
- * x [T, B, k] (float inputs; gradient zero — not for embeddings), U [k, n], b [n], s [n] (every
- * entry ±1), h0 [B, n] or null, V [n, classes], c [classes], targets int32 [T, B].
+ * The mean softmax cross-entropy of a linear HadamRNN, as one op: over all T·B steps (targets
+ * int32 [T, B]) or over the last step's B rows (targets int32 [B]: many-to-one, as pMNIST).
+ * Inputs: x float32 [T, B, k] (gradient zero — not for embeddings) or x int32 [T, B], the row of
+ * U each step reads (one-hot inputs as their hot index; k = U's rows). U [k, n], b [n], s [n]
+ * (every entry ±1), h0 [B, n] or null, V [n, classes], c [classes].
  * Differentiable w.r.t. U, b, s, h0, V, c. Memory kept for the gradient: x, the parameters, the
  * targets, the last state and ⌊T/anchorEvery⌋ states.
  */
 export function hadamardRnnLoss(
-  x: tf.Tensor3D, U: tf.Tensor2D, b: tf.Tensor1D, s: tf.Tensor1D, h0: tf.Tensor2D | null, V: tf.Tensor2D, c: tf.Tensor1D, targets: tf.Tensor2D,
+  x: tf.Tensor3D | tf.Tensor2D, U: tf.Tensor2D, b: tf.Tensor1D, s: tf.Tensor1D, h0: tf.Tensor2D | null, V: tf.Tensor2D, c: tf.Tensor1D, targets: tf.Tensor2D | tf.Tensor1D,
   opts: HadamardRnnLossOptions = {},
 ): tf.Scalar {
   const where = 'hadamardRnnLoss';
-  if (!(x instanceof tf.Tensor) || x.rank !== 3) throw new Error(`${where}: x must be [T, B, k], got ${x instanceof tf.Tensor ? `[${x.shape.join(', ')}]` : typeof x}`);
-  const [T, B, k] = x.shape;
+  if (!(x instanceof tf.Tensor) || (x.rank !== 3 && x.rank !== 2)) {
+    throw new Error(`${where}: x must be float32 [T, B, k] or int32 row indices [T, B], got ${x instanceof tf.Tensor ? `[${x.shape.join(', ')}]` : typeof x}`);
+  }
+  const indexInputs = x.rank === 2;
+  if (indexInputs ? x.dtype !== 'int32' : x.dtype !== 'float32') throw new Error(`${where}: x [${x.shape.join(', ')}] must be ${indexInputs ? 'int32 (row indices into U)' : 'float32'}, got ${x.dtype}`);
+  const [T, B] = x.shape;
+  const k = indexInputs ? U.shape[0] : x.shape[2]!;
   const n = U.shape[1];
+  const lastOnly = targets.rank === 1;
   const shapes: [string, tf.Tensor | null, number[]][] = [
-    ['U', U, [k, n]], ['b', b, [n]], ['s', s, [n]], ['h0', h0, [B, n]], ['V', V, [n, V.shape[1]]], ['c', c, [V.shape[1]]], ['targets', targets, [T, B]],
+    ['U', U, [k, n]], ['b', b, [n]], ['s', s, [n]], ['h0', h0, [B, n]], ['V', V, [n, V.shape[1]]], ['c', c, [V.shape[1]]], ['targets', targets, lastOnly ? [B] : [T, B]],
   ];
   for (const [name, t, shape] of shapes) {
     if (t && (t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i]))) throw new Error(`${where}: ${name} must be [${shape.join(', ')}], got [${t.shape.join(', ')}]`);
   }
-  for (const [name, t] of [['x', x], ['U', U], ['b', b], ['s', s], ['h0', h0], ['V', V], ['c', c]] as const) {
+  for (const [name, t] of [['U', U], ['b', b], ['s', s], ['h0', h0], ['V', V], ['c', c]] as const) {
     if (t && t.dtype !== 'float32') throw new Error(`${where}: ${name} must be float32, got ${t.dtype}`);
   }
   if (targets.dtype !== 'int32') throw new Error(`${where}: targets must be int32, got ${targets.dtype}`);
@@ -428,7 +472,7 @@ export function hadamardRnnLoss(
   if (!Number.isInteger(anchorEvery) || anchorEvery < 0) throw new Error(`${where}: anchorEvery must be a non-negative integer, got ${anchorEvery}`);
   const { impl, threads } = fusedStepImplFor();
   ensureFusedStepRegistered();
-  const attrs: FusedStepAttrs = { blockSize, relu: Boolean(opts.readoutRelu), hasH0: Boolean(h0), anchorEvery, threads, implementation: impl.name };
+  const attrs: FusedStepAttrs = { blockSize, relu: Boolean(opts.readoutRelu), lastOnly, indexInputs, hasH0: Boolean(h0), anchorEvery, threads, implementation: impl.name };
   const none = placeholder();
   let outs: tf.Tensor[];
   try {

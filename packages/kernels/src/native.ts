@@ -28,13 +28,13 @@ interface Addon {
     atStart: number, h: Float32Array, carry: Float32Array, anchorEvery: number, anchors: Float32Array | null, dH: Float32Array, dz: Float32Array, dw: Float32Array,
   ): void;
   fusedStepForward(
-    T: number, B: number, n: number, m: number, k: number, classes: number, relu: number, anchorEvery: number, threads: number,
-    x: Float32Array, U: Float32Array, b: Float32Array, s: Float32Array, h0: Float32Array | null, V: Float32Array, c: Float32Array, targets: Int32Array,
+    T: number, B: number, n: number, m: number, k: number, classes: number, flags: number, anchorEvery: number, threads: number,
+    x: Float32Array | Int32Array, U: Float32Array, b: Float32Array, s: Float32Array, h0: Float32Array | null, V: Float32Array, c: Float32Array, targets: Int32Array,
     hLast: Float32Array, anchors: Float32Array | null,
   ): number;
   fusedStepBackward(
-    T: number, B: number, n: number, m: number, k: number, classes: number, relu: number, anchorEvery: number, threads: number,
-    x: Float32Array, U: Float32Array, b: Float32Array, s: Float32Array, h0: Float32Array | null, V: Float32Array, c: Float32Array, targets: Int32Array,
+    T: number, B: number, n: number, m: number, k: number, classes: number, flags: number, anchorEvery: number, threads: number,
+    x: Float32Array | Int32Array, U: Float32Array, b: Float32Array, s: Float32Array, h0: Float32Array | null, V: Float32Array, c: Float32Array, targets: Int32Array,
     hLast: Float32Array, anchors: Float32Array | null, dy: number,
     dU: Float32Array, db: Float32Array, ds: Float32Array, dh0: Float32Array | null, dV: Float32Array, dc: Float32Array,
   ): void;
@@ -207,7 +207,8 @@ function tryLoad(path: string, isa: Isa): NativeLoad {
       );
     },
   };
-  const head = (spec: FusedStepSpec) => [spec.T, spec.B, spec.n, spec.blockSize, spec.k, spec.classes, spec.relu ? 1 : 0, spec.anchorEvery] as const;
+  // flags: 1 ReLU readout, 2 last-step readout, 4 index inputs (native/fused-step.cc FLAG_*).
+  const head = (spec: FusedStepSpec) => [spec.T, spec.B, spec.n, spec.blockSize, spec.k, spec.classes, (spec.relu ? 1 : 0) | (spec.lastOnly ? 2 : 0) | (spec.indexInputs ? 4 : 0), spec.anchorEvery] as const;
   const fusedStep: FusedStepImplementation = {
     name: 'native',
     forward(spec, inp, hLast, anchors, threads) {

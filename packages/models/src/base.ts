@@ -143,7 +143,13 @@ export abstract class BaseModel implements RecurrentModel {
 
   // ---- forward pieces --------------------------------------------------------------
 
-  /** Inputs as `[T·B, inputWidth]` rows (embedding lookup for tokens) and T, B. */
+  /**
+   * Every model accepts one-hot float inputs as int32 `[T, B]` hot indices (`inputRows` expands
+   * them; HadamRNN's fused step reads rows of U instead).
+   */
+  readonly oneHotIndices = true;
+
+  /** Inputs as `[T·B, inputWidth]` rows (embedding lookup for tokens, one-hot rows for hot indices) and T, B. */
   protected inputRows(x: tf.Tensor): { rows: tf.Tensor2D; T: number; B: number } {
     if (this.io.vocabSize !== undefined) {
       if (x.rank !== 2) throw new Error(`${this.config.type}: token inputs must be [T, B] int32, got shape [${x.shape}]`);
@@ -151,8 +157,14 @@ export abstract class BaseModel implements RecurrentModel {
       const ids = x.dtype === 'int32' ? x.reshape([T * B]) : x.toInt().reshape([T * B]);
       return { rows: embeddingLookup(this.v('embedding') as tf.Tensor2D, ids as tf.Tensor1D, this.paddingIdx), T, B };
     }
+    if (x.rank === 2 && x.dtype === 'int32') {
+      // One-hot inputs given as their hot index (`oneHotIndices`): the same rows as the dense batch.
+      const [T, B] = x.shape;
+      // (tf.oneHot's float32 dtype is broken on wasm: it writes the int32 bit pattern 1.)
+      return { rows: tf.cast(tf.oneHot(x.reshape([T * B]) as tf.Tensor1D, this.io.inputSize), 'float32') as tf.Tensor2D, T, B };
+    }
     if (x.rank !== 3 || x.shape[2] !== this.io.inputSize) {
-      throw new Error(`${this.config.type}: inputs must be [T, B, ${this.io.inputSize}], got shape [${x.shape}]`);
+      throw new Error(`${this.config.type}: inputs must be [T, B, ${this.io.inputSize}] float32 or int32 one-hot indices [T, B], got ${x.dtype} [${x.shape}]`);
     }
     const [T, B] = x.shape;
     return { rows: x.reshape([T * B, this.io.inputSize]), T, B };
@@ -178,10 +190,11 @@ export abstract class BaseModel implements RecurrentModel {
    */
   protected readoutLogits(H: tf.Tensor3D, V: tf.Tensor2D, c: tf.Tensor1D, f: 'relu' | 'linear'): tf.Tensor {
     const [T, B] = H.shape;
-    if (this.lossTargets && this.readout === 'many-to-many') {
+    if (this.lossTargets) {
       // `trainingLoss`: the readout and the mean softmax cross-entropy as one op (no logits).
       this.lossFused = true;
       const targets = this.lossTargets.dtype === 'int32' ? this.lossTargets : this.lossTargets.toInt();
+      if (this.readout === 'last') return readoutCrossEntropy(lastStep(H), V, c, targets.reshape([B]), { relu: f === 'relu', inputGrad: true });
       return readoutCrossEntropy(H, V, c, targets.reshape([T, B]), { relu: f === 'relu', inputGrad: true });
     }
     if (fusedRows()) {
@@ -197,12 +210,12 @@ export abstract class BaseModel implements RecurrentModel {
   }
 
   /**
-   * For a model that computes the whole training loss in one op: while `trainingLoss` runs with
-   * a many-to-many readout, the int32 targets (marking the loss as fused: `run` then returns the
-   * scalar loss as its logits); otherwise null.
+   * For a model that computes the whole training loss in one op: while `trainingLoss` runs, the
+   * int32 targets (`[T, B]` many-to-many, `[B]` last step), marking the loss as fused (`run` then
+   * returns the scalar loss as its logits); otherwise null.
    */
   protected claimLossTargets(): tf.Tensor | null {
-    if (!this.lossTargets || this.readout !== 'many-to-many') return null;
+    if (!this.lossTargets) return null;
     this.lossFused = true;
     return this.lossTargets.dtype === 'int32' ? this.lossTargets : this.lossTargets.toInt();
   }
@@ -226,13 +239,13 @@ export abstract class BaseModel implements RecurrentModel {
   }
 
   /**
-   * The mean softmax cross-entropy of the many-to-many logits against `targets` (int32,
-   * `[T, B]`), equal to the trainer's loss on `forward(x, state)`, with the readout and the
-   * loss fused (`readoutCrossEntropy`: the T·B·out logits and their softmax are never kept).
-   * Null when it does not apply (last-step readout); the final state only when `wantState`.
+   * The mean softmax cross-entropy of the logits against `targets` (int32, `[T, B]` many-to-many
+   * or `[B]` last step), equal to the trainer's loss on `forward(x, state)`, with the readout and
+   * the loss fused (`readoutCrossEntropy`: the T·B·out logits and their softmax are never kept;
+   * HadamRNN: the whole network as one op). The final state only when `wantState`.
    */
   trainingLoss(x: tf.Tensor, targets: tf.Tensor, state?: ModelState | null, wantState = false): { loss: tf.Scalar; state: ModelState } | null {
-    if (this.readout !== 'many-to-many' || this.lossTargets) return null;
+    if (this.lossTargets) return null;
     this.lossTargets = targets;
     this.lossFused = false;
     try {

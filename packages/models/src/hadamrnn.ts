@@ -55,15 +55,18 @@ export class HadamRnn extends BaseModel {
       const bits = this.config.bits;
       const s = this.operator.signs();
       const { p, hadamardP } = this.operator.factors;
-      // The training loss of a many-to-many task with float inputs: the whole network as one op
-      // with reversible BPTT, memory independent of T (@orthoquant/kernels hadamardRnnLoss).
+      // The training loss (softmax CE on every step or on the last one) with float inputs or one-hot
+      // inputs given as their hot index: the whole network as one op with reversible BPTT, memory
+      // independent of T (@orthoquant/kernels hadamardRnnLoss).
       const linear = (this.config.activation ?? 'linear') === 'linear';
-      const targets = linear && p === 1 && !wantState && this.io.vocabSize === undefined && x.rank === 3 && fusedStep() ? this.claimLossTargets() : null;
+      const hotIndices = x.rank === 2 && x.dtype === 'int32';
+      const targets = linear && p === 1 && !wantState && this.io.vocabSize === undefined && (x.rank === 3 || hotIndices) && fusedStep() ? this.claimLossTargets() : null;
       if (targets) {
         const [T, B] = x.shape;
         const loss = hadamardRnnLoss(
-          (x.dtype === 'float32' ? x : x.toFloat()) as tf.Tensor3D, this.q(this.v('U') as tf.Tensor2D, bits), this.v('b') as tf.Tensor1D, s,
-          (state?.[0] ?? null) as tf.Tensor2D | null, this.q(this.v('V') as tf.Tensor2D, bits), this.v('c') as tf.Tensor1D, targets.reshape([T, B]) as tf.Tensor2D,
+          (hotIndices || x.dtype === 'float32' ? x : x.toFloat()) as tf.Tensor3D | tf.Tensor2D, this.q(this.v('U') as tf.Tensor2D, bits), this.v('b') as tf.Tensor1D, s,
+          (state?.[0] ?? null) as tf.Tensor2D | null, this.q(this.v('V') as tf.Tensor2D, bits), this.v('c') as tf.Tensor1D,
+          (this.readout === 'last' ? targets.reshape([B]) : targets.reshape([T, B])) as tf.Tensor2D | tf.Tensor1D,
           { blockSize: this.blockSize, readoutRelu: this.config.readoutActivation === 'relu' },
         );
         return { logits: loss, state: [] };

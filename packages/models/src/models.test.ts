@@ -528,14 +528,16 @@ describe('HadamRNN against a dense implementation of the reference model', () =>
       };
       const ref = tf.variableGrads(dense, all);
       const ours = tf.variableGrads(() => ce(m.forward(x)), all);
-      const fused = m.trainingLoss?.(x, y) ? tf.variableGrads(() => m.trainingLoss!(x, y)!.loss, all) : null;
+      // The fused training loss (one op, hadamardRnnLoss) applies to both readouts.
+      const fused = tf.variableGrads(() => m.trainingLoss!(x, y)!.loss, all);
       for (const v of all) {
         const r = ref.grads[v.name];
         expectArraysClose(ours.grads[v.name], r, 1e-4);
-        if (fused) expectArraysClose(fused.grads[v.name], r, 1e-4);
+        expectArraysClose(fused.grads[v.name], r, 1e-4);
       }
       assert.ok(Math.abs(ours.value.dataSync()[0] - ref.value.dataSync()[0]) < 1e-5);
-      tf.dispose([x, y, Hn, ref.value, ours.value, ...Object.values(ref.grads), ...Object.values(ours.grads), ...(fused ? [fused.value, ...Object.values(fused.grads)] : [])]);
+      assert.ok(Math.abs(fused.value.dataSync()[0] - ref.value.dataSync()[0]) < 1e-5, `${readout}: fused loss`);
+      tf.dispose([x, y, Hn, ref.value, ours.value, fused.value, ...Object.values(ref.grads), ...Object.values(ours.grads), ...Object.values(fused.grads)]);
       m.dispose();
     }
   });

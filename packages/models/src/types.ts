@@ -195,12 +195,17 @@ export interface RecurrentModel {
    * Differentiable w.r.t. every trainable variable.
    */
   forward(x: tf.Tensor, state?: ModelState | null): tf.Tensor;
+  /**
+   * True when the model also takes one-hot float inputs `[T, B, inputSize]` as their int32 hot
+   * indices `[T, B]` (tasks whose batches carry `hot`: the copy task, PTB one-hot).
+   */
+  readonly oneHotIndices?: boolean;
   /** `forward` that also returns the final state (for carrying it to the next batch). */
   forwardWithState(x: tf.Tensor, state?: ModelState | null): { logits: tf.Tensor; state: ModelState };
   /**
    * Optional fused training loss: the mean softmax cross-entropy of `forward(x, state)`
-   * against int32 targets `[T, B]` without materialising the logits; null where it does not
-   * apply (the caller then uses `forward` and its own loss).
+   * against int32 targets (`[T, B]` many-to-many, `[B]` last step) without materialising the
+   * logits; null where it does not apply (the caller then uses `forward` and its own loss).
    */
   trainingLoss?(x: tf.Tensor, targets: tf.Tensor, state?: ModelState | null, wantState?: boolean): { loss: tf.Scalar; state: ModelState } | null;
   trainableVariables(): ParameterGroups;

@@ -332,7 +332,8 @@ class Trainer {
     const t0 = performance.now();
     const carry = this.task.consecutiveBatches;
     if (carry && batch.resetState) this.disposeState();
-    const { x, y } = batchToTensors(batch, this.task.inputDim);
+    // One-hot inputs as their hot indices where the model takes them (no T·B·inputDim floats).
+    const { x, y } = batchToTensors(batch, this.task.inputDim, { hotIndices: this.model.oneHotIndices === true });
     let next: tf.Tensor2D[] | null = null;
     let result: { value: tf.Scalar; grads: tf.NamedTensorMap };
     try {

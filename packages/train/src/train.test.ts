@@ -451,7 +451,42 @@ describe('fused training loss (readout + softmax cross-entropy)', () => {
     tf.dispose([x, y]);
   });
 
-  it('with a carried state: same loss and final state as forwardWithState; null for last-step readout', async () => {
+  it('one-hot inputs as hot indices (the trainer\'s copy batches): same loss, gradients and logits as the float rows', () => {
+    const task = createTask({ name: 'copy', T: 12, K: 2, trainSize: 64, valSize: 16, testSize: 16, seed: 3 });
+    const batch = task.epochBatches('train', 16, createRng(5).fork('data').fork(0)).next().value!;
+    assert.ok(batch.inputKind === 'dense' && batch.hot, 'copy batches carry their hot indices');
+    const dense = batchToTensors(batch, task.inputDim);
+    const hot = batchToTensors(batch, task.inputDim, { hotIndices: true });
+    assert.deepEqual(hot.x.shape, [12, 16]);
+    assert.equal(hot.x.dtype, 'int32');
+    for (const { label, config } of tinyConfigs(8)) {
+      const model = createModel(config, modelIO(task), 11);
+      try {
+        assert.equal(model.oneHotIndices, true, `${label}: takes hot indices`);
+        const g = model.trainableVariables();
+        const vars = [...g.orthogonal, ...g.other, ...g.managed.map((m) => m.variable)];
+        const before = tf.memory().numTensors;
+        const a = tf.variableGrads(() => model.trainingLoss!(dense.x, dense.y)!.loss, vars);
+        const b = tf.variableGrads(() => model.trainingLoss!(hot.x, hot.y)!.loss, vars);
+        const la = a.value.dataSync()[0];
+        const lb = b.value.dataSync()[0];
+        assert.ok(Math.abs(la - lb) <= 1e-5 * la, `${label}: loss ${lb} vs ${la}`);
+        for (const v of vars) {
+          const [num, den] = tf.tidy(() => [tf.norm(tf.sub(a.grads[v.name], b.grads[v.name])).dataSync()[0], tf.norm(a.grads[v.name]).dataSync()[0]]);
+          assert.ok(num <= 1e-5 * Math.max(den, 1e-6), `${label}: d${v.name} relative difference ${num / den}`);
+        }
+        const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(model.forward(dense.x), model.forward(hot.x)))).dataSync()[0]);
+        assert.equal(diff, 0, `${label}: logits`);
+        tf.dispose([a.value, b.value, ...Object.values(a.grads), ...Object.values(b.grads)]);
+        assert.equal(tf.memory().numTensors, before, `${label}: tensors leaked`);
+      } finally {
+        model.dispose();
+      }
+    }
+    tf.dispose([dense.x, dense.y, hot.x, hot.y]);
+  });
+
+  it('with a carried state: same loss and final state as forwardWithState; the last-step readout too', async () => {
     const { lossTensor } = await import('./loss.js');
     const io = { inputSize: 3, outputSize: 5, readout: 'many-to-many' as const };
     const model = createModel({ type: 'hadamrnn', hidden: 8, bits: 4, activation: 'linear', readoutActivation: 'linear', readout: 'auto' }, io, 2);
@@ -467,7 +502,11 @@ describe('fused training loss (readout + softmax cross-entropy)', () => {
     tf.dispose([r.logits, ...r.state, refLoss, f.loss, ...f.state]);
     assert.equal(tf.memory().numTensors, before);
     const last = createModel({ type: 'hadamrnn', hidden: 8, bits: 4, activation: 'linear', readoutActivation: 'relu', readout: 'last' }, io, 2);
-    assert.equal(last.trainingLoss!(x, tf.zeros([4], 'int32')), null);
+    const yLast = tf.tensor1d([4, 0, 2, 1], 'int32');
+    const lastRef = tf.tidy(() => lossTensor(last.forward(x, h0), yLast, 'softmax-cross-entropy').dataSync()[0]);
+    const lastFused = last.trainingLoss!(x, yLast, h0)!;
+    assert.ok(Math.abs(lastFused.loss.dataSync()[0] - lastRef) <= 1e-5 * lastRef, `last step: ${lastFused.loss.dataSync()[0]} vs ${lastRef}`);
+    tf.dispose([lastFused.loss, ...lastFused.state, yLast]);
     tf.dispose([x, y, ...h0]);
     model.dispose();
     last.dispose();

@@ -33,6 +33,18 @@ describe('copy task', () => {
     }
   });
 
+  it('carries the hot index of each row; the float rows are built only when read, and agree', () => {
+    const task = new CopyTask({ name: 'copy', T: 12, K: 3, seed: 5 });
+    const batch = task.batch('train', [3, 1, 4]);
+    assert.ok(batch.hot && batch.hot.length === 12 * 3);
+    const rows = batch.inputs;
+    assert.equal(batch.inputs, rows, 'built once');
+    for (let t = 0; t < 12; t++) for (let b = 0; b < 3; b++) assert.equal(classAt(batch, t, b), batch.hot[t * 3 + b]);
+    const { x } = batchToTensors(batch, task.inputDim, { hotIndices: true });
+    assert.deepEqual(Array.from(x.dataSync()), Array.from(batch.hot));
+    x.dispose();
+  });
+
   it('counts T as the number of blanks under the expRNN convention', () => {
     const task = createTask({ name: 'copy', T: 4, K: 2, lengthConvention: 'blanks', seed: 1 }) as CopyTask;
     assert.equal(task.T, 8);

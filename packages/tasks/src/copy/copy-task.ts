@@ -20,6 +20,7 @@ import {
   checkSplit,
   exampleBatchCount,
   exampleEpoch,
+  oneHotBatch,
 } from '../core/task.js';
 import type { Baseline, Batch, DenseBatch, EpochOptions, ExampleTask, MetricDefinition, Split, TaskDescription } from '../core/task.js';
 import { readEnum, readInt, readSeed, rejectUnknownKeys, resolveTrialSeed } from '../core/config-checks.js';
@@ -146,7 +147,7 @@ export class CopyTask implements ExampleTask {
     const L = this.T;
     const B = indices.length;
     const D = COPY_INPUT_DIM;
-    const inputs = new Float32Array(L * B * D);
+    const hot = new Int32Array(L * B);
     const targets = new Int32Array(L * B); // zeros = blanks
     const sym = new Int32Array(K);
     const markerStep = L - K;
@@ -156,11 +157,11 @@ export class CopyTask implements ExampleTask {
         let cls = COPY_BLANK;
         if (t < K) cls = sym[t];
         else if (t === markerStep) cls = COPY_MARKER;
-        inputs[(t * B + b) * D + cls] = 1;
+        hot[t * B + b] = cls;
       }
       for (let k = 0; k < K; k++) targets[(markerStep + k) * B + b] = sym[k];
     }
-    return { split, inputKind: 'dense', T: L, B, inputs, targets, indices: Int32Array.from(indices), resetState: true };
+    return oneHotBatch({ split, T: L, B, targets, indices: Int32Array.from(indices), resetState: true }, hot, D);
   }
 
   memorylessBaseline(): Baseline {

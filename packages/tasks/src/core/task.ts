@@ -24,7 +24,7 @@ export type InputKind = 'dense' | 'tokens';
  */
 export type LossKind = 'softmax-cross-entropy' | 'sigmoid-cross-entropy';
 
-interface BatchBase {
+export interface BatchBase {
   split: Split;
   /** Time steps of this batch (PTB: the last window of an epoch may be shorter than `task.T`). */
   T: number;
@@ -42,8 +42,30 @@ interface BatchBase {
 }
 export interface DenseBatch extends BatchBase {
   inputKind: 'dense';
-  /** [T·B·inputDim], time-major (t, b, d). */
+  /**
+   * [T·B·inputDim], time-major (t, b, d). With `hot`, built on first read (`oneHotBatch`): a
+   * consumer that reads `hot` never allocates the T·B·inputDim floats.
+   */
   inputs: Float32Array;
+  /** One-hot inputs (copy task, PTB one-hot): the hot index of each row, [T·B] time-major. */
+  hot?: Int32Array;
+}
+
+/** A dense batch of one-hot rows given by their hot indices; `inputs` is expanded on first read. */
+export function oneHotBatch(base: BatchBase, hot: Int32Array, inputDim: number): DenseBatch {
+  let inputs: Float32Array | null = null;
+  return {
+    ...base,
+    inputKind: 'dense',
+    hot,
+    get inputs(): Float32Array {
+      if (!inputs) {
+        inputs = new Float32Array(hot.length * inputDim);
+        for (let r = 0; r < hot.length; r++) inputs[r * inputDim + hot[r]] = 1;
+      }
+      return inputs;
+    },
+  };
 }
 export interface TokenBatch extends BatchBase {
   inputKind: 'tokens';

@@ -19,7 +19,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Rng } from '@orthoquant/runtime';
-import { ACCURACY_METRIC, LOSS_METRIC, checkBatchSize, checkSplit } from '../core/task.js';
+import { ACCURACY_METRIC, LOSS_METRIC, checkBatchSize, checkSplit, oneHotBatch } from '../core/task.js';
 import type { Baseline, Batch, EpochOptions, MetricDefinition, Split, Task, TaskDescription } from '../core/task.js';
 import { configError, readEnum, readInt, readOptionalInt, readOptionalString, rejectUnknownKeys } from '../core/config-checks.js';
 import type { ConfigRecord } from '../core/config-checks.js';
@@ -194,10 +194,7 @@ export class PtbCharTask implements Task {
       }
     }
     if (this.inputKind === 'tokens') return { split, inputKind: 'tokens', T, B, tokens: ids, targets, indices, resetState: w === 0 };
-    const V = this.inputDim;
-    const inputs = new Float32Array(T * B * V);
-    for (let i = 0; i < T * B; i++) inputs[i * V + ids[i]] = 1;
-    return { split, inputKind: 'dense', T, B, inputs, targets, indices, resetState: w === 0 };
+    return oneHotBatch({ split, T, B, targets, indices, resetState: w === 0 }, ids, this.inputDim);
   }
 
   /** Symbols of a split as text (the decoding of its ids). */
