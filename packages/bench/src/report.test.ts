@@ -82,7 +82,7 @@ test('writeResults writes the dated JSON with ratios and targets, and RESULTS.md
     assert.match(md, /## Targets \(issue 13\)/);
     assert.match(md, /load average .* at start: 5\.00 \/ 4\.00 \/ 3\.00.*shared and busy/);
     assert.match(md, /\| copy-hadamrnn \| n=128 B=128 T=1000 \| 0\.030 \| 1\.000–3\.000 \| 3 \| 100 \| 6\.3 \| native \(avx2\+fma, 2 threads\) \| 0\.01 \(ours 100\.0× faster\) \| 0\.10 \(ours 10\.0× faster\) \| — \|/);
-    assert.match(md, /OMP_NUM_THREADS = MKL_NUM_THREADS = ORTHOQUANT_THREADS = 2/);
+    assert.match(md, /torch 2\.0 \(openblas\), 2 threads; ours 2 threads/);
     assert.match(md, /hand-written analysis\n$/);
     assert.match(md, /1600\.0 sequences\/s/);
   } finally {
@@ -101,5 +101,6 @@ test('a peer run at a reduced T is scaled linearly to the case\'s T for the rati
 test('kernel records say which implementation ran, and when a case fell back to JS', () => {
   assert.equal(kernelText({ implementation: 'native', simd: 'sse2', threads: 1 }), 'native (sse2, 1 thread)');
   assert.equal(kernelText({ implementation: 'js', simd: 'none', threads: 1, reason: 'native addon not built' }), 'JS — FELL BACK: native addon not built');
+  assert.equal(kernelText({ implementation: 'js', simd: 'none', threads: 1, reason: 'JS implementation requested' }), 'JS');
   assert.equal(kernelText({ implementation: 'torch', simd: 'mkl', threads: 2 }), 'torch (2 threads, mkl)');
 });

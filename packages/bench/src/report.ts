@@ -213,9 +213,10 @@ export function evaluateTargets(cases: CaseResult[]): TargetStatus[] {
 
 /** "native (avx2+fma, 2 threads)", "JS — FELL BACK: reason", "torch (2 threads)". */
 export function kernelText(k: KernelRecord): string {
-  if (k.implementation === 'js') return `JS${k.reason ? ` — FELL BACK: ${k.reason}` : ''}`;
+  if (k.implementation === 'js') return k.reason && !/requested/i.test(k.reason) ? `JS — FELL BACK: ${k.reason}` : 'JS';
   if (k.implementation === 'torch') return `torch (${k.threads} threads${k.simd && k.simd !== 'none' ? `, ${k.simd}` : ''})`;
-  return `${k.implementation} (${k.simd}, ${k.threads} thread${k.threads === 1 ? '' : 's'})`;
+  if (k.implementation.startsWith('tfjs')) return k.implementation;
+  return `${k.implementation} (${k.simd}, ${typeof k.threads === 'number' ? `${k.threads} thread${k.threads === 1 ? '' : 's'}` : k.threads})`;
 }
 
 const DASH = '—';
@@ -232,7 +233,8 @@ function timeCells(c: CaseResult): string[] {
 /** RESULTS.md: the readable view of one result file. `extraNotes` go verbatim at the end. */
 export function renderMarkdown(r: BenchResults, extraNotes = ''): string {
   const cases = computeRatios(r.cases.map((c) => ({ ...c })));
-  const targets = r.targets ?? evaluateTargets(cases);
+  // Judged again on every render: a stored list may be another issue's (older result files).
+  const targets = evaluateTargets(cases);
   const m = r.machine;
   const L: string[] = [];
   L.push(`# Benchmark results — ${r.date}${r.quick ? ' (QUICK smoke run: tiny shapes, numbers are meaningless)' : ''}`);
@@ -245,7 +247,7 @@ export function renderMarkdown(r: BenchResults, extraNotes = ''): string {
   L.push(`- CPU: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGB.toFixed(1)} GB RAM, ${m.os}`);
   L.push(`- load average (1/5/15 min) at start: ${m.loadAverage.start.map((x) => x.toFixed(2)).join(' / ')}, at end: ${m.loadAverage.end.map((x) => x.toFixed(2)).join(' / ')}` + (m.loadAverage.start[0] > m.cores * 0.5 ? ' — **the machine was shared and busy: absolute times are inflated and noisy**' : ''));
   L.push(`- node ${m.node}, tfjs ${m.tfjs} (backend ${m.backend}), kernels: ${m.kernel.implementation} (${m.kernel.simd}, ${m.kernel.threads} threads)`);
-  L.push(`- PyTorch peer: ${r.peer.available ? `torch ${m.torch ?? DASH} (${m.torchBlas ?? '?'}, ${m.torchThreads ?? '?'} threads; OMP_NUM_THREADS = MKL_NUM_THREADS = ORTHOQUANT_THREADS = ${m.kernel.threads})` : `not run — ${r.peer.message}`}`);
+  L.push(`- PyTorch peer: ${r.peer.available ? `torch ${m.torch ?? DASH} (${m.torchBlas ?? '?'}), ${m.torchThreads ?? '?'} threads; ours ${m.kernel.threads} threads` : `not run — ${r.peer.message}`}`);
   L.push(`- total bench time: ${r.durationSeconds.toFixed(0)} s`);
   L.push('');
   L.push('## Targets (issue 13)');

@@ -10,7 +10,7 @@
 //   q_t = clamp(v, qmin, qmax), then ReLU as v & ~(v >> 31)
 //   logits = sat32(cLogit[1 − p] + Σ_j V[j]·f(q_t,j))                             (readout)
 // The recurrence is multiplication-free: 8 int32 lanes (GCC vector extensions), butterflies
-// inside a vector by two-vector shuffles of the sums and differences (no ±1 multiplies). The
+// inside a vector by shuffles and xor/sub sign flips (no ±1 multiplies). The
 // projection and readout multiply by the U and V codes as the JS engine does.
 //
 // Exactness. JS computes these in doubles (exact below 2^53) or int32 bit operations. Here:
@@ -30,18 +30,13 @@
 // the bias-only rows the JS engine caches).
 #include "integer.h"
 
+#include <cfenv>
 #include <unordered_map>
 
 #include "common.h"
 
 namespace oq {
 namespace {
-
-#if defined(__clang__)
-#define SHUF2(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
-#else
-#define SHUF2(a, b, ...) __builtin_shuffle(a, b, (v8i){__VA_ARGS__})
-#endif
 
 typedef uint32_t v8u __attribute__((vector_size(32)));
 
@@ -208,13 +203,14 @@ struct Readout {
 // Integer Walsh–Hadamard transform of one row in blocks of m: adds and subtracts, wrapping
 // modulo 2^32 (uint32 lanes in the scalar path, int32 vectors wrap under GCC/Clang semantics).
 
+// The 8-point transform inside one vector, strides 1, 2, 4: v = even-partner + ±odd-partner,
+// the ± by (x ^ m) − m with m = 0 or −1 per lane. Single-source shuffles only (two-source int
+// shuffles have no SSE2 instruction and would be scalarised in the baseline build).
 inline v8i iwht8(v8i v) {
-  v8i a = SHUF(v, 0, 0, 2, 2, 4, 4, 6, 6), b = SHUF(v, 1, 1, 3, 3, 5, 5, 7, 7);
-  v = SHUF2(a + b, a - b, 0, 9, 2, 11, 4, 13, 6, 15);
-  a = SHUF(v, 0, 1, 0, 1, 4, 5, 4, 5), b = SHUF(v, 2, 3, 2, 3, 6, 7, 6, 7);
-  v = SHUF2(a + b, a - b, 0, 1, 10, 11, 4, 5, 14, 15);
-  a = SHUF(v, 0, 1, 2, 3, 0, 1, 2, 3), b = SHUF(v, 4, 5, 6, 7, 4, 5, 6, 7);
-  return SHUF2(a + b, a - b, 0, 1, 2, 3, 12, 13, 14, 15);
+  const v8i m1 = {0, -1, 0, -1, 0, -1, 0, -1}, m2 = {0, 0, -1, -1, 0, 0, -1, -1}, m4 = {0, 0, 0, 0, -1, -1, -1, -1};
+  v = SHUF(v, 0, 0, 2, 2, 4, 4, 6, 6) + ((SHUF(v, 1, 1, 3, 3, 5, 5, 7, 7) ^ m1) - m1);
+  v = SHUF(v, 0, 1, 0, 1, 4, 5, 4, 5) + ((SHUF(v, 2, 3, 2, 3, 6, 7, 6, 7) ^ m2) - m2);
+  return SHUF(v, 0, 1, 2, 3, 0, 1, 2, 3) + ((SHUF(v, 4, 5, 6, 7, 4, 5, 6, 7) ^ m4) - m4);
 }
 
 inline void iwht_row(int32_t* x, int n, int m) {
@@ -241,15 +237,24 @@ inline void iwht_row(int32_t* x, int n, int m) {
 }
 
 // v = z + flip(a); rounding shift; clamp; ReLU — one row of n (hadamrnn.ts hadamardStep).
-inline void integerPost(int32_t* h, const int32_t* z, const int32_t* sign, int n, int shift, int32_t qmin, int32_t qmax, bool relu) {
+// ReLU after the clamp is the clamp to [0, qmax]. `roomy`: |z + flip(a)| + 2^(shift−1) < 2^31 is
+// proved (|z| ≤ 2^30, |a| ≤ m·2^(b−1): caller), so the rounding shift, ties away from zero, is
+// (v + 2^(shift−1) + (v >> 31)) >> shift — the same integers as JS's remainder test, fewer ops.
+inline void integerPost(int32_t* h, const int32_t* z, const int32_t* sign, int n, int shift, int32_t qmin, int32_t qmax, bool relu, bool roomy) {
   const int32_t mask = shift == 31 ? 0x7fffffff : int32_t((1u << shift) - 1), half = mask >> 1;
+  const int32_t lo0 = relu ? 0 : qmin;
   int j = 0;
   if (n % 8 == 0) {
-    const v8i vmask = splati(mask), vhalf = splati(half), lo = splati(qmin), hi = splati(qmax);
+    const v8i vmask = splati(mask), vhalf = splati(half), lo = splati(lo0), hi = splati(qmax);
+    const v8i bias = splati(shift > 0 ? int32_t(1u << (shift - 1)) : 0);
     for (; j < n; j += 8) {
       const v8i s = ldi(sign + j), zz = ldi(z + j), f = (ldi(h + j) ^ s) - s;
       v8i v = (v8i)((v8u)zz + (v8u)f);  // wraps only at +2^31 (see the header)
-      if (shift > 0) {
+      if (shift > 0 && roomy) {
+        v = (v + bias + (v >> 31)) >> shift;
+        v = v < lo ? lo : v;
+        v = v > hi ? hi : v;
+      } else if (shift > 0) {
         const v8i up = (v8i)((v8u)(vhalf + (v8i)((v8u)v >> 31) - (v & vmask)) >> 31);
         v = (v >> shift) + up;
         v = v < lo ? lo : v;
@@ -260,7 +265,6 @@ inline void integerPost(int32_t* h, const int32_t* z, const int32_t* sign, int n
         v = v > hi ? hi : v;
         v = overflow ? hi : v;
       }
-      if (relu) v &= ~(v >> 31);
       sti(h + j, v);
     }
     return;
@@ -275,10 +279,7 @@ inline void integerPost(int32_t* h, const int32_t* z, const int32_t* sign, int n
     } else {
       v = v64;
     }
-    v = v < qmin ? qmin : v > qmax ? qmax : v;
-    int32_t r = int32_t(v);
-    if (relu) r &= ~(r >> 31);
-    h[j] = r;
+    h[j] = int32_t(v < lo0 ? lo0 : v > qmax ? qmax : v);
   }
 }
 
@@ -342,6 +343,10 @@ napi_value IntegerHadamRnn(napi_env env, napi_callback_info info) {
     const int32_t qmin = -(1 << (bits - 1)), qmax = (1 << (bits - 1)) - 1;
     checkStateRange(h, size_t(B) * n, qmin, qmax);
     const Mult mult[2] = {getMult(rescale), getMult(rescale + 2)};
+    // |z| ≤ 2^30, |a| ≤ m·2^(b−1): the short rounding shift is exact when this leaves room.
+    bool roomy[2];
+    for (int p = 0; p < 2; p++)
+      roomy[p] = shifts[p] > 0 && (int64_t(m) << (bits - 1)) + (int64_t(1) << (shifts[p] - 1)) < (int64_t(1) << 30);
     Projection proj(D, n, U, bInput, zp);
     Readout readout(n, O, V, readRelu, bits, cLogit, 2);
     std::vector<int32_t> z(n);
@@ -352,7 +357,7 @@ napi_value IntegerHadamRnn(napi_env env, napi_callback_info info) {
         int32_t* hb = h + size_t(b) * n;
         const int32_t* zr = proj.row(xq + (size_t(t) * B + b) * D, p, mult[p], z.data());
         iwht_row(hb, n, m);
-        integerPost(hb, zr, sign, n, shifts[p], qmin, qmax, relu);
+        integerPost(hb, zr, sign, n, shifts[p], qmin, qmax, relu, roomy[p]);
         if (emit) readout.run(hb, cLogit + size_t(1 - p) * O, logits + (size_t(many ? t : 0) * B + b) * O);
       }
     }
@@ -460,7 +465,8 @@ napi_value FloatHadamRnn(napi_env env, napi_callback_info info) {
     float* h = getF32(env, a[15], size_t(B) * n, "h", false);
     float* logits = getF32(env, a[16], size_t(many ? T : 1) * B * O, "logits", false);
     const int np = (n + 7) / 8 * 8;
-    std::vector<float> Vt(size_t(O) * np, 0.f), z(np, 0.f), f(np, 0.f);
+    const int Op = (O + 7) / 8 * 8;  // outputs padded to whole groups of 8 (zero rows)
+    std::vector<float> Vt(size_t(Op) * np, 0.f), z(np, 0.f), f(np, 0.f);
     for (int j = 0; j < n; j++)
       for (int o = 0; o < O; o++) Vt[size_t(o) * np + j] = V[size_t(j) * O + o];
     for (int t = 0; t < T; t++) {
@@ -483,13 +489,21 @@ napi_value FloatHadamRnn(napi_env env, napi_callback_info info) {
         if (!emit) continue;
         for (int j = 0; j < n; j++) f[j] = readRelu && hb[j] < 0.f ? 0.f : hb[j];
         float* out = logits + (size_t(many ? t : 0) * B + b) * O;
-        for (int o = 0; o < O; o++) {
-          const float* v = &Vt[size_t(o) * np];
-          v8 acc = splat(0.f);
-          for (int j = 0; j < np; j += 8) acc += ld(&f[j]) * ld(v + j);
-          float s = c[o];
-          for (int l = 0; l < 8; l++) s += acc[l];
-          out[o] = s;
+        // Up to 8 outputs at a time, one accumulator each: independent FMA chains, not one
+        // latency-bound chain per output.
+        for (int o0 = 0; o0 < O; o0 += 8) {
+          const int k = std::min(8, O - o0);
+          v8 acc[8];
+          for (int q = 0; q < 8; q++) acc[q] = splat(0.f);
+          const float* vt = &Vt[size_t(o0) * np];
+          for (int j = 0; j < np; j += 8) {
+            const v8 fj = ld(&f[j]);
+            for (int q = 0; q < 8; q++) acc[q] += fj * ld(vt + size_t(q) * np + j);  // constant trip count: registers
+          }
+          for (int q = 0; q < k; q++) {
+            const v8 a = acc[q];
+            out[o0 + q] = c[o0 + q] + (((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])));
+          }
         }
       }
     }
@@ -501,8 +515,43 @@ napi_value FloatHadamRnn(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// integerQuantizeInputs(x, scale, zeroPoint, qmin, qmax, out): the sensor boundary of every
+// integer engine (common.ts inputCodes), out = clamp(roundHalfEven(x / scale) + zp, qmin, qmax)
+// in doubles as JS computes it; NaN becomes 0 as an Int32Array store of NaN does.
+napi_value IntegerQuantizeInputs(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value a[6];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  try {
+    if (argc != 6) throw ArgError{"integerQuantizeInputs expects 6 arguments"};
+    bool isTyped = false;
+    napi_is_typedarray(env, a[0], &isTyped);
+    if (!isTyped) throw ArgError{"x must be a Float32Array"};
+    napi_typedarray_type ttype;
+    size_t len = 0;
+    void* data = nullptr;
+    napi_get_typedarray_info(env, a[0], &ttype, &len, &data, nullptr, nullptr);
+    if (ttype != napi_float32_array) throw ArgError{"x must be a Float32Array"};
+    const float* x = static_cast<const float*>(data);
+    double scale = 0.0;
+    if (napi_get_value_double(env, a[1], &scale) != napi_ok || !(scale > 0.0)) throw ArgError{"scale must be a positive number"};
+    const double zp = getInt(env, a[2], "zeroPoint"), lo = getInt(env, a[3], "qmin"), hi = getInt(env, a[4], "qmax");
+    int32_t* out = getI32(env, a[5], len, "out");
+    if (std::fegetround() != FE_TONEAREST) throw ArgError{"the floating-point rounding mode is not round-to-nearest"};
+    for (size_t i = 0; i < len; i++) {
+      double v = std::nearbyint(double(x[i]) / scale) + 0.0 + zp;  // ties to even, like roundHalfEven
+      v = v < lo ? lo : v > hi ? hi : v;
+      out[i] = v == v ? int32_t(v) : 0;
+    }
+  } catch (const ArgError& e) {
+    napi_throw_error(env, nullptr, ("orthoquant_kernels.integerQuantizeInputs: " + e.msg).c_str());
+  }
+  return nullptr;
+}
+
 }  // namespace
 
+napi_value IntegerQuantizeInputsEntry(napi_env env, napi_callback_info info) { return IntegerQuantizeInputs(env, info); }
 napi_value IntegerHadamRnnEntry(napi_env env, napi_callback_info info) { return IntegerHadamRnn(env, info); }
 napi_value IntegerOrnnEntry(napi_env env, napi_callback_info info) { return IntegerOrnn(env, info); }
 napi_value FloatHadamRnnEntry(napi_env env, napi_callback_info info) { return FloatHadamRnn(env, info); }

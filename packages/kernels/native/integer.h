@@ -4,6 +4,7 @@
 #include <node_api.h>
 
 namespace oq {
+napi_value IntegerQuantizeInputsEntry(napi_env env, napi_callback_info info);
 napi_value IntegerHadamRnnEntry(napi_env env, napi_callback_info info);
 napi_value IntegerOrnnEntry(napi_env env, napi_callback_info info);
 napi_value FloatHadamRnnEntry(napi_env env, napi_callback_info info);

@@ -91,6 +91,8 @@ export interface FloatHadamRnnArgs {
 }
 
 export interface InferenceImplementation {
+  /** out[i] = clamp(roundHalfEven(x[i] / scale) + zeroPoint, qmin, qmax) (NaN → 0). */
+  quantizeInputs(x: Float32Array, scale: number, zeroPoint: number, qmin: number, qmax: number, out: Int32Array): void;
   integerHadamRnn(a: IntegerHadamRnnArgs): void;
   integerOrnn(a: IntegerOrnnArgs): void;
   floatHadamRnn(a: FloatHadamRnnArgs): void;

@@ -3,12 +3,19 @@
  * references of the fused scans, differentiated by tfjs autodiff, and random inputs.
  */
 import { tf, createRng } from '@orthoquant/runtime';
-import { sylvester as sylvesterSigns } from '@orthoquant/orthogonal';
+import { hadamard, hadamardConstruction, sylvester as sylvesterSigns } from '@orthoquant/orthogonal';
 import type { Activation } from './scan-spec.js';
 
 /** Sylvester Hadamard matrix H_m (m a power of two), unnormalised, as floats (orthogonal's `sylvester`). */
 export function sylvester(m: number): Float32Array {
   return Float32Array.from(sylvesterSigns(m));
+}
+
+/** Paley I Hadamard matrix of order q + 1 (q prime ≡ 3 mod 4): not symmetric, as the kernels must handle (orthogonal's construction). */
+export function paley1(q: number): Int8Array {
+  const c = hadamardConstruction(q + 1);
+  if (c?.kind !== 'paley1') throw new Error(`paley1: order ${q + 1} is not a Paley I order`);
+  return hadamard(q + 1);
 }
 
 /** I_{n/m} ⊗ H_m / √m as a dense [n, n] tensor. */

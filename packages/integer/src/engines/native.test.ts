@@ -13,7 +13,7 @@ import { randomHadamRnn, randomInputs, randomOrnn } from '../testing.js';
 import { calibrate } from '../ptq/calibrate.js';
 import { exportInteger } from '../ptq/export.js';
 import type { FloatModel, IntegerModel } from '../model.js';
-import { quantizeInputs } from './common.js';
+import { inputCodes, quantizeInputs } from './common.js';
 import type { IntegerOutput } from './common.js';
 import { initialState, runIntegerCodes } from './run.js';
 import { integerEngineInfo, setIntegerEngine } from './native.js';
@@ -39,6 +39,7 @@ const CASES: Case[] = [
   { label: 'hadam n12 m4 relu m2m 8b (n not a multiple of 8)', float: randomHadamRnn({ n: 12, blockSize: 4, activation: 'relu', seed: 'n/5' }), actBits: 8 },
   { label: 'hadam n128 m128 linear m2m 12b 4-bit U/V (the bench model)', float: { ...randomHadamRnn({ n: 128, inputSize: 10, outputSize: 9, seed: 'n/6' }), bits: { U: 4, V: 4 } }, actBits: 12, T: 30, B: 4 },
   { label: 'hadam n64 m64 linear m2m 16b 16-bit V (wide readout)', float: randomHadamRnn({ n: 64, seed: 'n/7' }), actBits: 16, weightBits: 16 },
+  { label: 'hadam n32768 m32768 relu 16b (no headroom: the remainder-test rounding)', float: randomHadamRnn({ n: 32768, activation: 'relu', seed: 'n/8' }), actBits: 16, T: 6, B: 2 },
   { label: 'hadam n32 m8 16b (entry)', float: randomHadamRnn({ n: 32, blockSize: 8, seed: 'entry' }), actBits: 16 },
   // engines.test.ts (dense ORNN)
   ...[6, 8, 12, 16].flatMap((bits) => [
@@ -93,6 +94,18 @@ describe('native integer engines equal the JS engines bit for bit', { skip: nati
       }
     });
   }
+
+  it('input quantization: the native loop equals the JS one (ties to even, saturation, NaN, ±∞)', () => {
+    const special = [0, -0, 0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 1e-9, -1e-9, 127.5, 128.5, -128.5, -129.5, 1e9, -1e9, NaN, Infinity, -Infinity, 3.4e38, 1.0000001, 0.49999997];
+    const x = Float32Array.from([...special, ...randomInputs(50, 4, 5, 'quantize', 40)]);
+    for (const [scale, zp, bits] of [[1, 0, 8], [0.5, 3, 8], [0.1, -7, 12], [2 ** -10, 0, 16], [3, 1, 2]] as const) {
+      const m = { actBits: bits, inputScale: scale, inputZeroPoint: zp };
+      setIntegerEngine('js');
+      const js = inputCodes(m, x);
+      setIntegerEngine('native');
+      assert.deepEqual(inputCodes(m, x), js, `scale ${scale}, zero point ${zp}, ${bits} bits`);
+    }
+  });
 
   it('a state outside [qmin, qmax] runs in JS (the native engines take only in-range states)', () => {
     const float = randomHadamRnn({ n: 16, seed: 'range' });
