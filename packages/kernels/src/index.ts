@@ -15,5 +15,5 @@ export { lstmScan, lstmForward, lstmBackward } from './lstm.js';
 export type { LstmSpec, LstmInputs, LstmOutputs, LstmGradients } from './lstm-spec.js';
 export { affineRows, affineForward, affineBackward, readoutCrossEntropy } from './affine.js';
 export type { AffineRowsOptions, AffineSpec, AffineGradients } from './affine.js';
-export { hadamardRnnLoss, fusedStepForward, fusedStepBackward } from './fused-step.js';
-export type { HadamardRnnLossOptions, FusedStepSpec, FusedStepInputs, FusedStepGradients } from './fused-step.js';
+export { hadamardRnnLoss, denseRnnLoss, fusedStepForward, fusedStepBackward } from './fused-step.js';
+export type { HadamardRnnLossOptions, DenseRnnLossOptions, FusedStepSpec, FusedStepInputs, FusedStepGradients } from './fused-step.js';

@@ -331,8 +331,9 @@ export abstract class BaseModel implements RecurrentModel {
 
 /**
  * Whether models that can compute their whole training loss as one op do so (default; HadamRNN:
- * `hadamardRnnLoss`): `ORTHOQUANT_FUSED_STEP=0` (or `ORTHOQUANT_REVERSIBLE=0`, since that op
- * is reversible) selects the composition of projection, scan and fused readout loss instead.
+ * `hadamardRnnLoss`, reversible BPTT; dense ORNN/QORNN with σ ∈ {linear, ReLU, tanh}:
+ * `denseRnnLoss`, checkpointed BPTT): `ORTHOQUANT_FUSED_STEP=0` (or `ORTHOQUANT_REVERSIBLE=0`)
+ * selects the composition of projection, scan and fused readout loss instead.
  */
 export function fusedStep(): boolean {
   return setting('fusedStep') && setting('reversible');
