@@ -13,7 +13,7 @@ export const packageGraph = {
   models: ['runtime', 'quantizers', 'orthogonal', 'kernels'],
   train: ['runtime', 'models', 'tasks'],
   store: ['runtime'],
-  integer: ['runtime', 'quantizers', 'orthogonal', 'models', 'tasks'],
+  integer: ['runtime', 'quantizers', 'orthogonal', 'models', 'tasks', 'kernels'],
   sweep: ['runtime', 'store', 'train', 'models', 'tasks', 'integer'],
   reporter: ['runtime', 'store'],
   dashboard: ['runtime', 'store', 'reporter'],

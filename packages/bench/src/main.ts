@@ -1,7 +1,8 @@
 /**
- * `npm run bench`: every case of issue 8, each in its own child process (its peak RSS is its
- * own), the PyTorch peer in the same run, then benchmarks/results/<date>.json and
- * benchmarks/RESULTS.md. See `--help`.
+ * `npm run bench`: every case of issue 13, each in its own child process (its peak RSS is its
+ * own), the PyTorch peer in the same run with the same thread count (ORTHOQUANT_THREADS for our
+ * children = torch.set_num_threads = OMP_NUM_THREADS = MKL_NUM_THREADS, all set explicitly), then
+ * benchmarks/results/<date>.json and benchmarks/RESULTS.md. See `--help`.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -34,9 +35,10 @@ async function child(name: string, quick: boolean, reps: number): Promise<void> 
   process.stdout.write(`\n${MARK}${JSON.stringify({ ...m, peakRssMB: process.resourceUsage().maxRSS / 1024 })}\n`);
 }
 
-function runChild(name: string, quick: boolean, reps: number): CaseMeasurement & { peakRssMB: number } {
+function runChild(name: string, quick: boolean, reps: number, threads: number): CaseMeasurement & { peakRssMB: number } {
   const args = [...process.execArgv, SELF, '--child', name, '--reps', String(reps), ...(quick ? ['--quick'] : [])];
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 30 * 60_000, maxBuffer: 64 << 20, env: childEnv({ ORTHOQUANT_LOG_LEVEL: rawSetting('logLevel') ?? 'error' }) });
+  const env = childEnv({ ORTHOQUANT_THREADS: String(threads), ORTHOQUANT_LOG_LEVEL: rawSetting('logLevel') ?? 'error' });
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 30 * 60_000, maxBuffer: 64 << 20, env });
   const line = r.stdout?.split('\n').find((l) => l.startsWith(MARK));
   if (r.status !== 0 || !line) throw new Error(`exit ${r.status ?? r.signal}: ${(r.stderr || r.error?.message || '').trim().slice(-1500)}`);
   return JSON.parse(line.slice(MARK.length)) as CaseMeasurement & { peakRssMB: number };
@@ -102,7 +104,9 @@ async function main(): Promise<number> {
     if (!peer.available) log(`PyTorch peer SKIPPED: ${peer.message}`);
   }
   const info = await machine(peer, loadStart);
-  log(`bench: ${selected.length} case(s), ${reps} timed run(s) each after 1 warm-up${args.quick ? ' (QUICK: tiny shapes, numbers mean nothing)' : ''}; load average ${loadStart.map((x) => x.toFixed(2)).join(' ')}`);
+  // One thread count for both sides: ours (ORTHOQUANT_THREADS, default the hardware's) = torch's.
+  const threads = Number(info.kernel.threads);
+  log(`bench: ${selected.length} case(s), ${reps} timed run(s) each after 1 warm-up, ${threads} thread(s) on both sides${args.quick ? ' (QUICK: tiny shapes, numbers mean nothing)' : ''}; load average ${loadStart.map((x) => x.toFixed(2)).join(' ')}`);
   const results: CaseResult[] = [];
   for (const c of selected) {
     const shape = c.shape(args.quick);
@@ -116,16 +120,23 @@ async function main(): Promise<number> {
           log('skipped (no PyTorch)');
           continue;
         }
-        const p = runPeer(PEER_SCRIPT, c.peer, shape, reps, 1);
+        const p = runPeer(PEER_SCRIPT, c.peer, shape, reps, 1, threads);
         info.torch = p.torch;
         info.torchBlas = p.blas;
         info.torchThreads = p.threads;
         const s = summarize(p.times_s);
-        results.push({ ...base, times: p.times_s, median: s.median, min: s.min, max: s.max, peakRssMB: p.peak_rss_mb, notes: [`torch ${p.torch}, ${p.threads} threads, ${p.blas}`] });
+        results.push({
+          ...base, times: p.times_s, median: s.median, min: s.min, max: s.max, peakRssMB: p.peak_rss_mb, keptMB: p.kept_mb ?? null,
+          kernel: { implementation: 'torch', simd: p.blas, threads: p.threads },
+          notes: [`torch ${p.torch}, torch.get_num_threads() = ${p.threads}, OMP_NUM_THREADS = ${p.omp_threads ?? '?'}, ${p.blas}`],
+        });
       } else {
-        const m = runChild(c.name, args.quick, reps);
+        const m = runChild(c.name, args.quick, reps, threads);
         const s = summarize(m.times);
-        results.push({ ...base, shape: m.shape ?? (c.group === 'baseline' ? null : shape), times: m.times, median: s.median, min: s.min, max: s.max, peakRssMB: m.peakRssMB, throughput: m.throughput ?? null, ...(m.notes ? { notes: m.notes } : {}) });
+        results.push({
+          ...base, shape: m.shape ?? (c.group === 'baseline' ? null : shape), times: m.times, median: s.median, min: s.min, max: s.max, peakRssMB: m.peakRssMB, throughput: m.throughput ?? null,
+          ...(m.notes ? { notes: m.notes } : {}), ...(m.kernel ? { kernel: m.kernel } : {}), ...(m.keptMB !== undefined ? { keptMB: m.keptMB } : {}),
+        });
       }
       const r = results.at(-1)!;
       log(`median ${r.median?.toFixed(3)} s [${r.min?.toFixed(3)}–${r.max?.toFixed(3)}], peak RSS ${r.peakRssMB?.toFixed(0)} MB${r.throughput ? `, ${r.throughput.value.toFixed(1)} ${r.throughput.unit}` : ''} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);

@@ -39,15 +39,19 @@ export interface PeerRun {
   min_s: number;
   max_s: number;
   peak_rss_mb: number;
+  /** Distinct storages autograd saved for backward in one iteration, MB. */
+  kept_mb?: number;
   torch: string;
   threads: number;
+  omp_threads?: string | null;
   blas: string;
 }
 
 export function runPeer(script: string, spec: PeerSpec, shape: Shape, reps: number, warmup: number, threads = 2): PeerRun {
   const args = [script, '--mode', spec.mode, '--n', String(shape.n), '--B', String(shape.B), '--T', String(shape.T), '--input', String(spec.input), '--classes', String(spec.classes), '--readout', spec.readout, '--reps', String(reps), '--warmup', String(warmup), '--threads', String(threads)];
-  const r = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: 6 * 60_000, env: childEnv({ OMP_NUM_THREADS: String(threads) }) });
-  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') throw new Error(`torch_rnn.py ${spec.mode}: timed out after 6 min (${reps} runs + ${warmup} warm-up)`);
+  // The same thread count for torch's intra-op pool, OpenMP and MKL, set explicitly.
+  const r = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: 20 * 60_000, env: childEnv({ OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) }) });
+  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') throw new Error(`torch_rnn.py ${spec.mode}: timed out after 20 min (${reps} runs + ${warmup} warm-up)`);
   if (r.status !== 0) throw new Error(`torch_rnn.py ${spec.mode} failed (exit ${r.status ?? r.signal}): ${(r.stderr || r.error?.message || '').trim().slice(-800)}`);
   const line = r.stdout.trim().split('\n').pop() ?? '';
   try {

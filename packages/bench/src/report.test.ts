@@ -3,46 +3,64 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { computeRatios, evaluateTargets, renderMarkdown, writeResults } from './report.js';
+import { computeRatios, evaluateTargets, kernelText, renderMarkdown, writeResults } from './report.js';
+import type { CaseResult } from './report.js';
 import { syntheticCase, syntheticResults } from './testing.js';
 
-const COPY_PEERS = { fused: ['tanh', 'relu'], loop: 'loop' };
-const peer = (name: string, median: number) => syntheticCase(name, { group: 'peer', median, times: [median], min: median, max: median });
+const COPY_PEERS = { paper: 'paper', fused: ['tanh', 'relu'] };
+const peer = (name: string, median: number) => syntheticCase(name, { group: 'peer', median, times: [median], min: median, max: median, kernel: { implementation: 'torch', simd: 'mkl', threads: 2 } });
+const native = { implementation: 'native', simd: 'avx2+fma', threads: 2 };
+const inference = (name: string, value: number, implementation = 'native') => syntheticCase(name, { group: 'inference', throughput: { value, unit: 'sequences/s' }, kernel: { ...native, implementation } });
 
-function fullSet(hadamMedian: number, denseMedian: number, rss: number) {
+/** Every case the targets read; `speed` scales our times (1: all met). */
+function fullSet(speed: number, rss: number): CaseResult[] {
   return [
-    syntheticCase('copy-hadamrnn', { median: hadamMedian, peers: COPY_PEERS, peakRssMB: rss }),
-    syntheticCase('copy-qornn', { median: denseMedian, peers: COPY_PEERS }),
-    syntheticCase('infer-float-dense', { group: 'inference', throughput: { value: 10, unit: 'sequences/s' } }),
-    syntheticCase('infer-int-hadamrnn', { group: 'inference', throughput: { value: 60, unit: 'sequences/s' } }),
-    peer('tanh', 3),
-    peer('relu', 2),
-    peer('loop', 4),
+    syntheticCase('copy-hadamrnn', { median: 0.03 * speed, peers: COPY_PEERS, peakRssMB: rss, keptMB: 6.3, kernel: native }),
+    syntheticCase('copy-hadamrnn-t10k', { median: 0.25 * speed, peakRssMB: rss * 1.05 }),
+    syntheticCase('pmnist-hadamrnn', { group: 'train-pmnist', median: 0.1 * speed, peakRssMB: rss }),
+    syntheticCase('copy-qornn', { median: 0.1 * speed, peakRssMB: rss, peers: { fused: COPY_PEERS.fused } }),
+    syntheticCase('copy-lstm', { median: 0.4 * speed, peakRssMB: rss }),
+    inference('infer-float-hadamrnn', 100, 'js'),
+    inference('infer-int-hadamrnn', 120, 'js'),
+    inference('infer-float-hadamrnn-native', 1000),
+    inference('infer-int-hadamrnn-native', 1600),
+    peer('paper', 3),
+    peer('tanh', 0.6),
+    peer('relu', 0.3),
   ];
 }
 
-test('ratios are ours / PyTorch against the faster fused peer, and the per-step loop', () => {
-  const cases = computeRatios(fullSet(0.1, 1, 100));
-  assert.equal(cases[0].ratios!.fused, 0.05);
-  assert.equal(cases[0].ratios!.loop, 0.025);
+test('ratios are ours / PyTorch: the paper-style peer, and the faster nn.RNN', () => {
+  const cases = computeRatios(fullSet(1, 100));
+  assert.equal(cases[0].ratios!.paper, 0.01);
+  assert.equal(cases[0].ratios!.fused, 0.1);
   assert.equal(cases[0].ratios!.lstm, null);
+  assert.equal(cases[3].ratios!.paper, null);
 });
 
-test('targets met and not met', () => {
-  const met = evaluateTargets(fullSet(0.1, 0.5, 180));
-  assert.deepEqual(met.map((t) => t.verdict), ['met', 'met', 'met', 'met']);
-  assert.equal(met[0].value, 20);
-  const missed = evaluateTargets([...fullSet(0.5, 1, 180).slice(0, 2), syntheticCase('copy-lstm', { peakRssMB: 250 }), ...fullSet(0, 0, 0).slice(2)]);
-  assert.deepEqual(missed.map((t) => t.verdict), ['not met', 'not met', 'not met', 'met']);
-  assert.match(missed[2].detail, /copy-lstm, 250 MB/);
-  assert.equal(missed[0].value, 4);
+test('the targets of issue 13: met, not met, and the engine kind of the inference ratio', () => {
+  const met = evaluateTargets(fullSet(1, 140));
+  assert.deepEqual(met.map((t) => t.id), [
+    'copy-hadamrnn-time', 'copy-hadamrnn-rss', 't10k-time', 't10k-rss', 'pmnist-hadamrnn-time', 'pmnist-hadamrnn-rss',
+    'copy-qornn-time', 'copy-qornn-rss', 'copy-lstm-time', 'copy-lstm-rss', 'integer-inference',
+  ]);
+  assert.deepEqual(met.map((t) => t.verdict), Array(11).fill('met'));
+  assert.equal(met[10].value, 1.6);
+  assert.match(met[10].detail, /native vs native 1\.60× \(judged\); JS vs JS 1\.20×/);
+  assert.match(met[1].detail, /140 MB peak RSS; 6\.3 MB kept for backward/);
+  const missed = evaluateTargets(fullSet(2, 300));
+  assert.deepEqual(missed.map((t) => t.verdict), ['not met', 'not met', 'met', 'met', 'not met', 'not met', 'not met', 'not met', 'not met', 'met', 'met']);
+  // Without native inference results, the JS pair is judged.
+  const jsOnly = evaluateTargets(fullSet(1, 100).map((c) => (c.name.endsWith('-native') ? { ...c, kernel: { implementation: 'js', simd: 'none', threads: 1, reason: 'no addon' } } : c)));
+  assert.equal(jsOnly[10].value, 1.2);
+  assert.equal(jsOnly[10].verdict, 'not met');
 });
 
-test('a missing peer shows as — and its targets as unknown', () => {
-  const cases = fullSet(0.1, 0.5, 100).map((c) => (c.group === 'peer' ? { ...c, skipped: 'PyTorch not installed', median: null, min: null, max: null, times: [] } : c));
-  const r = syntheticResults(cases, { peer: { available: false, message: 'torch missing; apt-get install python3-torch libopenblas0-pthread' } });
+test('a missing peer shows as — and a missing case makes its targets unknown', () => {
+  const cases = fullSet(1, 100).map((c) => (c.group === 'peer' ? { ...c, skipped: 'PyTorch not installed', median: null, min: null, max: null, times: [] } : c));
+  const r = syntheticResults(cases.filter((c) => c.name !== 'copy-lstm'), { peer: { available: false, message: 'torch missing; apt-get install python3-torch libopenblas0-pthread' } });
   const t = evaluateTargets(r.cases);
-  assert.deepEqual(t.map((x) => x.verdict), ['unknown', 'unknown', 'met', 'met']);
+  assert.equal(t.find((x) => x.id === 'copy-lstm-time')!.verdict, 'unknown');
   const md = renderMarkdown(r);
   assert.match(md, /PyTorch peer: not run — torch missing; apt-get install python3-torch/);
   const row = md.split('\n').find((l) => l.startsWith('| copy-hadamrnn |'))!;
@@ -51,22 +69,22 @@ test('a missing peer shows as — and its targets as unknown', () => {
   assert.match(md, /— unknown/);
 });
 
-test('writeResults writes the dated JSON with ratios and targets, and RESULTS.md with notes and load', () => {
+test('writeResults writes the dated JSON with ratios and targets, and RESULTS.md with kernels, kept bytes, notes and load', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bench-report-'));
   try {
-    const r = syntheticResults(fullSet(0.1, 1, 100), { machine: { ...syntheticResults([]).machine, loadAverage: { start: [5, 4, 3], end: [6, 5, 4] } } });
+    const r = syntheticResults(fullSet(1, 100), { machine: { ...syntheticResults([]).machine, loadAverage: { start: [5, 4, 3], end: [6, 5, 4] } } });
     const p = writeResults(r, dir, '## Notes\n\nhand-written analysis');
     assert.equal(p.json, join(dir, 'results', '2026-01-02.json'));
     const j = JSON.parse(readFileSync(p.json, 'utf8'));
-    assert.equal(j.cases[0].ratios.fused, 0.05);
-    assert.deepEqual(j.targets.map((t: { verdict: string }) => t.verdict), ['met', 'not met', 'met', 'met']);
+    assert.equal(j.cases[0].ratios.paper, 0.01);
+    assert.equal(j.targets.length, 11);
     const md = readFileSync(p.markdown, 'utf8');
+    assert.match(md, /## Targets \(issue 13\)/);
     assert.match(md, /load average .* at start: 5\.00 \/ 4\.00 \/ 3\.00.*shared and busy/);
-    assert.match(md, /\| copy-hadamrnn \| n=128 B=128 T=1000 \| 0\.100 \| 1\.000–3\.000 \| 3 \| 100 \| 0\.05 \(ours 20\.0× faster\)/);
-    assert.match(md, /\| copy-qornn .*\| 0\.50 \(ours 2\.0× faster\)/);
-    assert.match(md, /❌ not met/);
+    assert.match(md, /\| copy-hadamrnn \| n=128 B=128 T=1000 \| 0\.030 \| 1\.000–3\.000 \| 3 \| 100 \| 6\.3 \| native \(avx2\+fma, 2 threads\) \| 0\.01 \(ours 100\.0× faster\) \| 0\.10 \(ours 10\.0× faster\) \| — \|/);
+    assert.match(md, /torch 2\.0 \(openblas\), 2 threads; ours 2 threads/);
     assert.match(md, /hand-written analysis\n$/);
-    assert.match(md, /60\.0 sequences\/s/);
+    assert.match(md, /1600\.0 sequences\/s/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -74,8 +92,14 @@ test('writeResults writes the dated JSON with ratios and targets, and RESULTS.md
 
 test('a peer run at a reduced T is scaled linearly to the case\'s T for the ratio', () => {
   const cases = computeRatios([
-    syntheticCase('ours', { median: 1, peers: { loop: 'loop' } }),
-    syntheticCase('loop', { group: 'peer', median: 0.5, shape: { n: 128, B: 128, T: 100 } }),
+    syntheticCase('ours', { median: 1, peers: { paper: 'paper' } }),
+    syntheticCase('paper', { group: 'peer', median: 0.5, shape: { n: 128, B: 128, T: 100 } }),
   ]);
-  assert.equal(cases[0].ratios!.loop, 0.2);
+  assert.equal(cases[0].ratios!.paper, 0.2);
+});
+
+test('kernel records say which implementation ran, and when a case fell back to JS', () => {
+  assert.equal(kernelText({ implementation: 'native', simd: 'sse2', threads: 1 }), 'native (sse2, 1 thread)');
+  assert.equal(kernelText({ implementation: 'js', simd: 'none', threads: 1, reason: 'native addon not built' }), 'JS — FELL BACK: native addon not built');
+  assert.equal(kernelText({ implementation: 'torch', simd: 'mkl', threads: 2 }), 'torch (2 threads, mkl)');
 });

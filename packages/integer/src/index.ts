@@ -35,6 +35,7 @@ export {
 } from './fixed-point/fixed-point.js';
 export type { FixedMultiplier } from './fixed-point/fixed-point.js';
 export { floatForward } from './float/reference.js';
+export { floatForwardNative } from './float/native.js';
 export type { ActivationObserver, FloatState } from './float/reference.js';
 export { calibrate } from './ptq/calibrate.js';
 export type { Calibration, CalibrateOptions, DenseInputs } from './ptq/calibrate.js';
@@ -47,6 +48,8 @@ export type { HadamRnnBound } from './ptq/bounds.js';
 export { quantizeInputs, dequantizeLogits, tokenInputCodes, embedTokens } from './engines/common.js';
 export type { IntegerOutput, IntegerState } from './engines/common.js';
 export { runHadamRnn, hadamardStep } from './engines/hadamrnn.js';
+export { setIntegerEngine, integerEngineInfo } from './engines/native.js';
+export type { IntegerEngineChoice } from './engines/native.js';
 export type { OpCounts, EngineOptions } from './engines/hadamrnn.js';
 export { runOrnn } from './engines/ornn.js';
 export { runLstm, lookupQ15, cellToQ312 } from './engines/lstm.js';

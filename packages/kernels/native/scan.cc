@@ -18,6 +18,7 @@
 #include "common.h"
 #include "reversible.h"
 #include "fused-step.h"
+#include "integer.h"
 
 
 namespace {
@@ -902,6 +903,10 @@ napi_value Init(napi_env env, napi_value exports) {
       {"reversibleBackward", nullptr, oq::ReversibleBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"fusedStepForward", nullptr, oq::FusedStepForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"fusedStepBackward", nullptr, oq::FusedStepBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"integerQuantizeInputs", nullptr, oq::IntegerQuantizeInputsEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"integerHadamRnn", nullptr, oq::IntegerHadamRnnEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"integerOrnn", nullptr, oq::IntegerOrnnEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"floatHadamRnn", nullptr, oq::FloatHadamRnnEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -13,6 +13,7 @@ import type { LstmImplementation } from './lstm-spec.js';
 import type { AffineImplementation } from './affine.js';
 import type { ReversibleImplementation } from './scan-reversible.js';
 import type { FusedStepImplementation, FusedStepSpec } from './fused-step.js';
+import type { InferenceImplementation } from './inference.js';
 import { setting } from '@orthoquant/runtime';
 
 /** The functions the addon exports (see native/scan.cc). */
@@ -48,6 +49,21 @@ interface Addon {
     N: number, k: number, m: number, relu: number, threads: number, x: Float32Array, w: Float32Array, c: Float32Array, targets: Int32Array,
     scale: number, dx: Float32Array | null, dw: Float32Array | null, dc: Float32Array | null,
   ): number;
+  integerQuantizeInputs(x: Float32Array, scale: number, zeroPoint: number, qmin: number, qmax: number, out: Int32Array): void;
+  integerHadamRnn(
+    T: number, B: number, n: number, m: number, D: number, O: number, actBits: number, relu: number, readRelu: number, manyToMany: number, phase0: number,
+    xq: Int32Array, zp: number, U: Int32Array, bInput: Int32Array, inputRescale: Int32Array, signMask: Int32Array, stepShifts: Int32Array,
+    V: Int32Array, cLogit: Int32Array, h: Int32Array, logits: Int32Array,
+  ): void;
+  integerOrnn(
+    T: number, B: number, n: number, D: number, O: number, actBits: number, relu: number, readRelu: number, manyToMany: number,
+    xq: Int32Array, zp: number, U: Int32Array, bInput: Int32Array, inputRescale: Int32Array, W: Int32Array, stateRescale: Int32Array,
+    V: Int32Array, cLogit: Int32Array, h: Int32Array, logits: Int32Array,
+  ): void;
+  floatHadamRnn(
+    T: number, B: number, n: number, m: number, D: number, O: number, relu: number, readRelu: number, manyToMany: number,
+    x: Float32Array, U: Float32Array, b: Float32Array, scaledSigns: Float32Array, V: Float32Array, c: Float32Array, h: Float32Array, logits: Float32Array,
+  ): void;
   lstmForward(T: number, B: number, n: number, threads: number, gates: Float32Array, w: Float32Array, h0: Float32Array | null, c0: Float32Array | null, H: Float32Array, C: Float32Array, S: Float32Array): void;
   lstmBackward(
     T: number, B: number, n: number, threads: number, w: Float32Array, h0: Float32Array | null, c0: Float32Array | null,
@@ -83,6 +99,8 @@ export interface NativeLoad {
   reversible: ReversibleImplementation | null;
   /** The whole HadamRNN training loss (fused-step.ts); null when the addon is absent. */
   fusedStep: FusedStepImplementation | null;
+  /** Integer and float inference engines (inference.ts); null when the addon is absent. */
+  inference: InferenceImplementation | null;
   /** The build that was loaded (null when none). */
   isa: Isa | null;
   /** The instruction set that build was compiled for ('sse2', 'avx2+fma', 'neon', …; 'none' without the addon). */
@@ -120,7 +138,7 @@ export function loadNativeIsa(isa: Isa): NativeLoad {
 }
 
 function absent(reason: string): NativeLoad {
-  return { impl: null, lstm: null, affine: null, reversible: null, fusedStep: null, isa: null, simd: 'none', hardwareThreads: 1, reason };
+  return { impl: null, lstm: null, affine: null, reversible: null, fusedStep: null, inference: null, isa: null, simd: 'none', hardwareThreads: 1, reason };
 }
 
 function choose(): NativeLoad {
@@ -220,5 +238,22 @@ function tryLoad(path: string, isa: Isa): NativeLoad {
       addon.fusedStepBackward(...head(spec), threads, inp.x, inp.U, inp.b, inp.s, inp.h0, inp.V, inp.c, inp.targets, hLast, anchors, dy, g.dU, g.db, g.ds, g.dh0, g.dV, g.dc);
     },
   };
-  return { impl, lstm, affine, reversible, fusedStep, isa, simd: info.simd, hardwareThreads: info.hardwareThreads };
+  const b = (v: boolean) => (v ? 1 : 0);
+  const inference: InferenceImplementation = {
+    simd: info.simd,
+    quantizeInputs: (x, scale, zeroPoint, qmin, qmax, out) => addon.integerQuantizeInputs(x, scale, zeroPoint, qmin, qmax, out),
+    integerHadamRnn: (a) =>
+      addon.integerHadamRnn(
+        a.T, a.B, a.n, a.blockSize, a.inputSize, a.outputSize, a.actBits, b(a.relu), b(a.readoutRelu), b(a.manyToMany), a.phase0,
+        a.xq, a.inputZeroPoint, a.U, a.bInput, a.inputRescale, a.signMask, a.stepShifts, a.V, a.cLogit, a.h, a.logits,
+      ),
+    integerOrnn: (a) =>
+      addon.integerOrnn(
+        a.T, a.B, a.n, a.inputSize, a.outputSize, a.actBits, b(a.relu), b(a.readoutRelu), b(a.manyToMany),
+        a.xq, a.inputZeroPoint, a.U, a.bInput, a.inputRescale, a.W, a.stateRescale, a.V, a.cLogit, a.h, a.logits,
+      ),
+    floatHadamRnn: (a) =>
+      addon.floatHadamRnn(a.T, a.B, a.n, a.blockSize, a.inputSize, a.outputSize, b(a.relu), b(a.readoutRelu), b(a.manyToMany), a.x, a.U, a.b, a.scaledSigns, a.V, a.c, a.h, a.logits),
+  };
+  return { impl, lstm, affine, reversible, fusedStep, inference, isa, simd: info.simd, hardwareThreads: info.hardwareThreads };
 }

@@ -151,6 +151,13 @@ export const SETTINGS = {
     usedBy: 'kernels',
     doc: 'which build of the native addon loads: `auto` (AVX2+FMA when the CPU has both and that build exists, else the baseline), `baseline`, `avx2` (an error on a CPU without it). Default `auto`.',
   }),
+  integerEngine: def<KernelChoice>({
+    env: 'ORTHOQUANT_INTEGER_ENGINE',
+    fallback: 'auto',
+    parse: (raw, name) => parseChoice(KERNEL_CHOICES, raw, name, { fold: true }),
+    usedBy: 'integer',
+    doc: 'integer inference engine of HadamRNN and dense ORNN models: `auto` (the native one, bit-exact with JS, when the addon loads; else JS), `native` (an error when it cannot), `js`. Default `auto`.',
+  }),
   reversible: def<boolean>({
     env: 'ORTHOQUANT_REVERSIBLE',
     fallback: true,

@@ -5,6 +5,7 @@ import type { FixedMultiplier } from '../fixed-point/fixed-point.js';
 import type { IntegerModel, QuantizedTensor } from '../model.js';
 import { checkInputs } from '../float/reference.js';
 import { InputError } from '@orthoquant/runtime';
+import { nativeEngines } from './native.js';
 
 /** What an integer engine returns: int32 logits and the real value of one logit unit. */
 export interface IntegerOutput {
@@ -14,6 +15,14 @@ export interface IntegerOutput {
   logitScales: Float64Array;
   T: number;
   B: number;
+  /** The engine that ran: native (@orthoquant/kernels) or JS (engines/native.ts chooses). */
+  engine?: 'native' | 'js';
+}
+
+/** Whether every state code lies in [qmin, qmax] (the native engines take only such states). */
+export function stateInRange(h: Int32Array, qmin: number, qmax: number): boolean {
+  for (let i = 0; i < h.length; i++) if (h[i] < qmin || h[i] > qmax) return false;
+  return true;
 }
 
 /**
@@ -53,6 +62,12 @@ export function inputCodes(model: Pick<IntegerModel, 'actBits' | 'inputScale' | 
   const qmax = 2 ** (model.actBits - 1) - 1;
   const out = new Int32Array(inputs.length);
   const s = model.inputScale;
+  // The native engines' copy of this loop (same doubles, same ties-to-even), when they run.
+  const nat = nativeEngines();
+  if (nat) {
+    nat.quantizeInputs(inputs, s, model.inputZeroPoint, qmin, qmax, out);
+    return out;
+  }
   for (let i = 0; i < inputs.length; i++) out[i] = saturate(roundHalfEven(inputs[i] / s) + model.inputZeroPoint, qmin, qmax);
   return out;
 }

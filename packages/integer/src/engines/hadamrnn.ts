@@ -9,8 +9,10 @@
  * The 1/√m of W is the shift r_p and the phase change of the state grid (see `IntegerHadamRnn`).
  * Input projection z_t and readout are outside this loop (they multiply by the U, V codes).
  */
+import type { IntegerHadamRnnArgs } from '@orthoquant/kernels';
 import type { IntegerHadamRnn } from '../model.js';
-import { checkState, projectInputs, readoutInteger } from './common.js';
+import { checkState, projectInputs, readoutInteger, stateInRange } from './common.js';
+import { nativeEngines, packHadamRnn } from './native.js';
 import { kronConstants, kronHadamardStep } from './hadamrnn-kron.js';
 import type { IntegerOutput, IntegerState } from './common.js';
 
@@ -144,6 +146,24 @@ export function runHadamRnn(model: IntegerHadamRnn, xq: Int32Array, T: number, B
   // The previous state of step t is on phase t mod 2 (h_{−1} = 0 on phase 0).
   if (options.state) checkState(options.state, B, n, false);
   const phase0 = options.state?.phase ?? 0;
+  const nat = model.hadamardP || options.countOps ? null : nativeEngines();
+  if (nat && (!options.state || stateInRange(options.state.h, -(2 ** (model.actBits - 1)), 2 ** (model.actBits - 1) - 1))) {
+    const steps = model.readout === 'last' ? 1 : T;
+    const logits = new Int32Array(steps * B * O);
+    const h = options.state?.h ?? new Int32Array(B * n);
+    nat.integerHadamRnn({
+      T, B, n, blockSize: m, inputSize: model.inputSize, outputSize: O, actBits: model.actBits, relu: model.activation === 'relu',
+      readoutRelu: model.readoutActivation === 'relu', manyToMany: model.readout === 'many-to-many', phase0, xq, inputZeroPoint: model.inputZeroPoint,
+      ...(packHadamRnn(model) as Pick<IntegerHadamRnnArgs, 'U' | 'bInput' | 'inputRescale' | 'signMask' | 'stepShifts' | 'V' | 'cLogit'>), h, logits,
+    });
+    const logitScales = new Float64Array(steps);
+    for (let k = 0; k < steps; k++) {
+      const t = model.readout === 'last' ? T - 1 : k;
+      logitScales[k] = model.V.scale * model.stateScales[1 - ((t + phase0) & 1)];
+    }
+    if (options.state) options.state.phase = ((T + phase0) & 1) as 0 | 1;
+    return { logits, logitScales, T, B, engine: 'native' };
+  }
   const z = projectInputs(xq, T, B, model.U, model.inputZeroPoint, model.bInput, (t) => model.inputRescale[(t + phase0) & 1]);
   const h = options.state?.h ?? new Int32Array(B * n);
   const signMask = signMasks(model.signs);
@@ -171,5 +191,5 @@ export function runHadamRnn(model: IntegerHadamRnn, xq: Int32Array, T: number, B
     }
   }
   if (options.state) options.state.phase = ((T + phase0) & 1) as 0 | 1;
-  return { logits, logitScales, T, B };
+  return { logits, logitScales, T, B, engine: 'js' };
 }

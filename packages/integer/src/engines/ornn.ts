@@ -5,17 +5,31 @@
  * z_t = the input projection rescaled to the recurrent accumulator scale W.scale · stateScale.
  */
 import type { IntegerOrnn } from '../model.js';
-import { checkState, projectInputs, readoutInteger, rescaleRow } from './common.js';
+import type { IntegerOrnnArgs } from '@orthoquant/kernels';
+import { checkState, projectInputs, readoutInteger, rescaleRow, stateInRange } from './common.js';
+import { nativeEngines, packOrnn } from './native.js';
 import type { IntegerOutput, IntegerState } from './common.js';
 
 export function runOrnn(model: IntegerOrnn, xq: Int32Array, T: number, B: number, state?: IntegerState): IntegerOutput {
   const { n, outputSize: O } = model;
+  if (state) checkState(state, B, n, false);
+  const nat = nativeEngines();
+  if (nat && (!state || stateInRange(state.h, -(2 ** (model.actBits - 1)), 2 ** (model.actBits - 1) - 1))) {
+    const h = state ? Int32Array.from(state.h) : new Int32Array(B * n);
+    const logits = new Int32Array((model.readout === 'last' ? 1 : T) * B * O);
+    nat.integerOrnn({
+      T, B, n, inputSize: model.inputSize, outputSize: O, actBits: model.actBits, relu: model.activation === 'relu',
+      readoutRelu: model.readoutActivation === 'relu', manyToMany: model.readout === 'many-to-many', xq, inputZeroPoint: model.inputZeroPoint,
+      ...(packOrnn(model) as Pick<IntegerOrnnArgs, 'U' | 'bInput' | 'inputRescale' | 'W' | 'stateRescale' | 'V' | 'cLogit'>), h, logits,
+    });
+    state?.h.set(h);
+    return { logits, logitScales: new Float64Array(model.readout === 'last' ? 1 : T).fill(model.V.scale * model.stateScale), T, B, engine: 'native' };
+  }
   const z = projectInputs(xq, T, B, model.U, model.inputZeroPoint, model.bInput, () => model.inputRescale);
   const W = model.W.codes;
   const qmin = -(2 ** (model.actBits - 1));
   const qmax = 2 ** (model.actBits - 1) - 1;
   const relu = model.activation === 'relu';
-  if (state) checkState(state, B, n, false);
   let h = state ? Int32Array.from(state.h) : new Int32Array(B * n);
   let next = new Int32Array(B * n);
   const acc = new Float64Array(n);
@@ -41,5 +55,5 @@ export function runOrnn(model: IntegerOrnn, xq: Int32Array, T: number, B: number
     }
   }
   state?.h.set(h);
-  return { logits, logitScales, T, B };
+  return { logits, logitScales, T, B, engine: 'js' };
 }

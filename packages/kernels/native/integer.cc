@@ -1,0 +1,559 @@
+// Integer-only inference engines (same results, bit for bit, as packages/integer/src/engines:
+// hadamrnn.ts, ornn.ts, common.ts), and the float HadamRNN inference of the same model for speed
+// comparisons.
+//
+// Integer HadamRNN, per step t and row b (phase p = (t + phase0) mod 2):
+//   z   = clamp(mbqm(sat32(bInput + Σ_d U[d]·(x_d − zp)), inputRescale[p]), ±2^30)  (input projection)
+//   a   = (I ⊗ H_m) q_{t−1}            fast Walsh–Hadamard transform: adds and subtracts only
+//   v   = z + (a ^ s) − s              sign flips, s = 0 or −1
+//   v   = (v >> r_p) + roundUp          rounding right shift, ties away from zero (and, sub, shifts)
+//   q_t = clamp(v, qmin, qmax), then ReLU as v & ~(v >> 31)
+//   logits = sat32(cLogit[1 − p] + Σ_j V[j]·f(q_t,j))                             (readout)
+// The recurrence is multiplication-free: 8 int32 lanes (GCC vector extensions), butterflies
+// inside a vector by shuffles and xor/sub sign flips (no ±1 multiplies). The
+// projection and readout multiply by the U and V codes as the JS engine does.
+//
+// Exactness. JS computes these in doubles (exact below 2^53) or int32 bit operations. Here:
+// - the WHT wraps modulo 2^32 like the Int32Array it writes to (never happens for states in
+//   [qmin, qmax]: export keeps m·2^{b−1} ≤ 2^30); z + flipped ≤ 2^31 in magnitude — the one value
+//   that does not fit int32, +2^31, is caught (shift 0: it clamps to qmax as the double does;
+//   shift > 0: JS shifts ToInt32(v), the wrapped value, exactly as int32 lanes do);
+// - the projection, dense recurrence and readout accumulate in int64 (exact, as the JS doubles
+//   are), or in int32 — 16-bit operands, auto-vectorised to multiply-add of pairs — only when a
+//   bound computed from the bit widths proves that no partial sum can leave int32;
+// - states handed in from outside are checked to lie in [qmin, qmax] (else: an error, and the JS
+//   engine runs).
+// mbqm = TFLite's MultiplyByQuantizedMultiplier (fixed-point.ts), in int64.
+//
+// One-hot and token inputs: a row with exactly one input off its zero point projects to a
+// function of (phase, d, x_d); such rows are computed once per call and then reused (likewise
+// the bias-only rows the JS engine caches).
+#include "integer.h"
+
+#include <cfenv>
+#include <unordered_map>
+
+#include "common.h"
+
+namespace oq {
+namespace {
+
+typedef uint32_t v8u __attribute__((vector_size(32)));
+
+inline v8i ldi(const int32_t* p) {
+  v8i r;
+  std::memcpy(&r, p, sizeof r);
+  return r;
+}
+inline void sti(int32_t* p, v8i v) { std::memcpy(p, &v, sizeof v); }
+inline v8i splati(int32_t x) { return (v8i){x, x, x, x, x, x, x, x}; }
+
+// ---------------------------------------------------------------------------------------------
+// Fixed point (fixed-point.ts).
+
+struct Mult {
+  int32_t multiplier;
+  int shift;
+};
+
+inline int32_t sat32(int64_t x) { return x > INT32_MAX ? INT32_MAX : x < INT32_MIN ? INT32_MIN : int32_t(x); }
+
+inline int32_t srdhm(int32_t a, int32_t b) {
+  if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
+  const int64_t ab = int64_t(a) * b;
+  const int64_t nudge = ab >= 0 ? (int64_t(1) << 30) : 1 - (int64_t(1) << 30);
+  return int32_t((ab + nudge) / (int64_t(1) << 31));  // C++ division truncates toward zero
+}
+
+inline int32_t roundingRightShift(int32_t x, int s) {
+  if (s == 0) return x;
+  const int32_t mask = s == 31 ? 0x7fffffff : int32_t((1u << s) - 1);
+  const int32_t remainder = x & mask;
+  const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+  return (x >> s) + (remainder > threshold ? 1 : 0);
+}
+
+inline int32_t saturatingLeftShift(int32_t x, int s) {
+  if (s == 0) return x;
+  const int32_t limit = INT32_MAX >> s;
+  if (x > limit) return INT32_MAX;
+  if (x < -limit - 1) return INT32_MIN;
+  return int32_t(uint32_t(x) << s);
+}
+
+inline int32_t mbqm(int32_t x, const Mult& m) {
+  const int left = m.shift > 0 ? m.shift : 0;
+  const int right = m.shift > 0 ? 0 : -m.shift;
+  const int32_t hi = srdhm(saturatingLeftShift(x, left), m.multiplier);
+  return right > 31 ? 0 : roundingRightShift(hi, right);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Input projection of one row (common.ts projectInputs): out[j] = clamp(mbqm(sat32(acc_j)), ±2^30).
+
+constexpr int32_t INPUT_LIMIT = 1 << 30;
+
+struct Projection {
+  int D, n;
+  const int32_t* U;      // [D, n] codes
+  const int32_t* bias;   // [n]
+  int32_t zp;
+  std::vector<int64_t> acc;
+  std::unordered_map<uint64_t, std::vector<int32_t>> cache;
+  Projection(int D_, int n_, const int32_t* U_, const int32_t* b_, int32_t zp_) : D(D_), n(n_), U(U_), bias(b_), zp(zp_), acc(n_) {}
+
+  void compute(const int32_t* x, const Mult& m, int32_t* out) {
+    for (int j = 0; j < n; j++) acc[j] = bias[j];
+    for (int d = 0; d < D; d++) {
+      const int64_t xd = int64_t(x[d]) - zp;
+      if (xd == 0) continue;
+      const int32_t* row = U + size_t(d) * n;
+      for (int j = 0; j < n; j++) acc[j] += row[j] * xd;
+    }
+    for (int j = 0; j < n; j++) {
+      const int32_t v = mbqm(sat32(acc[j]), m);
+      out[j] = v < -INPUT_LIMIT ? -INPUT_LIMIT : v > INPUT_LIMIT ? INPUT_LIMIT : v;
+    }
+  }
+
+  // The row of step phase `p` for inputs x [D]: computed into `scratch`, or a cached row.
+  // Rows with at most one input off the zero point are cached: slot (p, d) holds the last value
+  // seen there (one-hot and token inputs hit it every time), other values go to a hash map.
+  struct Slot {
+    bool used = false;
+    int32_t value = 0;
+    std::vector<int32_t> row;
+  };
+  std::vector<Slot> slots;  // [2, D + 1]: d = −1 (bias only) at index 0
+
+  const int32_t* row(const int32_t* x, int p, const Mult& m, int32_t* scratch) {
+    int nonzero = 0, which = -1;
+    for (int d = 0; d < D && nonzero < 2; d++)
+      if (x[d] != zp) nonzero++, which = d;
+    if (nonzero >= 2) {
+      compute(x, m, scratch);
+      return scratch;
+    }
+    if (slots.empty()) slots.resize(size_t(2) * (D + 1));
+    const int32_t value = which >= 0 ? x[which] : 0;
+    Slot& s = slots[size_t(p) * (D + 1) + (which + 1)];
+    if (s.used && s.value == value) return s.row.data();
+    const uint64_t key = (uint64_t(uint32_t(p)) << 62) | (uint64_t(uint32_t(which + 1)) << 32) | uint32_t(value);
+    auto it = cache.find(key);
+    if (it == cache.end()) {
+      std::vector<int32_t> r(n);
+      compute(x, m, r.data());
+      it = cache.emplace(key, std::move(r)).first;
+    }
+    if (!s.used) {
+      s.used = true;
+      s.value = value;
+      s.row = it->second;
+    }
+    return it->second.data();
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Readout of one row (common.ts readoutInteger): out[o] = sat32(c[o] + Σ_j V[j, o]·f(q_j)).
+
+struct Readout {
+  int n, O;
+  bool relu, narrow;       // narrow: 16-bit operands, int32 sums (proved exact by the bound)
+  std::vector<int32_t> Vt;   // [O, n]
+  std::vector<int16_t> Vt16; // [O, n]
+  std::vector<int16_t> q16;
+  std::vector<int32_t> q32;
+  Readout(int n_, int O_, const int32_t* V, bool relu_, int actBits, const int32_t* c, int cRows) : n(n_), O(O_), relu(relu_), Vt(size_t(n_) * O_), Vt16(size_t(n_) * O_), q16(n_), q32(n_) {
+    int64_t vmax = 0, cmax = 0;
+    for (int j = 0; j < n; j++)
+      for (int o = 0; o < O; o++) {
+        const int32_t v = V[size_t(j) * O + o];
+        Vt[size_t(o) * n + j] = v;
+        Vt16[size_t(o) * n + j] = int16_t(v);
+        vmax = std::max<int64_t>(vmax, v < 0 ? -int64_t(v) : v);
+      }
+    for (int k = 0; k < cRows * O; k++) cmax = std::max<int64_t>(cmax, c[k] < 0 ? -int64_t(c[k]) : c[k]);
+    const int64_t qmax = int64_t(1) << (actBits - 1);
+    narrow = actBits <= 16 && vmax <= 32767 && int64_t(n) * vmax * qmax + cmax < (int64_t(1) << 31) - 1;
+  }
+
+  void run(const int32_t* q, const int32_t* c, int32_t* out) {
+    if (narrow) {
+      for (int j = 0; j < n; j++) q16[j] = int16_t(relu && q[j] < 0 ? 0 : q[j]);
+      for (int o = 0; o < O; o++) {
+        const int16_t* v = &Vt16[size_t(o) * n];
+        const int16_t* a = q16.data();
+        int32_t s = 0;
+        for (int j = 0; j < n; j++) s += int32_t(a[j]) * int32_t(v[j]);
+        out[o] = s + c[o];
+      }
+    } else {
+      for (int o = 0; o < O; o++) {
+        const int32_t* v = &Vt[size_t(o) * n];
+        int64_t s = c[o];
+        for (int j = 0; j < n; j++) s += int64_t(relu && q[j] < 0 ? 0 : q[j]) * v[j];
+        out[o] = sat32(s);
+      }
+    }
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Integer Walsh–Hadamard transform of one row in blocks of m: adds and subtracts, wrapping
+// modulo 2^32 (uint32 lanes in the scalar path, int32 vectors wrap under GCC/Clang semantics).
+
+// The 8-point transform inside one vector, strides 1, 2, 4: v = even-partner + ±odd-partner,
+// the ± by (x ^ m) − m with m = 0 or −1 per lane. Single-source shuffles only (two-source int
+// shuffles have no SSE2 instruction and would be scalarised in the baseline build).
+inline v8i iwht8(v8i v) {
+  const v8i m1 = {0, -1, 0, -1, 0, -1, 0, -1}, m2 = {0, 0, -1, -1, 0, 0, -1, -1}, m4 = {0, 0, 0, 0, -1, -1, -1, -1};
+  v = SHUF(v, 0, 0, 2, 2, 4, 4, 6, 6) + ((SHUF(v, 1, 1, 3, 3, 5, 5, 7, 7) ^ m1) - m1);
+  v = SHUF(v, 0, 1, 0, 1, 4, 5, 4, 5) + ((SHUF(v, 2, 3, 2, 3, 6, 7, 6, 7) ^ m2) - m2);
+  return SHUF(v, 0, 1, 2, 3, 0, 1, 2, 3) + ((SHUF(v, 4, 5, 6, 7, 4, 5, 6, 7) ^ m4) - m4);
+}
+
+inline void iwht_row(int32_t* x, int n, int m) {
+  if (m < 8) {
+    uint32_t* u = reinterpret_cast<uint32_t*>(x);
+    for (int base = 0; base < n; base += m)
+      for (int h = 1; h < m; h <<= 1)
+        for (int i = base; i < base + m; i += 2 * h)
+          for (int j = i; j < i + h; j++) {
+            const uint32_t a = u[j], b = u[j + h];
+            u[j] = a + b;
+            u[j + h] = a - b;
+          }
+    return;
+  }
+  for (int i = 0; i < n; i += 8) sti(x + i, iwht8(ldi(x + i)));
+  for (int h = 8; h < m; h <<= 1)
+    for (int base = 0; base < n; base += 2 * h)
+      for (int j = base; j < base + h; j += 8) {
+        const v8i a = ldi(x + j), b = ldi(x + j + h);
+        sti(x + j, a + b);
+        sti(x + j + h, a - b);
+      }
+}
+
+// v = z + flip(a); rounding shift; clamp; ReLU — one row of n (hadamrnn.ts hadamardStep).
+// ReLU after the clamp is the clamp to [0, qmax]. `roomy`: |z + flip(a)| + 2^(shift−1) < 2^31 is
+// proved (|z| ≤ 2^30, |a| ≤ m·2^(b−1): caller), so the rounding shift, ties away from zero, is
+// (v + 2^(shift−1) + (v >> 31)) >> shift — the same integers as JS's remainder test, fewer ops.
+inline void integerPost(int32_t* h, const int32_t* z, const int32_t* sign, int n, int shift, int32_t qmin, int32_t qmax, bool relu, bool roomy) {
+  const int32_t mask = shift == 31 ? 0x7fffffff : int32_t((1u << shift) - 1), half = mask >> 1;
+  const int32_t lo0 = relu ? 0 : qmin;
+  int j = 0;
+  if (n % 8 == 0) {
+    const v8i vmask = splati(mask), vhalf = splati(half), lo = splati(lo0), hi = splati(qmax);
+    const v8i bias = splati(shift > 0 ? int32_t(1u << (shift - 1)) : 0);
+    for (; j < n; j += 8) {
+      const v8i s = ldi(sign + j), zz = ldi(z + j), f = (ldi(h + j) ^ s) - s;
+      v8i v = (v8i)((v8u)zz + (v8u)f);  // wraps only at +2^31 (see the header)
+      if (shift > 0 && roomy) {
+        v = (v + bias + (v >> 31)) >> shift;
+        v = v < lo ? lo : v;
+        v = v > hi ? hi : v;
+      } else if (shift > 0) {
+        const v8i up = (v8i)((v8u)(vhalf + (v8i)((v8u)v >> 31) - (v & vmask)) >> 31);
+        v = (v >> shift) + up;
+        v = v < lo ? lo : v;
+        v = v > hi ? hi : v;
+      } else {
+        const v8i overflow = ((zz ^ v) & (f ^ v)) < 0;  // both addends ≥ 0, sum wrapped: +2^31
+        v = v < lo ? lo : v;
+        v = v > hi ? hi : v;
+        v = overflow ? hi : v;
+      }
+      sti(h + j, v);
+    }
+    return;
+  }
+  for (; j < n; j++) {
+    const int64_t v64 = int64_t(z[j]) + ((int64_t(h[j] ^ sign[j])) - sign[j]);
+    int64_t v;
+    if (shift > 0) {
+      const int32_t vi = int32_t(uint32_t(uint64_t(v64)));
+      const int32_t up = int32_t(uint32_t(half + int32_t(uint32_t(vi) >> 31) - (vi & mask)) >> 31);
+      v = int64_t(vi >> shift) + up;
+    } else {
+      v = v64;
+    }
+    h[j] = int32_t(v < lo0 ? lo0 : v > qmax ? qmax : v);
+  }
+}
+
+void checkStateRange(const int32_t* h, size_t len, int32_t qmin, int32_t qmax) {
+  for (size_t i = 0; i < len; i++)
+    if (h[i] < qmin || h[i] > qmax)
+      throw ArgError{"state code " + std::to_string(h[i]) + " at " + std::to_string(i) + " is outside [" + std::to_string(qmin) + ", " + std::to_string(qmax) + "]"};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Node-API glue.
+
+template <class T, napi_typedarray_type TYPE>
+T* getTyped(napi_env env, napi_value v, size_t len, const char* name, const char* typeName) {
+  bool isTyped = false;
+  napi_is_typedarray(env, v, &isTyped);
+  if (!isTyped) throw ArgError{std::string(name) + " must be an " + typeName};
+  napi_typedarray_type ttype;
+  size_t length = 0;
+  void* data = nullptr;
+  napi_get_typedarray_info(env, v, &ttype, &length, &data, nullptr, nullptr);
+  if (ttype != TYPE) throw ArgError{std::string(name) + " must be an " + typeName};
+  if (length != len) throw ArgError{std::string(name) + " has " + std::to_string(length) + " values, expected " + std::to_string(len)};
+  return static_cast<T*>(data);
+}
+inline int32_t* getI32(napi_env env, napi_value v, size_t len, const char* name) { return getTyped<int32_t, napi_int32_array>(env, v, len, name, "Int32Array"); }
+
+Mult getMult(const int32_t* pair) { return Mult{pair[0], int(pair[1])}; }
+
+// integerHadamRnn(T, B, n, m, D, O, actBits, relu, readRelu, manyToMany, phase0,
+//   xq, zp, U, bInput, inputRescale[4], signMask, stepShifts[2], V, cLogit[2·O], h, logits)
+napi_value IntegerHadamRnn(napi_env env, napi_callback_info info) {
+  size_t argc = 22;
+  napi_value a[22];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  try {
+    if (argc != 22) throw ArgError{"integerHadamRnn expects 22 arguments"};
+    const int T = getInt(env, a[0], "T"), B = getInt(env, a[1], "B"), n = getInt(env, a[2], "n"), m = getInt(env, a[3], "m");
+    const int D = getInt(env, a[4], "inputSize"), O = getInt(env, a[5], "outputSize"), bits = getInt(env, a[6], "actBits");
+    const bool relu = getInt(env, a[7], "relu") != 0, readRelu = getInt(env, a[8], "readRelu") != 0, many = getInt(env, a[9], "manyToMany") != 0;
+    const int phase0 = getInt(env, a[10], "phase0");
+    if (T < 1 || B < 1 || n < 1 || D < 1 || O < 1) throw ArgError{"T, B, n, inputSize and outputSize must be positive"};
+    if (m < 1 || (m & (m - 1)) || n % m) throw ArgError{"m must be a power of two dividing n"};
+    if (bits < 2 || bits > 16) throw ArgError{"actBits must be in 2..16"};
+    if ((int64_t(m) << (bits - 1)) > (int64_t(1) << 30)) throw ArgError{"m·2^(actBits−1) exceeds 2^30"};
+    const int32_t* xq = getI32(env, a[11], size_t(T) * B * D, "xq");
+    const int32_t zp = getInt(env, a[12], "inputZeroPoint");
+    const int32_t* U = getI32(env, a[13], size_t(D) * n, "U");
+    const int32_t* bInput = getI32(env, a[14], n, "bInput");
+    const int32_t* rescale = getI32(env, a[15], 4, "inputRescale");
+    const int32_t* sign = getI32(env, a[16], n, "signMask");
+    const int32_t* shifts = getI32(env, a[17], 2, "stepShifts");
+    const int32_t* V = getI32(env, a[18], size_t(n) * O, "V");
+    const int32_t* cLogit = getI32(env, a[19], size_t(2) * O, "cLogit");
+    int32_t* h = getI32(env, a[20], size_t(B) * n, "h");
+    int32_t* logits = getI32(env, a[21], size_t(many ? T : 1) * B * O, "logits");
+    for (int p = 0; p < 2; p++)
+      if (shifts[p] < 0 || shifts[p] > 31) throw ArgError{"stepShifts must be in 0..31"};
+    for (int j = 0; j < n; j++)
+      if (sign[j] != 0 && sign[j] != -1) throw ArgError{"signMask entries must be 0 or −1"};
+    const int32_t qmin = -(1 << (bits - 1)), qmax = (1 << (bits - 1)) - 1;
+    checkStateRange(h, size_t(B) * n, qmin, qmax);
+    const Mult mult[2] = {getMult(rescale), getMult(rescale + 2)};
+    // |z| ≤ 2^30, |a| ≤ m·2^(b−1): the short rounding shift is exact when this leaves room.
+    bool roomy[2];
+    for (int p = 0; p < 2; p++)
+      roomy[p] = shifts[p] > 0 && (int64_t(m) << (bits - 1)) + (int64_t(1) << (shifts[p] - 1)) < (int64_t(1) << 30);
+    Projection proj(D, n, U, bInput, zp);
+    Readout readout(n, O, V, readRelu, bits, cLogit, 2);
+    std::vector<int32_t> z(n);
+    for (int t = 0; t < T; t++) {
+      const int p = (t + phase0) & 1;
+      const bool emit = many || t == T - 1;
+      for (int b = 0; b < B; b++) {
+        int32_t* hb = h + size_t(b) * n;
+        const int32_t* zr = proj.row(xq + (size_t(t) * B + b) * D, p, mult[p], z.data());
+        iwht_row(hb, n, m);
+        integerPost(hb, zr, sign, n, shifts[p], qmin, qmax, relu, roomy[p]);
+        if (emit) readout.run(hb, cLogit + size_t(1 - p) * O, logits + (size_t(many ? t : 0) * B + b) * O);
+      }
+    }
+  } catch (const ArgError& e) {
+    napi_throw_error(env, nullptr, ("orthoquant_kernels.integerHadamRnn: " + e.msg).c_str());
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, (std::string("orthoquant_kernels.integerHadamRnn: ") + e.what()).c_str());
+  }
+  return nullptr;
+}
+
+// integerOrnn(T, B, n, D, O, actBits, relu, readRelu, manyToMany,
+//   xq, zp, U, bInput, inputRescale[2], W, stateRescale[2], V, cLogit[O], h, logits)
+napi_value IntegerOrnn(napi_env env, napi_callback_info info) {
+  size_t argc = 20;
+  napi_value a[20];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  try {
+    if (argc != 20) throw ArgError{"integerOrnn expects 20 arguments"};
+    const int T = getInt(env, a[0], "T"), B = getInt(env, a[1], "B"), n = getInt(env, a[2], "n");
+    const int D = getInt(env, a[3], "inputSize"), O = getInt(env, a[4], "outputSize"), bits = getInt(env, a[5], "actBits");
+    const bool relu = getInt(env, a[6], "relu") != 0, readRelu = getInt(env, a[7], "readRelu") != 0, many = getInt(env, a[8], "manyToMany") != 0;
+    if (T < 1 || B < 1 || n < 1 || D < 1 || O < 1) throw ArgError{"T, B, n, inputSize and outputSize must be positive"};
+    if (bits < 2 || bits > 16) throw ArgError{"actBits must be in 2..16"};
+    const int32_t* xq = getI32(env, a[9], size_t(T) * B * D, "xq");
+    const int32_t zp = getInt(env, a[10], "inputZeroPoint");
+    const int32_t* U = getI32(env, a[11], size_t(D) * n, "U");
+    const int32_t* bInput = getI32(env, a[12], n, "bInput");
+    const Mult inMult = getMult(getI32(env, a[13], 2, "inputRescale"));
+    const int32_t* W = getI32(env, a[14], size_t(n) * n, "W");
+    const Mult stMult = getMult(getI32(env, a[15], 2, "stateRescale"));
+    const int32_t* V = getI32(env, a[16], size_t(n) * O, "V");
+    const int32_t* cLogit = getI32(env, a[17], O, "cLogit");
+    int32_t* h = getI32(env, a[18], size_t(B) * n, "h");
+    int32_t* logits = getI32(env, a[19], size_t(many ? T : 1) * B * O, "logits");
+    const int32_t qmin = -(1 << (bits - 1)), qmax = (1 << (bits - 1)) - 1, lo = relu ? 0 : qmin;
+    checkStateRange(h, size_t(B) * n, qmin, qmax);
+    // W · q in int32 from 16-bit operands when |W|·|q|·n + |z| cannot leave int32.
+    int64_t wmax = 0;
+    for (size_t k = 0; k < size_t(n) * n; k++) wmax = std::max<int64_t>(wmax, W[k] < 0 ? -int64_t(W[k]) : W[k]);
+    const bool narrow = wmax <= 32767 && int64_t(n) * wmax * (int64_t(1) << (bits - 1)) < (int64_t(1) << 30);
+    std::vector<int16_t> W16(narrow ? size_t(n) * n : 0), q16(n);
+    for (size_t k = 0; k < W16.size(); k++) W16[k] = int16_t(W[k]);
+    Projection proj(D, n, U, bInput, zp);
+    Readout readout(n, O, V, readRelu, bits, cLogit, 1);
+    std::vector<int32_t> z(n), next(size_t(B) * n);
+    for (int t = 0; t < T; t++) {
+      for (int b = 0; b < B; b++) {
+        const int32_t* hb = h + size_t(b) * n;
+        int32_t* nb = &next[size_t(b) * n];
+        const int32_t* zr = proj.row(xq + (size_t(t) * B + b) * D, 0, inMult, z.data());
+        if (narrow) {
+          for (int j = 0; j < n; j++) q16[j] = int16_t(hb[j]);
+          for (int i = 0; i < n; i++) {
+            const int16_t* w = &W16[size_t(i) * n];
+            const int16_t* q = q16.data();
+            int32_t s = 0;
+            for (int j = 0; j < n; j++) s += int32_t(w[j]) * int32_t(q[j]);
+            const int32_t v = mbqm(sat32(int64_t(s) + zr[i]), stMult);
+            nb[i] = v < lo ? lo : v > qmax ? qmax : v;
+          }
+        } else {
+          for (int i = 0; i < n; i++) {
+            const int32_t* w = W + size_t(i) * n;
+            int64_t s = zr[i];
+            for (int j = 0; j < n; j++) s += int64_t(w[j]) * hb[j];
+            const int32_t v = mbqm(sat32(s), stMult);
+            nb[i] = v < lo ? lo : v > qmax ? qmax : v;
+          }
+        }
+      }
+      std::memcpy(h, next.data(), sizeof(int32_t) * next.size());
+      if (many || t == T - 1)
+        for (int b = 0; b < B; b++) readout.run(h + size_t(b) * n, cLogit, logits + (size_t(many ? t : 0) * B + b) * O);
+    }
+  } catch (const ArgError& e) {
+    napi_throw_error(env, nullptr, ("orthoquant_kernels.integerOrnn: " + e.msg).c_str());
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, (std::string("orthoquant_kernels.integerOrnn: ") + e.what()).c_str());
+  }
+  return nullptr;
+}
+
+// floatHadamRnn(T, B, n, m, D, O, relu, readRelu, manyToMany, x, U, b, scaledSigns, V, c, h, logits):
+// the float32 inference of the same model, built like the integer engine (one row at a time:
+// projection with zero inputs skipped, the float WHT of common.h, ·(sign/√m) + z, readout dots
+// with 8-lane accumulators), for the integer-vs-float speed comparison.
+napi_value FloatHadamRnn(napi_env env, napi_callback_info info) {
+  size_t argc = 17;
+  napi_value a[17];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  try {
+    if (argc != 17) throw ArgError{"floatHadamRnn expects 17 arguments"};
+    const int T = getInt(env, a[0], "T"), B = getInt(env, a[1], "B"), n = getInt(env, a[2], "n"), m = getInt(env, a[3], "m");
+    const int D = getInt(env, a[4], "inputSize"), O = getInt(env, a[5], "outputSize");
+    const bool relu = getInt(env, a[6], "relu") != 0, readRelu = getInt(env, a[7], "readRelu") != 0, many = getInt(env, a[8], "manyToMany") != 0;
+    if (T < 1 || B < 1 || n < 1 || D < 1 || O < 1) throw ArgError{"T, B, n, inputSize and outputSize must be positive"};
+    if (m < 1 || (m & (m - 1)) || n % m) throw ArgError{"m must be a power of two dividing n"};
+    const float* x = getF32(env, a[9], size_t(T) * B * D, "x", false);
+    const float* U = getF32(env, a[10], size_t(D) * n, "U", false);
+    const float* bias = getF32(env, a[11], n, "b", false);
+    const float* sc = getF32(env, a[12], n, "scaledSigns", false);
+    const float* V = getF32(env, a[13], size_t(n) * O, "V", false);
+    const float* c = getF32(env, a[14], O, "c", false);
+    float* h = getF32(env, a[15], size_t(B) * n, "h", false);
+    float* logits = getF32(env, a[16], size_t(many ? T : 1) * B * O, "logits", false);
+    const int np = (n + 7) / 8 * 8;
+    const int Op = (O + 7) / 8 * 8;  // outputs padded to whole groups of 8 (zero rows)
+    std::vector<float> Vt(size_t(Op) * np, 0.f), z(np, 0.f), f(np, 0.f);
+    for (int j = 0; j < n; j++)
+      for (int o = 0; o < O; o++) Vt[size_t(o) * np + j] = V[size_t(j) * O + o];
+    for (int t = 0; t < T; t++) {
+      const bool emit = many || t == T - 1;
+      for (int b = 0; b < B; b++) {
+        float* hb = h + size_t(b) * n;
+        const float* xr = x + (size_t(t) * B + b) * D;
+        std::memcpy(z.data(), bias, sizeof(float) * n);
+        for (int d = 0; d < D; d++) {
+          const float xd = xr[d];
+          if (xd == 0.f) continue;
+          const float* row = U + size_t(d) * n;
+          for (int j = 0; j < n; j++) z[j] += xd * row[j];
+        }
+        fwht_row(hb, n, m);
+        for (int j = 0; j < n; j++) {
+          const float v = hb[j] * sc[j] + z[j];
+          hb[j] = relu && v < 0.f ? 0.f : v;
+        }
+        if (!emit) continue;
+        for (int j = 0; j < n; j++) f[j] = readRelu && hb[j] < 0.f ? 0.f : hb[j];
+        float* out = logits + (size_t(many ? t : 0) * B + b) * O;
+        // Up to 8 outputs at a time, one accumulator each: independent FMA chains, not one
+        // latency-bound chain per output.
+        for (int o0 = 0; o0 < O; o0 += 8) {
+          const int k = std::min(8, O - o0);
+          v8 acc[8];
+          for (int q = 0; q < 8; q++) acc[q] = splat(0.f);
+          const float* vt = &Vt[size_t(o0) * np];
+          for (int j = 0; j < np; j += 8) {
+            const v8 fj = ld(&f[j]);
+            for (int q = 0; q < 8; q++) acc[q] += fj * ld(vt + size_t(q) * np + j);  // constant trip count: registers
+          }
+          for (int q = 0; q < k; q++) {
+            const v8 a = acc[q];
+            out[o0 + q] = c[o0 + q] + (((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])));
+          }
+        }
+      }
+    }
+  } catch (const ArgError& e) {
+    napi_throw_error(env, nullptr, ("orthoquant_kernels.floatHadamRnn: " + e.msg).c_str());
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, (std::string("orthoquant_kernels.floatHadamRnn: ") + e.what()).c_str());
+  }
+  return nullptr;
+}
+
+// integerQuantizeInputs(x, scale, zeroPoint, qmin, qmax, out): the sensor boundary of every
+// integer engine (common.ts inputCodes), out = clamp(roundHalfEven(x / scale) + zp, qmin, qmax)
+// in doubles as JS computes it; NaN becomes 0 as an Int32Array store of NaN does.
+napi_value IntegerQuantizeInputs(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value a[6];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  try {
+    if (argc != 6) throw ArgError{"integerQuantizeInputs expects 6 arguments"};
+    bool isTyped = false;
+    napi_is_typedarray(env, a[0], &isTyped);
+    if (!isTyped) throw ArgError{"x must be a Float32Array"};
+    napi_typedarray_type ttype;
+    size_t len = 0;
+    void* data = nullptr;
+    napi_get_typedarray_info(env, a[0], &ttype, &len, &data, nullptr, nullptr);
+    if (ttype != napi_float32_array) throw ArgError{"x must be a Float32Array"};
+    const float* x = static_cast<const float*>(data);
+    double scale = 0.0;
+    if (napi_get_value_double(env, a[1], &scale) != napi_ok || !(scale > 0.0)) throw ArgError{"scale must be a positive number"};
+    const double zp = getInt(env, a[2], "zeroPoint"), lo = getInt(env, a[3], "qmin"), hi = getInt(env, a[4], "qmax");
+    int32_t* out = getI32(env, a[5], len, "out");
+    if (std::fegetround() != FE_TONEAREST) throw ArgError{"the floating-point rounding mode is not round-to-nearest"};
+    for (size_t i = 0; i < len; i++) {
+      double v = std::nearbyint(double(x[i]) / scale) + 0.0 + zp;  // ties to even, like roundHalfEven
+      v = v < lo ? lo : v > hi ? hi : v;
+      out[i] = v == v ? int32_t(v) : 0;
+    }
+  } catch (const ArgError& e) {
+    napi_throw_error(env, nullptr, ("orthoquant_kernels.integerQuantizeInputs: " + e.msg).c_str());
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+napi_value IntegerQuantizeInputsEntry(napi_env env, napi_callback_info info) { return IntegerQuantizeInputs(env, info); }
+napi_value IntegerHadamRnnEntry(napi_env env, napi_callback_info info) { return IntegerHadamRnn(env, info); }
+napi_value IntegerOrnnEntry(napi_env env, napi_callback_info info) { return IntegerOrnn(env, info); }
+napi_value FloatHadamRnnEntry(napi_env env, napi_callback_info info) { return FloatHadamRnn(env, info); }
+
+}  // namespace oq
