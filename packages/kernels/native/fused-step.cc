@@ -210,38 +210,99 @@ inline void inputBackward(const FusedStep& p, const Layout& L, size_t row, const
 // ---------------------------------------------------------------------------------------------
 // Dense recurrence h_t = σ(W h_{t−1} + z_t), checkpointed BPTT. The forward keeps h_{k−1},
 // h_{2k−1}, … (the anchors); the backward takes the segments [jk, (j+1)k) from the last to the
-// first and, row by row, recomputes the segment's states from the checkpoint before it (k·n
-// floats of scratch per row), then runs BPTT through them: δ = dh ⊙ σ'(h), dW += δ ⊗ h_{t−1},
+// first and, for a row group at a time, recomputes the segment's states from the checkpoint
+// before it (k·rows·n floats of scratch), then runs BPTT through them: δ = dh ⊙ σ'(h), dW += δ ⊗ h_{t−1},
 // carry = Wᵀ δ. σ' is read off h = σ(a) (ReLU: h > 0, tanh: 1 − h²).
 
-inline void denseStep(const FusedStep& p, const float* prev, const float* z, float* out) {
-  const int n = p.n;
+// Rows are taken four at a time so that each row of W (or Wᵀ) is loaded once for four rows (the
+// dense scan does the same): out_r = M v_r for r < 4, M [n, n] row-major. Each output is summed
+// as `dot` sums (8 lanes, then the lanes in order, then the tail): the result of a row does not
+// depend on the rows it was blocked with.
+inline void matvec4(const float* M, int n, const float* const* v, float* const* out) {
   for (int i = 0; i < n; i++) {
-    const float a = prev ? z[i] + dot(p.s + size_t(i) * n, prev, n) : z[i];
-    out[i] = p.act == ACT_RELU ? (a > 0.f ? a : 0.f) : p.act == ACT_TANH ? std::tanh(a) : a;
+    const float* mi = M + size_t(i) * n;
+    v8 a0 = splat(0.f), a1 = a0, a2 = a0, a3 = a0;
+    int j = 0;
+    for (; j + 8 <= n; j += 8) {
+      const v8 w = ld(mi + j);
+      a0 += w * ld(v[0] + j);
+      a1 += w * ld(v[1] + j);
+      a2 += w * ld(v[2] + j);
+      a3 += w * ld(v[3] + j);
+    }
+    float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
+    for (int l = 0; l < 8; l++) {
+      s0 += a0[l];
+      s1 += a1[l];
+      s2 += a2[l];
+      s3 += a3[l];
+    }
+    for (; j < n; j++) {
+      s0 += mi[j] * v[0][j];
+      s1 += mi[j] * v[1][j];
+      s2 += mi[j] * v[2][j];
+      s3 += mi[j] * v[3][j];
+    }
+    out[0][i] = s0;
+    out[1][i] = s1;
+    out[2][i] = s2;
+    out[3][i] = s3;
+  }
+}
+
+inline float activateDense(int act, float a) { return act == ACT_RELU ? (a > 0.f ? a : 0.f) : act == ACT_TANH ? std::tanh(a) : a; }
+
+// One step for the rows r0 ≤ r < r1 of a block: out[r] = σ(W prev[r] + z[r]) (prev[r] null: σ(z[r])).
+// z holds the rows' projections [rows, n] and is overwritten with W prev.
+void denseSteps(const FusedStep& p, const float* const* prev, float* z, float* const* out, int rows, float* scratch, const float* zeros) {
+  const int n = p.n;
+  for (int r0 = 0; r0 < rows; r0 += 4) {
+    const float* v[4];
+    float* o[4];
+    for (int q = 0; q < 4; q++) {
+      const int r = r0 + q < rows ? r0 + q : r0;
+      v[q] = prev[r] ? prev[r] : zeros;
+      o[q] = r0 + q < rows ? scratch + size_t(q) * n : scratch + size_t(4) * n;
+    }
+    matvec4(p.s, n, v, o);
+    for (int q = 0; q < 4 && r0 + q < rows; q++) {
+      const int r = r0 + q;
+      const float* zr = z + size_t(r) * n;
+      for (int i = 0; i < n; i++) out[r][i] = activateDense(p.act, prev[r] ? zr[i] + o[q][i] : zr[i]);
+    }
   }
 }
 
 void forwardDenseRows(const FusedStep& p, const float* Vt, const GroupSums& groups, int g0, int g1, double* loss, float* hLast, float* anchors) {
   const int n = p.n, b0 = groups.rowBegin(g0), b1 = groups.rowBegin(g1);
-  std::vector<float> h(size_t(b1 - b0) * n), z(n), prev(n), a(n), y((p.classes + 7) / 8 * 8);
+  int maxRows = 0;
+  for (int g = g0; g < g1; g++) maxRows = std::max(maxRows, groups.rowBegin(g + 1) - groups.rowBegin(g));
+  std::vector<float> h(size_t(b1 - b0) * n), hn(size_t(maxRows) * n), z(size_t(maxRows) * n), scratch(size_t(5) * n), zeros(n, 0.f), a(n), y((p.classes + 7) / 8 * 8);
+  std::vector<const float*> prev(maxRows);
+  std::vector<float*> out(maxRows);
   for (int b = b0; b < b1; b++) {
     float* hb = &h[size_t(b - b0) * n];
     if (p.h0) std::memcpy(hb, p.h0 + size_t(b) * n, sizeof(float) * n);
     else std::fill(hb, hb + n, 0.f);
   }
   for (int t = 0; t < p.T; t++)
-    for (int g = g0; g < g1; g++)
-      for (int b = groups.rowBegin(g); b < groups.rowBegin(g + 1); b++) {
+    for (int g = g0; g < g1; g++) {
+      const int gb0 = groups.rowBegin(g), rows = groups.rowBegin(g + 1) - gb0;
+      for (int r = 0; r < rows; r++) {
+        project(p, size_t(t) * p.B + gb0 + r, &z[size_t(r) * n]);
+        prev[r] = t > 0 || p.h0 ? &h[size_t(gb0 + r - b0) * n] : nullptr;
+        out[r] = &hn[size_t(r) * n];
+      }
+      denseSteps(p, prev.data(), z.data(), out.data(), rows, scratch.data(), zeros.data());
+      for (int r = 0; r < rows; r++) {
+        const int b = gb0 + r;
         float* hb = &h[size_t(b - b0) * n];
-        const size_t row = size_t(t) * p.B + b;
-        project(p, row, z.data());
-        std::memcpy(prev.data(), hb, sizeof(float) * n);
-        denseStep(p, t > 0 || p.h0 ? prev.data() : nullptr, z.data(), hb);
+        std::memcpy(hb, out[r], sizeof(float) * n);
         if (anchors && p.anchorEvery > 0 && (t + 1) % p.anchorEvery == 0)
           std::memcpy(anchors + (size_t((t + 1) / p.anchorEvery - 1) * p.B + b) * n, hb, sizeof(float) * n);
         if (p.readsOut(t)) loss[g] += readoutRow(p, Vt, hb, a.data(), y.data(), p.target(t, b), nullptr, 0.f);
       }
+    }
   for (int b = b0; b < b1; b++) std::memcpy(hLast + size_t(b) * n, &h[size_t(b - b0) * n], sizeof(float) * n);
 }
 
@@ -250,36 +311,62 @@ void backwardDenseRows(const FusedStep& p, const float* Vt, const float* Wt, con
   const int K = p.anchorEvery > 0 ? p.anchorEvery : p.T;
   const int segments = (p.T + K - 1) / K;
   const Layout L = layoutOf(p);
-  std::vector<float> seg(size_t(K) * n), carry(size_t(b1 - b0) * n, 0.f), z(n), a(n), y((p.classes + 7) / 8 * 8), gq((p.classes + 7) / 8 * 8), d(n);
+  int maxRows = 0;
+  for (int g = g0; g < g1; g++) maxRows = std::max(maxRows, sums.rowBegin(g + 1) - sums.rowBegin(g));
+  // seg [K, rows, n]: the group's states over one segment; D [rows, n]: the rows' δ at one step.
+  std::vector<float> seg(size_t(K) * maxRows * n), carry(size_t(b1 - b0) * n, 0.f), z(size_t(maxRows) * n), D(size_t(maxRows) * n);
+  std::vector<float> scratch(size_t(5) * n), zeros(n, 0.f), a(n), y((p.classes + 7) / 8 * 8), gq((p.classes + 7) / 8 * 8);
+  std::vector<const float*> prev(maxRows);
+  std::vector<float*> out(maxRows);
   for (int j = segments - 1; j >= 0; j--) {
     const int t0 = j * K, t1 = std::min(p.T, t0 + K);
     for (int g = g0; g < g1; g++) {
       float* acc = sums.acc(g);
-      for (int b = sums.rowBegin(g); b < sums.rowBegin(g + 1); b++) {
-        float* c = &carry[size_t(b - b0) * n];
-        // The state entering the segment: h0 (or none) for the first, else the checkpoint h_{t0−1}.
-        const float* start = j == 0 ? (p.h0 ? p.h0 + size_t(b) * n : nullptr) : anchors + (size_t(j - 1) * p.B + b) * n;
-        for (int t = t0; t < t1; t++) {
-          project(p, size_t(t) * p.B + b, z.data());
-          denseStep(p, t == t0 ? start : &seg[size_t(t - t0 - 1) * n], z.data(), &seg[size_t(t - t0) * n]);
+      const int gb0 = sums.rowBegin(g), rows = sums.rowBegin(g + 1) - gb0;
+      // The state entering the segment: h0 (or none) for the first, else the checkpoint h_{t0−1}.
+      auto start = [&](int r) -> const float* {
+        const int b = gb0 + r;
+        return j == 0 ? (p.h0 ? p.h0 + size_t(b) * n : nullptr) : anchors + (size_t(j - 1) * p.B + b) * n;
+      };
+      auto state = [&](int t, int r) { return &seg[(size_t(t - t0) * rows + r) * n]; };
+      for (int t = t0; t < t1; t++) {
+        for (int r = 0; r < rows; r++) {
+          project(p, size_t(t) * p.B + gb0 + r, &z[size_t(r) * n]);
+          prev[r] = t == t0 ? start(r) : state(t - 1, r);
+          out[r] = state(t, r);
         }
-        for (int t = t1 - 1; t >= t0; t--) {
-          const size_t row = size_t(t) * p.B + b;
-          const float* hb = &seg[size_t(t - t0) * n];
-          readoutBackward(p, L, Vt, hb, a.data(), y.data(), gq.data(), c, d.data(), acc, t, b, scale);
+        denseSteps(p, prev.data(), z.data(), out.data(), rows, scratch.data(), zeros.data());
+      }
+      for (int t = t1 - 1; t >= t0; t--) {
+        for (int r = 0; r < rows; r++) {
+          const int b = gb0 + r;
+          const float* hb = state(t, r);
+          float* d = &D[size_t(r) * n];
+          readoutBackward(p, L, Vt, hb, a.data(), y.data(), gq.data(), &carry[size_t(b - b0) * n], d, acc, t, b, scale);
           if (p.act == ACT_RELU)
             for (int i = 0; i < n; i++) d[i] = hb[i] > 0.f ? d[i] : 0.f;
           else if (p.act == ACT_TANH)
             for (int i = 0; i < n; i++) d[i] *= 1.f - hb[i] * hb[i];
-          inputBackward(p, L, row, d.data(), acc);
-          const float* prev = t > t0 ? hb - n : start;
-          if (prev)
-            for (int i = 0; i < n; i++) {
-              const float di = d[i];
-              float* dw = acc + L.ds + size_t(i) * n;
-              for (int q = 0; q < n; q++) dw[q] += di * prev[q];
-            }
-          for (int q = 0; q < n; q++) c[q] = dot(Wt + size_t(q) * n, d.data(), n);
+          inputBackward(p, L, size_t(t) * p.B + b, d, acc);
+          prev[r] = t > t0 ? state(t - 1, r) : start(r);
+        }
+        // dW += Σ_r δ_r ⊗ h_{t−1,r}, four rows per pass over dW; carry_r = Wᵀ δ_r.
+        for (int r0 = 0; r0 < rows; r0 += 4) {
+          const float* pv[4];
+          const float* dv[4];
+          float* co[4];
+          for (int q = 0; q < 4; q++) {
+            const bool real = r0 + q < rows;
+            pv[q] = real && prev[r0 + q] ? prev[r0 + q] : zeros.data();
+            dv[q] = real ? &D[size_t(r0 + q) * n] : zeros.data();
+            co[q] = real ? &carry[size_t(gb0 + r0 + q - b0) * n] : scratch.data();
+          }
+          for (int i = 0; i < n; i++) {
+            const float d0 = dv[0][i], d1 = dv[1][i], d2 = dv[2][i], d3 = dv[3][i];
+            float* dw = acc + L.ds + size_t(i) * n;
+            for (int q = 0; q < n; q++) dw[q] += d0 * pv[0][q] + d1 * pv[1][q] + d2 * pv[2][q] + d3 * pv[3][q];
+          }
+          matvec4(Wt, n, dv, co);
         }
       }
       sums.flush(g);

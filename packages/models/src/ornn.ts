@@ -26,7 +26,7 @@ import type { Rng } from '@orthoquant/runtime';
 import { denseRnnLoss, denseScan, hadamardScan } from '@orthoquant/kernels';
 import { bjorck, blockHadamRNN, cayley, expMap, hadamRNN, projUNN } from '@orthoquant/orthogonal';
 import type { HadamardOperator, OrthogonalParameterization } from '@orthoquant/orthogonal';
-import { BaseModel, fusedStep, lastStep, matrixDiagnostics, namedFromTensor } from './base.js';
+import { BaseModel, fusedDense, lastStep, matrixDiagnostics, namedFromTensor } from './base.js';
 import { cayleySkew, expBlockSkew, henaffSkew } from './init.js';
 import { quantizeSte } from './quant.js';
 import type { ManagedParameter, ModelDiagnostics, ModelIO, ModelState, NamedWeights, OrnnConfig, QornnConfig, QuantizationInfo } from './types.js';
@@ -127,11 +127,12 @@ export class Ornn extends BaseModel {
 
   protected run(x: tf.Tensor, state: ModelState | null | undefined, wantState: boolean): { logits: tf.Tensor; state: ModelState } {
     return tf.tidy(() => {
-      // The training loss with a dense W and σ ∈ {linear, ReLU, tanh}: the whole network as one op
-      // with checkpointed BPTT (@orthoquant/kernels denseRnnLoss): nothing of size T·B·n is kept.
+      // With `fusedDense()` (ORTHOQUANT_FUSED_DENSE=1), the training loss with a dense W and σ ∈
+      // {linear, ReLU, tanh}: the whole network as one op with checkpointed BPTT
+      // (@orthoquant/kernels denseRnnLoss): nothing of size T·B·n is kept.
       const act = this.config.activation ?? 'linear';
       const hotIndices = x.rank === 2 && x.dtype === 'int32';
-      const fusable = !this.operator && act !== 'modrelu' && !wantState && this.io.vocabSize === undefined && (x.rank === 3 || hotIndices) && fusedStep();
+      const fusable = !this.operator && act !== 'modrelu' && !wantState && this.io.vocabSize === undefined && (x.rank === 3 || hotIndices) && fusedDense();
       const targets = fusable ? this.claimLossTargets() : null;
       if (targets) {
         const [T, B] = x.shape;

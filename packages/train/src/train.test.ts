@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tf, createRng } from '@orthoquant/runtime';
 import { testBackend } from '@orthoquant/runtime/testing';
-import { createModel } from '@orthoquant/models';
+import { createModel, setFusedDense } from '@orthoquant/models';
 import { tinyConfigs, randomInputs } from '@orthoquant/models/testing';
 import { createTask, batchToTensors } from '@orthoquant/tasks';
 import { runTrial, modelIO, forwardInChunks, parseTrialConfig, TrialStoppedError, Optimizer, globalNorm, readCheckpoint } from './index.js';
@@ -418,7 +418,9 @@ describe('fused training loss (readout + softmax cross-entropy)', () => {
     const batch = task.epochBatches('train', 16, createRng(5).fork('data').fork(0)).next().value!;
     const { x, y } = batchToTensors(batch, task.inputDim);
     const types = new Set<string>();
-    for (const { label, config } of tinyConfigs(8)) {
+    // Dense ORNN/QORNN: the composed ops (default) and denseRnnLoss (ORTHOQUANT_FUSED_DENSE=1).
+    for (const [label, config, dense] of tinyConfigs(8).flatMap(({ label, config }) => [[label, config, false], [`${label} (fused dense)`, config, true]] as const)) {
+      setFusedDense(dense);
       const model = createModel(config, modelIO(task), 11);
       try {
         types.add(config.type);
@@ -447,6 +449,7 @@ describe('fused training loss (readout + softmax cross-entropy)', () => {
         model.dispose();
       }
     }
+    setFusedDense(null);
     for (const t of ['hadamrnn', 'qornn', 'ornn']) assert.ok(types.has(t), `covers ${t}`);
     tf.dispose([x, y]);
   });
@@ -456,7 +459,8 @@ describe('fused training loss (readout + softmax cross-entropy)', () => {
     const io = { inputSize: 3, outputSize: 5, readout: 'last' as const };
     const x = randomInputs(7, 4, 3, 5);
     const y = tf.tensor1d([4, 0, 2, 1], 'int32');
-    for (const { label, config } of tinyConfigs(8)) {
+    for (const [label, config, dense] of tinyConfigs(8).flatMap(({ label, config }) => [[label, config, false], [`${label} (fused dense)`, config, true]] as const)) {
+      setFusedDense(dense);
       const model = createModel(config, io, 13);
       try {
         const g = model.trainableVariables();
@@ -477,6 +481,7 @@ describe('fused training loss (readout + softmax cross-entropy)', () => {
         model.dispose();
       }
     }
+    setFusedDense(null);
     tf.dispose([x, y]);
   });
 
