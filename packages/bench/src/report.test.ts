@@ -101,5 +101,6 @@ test('a peer run at a reduced T is scaled linearly to the case\'s T for the rati
 test('kernel records say which implementation ran, and when a case fell back to JS', () => {
   assert.equal(kernelText({ implementation: 'native', simd: 'sse2', threads: 1 }), 'native (sse2, 1 thread)');
   assert.equal(kernelText({ implementation: 'js', simd: 'none', threads: 1, reason: 'native addon not built' }), 'JS — FELL BACK: native addon not built');
+  assert.equal(kernelText({ implementation: 'js', simd: 'none', threads: 1, reason: 'JS implementation requested' }), 'JS');
   assert.equal(kernelText({ implementation: 'torch', simd: 'mkl', threads: 2 }), 'torch (2 threads, mkl)');
 });

@@ -213,7 +213,7 @@ export function evaluateTargets(cases: CaseResult[]): TargetStatus[] {
 
 /** "native (avx2+fma, 2 threads)", "JS — FELL BACK: reason", "torch (2 threads)". */
 export function kernelText(k: KernelRecord): string {
-  if (k.implementation === 'js') return `JS${k.reason ? ` — FELL BACK: ${k.reason}` : ''}`;
+  if (k.implementation === 'js') return k.reason && !/requested/i.test(k.reason) ? `JS — FELL BACK: ${k.reason}` : 'JS';
   if (k.implementation === 'torch') return `torch (${k.threads} threads${k.simd && k.simd !== 'none' ? `, ${k.simd}` : ''})`;
   if (k.implementation.startsWith('tfjs')) return k.implementation;
   return `${k.implementation} (${k.simd}, ${typeof k.threads === 'number' ? `${k.threads} thread${k.threads === 1 ? '' : 's'}` : k.threads})`;

@@ -410,10 +410,22 @@ export function scatterPoints(store: Store, q: ScatterQuery): { metric: string; 
     g.size.push(s);
     g.ids.push(r.id);
   }
+  const modelOf = (cfg: Record<string, unknown>) => (cfg.model ?? {}) as Record<string, unknown>;
+  const familyOf = (model: Record<string, unknown>) => String(model.type ?? model.kind ?? 'model');
+  // A family seen at several hidden sizes (a size sweep: HadamRNN's Figure 1 plane, n = 96, 128, 192, …)
+  // names each point's n as well as its bits.
+  const sizes = new Map<string, Set<unknown>>();
+  for (const g of groups.values()) {
+    const model = modelOf(g.cfg);
+    const f = familyOf(model);
+    if (!sizes.has(f)) sizes.set(f, new Set());
+    sizes.get(f)!.add(model.hidden);
+  }
   const points = [...groups.values()].map((g) => {
-    const model = (g.cfg.model ?? {}) as Record<string, unknown>;
-    const family = String(model.type ?? model.kind ?? 'model');
-    const label = typeof model.bits === 'number' ? `${model.bits}-bit` : model.bits === null ? 'fp' : '';
+    const model = modelOf(g.cfg);
+    const family = familyOf(model);
+    const bits = typeof model.bits === 'number' ? `${model.bits}-bit` : model.bits === null ? 'fp' : '';
+    const label = sizes.get(family)!.size > 1 && typeof model.hidden === 'number' ? [`n=${model.hidden}`, bits].filter(Boolean).join(' ') : bits;
     const mean = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length;
     return { family, label, sizeBytes: mean(g.size), accuracy: mean(g.acc), n: g.acc.length, trialIds: g.ids };
   });

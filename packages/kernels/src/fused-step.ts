@@ -18,10 +18,9 @@
  * quantizers of U and V and the parameterization of s stay in tfjs autodiff around it.
  */
 import { tf } from '@orthoquant/runtime';
-import { fwhtBlocks } from './scan-js.js';
+import { checkHadamardOrder, recurrentTransform } from './hadamard-transform.js';
 import { implFor } from './scan.js';
 import type { KernelImplementation } from './scan.js';
-import { isPowerOfTwo } from './scan-spec.js';
 import { isSignVector } from './scan-reversible.js';
 import { loadNative } from './native.js';
 import { checkFloat, ioFor, placeholder, withSharedSaves } from './tf-kernels.js';
@@ -32,8 +31,11 @@ export interface FusedStepSpec {
   B: number;
   /** Hidden size. */
   n: number;
-  /** Hadamard block size m (power of two dividing n). */
+  /** Hadamard block size m (2^k, or p·2^k with `p` and `hp`, dividing n). */
   blockSize: number;
+  /** Orders p·2^k: the order p of H_p (default 1) and H_p row-major ±1 [p·p]; h_t = s ⊙ (I ⊗ H_m) h_{t−1}/√m + z_t. */
+  p?: number;
+  hp?: Int8Array;
   /** Input width. */
   k: number;
   /** Classes of the readout. */
@@ -97,7 +99,7 @@ export function checkFusedStep(spec: FusedStepSpec, inp: FusedStepInputs, where:
   if (spec.kind !== 'hadamard' && spec.kind !== 'dense') throw new Error(`${where}: kind must be hadamard|dense, got '${String(spec.kind)}'`);
   if (!['linear', 'relu', 'tanh'].includes(spec.activation)) throw new Error(`${where}: activation must be linear|relu|tanh, got '${String(spec.activation)}'`);
   if (spec.kind === 'hadamard' && spec.activation !== 'linear') throw new Error(`${where}: the hadamard fused step is linear (reversible BPTT), got activation '${spec.activation}'`);
-  if (spec.kind === 'hadamard' && (!isPowerOfTwo(m) || n % m !== 0)) throw new Error(`${where}: blockSize must be a power of two dividing n = ${n}, got ${m}`);
+  if (spec.kind === 'hadamard') checkHadamardOrder({ n, blockSize: m, p: spec.p, hp: spec.hp }, where);
   if (!Number.isInteger(spec.anchorEvery) || spec.anchorEvery < 0) throw new Error(`${where}: anchorEvery must be a non-negative integer, got ${spec.anchorEvery}`);
   const want = (name: string, a: Float32Array | Int32Array | null, len: number, type: 'f32' | 'i32' = 'f32') => {
     if (!(type === 'f32' ? a instanceof Float32Array : a instanceof Int32Array)) throw new Error(`${where}: ${name} must be a${type === 'f32' ? ' Float32Array' : 'n Int32Array'}`);
@@ -175,6 +177,7 @@ function forwardJs(spec: FusedStepSpec, inp: FusedStepInputs, hLast: Float32Arra
   const buf = new Float32Array(n);
   const a = new Float32Array(n);
   const y = new Float64Array(classes);
+  const rec = recurrentTransform(spec, false);
   let loss = 0;
   for (let t = 0; t < T; t++) {
     for (let b = 0; b < B; b++) {
@@ -183,7 +186,7 @@ function forwardJs(spec: FusedStepSpec, inp: FusedStepInputs, hLast: Float32Arra
       project(spec, inp, row, z);
       if (t > 0 || inp.h0) {
         buf.set(h.subarray(o, o + n));
-        fwhtBlocks(buf, 0, n, m);
+        rec(buf, 0);
         for (let i = 0; i < n; i++) h[o + i] = inp.s[i] * buf[i] * scale + z[i];
       } else {
         h.set(z, o);
@@ -213,6 +216,7 @@ function backwardJs(spec: FusedStepSpec, inp: FusedStepInputs, hLast: Float32Arr
   const ds = new Float64Array(n);
   const dV = new Float64Array(n * classes);
   const dc = new Float64Array(classes);
+  const recT = recurrentTransform(spec, true); // carry and rebuilt state: (I ⊗ H_mᵀ)
   for (let t = T - 1; t >= 0; t--) {
     for (let b = 0; b < B; b++) {
       const row = t * B + b;
@@ -246,7 +250,7 @@ function backwardJs(spec: FusedStepSpec, inp: FusedStepInputs, hLast: Float32Arr
       for (let i = 0; i < n; i++) u[i] = inp.s[i] * (h[o + i] - z[i]);
       if (t > 0 || inp.h0) for (let i = 0; i < n; i++) ds[i] += d[i] * u[i];
       for (let i = 0; i < n; i++) carry[o + i] = d[i] * inp.s[i];
-      fwhtBlocks(carry, o, n, m);
+      recT(carry, o);
       for (let i = 0; i < n; i++) carry[o + i] *= hs;
       if (t > 0) {
         if (anchors && anchorEvery > 0 && t % anchorEvery === 0) {
@@ -254,7 +258,7 @@ function backwardJs(spec: FusedStepSpec, inp: FusedStepInputs, hLast: Float32Arr
           h.set(anchors.subarray(ao, ao + n), o);
         } else {
           h.set(u, o);
-          fwhtBlocks(h, o, n, m);
+          recT(h, o);
           for (let i = 0; i < n; i++) h[o + i] *= hs;
         }
       }
@@ -452,6 +456,9 @@ interface FusedStepAttrs {
   kind: 'hadamard' | 'dense';
   activation: 'linear' | 'relu' | 'tanh';
   blockSize: number;
+  /** Orders p·2^k: p and H_p (row-major ±1) as a number list; p = 1: none. */
+  p: number;
+  hp: number[];
   relu: boolean;
   lastOnly: boolean;
   indexInputs: boolean;
@@ -473,9 +480,10 @@ function implOf(a: FusedStepAttrs): FusedStepImplementation {
 function specOf(a: FusedStepAttrs, x: Info, U: Info, V: Info): FusedStepSpec {
   const [T, B] = x.shape;
   const [k, n] = U.shape;
+  const order = a.p > 1 ? { p: a.p, hp: Int8Array.from(a.hp) } : {};
   return {
     T, B, n, k, classes: V.shape[1], blockSize: a.blockSize, relu: a.relu, anchorEvery: a.anchorEvery, lastOnly: a.lastOnly, indexInputs: a.indexInputs,
-    kind: a.kind, activation: a.activation,
+    kind: a.kind, activation: a.activation, ...order,
   };
 }
 
@@ -569,8 +577,12 @@ function ensureFusedStepRegistered(): void {
 }
 
 export interface HadamardRnnLossOptions {
-  /** Hadamard block size m (power of two dividing n); default n. */
+  /** Hadamard block size m (2^k, or p·2^k with `p` and `hp`, dividing n); default n. */
   blockSize?: number;
+  /** Orders p·2^k that are not powers of two: the order p of H_p (H_m = H_p ⊗ H_{2^k}). */
+  p?: number;
+  /** H_p row-major ±1 [p·p] (with p > 1). */
+  hp?: Int8Array;
   /** ReLU before the readout (default false: identity). */
   readoutRelu?: boolean;
   /** Anchor spacing of the rebuilt states (default 1000; 0: none). */
@@ -603,10 +615,13 @@ export function hadamardRnnLoss(
   const n = U.shape[1];
   if (s.rank !== 1 || s.shape[0] !== n) throw new Error(`${where}: s must be [${n}], got [${s.shape.join(', ')}]`);
   const blockSize = opts.blockSize ?? n;
-  if (!isPowerOfTwo(blockSize) || n % blockSize !== 0) throw new Error(`${where}: blockSize must be a power of two dividing n = ${n}, got ${blockSize}`);
+  const p = opts.p ?? 1;
+  checkHadamardOrder({ n, blockSize, p, hp: opts.hp }, where);
   if (s.dtype === 'float32' && !isSignVector(s.dataSync() as Float32Array)) throw new Error(`${where}: every s must be exactly ±1 (reversible BPTT needs an exactly orthogonal recurrence)`);
   const anchorEvery = opts.anchorEvery ?? 1000;
-  return fusedLoss(where, x, U, b, s, h0, V, c, targets, { kind: 'hadamard', activation: 'linear', blockSize, relu: Boolean(opts.readoutRelu), anchorEvery });
+  return fusedLoss(where, x, U, b, s, h0, V, c, targets, {
+    kind: 'hadamard', activation: 'linear', blockSize, p, hp: p > 1 ? Array.from(opts.hp!) : [], relu: Boolean(opts.readoutRelu), anchorEvery,
+  });
 }
 
 /**
@@ -626,12 +641,12 @@ export function denseRnnLoss(
   const activation = opts.activation ?? 'linear';
   if (!['linear', 'relu', 'tanh'].includes(activation)) throw new Error(`${where}: activation must be linear|relu|tanh, got '${String(activation)}'`);
   const anchorEvery = opts.checkpointEvery ?? Math.ceil(Math.sqrt(x.shape[0]));
-  return fusedLoss(where, x, U, b, W, h0, V, c, targets, { kind: 'dense', activation, blockSize: 1, relu: Boolean(opts.readoutRelu), anchorEvery });
+  return fusedLoss(where, x, U, b, W, h0, V, c, targets, { kind: 'dense', activation, blockSize: 1, p: 1, hp: [], relu: Boolean(opts.readoutRelu), anchorEvery });
 }
 
 function fusedLoss(
   where: string, x: tf.Tensor3D | tf.Tensor2D, U: tf.Tensor2D, b: tf.Tensor1D, w: tf.Tensor, h0: tf.Tensor2D | null, V: tf.Tensor2D, c: tf.Tensor1D, targets: tf.Tensor2D | tf.Tensor1D,
-  base: Pick<FusedStepAttrs, 'kind' | 'activation' | 'blockSize' | 'relu' | 'anchorEvery'>,
+  base: Pick<FusedStepAttrs, 'kind' | 'activation' | 'blockSize' | 'p' | 'hp' | 'relu' | 'anchorEvery'>,
 ): tf.Scalar {
   if (!(x instanceof tf.Tensor) || (x.rank !== 3 && x.rank !== 2)) {
     throw new Error(`${where}: x must be float32 [T, B, k] or int32 row indices [T, B], got ${x instanceof tf.Tensor ? `[${x.shape.join(', ')}]` : typeof x}`);
