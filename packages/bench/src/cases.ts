@@ -329,15 +329,17 @@ export const CASES: BenchCase[] = [
   trainCase('copy-hadamrnn', 'train-copy', 'HadamRNN (4-bit U/V)', (n) => ({ type: 'hadamrnn', hidden: n, bits: 4 }), COPY_PEERS),
   // Memory independent of T: the same model at T = 10,000 (no peer: the peers run T = 1000).
   trainCase('copy-hadamrnn-t10k', 'train-copy', 'HadamRNN (4-bit U/V), T = 10,000', (n) => ({ type: 'hadamrnn', hidden: n, bits: 4 }), {}, (q) => (q ? { ...COPY_QUICK, T: 10 * COPY_QUICK.T } : { ...COPY, T: 10_000 })),
-  // Hadamard orders that are not powers of two (issue 15): n = 96 = 12·8 and 192 = 12·16, H_12 ⊗ H_{2^k} by the
-  // Kronecker scan (FWHT of each 2^k-slice + a 12×12 ±1 stage; JS kernel); compare with copy-hadamrnn (n = 128).
-  trainCase('copy-hadamrnn-n96', 'train-copy', 'HadamRNN n = 96 = 12·8 (4-bit U/V, Kronecker scan)', (n) => ({ type: 'hadamrnn', hidden: n, bits: 4 }), {}, (q) => (q ? { ...COPY_QUICK, n: 24 } : { ...COPY, n: 96 })),
-  trainCase('copy-hadamrnn-n192', 'train-copy', 'HadamRNN n = 192 = 12·16 (4-bit U/V, Kronecker scan)', (n) => ({ type: 'hadamrnn', hidden: n, bits: 4 }), {}, (q) => (q ? { ...COPY_QUICK, n: 48 } : { ...COPY, n: 192 })),
+  // Hadamard orders that are not powers of two (issue 15): n = 96 = 12·8 and 192 = 12·16, H_12 ⊗ H_{2^k}: the fast
+  // WHT of each 2^k-slice + a 12×12 ±1 stage (native/kron.cc) in the same fused loss; compare with copy-hadamrnn (n = 128).
+  trainCase('copy-hadamrnn-n96', 'train-copy', 'HadamRNN n = 96 = 12·8 (4-bit U/V, Kronecker order)', (n) => ({ type: 'hadamrnn', hidden: n, bits: 4 }), {}, (q) => (q ? { ...COPY_QUICK, n: 24 } : { ...COPY, n: 96 })),
+  trainCase('copy-hadamrnn-n192', 'train-copy', 'HadamRNN n = 192 = 12·16 (4-bit U/V, Kronecker order)', (n) => ({ type: 'hadamrnn', hidden: n, bits: 4 }), {}, (q) => (q ? { ...COPY_QUICK, n: 48 } : { ...COPY, n: 192 })),
   trainCase('copy-block-hadamrnn', 'train-copy', 'Block-HadamRNN (m=32, 4-bit U/V)', (n) => ({ type: 'hadamrnn', hidden: n, blockSize: Math.min(32, n), bits: 4 }), COPY_PEERS),
   trainCase('copy-qornn', 'train-copy', 'dense QORNN STE-Björck (4 bits)', (n) => ({ type: 'qornn', hidden: n, strategy: 'ste-bjorck', bits: 4 }), COPY_RNN_PEERS),
   trainCase('copy-ornn', 'train-copy', 'float ORNN (exp map)', (n) => ({ type: 'ornn', hidden: n, orthogonal: 'expMap' }), COPY_RNN_PEERS),
   trainCase('copy-lstm', 'train-copy', 'LSTM', (n) => ({ type: 'lstm', hidden: n }), { lstm: 'torch-copy-lstm' }),
   trainCase('pmnist-hadamrnn', 'train-pmnist', 'HadamRNN (4-bit U/V)', (n) => ({ type: 'hadamrnn', hidden: n, bits: 4 }), PMNIST_PEERS),
+  // The pMNIST size grid between 256 and 512 (issue 15): n = 384 = 12·32 on the reversible scan with the p-stage.
+  trainCase('pmnist-hadamrnn-n384', 'train-pmnist', 'HadamRNN n = 384 = 12·32 (4-bit U/V, Kronecker order)', (n) => ({ type: 'hadamrnn', hidden: n, bits: 4 }), {}, (q) => (q ? { ...PMNIST_QUICK, n: 48 } : { ...PMNIST, n: 384 })),
   trainCase('pmnist-qornn', 'train-pmnist', 'dense QORNN STE-Björck (4 bits)', (n) => ({ type: 'qornn', hidden: n, strategy: 'ste-bjorck', bits: 4 }), { fused: PMNIST_PEERS.fused }),
   { name: 'floor-tfjs-loop', group: 'floor', label: 'linear RNN, tfjs op per step (copy shape)', shape: (q) => (q ? COPY_QUICK : { ...COPY, T: FLOOR_T }), run: runFloor },
   inferenceCase('infer-float-hadamrnn', 'float HadamRNN, JS engine', 'hadamrnn', 'float-js'),

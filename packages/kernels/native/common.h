@@ -191,8 +191,11 @@ inline void delta_row(int act, const float* dh, const float* carry, const float*
   std::memcpy(dz, d, sizeof(float) * n);
 }
 
+struct KronStage;  // kron.h: the p-stage of a Hadamard order p·2^k
+
 struct Problem {
   int kind, act, T, B, n, m;
+  const KronStage* kron;  // hadamard with m = p·2^k, p > 1 (else null: the fast WHT alone)
   const float* z;     // [T, B, n]
   const float* w;     // W [n, n] or s [n]
   const float* h0;    // [B, n] or null
@@ -411,8 +414,7 @@ inline void parseProblem(napi_env env, napi_value* a, Problem& p, int& threads) 
   if (p.kind != DENSE && p.kind != HADAMARD) throw ArgError{"kind must be 0 (dense) or 1 (hadamard)"};
   if (p.act < 0 || p.act > 3) throw ArgError{"activation code must be 0..3"};
   if (p.T < 1 || p.B < 1 || p.n < 1) throw ArgError{"T, B and n must be positive"};
-  if (p.kind == HADAMARD && (p.m < 1 || (p.m & (p.m - 1)) || p.n % p.m))
-    throw ArgError{"blockSize must be a power of two dividing n"};
+  if (p.kind == HADAMARD && (p.m < 1 || p.n % p.m)) throw ArgError{"blockSize must divide n"};  // its order: parseKron
 }
 
 

@@ -19,6 +19,7 @@
 #include "fused-step.h"
 
 #include "common.h"
+#include "kron.h"
 
 namespace oq {
 namespace {
@@ -37,6 +38,7 @@ struct FusedStep {
   const float* V;          // [n, classes]
   const float* c;          // [classes]
   const int32_t* targets;  // [T, B], or [B] (lastOnly)
+  const KronStage* kron;   // the p-stage of m = p·2^k (h_t = s ⊙ H_m h_{t−1}/√m + z_t), or null
   // Whether step t has a readout, and the target of (t, b).
   bool readsOut(int t) const { return !lastOnly || t == T - 1; }
   int target(int t, int b) const { return lastOnly ? targets[b] : targets[size_t(t) * B + b]; }
@@ -136,7 +138,7 @@ void forwardRows(const FusedStep& p, const float* Vt, const GroupSums& groups, i
         project(p, row, z.data());
         if (t > 0 || p.h0) {
           std::memcpy(buf.data(), hb, sizeof(float) * n);
-          fwht_row(buf.data(), n, p.m);
+          rec_row(p.kron, buf.data(), n, p.m, false);
           for (int i = 0; i < n; i++) hb[i] = p.s[i] * buf[i] * scale + z[i];
         } else {
           std::memcpy(hb, z.data(), sizeof(float) * n);
@@ -216,7 +218,7 @@ void backwardRows(const FusedStep& p, const float* Vt, const float* hLast, const
         if (t > 0 || p.h0)
           for (int i = 0; i < n; i++) acc[L.ds + i] += d[i] * u[i];
         for (int i = 0; i < n; i++) c[i] = d[i] * p.s[i];
-        fwht_row(c, n, p.m);
+        rec_row(p.kron, c, n, p.m, true);
         for (int i = 0; i < n; i++) c[i] *= hs;
         if (t > 0) {
           const float* an = anchorAt(p, anchors, t - 1, b);
@@ -224,7 +226,7 @@ void backwardRows(const FusedStep& p, const float* Vt, const float* hLast, const
             std::memcpy(hb, an, sizeof(float) * n);
           } else {
             std::memcpy(hb, u.data(), sizeof(float) * n);
-            fwht_row(hb, n, p.m);
+            rec_row(p.kron, hb, n, p.m, true);
             for (int i = 0; i < n; i++) hb[i] *= hs;
           }
         }
@@ -254,7 +256,7 @@ void parse(napi_env env, napi_value* a, FusedStep& p, int& threads) {
   p.anchorEvery = getInt(env, a[7], "anchorEvery");
   threads = getInt(env, a[8], "threads");
   if (p.T < 1 || p.B < 1 || p.n < 1 || p.k < 1 || p.classes < 1) throw ArgError{"T, B, n, k and classes must be positive"};
-  if (p.m < 1 || (p.m & (p.m - 1)) || p.n % p.m) throw ArgError{"blockSize must be a power of two dividing n"};
+  if (p.m < 1 || p.n % p.m) throw ArgError{"blockSize must divide n"};  // its order: parseKron
   if (p.anchorEvery < 0) throw ArgError{"anchorEvery must be >= 0"};
   const size_t TB = size_t(p.T) * p.B;
   if (flags & FLAG_INDEX) {
@@ -279,16 +281,18 @@ inline size_t anchorLen(const FusedStep& p) { return p.anchorEvery > 0 ? size_t(
 
 }  // namespace
 
-// fusedStepForward(T, B, n, m, k, classes, flags (FLAG_*), anchorEvery, threads, x, U, b, s, h0|null, V, c, targets, hLast, anchors|null) → mean loss
+// fusedStepForward(T, B, n, m, k, classes, flags (FLAG_*), anchorEvery, threads, x, U, b, s, h0|null, V, c, targets, hLast, anchors|null, p, hp|null) → mean loss
 napi_value FusedStepForward(napi_env env, napi_callback_info info) {
-  size_t argc = 19;
-  napi_value a[19];
+  size_t argc = 21;
+  napi_value a[21];
   napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
   try {
-    if (argc != 19) throw ArgError{"fusedStepForward expects 19 arguments"};
+    if (argc != 21) throw ArgError{"fusedStepForward expects 21 arguments"};
     FusedStep p{};
     int threads = 1;
     parse(env, a, p, threads);
+    const KronStage kron = parseKron(env, a[19], a[20], p.n, p.m);
+    p.kron = &kron;
     float* hLast = getF32(env, a[17], size_t(p.B) * p.n, "hLast", false);
     float* anchors = getF32(env, a[18], anchorLen(p), "anchors", anchorLen(p) == 0);
     const std::vector<float> Vt = transposeV(p);
@@ -309,16 +313,18 @@ napi_value FusedStepForward(napi_env env, napi_callback_info info) {
 }
 
 // fusedStepBackward(T, B, n, m, k, classes, flags (FLAG_*), anchorEvery, threads, x, U, b, s, h0|null, V, c, targets, hLast, anchors|null,
-//                   dy, dU, db, ds, dh0|null, dV, dc)
+//                   dy, dU, db, ds, dh0|null, dV, dc, p, hp|null)
 napi_value FusedStepBackward(napi_env env, napi_callback_info info) {
-  size_t argc = 26;
-  napi_value a[26];
+  size_t argc = 28;
+  napi_value a[28];
   napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
   try {
-    if (argc != 26) throw ArgError{"fusedStepBackward expects 26 arguments"};
+    if (argc != 28) throw ArgError{"fusedStepBackward expects 28 arguments"};
     FusedStep p{};
     int threads = 1;
     parse(env, a, p, threads);
+    const KronStage kron = parseKron(env, a[26], a[27], p.n, p.m);
+    p.kron = &kron;
     const float* hLast = getF32(env, a[17], size_t(p.B) * p.n, "hLast", false);
     const float* anchors = getF32(env, a[18], anchorLen(p), "anchors", anchorLen(p) == 0);
     double dy = 0.0;

@@ -15,6 +15,7 @@
 #include "reversible.h"
 
 #include "common.h"
+#include "kron.h"
 
 namespace oq {
 namespace {
@@ -30,6 +31,7 @@ struct Reversible {
   const float* anchors;  // [⌊T/k⌋, B, n]: h_{k-1}, h_{2k-1}, … or null
   const float* dH;       // [T, B, n]
   float* dz;             // [T, B, n]
+  const KronStage* kron; // hadamard: the p-stage of m = p·2^k (Q⁻¹ uses H_pᵀ), or null
 };
 
 // The anchor that replaces the rebuilt h_{t} (t ≥ 0), or null.
@@ -67,7 +69,7 @@ void hadamardReversible(const Reversible& p, GroupSums& sums, int g0, int g1) {
         if (hasPrev)
           for (int i = 0; i < n; i++) ds[i] += d[i] * u[i];
         for (int i = 0; i < n; i++) c[i] = d[i] * s[i];
-        fwht_row(c, n, p.m);
+        rec_row(p.kron, c, n, p.m, true);
         for (int i = 0; i < n; i++) c[i] *= scale;
         if (t > 0 || !p.atStart) {
           const float* a = t > 0 ? anchorFor(p, t - 1, b) : nullptr;
@@ -75,7 +77,7 @@ void hadamardReversible(const Reversible& p, GroupSums& sums, int g0, int g1) {
             std::memcpy(hb, a, sizeof(float) * n);
           } else {
             std::memcpy(hb, u.data(), sizeof(float) * n);
-            fwht_row(hb, n, p.m);
+            rec_row(p.kron, hb, n, p.m, true);
             for (int i = 0; i < n; i++) hb[i] *= scale;
           }
         }
@@ -174,14 +176,14 @@ void runReversible(const Reversible& p, int threads, float* dw) {
 
 }  // namespace
 
-// reversibleBackward(kind, T, B, n, m, threads, z, w, h0|null, atStart, h, carry, anchorEvery, anchors|null, dH, dz, dw)
+// reversibleBackward(kind, T, B, n, m, threads, z, w, h0|null, atStart, h, carry, anchorEvery, anchors|null, dH, dz, dw, p, hp|null)
 // h and carry are read and overwritten (see Reversible); dw receives this call's dW or ds.
 napi_value ReversibleBackward(napi_env env, napi_callback_info info) {
-  size_t argc = 17;
-  napi_value a[17];
+  size_t argc = 19;
+  napi_value a[19];
   napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
   try {
-    if (argc != 17) throw ArgError{"reversibleBackward expects 17 arguments"};
+    if (argc != 19) throw ArgError{"reversibleBackward expects 19 arguments"};
     Reversible p{};
     p.kind = getInt(env, a[0], "kind");
     p.T = getInt(env, a[1], "T");
@@ -191,8 +193,8 @@ napi_value ReversibleBackward(napi_env env, napi_callback_info info) {
     const int threads = getInt(env, a[5], "threads");
     if (p.kind != DENSE && p.kind != HADAMARD) throw ArgError{"kind must be 0 (dense) or 1 (hadamard)"};
     if (p.T < 1 || p.B < 1 || p.n < 1) throw ArgError{"T, B and n must be positive"};
-    if (p.kind == HADAMARD && (p.m < 1 || (p.m & (p.m - 1)) || p.n % p.m))
-      throw ArgError{"blockSize must be a power of two dividing n"};
+    const KronStage kron = p.kind == HADAMARD ? parseKron(env, a[17], a[18], p.n, p.m) : KronStage{};
+    p.kron = &kron;
     const size_t size = size_t(p.T) * p.B * p.n, row = size_t(p.B) * p.n;
     const size_t wlen = p.kind == DENSE ? size_t(p.n) * p.n : size_t(p.n);
     p.z = getF32(env, a[6], size, "z", false);

@@ -19,6 +19,7 @@
 #include "reversible.h"
 #include "fused-step.h"
 #include "integer.h"
+#include "kron.h"
 
 
 namespace {
@@ -42,7 +43,7 @@ void hadamard_forward(const Problem& p, int b0, int b1) {
       const float* prev = t > 0 ? p.H + o - stride : (p.h0 ? p.h0 + size_t(b) * n : nullptr);
       if (prev) {
         std::memcpy(buf.data(), prev, sizeof(float) * n);
-        fwht_row(buf.data(), n, p.m);
+        rec_row(p.kron, buf.data(), n, p.m, false);
         for (int i = 0; i < n; i++) buf[i] *= sc[i];
       } else {
         std::fill(buf.begin(), buf.end(), 0.f);
@@ -69,11 +70,11 @@ void hadamard_backward(const Problem& p, GroupSums& sums, int g0, int g1, float*
         const float* prev = t > 0 ? p.H + o - stride : (p.h0 ? p.h0 + size_t(b) * n : nullptr);
         if (prev) {
           std::memcpy(buf.data(), prev, sizeof(float) * n);
-          fwht_row(buf.data(), n, p.m);
+          rec_row(p.kron, buf.data(), n, p.m, false);
           for (int i = 0; i < n; i++) ds[i] += d[i] * buf[i];
         }
         for (int i = 0; i < n; i++) c[i] = d[i] * p.w[i];
-        fwht_row(c, n, p.m);
+        rec_row(p.kron, c, n, p.m, true);
         for (int i = 0; i < n; i++) c[i] *= scale;
       }
       if ((p.T - t) % SUM_FLUSH == 0 || t == 0) sums.flush(g);
@@ -638,14 +639,16 @@ double readoutCrossEntropy(const Affine& p, const int32_t* t, int threads, float
 }
 
 napi_value Forward(napi_env env, napi_callback_info info) {
-  size_t argc = 12;
-  napi_value a[12];
+  size_t argc = 14;
+  napi_value a[14];
   napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
   try {
-    if (argc != 12) throw ArgError{"forward expects 12 arguments"};
+    if (argc != 14) throw ArgError{"forward expects 14 arguments"};
     Problem p{};
     int threads = 1;
     parseProblem(env, a, p, threads);
+    const KronStage kron = p.kind == HADAMARD ? parseKron(env, a[12], a[13], p.n, p.m) : KronStage{};
+    p.kron = &kron;
     const size_t size = size_t(p.T) * p.B * p.n;
     p.z = getF32(env, a[7], size, "z", false);
     p.w = getF32(env, a[8], p.kind == DENSE ? size_t(p.n) * p.n : size_t(p.n), p.kind == DENSE ? "W" : "s", false);
@@ -662,14 +665,16 @@ napi_value Forward(napi_env env, napi_callback_info info) {
 }
 
 napi_value Backward(napi_env env, napi_callback_info info) {
-  size_t argc = 16;
-  napi_value a[16];
+  size_t argc = 18;
+  napi_value a[18];
   napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
   try {
-    if (argc != 16) throw ArgError{"backward expects 16 arguments"};
+    if (argc != 18) throw ArgError{"backward expects 18 arguments"};
     Problem p{};
     int threads = 1;
     parseProblem(env, a, p, threads);
+    const KronStage kron = p.kind == HADAMARD ? parseKron(env, a[16], a[17], p.n, p.m) : KronStage{};
+    p.kron = &kron;
     const size_t size = size_t(p.T) * p.B * p.n;
     const size_t wlen = p.kind == DENSE ? size_t(p.n) * p.n : size_t(p.n);
     p.w = getF32(env, a[7], wlen, p.kind == DENSE ? "W" : "s", false);

@@ -196,7 +196,7 @@ describe('fused step on typed arrays', () => {
     const inp = data('check');
     assert.throws(() => fusedStepForward(spec, { ...inp, targets: new Int32Array(3) }), /fusedStepForward: targets has 3 values, expected 4440/);
     assert.throws(() => fusedStepForward(spec, { ...inp, targets: inp.targets.map(() => 9) }), /fusedStepForward: target 9 at row 0 is outside \[0, 5\)/);
-    assert.throws(() => fusedStepForward({ ...spec, blockSize: 3 }, inp), /fusedStepForward: blockSize must be a power of two dividing n = 64, got 3/);
+    assert.throws(() => fusedStepForward({ ...spec, blockSize: 3 }, inp), /fusedStepForward: blockSize must be a power of two, got 3/);
     const last = { ...spec, lastOnly: true, indexInputs: true };
     const li = data('check', last);
     assert.throws(() => fusedStepForward(last, { ...li, targets: inp.targets }), /fusedStepForward: targets has 4440 values, expected 37/);

@@ -18,10 +18,9 @@
  * quantizers of U and V and the parameterization of s stay in tfjs autodiff around it.
  */
 import { tf } from '@orthoquant/runtime';
-import { fwhtBlocks } from './scan-js.js';
+import { checkHadamardOrder, recurrentTransform } from './hadamard-transform.js';
 import { implFor } from './scan.js';
 import type { KernelImplementation } from './scan.js';
-import { isPowerOfTwo } from './scan-spec.js';
 import { isSignVector } from './scan-reversible.js';
 import { loadNative } from './native.js';
 import { checkFloat, ioFor, placeholder, withSharedSaves } from './tf-kernels.js';
@@ -32,8 +31,11 @@ export interface FusedStepSpec {
   B: number;
   /** Hidden size. */
   n: number;
-  /** Hadamard block size m (power of two dividing n). */
+  /** Hadamard block size m (2^k, or p·2^k with `p` and `hp`, dividing n). */
   blockSize: number;
+  /** Orders p·2^k: the order p of H_p (default 1) and H_p row-major ±1 [p·p]; h_t = s ⊙ (I ⊗ H_m) h_{t−1}/√m + z_t. */
+  p?: number;
+  hp?: Int8Array;
   /** Input width. */
   k: number;
   /** Classes of the readout. */
@@ -86,7 +88,7 @@ export function checkFusedStep(spec: FusedStepSpec, inp: FusedStepInputs, where:
   for (const [name, v] of [['T', T], ['B', B], ['n', n], ['k', k], ['classes', classes]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`${where}: ${name} must be a positive integer, got ${v}`);
   }
-  if (!isPowerOfTwo(m) || n % m !== 0) throw new Error(`${where}: blockSize must be a power of two dividing n = ${n}, got ${m}`);
+  checkHadamardOrder({ n, blockSize: m, p: spec.p, hp: spec.hp }, where);
   if (!Number.isInteger(spec.anchorEvery) || spec.anchorEvery < 0) throw new Error(`${where}: anchorEvery must be a non-negative integer, got ${spec.anchorEvery}`);
   const want = (name: string, a: Float32Array | Int32Array | null, len: number, type: 'f32' | 'i32' = 'f32') => {
     if (!(type === 'f32' ? a instanceof Float32Array : a instanceof Int32Array)) throw new Error(`${where}: ${name} must be a${type === 'f32' ? ' Float32Array' : 'n Int32Array'}`);
@@ -163,6 +165,7 @@ function forwardJs(spec: FusedStepSpec, inp: FusedStepInputs, hLast: Float32Arra
   const buf = new Float32Array(n);
   const a = new Float32Array(n);
   const y = new Float64Array(classes);
+  const rec = recurrentTransform(spec, false);
   let loss = 0;
   for (let t = 0; t < T; t++) {
     for (let b = 0; b < B; b++) {
@@ -171,7 +174,7 @@ function forwardJs(spec: FusedStepSpec, inp: FusedStepInputs, hLast: Float32Arra
       project(spec, inp, row, z);
       if (t > 0 || inp.h0) {
         buf.set(h.subarray(o, o + n));
-        fwhtBlocks(buf, 0, n, m);
+        rec(buf, 0);
         for (let i = 0; i < n; i++) h[o + i] = inp.s[i] * buf[i] * scale + z[i];
       } else {
         h.set(z, o);
@@ -201,6 +204,7 @@ function backwardJs(spec: FusedStepSpec, inp: FusedStepInputs, hLast: Float32Arr
   const ds = new Float64Array(n);
   const dV = new Float64Array(n * classes);
   const dc = new Float64Array(classes);
+  const recT = recurrentTransform(spec, true); // carry and rebuilt state: (I ⊗ H_mᵀ)
   for (let t = T - 1; t >= 0; t--) {
     for (let b = 0; b < B; b++) {
       const row = t * B + b;
@@ -234,7 +238,7 @@ function backwardJs(spec: FusedStepSpec, inp: FusedStepInputs, hLast: Float32Arr
       for (let i = 0; i < n; i++) u[i] = inp.s[i] * (h[o + i] - z[i]);
       if (t > 0 || inp.h0) for (let i = 0; i < n; i++) ds[i] += d[i] * u[i];
       for (let i = 0; i < n; i++) carry[o + i] = d[i] * inp.s[i];
-      fwhtBlocks(carry, o, n, m);
+      recT(carry, o);
       for (let i = 0; i < n; i++) carry[o + i] *= hs;
       if (t > 0) {
         if (anchors && anchorEvery > 0 && t % anchorEvery === 0) {
@@ -242,7 +246,7 @@ function backwardJs(spec: FusedStepSpec, inp: FusedStepInputs, hLast: Float32Arr
           h.set(anchors.subarray(ao, ao + n), o);
         } else {
           h.set(u, o);
-          fwhtBlocks(h, o, n, m);
+          recT(h, o);
           for (let i = 0; i < n; i++) h[o + i] *= hs;
         }
       }
@@ -310,6 +314,9 @@ export const FUSED_STEP_GRAD_KERNEL = 'OrthoquantFusedStepGrad';
 
 interface FusedStepAttrs {
   blockSize: number;
+  /** Orders p·2^k: p and H_p (row-major ±1) as a number list; p = 1: none. */
+  p: number;
+  hp: number[];
   relu: boolean;
   lastOnly: boolean;
   indexInputs: boolean;
@@ -331,7 +338,8 @@ function implOf(a: FusedStepAttrs): FusedStepImplementation {
 function specOf(a: FusedStepAttrs, x: Info, U: Info, V: Info): FusedStepSpec {
   const [T, B] = x.shape;
   const [k, n] = U.shape;
-  return { T, B, n, k, classes: V.shape[1], blockSize: a.blockSize, relu: a.relu, anchorEvery: a.anchorEvery, lastOnly: a.lastOnly, indexInputs: a.indexInputs };
+  const order = a.p > 1 ? { p: a.p, hp: Int8Array.from(a.hp) } : {};
+  return { T, B, n, k, classes: V.shape[1], blockSize: a.blockSize, relu: a.relu, anchorEvery: a.anchorEvery, lastOnly: a.lastOnly, indexInputs: a.indexInputs, ...order };
 }
 
 function readInt32(backendName: string, backend: unknown, t: Info, name: string): Int32Array {
@@ -424,8 +432,12 @@ function ensureFusedStepRegistered(): void {
 }
 
 export interface HadamardRnnLossOptions {
-  /** Hadamard block size m (power of two dividing n); default n. */
+  /** Hadamard block size m (2^k, or p·2^k with `p` and `hp`, dividing n); default n. */
   blockSize?: number;
+  /** Orders p·2^k that are not powers of two: the order p of H_p (H_m = H_p ⊗ H_{2^k}). */
+  p?: number;
+  /** H_p row-major ±1 [p·p] (with p > 1). */
+  hp?: Int8Array;
   /** ReLU before the readout (default false: identity). */
   readoutRelu?: boolean;
   /** Anchor spacing of the rebuilt states (default 1000; 0: none). */
@@ -466,13 +478,14 @@ export function hadamardRnnLoss(
   }
   if (targets.dtype !== 'int32') throw new Error(`${where}: targets must be int32, got ${targets.dtype}`);
   const blockSize = opts.blockSize ?? n;
-  if (!isPowerOfTwo(blockSize) || n % blockSize !== 0) throw new Error(`${where}: blockSize must be a power of two dividing n = ${n}, got ${blockSize}`);
+  const p = opts.p ?? 1;
+  checkHadamardOrder({ n, blockSize, p, hp: opts.hp }, where);
   if (!isSignVector(s.dataSync() as Float32Array)) throw new Error(`${where}: every s must be exactly ±1 (reversible BPTT needs an exactly orthogonal recurrence)`);
   const anchorEvery = opts.anchorEvery ?? 1000;
   if (!Number.isInteger(anchorEvery) || anchorEvery < 0) throw new Error(`${where}: anchorEvery must be a non-negative integer, got ${anchorEvery}`);
   const { impl, threads } = fusedStepImplFor();
   ensureFusedStepRegistered();
-  const attrs: FusedStepAttrs = { blockSize, relu: Boolean(opts.readoutRelu), lastOnly, indexInputs, hasH0: Boolean(h0), anchorEvery, threads, implementation: impl.name };
+  const attrs: FusedStepAttrs = { blockSize, p, hp: p > 1 ? Array.from(opts.hp!) : [], relu: Boolean(opts.readoutRelu), lastOnly, indexInputs, hasH0: Boolean(h0), anchorEvery, threads, implementation: impl.name };
   const none = placeholder();
   let outs: tf.Tensor[];
   try {

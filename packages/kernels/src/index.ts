@@ -8,9 +8,9 @@ export { denseScan, hadamardScan, kernelInfo, setKernelImplementation, setKernel
 export type { ScanOptions, HadamardScanOptions, KernelInfo, KernelImplementation } from './scan.js';
 export { ACTIVATIONS } from './scan-spec.js';
 export type { Activation, RecurrenceKind, ScanSpec, ScanForwardInputs, ScanGradients } from './scan-spec.js';
-export { fwhtBlocks } from './scan-js.js';
-export { kronHadamardScan, kronScanForward, kronScanBackward, kronTransform, pStage, applyPStage } from './scan-kron.js';
-export type { KronScanSpec, KronHadamardScanOptions, PStage } from './scan-kron.js';
+export { fwhtBlocks } from './hadamard-transform.js';
+export { kronTransform, pStage, applyPStage, recurrentTransform, checkHadamardOrder } from './hadamard-transform.js';
+export type { PStage, HadamardOrder } from './hadamard-transform.js';
 export { lstmScan, lstmForward, lstmBackward } from './lstm.js';
 export type { LstmSpec, LstmInputs, LstmOutputs, LstmGradients } from './lstm-spec.js';
 export { affineRows, affineForward, affineBackward, readoutCrossEntropy } from './affine.js';

@@ -13,7 +13,7 @@ import { loadNativeIsa, packageRoot } from './native.js';
 import type { NativeLoad } from './native.js';
 import { ACTIVATIONS } from './scan-spec.js';
 import type { ScanSpec } from './scan-spec.js';
-import { randomOrthogonal, randomSigns } from './testing.js';
+import { paley1, randomOrthogonal, randomSigns } from './testing.js';
 
 const native = process.env.ORTHOQUANT_KERNELS_NATIVE !== '0';
 const base = native ? loadNativeIsa('baseline') : null;
@@ -33,9 +33,10 @@ function runAll(nat: NativeLoad, threads: number): Map<string, Float32Array | nu
   const out = new Map<string, Float32Array | number | null>();
   const T = 7;
   const B = 5;
-  for (const [kind, n, m] of [['dense', 24, 24], ['hadamard', 32, 32], ['hadamard', 32, 8]] as const) {
+  // m = 24 = 12·2: a Kronecker order (kron.cc's p-stage after the fast WHT).
+  for (const [kind, n, m] of [['dense', 24, 24], ['hadamard', 32, 32], ['hadamard', 32, 8], ['hadamard', 48, 24]] as const) {
     for (const activation of ACTIVATIONS) {
-      const spec: ScanSpec = { kind, activation, T, B, n, blockSize: m };
+      const spec: ScanSpec = { kind, activation, T, B, n, blockSize: m, ...(m === 24 && kind === 'hadamard' ? { p: 12, hp: paley1(11) } : {}) };
       const key = `${kind} n=${n} m=${m} ${activation}`;
       const inp = {
         z: normal(T * B * n, `${key}/z`),
@@ -85,8 +86,9 @@ function runAll(nat: NativeLoad, threads: number): Map<string, Float32Array | nu
     Object.entries({ y, ...g }).forEach(([k, v]) => out.set(`${key} ${k}`, v));
     Object.entries(ce).forEach(([k, v]) => out.set(`${key} crossEntropy ${k}`, v));
   }
-  {
-    const spec = { T: 10, B: 3, n: 16, blockSize: 8, k: 6, classes: 5, relu: true, anchorEvery: 4, lastOnly: false, indexInputs: false };
+  for (const order of [{ n: 16, blockSize: 8 }, { n: 48, blockSize: 24, p: 12, hp: paley1(11) }]) {
+    const spec = { T: 10, B: 3, k: 6, classes: 5, relu: true, anchorEvery: 4, lastOnly: false, indexInputs: false, ...order };
+    const fused = order.blockSize === 8 ? 'fused' : 'fused m=12·2';
     const rng = createRng('fused/x');
     const x = new Float32Array(spec.T * spec.B * spec.k);
     for (let r = 0; r < spec.T * spec.B; r++) x[r * spec.k + Math.floor(rng.uniform() * spec.k)] = 1;
@@ -97,10 +99,10 @@ function runAll(nat: NativeLoad, threads: number): Map<string, Float32Array | nu
     };
     const hLast = new Float32Array(spec.B * spec.n);
     const anchors = new Float32Array(Math.floor(spec.T / spec.anchorEvery) * spec.B * spec.n);
-    out.set('fused loss', nat.fusedStep!.forward(spec, inp, hLast, anchors, threads));
+    out.set(`${fused} loss`, nat.fusedStep!.forward(spec, inp, hLast, anchors, threads));
     const g = { dU: new Float32Array(inp.U.length), db: new Float32Array(spec.n), ds: new Float32Array(spec.n), dh0: new Float32Array(spec.B * spec.n), dV: new Float32Array(inp.V.length), dc: new Float32Array(spec.classes) };
     nat.fusedStep!.backward(spec, inp, hLast, anchors, 1, g, threads);
-    Object.entries({ hLast, anchors, ...g }).forEach(([k, v]) => out.set(`fused ${k}`, v));
+    Object.entries({ hLast, anchors, ...g }).forEach(([k, v]) => out.set(`${fused} ${k}`, v));
   }
   {
     // The last-step readout with index inputs (pMNIST's readout, the copy task's hot indices).

@@ -18,26 +18,27 @@ import { setting } from '@orthoquant/runtime';
 
 /** The functions the addon exports (see native/scan.cc). */
 interface Addon {
-  forward(kind: number, act: number, T: number, B: number, n: number, m: number, threads: number, z: Float32Array, w: Float32Array, h0: Float32Array | null, bias: Float32Array | null, out: Float32Array): void;
+  forward(kind: number, act: number, T: number, B: number, n: number, m: number, threads: number, z: Float32Array, w: Float32Array, h0: Float32Array | null, bias: Float32Array | null, out: Float32Array, p: number, hp: Int8Array | null): void;
   backward(
     kind: number, act: number, T: number, B: number, n: number, m: number, threads: number,
     w: Float32Array, h0: Float32Array | null, bias: Float32Array | null, H: Float32Array, dH: Float32Array,
-    dz: Float32Array, dw: Float32Array, dh0: Float32Array | null, dbias: Float32Array | null,
+    dz: Float32Array, dw: Float32Array, dh0: Float32Array | null, dbias: Float32Array | null, p: number, hp: Int8Array | null,
   ): void;
   reversibleBackward(
     kind: number, T: number, B: number, n: number, m: number, threads: number, z: Float32Array, w: Float32Array, h0: Float32Array | null,
     atStart: number, h: Float32Array, carry: Float32Array, anchorEvery: number, anchors: Float32Array | null, dH: Float32Array, dz: Float32Array, dw: Float32Array,
+    p: number, hp: Int8Array | null,
   ): void;
   fusedStepForward(
     T: number, B: number, n: number, m: number, k: number, classes: number, flags: number, anchorEvery: number, threads: number,
     x: Float32Array | Int32Array, U: Float32Array, b: Float32Array, s: Float32Array, h0: Float32Array | null, V: Float32Array, c: Float32Array, targets: Int32Array,
-    hLast: Float32Array, anchors: Float32Array | null,
+    hLast: Float32Array, anchors: Float32Array | null, p: number, hp: Int8Array | null,
   ): number;
   fusedStepBackward(
     T: number, B: number, n: number, m: number, k: number, classes: number, flags: number, anchorEvery: number, threads: number,
     x: Float32Array | Int32Array, U: Float32Array, b: Float32Array, s: Float32Array, h0: Float32Array | null, V: Float32Array, c: Float32Array, targets: Int32Array,
     hLast: Float32Array, anchors: Float32Array | null, dy: number,
-    dU: Float32Array, db: Float32Array, ds: Float32Array, dh0: Float32Array | null, dV: Float32Array, dc: Float32Array,
+    dU: Float32Array, db: Float32Array, ds: Float32Array, dh0: Float32Array | null, dV: Float32Array, dc: Float32Array, p: number, hp: Int8Array | null,
   ): void;
   info(): { simd: string; hardwareThreads: number; compiler: string; cpuAvx2Fma?: boolean };
   affineForward(N: number, k: number, m: number, relu: number, threads: number, x: Float32Array, w: Float32Array, c: Float32Array, y: Float32Array): void;
@@ -183,15 +184,17 @@ function tryLoad(path: string, isa: Isa): NativeLoad {
   const info = addon.info();
   if (isa === 'baseline') cpuAvx2Fma = info.cpuAvx2Fma === true;
   const kindCode = (k: string) => (k === 'dense' ? 0 : 1);
+  // The p-stage of a Hadamard order p·2^k (native/kron.cc): p = 1 and no H_p for powers of two.
+  const order = (spec: { p?: number; hp?: Int8Array }) => [spec.p ?? 1, (spec.p ?? 1) > 1 ? (spec.hp ?? null) : null] as const;
   const impl: ScanImplementation = {
     name: 'native',
     forward(spec, inp, out, threads) {
-      addon.forward(kindCode(spec.kind), activationCode(spec.activation), spec.T, spec.B, spec.n, spec.blockSize, threads, inp.z, inp.w, inp.h0, inp.bias, out);
+      addon.forward(kindCode(spec.kind), activationCode(spec.activation), spec.T, spec.B, spec.n, spec.blockSize, threads, inp.z, inp.w, inp.h0, inp.bias, out, ...order(spec));
     },
     backward(spec, inp, H, dH, g, threads) {
       addon.backward(
         kindCode(spec.kind), activationCode(spec.activation), spec.T, spec.B, spec.n, spec.blockSize, threads,
-        inp.w, inp.h0, inp.bias, H, dH, g.dz, g.dw, g.dh0, g.dbias,
+        inp.w, inp.h0, inp.bias, H, dH, g.dz, g.dw, g.dh0, g.dbias, ...order(spec),
       );
     },
   };
@@ -221,7 +224,7 @@ function tryLoad(path: string, isa: Isa): NativeLoad {
     backward(spec, inp, dH, dz, dw, threads) {
       addon.reversibleBackward(
         kindCode(spec.kind), spec.T, spec.B, spec.n, spec.blockSize, threads, inp.z, inp.w, inp.h0,
-        inp.atStart ? 1 : 0, inp.h, inp.carry, inp.anchorEvery, inp.anchors, dH, dz, dw,
+        inp.atStart ? 1 : 0, inp.h, inp.carry, inp.anchorEvery, inp.anchors, dH, dz, dw, ...order(spec),
       );
     },
   };
@@ -230,10 +233,10 @@ function tryLoad(path: string, isa: Isa): NativeLoad {
   const fusedStep: FusedStepImplementation = {
     name: 'native',
     forward(spec, inp, hLast, anchors, threads) {
-      return addon.fusedStepForward(...head(spec), threads, inp.x, inp.U, inp.b, inp.s, inp.h0, inp.V, inp.c, inp.targets, hLast, anchors);
+      return addon.fusedStepForward(...head(spec), threads, inp.x, inp.U, inp.b, inp.s, inp.h0, inp.V, inp.c, inp.targets, hLast, anchors, ...order(spec));
     },
     backward(spec, inp, hLast, anchors, dy, g, threads) {
-      addon.fusedStepBackward(...head(spec), threads, inp.x, inp.U, inp.b, inp.s, inp.h0, inp.V, inp.c, inp.targets, hLast, anchors, dy, g.dU, g.db, g.ds, g.dh0, g.dV, g.dc);
+      addon.fusedStepBackward(...head(spec), threads, inp.x, inp.U, inp.b, inp.s, inp.h0, inp.V, inp.c, inp.targets, hLast, anchors, dy, g.dU, g.db, g.ds, g.dh0, g.dV, g.dc, ...order(spec));
     },
   };
   const b = (v: boolean) => (v ? 1 : 0);

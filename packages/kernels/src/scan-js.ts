@@ -9,25 +9,12 @@
  * relu [h > 0], tanh 1 − h², modReLU [h ≠ 0] (and ∂h/∂b = sign h).
  */
 import type { ScanForwardInputs, ScanGradients, ScanImplementation, ScanSpec } from './scan-spec.js';
+import { recurrentTransform } from './hadamard-transform.js';
+
+export { fwhtBlocks } from './hadamard-transform.js';
 
 const LINEAR = 0, RELU = 1, TANH = 2, MODRELU = 3;
 export const ACT = { linear: LINEAR, relu: RELU, tanh: TANH, modrelu: MODRELU } as const;
-
-/** In-place fast Walsh–Hadamard transform of x[off .. off+n) in independent blocks of m (unnormalised). */
-export function fwhtBlocks(x: Float32Array, off: number, n: number, m: number): void {
-  for (let base = off; base < off + n; base += m) {
-    for (let h = 1; h < m; h <<= 1) {
-      for (let i = base; i < base + m; i += h << 1) {
-        for (let j = i; j < i + h; j++) {
-          const a = x[j];
-          const b = x[j + h];
-          x[j] = a + b;
-          x[j + h] = a - b;
-        }
-      }
-    }
-  }
-}
 
 /** a ↦ σ(a), element i of the row (modReLU needs its bias). */
 export function activate(act: number, a: number, bias: Float32Array | null, i: number): number {
@@ -85,6 +72,7 @@ function forward(spec: ScanSpec, inp: ScanForwardInputs, out: Float32Array): voi
   const stride = B * n;
   const zeros = new Float32Array(n);
   const buf = new Float32Array(4 * n);
+  const rec = kind === 'hadamard' ? recurrentTransform(spec, false) : null; // (I ⊗ H_m) v
   // Time outermost: each step streams through one contiguous [B, n] slab. Dense steps take
   // four batch rows at a time so that each load of W serves four rows.
   for (let t = 0; t < T; t++) {
@@ -114,7 +102,7 @@ function forward(spec: ScanSpec, inp: ScanForwardInputs, out: Float32Array): voi
         for (let r = 0; r < rows; r++) {
           const [a, o] = prevRow(t, b + r, n, stride, out, h0, zeros);
           buf.set(a.subarray(o, o + n), r * n);
-          fwhtBlocks(buf, r * n, n, m);
+          rec!(buf, r * n);
           for (let i = 0; i < n; i++) buf[r * n + i] *= w[i] * scale;
         }
       }
@@ -140,6 +128,8 @@ function backward(spec: ScanSpec, inp: ScanForwardInputs, H: Float32Array, dH: F
   const buf = new Float32Array(n);
   const zeros = new Float32Array(n);
   const stride = B * n;
+  const rec = kind === 'hadamard' ? recurrentTransform(spec, false) : null;
+  const recT = kind === 'hadamard' ? recurrentTransform(spec, true) : null; // the carry: (I ⊗ H_mᵀ)
   for (let t = T - 1; t >= 0; t--) {
     for (let b = 0; b < B; b += 4) {
       const rows = Math.min(4, B - b);
@@ -183,11 +173,11 @@ function backward(spec: ScanSpec, inp: ScanForwardInputs, H: Float32Array, dH: F
           if (t > 0 || h0) {
             const [a, o] = prevRow(t, b + r, n, stride, H, h0, zeros);
             buf.set(a.subarray(o, o + n));
-            fwhtBlocks(buf, 0, n, m);
+            rec!(buf, 0);
             for (let i = 0; i < n; i++) dw[i] += delta[d + i] * buf[i] * scale;
           }
           for (let i = 0; i < n; i++) carry[c + i] = delta[d + i] * w[i];
-          fwhtBlocks(carry, c, n, m);
+          recT!(carry, c);
           for (let i = 0; i < n; i++) carry[c + i] *= scale;
         }
       }

@@ -13,7 +13,7 @@
  * (the stored states at t = k−1, 2k−1, …) replace the rebuilt ones when the pass reaches them.
  * `h` and `carry` come in and go out, so a long sequence can be processed in time chunks.
  */
-import { fwhtBlocks } from './scan-js.js';
+import { recurrentTransform } from './hadamard-transform.js';
 import type { ScanSpec } from './scan-spec.js';
 
 export interface ReversibleInputs {
@@ -73,6 +73,7 @@ export function reversibleBackwardJs(spec: ScanSpec, inp: ReversibleInputs, dH: 
   const d = new Float32Array(n);
   const u = new Float32Array(n);
   const prev = new Float32Array(n);
+  const recT = kind === 'hadamard' ? recurrentTransform(spec, true) : null; // Q⁻¹: (I ⊗ H_mᵀ)
   for (let t = T - 1; t >= 0; t--) {
     const rebuild = t > 0 || !inp.atStart;
     for (let b = 0; b < B; b++) {
@@ -88,13 +89,13 @@ export function reversibleBackwardJs(spec: ScanSpec, inp: ReversibleInputs, dH: 
         for (let i = 0; i < n; i++) u[i] *= w[i]; // s ⊙ u = rec0(h_{t−1})/√m
         if (rebuild || h0) for (let i = 0; i < n; i++) acc[i] += d[i] * u[i];
         for (let i = 0; i < n; i++) carry[r + i] = d[i] * w[i];
-        fwhtBlocks(carry, r, n, m);
+        recT!(carry, r);
         for (let i = 0; i < n; i++) carry[r + i] *= scale;
         if (rebuild) {
           if (a >= 0) h.set(inp.anchors!.subarray(a, a + n), r);
           else {
             h.set(u, r);
-            fwhtBlocks(h, r, n, m);
+            recT!(h, r);
             for (let i = 0; i < n; i++) h[r + i] *= scale;
           }
         }

@@ -3,6 +3,8 @@
  * both implementations (native addon, JS fallback).
  */
 
+import { checkHadamardOrder } from './hadamard-transform.js';
+
 export type Activation = 'linear' | 'relu' | 'tanh' | 'modrelu';
 export const ACTIVATIONS: readonly Activation[] = ['linear', 'relu', 'tanh', 'modrelu'];
 
@@ -18,8 +20,12 @@ export interface ScanSpec {
   B: number;
   /** Hidden size. */
   n: number;
-  /** Hadamard block size m (power of two dividing n); ignored for dense. */
+  /** Hadamard block size m (2^k, or p·2^k with `p` and `hp`, dividing n); ignored for dense. */
   blockSize: number;
+  /** Hadamard orders m = p·2^k, p > 1: the order p of H_p (H_m = H_p ⊗ H_{2^k}); default 1. */
+  p?: number;
+  /** H_p row-major ±1 [p·p] (p > 1 only). The recurrence is then s ⊙ (I ⊗ H_m) h/√m. */
+  hp?: Int8Array;
 }
 
 /** Inputs of the forward scan; `w` is W [n·n] (row-major) for dense, s [n] for hadamard. */
@@ -73,8 +79,7 @@ export function checkSpec(spec: ScanSpec, inp: ScanForwardInputs, where = 'scan'
   }
   activationCode(spec.activation, where);
   if (kind === 'hadamard') {
-    if (!isPowerOfTwo(m)) throw new Error(`${where}: blockSize must be a power of two, got ${m}`);
-    if (n % m !== 0) throw new Error(`${where}: blockSize ${m} must divide the hidden size n = ${n}`);
+    checkHadamardOrder({ n, blockSize: m, p: spec.p, hp: spec.hp }, where);
   } else if (kind !== 'dense') {
     throw new Error(`${where}: kind must be dense|hadamard, got '${String(kind)}'`);
   }

@@ -11,7 +11,8 @@
  * - Memory: H (forward) and dL/dZ (backward), T·B·n each, plus O(B·n + n²) scratch.
  */
 import { tf, log, setting } from '@orthoquant/runtime';
-import { activationCode, checkSpec, isPowerOfTwo } from './scan-spec.js';
+import { activationCode, checkSpec } from './scan-spec.js';
+import { checkHadamardOrder } from './hadamard-transform.js';
 import type { Activation, RecurrenceKind, ScanForwardInputs, ScanGradients, ScanImplementation, ScanSpec } from './scan-spec.js';
 import { jsImplementation } from './scan-js.js';
 import { loadNative } from './native.js';
@@ -43,8 +44,16 @@ export interface ScanOptions {
 }
 
 export interface HadamardScanOptions extends ScanOptions {
-  /** Hadamard block size m (power of two dividing n); default n. */
+  /** Hadamard block size m (2^k, or p·2^k with `p` and `hp`, dividing n); default n. */
   blockSize?: number;
+  /**
+   * Orders m = p·2^k that are not powers of two (96 = 12·8, 192 = 12·16; Paley 12, 20, 28, …):
+   * the order p of H_p, H_m = H_p ⊗ H_{2^k}, and the recurrence s ⊙ (I ⊗ H_m) h/√m by the fast
+   * WHT of each 2^k-slice followed by the p × p ±1 stage (hadamard-transform.ts, native/kron.cc).
+   */
+  p?: number;
+  /** H_p, row-major ±1 [p·p] (with p > 1). */
+  hp?: Int8Array;
 }
 
 export type KernelImplementation = 'native' | 'js';
@@ -209,8 +218,9 @@ function fusedScan(kind: RecurrenceKind, where: string, z: tf.Tensor3D, w: tf.Te
     throw new Error(`${where}: activation 'modrelu' needs modreluBias of shape [${n}], got ${bias ? `[${bias.shape.join(', ')}]` : 'none'}`);
   }
   const blockSize = kind === 'hadamard' ? (opts.blockSize ?? n) : n;
-  if (kind === 'hadamard' && !isPowerOfTwo(blockSize)) throw new Error(`${where}: blockSize must be a power of two, got ${blockSize}`);
-  if (kind === 'hadamard' && n % blockSize !== 0) throw new Error(`${where}: blockSize ${blockSize} must divide the hidden size n = ${n}`);
+  const p = kind === 'hadamard' ? (opts.p ?? 1) : 1;
+  if (kind === 'hadamard') checkHadamardOrder({ n, blockSize, p, hp: opts.hp }, where);
+  const order = p > 1 ? { p, hp: Array.from(opts.hp!) } : {};
   for (const [name, t] of [['z', z], [kind === 'dense' ? 'W' : 's', w], ['h0', h0], ['modreluBias', bias]] as const) {
     if (t && t.dtype !== 'float32') throw new Error(`${where}: ${name} must be float32, got ${t.dtype}`);
   }
@@ -219,12 +229,12 @@ function fusedScan(kind: RecurrenceKind, where: string, z: tf.Tensor3D, w: tf.Te
     const anchorEvery = opts.anchorEvery ?? DEFAULT_ANCHOR_EVERY;
     if (!Number.isInteger(anchorEvery) || anchorEvery < 0) throw new Error(`${where}: anchorEvery must be a non-negative integer, got ${anchorEvery}`);
     ensureReversibleRegistered({ scan: { native: loadNative().impl, js: jsImplementation }, reversible: { native: loadNative().reversible, js: jsReversible } });
-    return runReversibleKernel({ z, w, h0: h0 ?? undefined }, { kind, blockSize, hasH0: Boolean(h0), anchorEvery, threads, implementation: impl.name });
+    return runReversibleKernel({ z, w, h0: h0 ?? undefined }, { kind, blockSize, ...order, hasH0: Boolean(h0), anchorEvery, threads, implementation: impl.name });
   }
   ensureRegistered({ native: loadNative().impl, js: jsImplementation });
   return runScanKernel(
     { z, w, h0: h0 ?? undefined, bias },
-    { kind, activation, blockSize, hasH0: Boolean(h0), hasBias: Boolean(bias), threads, implementation: impl.name },
+    { kind, activation, blockSize, ...order, hasH0: Boolean(h0), hasBias: Boolean(bias), threads, implementation: impl.name },
   );
 }
 
@@ -239,9 +249,10 @@ export function denseScan(z: tf.Tensor3D, W: tf.Tensor2D, h0?: tf.Tensor2D | nul
 }
 
 /**
- * HadamRNN recurrence over T steps as one op: H[t] = σ(s ⊙ (h_{t−1}·Hblk)/√m + Z[t]),
- * Hblk = I_{n/m} ⊗ H_m (Sylvester, m = blockSize, default n), applied by the fast
- * Walsh–Hadamard transform: O(n log m) additions per row and step, no n×n matrix.
+ * HadamRNN recurrence over T steps as one op: H[t] = σ(s ⊙ (Hblk h_{t−1})/√m + Z[t]),
+ * Hblk = I_{n/m} ⊗ H_m (m = blockSize, default n), applied by the fast Walsh–Hadamard
+ * transform: O(n log m) additions per row and step, no n×n matrix. H_m is Sylvester's for
+ * m = 2^k (symmetric), H_p ⊗ H_{2^k} for m = p·2^k (`p`, `hp`; + a p × p ±1 stage per block).
  * - s: [n] (±1 in HadamRNN; the gradient w.r.t. s is exact for any real s).
  * - Differentiable w.r.t. z, s, h0 and modreluBias.
  */

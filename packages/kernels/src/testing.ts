@@ -22,6 +22,22 @@ export function sylvester(m: number): Float32Array {
   return h;
 }
 
+/** Paley I Hadamard matrix of order q + 1 (q prime ≡ 3 mod 4), row-major ±1: not symmetric, as the Kronecker kernels must handle. */
+export function paley1(q: number): Int8Array {
+  const n = q + 1;
+  const chi = new Int8Array(q).fill(-1);
+  chi[0] = 0;
+  for (let x = 1; x < q; x++) chi[(x * x) % q] = 1;
+  const h = new Int8Array(n * n);
+  for (let j = 1; j < n; j++) {
+    h[j] = 1;
+    h[j * n] = -1;
+  }
+  for (let i = 0; i < q; i++) for (let j = 0; j < q; j++) h[(i + 1) * n + j + 1] = chi[(j - i + q) % q];
+  for (let i = 0; i < n; i++) h[i * n + i] += 1;
+  return h;
+}
+
 /** I_{n/m} ⊗ H_m / √m as a dense [n, n] tensor. */
 export function blockHadamardMatrix(n: number, m: number): tf.Tensor2D {
   const hm = sylvester(m);

@@ -27,6 +27,9 @@ export interface ScanAttrs {
   kind: RecurrenceKind;
   activation: Activation;
   blockSize: number;
+  /** Hadamard orders p·2^k: p and H_p (row-major ±1); absent for powers of two. */
+  p?: number;
+  hp?: number[];
   hasH0: boolean;
   hasBias: boolean;
   threads: number;
@@ -99,6 +102,11 @@ function unpack(inputs: tf.NamedTensorInfoMap, fixed: number, a: ScanAttrs): (In
   return out;
 }
 
+/** The p-stage of a Hadamard order p·2^k carried by kernel attributes (p, hp as a number list). */
+export function kronOrder(a: { p?: number; hp?: number[] }): { p?: number; hp?: Int8Array } {
+  return a.p !== undefined && a.p > 1 ? { p: a.p, hp: Int8Array.from(a.hp ?? []) } : {};
+}
+
 /** The placeholder of an absent optional input (never read by the kernels). */
 export function placeholder(): tf.Tensor {
   return tf.zeros([1]);
@@ -106,7 +114,7 @@ export function placeholder(): tf.Tensor {
 
 function specOf(a: ScanAttrs, z: { shape: number[] }): ScanSpec {
   const [T, B, n] = z.shape;
-  return { kind: a.kind, activation: a.activation, T, B, n, blockSize: a.blockSize };
+  return { kind: a.kind, activation: a.activation, T, B, n, blockSize: a.blockSize, ...kronOrder(a) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@
 import { tf } from '@orthoquant/runtime';
 import type { RecurrenceKind, ScanImplementation, ScanSpec } from './scan-spec.js';
 import type { ReversibleImplementation } from './scan-reversible.js';
-import { checkFloat, ioFor, placeholder, withSharedSaves } from './tf-kernels.js';
+import { checkFloat, ioFor, kronOrder, placeholder, withSharedSaves } from './tf-kernels.js';
 import type { TensorIo } from './tf-kernels.js';
 
 export const REVERSIBLE_KERNEL = 'OrthoquantReversibleScan';
@@ -20,6 +20,9 @@ export const REVERSIBLE_GRAD_KERNEL = 'OrthoquantReversibleScanGrad';
 export interface ReversibleAttrs {
   kind: RecurrenceKind;
   blockSize: number;
+  /** Hadamard orders p·2^k: p and H_p (row-major ±1); absent for powers of two. */
+  p?: number;
+  hp?: number[];
   hasH0: boolean;
   /** Anchor spacing k (0: no anchors). */
   anchorEvery: number;
@@ -43,7 +46,7 @@ function pick<T>(map: { native: T | null; js: T } | undefined, a: ReversibleAttr
 
 function specOf(a: ReversibleAttrs, shape: number[]): ScanSpec {
   const [T, B, n] = shape;
-  return { kind: a.kind, activation: 'linear', T, B, n, blockSize: a.blockSize };
+  return { kind: a.kind, activation: 'linear', T, B, n, blockSize: a.blockSize, ...kronOrder(a) };
 }
 
 function anchorCount(a: ReversibleAttrs, T: number): number {

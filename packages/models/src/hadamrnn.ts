@@ -6,17 +6,18 @@
  * - `h_t = σ(W h_{t−1} + x_t U + b)`, σ = identity in the reference code; readout
  *   `ŷ_t = f(h_t) V + c`, f = ReLU.
  * - U and V at p bits (k-bit uniform quantizer, STE; p = 4 in the papers), biases float.
- * - The recurrence runs as one fused `hadamardScan` (fast Walsh–Hadamard transform). Orders
- *   m = p·2^k that are not powers of two (96 = 12·8, 192 = 12·16; p a Paley / Kronecker order)
- *   use H_m = H_p ⊗ H_{2^k} and `kronHadamardScan` (FWHT of each 2^k-slice, then a p × p ±1
- *   transform of additions and subtractions).
+ * - The recurrence runs as one fused `hadamardScan` (fast Walsh–Hadamard transform), the
+ *   whole many-to-many training loss as `hadamardRnnLoss`. Orders m = p·2^k that are not
+ *   powers of two (96 = 12·8, 192 = 12·16; p a Paley / Kronecker order) use H_m = H_p ⊗ H_{2^k}
+ *   through the same ops (FWHT of each 2^k-slice, then a p × p ±1 transform of additions and
+ *   subtractions; native and JS kernels).
  * - Init (the reference code's defaults): u Xavier-uniform on a [1, n] tensor, U(±√(6/(n+1)))
  *   (`uInit: xavier`; `normal` draws N(0, 1), our earlier default), U and V Glorot uniform,
  *   biases U(±1/√fan_in) (`biasInit`, see base.ts).
  */
 import { tf, InputError } from '@orthoquant/runtime';
 import type { Rng } from '@orthoquant/runtime';
-import { hadamardScan, hadamardRnnLoss, kronHadamardScan } from '@orthoquant/kernels';
+import { hadamardScan, hadamardRnnLoss } from '@orthoquant/kernels';
 import { blockHadamRNN, blockKroneckerHadamard, hadamardFactors, hadamRNN } from '@orthoquant/orthogonal';
 import type { HadamardOperator } from '@orthoquant/orthogonal';
 import { BaseModel, fusedStep, lastStep, matrixDiagnostics, namedFromTensor } from './base.js';
@@ -55,19 +56,20 @@ export class HadamRnn extends BaseModel {
       const bits = this.config.bits;
       const s = this.operator.signs();
       const { p, hadamardP } = this.operator.factors;
+      const order = p > 1 ? { p, hp: hadamardP } : {};
       // The training loss (softmax CE on every step or on the last one) with float inputs or one-hot
       // inputs given as their hot index: the whole network as one op with reversible BPTT, memory
-      // independent of T (@orthoquant/kernels hadamardRnnLoss).
+      // independent of T (@orthoquant/kernels hadamardRnnLoss). Orders p·2^k included.
       const linear = (this.config.activation ?? 'linear') === 'linear';
       const hotIndices = x.rank === 2 && x.dtype === 'int32';
-      const targets = linear && p === 1 && !wantState && this.io.vocabSize === undefined && (x.rank === 3 || hotIndices) && fusedStep() ? this.claimLossTargets() : null;
+      const targets = linear && !wantState && this.io.vocabSize === undefined && (x.rank === 3 || hotIndices) && fusedStep() ? this.claimLossTargets() : null;
       if (targets) {
         const [T, B] = x.shape;
         const loss = hadamardRnnLoss(
           (hotIndices || x.dtype === 'float32' ? x : x.toFloat()) as tf.Tensor3D | tf.Tensor2D, this.q(this.v('U') as tf.Tensor2D, bits), this.v('b') as tf.Tensor1D, s,
           (state?.[0] ?? null) as tf.Tensor2D | null, this.q(this.v('V') as tf.Tensor2D, bits), this.v('c') as tf.Tensor1D,
           (this.readout === 'last' ? targets.reshape([B]) : targets.reshape([T, B])) as tf.Tensor2D | tf.Tensor1D,
-          { blockSize: this.blockSize, readoutRelu: this.config.readoutActivation === 'relu' },
+          { blockSize: this.blockSize, ...order, readoutRelu: this.config.readoutActivation === 'relu' },
         );
         return { logits: loss, state: [] };
       }
@@ -78,9 +80,10 @@ export class HadamRnn extends BaseModel {
         reversible: this.readout === 'last' ? ('auto' as const) : false,
         activation: this.config.activation,
         blockSize: this.blockSize,
+        ...order,
         ...(this.config.activation === 'modrelu' ? { modreluBias: this.v('modreluBias') as tf.Tensor1D } : {}),
       };
-      const H = p === 1 ? hadamardScan(Z, s, state?.[0] ?? null, opts) : kronHadamardScan(Z, s, state?.[0] ?? null, { ...opts, p, hp: hadamardP });
+      const H = hadamardScan(Z, s, state?.[0] ?? null, opts);
       const logits = this.readoutLogits(H, this.q(this.v('V') as tf.Tensor2D, bits), this.v('c') as tf.Tensor1D, this.config.readoutActivation);
       return { logits, state: wantState ? [lastStep(H)] : [] };
     });

@@ -88,7 +88,7 @@ test('HadamRNN at orders p·2^k: dequantized outputs approach the float model as
   assert.ok(errors[2] < 1e-2 * scale, `16-bit error ${errors[2]} (outputs up to ${scale})`);
 });
 
-test('HadamRNN at orders p·2^k: .oqint round trip; the C export says it has no p-stage; a trained model exports', () => {
+test('HadamRNN at orders p·2^k: .oqint round trip; C export with the p-stage; a trained model exports', () => {
   const float = randomHadamRnn({ n: 48, blockSize: 24, inputSize: 3, seed: 'kron/file' });
   const x = randomInputs(8, 2, 3, 'kron/file/x');
   const model = integerHadam(float, 10, x, 8, 2);
@@ -99,7 +99,10 @@ test('HadamRNN at orders p·2^k: .oqint round trip; the C export says it has no 
   assert.deepEqual(runHadamRnn(back, xq, 8, 2).logits, runHadamRnn(model, xq, 8, 2).logits);
   const bad = encodeIntegerModel({ ...model, stepShifts: [model.stepShifts[0], model.stepShifts[0] - 1] });
   assert.throws(() => decodeIntegerModel(bad, 'bad.oqint'), /bad\.oqint: header\.stepShifts: an order p·2\^k has one state grid/);
-  assert.throws(() => generateC(model), /model\.blockSize: the C export has no p-stage yet: Hadamard order 24 = 12·2/);
+  // The C export (bit-exact with this engine: export-c.test.ts) carries H_12 and the slice length.
+  const c = generateC(model, { name: 'kron' }).files['kron.c'];
+  assert.match(c, /#define KRON_ORDER 12\n#define KRON_SLICE 2\n/);
+  assert.throws(() => generateC({ ...model, hadamardP: model.hadamardP!.map((v, i) => (i === 5 ? 0 : v)) }), /model\.hadamardP\[5\]: expected ±1, got 0/);
 
   const io = { inputSize: 3, outputSize: 4, readout: 'many-to-many' as const };
   const trained = createModel({ type: 'hadamrnn', hidden: 24, activation: 'relu', bits: 4, readoutActivation: 'relu' }, io, 3);

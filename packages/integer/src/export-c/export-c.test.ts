@@ -40,6 +40,10 @@ const CASES: Case[] = [
   { label: 'HadamRNN a16, 16-bit U (int64 projection)', float: randomHadamRnn({ n: 16, inputSize: 6, outputSize: 2, seed: 'c/h5' }), ptq: { actBits: 16, weightBits: 16 }, std: 3 },
   { label: 'Block-HadamRNN m=8 (two phases) relu a8', float: randomHadamRnn({ n: 32, inputSize: 2, outputSize: 5, blockSize: 8, activation: 'relu', seed: 'c/h3' }), ptq: { actBits: 8, weightBits: 6 } },
   { label: 'Block-HadamRNN m=2 linear a10', float: randomHadamRnn({ n: 24, inputSize: 1, outputSize: 2, blockSize: 2, seed: 'c/h4' }), ptq: { actBits: 10 } },
+  // Hadamard orders p·2^k (H_12 ⊗ H_{2^k}): the p × p stage and 1/√m as shifts.
+  { label: 'HadamRNN n=96 = 12·8 linear many-to-many a12', float: randomHadamRnn({ n: 96, inputSize: 3, outputSize: 4, seed: 'c/k1' }), ptq: { actBits: 12 } },
+  { label: 'Block-HadamRNN m=24 = 12·2 relu last a8', float: randomHadamRnn({ n: 48, blockSize: 24, inputSize: 2, outputSize: 3, readout: 'last', activation: 'relu', seed: 'c/k2' }), ptq: { actBits: 8, weightBits: 6 }, std: 3 },
+  { label: 'HadamRNN n=12 (Paley, slices of 1) a16', float: randomHadamRnn({ n: 12, inputSize: 2, outputSize: 2, seed: 'c/k3' }), ptq: { actBits: 16 }, std: 3 },
   { label: 'QORNN 3-bit W (packed) relu last a8', float: randomOrnn({ n: 24, inputSize: 3, outputSize: 4, readout: 'last', activation: 'relu', seed: 'c/o1' }), ptq: { actBits: 8, weightBits: 3 } },
   { label: 'ORNN 16-bit W linear a16 (int64 accumulators)', float: randomOrnn({ n: 32, inputSize: 2, outputSize: 3, seed: 'c/o2' }), ptq: { actBits: 16, weightBits: 16 }, std: 2 },
   { label: 'QORNN 2-bit W a6', float: randomOrnn({ n: 16, inputSize: 4, outputSize: 2, seed: 'c/o3' }), ptq: { actBits: 6, weightBits: 2 } },
@@ -93,6 +97,8 @@ describe('export-c: the compiled C equals the JS integer engine bit for bit', { 
     assert.match(sources, /if \(xd == 0\) continue;/, 'a sparse HadamRNN input projection');
     assert.match(sources, /bits_ \|= /, 'packed codes of a width not dividing 8');
     assert.match(sources, /byte_ >> \(i_ \* 4u\)/, 'packed codes of a width dividing 8');
+    assert.match(sources, /net_hp\[hi\] > 0/, 'a HadamRNN with a p x p stage');
+    assert.match(sources, /\(int32_t\)\(\(uint32_t\)h\[k\] << \d+\)|OQ_ASR\(h\[k\], \d+\) \+ OQ_ASR/, '1/sqrt(m) as shifted copies');
     assert.deepEqual(new Set(CASES.map((c) => c.float.kind)), new Set(['hadamrnn', 'ornn', 'lstm']));
     assert.deepEqual(new Set(CASES.map((c) => c.float.readout)), new Set(['many-to-many', 'last']));
   });

@@ -11,6 +11,7 @@ import { InputError } from '@orthoquant/runtime';
 import type { FixedMultiplier } from '../fixed-point/fixed-point.js';
 import type { IntegerHadamRnn, IntegerLstm, IntegerModel, IntegerOrnn } from '../model.js';
 import { INPUT_LIMIT } from '../engines/common.js';
+import { multiplierShifts } from '../engines/hadamrnn-kron.js';
 import { helpersC } from './fixed-point-c.js';
 import type { CHelper } from './fixed-point-c.js';
 import { accumulatorType, axpyLoop, cInt, cList, columnAccumulatorType, dotLoop, matrix, matrixTable, rowLoop, transpose, vectorTable } from './tables.js';
@@ -206,9 +207,7 @@ ${indent}}`;
     const { n, blockSize: bs } = m;
     const P = this.P;
     const nm = this.name;
-    if (m.hadamardP) {
-      throw new InputError(`the C export has no p-stage yet: Hadamard order ${bs} = ${m.hadamardOrder}·${bs / m.hadamardOrder!} is not a power of two (the JS integer engine runs it)`, 'model.blockSize');
-    }
+    const kron = m.hadamardP ? this.kronStage(m) : null;
     if (2 ** (m.actBits - 1) * bs >= 2 ** 30) {
       throw new InputError(`blockSize ${bs} with ${m.actBits}-bit states can overflow int32 in the Walsh–Hadamard transform (needs 2^(actBits−1)·blockSize < 2^30)`, 'model.blockSize');
     }
@@ -264,14 +263,17 @@ ${this.projection(U, m.bInput, `${nm}_bias`, 'j', 'x', (v) => `oq_mul_fixed(${v}
 }
 `;
     // The recurrent step: additions, subtractions, shifts, bitwise logic and comparisons only
-    // (a test checks that this function's text has no '*', '/' or '%').
-    const recurrent = `static void ${nm}_recurrent(int32_t h[], const int32_t z[], int shift) {
+    // (a test checks that this function's text has no '*', '/' or '%'). Orders p·2^k: the
+    // butterflies run on slices of Q = 2^k, then the p × p ±1 stage and 1/sqrt(m) as shifts
+    // (as kronHadamardStep in ../engines/hadamrnn-kron.ts).
+    const slice = kron ? `${P}_SLICE` : `${P}_BLOCK`;
+    const recurrent = `static void ${nm}_recurrent(int32_t h[], const int32_t z[], int shift${kron ? ', int32_t tmp[]' : ''}) {
   const int32_t mask = (int32_t)(((uint32_t)1 << shift) - 1u);
   const int32_t half = mask >> 1;
   size_t base, w, i, j, k;
-  for (base = 0; base < ${P}_HIDDEN; base += ${P}_BLOCK) {
-    for (w = 1; w < ${P}_BLOCK; w <<= 1) {
-      for (i = base; i < base + ${P}_BLOCK; i += w << 1) {
+  for (base = 0; base < ${P}_HIDDEN; base += ${slice}) {
+    for (w = 1; w < ${slice}; w <<= 1) {
+      for (i = base; i < base + ${slice}; i += w << 1) {
         for (j = i; j < i + w; j++) {
           const int32_t a = h[j];
           const int32_t c = h[j + w];
@@ -281,9 +283,9 @@ ${this.projection(U, m.bInput, `${nm}_bias`, 'j', 'x', (v) => `oq_mul_fixed(${v}
       }
     }
   }
-  for (k = 0; k < ${P}_HIDDEN; k++) {
+${kron ? kron.stage : ''}  for (k = 0; k < ${P}_HIDDEN; k++) {
     const int32_t sgn = 0 - (int32_t)((${nm}_signs[k >> 3] >> (k & 7u)) & 1u);
-    int32_t v = z[k] + ((h[k] ^ sgn) - sgn);
+${kron ? kron.scale : ''}    int32_t v = z[k] + ((${kron ? 'a' : 'h[k]'} ^ sgn) - sgn);
     if (shift > 0) {
       const int32_t up = (int32_t)((uint32_t)(half + (int32_t)((uint32_t)v >> 31) - (v & mask)) >> 31);
       v = OQ_ASR(v, shift) + up;
@@ -295,7 +297,7 @@ ${relu ? '    v &= ~OQ_ASR(v, 31);\n' : ''}    h[k] = v;
 }
 `;
     const update = `${nm}_project(s, %X%);
-  ${nm}_recurrent(s->h, s->z, s->phase == 0 ? ${m.stepShifts[0]} : ${m.stepShifts[1]});
+  ${nm}_recurrent(s->h, s->z, s->phase == 0 ? ${m.stepShifts[0]} : ${m.stepShifts[1]}${kron ? ', s->tmp' : ''});
   s->phase ^= 1;`;
     const reluRead = m.readoutActivation === 'relu';
     const readout = this.readout(V, (o) => `${nm}_cLogit[s->phase][${o}]`, (h) => (reluRead ? `(${h} > 0 ? ${h} : 0)` : h), reluRead ? this.qmax : 2 ** (m.actBits - 1), Math.max(maxAbs(m.cLogit[0]), maxAbs(m.cLogit[1])));
@@ -303,6 +305,7 @@ ${relu ? '    v &= ~OQ_ASR(v, 31);\n' : ''}    h[k] = v;
     const state: StateField[] = [
       { name: 'h', length: n, comment: 'hidden codes (on the grid of `phase`)' },
       { name: 'z', length: n, comment: 'scratch: the input projection of the step' },
+      ...(kron ? [{ name: 'tmp', length: bs, comment: 'scratch: one block for the p x p stage' }] : []),
       ...this.tokenScratch(),
       { name: 'phase', length: 1, comment: 'grid of h: real step STATE_SCALE0 (0) or STATE_SCALE1 (1)' },
     ];
@@ -311,10 +314,52 @@ ${relu ? '    v &= ~OQ_ASR(v, 31);\n' : ''}    h[k] = v;
       code,
       notes: [
         `HadamRNN${bs < n ? ` (Block-HadamRNN, blocks of ${bs})` : ''}: W = diag(signs) kron(I, H_${bs}) / sqrt(${bs}); the recurrent step is`,
-        'a fast Walsh-Hadamard transform, sign flips and a rounding shift: no multiplication.',
+        ...(kron
+          ? [
+              `H_${bs} = kron(H_${m.hadamardOrder}, H_${bs / m.hadamardOrder!}): fast Walsh-Hadamard transforms of slices of ${bs / m.hadamardOrder!}, a ${m.hadamardOrder} x ${m.hadamardOrder} +-1 stage`,
+              `(additions and subtractions of slices), 1/sqrt(${bs}) as ${kron.terms} shifted copies, sign flips and a rounding shift: no multiplication.`,
+            ]
+          : ['a fast Walsh-Hadamard transform, sign flips and a rounding shift: no multiplication.']),
         `Logits: real value = logit * ${P}_LOGIT_SCALE0 when state.phase == 0 after the step, else * ${P}_LOGIT_SCALE1.`,
       ],
     };
+  }
+
+  /**
+   * Orders m = p·2^k (H_m = H_p ⊗ H_q): H_p as a const table, the p-stage (output slice a of a
+   * block = the sum of its slices b with H_p[a, b] = +1 minus the others, through `tmp`) and
+   * a = h·C/2^{F−G} as one arithmetic shift and one add per set bit of C (left shifts through
+   * uint32_t: no undefined behaviour) — the JS engine's kronHadamardStep, term for term.
+   */
+  kronStage(m: IntegerHadamRnn): { stage: string; scale: string; terms: number } {
+    const P = this.P;
+    const nm = this.name;
+    const p = m.hadamardOrder!;
+    const bs = m.blockSize;
+    const hp = m.hadamardP!;
+    if (!Number.isInteger(p) || p < 2 || bs % p !== 0 || hp.length !== p * p) throw new InputError(`expected H_p of order p dividing blockSize ${bs} (p·p entries), got order ${p} with ${hp.length} entries`, 'model.hadamardP');
+    const q = bs / p;
+    if ((q & (q - 1)) !== 0) throw new InputError(`expected blockSize = p·2^k, got ${bs} = ${p}·${q}`, 'model.blockSize');
+    for (let i = 0; i < hp.length; i++) if (hp[i] !== 1 && hp[i] !== -1) throw new InputError(`expected ±1, got ${hp[i]}`, `model.hadamardP[${i}]`);
+    const shifts = multiplierShifts(m.stepMultiplier!, m.multiplierShift!, m.stepShifts[0]);
+    if (m.stepShifts[1] !== m.stepShifts[0]) throw new InputError(`an order p·2^k has one state grid: expected equal shifts, got ${m.stepShifts.join(', ')}`, 'model.stepShifts');
+    this.tables.push(`/* H_${p} (row-major, +-1): the ${p} x ${p} stage of H_${bs} = kron(H_${p}, H_${q}) */\n#define ${P}_ORDER ${p}\n#define ${P}_SLICE ${q}\nstatic const int8_t ${nm}_hp[${p * p}] = {\n${cList(hp)}\n};\n`);
+    this.weightBytes += p * p;
+    const stage = `  for (base = 0; base < ${P}_HIDDEN; base += ${P}_BLOCK) {
+    size_t a, b, hi = 0;
+    for (j = 0; j < ${P}_BLOCK; j++) tmp[j] = h[base + j];
+    for (a = 0; a < ${P}_BLOCK; a += ${P}_SLICE) {
+      for (j = 0; j < ${P}_SLICE; j++) h[base + a + j] = 0;
+      for (b = 0; b < ${P}_BLOCK; b += ${P}_SLICE, hi++) {
+        if (${nm}_hp[hi] > 0) for (j = 0; j < ${P}_SLICE; j++) h[base + a + j] += tmp[b + j];
+        else for (j = 0; j < ${P}_SLICE; j++) h[base + a + j] -= tmp[b + j];
+      }
+    }
+  }
+`;
+    const term = (r: number) => (r >= 0 ? `OQ_ASR(h[k], ${r})` : `(int32_t)((uint32_t)h[k] << ${-r})`);
+    const scale = `    const int32_t a = ${Array.from(shifts, term).join(' + ') || '0'};\n`;
+    return { stage, scale, terms: shifts.length };
   }
 
   ornn(m: IntegerOrnn): KindBody {
