@@ -5,15 +5,26 @@
  * - List-shaped answers (overview, runs, tables, scatter) read `trials`, `sweeps`,
  *   `sweep_trials` and `summary` only; the per-step `metrics` table is read for one trial's
  *   detail and for the curves of a few selected trials.
- * - Every query is parameterized: filters go through the store's `compileFilter`, the rest
- *   binds values through drizzle or `?` placeholders.
- * - Queries the store does not provide (status totals, a filtered count, the summary keys
- *   in use) are written here on the drizzle schema.
+ * - Every query is the store's (no SQL here): a filter's errors become 400 answers.
  */
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import { count, sql, type SQL } from 'drizzle-orm';
-import { compileFilter, FilterError, getTrial, listSweeps, listTrials, metricCurves, sweepStatus, tables, type Store, type TrialRow } from '@orthoquant/store';
+import {
+  compileFilter,
+  countTrials,
+  FilterError,
+  getTrial,
+  listSweeps,
+  listTrials,
+  metricCurves,
+  metricKeyPoints,
+  statusTotals,
+  summaryKeys,
+  sweepStatus,
+  trialConfigs,
+  type Store,
+  type TrialRow,
+} from '@orthoquant/store';
 import { loadTableSpec, renderTable, seedBand, sizeAccuracySvg, learningCurvesSvg, isLossLike, tableFromStore, TABLE_FORMATS, type SeedBand, type TableFormat } from '@orthoquant/reporter';
 
 /** An error the client caused: answered with HTTP 400/404 and this message. */
@@ -27,8 +38,6 @@ export class RequestError extends Error {
     this.name = 'RequestError';
   }
 }
-
-const { trials, summary } = tables;
 
 // ---------------------------------------------------------------- overview
 
@@ -53,11 +62,7 @@ export interface Overview {
 
 /** Status counts over every trial, and per sweep with its running trials and their heartbeats. */
 export function overview(store: Store): Overview {
-  const totals = { total: 0, pending: 0, running: 0, done: 0, failed: 0 };
-  for (const r of store.db.select({ status: trials.status, n: count() }).from(trials).groupBy(trials.status).all()) {
-    totals[r.status] += r.n;
-    totals.total += r.n;
-  }
+  const totals = statusTotals(store);
   const list = listSweeps(store).map((s) => ({
     id: s.id,
     name: s.name,
@@ -94,10 +99,10 @@ export interface RunsPage {
 
 export const MAX_PAGE = 500;
 
-function filterSql(where: string | undefined): SQL | undefined {
-  if (!where || where.trim() === '') return undefined;
+/** A bad filter is the client's error (answered 400 with where it went wrong). */
+function clientFilter<T>(f: () => T): T {
   try {
-    return compileFilter(where);
+    return f();
   } catch (e) {
     if (e instanceof FilterError) throw new RequestError(e.message, 400, { kind: 'filter', reason: e.reason, pos: e.pos, text: e.text });
     throw e;
@@ -108,8 +113,7 @@ function filterSql(where: string | undefined): SQL | undefined {
 export function runs(store: Store, q: RunsQuery): RunsPage {
   const limit = Math.min(Math.max(1, Math.trunc(q.limit ?? 100)), MAX_PAGE);
   const offset = Math.max(0, Math.trunc(q.offset ?? 0));
-  const cond = filterSql(q.where);
-  const total = store.db.select({ n: count() }).from(trials).where(cond).get()?.n ?? 0;
+  const total = clientFilter(() => countTrials(store, q.where));
   let rows: TrialRow[];
   try {
     rows = listTrials(store, { where: q.where?.trim() ? q.where : undefined, orderBy: q.sort || undefined, desc: q.desc, limit, offset });
@@ -122,19 +126,10 @@ export function runs(store: Store, q: RunsQuery): RunsPage {
     offset,
     limit,
     rows: rows.map(({ id, hash, status, mode, config, summary: s, startedAt, finishedAt, error }) => ({ id, hash, status, mode, config, summary: s, startedAt, finishedAt, error })),
-    metricKeys: metricKeys(store),
+    metricKeys: summaryKeys(store),
   };
 }
 
-/** Distinct summary keys, read from the summary table's (key, final) index. */
-export function metricKeys(store: Store): string[] {
-  return store.db
-    .selectDistinct({ key: summary.key })
-    .from(summary)
-    .orderBy(summary.key)
-    .all()
-    .map((r) => r.key);
-}
 
 // ---------------------------------------------------------------- run detail
 
@@ -266,21 +261,11 @@ export function defaultCurveKey(points: ReadonlyMap<string, number>): string | u
 /** Curves of one metric (default: see `defaultCurveKey`) grouped by seedless config. */
 function groupedRuns(store: Store, ids: readonly number[], key: string | undefined): { key: string; keys: string[]; groups: RunGroup[] } {
   if (ids.length === 0) return { key: key ?? '', groups: [], keys: [] };
-  const marks = ids.map(() => '?').join(',');
-  const perKey = store.sqlite
-    .prepare(`SELECT key, max(n) AS points FROM (SELECT key, trial_id, count(*) AS n FROM metrics WHERE trial_id IN (${marks}) GROUP BY key, trial_id) GROUP BY key ORDER BY key`)
-    .all(...ids) as { key: string; points: number }[];
+  const perKey = metricKeyPoints(store, ids);
   const keys = perKey.map((r) => r.key);
   const chosen = key && key !== '' ? key : defaultCurveKey(new Map(perKey.map((r) => [r.key, r.points])));
   if (!chosen) return { key: '', groups: [], keys };
-  const configs = new Map<number, Record<string, unknown>>();
-  const idList = sql.join(
-    ids.map((i) => sql`${i}`),
-    sql`, `,
-  );
-  for (const r of store.db.select({ id: trials.id, config: trials.config }).from(trials).where(sql`${trials.id} IN (${idList})`).all()) {
-    configs.set(r.id, JSON.parse(r.config) as Record<string, unknown>);
-  }
+  const configs = trialConfigs(store, ids);
   const byGroup = new Map<string, RunGroup>();
   for (const c of metricCurves(store, ids, [chosen])) {
     const cfg = configs.get(c.trialId) ?? {};
@@ -395,7 +380,7 @@ export function scatterPoints(store: Store, q: ScatterQuery): { metric: string; 
   const metric = q.metric || 'test_accuracy';
   const size = q.size || 'size_bytes';
   for (const [name, v] of [['metric', metric], ['size', size]] as const) if (!/^[A-Za-z0-9_./-]+$/.test(v)) throw new RequestError(`${name}: expected a metric key, got '${v}'`);
-  filterSql(q.where);
+  if (q.where?.trim()) clientFilter(() => compileFilter(q.where!));
   const where = [q.where?.trim(), 'status = done'].filter(Boolean).join(' and ');
   const rows = listTrials(store, { where, summaryKeys: [metric, size] });
   const groups = new Map<string, { cfg: Record<string, unknown>; acc: number[]; size: number[]; ids: number[] }>();

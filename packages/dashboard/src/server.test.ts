@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'node:http';
-import Database from 'better-sqlite3';
 import { startDashboard, type Dashboard } from './index.js';
 import { largeFixture, smallFixture, FIXTURE_SEEDS, FIXTURE_STEPS, type FixtureDb } from './testing.js';
+import { dropTable } from '@orthoquant/store/testing';
 
 async function get(d: Dashboard, path: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string; text: string; json: () => any }> {
   const res = await fetch(new URL(path, d.url), { headers });
@@ -237,9 +237,7 @@ describe('10 000 trials', () => {
     // The same database without its per-step table: list endpoints must not notice.
     const copy = join(fx.dir, 'no-metrics.db');
     copyFileSync(fx.path, copy);
-    const db = new Database(copy);
-    db.exec('DROP TABLE metrics');
-    db.close();
+    dropTable(copy, 'metrics');
     blind = await startDashboard({ dbPath: copy, port: 0, tablesDir: fx.tablesDir });
   });
   after(async () => {

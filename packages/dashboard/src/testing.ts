@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { claimTrial, finishTrial, failTrial, heartbeat, openStore, recordArtifact, recordMetrics, recordProvenance, registerSweep, type Store } from '@orthoquant/store';
-import { trialInput } from '@orthoquant/store/testing';
+import { markDone, trialInput } from '@orthoquant/store/testing';
 
 export interface FixtureDb {
   path: string;
@@ -134,20 +134,17 @@ export function largeFixture(n = 10_000, stepsPerTrial = 10): FixtureDb {
       inputs.push(trialInput({ model: { type, bits: [2, 3, 4, 5, 6, 8][(i >> 2) % 6], hidden: 64 + ((i >> 5) % 8) * 16 }, lr: 10 ** -(1 + ((i >> 8) % 4)), task: { name: 'smnist' }, seed: i }));
     }
     registerSweep(store, { name: 'large', spec: '', fingerprint: 'large', trials: inputs });
-    const now = Date.now();
-    store.write(() => {
-      store.sqlite.prepare(`UPDATE trials SET status = 'done', attempts = 1, started_at = ?, finished_at = ?`).run(now - 60_000, now);
-      const sum = store.sqlite.prepare(`INSERT INTO summary (trial_id, key, final, best, best_step, n) VALUES (?, ?, ?, ?, ?, ?)`);
-      const met = store.sqlite.prepare(`INSERT INTO metrics (trial_id, key, step, value) VALUES (?, ?, ?, ?)`);
-      const ids = store.sqlite.prepare(`SELECT id FROM trials ORDER BY id`).pluck().all() as number[];
-      for (const id of ids) {
-        const acc = 0.5 + ((id * 7919) % 1000) / 2000;
-        sum.run(id, 'test_accuracy', acc, acc, stepsPerTrial - 1, 0);
-        sum.run(id, 'val_loss', 1 - acc, 1 - acc, stepsPerTrial - 1, 0);
-        sum.run(id, 'size_bytes', 1000 + (id % 97) * 100, 1000 + (id % 97) * 100, null, 0);
-        sum.run(id, 'loss', 1 - acc, 1 - acc, stepsPerTrial - 1, stepsPerTrial);
-        for (let s = 0; s < stepsPerTrial; s++) met.run(id, 'loss', s, 1 - acc + 1 / (1 + s));
-      }
+    markDone(store, (id) => {
+      const acc = 0.5 + ((id * 7919) % 1000) / 2000;
+      return {
+        summary: [
+          { key: 'test_accuracy', final: acc, best: acc, bestStep: stepsPerTrial - 1, n: 0 },
+          { key: 'val_loss', final: 1 - acc, best: 1 - acc, bestStep: stepsPerTrial - 1, n: 0 },
+          { key: 'size_bytes', final: 1000 + (id % 97) * 100, best: 1000 + (id % 97) * 100, bestStep: null, n: 0 },
+          { key: 'loss', final: 1 - acc, best: 1 - acc, bestStep: stepsPerTrial - 1, n: stepsPerTrial },
+        ],
+        metrics: Array.from({ length: stepsPerTrial }, (_, s) => ({ key: 'loss', step: s, value: 1 - acc + 1 / (1 + s) })),
+      };
     });
   } finally {
     store.close();

@@ -3,7 +3,7 @@
  * artifact and provenance record in one SQLite file (drizzle schema, checked-in migrations),
  * shared safely by several processes (WAL, busy timeout, fenced leases).
  */
-export { openStore, resolveDbPath, Store, DEFAULT_DB_FILE, MIGRATIONS_FOLDER, storeError } from './open.js';
+export { openStore, resolveDbPath, Store, DEFAULT_DB_FILE, MIGRATIONS_FOLDER, storeError, isStoreFault } from './open.js';
 export type { OpenStoreOptions, StoreDb } from './open.js';
 export * as tables from './schema.js';
 export { TRIAL_STATUSES, TRIAL_MODES, ARTIFACT_KINDS } from './schema.js';
@@ -14,6 +14,11 @@ export {
   registerSweep,
   requeueFailed,
   claimTrial,
+  claimTrialById,
+  leaseState,
+  heldLease,
+  sweepMembers,
+  requeueFailedTrial,
   heartbeat,
   recordMetrics,
   recordProgress,
@@ -21,6 +26,7 @@ export {
   dropArtifacts,
   checkpointBytes,
   latestCheckpoint,
+  checkpoints,
   recordProvenance,
   metricDirection,
   computeSummary,
@@ -50,8 +56,10 @@ export type {
   RunningTrial,
   StaleOptions,
   RequeuedTrial,
+  LeaseState,
+  SweepMember,
 } from './trials.js';
 export { parseFilter, compileFilter, comparisonSql, jsonPath, FilterError } from './filter.js';
 export type { FilterComparison, FilterField, FilterOp, FilterValue } from './filter.js';
-export { sweepStatus, listSweeps, listTrials, getTrial, metricCurves } from './queries.js';
+export { sweepStatus, listSweeps, listTrials, getTrial, metricCurves, statusTotals, countTrials, summaryKeys, metricKeyPoints, trialConfigs } from './queries.js';
 export type { StatusCounts, SweepStatus, SweepStatusOptions, SweepListRow, TrialRow, ListTrialsOptions, TrialDetail, MetricCurve } from './queries.js';

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { openStore, resolveDbPath, listSweeps, MIGRATIONS_FOLDER, storeError } from './index.js';
-import { tempStore } from './testing.js';
+import { openStore, resolveDbPath, listSweeps, MIGRATIONS_FOLDER, storeError, isStoreFault, registerSweep, claimTrial, recordMetrics, getTrial } from './index.js';
+import { tempStore, trialInput } from './testing.js';
 import { runFixture } from './test-fixtures/spawn.js';
 
 test('resolveDbPath: explicit > ORTHOQUANT_DB > ./orthoquant.db', () => {
@@ -112,6 +112,36 @@ test('a read-only open of a store written by an older version says which migrati
     raw.prepare('INSERT INTO __drizzle_migrations (hash, created_at) VALUES (?, ?)').run(newest.hash, newest.created_at);
     raw.close();
     openStore(t.path, { readonly: true }).close();
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a full disk (SQLITE_FULL): the write names the file, keeps nothing of its transaction, and works again once there is room', () => {
+  const t = tempStore();
+  try {
+    const reg = registerSweep(t.store, { name: 'full', spec: 'spec', fingerprint: 'f', trials: [trialInput({ lr: 1 })] });
+    const lease = claimTrial(t.store, { sweepId: reg.sweep.id, workerId: 'w', pid: 1, host: 'h' })!;
+    const pages = t.store.sqlite.pragma('page_count', { simple: true }) as number;
+    // the database may not grow past its current size: as if the disk had no room left
+    t.store.sqlite.pragma(`max_page_count = ${pages}`);
+    const points = Array.from({ length: 5000 }, (_, i) => ({ key: 'loss', step: i, value: 1 / (1 + i) }));
+    let caught: unknown;
+    try {
+      recordMetrics(t.store, lease, points);
+    } catch (e) {
+      caught = e;
+    }
+    assert.ok(isStoreFault(caught), `expected a store fault, got ${String(caught)}`);
+    assert.equal((caught as { code: string }).code, 'SQLITE_FULL');
+    assert.equal((caught as Error).name, 'InputError');
+    assert.match((caught as Error).message, new RegExp(`^store ${t.path}: the disk is full \\(database or disk is full\\): nothing partial was recorded`));
+    assert.deepEqual(getTrial(t.store, lease.trialId).curves, [], 'no row of the failed batch was kept');
+    assert.equal(t.store.sqlite.inTransaction, false);
+    // room again: the same write goes through, once
+    t.store.sqlite.pragma(`max_page_count = ${pages * 100}`);
+    assert.equal(recordMetrics(t.store, lease, points), true);
+    assert.deepEqual(getTrial(t.store, lease.trialId).curves, [{ key: 'loss', points: 5000, firstStep: 0, lastStep: 4999 }]);
   } finally {
     t.cleanup();
   }

@@ -53,9 +53,17 @@ export class Store {
     this.db = drizzle(sqlite, { schema });
   }
 
-  /** Run `fn` inside `BEGIN IMMEDIATE … COMMIT` (rolled back if it throws). */
+  /**
+   * Run `fn` inside `BEGIN IMMEDIATE … COMMIT` (rolled back if it throws). A store that cannot
+   * take the write (full disk, read-only or corrupt file) throws `storeError`'s message naming
+   * the file, with `storeFault: true` (see `isStoreFault`); nothing of `fn` is kept.
+   */
   write<T>(fn: () => T): T {
-    return this.sqlite.transaction(fn).immediate();
+    try {
+      return this.sqlite.transaction(fn).immediate();
+    } catch (e) {
+      throw !isStoreFault(e) && faultKind(e) ? storeError(this.path, 'write', e) : e;
+    }
   }
 
   close(): void {
@@ -102,16 +110,36 @@ export function openStore(path?: string | null, opts: OpenStoreOptions = {}): St
 export function storeError(file: string, doing: 'open' | 'prepare' | 'write', e: unknown): Error {
   const code = (e as { code?: string }).code ?? '';
   const msg = (e as Error).message ?? String(e);
-  if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
-    return new InputError(`not a usable SQLite database (${msg}): the file is corrupt or of another kind; move it aside (nothing was written to it), or pass another --db`, `store ${file}`);
+  const fault = (message: string) => Object.assign(new InputError(message, `store ${file}`), { code, storeFault: true as const });
+  switch (faultKind(e)) {
+    case 'corrupt':
+      return fault(`not a usable SQLite database (${msg}): the file is corrupt or of another kind; move it aside (nothing was written to it), or pass another --db`);
+    case 'readonly':
+      return fault(`cannot ${doing === 'open' ? 'open' : 'write'} the store (${msg}): make the file and its folder writable (SQLite writes ${basename(file)}-wal and -shm beside it), or pass another --db`);
+    case 'full':
+      return fault(`the disk is full (${msg}): nothing partial was recorded (each write is one transaction); free some space and run the same command again to continue`);
+    default:
+      return new Error(`store: cannot ${doing} ${file}: ${msg}`, { cause: e });
   }
-  if (code.startsWith('SQLITE_READONLY') || code === 'EACCES' || code === 'EROFS' || code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_PERM')) {
-    return new InputError(`cannot ${doing === 'open' ? 'open' : 'write'} the store (${msg}): make the file and its folder writable (SQLite writes ${basename(file)}-wal and -shm beside it), or pass another --db`, `store ${file}`);
-  }
-  if (code === 'SQLITE_FULL' || code === 'ENOSPC') {
-    return new InputError(`the disk is full (${msg}): nothing partial was recorded (each write is one transaction); free some space and run the same command again to continue`, `store ${file}`);
-  }
-  return new Error(`store: cannot ${doing} ${file}: ${msg}`, { cause: e });
+}
+
+/** Which of the store faults a user can fix (and then run the same command again) `e` is, if any. */
+function faultKind(e: unknown): 'corrupt' | 'readonly' | 'full' | null {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return null;
+  if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) return 'corrupt';
+  if (code.startsWith('SQLITE_READONLY') || code === 'EACCES' || code === 'EROFS' || code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_PERM')) return 'readonly';
+  if (code === 'SQLITE_FULL' || code === 'ENOSPC') return 'full';
+  return null;
+}
+
+/**
+ * Whether `e` says the store itself cannot be written (full disk, read-only or corrupt file, as
+ * `Store.write` and `openStore` report it) rather than that one trial went wrong: a sweep stops
+ * on it with that message, and gives its running trials back instead of failing them.
+ */
+export function isStoreFault(e: unknown): e is Error & { code: string; storeFault: true } {
+  return e instanceof Error && (e as { storeFault?: unknown }).storeFault === true;
 }
 
 interface JournalEntry {
@@ -165,7 +193,12 @@ function applyMigrations(store: Store): void {
     } catch (e) {
       const now = appliedUpTo(store);
       if (now !== null && now >= newest) return;
-      if (attempt >= 4) throw Object.assign(new Error(`migration failed: ${(e as Error).message}`), { code: (e as { code?: string }).code });
+      if (attempt >= 4) {
+        // drizzle wraps SQLite's error (with the query text): say what SQLite said, keep its code
+        const sqliteError = ((e as { cause?: unknown }).cause ?? e) as Error & { code?: string };
+        const code = (e as { code?: string }).code ?? sqliteError.code;
+        throw Object.assign(new Error(`migration failed: ${sqliteError.message}`, { cause: e }), { code });
+      }
     }
   }
 }

@@ -385,3 +385,47 @@ export function metricCurves(store: Store, trialIds: readonly number[], keys?: r
   return out;
 }
 
+
+/** Trials by status over the whole store. */
+export function statusTotals(store: Store): StatusCounts {
+  const totals: StatusCounts = { total: 0, pending: 0, running: 0, done: 0, failed: 0 };
+  for (const r of store.db.select({ status: trials.status, n: sql<number>`count(*)` }).from(trials).groupBy(trials.status).all()) {
+    totals[r.status] += r.n;
+    totals.total += r.n;
+  }
+  return totals;
+}
+
+/** How many trials match a filter (the `listTrials` grammar; every trial without one). Throws `FilterError` on a bad filter. */
+export function countTrials(store: Store, where?: string | readonly FilterComparison[]): number {
+  const cond = where === undefined || (typeof where === 'string' && where.trim() === '') ? undefined : compileFilter(where);
+  return store.db.select({ n: sql<number>`count(*)` }).from(trials).where(cond).get()?.n ?? 0;
+}
+
+/** Distinct summary keys in the store, sorted (read from the summary table's (key, final) index). */
+export function summaryKeys(store: Store): string[] {
+  return store.db
+    .selectDistinct({ key: summary.key })
+    .from(summary)
+    .orderBy(summary.key)
+    .all()
+    .map((r) => r.key);
+}
+
+/** Per metric key, the most points any of the given trials recorded for it (sorted by key). */
+export function metricKeyPoints(store: Store, trialIds: readonly number[]): { key: string; points: number }[] {
+  if (trialIds.length === 0) return [];
+  return store.sqlite
+    .prepare(`SELECT key, max(n) AS points FROM (SELECT key, trial_id, count(*) AS n FROM metrics WHERE trial_id IN (SELECT value FROM json_each(?)) GROUP BY key, trial_id) GROUP BY key ORDER BY key`)
+    .all(JSON.stringify([...trialIds])) as { key: string; points: number }[];
+}
+
+/** The configs of the given trials, by id. */
+export function trialConfigs(store: Store, trialIds: readonly number[]): Map<number, Record<string, unknown>> {
+  const out = new Map<number, Record<string, unknown>>();
+  if (trialIds.length === 0) return out;
+  for (const r of store.db.select({ id: trials.id, config: trials.config }).from(trials).where(inArray(trials.id, [...trialIds])).all()) {
+    out.set(r.id, JSON.parse(r.config) as Record<string, unknown>);
+  }
+  return out;
+}

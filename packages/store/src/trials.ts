@@ -184,10 +184,15 @@ export interface ClaimOptions {
   /** Only these trials (a `sweep run --only` selection; with `sweepId`). */
   trialIds?: ReadonlySet<number>;
   workerId: string;
-  pid?: number;
-  host?: string;
+  /** The worker's process (default this process; null for a worker on another machine, e.g. a queue job). */
+  pid?: number | null;
+  host?: string | null;
   now?: number;
 }
+
+const CLAIM_SET = `status = 'running', attempts = attempts + 1, worker_id = @workerId, worker_pid = @pid,
+            worker_host = @host, heartbeat_at = @now, started_at = @now, finished_at = NULL,
+            progress_step = NULL, progress_total = NULL, progress_rate = NULL`;
 
 /**
  * Claim the next pending trial atomically: one `UPDATE … WHERE status = 'pending' …
@@ -202,21 +207,79 @@ export function claimTrial(store: Store, opts: ClaimOptions): ClaimedTrial | nul
       : `SELECT st.trial_id FROM sweep_trials st JOIN trials t ON t.id = st.trial_id
          WHERE st.sweep_id = @sweepId AND st.active = 1 AND t.status = 'pending'
            AND (@only IS NULL OR st.trial_id IN (SELECT value FROM json_each(@only))) ORDER BY st.position LIMIT 1`;
-  const stmt = store.sqlite.prepare(
-    `UPDATE trials SET status = 'running', attempts = attempts + 1, worker_id = @workerId, worker_pid = @pid,
-            worker_host = @host, heartbeat_at = @now, started_at = @now, finished_at = NULL,
-            progress_step = NULL, progress_total = NULL, progress_rate = NULL
-     WHERE id = (${pick}) AND status = 'pending'
-     RETURNING id, attempts, config_hash, mode, config`,
-  );
+  const stmt = store.sqlite.prepare(`UPDATE trials SET ${CLAIM_SET} WHERE id = (${pick}) AND status = 'pending' RETURNING id, attempts, config_hash, mode, config`);
   const row = store.write(
     () =>
-      stmt.get({ sweepId: opts.sweepId ?? null, only: opts.trialIds ? JSON.stringify([...opts.trialIds]) : null, workerId: opts.workerId, pid: opts.pid ?? process.pid, host: opts.host ?? hostname(), now }) as
+      stmt.get({ sweepId: opts.sweepId ?? null, only: opts.trialIds ? JSON.stringify([...opts.trialIds]) : null, ...claimer(opts, now) }) as
         | { id: number; attempts: number; config_hash: string; mode: TrialMode; config: string }
         | undefined,
   );
   if (!row) return null;
   return { trialId: row.id, attempt: row.attempts, workerId: opts.workerId, hash: row.config_hash, mode: row.mode, config: JSON.parse(row.config) as Record<string, unknown> };
+}
+
+function claimer(opts: Pick<ClaimOptions, 'workerId' | 'pid' | 'host'>, now: number): { workerId: string; pid: number | null; host: string | null; now: number } {
+  return { workerId: opts.workerId, pid: opts.pid === null ? null : (opts.pid ?? process.pid), host: opts.host === null ? null : (opts.host ?? hostname()), now };
+}
+
+/**
+ * Claim one given pending trial (a queue or a Slurm array chose it, not the store): the same
+ * lease and fencing token as `claimTrial`. Null if the trial is not pending.
+ */
+export function claimTrialById(store: Store, trialId: number, opts: Pick<ClaimOptions, 'workerId' | 'pid' | 'host' | 'now'>): Lease | null {
+  const row = store.write(
+    () =>
+      store.sqlite.prepare(`UPDATE trials SET ${CLAIM_SET} WHERE id = @trialId AND status = 'pending' RETURNING attempts`).get({ trialId, ...claimer(opts, opts.now ?? Date.now()) }) as
+        | { attempts: number }
+        | undefined,
+  );
+  return row ? { trialId, attempt: row.attempts, workerId: opts.workerId } : null;
+}
+
+/** One trial's status and current lease holder, by id or config hash (null: no such trial). */
+export interface LeaseState {
+  trialId: number;
+  hash: string;
+  status: TrialStatus;
+  /** The attempt counter: with `workerId`, the lease a running trial is held under. */
+  attempts: number;
+  workerId: string | null;
+}
+
+export function leaseState(store: Store, ref: { trialId: number } | { hash: string }): LeaseState | null {
+  const where = 'trialId' in ref ? eq(trials.id, ref.trialId) : eq(trials.configHash, ref.hash);
+  return store.db.select({ trialId: trials.id, hash: trials.configHash, status: trials.status, attempts: trials.attempts, workerId: trials.workerId }).from(trials).where(where).get() ?? null;
+}
+
+/** The lease a running trial is held under (to release or fence it), from its state. */
+export function heldLease(s: Pick<LeaseState, 'trialId' | 'attempts' | 'workerId'>): Lease {
+  return { trialId: s.trialId, attempt: s.attempts, workerId: s.workerId ?? '' };
+}
+
+/** A sweep's active trials in expansion order (only `selection`, when given), with their lease state and config text. */
+export interface SweepMember extends LeaseState {
+  config: string;
+}
+
+export function sweepMembers(store: Store, sweepId: number, selection?: ReadonlySet<number>): SweepMember[] {
+  const rows = store.db
+    .select({ trialId: trials.id, hash: trials.configHash, status: trials.status, attempts: trials.attempts, workerId: trials.workerId, config: trials.config })
+    .from(sweepTrials)
+    .innerJoin(trials, eq(trials.id, sweepTrials.trialId))
+    .where(and(eq(sweepTrials.sweepId, sweepId), eq(sweepTrials.active, true)))
+    .orderBy(sweepTrials.position)
+    .all();
+  return selection ? rows.filter((r) => selection.has(r.trialId)) : rows;
+}
+
+/** A failed trial back to pending (its result is about to be recorded again); false if it was not failed. */
+export function requeueFailedTrial(store: Store, trialId: number): boolean {
+  return store.write(
+    () =>
+      store.sqlite
+        .prepare(`UPDATE trials SET status = 'pending', worker_id = NULL, worker_pid = NULL, worker_host = NULL, heartbeat_at = NULL WHERE id = ? AND status = 'failed'`)
+        .run(trialId).changes === 1,
+  );
 }
 
 const FENCE = `id = @trialId AND attempts = @attempt AND worker_id = @workerId AND status = 'running'`;
@@ -320,15 +383,19 @@ export function checkpointBytes(store: Store, trialIds: readonly number[]): { fi
   return r;
 }
 
+/** Every checkpoint recorded for a trial, newest first (highest step, then latest recorded). */
+export function checkpoints(store: Store, trialId: number): { path: string; step: number | null }[] {
+  return store.sqlite
+    .prepare(`SELECT path, step FROM artifacts WHERE trial_id = ? AND kind = 'checkpoint' ORDER BY step DESC, created_at DESC, id DESC`)
+    .all(trialId) as { path: string; step: number | null }[];
+}
+
 /**
  * The newest checkpoint a previous attempt of this trial reported (highest step, then
  * latest recorded) whose file still exists, or null: where a re-claimed trial resumes.
  */
 export function latestCheckpoint(store: Store, trialId: number, exists: (path: string) => boolean): { path: string; step: number | null } | null {
-  const rows = store.sqlite
-    .prepare(`SELECT path, step FROM artifacts WHERE trial_id = ? AND kind = 'checkpoint' ORDER BY step DESC, created_at DESC, id DESC`)
-    .all(trialId) as { path: string; step: number | null }[];
-  return rows.find((r) => exists(r.path)) ?? null;
+  return checkpoints(store, trialId).find((r) => exists(r.path)) ?? null;
 }
 
 export interface ProvenanceInput {

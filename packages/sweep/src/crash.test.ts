@@ -8,6 +8,7 @@ import { openStore, listTrials } from '@orthoquant/store';
 import { runSweep } from './index.js';
 import { FAKE_TRAINER } from './testing.js';
 import { sandbox } from './test-fixtures/helpers.js';
+import { metricSpans } from '@orthoquant/store/testing';
 
 test('a trial that kills its worker is retried, then failed after maxAttempts; the others complete', async () => {
   const sb = sandbox();
@@ -25,7 +26,7 @@ test('a trial that kills its worker is retried, then failed after maxAttempts; t
       // first attempt's rows, none duplicated
       const resumed = listTrials(store, { where: 'params.id = resume' })[0];
       assert.deepEqual([resumed.status, resumed.attempts], ['done', 2]);
-      const rows = store.sqlite.prepare(`SELECT key, count(*) AS n, min(step) AS lo, max(step) AS hi FROM metrics WHERE trial_id = ? GROUP BY key ORDER BY key`).all(resumed.id);
+      const rows = metricSpans(store, resumed.id).map(({ key, n, lo, hi }) => ({ key, n, lo, hi }));
       assert.deepEqual(rows, [
         { key: 'acc', n: 10, lo: 0, hi: 9 },
         { key: 'epoch', n: 2, lo: 4, hi: 9 },

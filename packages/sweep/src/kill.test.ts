@@ -7,10 +7,11 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { openStore, listTrials, runningTrials, getSweep, type Store } from '@orthoquant/store';
+import { openStore, listTrials, runningTrials, getSweep, getTrial, type Store } from '@orthoquant/store';
 import { runSweep } from './index.js';
 import { FAKE_TRAINER } from './testing.js';
-import { sandbox, startCoordinator, waitFor, pidGone } from './test-fixtures/helpers.js';
+import { sandbox, startCoordinator, waitFor, pidGone, withCompletionLog } from './test-fixtures/helpers.js';
+import { duplicateMetricRows, integrityCheck, metricRowCount, metricSpans } from '@orthoquant/store/testing';
 
 const N = 8;
 const STEPS = 30;
@@ -26,7 +27,7 @@ seeds: [0, 1]
 function counts(store: Store): { done: number; running: number; metricsOfRunning: number } {
   const rows = listTrials(store, { sweep: 'k', summaryKeys: [] });
   const running = rows.filter((r) => r.status === 'running').map((r) => r.id);
-  const m = running.length ? (store.sqlite.prepare(`SELECT count(*) AS n FROM metrics WHERE trial_id IN (${running.join(',')})`).get() as { n: number }).n : 0;
+  const m = running.length ? metricRowCount(store, running) : 0;
   return { done: rows.filter((r) => r.status === 'done').length, running: running.length, metricsOfRunning: m };
 }
 
@@ -39,13 +40,13 @@ function assertCompleteAndUnique(store: Store): void {
   );
   // per trial: 30 steps × (loss, acc) + 6 epochs × (val_acc, epoch), never more
   for (const r of rows) {
-    const n = (store.sqlite.prepare('SELECT count(*) AS n FROM metrics WHERE trial_id = ?').get(r.id) as { n: number }).n;
+    const n = metricRowCount(store, r.id);
     assert.equal(n, STEPS * 2 + (STEPS / 5) * 2, `trial ${r.id} (${r.config.id}) has ${n} metric rows`);
     assert.equal(r.summary.loss.n, STEPS);
   }
-  const dup = store.sqlite.prepare('SELECT trial_id, key, step, count(*) AS c FROM metrics GROUP BY trial_id, key, step HAVING c > 1').all();
+  const dup = duplicateMetricRows(store);
   assert.deepEqual(dup, []);
-  assert.equal((store.sqlite.prepare('PRAGMA integrity_check').get() as { integrity_check: string }).integrity_check, 'ok');
+  assert.equal(integrityCheck(store), 'ok');
   assert.deepEqual(runningTrials(store), []);
 }
 
@@ -84,13 +85,8 @@ test('coordinator killed with SIGKILL mid-run, then resumed: every trial done ex
     assert.equal(mid.running, 0, 'workers released their trials');
     s.close();
 
-    process.env.FAKE_TRAINER_LOG = completions; // the resumed run's workers log completions too
-    let r;
-    try {
-      r = await runSweep({ dbPath: sb.db, file, workers: 2, runnerModule: FAKE_TRAINER, heartbeatMs: 200 });
-    } finally {
-      delete process.env.FAKE_TRAINER_LOG;
-    }
+    // the resumed run's workers log completions too
+    const r = await withCompletionLog(completions, () => runSweep({ dbPath: sb.db, file, workers: 2, runnerModule: FAKE_TRAINER, heartbeatMs: 200 }));
     assert.deepEqual([r.done, r.failed, r.pending, r.alreadyDone], [N, 0, 0, mid.done]);
     s = openStore(sb.db);
     try {
@@ -101,7 +97,7 @@ test('coordinator killed with SIGKILL mid-run, then resumed: every trial done ex
       for (const l of lines) perTrial.set(l, (perTrial.get(l) ?? 0) + 1);
       assert.equal(lines.length, N, `completions: ${lines.join(' ')}`);
       assert.deepEqual([...perTrial.values()], Array(N / 2).fill(2), 'each id ran to completion once per seed');
-      const attempts = (s.sqlite.prepare('SELECT sum(attempts) AS a FROM trials').get() as { a: number }).a;
+      const attempts = listTrials(s, { summaryKeys: [] }).reduce((a, t) => a + t.attempts, 0);
       assert.ok(attempts > N, 'some trial was interrupted and claimed again');
       assert.equal(getSweep(s, 'k')!.name, 'k');
     } finally {
@@ -141,7 +137,7 @@ test('power loss (coordinator and workers all SIGKILLed): stale trials re-queued
     try {
       assertCompleteAndUnique(s);
       for (const t of stuck) {
-        const a = (s.sqlite.prepare('SELECT attempts FROM trials WHERE id = ?').get(t.trialId) as { attempts: number }).attempts;
+        const a = getTrial(s, t.trialId).attempts;
         assert.equal(a, t.attempt + 1, `trial ${t.trialId} was claimed again once`);
       }
     } finally {
@@ -178,13 +174,7 @@ test('10 SIGKILLs of the coordinator at random moments, each followed by a resum
       await c.exited;
       await waitFor('the orphaned workers to exit', () => pids.every(pidGone), 15_000);
     }
-    process.env.FAKE_TRAINER_LOG = completions;
-    let r;
-    try {
-      r = await runSweep({ dbPath: sb.db, file, workers: 2, runnerModule: FAKE_TRAINER, heartbeatMs: 200 });
-    } finally {
-      delete process.env.FAKE_TRAINER_LOG;
-    }
+    const r = await withCompletionLog(completions, () => runSweep({ dbPath: sb.db, file, workers: 2, runnerModule: FAKE_TRAINER, heartbeatMs: 200 }));
     assert.deepEqual([r.done, r.failed, r.pending, r.running], [M, 0, 0, 0]);
     const s = openStore(sb.db);
     try {
@@ -195,11 +185,11 @@ test('10 SIGKILLs of the coordinator at random moments, each followed by a resum
       assert.equal(lines.length, M, `completions: ${lines.join(' ')}`);
       for (const id of new Set(lines)) assert.equal(lines.filter((l) => l === id).length, 2, `${id}: once per seed`);
       // per trial and key: steps without a duplicate or a gap
-      const perKey = s.sqlite.prepare(`SELECT trial_id, key, count(*) AS n, count(DISTINCT step) AS d, min(step) AS lo, max(step) AS hi FROM metrics GROUP BY trial_id, key`).all() as { trial_id: number; key: string; n: number; d: number; lo: number; hi: number }[];
-      for (const x of perKey.filter((p) => p.key === 'loss' || p.key === 'acc')) assert.deepEqual([x.n, x.d, x.lo, x.hi], [STEPS_R, STEPS_R, 0, STEPS_R - 1], `trial ${x.trial_id} ${x.key}`);
+      const perKey = metricSpans(s);
+      for (const x of perKey.filter((p) => p.key === 'loss' || p.key === 'acc')) assert.deepEqual([x.n, x.distinct, x.lo, x.hi], [STEPS_R, STEPS_R, 0, STEPS_R - 1], `trial ${x.trialId} ${x.key}`);
       assert.equal(perKey.filter((p) => p.key === 'loss').length, M);
-      assert.equal((s.sqlite.prepare('PRAGMA integrity_check').get() as { integrity_check: string }).integrity_check, 'ok');
-      const attempts = (s.sqlite.prepare('SELECT sum(attempts) AS a FROM trials').get() as { a: number }).a;
+      assert.equal(integrityCheck(s), 'ok');
+      const attempts = listTrials(s, { summaryKeys: [] }).reduce((a, t) => a + t.attempts, 0);
       console.log(`# ${KILLS} coordinator SIGKILLs (${killedWithRunning} with trials running), ${M} trials, ${attempts} claims in all, ${((Date.now() - started) / 1000).toFixed(1)} s`);
     } finally {
       s.close();

@@ -6,7 +6,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { openStore, listTrials } from '@orthoquant/store';
+import { openStore, listTrials, checkpoints } from '@orthoquant/store';
 import { runSweep } from './index.js';
 import { FAKE_TRAINER } from './testing.js';
 import { sandbox } from './test-fixtures/helpers.js';
@@ -22,7 +22,7 @@ test('checkpoints of finished trials are pruned to the last one; keepCheckpoints
     const s = openStore(sb.db);
     try {
       for (const t of listTrials(s, { sweep: 'p', summaryKeys: [] })) {
-        const rows = s.sqlite.prepare(`SELECT path, step FROM artifacts WHERE trial_id = ? AND kind = 'checkpoint'`).all(t.id) as { path: string; step: number }[];
+        const rows = checkpoints(s, t.id);
         assert.deepEqual(rows.map((x) => x.step), [12], 'only the last checkpoint row');
         assert.deepEqual(readdirSync(dirname(rows[0].path)), ['ck-12'], 'only the last checkpoint file');
       }
@@ -36,7 +36,7 @@ test('checkpoints of finished trials are pruned to the last one; keepCheckpoints
     const s2 = openStore(sb.db);
     try {
       const id = listTrials(s2, { sweep: 'k', summaryKeys: [] })[0].id;
-      const rows = s2.sqlite.prepare(`SELECT path FROM artifacts WHERE trial_id = ? AND kind = 'checkpoint'`).all(id) as { path: string }[];
+      const rows = checkpoints(s2, id);
       assert.equal(rows.length, 4);
       for (const x of rows) assert.ok(existsSync(x.path));
     } finally {

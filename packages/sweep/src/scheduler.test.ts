@@ -5,6 +5,7 @@ import { runSweep, sweepStatus, SweepChangedError, type SweepProgress } from './
 import { workerEnv } from './scheduler.js';
 import { FAKE_TRAINER } from './testing.js';
 import { sandbox } from './test-fixtures/helpers.js';
+import { metricRowCount } from '@orthoquant/store/testing';
 
 const SWEEP = (extra = '') => `
 name: s
@@ -41,7 +42,7 @@ test('a failing trial is recorded with its error while the others complete; a re
       assert.match(bad.error!, /diverged at step 4/);
       for (const t of rows.filter((x) => x.status === 'done')) {
         // 10 steps × (loss, acc) + 2 epochs × (val_acc, epoch)
-        const n = (store.sqlite.prepare('SELECT count(*) AS n FROM metrics WHERE trial_id = ?').get(t.id) as { n: number }).n;
+        const n = metricRowCount(store, t.id);
         assert.equal(n, 24, `trial ${t.id} metric rows`);
         assert.equal(t.summary.test_acc.final, 1 - 0.1 - (t.config.seed as number) / 1000);
         assert.deepEqual(t.summary.loss.n, 10);
@@ -56,7 +57,7 @@ test('a failing trial is recorded with its error while the others complete; a re
         assert.match(d.provenance?.gitCommit ?? '', /^[0-9a-f]{40}$/);
       }
       // the failed trial's partial metrics (steps 0..3) are kept
-      assert.equal((store.sqlite.prepare('SELECT count(*) AS n FROM metrics WHERE trial_id = ?').get(bad.id) as { n: number }).n, 8);
+      assert.equal(metricRowCount(store, bad.id), 8);
     } finally {
       store.close();
     }

@@ -6,10 +6,11 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { openStore, listTrials } from '@orthoquant/store';
+import { openStore, listTrials, checkpoints } from '@orthoquant/store';
 import { runSweep } from './index.js';
 import { FAKE_TRAINER } from './testing.js';
 import { sandbox } from './test-fixtures/helpers.js';
+import { metricSpans } from '@orthoquant/store/testing';
 
 test('a torn checkpoint is detected, not loaded: the trial resumes from the previous whole one', async () => {
   const sb = sandbox('orthoquant-torn-');
@@ -21,12 +22,12 @@ test('a torn checkpoint is detected, not loaded: the trial resumes from the prev
     try {
       const t = listTrials(store, { sweep: 't' })[0];
       assert.deepEqual([t.status, t.attempts], ['done', 2]);
-      const ck = store.sqlite.prepare(`SELECT path, step FROM artifacts WHERE trial_id = ? AND kind = 'checkpoint' ORDER BY step`).all(t.id) as { path: string; step: number }[];
+      const ck = checkpoints(store, t.id).reverse();
       // the first attempt recorded 3 and 6 (6 then torn); the second, resumed at 3, wrote 6 and 9 again
       assert.deepEqual(ck.map((c) => c.step), [3, 6, 9]);
       assert.equal(readFileSync(ck[1].path, 'utf8'), 'checkpoint at 6\n', 'step 6 rewritten whole by the resumed attempt');
-      const loss = store.sqlite.prepare(`SELECT count(*) AS n, min(step) AS lo, max(step) AS hi, count(DISTINCT step) AS d FROM metrics WHERE trial_id = ? AND key = 'loss'`).get(t.id);
-      assert.deepEqual(loss, { n: 10, lo: 0, hi: 9, d: 10 });
+      const loss = metricSpans(store, t.id).find((x) => x.key === 'loss')!;
+      assert.deepEqual({ n: loss.n, lo: loss.lo, hi: loss.hi, d: loss.distinct }, { n: 10, lo: 0, hi: 9, d: 10 });
       const log = readFileSync(r.logFile, 'utf8');
       assert.match(log, /ck-6 is torn or corrupt; trying the previous one/);
       assert.match(log, /"resumeFrom":"[^"]*ck-3"/);

@@ -19,115 +19,34 @@ import { Queue, QueueEvents, type Job } from 'bullmq';
 import { createLogger, InputError, type Logger } from '@orthoquant/runtime';
 import {
   openStore,
-  getSweep,
-  requeueFailed,
-  listTrials,
   recordMetrics,
+  recordProgress,
   recordArtifact,
   recordProvenance,
   finishTrial,
   failTrial,
   releaseTrial,
-  sweepStatus as storeSweepStatus,
+  claimTrialById,
+  leaseState,
+  heldLease,
+  sweepMembers,
+  type SweepMember,
   type Lease,
   type Store,
 } from '@orthoquant/store';
-import { expandSweep } from '../expand.js';
-import { loadSweepFile, parseSweepText, type SweepSpec } from '../spec.js';
-import { DEFAULT_RUNNER_MODULE, loadRunner, runnerSpecifier } from '../runner.js';
-import { defineSweep } from '../define.js';
-import { preflightSweep } from '../preflight.js';
-import { checkOnly, selectTrials } from '../only.js';
-import { type SweepProgress, type SweepResult, type RunningTrialProgress } from '../scheduler.js';
+import { loadSweepFile } from '../spec.js';
+import { prepareSweep, SweepSession, type PrepareSweepOptions, type PreparedSweep, type SweepProgress, type SweepResult } from '../session.js';
 import { DEFAULT_QUEUE_NAME, parseRedisUrl, runOrder, type TrialJobData, type TrialProgress, type TrialResult } from './protocol.js';
 
-export interface PrepareSweepOptions {
-  file?: string;
-  spec?: SweepSpec;
-  /** A sweep recorded in the store (its stored YAML). */
-  name?: string;
-  force?: boolean;
-  retryFailed?: boolean;
-  /** Only the trials matching this filter (see `RunSweepOptions.only`); the sweep is registered whole. */
-  only?: string;
-  runnerModule?: string;
-  logger?: Logger;
-}
-
-export interface PreparedSweep {
-  spec: SweepSpec;
-  sweepId: number;
-  runnerModule: string;
-  /** hash → label, for every trial of the sweep. */
-  labels: Map<string, string>;
-  /** Trials that were failed and are pending again (their jobs must be retried). */
-  retriedIds: Set<number>;
-  /** The `only` selection (undefined: every trial of the sweep). */
-  selection: ReadonlySet<number> | undefined;
-}
-
-/** Load, expand and register a sweep (the local scheduler's rules: fingerprint check, --force, retry failed). */
-export async function prepareSweep(store: Store, opts: PrepareSweepOptions, log: Logger): Promise<PreparedSweep> {
-  const spec = opts.spec ?? (opts.file ? loadSweepFile(opts.file) : opts.name ? storedSpec(store, opts.name) : null);
-  if (!spec) throw new InputError('give a sweep file, a parsed spec, or the name of a recorded sweep');
-  checkOnly(opts.only);
-  const runnerModule = runnerSpecifier(opts.runnerModule ?? DEFAULT_RUNNER_MODULE);
-  const runner = await loadRunner(runnerModule);
-  const expansion = expandSweep(spec, runner.parseTrialConfig ? { resolve: (c, where) => runner.parseTrialConfig!(c, where) } : {});
-  const reg = defineSweep(store, spec, expansion, { force: opts.force, log });
-  const selection = selectTrials(store, spec.name, opts.only);
-  const retriedIds = new Set<number>();
-  if (opts.retryFailed !== false) {
-    for (const t of listTrials(store, { sweep: spec.name, summaryKeys: [] })) if (t.status === 'failed' && (!selection || selection.has(t.id))) retriedIds.add(t.id);
-    requeueFailed(store, reg.sweep.id, selection);
-  }
-  await preflightSweep(runner, store, spec.name, { selection, labels: new Map(expansion.trials.map((t) => [t.hash, t.label])) });
-  return { spec, sweepId: reg.sweep.id, runnerModule, labels: new Map(expansion.trials.map((t) => [t.hash, t.label])), retriedIds, selection };
-}
-
-function storedSpec(store: Store, name: string): SweepSpec {
-  const sw = getSweep(store, name);
-  if (!sw) storeSweepStatus(store, name); // throws, naming the known sweeps
-  return parseSweepText(sw!.spec, sw!.specPath ? { file: sw!.specPath } : { file: name });
-}
-
-interface TrialRow {
-  id: number;
-  hash: string;
-  status: 'pending' | 'running' | 'done' | 'failed';
-  attempts: number;
-  workerId: string | null;
-  config: string;
-}
-
-/** The sweep's active trials in expansion order (only the `selection`, when given). */
-function sweepRows(store: Store, sweepId: number, selection?: ReadonlySet<number>): TrialRow[] {
-  const rows = store.sqlite
-    .prepare(
-      `SELECT t.id, t.config_hash AS hash, t.status, t.attempts, t.worker_id AS workerId, t.config FROM sweep_trials st JOIN trials t ON t.id = st.trial_id
-       WHERE st.sweep_id = ? AND st.active = 1 ORDER BY st.position`,
-    )
-    .all(sweepId) as TrialRow[];
-  return selection ? rows.filter((r) => selection.has(r.id)) : rows;
-}
+export { prepareSweep } from '../session.js';
+export type { PrepareSweepOptions, PreparedSweep } from '../session.js';
 
 /**
- * Claim one given pending trial for a run (the store's claim, but of a trial chosen by the
- * queue instead of the next in line): same lease, same fencing token (attempts + 1).
+ * Claim one given pending trial for a run of its job (the store's claim by id: same lease, same
+ * fencing token; no local pid, the run is on another machine).
  */
 export function claimTrialFor(store: Store, trialId: number, workerId: string, host: string | null = null): Lease | null {
-  const now = Date.now();
-  const row = store.write(
-    () =>
-      store.sqlite
-        .prepare(
-          `UPDATE trials SET status = 'running', attempts = attempts + 1, worker_id = @workerId, worker_pid = NULL, worker_host = @host,
-                  heartbeat_at = @now, started_at = @now, finished_at = NULL
-           WHERE id = @trialId AND status = 'pending' RETURNING attempts`,
-        )
-        .get({ trialId, workerId, host, now }) as { attempts: number } | undefined,
-  );
-  return row ? { trialId, attempt: row.attempts, workerId } : null;
+  return claimTrialById(store, trialId, { workerId, pid: null, host });
 }
 
 export interface EnqueueResult {
@@ -168,19 +87,19 @@ async function enqueueAll(c: Ctx): Promise<EnqueueResult> {
   let existing = 0;
   let retried = 0;
   let toRun = 0;
-  for (const t of sweepRows(store, prep.sweepId, prep.selection)) {
+  for (const t of sweepMembers(store, prep.sweepId, prep.selection)) {
     if (t.status === 'done' || t.status === 'failed') continue;
     toRun++;
     const job = await queue.getJob(t.hash);
     if (job) {
       existing++;
-      if (prep.retriedIds.has(t.id) && (await job.getState()) === 'failed') {
+      if (prep.retriedIds.has(t.trialId) && (await job.getState()) === 'failed') {
         await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
         retried++;
       }
       continue;
     }
-    const data: TrialJobData = { hash: t.hash, config: JSON.parse(t.config) as Record<string, unknown>, runnerModule: prep.runnerModule, sweep: prep.spec.name, label: prep.labels.get(t.hash) ?? `trial ${t.id}` };
+    const data: TrialJobData = { hash: t.hash, config: JSON.parse(t.config) as Record<string, unknown>, runnerModule: prep.runnerModule, sweep: prep.spec.name, label: prep.labels.get(t.hash) ?? `trial ${t.trialId}` };
     const r = await queue.add('trial', data, {
       jobId: t.hash,
       attempts: Math.max(1, opts.maxAttempts ?? 3),
@@ -239,15 +158,12 @@ export async function runQueueSweep(opts: QueueSweepOptions): Promise<SweepResul
 
 async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile: string): Promise<SweepResult> {
   const { store, queue, prep, log, opts } = c;
-  const sweep = prep.spec.name;
-  const byHash = new Map(sweepRows(store, prep.sweepId).map((t) => [t.hash, t.id]));
+  const byHash = new Map(sweepMembers(store, prep.sweepId).map((t) => [t.hash, t.trialId]));
   const labelOf = (hash: string) => prep.labels.get(hash) ?? hash.slice(0, 12);
-  const live = new Map<number, RunningTrialProgress>();
-  const failures: SweepResult['failures'] = [];
-  let finishedThisRun = 0;
-  const status = () => storeSweepStatus(store, sweep, { trialIds: prep.selection });
-  const initial = status();
-  const alreadyDone = initial.done;
+  // the remote workers' number is unknown: the running trials stand for it
+  const session: SweepSession = new SweepSession(store, prep, log, { onProgress: opts.onProgress, started, logFile, workers: () => ({ running: session.live.size, forEta: () => Math.max(1, session.live.size) }) });
+  const live = session.live;
+  const emit = (event?: SweepProgress['event']) => session.emit(event);
 
   // every store write goes through this chain: one event at a time, in arrival order
   let chain: Promise<void> = Promise.resolve();
@@ -255,32 +171,7 @@ async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile:
     chain = chain.then(f).catch((e: unknown) => log.error({ err: (e as Error).message }, `${what} failed`));
     return chain;
   };
-  const row = (trialId: number) => store.sqlite.prepare(`SELECT status, attempts, worker_id AS workerId FROM trials WHERE id = ?`).get(trialId) as Pick<TrialRow, 'status' | 'attempts' | 'workerId'>;
-
-  const emit = (event?: SweepProgress['event']) => {
-    if (!opts.onProgress) return;
-    const s = status();
-    const elapsedMs = Date.now() - started;
-    const p: SweepProgress = {
-      sweep,
-      total: s.total,
-      pending: s.pending,
-      running: s.running,
-      done: s.done,
-      failed: s.failed,
-      finishedThisRun,
-      elapsedMs,
-      etaMs: finishedThisRun > 0 ? Math.round((elapsedMs / finishedThisRun) * (s.pending + s.running)) : null,
-      workers: live.size,
-      trials: [...live.values()],
-      ...(event ? { event } : {}),
-    };
-    try {
-      opts.onProgress(p);
-    } catch (e) {
-      log.warn({ err: (e as Error).message }, 'onProgress threw');
-    }
-  };
+  const row = (trialId: number) => leaseState(store, { trialId })!;
 
   /**
    * The lease of this run, claiming the trial for it if needed. A newer run takes the trial
@@ -290,15 +181,16 @@ async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile:
     const r = row(trialId);
     if (r.status === 'done' || r.status === 'failed') return null;
     if (r.status === 'running') {
-      if (r.workerId === run) return { trialId, attempt: r.attempts, workerId: run };
+      if (r.workerId === run) return heldLease(r);
       const mine = runOrder(run) ?? 0;
       const theirs = r.workerId ? (runOrder(r.workerId) ?? -1) : -1;
       if (!takeOver && theirs > mine) return null;
-      releaseTrial(store, { trialId, attempt: r.attempts, workerId: r.workerId ?? '' });
+      releaseTrial(store, heldLease(r));
     }
     const lease = claimTrialFor(store, trialId, run);
     if (lease) {
       log.info({ trialId, run }, `trial ${trialId} started on a worker: ${labelOf(hashOf(trialId))}`);
+      session.claimed(trialId, { label: labelOf(hashOf(trialId)), pid: 0, attempt: lease.attempt });
       emit({ type: 'claimed', trialId, label: labelOf(hashOf(trialId)) });
     }
     return lease;
@@ -314,16 +206,17 @@ async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile:
     for (const a of p.artifacts ?? []) recordArtifact(store, lease, a);
     if (p.released) {
       releaseTrial(store, lease);
-      live.delete(trialId);
+      session.finished(trialId, 'released');
       log.info({ trialId }, `trial ${trialId} returned to the queue by its worker`);
       emit({ type: 'released', trialId, label: labelOf(hash) });
       return;
     }
-    const t = live.get(trialId) ?? { trialId, label: labelOf(hash), pid: 0, attempt: lease.attempt, step: null, totalSteps: null, stepsPerSecond: null, etaMs: null, metrics: {}, startedAt: Date.now() };
-    t.step = p.step;
-    t.metrics = p.metrics ?? {};
+    const t = live.get(trialId) ?? session.claimed(trialId, { label: labelOf(hash), pid: 0, attempt: lease.attempt });
     t.attempt = lease.attempt;
-    live.set(trialId, t);
+    const pace = p.pace && typeof p.pace === 'object' ? p.pace : null;
+    // `sweep status` reads where the trial is from the store, as for local workers
+    if (pace) recordProgress(store, lease, pace);
+    session.progress(trialId, { step: p.step, metrics: p.metrics ?? {}, ...(pace ? { totalSteps: pace.totalSteps, stepsPerSecond: pace.stepsPerSecond } : {}) });
   };
 
   const onCompleted = (hash: string, r: TrialResult) => {
@@ -335,8 +228,7 @@ async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile:
     for (const a of r.artifacts ?? []) recordArtifact(store, lease, a);
     recordProvenance(store, lease, r.provenance ?? {});
     if (finishTrial(store, lease, r.summary ?? {})) {
-      finishedThisRun++;
-      live.delete(trialId);
+      session.finished(trialId, 'done', undefined, labelOf(hash));
       log.info({ trialId }, `trial ${trialId} done: ${labelOf(hash)}`);
       emit({ type: 'done', trialId, label: labelOf(hash) });
     }
@@ -348,19 +240,17 @@ async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile:
     const error = `${job.failedReason || 'failed'} (after ${job.attemptsMade} attempts)`;
     // the last run's lease if the trial is still running under it; else claim it to record the failure
     const r = row(trialId);
-    const lease = r.status === 'running' ? { trialId, attempt: r.attempts, workerId: r.workerId ?? '' } : leaseFor(trialId, `bullmq:${job.attemptsStarted}:failed`, true);
+    const lease = r.status === 'running' ? heldLease(r) : leaseFor(trialId, `bullmq:${job.attemptsStarted}:failed`, true);
     if (!lease) return;
     if (failTrial(store, lease, error)) {
-      finishedThisRun++;
-      live.delete(trialId);
-      failures.push({ trialId, label: labelOf(hash), error });
+      session.finished(trialId, 'failed', error, labelOf(hash));
       log.error({ trialId, err: error }, `trial ${trialId} failed: ${labelOf(hash)}`);
       emit({ type: 'failed', trialId, label: labelOf(hash), detail: error });
     }
   };
 
   /** Bring one trial in line with its job (the restart path, and the backstop for missed events). */
-  const reconcile = async (t: TrialRow) => {
+  const reconcile = async (t: SweepMember) => {
     const job = (await queue.getJob(t.hash)) as Job<TrialJobData, TrialResult> | undefined;
     if (!job) {
       await enqueueAll(c);
@@ -371,9 +261,9 @@ async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile:
     else if (state === 'failed') onFailedForGood(t.hash, job);
     else if ((state === 'waiting' || state === 'delayed' || state === 'prioritized') && t.status === 'running') {
       // no run holds the job: the lease read before getState is stale (fenced: a newer claim is untouched)
-      if (releaseTrial(store, { trialId: t.id, attempt: t.attempts, workerId: t.workerId ?? '' })) {
-        live.delete(t.id);
-        emit({ type: 'requeued', trialId: t.id, label: labelOf(t.hash) });
+      if (releaseTrial(store, heldLease(t))) {
+        session.finished(t.trialId, 'requeued');
+        emit({ type: 'requeued', trialId: t.trialId, label: labelOf(t.hash) });
       }
     } else if (state === 'active' && t.status === 'running' && job.progress && typeof job.progress === 'object') {
       onProgress(t.hash, { ...(job.progress as TrialProgress), points: [], artifacts: [] });
@@ -381,16 +271,16 @@ async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile:
   };
   const reconcileAll = () =>
     serial('reconcile', async () => {
-      for (const t of sweepRows(store, prep.sweepId, prep.selection)) if (t.status === 'pending' || t.status === 'running') await reconcile(t);
+      for (const t of sweepMembers(store, prep.sweepId, prep.selection)) if (t.status === 'pending' || t.status === 'running') await reconcile(t);
     });
 
   events.on('progress', ({ jobId, data }) => void serial('progress', () => onProgress(jobId, data as unknown as TrialProgress)));
   events.on('completed', ({ jobId }) => void serial('completed', async () => {
-    const t = sweepRows(store, prep.sweepId).find((r) => r.hash === jobId);
+    const t = sweepMembers(store, prep.sweepId).find((r) => r.hash === jobId);
     if (t) await reconcile(t);
   }));
   events.on('failed', ({ jobId }) => void serial('failed', async () => {
-    const t = sweepRows(store, prep.sweepId).find((r) => r.hash === jobId);
+    const t = sweepMembers(store, prep.sweepId).find((r) => r.hash === jobId);
     if (t) await reconcile(t);
   }));
   events.on('error', (e) => log.error({ err: e.message }, 'queue events error'));
@@ -400,15 +290,14 @@ async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile:
   await serial('enqueue', async () => void (await enqueueAll(c)));
   await reconcileAll();
   emit();
-  let stopped: SweepResult['stopped'] = null;
   const pollMs = opts.pollMs ?? 1000;
   for (;;) {
     if (opts.signal?.aborted) {
-      stopped = 'aborted';
+      session.stopped = 'aborted';
       log.warn('coordinator stopped: jobs stay queued; run it again to record their results');
       break;
     }
-    const s = status();
+    const s = session.status();
     if (s.pending === 0 && s.running === 0) break;
     await new Promise<void>((r) => {
       const t = setTimeout(r, pollMs);
@@ -418,24 +307,8 @@ async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile:
     emit();
   }
   await chain;
-  const fin = status();
   emit();
-  const result: SweepResult = {
-    name: sweep,
-    dbPath: store.path,
-    logFile,
-    total: fin.total,
-    done: fin.done,
-    failed: fin.failed,
-    pending: fin.pending,
-    running: fin.running,
-    ranThisRun: finishedThisRun,
-    alreadyDone,
-    excluded: fin.excluded,
-    stopped,
-    durationMs: Date.now() - started,
-    failures,
-  };
-  log.info({ ...result, failures: failures.length }, `queue sweep ${stopped ? 'stopped' : 'finished'}: ${fin.done} done, ${fin.failed} failed, ${fin.pending + fin.running} unfinished`);
+  const result = session.result();
+  log.info({ ...result, failures: result.failures.length }, `queue sweep ${result.stopped ? 'stopped' : 'finished'}: ${result.done} done, ${result.failed} failed, ${result.pending + result.running} unfinished`);
   return result;
 }

@@ -32,6 +32,8 @@ export interface TrialProgress {
   /** Latest step and metrics, for progress bars. */
   step: number | null;
   metrics: Record<string, number>;
+  /** Steps done, the step budget and recent pace, once the trainer reported them (for ETAs and `sweep status`). */
+  pace?: { step: number; totalSteps: number; stepsPerSecond: number | null } | null;
   /** Newest checkpoint this run wrote (a re-run on the same machine resumes from it). */
   lastCheckpoint: string | null;
   /** Set on the last progress event of a run that was stopped (job moved back to wait). */

@@ -5,15 +5,16 @@
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue, type JobType } from 'bullmq';
-import { openStore, listTrials, runningTrials, type Store } from '@orthoquant/store';
+import { openStore, listTrials, runningTrials } from '@orthoquant/store';
 import { runQueueSweep, enqueueSweep, parseRedisUrl, DEFAULT_QUEUE_NAME, type SweepResult, type TrialJobData } from '../index.js';
 import { FAKE_TRAINER } from '../testing.js';
 import { sandbox, waitFor, type Sandbox } from '../test-fixtures/helpers.js';
 import { redisSkipReason, startRedis, type TestRedis } from '../test-fixtures/redis.js';
+import { metricRowCount } from '@orthoquant/store/testing';
+import { assertAllDoneOnce, completions, CONTRACT, type ExecutorHarness } from '../test-fixtures/contract.js';
 
 const skip = redisSkipReason();
 let redis: TestRedis | null = null;
@@ -67,32 +68,6 @@ parameters:
 seeds: [0, 1]
 `;
 
-/** Every trial done once, with exactly its metric rows. */
-function assertAllDoneOnce(store: Store, sweep: string, n: number, steps: number): void {
-  const rows = listTrials(store, { sweep, summaryKeys: [] });
-  assert.equal(rows.length, n);
-  assert.deepEqual(rows.map((r) => r.status), Array(n).fill('done'));
-  for (const r of rows) {
-    const m = (store.sqlite.prepare('SELECT count(*) AS n FROM metrics WHERE trial_id = ?').get(r.id) as { n: number }).n;
-    assert.equal(m, steps * 2 + Math.floor(steps / 5) * 2, `trial ${r.id} has ${m} metric rows`);
-    const s = store.sqlite.prepare(`SELECT final FROM summary WHERE trial_id = ? AND key = 'test_acc'`).get(r.id) as { final: number } | undefined;
-    assert.ok(s && s.final > 0, `trial ${r.id} has a test_acc summary`);
-  }
-  assert.deepEqual(store.sqlite.prepare('SELECT trial_id, key, step, count(*) AS c FROM metrics GROUP BY trial_id, key, step HAVING c > 1').all(), []);
-  assert.deepEqual(runningTrials(store), []);
-}
-
-/** Config ids of the trials the fake trainer ran to completion (of one sweep: ids start with its name). */
-function completions(file: string, sweep: string): string[] {
-  return existsSync(file)
-    ? readFileSync(file, 'utf8')
-        .trim()
-        .split('\n')
-        .filter((l) => l.startsWith(sweep))
-        .sort()
-    : [];
-}
-
 function queueName(t: string): string {
   return `${DEFAULT_QUEUE_NAME}-${t}-${process.pid}`;
 }
@@ -119,6 +94,28 @@ test('two worker processes complete every trial exactly once; the coordinator al
     store.close();
   }
 });
+
+/** The shared workers run the contract's sweeps; this process coordinates them. */
+function queueHarness(): ExecutorHarness {
+  return {
+    name: 'queue',
+    completionLog: shared!.log,
+    run: (store, file, opts = {}) => runQueueSweep({ queue: redis!.url, queueName: SHARED_QUEUE, store, file, runnerModule: FAKE_TRAINER, pollMs: 200, maxAttempts: 2, backoffMs: 100, ...opts }),
+  };
+}
+
+for (const { what, scenario } of CONTRACT) {
+  test(`queue executor contract: ${what}`, { skip: skip ?? false }, async () => {
+    const { sb, ws } = shared!;
+    const store = openStore(join(sb.dir, `contract-${scenario.name}.db`));
+    try {
+      await waitFor('both workers', () => ws.every((w) => w.output().includes('ready')), 30_000);
+      await scenario(queueHarness(), sb, store);
+    } finally {
+      store.close();
+    }
+  });
+}
 
 test('--only on the queue: only the matching trials are enqueued and awaited; the others stay pending', { skip: skip ?? false }, async () => {
   const { sb, log, ws } = shared!;
@@ -152,7 +149,7 @@ test('a worker killed with SIGKILL mid-trial: the trial is retried elsewhere and
     // kill a worker once its trial has metrics in the store (recorded from progress events)
     await waitFor('a trial under way with metrics', () => {
       const t = runningTrials(store)[0];
-      return !!t && (store.sqlite.prepare('SELECT count(*) AS n FROM metrics WHERE trial_id = ?').get(t.trialId) as { n: number }).n > 4;
+      return !!t && metricRowCount(store, t.trialId) > 4;
     }, 20_000);
     const killed = runningTrials(store)[0]!;
     const cfg = listTrials(store, { sweep: 'k', summaryKeys: [] }).find((x) => x.id === killed.trialId)!.config as { id: string; seed: number };
@@ -226,7 +223,7 @@ parameters:
     await waitFor('the job to start', () => ws.some((w) => /^start /m.test(w.output())), 20_000);
     const first = ws.find((w) => /^start /m.test(w.output()))!;
     const other = ws.find((w) => w !== first)!;
-    await waitFor('metrics in the store', () => (store.sqlite.prepare('SELECT count(*) AS n FROM metrics').get() as { n: number }).n > 2, 10_000);
+    await waitFor('metrics in the store', () => metricRowCount(store) > 2, 10_000);
     first.child.kill('SIGTERM');
     assert.equal(await first.exited, 0);
     assert.match(first.output(), /^released /m);

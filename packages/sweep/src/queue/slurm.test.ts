@@ -9,10 +9,12 @@ import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openStore, listTrials, runningTrials } from '@orthoquant/store';
+import { openStore, listTrials, runningTrials, checkpoints, sweepStatus } from '@orthoquant/store';
 import { exportSlurm, ingestSlurm, type SlurmManifest, type SlurmTrialFile } from '../index.js';
 import { FAKE_TRAINER } from '../testing.js';
-import { sandbox } from '../test-fixtures/helpers.js';
+import { sandbox, type Sandbox } from '../test-fixtures/helpers.js';
+import { CONTRACT, type ExecutorHarness } from '../test-fixtures/contract.js';
+import { duplicateMetricRows, metricRowCount } from '@orthoquant/store/testing';
 
 const TASK = fileURLToPath(new URL('../test-fixtures/slurm-task.ts', import.meta.url));
 
@@ -77,12 +79,12 @@ parameters:
     for (const i of [0, 1, 2, 3].filter((j) => kind(j) !== 'fail')) {
       const t = byHash().get(manifest.hashes[i]!)!;
       assert.equal(t.status, 'done');
-      const n = (store.sqlite.prepare('SELECT count(*) AS n FROM metrics WHERE trial_id = ?').get(t.id) as { n: number }).n;
+      const n = metricRowCount(store, t.id);
       assert.equal(n, 10 * 2 + 2 * 2, `task ${i}: all steps recorded, across both attempts`);
-      const ck = store.sqlite.prepare(`SELECT count(*) AS n FROM artifacts WHERE trial_id = ? AND kind = 'checkpoint'`).get(t.id) as { n: number };
+      const ck = { n: checkpoints(store, t.id).length };
       assert.equal(ck.n, 2);
     }
-    assert.deepEqual(store.sqlite.prepare('SELECT trial_id, key, step, count(*) AS c FROM metrics GROUP BY trial_id, key, step HAVING c > 1').all(), []);
+    assert.deepEqual(duplicateMetricRows(store), []);
     assert.deepEqual(runningTrials(store), []);
 
     // exporting again: only what is not done or failed is left (the failed ones are retried)
@@ -111,3 +113,42 @@ test('export-slurm --only writes only the matching trials (the sweep is register
     sb.cleanup();
   }
 });
+
+/** Slurm without Slurm: export, run every array task of the script with bash (in parallel, as an array job), ingest. */
+function slurmHarness(sb: Sandbox, completionLog: string): ExecutorHarness {
+  let runs = 0;
+  return {
+    name: 'slurm',
+    completionLog,
+    async run(store, file) {
+      const ex = await exportSlurm({ store, file, out: join(sb.dir, `export-${++runs}`), runnerModule: FAKE_TRAINER });
+      if (ex.script) {
+        const cmd = `${process.execPath} ${process.execArgv.filter((a) => !a.startsWith('--test')).join(' ')} ${TASK}`;
+        await Promise.all(
+          Array.from({ length: ex.count }, (_, i) =>
+            new Promise<void>((res) => {
+              const c = spawn('bash', [ex.script!], { env: { ...process.env, SLURM_ARRAY_TASK_ID: String(i), ORTHOQUANT_CMD: cmd, FAKE_TRAINER_LOG: completionLog }, stdio: ['ignore', 'ignore', 'ignore'], timeout: 60_000 });
+              c.on('close', () => res());
+            }),
+          ),
+        );
+      }
+      ingestSlurm({ dir: ex.dir, store });
+      const s = sweepStatus(store, ex.sweep);
+      return { done: s.done, failed: s.failed };
+    },
+  };
+}
+
+for (const { what, scenario } of CONTRACT.filter((c) => !c.live)) {
+  test(`Slurm executor contract: ${what}`, async () => {
+    const sb = sandbox('orthoquant-slurm-contract-');
+    const store = openStore(sb.db);
+    try {
+      await scenario(slurmHarness(sb, join(sb.dir, 'completions.log')), sb, store);
+    } finally {
+      store.close();
+      sb.cleanup();
+    }
+  });
+}

@@ -15,9 +15,10 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSyn
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { backendInfo, createLogger, InputError, setting, type Logger } from '@orthoquant/runtime';
-import { openStore, recordMetrics, recordArtifact, recordProvenance, finishTrial, failTrial, releaseTrial, type MetricPoint, type ProvenanceInput, type Store } from '@orthoquant/store';
+import { openStore, recordMetrics, recordArtifact, recordProvenance, finishTrial, failTrial, releaseTrial, leaseState, heldLease, sweepMembers, requeueFailedTrial, type MetricPoint, type ProvenanceInput, type Store } from '@orthoquant/store';
 import { loadRunner, type TrialEvent } from '../runner.js';
-import { prepareSweep, claimTrialFor, type PrepareSweepOptions } from './coordinator.js';
+import { claimTrialFor } from './coordinator.js';
+import { prepareSweep, type PrepareSweepOptions } from '../session.js';
 import type { WireArtifact } from './protocol.js';
 
 export interface SlurmTrialFile {
@@ -69,14 +70,9 @@ export async function exportSlurm(opts: ExportSlurmOptions): Promise<ExportSlurm
   try {
     const log = opts.logger ?? createLogger({ name: 'sweep-slurm', quiet: true });
     const prep = await prepareSweep(store, opts, log);
-    const rows = store.sqlite
-      .prepare(
-        `SELECT t.id, t.config_hash AS hash, t.status, t.config FROM sweep_trials st JOIN trials t ON t.id = st.trial_id
-         WHERE st.sweep_id = ? AND st.active = 1 ORDER BY st.position`,
-      )
-      .all(prep.sweepId) as { id: number; hash: string; status: string; config: string }[];
-    const excluded = prep.selection ? rows.filter((r) => !prep.selection!.has(r.id)).length : 0;
-    const todo = rows.filter((r) => r.status === 'pending' && (!prep.selection || prep.selection.has(r.id)));
+    const rows = sweepMembers(store, prep.sweepId);
+    const excluded = prep.selection ? rows.filter((r) => !prep.selection!.has(r.trialId)).length : 0;
+    const todo = rows.filter((r) => r.status === 'pending' && (!prep.selection || prep.selection.has(r.trialId)));
     const dir = resolve(opts.out);
     if (existsSync(join(dir, 'manifest.json'))) {
       const old = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as SlurmManifest;
@@ -233,18 +229,16 @@ export function ingestSlurm(opts: { dir: string; dbPath?: string; store?: Store 
     const res: IngestSlurmResult = { sweep: manifest.sweep, done: 0, failed: 0, alreadyDone: 0, alreadyFailed: 0, unfinished: [] };
     const files = new Set(readdirSync(join(dir, 'results')));
     manifest.hashes.forEach((hash, index) => {
-      const row = store.sqlite.prepare(`SELECT id, status, attempts, worker_id AS workerId FROM trials WHERE config_hash = ?`).get(hash) as
-        | { id: number; status: string; attempts: number; workerId: string | null }
-        | undefined;
+      const row = leaseState(store, { hash });
       if (!row) throw new InputError(`task ${index}: trial ${hash.slice(0, 12)} is not in ${store.path}; ingest into the database the sweep was exported from`, mf);
       const lines = files.has(`${index}.jsonl`) ? readResults(join(dir, 'results', `${index}.jsonl`)) : [];
       const end = [...lines].reverse().find((l) => l.type === 'done') ?? [...lines].reverse().find((l) => l.type === 'failed');
       if (row.status === 'done') return void res.alreadyDone++;
       if (!end) return void res.unfinished.push(index);
       if (row.status === 'failed' && end.type === 'failed') return void res.alreadyFailed++;
-      if (row.status === 'failed') store.sqlite.prepare(`UPDATE trials SET status = 'pending' WHERE id = ? AND status = 'failed'`).run(row.id);
-      if (row.status === 'running') releaseTrial(store, { trialId: row.id, attempt: row.attempts, workerId: row.workerId ?? '' });
-      const lease = claimTrialFor(store, row.id, end.run, (lines.find((l) => l.type === 'start' && l.run === end.run)?.host as string | undefined) ?? null);
+      if (row.status === 'failed') requeueFailedTrial(store, row.trialId);
+      if (row.status === 'running') releaseTrial(store, heldLease(row));
+      const lease = claimTrialFor(store, row.trialId, end.run, (lines.find((l) => l.type === 'start' && l.run === end.run)?.host as string | undefined) ?? null);
       if (!lease) return void res.unfinished.push(index);
       // every attempt's points: a resumed attempt only re-ran the steps after its checkpoint
       const points = lines.filter((l) => l.type === 'metrics').flatMap((l) => l.points as MetricPoint[]);

@@ -13,6 +13,8 @@ export type ChildIn =
 
 export type ChildOut =
   | { type: 'event'; event: TrialEvent }
+  /** Where the trial is: its step budget and recent pace (the trainer's progress reports). */
+  | { type: 'progress'; step: number; totalSteps: number; stepsPerSecond: number | null }
   | { type: 'done'; summary: Record<string, number>; backend: string | null; kernel: string | null }
   | { type: 'error'; error: string }
   | { type: 'stopped' };
@@ -54,6 +56,10 @@ async function run(m: Extract<ChildIn, { type: 'run' }>): Promise<void> {
     const config = runner.parseTrialConfig ? runner.parseTrialConfig(m.config, m.where) : m.config;
     const summary = await runner.runTrial(config as never, {
       onEvent: (event) => void send({ type: 'event', event }),
+      progress: {
+        start: ({ totalSteps, startStep }) => void send({ type: 'progress', step: startStep, totalSteps, stepsPerSecond: null }),
+        update: (p) => void send({ type: 'progress', step: p.step, totalSteps: p.totalSteps, stepsPerSecond: Number.isFinite(p.stepsPerSecond) && p.stepsPerSecond > 0 ? p.stepsPerSecond : null }),
+      },
       signal: ac.signal,
       checkpointDir: m.checkpointDir,
       ...(m.resumeFrom ? { resumeFrom: m.resumeFrom } : {}),

@@ -1,5 +1,5 @@
-// A coordinator process for the kill tests: runs a sweep with the fake trainer and prints a
-// line per progress event, so the test can kill it mid-run.
+// A coordinator process for the kill and full-disk tests: runs a sweep with the fake trainer and
+// prints a line per progress event, so the test can kill it mid-run, then its result or error.
 import { runSweep } from '../index.js';
 import { FAKE_TRAINER } from '../testing.js';
 
@@ -13,5 +13,9 @@ const r = await runSweep({
   onProgress: (p) => {
     if (p.event) process.stdout.write(`${p.event.type} ${p.event.trialId ?? ''} done=${p.done}\n`);
   },
+}).catch((e: Error) => {
+  // as the CLI does: bad input (a store that cannot be written…) is a message and exit code 2
+  process.stdout.write(`error ${e.name}: ${e.message}\n`);
+  process.exit(e.name === 'InputError' ? 2 : 1);
 });
 process.stdout.write(`result ${JSON.stringify(r)}\n`);

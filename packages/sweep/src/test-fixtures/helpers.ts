@@ -55,3 +55,16 @@ export function pidGone(pid: number): boolean {
     return true;
   }
 }
+
+/**
+ * Run `f` with FAKE_TRAINER_LOG set to `log` (the worker processes it starts inherit it: the
+ * fake trainer appends a trial's config id there each time it runs to completion).
+ */
+export async function withCompletionLog<T>(log: string, f: () => Promise<T>): Promise<T> {
+  process.env.FAKE_TRAINER_LOG = log;
+  try {
+    return await f();
+  } finally {
+    delete process.env.FAKE_TRAINER_LOG;
+  }
+}

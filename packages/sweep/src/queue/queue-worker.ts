@@ -101,10 +101,12 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     let batchArtifacts: WireArtifact[] = [];
     let lastStep: number | null = null;
     let lastMetrics: Record<string, number> = {};
+    // the trainer's step budget and pace (its progress reports), sent with the next flush
+    let pace: { step: number; totalSteps: number; stepsPerSecond: number | null } | null = null;
     let lastCheckpoint: string | null = resumeFrom;
     let sending: Promise<void> = Promise.resolve();
     const flush = (extra: Partial<TrialProgress> = {}): Promise<void> => {
-      const p: TrialProgress = { run, points: batch, artifacts: batchArtifacts, step: lastStep, metrics: lastMetrics, lastCheckpoint, ...extra };
+      const p: TrialProgress = { run, points: batch, artifacts: batchArtifacts, step: lastStep, metrics: lastMetrics, lastCheckpoint, pace, ...extra };
       batch = [];
       batchArtifacts = [];
       sending = sending.then(() => job.updateProgress(p as unknown as object)).catch((e: unknown) => jlog.warn({ err: (e as Error).message }, 'progress update failed'));
@@ -128,6 +130,10 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     child.stdout?.on('data', (b: Buffer) => jlog.debug(b.toString().trimEnd()));
     let final: ChildOut | null = null;
     child.on('message', (m: ChildOut) => {
+      if (m.type === 'progress') {
+        pace = { step: m.step, totalSteps: m.totalSteps, stepsPerSecond: m.stepsPerSecond };
+        return;
+      }
       if (m.type !== 'event') {
         final = m;
         return;

@@ -1,5 +1,5 @@
 /**
- * A worker process (forked by the scheduler, see scheduler.ts): claims pending trials of one
+ * A local worker process (forked by the local executor, see local.ts): claims pending trials of one
  * sweep from the store, runs each through the runner module, streams metrics into the store
  * in batches and writes the summary — the database directly, under a fenced lease.
  *
@@ -23,9 +23,11 @@ import {
   dropArtifacts,
   recordProvenance,
   latestCheckpoint,
+  checkpoints,
   finishTrial,
   failTrial,
   releaseTrial,
+  isStoreFault,
   type ClaimedTrial,
   type MetricPoint,
   type TrialProgress,
@@ -57,7 +59,8 @@ export type WorkerMessage =
   | { type: 'claimed'; trialId: number; hash: string; attempt: number }
   | { type: 'progress'; trialId: number; step: number; metrics: Record<string, number>; totalSteps: number | null; stepsPerSecond: number | null }
   | { type: 'finished'; trialId: number; outcome: 'done' | 'failed' | 'released' | 'lost'; error?: string }
-  | { type: 'fatal'; error: string };
+  /** `storeFault`: the store cannot be written (full disk, read-only, corrupt); the trial was given back. */
+  | { type: 'fatal'; error: string; storeFault?: boolean };
 
 /** Coordinator → worker. */
 export type CoordinatorMessage = { type: 'stop'; reason: string };
@@ -114,7 +117,11 @@ class Worker {
     // a runner that ignores the abort: give the trial back and leave anyway
     setTimeout(() => {
       if (this.current) {
-        releaseTrial(this.store, this.current.lease);
+        try {
+          releaseTrial(this.store, this.current.lease);
+        } catch {
+          // the coordinator re-queues a trial whose worker is gone
+        }
         this.log.warn({ trialId: this.current.lease.trialId }, `runner ignored the abort for ${this.a.graceMs} ms; trial released`);
       }
       this.exit(0);
@@ -140,9 +147,7 @@ class Worker {
 
   /** Delete every checkpoint of the trial but its newest usable one, and forget them in the store. */
   private pruneCheckpoints(lease: ClaimedTrial, log: Logger): void {
-    const rows = this.store.sqlite
-      .prepare(`SELECT path, step FROM artifacts WHERE trial_id = ? AND kind = 'checkpoint' ORDER BY step DESC, created_at DESC, id DESC`)
-      .all(lease.trialId) as { path: string; step: number | null }[];
+    const rows = checkpoints(this.store, lease.trialId);
     const usable = (p: string) => existsSync(p) && (!this.runner.checkpointUsable || this.runner.checkpointUsable(p));
     const keep = rows.find((r) => usable(r.path));
     if (!keep) return;
@@ -179,16 +184,30 @@ class Worker {
     // the trainer's latest progress report, written to the store with the next flush
     let progress: TrialProgress | null = null;
     let progressDirty = false;
-    const flush = () => {
-      if (lost) return;
-      lastFlush = Date.now();
-      let ok = buffer.length ? recordMetrics(this.store, lease, buffer.splice(0)) : heartbeat(this.store, lease);
-      if (ok && progressDirty && progress) {
-        progressDirty = false;
-        ok = recordProgress(this.store, lease, progress);
+    // the store cannot be written (full disk…): the trial is aborted and given back, the worker stops
+    let fault: Error | null = null;
+    const guarded = (write: () => void) => {
+      if (fault) return;
+      try {
+        write();
+      } catch (e) {
+        if (!isStoreFault(e)) throw e;
+        fault = e;
+        log.error({ err: e.message }, 'the store cannot be written; stopping');
+        ac.abort(e);
       }
-      if (!ok) markLost();
     };
+    const flush = () =>
+      guarded(() => {
+        if (lost) return;
+        lastFlush = Date.now();
+        let ok = buffer.length ? recordMetrics(this.store, lease, buffer.splice(0)) : heartbeat(this.store, lease);
+        if (ok && progressDirty && progress) {
+          progressDirty = false;
+          ok = recordProgress(this.store, lease, progress);
+        }
+        if (!ok) markLost();
+      });
     const beat = setInterval(flush, a.heartbeatMs);
     const timeout = a.trialTimeoutMs ? setTimeout(() => ac.abort(new Error(`trial timed out after ${a.trialTimeoutMs} ms`)), a.trialTimeoutMs) : null;
 
@@ -216,11 +235,15 @@ class Worker {
           // metrics up to a checkpoint are durable before the checkpoint is: a trial resumed
           // from it never misses the steps before it
           flush();
-          if (!lost && !recordArtifact(this.store, lease, { kind: 'checkpoint', path: e.path, step: e.step, bytes: bytesOf(e.path) })) markLost();
+          guarded(() => {
+            if (!lost && !recordArtifact(this.store, lease, { kind: 'checkpoint', path: e.path, step: e.step, bytes: bytesOf(e.path) })) markLost();
+          });
           break;
         case 'artifact':
           flush();
-          if (!lost && !recordArtifact(this.store, lease, { kind: e.kind, path: e.path, step: e.step ?? null, bytes: bytesOf(e.path) })) markLost();
+          guarded(() => {
+            if (!lost && !recordArtifact(this.store, lease, { kind: e.kind, path: e.path, step: e.step ?? null, bytes: bytesOf(e.path) })) markLost();
+          });
           break;
         case 'log':
           (log[e.level] ?? log.info).call(log, e.msg);
@@ -267,6 +290,7 @@ class Worker {
       });
       clearInterval(beat);
       flush();
+      if (fault) throw fault;
       if (lost) outcome = 'lost';
       else {
         const rt = this.runner.describeRuntime?.() ?? {};
@@ -281,12 +305,21 @@ class Worker {
     } catch (e) {
       clearInterval(beat);
       const reason = ac.signal.aborted ? (ac.signal.reason as unknown) : null;
+      flush(); // the metrics so far, before the trial is given back or failed
+      const storeFault = fault ?? (isStoreFault(e) ? e : null);
+      if (storeFault) {
+        // not the trial's fault: give it back (if the store still takes that) and stop the worker
+        try {
+          releaseTrial(this.store, lease);
+        } catch {
+          // the coordinator re-queues a trial whose worker is gone
+        }
+        send({ type: 'finished', trialId: lease.trialId, outcome: 'released' });
+        throw storeFault;
+      }
       if (lost) outcome = 'lost';
-      else if (reason instanceof Stop) {
-        flush();
-        outcome = releaseTrial(this.store, lease) ? 'released' : 'lost';
-      } else {
-        flush();
+      else if (reason instanceof Stop) outcome = releaseTrial(this.store, lease) ? 'released' : 'lost';
+      else {
         error = reason instanceof Error ? reason.message : errorText(e);
         outcome = failTrial(this.store, lease, error) ? 'failed' : 'lost';
       }
@@ -320,8 +353,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  send({ type: 'fatal', error: e instanceof Error ? e.message : String(e) });
-  process.stderr.write(`sweep worker: ${errorText(e)}\n`);
+  send({ type: 'fatal', error: e instanceof Error ? e.message : String(e), ...(isStoreFault(e) ? { storeFault: true } : {}) });
+  process.stderr.write(`sweep worker: ${isStoreFault(e) ? e.message : errorText(e)}\n`);
   process.exitCode = 1;
   setTimeout(() => process.exit(1), 100).unref();
 });
