@@ -1,39 +1,57 @@
 // The p-stage of Hadamard orders m = p·2^k that are not powers of two (see kron.h): the p × p
 // ±1 transform across the p slices of q = 2^k entries of each block, after the fast
 // Walsh–Hadamard transform of every slice. Additions and subtractions of whole slices only
-// (8-lane vectors when q ≥ 8); O(m·(p + log₂ q)) per block instead of m².
+// (8-lane vectors when q ≥ 8); O(m·(p/2 + log₂ q)) per block instead of m².
 #include "kron.h"
 
 namespace oq {
 namespace {
 
-// x[0, m) ← (H ⊗ I_q) x, H row-major ±1 [p·p]; tmp holds m floats. Output slice a is
-// Σ_b H[a, b]·slice_b, accumulated in b order from the first term (negation is exact).
-void pstage_block(const int8_t* H, int p, int q, float* x, float* tmp) {
+// x[0, m) ← (H ⊗ I_q) x through the minority lists of H (KronStage, t = 0: H_p, 1: H_pᵀ); tmp
+// holds m floats. Additions and subtractions only (2v as v + v).
+void pstage_block(const KronStage& k, int t, float* x, float* tmp) {
+  const int p = k.p, q = k.q;
   std::memcpy(tmp, x, sizeof(float) * size_t(p) * q);
-  for (int a = 0; a < p; a++) {
-    const int8_t* row = H + size_t(a) * p;
-    float* out = x + size_t(a) * q;
-    if (q >= 8) {
-      for (int j = 0; j < q; j += 8) {
-        v8 acc = ld(tmp + j);
-        if (row[0] < 0) acc = -acc;
-        for (int b = 1; b < p; b++) {
-          const v8 v = ld(tmp + size_t(b) * q + j);
-          acc = row[b] > 0 ? acc + v : acc - v;
-        }
-        st(out + j, acc);
-      }
-    } else {
-      for (int j = 0; j < q; j++) {
-        float acc = row[0] > 0 ? tmp[j] : -tmp[j];
-        for (int b = 1; b < p; b++) {
-          const float v = tmp[size_t(b) * q + j];
-          acc = row[b] > 0 ? acc + v : acc - v;
-        }
-        out[j] = acc;
+  const int* minor = k.minor[t].data();
+  const int* start = k.start[t].data();
+  const int8_t* isMinus = k.minorIsMinus[t].data();
+  if (q >= 8) {
+    for (int j = 0; j < q; j += 8) {
+      v8 S = ld(tmp + j);
+      for (int b = 1; b < p; b++) S += ld(tmp + size_t(b) * q + j);
+      for (int a = 0; a < p; a++) {
+        v8 acc = splat(0.f);
+        for (int e = start[a]; e < start[a + 1]; e++) acc += ld(tmp + size_t(minor[e]) * q + j);
+        st(x + size_t(a) * q + j, isMinus[a] ? S - (acc + acc) : (acc + acc) - S);
       }
     }
+  } else {
+    for (int j = 0; j < q; j++) {
+      float S = tmp[j];
+      for (int b = 1; b < p; b++) S += tmp[size_t(b) * q + j];
+      for (int a = 0; a < p; a++) {
+        float acc = 0.f;
+        for (int e = start[a]; e < start[a + 1]; e++) acc += tmp[size_t(minor[e]) * q + j];
+        x[size_t(a) * q + j] = isMinus[a] ? S - (acc + acc) : (acc + acc) - S;
+      }
+    }
+  }
+}
+
+// The minority lists of H (row-major ±1, p × p) into k.minor[t], k.start[t], k.minorIsMinus[t].
+void minorityLists(KronStage& k, int t, const int8_t* H) {
+  const int p = k.p;
+  k.start[t].assign(1, 0);
+  k.minor[t].clear();
+  k.minorIsMinus[t].clear();
+  for (int a = 0; a < p; a++) {
+    int minus = 0;
+    for (int b = 0; b < p; b++) minus += H[size_t(a) * p + b] < 0;
+    const bool useMinus = 2 * minus <= p;
+    for (int b = 0; b < p; b++)
+      if ((H[size_t(a) * p + b] < 0) == useMinus) k.minor[t].push_back(b);
+    k.start[t].push_back(int(k.minor[t].size()));
+    k.minorIsMinus[t].push_back(useMinus ? 1 : 0);
   }
 }
 
@@ -44,8 +62,7 @@ void kron_row(const KronStage& k, float* x, int n, bool transpose) {
   thread_local std::vector<float> tmp;
   if (tmp.size() < size_t(k.m)) tmp.resize(k.m);
   fwht_row(x, n, k.q);
-  const int8_t* H = transpose ? k.hpT.data() : k.hp.data();
-  for (int base = 0; base < n; base += k.m) pstage_block(H, k.p, k.q, x + base, tmp.data());
+  for (int base = 0; base < n; base += k.m) pstage_block(k, transpose ? 1 : 0, x + base, tmp.data());
 }
 
 KronStage parseKron(napi_env env, napi_value pv, napi_value hpv, int n, int m) {
@@ -83,6 +100,8 @@ KronStage parseKron(napi_env env, napi_value pv, napi_value hpv, int n, int m) {
       if (v != 1 && v != -1) throw ArgError{"hp[" + std::to_string(a * k.p + b) + "] = " + std::to_string(v) + ", expected ±1"};
       k.hpT[size_t(b) * k.p + a] = v;
     }
+  minorityLists(k, 0, k.hp.data());
+  minorityLists(k, 1, k.hpT.data());
   return k;
 }
 

@@ -12,9 +12,16 @@
 namespace oq {
 
 // The p-stage of a Kronecker Hadamard order; p = 1 (hp empty): a power of two, no p-stage.
+// Output slice a = Σ_b H[a, b]·slice_b is computed as S − 2·Σ_{H[a,b] = −1} slice_b (or
+// 2·Σ_{H[a,b] = +1} slice_b − S when the row has fewer +1s), S = the sum of all slices: at most
+// p/2 slice additions per output slice after the p of S, instead of p.
 struct KronStage {
   int p = 1, q = 1, m = 1;
   std::vector<int8_t> hp, hpT;  // H_p and H_pᵀ, row-major ±1 [p·p]
+  // For H (t = 0) and Hᵀ (t = 1): row a's minority slices minor[t][start[t][a] .. start[t][a+1]),
+  // and whether they are its −1 entries (out = S − 2Σ) or its +1 entries (out = 2Σ − S).
+  std::vector<int> minor[2], start[2];
+  std::vector<int8_t> minorIsMinus[2];
 };
 
 // x[0, n) ← (I_{n/m} ⊗ H ⊗ H_q) x with H = H_p, or H_pᵀ when `transpose` (unnormalised).

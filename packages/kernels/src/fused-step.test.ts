@@ -4,7 +4,7 @@ import { tf, createRng } from '@orthoquant/runtime';
 import { testBackend, relativeError, expectNoLeaks } from '@orthoquant/runtime/testing';
 import { hadamardRnnLoss, fusedStepForward, fusedStepBackward, setKernelImplementation, setKernelThreads, availableImplementations } from './index.js';
 import type { FusedStepSpec } from './index.js';
-import { referenceScan, referenceHadamardMatrix, randomTensor, randomSigns } from './testing.js';
+import { referenceScan, referenceHadamardMatrix, randomTensor, randomSigns, paley1 } from './testing.js';
 
 const T = 9;
 const B = 3;
@@ -166,8 +166,9 @@ describe('fused step on typed arrays', () => {
     };
   }
 
-  for (const sp of [spec, { ...spec, lastOnly: true, indexInputs: true }]) {
-    const what = sp.lastOnly ? 'index inputs, last-step readout' : 'float inputs, readout on every step';
+  const kron = { ...spec, n: 96, blockSize: 48, p: 12, hp: paley1(11) }; // blocks of 48 = 12·4 (native/kron.cc)
+  for (const sp of [spec, { ...spec, lastOnly: true, indexInputs: true }, kron]) {
+    const what = (sp.lastOnly ? 'index inputs, last-step readout' : 'float inputs, readout on every step') + (sp.p ? ', blocks of 48 = 12·4' : '');
     it(`${what}: native and JS agree; native gradients are bit-identical with 1, 2 and 3 threads`, (t) => {
       if (!availableImplementations().includes('native')) return t.skip('native kernels unavailable');
       const inp = data('agree', sp);

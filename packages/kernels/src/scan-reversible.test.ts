@@ -6,7 +6,7 @@ import { denseScan, hadamardScan, setKernelImplementation, setKernelThreads, ava
 import type { KernelImplementation, ScanSpec } from './index.js';
 import { jsReversible } from './scan-reversible.js';
 import { loadNative } from './native.js';
-import { referenceScan, referenceHadamardMatrix, randomTensor, randomOrthogonal, randomSigns } from './testing.js';
+import { paley1, randomOrthogonal, randomSigns, randomTensor, referenceHadamardMatrix, referenceScan } from './testing.js';
 
 const T = 9;
 const B = 3;
@@ -191,9 +191,11 @@ describe('gradients do not depend on the thread count (native)', () => {
     { kind: 'hadamard', activation: 'modrelu', T: 200, B: 37, n: 64, blockSize: 16 },
     { kind: 'dense', activation: 'tanh', T: 60, B: 29, n: 48, blockSize: 48 },
     { kind: 'hadamard', activation: 'linear', T: 200, B: 37, n: 64, blockSize: 64 },
+    // A Kronecker order: blocks of 48 = 12·4 (native/kron.cc's p-stage).
+    { kind: 'hadamard', activation: 'linear', T: 200, B: 37, n: 96, blockSize: 48, p: 12, hp: paley1(11) },
   ];
   for (const spec of specs) {
-    it(`scanBackward and scanBackwardReversible are bit-identical with 1, 2, 3 and 8 threads: ${spec.kind} ${spec.activation}`, (t) => {
+    it(`scanBackward and scanBackwardReversible are bit-identical with 1, 2, 3 and 8 threads: ${spec.kind} ${spec.activation}${spec.p ? ` m=${spec.blockSize} = ${spec.p}·${spec.blockSize / spec.p}` : ''}`, (t) => {
       if (!availableImplementations().includes('native')) return t.skip('native kernels unavailable');
       const { T: tt, B: bb, n } = spec;
       const rng = createRng(`threads/${spec.kind}/${spec.activation}`);
