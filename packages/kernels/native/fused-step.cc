@@ -24,16 +24,17 @@
 namespace oq {
 namespace {
 
-// Bits of the `flags` argument.
-constexpr int FLAG_RELU = 1, FLAG_LAST = 2, FLAG_INDEX = 4;
+// Bits of the `flags` argument; bits 4–5 hold the dense recurrence's activation (ACT_*).
+constexpr int FLAG_RELU = 1, FLAG_LAST = 2, FLAG_INDEX = 4, FLAG_DENSE = 8, ACT_SHIFT = 4;
+constexpr int ACT_LINEAR = 0, ACT_RELU = 1, ACT_TANH = 2;
 
 struct FusedStep {
-  int T, B, n, m, k, classes, relu, lastOnly, anchorEvery;
+  int T, B, n, m, k, classes, relu, lastOnly, anchorEvery, dense, act;
   const float* x;          // [T, B, k], or null with xi
   const int32_t* xi;       // [T, B] row indices into U (index inputs), or null
   const float* U;          // [k, n]
   const float* b;          // [n]
-  const float* s;          // [n], ±1
+  const float* s;          // hadamard: s [n], ±1; dense: W [n, n] row-major
   const float* h0;         // [B, n] or null
   const float* V;          // [n, classes]
   const float* c;          // [classes]
@@ -157,12 +158,224 @@ struct Layout {
 inline Layout layoutOf(const FusedStep& p) {
   Layout l{};
   l.ds = 0;
-  l.dU = l.ds + p.n;
+  l.dU = l.ds + (p.dense ? size_t(p.n) * p.n : size_t(p.n));
   l.db = l.dU + size_t(p.k) * p.n;
   l.dVt = l.db + p.n;
   l.dc = l.dVt + size_t(p.classes) * p.n;
   l.len = l.dc + p.classes;
   return l;
+}
+
+// δ of one row before the recurrence's σ': (g Vᵀ) ⊙ f'(h) + carry where step t reads out (also
+// dVᵀ += g ⊗ f(h), dc += g), else the carry alone.
+inline void readoutBackward(const FusedStep& p, const Layout& L, const float* Vt, const float* h, float* a, float* y, float* gq, const float* c, float* d, float* acc, int t, int b, float scale) {
+  const int n = p.n;
+  if (!p.readsOut(t)) {
+    std::memcpy(d, c, sizeof(float) * n);
+    return;
+  }
+  readoutRow(p, Vt, h, a, y, p.target(t, b), gq, scale);
+  std::fill(d, d + n, 0.f);
+  for (int q = 0; q < p.classes; q++) {
+    const float gv = gq[q];
+    acc[L.dc + q] += gv;
+    float* dv = acc + L.dVt + size_t(q) * n;
+    const float* v = Vt + size_t(q) * n;
+    for (int i = 0; i < n; i++) {
+      dv[i] += gv * a[i];
+      d[i] += gv * v[i];
+    }
+  }
+  if (p.relu)
+    for (int i = 0; i < n; i++) d[i] = h[i] > 0.f ? d[i] + c[i] : c[i];
+  else
+    for (int i = 0; i < n; i++) d[i] += c[i];
+}
+
+// dU += x_tᵀ δ, db += δ.
+inline void inputBackward(const FusedStep& p, const Layout& L, size_t row, const float* d, float* acc) {
+  const int n = p.n;
+  if (p.xi) {
+    float* du = acc + L.dU + size_t(p.xi[row]) * n;
+    for (int i = 0; i < n; i++) du[i] += d[i];
+  } else {
+    const float* xr = p.x + row * p.k;
+    for (int j = 0; j < p.k; j++)
+      if (xr[j] != 0.f) {
+        float* du = acc + L.dU + size_t(j) * n;
+        for (int i = 0; i < n; i++) du[i] += xr[j] * d[i];
+      }
+  }
+  for (int i = 0; i < n; i++) acc[L.db + i] += d[i];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dense recurrence h_t = σ(W h_{t−1} + z_t), checkpointed BPTT. The forward keeps h_{k−1},
+// h_{2k−1}, … (the anchors); the backward takes the segments [jk, (j+1)k) from the last to the
+// first and, for a row group at a time, recomputes the segment's states from the checkpoint
+// before it (k·rows·n floats of scratch), then runs BPTT through them: δ = dh ⊙ σ'(h), dW += δ ⊗ h_{t−1},
+// carry = Wᵀ δ. σ' is read off h = σ(a) (ReLU: h > 0, tanh: 1 − h²).
+
+// Rows are taken four at a time so that each row of W (or Wᵀ) is loaded once for four rows (the
+// dense scan does the same): out_r = M v_r for r < 4, M [n, n] row-major. Each output is summed
+// as `dot` sums (8 lanes, then the lanes in order, then the tail): the result of a row does not
+// depend on the rows it was blocked with.
+inline void matvec4(const float* M, int n, const float* const* v, float* const* out) {
+  for (int i = 0; i < n; i++) {
+    const float* mi = M + size_t(i) * n;
+    v8 a0 = splat(0.f), a1 = a0, a2 = a0, a3 = a0;
+    int j = 0;
+    for (; j + 8 <= n; j += 8) {
+      const v8 w = ld(mi + j);
+      a0 += w * ld(v[0] + j);
+      a1 += w * ld(v[1] + j);
+      a2 += w * ld(v[2] + j);
+      a3 += w * ld(v[3] + j);
+    }
+    float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
+    for (int l = 0; l < 8; l++) {
+      s0 += a0[l];
+      s1 += a1[l];
+      s2 += a2[l];
+      s3 += a3[l];
+    }
+    for (; j < n; j++) {
+      s0 += mi[j] * v[0][j];
+      s1 += mi[j] * v[1][j];
+      s2 += mi[j] * v[2][j];
+      s3 += mi[j] * v[3][j];
+    }
+    out[0][i] = s0;
+    out[1][i] = s1;
+    out[2][i] = s2;
+    out[3][i] = s3;
+  }
+}
+
+inline float activateDense(int act, float a) { return act == ACT_RELU ? (a > 0.f ? a : 0.f) : act == ACT_TANH ? std::tanh(a) : a; }
+
+// One step for the rows r0 ≤ r < r1 of a block: out[r] = σ(W prev[r] + z[r]) (prev[r] null: σ(z[r])).
+// z holds the rows' projections [rows, n] and is overwritten with W prev.
+void denseSteps(const FusedStep& p, const float* const* prev, float* z, float* const* out, int rows, float* scratch, const float* zeros) {
+  const int n = p.n;
+  for (int r0 = 0; r0 < rows; r0 += 4) {
+    const float* v[4];
+    float* o[4];
+    for (int q = 0; q < 4; q++) {
+      const int r = r0 + q < rows ? r0 + q : r0;
+      v[q] = prev[r] ? prev[r] : zeros;
+      o[q] = r0 + q < rows ? scratch + size_t(q) * n : scratch + size_t(4) * n;
+    }
+    matvec4(p.s, n, v, o);
+    for (int q = 0; q < 4 && r0 + q < rows; q++) {
+      const int r = r0 + q;
+      const float* zr = z + size_t(r) * n;
+      for (int i = 0; i < n; i++) out[r][i] = activateDense(p.act, prev[r] ? zr[i] + o[q][i] : zr[i]);
+    }
+  }
+}
+
+void forwardDenseRows(const FusedStep& p, const float* Vt, const GroupSums& groups, int g0, int g1, double* loss, float* hLast, float* anchors) {
+  const int n = p.n, b0 = groups.rowBegin(g0), b1 = groups.rowBegin(g1);
+  int maxRows = 0;
+  for (int g = g0; g < g1; g++) maxRows = std::max(maxRows, groups.rowBegin(g + 1) - groups.rowBegin(g));
+  std::vector<float> h(size_t(b1 - b0) * n), hn(size_t(maxRows) * n), z(size_t(maxRows) * n), scratch(size_t(5) * n), zeros(n, 0.f), a(n), y((p.classes + 7) / 8 * 8);
+  std::vector<const float*> prev(maxRows);
+  std::vector<float*> out(maxRows);
+  for (int b = b0; b < b1; b++) {
+    float* hb = &h[size_t(b - b0) * n];
+    if (p.h0) std::memcpy(hb, p.h0 + size_t(b) * n, sizeof(float) * n);
+    else std::fill(hb, hb + n, 0.f);
+  }
+  for (int t = 0; t < p.T; t++)
+    for (int g = g0; g < g1; g++) {
+      const int gb0 = groups.rowBegin(g), rows = groups.rowBegin(g + 1) - gb0;
+      for (int r = 0; r < rows; r++) {
+        project(p, size_t(t) * p.B + gb0 + r, &z[size_t(r) * n]);
+        prev[r] = t > 0 || p.h0 ? &h[size_t(gb0 + r - b0) * n] : nullptr;
+        out[r] = &hn[size_t(r) * n];
+      }
+      denseSteps(p, prev.data(), z.data(), out.data(), rows, scratch.data(), zeros.data());
+      for (int r = 0; r < rows; r++) {
+        const int b = gb0 + r;
+        float* hb = &h[size_t(b - b0) * n];
+        std::memcpy(hb, out[r], sizeof(float) * n);
+        if (anchors && p.anchorEvery > 0 && (t + 1) % p.anchorEvery == 0)
+          std::memcpy(anchors + (size_t((t + 1) / p.anchorEvery - 1) * p.B + b) * n, hb, sizeof(float) * n);
+        if (p.readsOut(t)) loss[g] += readoutRow(p, Vt, hb, a.data(), y.data(), p.target(t, b), nullptr, 0.f);
+      }
+    }
+  for (int b = b0; b < b1; b++) std::memcpy(hLast + size_t(b) * n, &h[size_t(b - b0) * n], sizeof(float) * n);
+}
+
+void backwardDenseRows(const FusedStep& p, const float* Vt, const float* Wt, const float* anchors, float scale, GroupSums& sums, int g0, int g1, float* dh0) {
+  const int n = p.n, b0 = sums.rowBegin(g0), b1 = sums.rowBegin(g1);
+  const int K = p.anchorEvery > 0 ? p.anchorEvery : p.T;
+  const int segments = (p.T + K - 1) / K;
+  const Layout L = layoutOf(p);
+  int maxRows = 0;
+  for (int g = g0; g < g1; g++) maxRows = std::max(maxRows, sums.rowBegin(g + 1) - sums.rowBegin(g));
+  // seg [K, rows, n]: the group's states over one segment; D [rows, n]: the rows' δ at one step.
+  std::vector<float> seg(size_t(K) * maxRows * n), carry(size_t(b1 - b0) * n, 0.f), z(size_t(maxRows) * n), D(size_t(maxRows) * n);
+  std::vector<float> scratch(size_t(5) * n), zeros(n, 0.f), a(n), y((p.classes + 7) / 8 * 8), gq((p.classes + 7) / 8 * 8);
+  std::vector<const float*> prev(maxRows);
+  std::vector<float*> out(maxRows);
+  for (int j = segments - 1; j >= 0; j--) {
+    const int t0 = j * K, t1 = std::min(p.T, t0 + K);
+    for (int g = g0; g < g1; g++) {
+      float* acc = sums.acc(g);
+      const int gb0 = sums.rowBegin(g), rows = sums.rowBegin(g + 1) - gb0;
+      // The state entering the segment: h0 (or none) for the first, else the checkpoint h_{t0−1}.
+      auto start = [&](int r) -> const float* {
+        const int b = gb0 + r;
+        return j == 0 ? (p.h0 ? p.h0 + size_t(b) * n : nullptr) : anchors + (size_t(j - 1) * p.B + b) * n;
+      };
+      auto state = [&](int t, int r) { return &seg[(size_t(t - t0) * rows + r) * n]; };
+      for (int t = t0; t < t1; t++) {
+        for (int r = 0; r < rows; r++) {
+          project(p, size_t(t) * p.B + gb0 + r, &z[size_t(r) * n]);
+          prev[r] = t == t0 ? start(r) : state(t - 1, r);
+          out[r] = state(t, r);
+        }
+        denseSteps(p, prev.data(), z.data(), out.data(), rows, scratch.data(), zeros.data());
+      }
+      for (int t = t1 - 1; t >= t0; t--) {
+        for (int r = 0; r < rows; r++) {
+          const int b = gb0 + r;
+          const float* hb = state(t, r);
+          float* d = &D[size_t(r) * n];
+          readoutBackward(p, L, Vt, hb, a.data(), y.data(), gq.data(), &carry[size_t(b - b0) * n], d, acc, t, b, scale);
+          if (p.act == ACT_RELU)
+            for (int i = 0; i < n; i++) d[i] = hb[i] > 0.f ? d[i] : 0.f;
+          else if (p.act == ACT_TANH)
+            for (int i = 0; i < n; i++) d[i] *= 1.f - hb[i] * hb[i];
+          inputBackward(p, L, size_t(t) * p.B + b, d, acc);
+          prev[r] = t > t0 ? state(t - 1, r) : start(r);
+        }
+        // dW += Σ_r δ_r ⊗ h_{t−1,r}, four rows per pass over dW; carry_r = Wᵀ δ_r.
+        for (int r0 = 0; r0 < rows; r0 += 4) {
+          const float* pv[4];
+          const float* dv[4];
+          float* co[4];
+          for (int q = 0; q < 4; q++) {
+            const bool real = r0 + q < rows;
+            pv[q] = real && prev[r0 + q] ? prev[r0 + q] : zeros.data();
+            dv[q] = real ? &D[size_t(r0 + q) * n] : zeros.data();
+            co[q] = real ? &carry[size_t(gb0 + r0 + q - b0) * n] : scratch.data();
+          }
+          for (int i = 0; i < n; i++) {
+            const float d0 = dv[0][i], d1 = dv[1][i], d2 = dv[2][i], d3 = dv[3][i];
+            float* dw = acc + L.ds + size_t(i) * n;
+            for (int q = 0; q < n; q++) dw[q] += d0 * pv[0][q] + d1 * pv[1][q] + d2 * pv[2][q] + d3 * pv[3][q];
+          }
+          matvec4(Wt, n, dv, co);
+        }
+      }
+      sums.flush(g);
+    }
+  }
+  if (dh0)
+    for (int b = b0; b < b1; b++) std::memcpy(dh0 + size_t(b) * n, &carry[size_t(b - b0) * n], sizeof(float) * n);
 }
 
 void backwardRows(const FusedStep& p, const float* Vt, const float* hLast, const float* anchors, float scale, GroupSums& sums, int g0, int g1, float* dh0) {
@@ -178,40 +391,8 @@ void backwardRows(const FusedStep& p, const float* Vt, const float* hLast, const
         float* hb = &h[size_t(b - b0) * n];
         float* c = &carry[size_t(b - b0) * n];
         const size_t row = size_t(t) * p.B + b;
-        if (p.readsOut(t)) {
-          readoutRow(p, Vt, hb, a.data(), y.data(), p.target(t, b), gq.data(), scale);
-          // dVᵀ += g ⊗ f(h), dc += g, δ = (g Vᵀ) ⊙ f'(h) + carry.
-          std::fill(d.begin(), d.end(), 0.f);
-          for (int q = 0; q < p.classes; q++) {
-            const float gv = gq[q];
-            acc[L.dc + q] += gv;
-            float* dv = acc + L.dVt + size_t(q) * n;
-            const float* v = Vt + size_t(q) * n;
-            for (int i = 0; i < n; i++) {
-              dv[i] += gv * a[i];
-              d[i] += gv * v[i];
-            }
-          }
-          if (p.relu)
-            for (int i = 0; i < n; i++) d[i] = hb[i] > 0.f ? d[i] + c[i] : c[i];
-          else
-            for (int i = 0; i < n; i++) d[i] += c[i];
-        } else {
-          std::memcpy(d.data(), c, sizeof(float) * n);
-        }
-        // dU += x_tᵀ δ, db += δ.
-        if (p.xi) {
-          float* du = acc + L.dU + size_t(p.xi[row]) * n;
-          for (int i = 0; i < n; i++) du[i] += d[i];
-        } else {
-          const float* xr = p.x + row * p.k;
-          for (int j = 0; j < p.k; j++)
-            if (xr[j] != 0.f) {
-              float* du = acc + L.dU + size_t(j) * n;
-              for (int i = 0; i < n; i++) du[i] += xr[j] * d[i];
-            }
-        }
-        for (int i = 0; i < n; i++) acc[L.db + i] += d[i];
+        readoutBackward(p, L, Vt, hb, a.data(), y.data(), gq.data(), c, d.data(), acc, t, b, scale);
+        inputBackward(p, L, row, d.data(), acc);
         // u = s ⊙ (h_t − z_t) = rec0(h_{t−1})/√m; ds += δ ⊙ u.
         project(p, row, z.data());
         for (int i = 0; i < n; i++) u[i] = p.s[i] * (hb[i] - z[i]);
@@ -239,7 +420,7 @@ void backwardRows(const FusedStep& p, const float* Vt, const float* hLast, const
 }
 
 int fusedThreads(int requested, const FusedStep& p) {
-  const double work = double(p.T) * p.B * p.n * (8 + p.classes);
+  const double work = double(p.T) * p.B * p.n * ((p.dense ? p.n : 8) + p.classes);
   return work < 2e6 ? 1 : std::max(1, requested);
 }
 
@@ -253,10 +434,14 @@ void parse(napi_env env, napi_value* a, FusedStep& p, int& threads) {
   const int flags = getInt(env, a[6], "flags");
   p.relu = (flags & FLAG_RELU) != 0;
   p.lastOnly = (flags & FLAG_LAST) != 0;
+  p.dense = (flags & FLAG_DENSE) != 0;
+  p.act = (flags >> ACT_SHIFT) & 3;
+  if (p.act > ACT_TANH) throw ArgError{"activation code must be 0 (linear), 1 (relu) or 2 (tanh)"};
+  if (!p.dense && p.act != ACT_LINEAR) throw ArgError{"the hadamard fused step is linear (reversible BPTT)"};
   p.anchorEvery = getInt(env, a[7], "anchorEvery");
   threads = getInt(env, a[8], "threads");
   if (p.T < 1 || p.B < 1 || p.n < 1 || p.k < 1 || p.classes < 1) throw ArgError{"T, B, n, k and classes must be positive"};
-  if (p.m < 1 || p.n % p.m) throw ArgError{"blockSize must divide n"};  // its order: parseKron
+  if (!p.dense && (p.m < 1 || p.n % p.m)) throw ArgError{"blockSize must divide n"};  // its order: parseKron
   if (p.anchorEvery < 0) throw ArgError{"anchorEvery must be >= 0"};
   const size_t TB = size_t(p.T) * p.B;
   if (flags & FLAG_INDEX) {
@@ -268,8 +453,8 @@ void parse(napi_env env, napi_value* a, FusedStep& p, int& threads) {
   }
   p.U = getF32(env, a[10], size_t(p.k) * p.n, "U", false);
   p.b = getF32(env, a[11], p.n, "b", false);
-  p.s = getF32(env, a[12], p.n, "s", false);
-  for (int i = 0; i < p.n; i++)
+  p.s = getF32(env, a[12], p.dense ? size_t(p.n) * p.n : size_t(p.n), p.dense ? "W" : "s", false);
+  for (int i = 0; i < (p.dense ? 0 : p.n); i++)
     if (p.s[i] != 1.f && p.s[i] != -1.f) throw ArgError{"s[" + std::to_string(i) + "] = " + std::to_string(p.s[i]) + ": every s must be exactly ±1 (reversible BPTT)"};
   p.h0 = getF32(env, a[13], size_t(p.B) * p.n, "h0", true);
   p.V = getF32(env, a[14], size_t(p.n) * p.classes, "V", false);
@@ -298,7 +483,10 @@ napi_value FusedStepForward(napi_env env, napi_callback_info info) {
     const std::vector<float> Vt = transposeV(p);
     GroupSums groups(p.B, 0);
     std::vector<double> loss(groups.groups, 0.0);
-    parallelGroups(fusedThreads(threads, p), groups, [&](int, int g0, int g1) { forwardRows(p, Vt.data(), groups, g0, g1, loss.data(), hLast, anchors); });
+    parallelGroups(fusedThreads(threads, p), groups, [&](int, int g0, int g1) {
+      if (p.dense) forwardDenseRows(p, Vt.data(), groups, g0, g1, loss.data(), hLast, anchors);
+      else forwardRows(p, Vt.data(), groups, g0, g1, loss.data(), hLast, anchors);
+    });
     double total = 0.0;
     for (double v : loss) total += v;
     napi_value out;
@@ -331,7 +519,7 @@ napi_value FusedStepBackward(napi_env env, napi_callback_info info) {
     if (napi_get_value_double(env, a[19], &dy) != napi_ok) throw ArgError{"dy must be a number"};
     float* dU = getF32(env, a[20], size_t(p.k) * p.n, "dU", false);
     float* db = getF32(env, a[21], p.n, "db", false);
-    float* ds = getF32(env, a[22], p.n, "ds", false);
+    float* ds = getF32(env, a[22], p.dense ? size_t(p.n) * p.n : size_t(p.n), p.dense ? "dW" : "ds", false);
     float* dh0 = getF32(env, a[23], size_t(p.B) * p.n, "dh0", true);
     float* dV = getF32(env, a[24], size_t(p.n) * p.classes, "dV", false);
     float* dc = getF32(env, a[25], p.classes, "dc", false);
@@ -340,9 +528,18 @@ napi_value FusedStepBackward(napi_env env, napi_callback_info info) {
     const Layout L = layoutOf(p);
     GroupSums sums(p.B, L.len);
     const float scale = float(dy / (p.lastOnly ? double(p.B) : double(p.T) * p.B));
-    parallelGroups(fusedThreads(threads, p), sums, [&](int, int g0, int g1) { backwardRows(p, Vt.data(), hLast, anchors, scale, sums, g0, g1, dh0); });
+    std::vector<float> Wt;
+    if (p.dense) {
+      Wt.resize(size_t(p.n) * p.n);
+      for (int i = 0; i < p.n; i++)
+        for (int q = 0; q < p.n; q++) Wt[size_t(q) * p.n + i] = p.s[size_t(i) * p.n + q];
+    }
+    parallelGroups(fusedThreads(threads, p), sums, [&](int, int g0, int g1) {
+      if (p.dense) backwardDenseRows(p, Vt.data(), Wt.data(), anchors, scale, sums, g0, g1, dh0);
+      else backwardRows(p, Vt.data(), hLast, anchors, scale, sums, g0, g1, dh0);
+    });
     const int n = p.n;
-    for (int i = 0; i < n; i++) ds[i] = float(sums.total(L.ds + i));
+    for (size_t e = 0; e < (p.dense ? size_t(n) * n : size_t(n)); e++) ds[e] = float(sums.total(L.ds + e));
     for (size_t e = 0; e < size_t(p.k) * n; e++) dU[e] = float(sums.total(L.dU + e));
     for (int i = 0; i < n; i++) db[i] = float(sums.total(L.db + i));
     for (int i = 0; i < n; i++)

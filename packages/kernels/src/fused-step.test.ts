@@ -2,7 +2,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, createRng } from '@orthoquant/runtime';
 import { testBackend, relativeError, expectNoLeaks } from '@orthoquant/runtime/testing';
-import { hadamardRnnLoss, fusedStepForward, fusedStepBackward, setKernelImplementation, setKernelThreads, availableImplementations } from './index.js';
+import { hadamardRnnLoss, denseRnnLoss, fusedStepForward, fusedStepBackward, setKernelImplementation, setKernelThreads, availableImplementations } from './index.js';
 import type { FusedStepSpec } from './index.js';
 import { referenceScan, referenceHadamardMatrix, randomTensor, randomSigns, paley1 } from './testing.js';
 
@@ -39,13 +39,14 @@ function targetsOf(seed: string, lastOnly = false): tf.Tensor2D | tf.Tensor1D {
  * readout on every step or on h_{T−1}), differentiated by tfjs.
  */
 function referenceLoss(
-  x: tf.Tensor3D | tf.Tensor2D, U: tf.Tensor2D, b: tf.Tensor1D, s: tf.Tensor1D, h0: tf.Tensor2D | null, V: tf.Tensor2D, c: tf.Tensor1D, targets: tf.Tensor2D | tf.Tensor1D, m: number, relu: boolean,
+  x: tf.Tensor3D | tf.Tensor2D, U: tf.Tensor2D, b: tf.Tensor1D, s: tf.Tensor1D | null, h0: tf.Tensor2D | null, V: tf.Tensor2D, c: tf.Tensor1D, targets: tf.Tensor2D | tf.Tensor1D, m: number, relu: boolean,
+  dense?: { W: tf.Tensor2D; activation: 'linear' | 'relu' | 'tanh' },
 ): tf.Scalar {
   return tf.tidy(() => {
     const n = U.shape[1];
     const rows = x.rank === 2 ? tf.oneHot(x.reshape([T * B]) as tf.Tensor1D, K).toFloat() : x.reshape([T * B, K]);
     const z = tf.add(tf.matMul(rows as tf.Tensor2D, U), b).reshape([T, B, n]) as tf.Tensor3D;
-    const H = referenceScan(z, referenceHadamardMatrix(s, n, m), h0, 'linear');
+    const H = dense ? referenceScan(z, dense.W, h0, dense.activation) : referenceScan(z, referenceHadamardMatrix(s!, n, m), h0, 'linear');
     const read = targets.rank === 1 ? tf.slice(H, [T - 1, 0, 0], [1, B, n]) : H;
     const R = read.shape[0] * B;
     const a = relu ? tf.relu(read) : read;
@@ -123,6 +124,51 @@ for (const [backend, implName] of BACKENDS.flatMap((bk) => availableImplementati
       }
     }
 
+    // The dense recurrence with checkpointed BPTT: every activation × readout × input kind, with
+    // segments that do and do not divide T (k = 4, 3) and none (k = 0: the whole sequence per row).
+    for (const act of ['linear', 'relu', 'tanh'] as const) {
+      for (const [lastOnly, index, withH0, k] of [[false, false, true, 4], [true, true, false, 3], [false, true, false, 0], [true, false, true, 3]] as const) {
+        const label = `dense ${act}, ${index ? 'index' : 'float'} inputs, readout ${lastOnly ? 'on the last step' : 'on every step'}, ${withH0 ? 'with h0' : 'h0 = 0'}, checkpoints every ${k}`;
+        it(`${label}: loss and every gradient match tfjs autodiff of the composed model`, () => {
+          const n = 8;
+          const x = index ? indicesOf(`${label}/i`) : inputs(`${label}/x`);
+          const U = randomTensor([K, n], `${label}/U`, 0.5) as tf.Tensor2D;
+          const b = randomTensor([n], `${label}/b`, 0.1) as tf.Tensor1D;
+          const W = randomTensor([n, n], `${label}/W`, 0.4) as tf.Tensor2D;
+          const h0 = withH0 ? (randomTensor([B, n], `${label}/h0`, 0.5) as tf.Tensor2D) : null;
+          const V = randomTensor([n, CLASSES], `${label}/V`, 0.5) as tf.Tensor2D;
+          const c = randomTensor([CLASSES], `${label}/c`, 0.1) as tf.Tensor1D;
+          const targets = targetsOf(`${label}/t`, lastOnly);
+          const params = [U, b, W, ...(h0 ? [h0] : []), V, c];
+          const unpack = (ps: tf.Tensor[]) => {
+            const [uu, bb, ww] = ps;
+            const hh = h0 ? (ps[3] as tf.Tensor2D) : null;
+            const [vv, cc] = ps.slice(h0 ? 4 : 3);
+            return [uu as tf.Tensor2D, bb as tf.Tensor1D, ww as tf.Tensor2D, hh, vv as tf.Tensor2D, cc as tf.Tensor1D] as const;
+          };
+          const fused = (...ps: tf.Tensor[]) => {
+            const [uu, bb, ww, hh, vv, cc] = unpack(ps);
+            return denseRnnLoss(x, uu, bb, ww, hh, vv, cc, targets, { activation: act, readoutRelu: true, checkpointEvery: k });
+          };
+          const ref = (...ps: tf.Tensor[]) => {
+            const [uu, bb, ww, hh, vv, cc] = unpack(ps);
+            return referenceLoss(x, uu, bb, null, hh, vv, cc, targets, 0, true, { W: ww, activation: act });
+          };
+          const lf = fused(...params);
+          const lr = ref(...params);
+          assert.ok(Math.abs(lf.dataSync()[0] - lr.dataSync()[0]) < 1e-5 * Math.abs(lr.dataSync()[0]), `${label}: loss ${lf.dataSync()[0]} vs ${lr.dataSync()[0]}`);
+          const got = tf.grads(fused)(params);
+          const want = tf.grads(ref)(params);
+          ['dU', 'db', 'dW', ...(h0 ? ['dh0'] : []), 'dV', 'dc'].forEach((name, i) => {
+            assert.deepEqual(got[i].shape, params[i].shape, `${label}: ${name} shape`);
+            const err = relativeError(got[i], want[i]);
+            assert.ok(err < 1e-4, `${label}: ${name} relative error ${err.toExponential(3)}`);
+          });
+          tf.dispose([x, targets, ...params, lf, lr, ...got, ...want]);
+        });
+      }
+    }
+
     it('leaks no tensors; rejects signs that are not ±1 and bad shapes with clear messages', async () => {
       const x = inputs('leak/x');
       const U = randomTensor([K, 8], 'leak/U') as tf.Tensor2D;
@@ -154,21 +200,22 @@ describe('fused step on typed arrays', () => {
   before(() => testBackend());
   after(() => setKernelThreads(null));
 
-  const spec: FusedStepSpec = { T: 120, B: 37, n: 64, blockSize: 16, k: 6, classes: 5, relu: true, anchorEvery: 50, lastOnly: false, indexInputs: false };
+  const spec: FusedStepSpec = { T: 120, B: 37, n: 64, blockSize: 16, k: 6, classes: 5, relu: true, anchorEvery: 50, lastOnly: false, indexInputs: false, kind: 'hadamard', activation: 'linear' };
   function data(seed: string, sp: FusedStepSpec = spec) {
     const rng = createRng(seed);
     const { T: tt, B: bb, n, k, classes } = sp;
     const x = sp.indexInputs ? Int32Array.from({ length: tt * bb }, (_, r) => (r * 5) % k) : new Float32Array(tt * bb * k);
     if (!sp.indexInputs) for (let r = 0; r < tt * bb; r++) x[r * k + (r % k)] = 1;
     return {
-      x, U: rng.normalArray(k * n, 0.5), b: rng.normalArray(n, 0.1), s: randomSigns(n, `${seed}/s`), h0: rng.normalArray(bb * n, 0.3),
+      x, U: rng.normalArray(k * n, 0.5), b: rng.normalArray(n, 0.1), s: sp.kind === 'dense' ? rng.normalArray(n * n, 1 / Math.sqrt(n)) : randomSigns(n, `${seed}/s`), h0: rng.normalArray(bb * n, 0.3),
       V: rng.normalArray(n * classes, 0.3), c: rng.normalArray(classes, 0.1), targets: Int32Array.from({ length: sp.lastOnly ? bb : tt * bb }, (_, r) => (r * 7) % classes),
     };
   }
 
-  const kron = { ...spec, n: 96, blockSize: 48, p: 12, hp: paley1(11) }; // blocks of 48 = 12·4 (native/kron.cc)
-  for (const sp of [spec, { ...spec, lastOnly: true, indexInputs: true }, kron]) {
-    const what = (sp.lastOnly ? 'index inputs, last-step readout' : 'float inputs, readout on every step') + (sp.p ? ', blocks of 48 = 12·4' : '');
+  const dense: FusedStepSpec = { ...spec, kind: 'dense', activation: 'tanh', anchorEvery: 11 };
+  const kron: FusedStepSpec = { ...spec, n: 96, blockSize: 48, p: 12, hp: paley1(11) }; // blocks of 48 = 12·4 (native/kron.cc)
+  for (const sp of [spec, { ...spec, lastOnly: true, indexInputs: true }, kron, dense, { ...dense, activation: 'relu', lastOnly: true, indexInputs: true } as FusedStepSpec]) {
+    const what = `${sp.kind}${sp.kind === 'dense' ? ` ${sp.activation}` : ''}, ${sp.lastOnly ? 'index inputs, last-step readout' : 'float inputs, readout on every step'}${sp.p ? ', blocks of 48 = 12·4' : ''}`;
     it(`${what}: native and JS agree; native gradients are bit-identical with 1, 2 and 3 threads`, (t) => {
       if (!availableImplementations().includes('native')) return t.skip('native kernels unavailable');
       const inp = data('agree', sp);

@@ -48,13 +48,21 @@ export interface FusedStepSpec {
   lastOnly: boolean;
   /** x holds row indices into U ([T·B] Int32Array, each in [0, k)); else float rows [T·B·k]. */
   indexInputs: boolean;
+  /**
+   * The recurrence: 'hadamard' (s ⊙ (h·(I ⊗ H_m))/√m, s = ±1, linear, reversible BPTT with
+   * anchors) or 'dense' (σ(W h + z), W [n, n] row-major, checkpointed BPTT: the anchors are the
+   * checkpoints, each segment of `anchorEvery` steps is recomputed from the one before it).
+   */
+  kind: 'hadamard' | 'dense';
+  /** σ of the dense recurrence (hadamard: linear only). */
+  activation: 'linear' | 'relu' | 'tanh';
 }
 
 export interface FusedStepInputs {
   x: Float32Array | Int32Array; // [T·B·k] floats, or [T·B] row indices (indexInputs)
   U: Float32Array; // [k·n]
   b: Float32Array; // [n]
-  s: Float32Array; // [n], ±1
+  s: Float32Array; // hadamard: s [n], ±1; dense: W [n·n] row-major
   h0: Float32Array | null; // [B·n]
   V: Float32Array; // [n·classes]
   c: Float32Array; // [classes]
@@ -88,7 +96,10 @@ export function checkFusedStep(spec: FusedStepSpec, inp: FusedStepInputs, where:
   for (const [name, v] of [['T', T], ['B', B], ['n', n], ['k', k], ['classes', classes]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`${where}: ${name} must be a positive integer, got ${v}`);
   }
-  checkHadamardOrder({ n, blockSize: m, p: spec.p, hp: spec.hp }, where);
+  if (spec.kind !== 'hadamard' && spec.kind !== 'dense') throw new Error(`${where}: kind must be hadamard|dense, got '${String(spec.kind)}'`);
+  if (!['linear', 'relu', 'tanh'].includes(spec.activation)) throw new Error(`${where}: activation must be linear|relu|tanh, got '${String(spec.activation)}'`);
+  if (spec.kind === 'hadamard' && spec.activation !== 'linear') throw new Error(`${where}: the hadamard fused step is linear (reversible BPTT), got activation '${spec.activation}'`);
+  if (spec.kind === 'hadamard') checkHadamardOrder({ n, blockSize: m, p: spec.p, hp: spec.hp }, where);
   if (!Number.isInteger(spec.anchorEvery) || spec.anchorEvery < 0) throw new Error(`${where}: anchorEvery must be a non-negative integer, got ${spec.anchorEvery}`);
   const want = (name: string, a: Float32Array | Int32Array | null, len: number, type: 'f32' | 'i32' = 'f32') => {
     if (!(type === 'f32' ? a instanceof Float32Array : a instanceof Int32Array)) throw new Error(`${where}: ${name} must be a${type === 'f32' ? ' Float32Array' : 'n Int32Array'}`);
@@ -105,8 +116,9 @@ export function checkFusedStep(spec: FusedStepSpec, inp: FusedStepInputs, where:
   }
   want('U', inp.U, k * n);
   want('b', inp.b, n);
-  want('s', inp.s, n);
-  if (!isSignVector(inp.s)) throw new Error(`${where}: every s must be exactly ±1 (reversible BPTT needs an exactly orthogonal recurrence)`);
+  if (spec.kind === 'dense') want('W', inp.s, n * n);
+  else want('s', inp.s, n);
+  if (spec.kind === 'hadamard' && !isSignVector(inp.s)) throw new Error(`${where}: every s must be exactly ±1 (reversible BPTT needs an exactly orthogonal recurrence)`);
   if (inp.h0) want('h0', inp.h0, B * n);
   want('V', inp.V, n * classes);
   want('c', inp.c, classes);
@@ -260,10 +272,138 @@ function backwardJs(spec: FusedStepSpec, inp: FusedStepInputs, hLast: Float32Arr
   if (g.dh0) g.dh0.set(carry);
 }
 
+// Dense recurrence h_t = σ(W h_{t−1} + z_t) with checkpointed BPTT: the forward keeps the states
+// h_{k−1}, h_{2k−1}, … (the anchors); the backward takes the segments [jk, (j+1)k) from the last
+// to the first and, row by row, recomputes the segment's k states from the checkpoint before it
+// (k·n floats of scratch per row), then runs BPTT through them. σ' is read off h = σ(a).
+
+const ACT_CODE = { linear: 0, relu: 1, tanh: 2 } as const;
+
+function denseStep(act: number, W: Float32Array, prev: Float32Array | null, po: number, z: Float32Array, out: Float32Array, oo: number, n: number): void {
+  for (let i = 0; i < n; i++) {
+    let a = z[i];
+    if (prev) {
+      const wi = i * n;
+      for (let j = 0; j < n; j++) a += W[wi + j] * prev[po + j];
+    }
+    out[oo + i] = act === 1 ? (a > 0 ? a : 0) : act === 2 ? Math.tanh(a) : a;
+  }
+}
+
+function forwardDenseJs(spec: FusedStepSpec, inp: FusedStepInputs, hLast: Float32Array, anchors: Float32Array | null): number {
+  const { T, B, n, classes, anchorEvery } = spec;
+  const act = ACT_CODE[spec.activation];
+  const h = new Float32Array(B * n);
+  if (inp.h0) h.set(inp.h0);
+  const prev = new Float32Array(n);
+  const z = new Float32Array(n);
+  const a = new Float32Array(n);
+  const y = new Float64Array(classes);
+  let loss = 0;
+  for (let t = 0; t < T; t++) {
+    for (let b = 0; b < B; b++) {
+      const row = t * B + b;
+      const o = b * n;
+      project(spec, inp, row, z);
+      prev.set(h.subarray(o, o + n));
+      denseStep(act, inp.s, t > 0 || inp.h0 ? prev : null, 0, z, h, o, n);
+      if (anchors && anchorEvery > 0 && (t + 1) % anchorEvery === 0) anchors.set(h.subarray(o, o + n), (((t + 1) / anchorEvery - 1) * B + b) * n);
+      if (!spec.lastOnly || t === T - 1) loss += readoutRow(spec, inp, h, o, a, y, inp.targets[spec.lastOnly ? b : row], null, 0);
+    }
+  }
+  hLast.set(h);
+  return loss / (spec.lastOnly ? B : T * B);
+}
+
+function backwardDenseJs(spec: FusedStepSpec, inp: FusedStepInputs, anchors: Float32Array | null, dy: number, g: FusedStepGradients): void {
+  const { T, B, n, k, classes } = spec;
+  const act = ACT_CODE[spec.activation];
+  const K = spec.anchorEvery > 0 ? spec.anchorEvery : T;
+  const scale = dy / (spec.lastOnly ? B : T * B);
+  const seg = new Float32Array(K * n);
+  const carry = new Float32Array(B * n);
+  const z = new Float32Array(n);
+  const a = new Float32Array(n);
+  const d = new Float32Array(n);
+  const y = new Float64Array(classes);
+  const gq = new Float64Array(classes);
+  const dU = new Float64Array(k * n);
+  const db = new Float64Array(n);
+  const dW = new Float64Array(n * n);
+  const dV = new Float64Array(n * classes);
+  const dc = new Float64Array(classes);
+  const segments = Math.ceil(T / K);
+  for (let j = segments - 1; j >= 0; j--) {
+    const t0 = j * K;
+    const t1 = Math.min(T, t0 + K);
+    for (let b = 0; b < B; b++) {
+      const o = b * n;
+      // The state entering the segment: h0 (or none) for the first, else the checkpoint h_{t0−1}.
+      const start = j === 0 ? inp.h0 : anchors;
+      const so = j === 0 ? o : ((j - 1) * B + b) * n;
+      for (let t = t0; t < t1; t++) {
+        project(spec, inp, t * B + b, z);
+        if (t === t0) denseStep(act, inp.s, start, so, z, seg, 0, n);
+        else denseStep(act, inp.s, seg, (t - t0 - 1) * n, z, seg, (t - t0) * n, n);
+      }
+      for (let t = t1 - 1; t >= t0; t--) {
+        const row = t * B + b;
+        const ho = (t - t0) * n;
+        if (!spec.lastOnly || t === T - 1) {
+          readoutRow(spec, inp, seg, ho, a, y, inp.targets[spec.lastOnly ? b : row], gq, scale);
+          for (let i = 0; i < n; i++) {
+            let acc = carry[o + i];
+            const on = !spec.relu || seg[ho + i] > 0;
+            for (let q = 0; q < classes; q++) {
+              dV[i * classes + q] += a[i] * gq[q];
+              if (on) acc += gq[q] * inp.V[i * classes + q];
+            }
+            d[i] = acc;
+          }
+          for (let q = 0; q < classes; q++) dc[q] += gq[q];
+        } else {
+          d.set(carry.subarray(o, o + n));
+        }
+        // δ = dh ⊙ σ'(h).
+        for (let i = 0; i < n; i++) {
+          const hv = seg[ho + i];
+          if (act === 1 && !(hv > 0)) d[i] = 0;
+          else if (act === 2) d[i] *= 1 - hv * hv;
+        }
+        if (spec.indexInputs) {
+          const jx = inp.x[row] * n;
+          for (let i = 0; i < n; i++) dU[jx + i] += d[i];
+        } else {
+          for (let jx = 0; jx < k; jx++) {
+            const xv = inp.x[row * k + jx];
+            if (xv !== 0) for (let i = 0; i < n; i++) dU[jx * n + i] += xv * d[i];
+          }
+        }
+        for (let i = 0; i < n; i++) db[i] += d[i];
+        // dW += δ ⊗ h_{t−1}; carry = Wᵀ δ.
+        const prev = t > t0 ? seg : t === 0 ? inp.h0 : anchors;
+        const po = t > t0 ? ho - n : t === 0 ? o : ((j - 1) * B + b) * n;
+        if (prev) for (let i = 0; i < n; i++) for (let jj = 0; jj < n; jj++) dW[i * n + jj] += d[i] * prev[po + jj];
+        for (let jj = 0; jj < n; jj++) {
+          let acc = 0;
+          for (let i = 0; i < n; i++) acc += inp.s[i * n + jj] * d[i];
+          carry[o + jj] = acc;
+        }
+      }
+    }
+  }
+  g.dU.set(dU);
+  g.db.set(db);
+  g.ds.set(dW);
+  g.dV.set(dV);
+  g.dc.set(dc);
+  if (g.dh0) g.dh0.set(carry);
+}
+
 export const jsFusedStep: FusedStepImplementation = {
   name: 'js',
-  forward: (spec, inp, hLast, anchors) => forwardJs(spec, inp, hLast, anchors),
-  backward: (spec, inp, hLast, anchors, dy, g) => backwardJs(spec, inp, hLast, anchors, dy, g),
+  forward: (spec, inp, hLast, anchors) => (spec.kind === 'dense' ? forwardDenseJs(spec, inp, hLast, anchors) : forwardJs(spec, inp, hLast, anchors)),
+  backward: (spec, inp, hLast, anchors, dy, g) => (spec.kind === 'dense' ? backwardDenseJs(spec, inp, anchors, dy, g) : backwardJs(spec, inp, hLast, anchors, dy, g)),
 };
 
 function fusedStepImplFor(name?: KernelImplementation): { impl: FusedStepImplementation; threads: number } {
@@ -297,7 +437,7 @@ export function fusedStepBackward(
   if (hLast.length !== B * n) throw new Error(`fusedStepBackward: hLast has ${hLast.length} values, expected ${B * n}`);
   if ((anchors?.length ?? 0) !== anchorLength(spec)) throw new Error(`fusedStepBackward: anchors has ${anchors?.length ?? 0} values, expected ${anchorLength(spec)}`);
   const g: FusedStepGradients = {
-    dU: new Float32Array(k * n), db: new Float32Array(n), ds: new Float32Array(n),
+    dU: new Float32Array(k * n), db: new Float32Array(n), ds: new Float32Array(spec.kind === 'dense' ? n * n : n),
     dh0: inp.h0 ? new Float32Array(B * n) : null, dV: new Float32Array(n * classes), dc: new Float32Array(classes),
   };
   const { impl, threads } = fusedStepImplFor(opts.implementation);
@@ -313,6 +453,8 @@ export const FUSED_STEP_KERNEL = 'OrthoquantFusedStep';
 export const FUSED_STEP_GRAD_KERNEL = 'OrthoquantFusedStepGrad';
 
 interface FusedStepAttrs {
+  kind: 'hadamard' | 'dense';
+  activation: 'linear' | 'relu' | 'tanh';
   blockSize: number;
   /** Orders p·2^k: p and H_p (row-major ±1) as a number list; p = 1: none. */
   p: number;
@@ -339,7 +481,10 @@ function specOf(a: FusedStepAttrs, x: Info, U: Info, V: Info): FusedStepSpec {
   const [T, B] = x.shape;
   const [k, n] = U.shape;
   const order = a.p > 1 ? { p: a.p, hp: Int8Array.from(a.hp) } : {};
-  return { T, B, n, k, classes: V.shape[1], blockSize: a.blockSize, relu: a.relu, anchorEvery: a.anchorEvery, lastOnly: a.lastOnly, indexInputs: a.indexInputs, ...order };
+  return {
+    T, B, n, k, classes: V.shape[1], blockSize: a.blockSize, relu: a.relu, anchorEvery: a.anchorEvery, lastOnly: a.lastOnly, indexInputs: a.indexInputs,
+    kind: a.kind, activation: a.activation, ...order,
+  };
 }
 
 function readInt32(backendName: string, backend: unknown, t: Info, name: string): Int32Array {
@@ -389,7 +534,7 @@ function gradKernel(backendName: string): tf.KernelFunc {
     const spec = specOf(a, list[0]!, list[1]!, list[5]!);
     const { B, n, k, classes } = spec;
     const io = ioFor(backendName, backend) as TensorIo<unknown>;
-    const outs = [io.alloc([k, n]), io.alloc([n]), io.alloc([n]), io.alloc([n, classes]), io.alloc([classes])];
+    const outs = [io.alloc([k, n]), io.alloc([n]), io.alloc(spec.kind === 'dense' ? [n, n] : [n]), io.alloc([n, classes]), io.alloc([classes])];
     if (a.hasH0) outs.push(io.alloc([B, n]));
     const inp = inputsOf(list, a, io, backendName, backend);
     const g: FusedStepGradients = {
@@ -444,6 +589,15 @@ export interface HadamardRnnLossOptions {
   anchorEvery?: number;
 }
 
+export interface DenseRnnLossOptions {
+  /** σ of the recurrence (default linear). */
+  activation?: 'linear' | 'relu' | 'tanh';
+  /** ReLU before the readout (default false: identity). */
+  readoutRelu?: boolean;
+  /** Checkpoint spacing k (default ⌈√T⌉; 0: none, the backward recomputes all T steps per row). */
+  checkpointEvery?: number;
+}
+
 /**
  * The mean softmax cross-entropy of a linear HadamRNN, as one op: over all T·B steps (targets
  * int32 [T, B]) or over the last step's B rows (targets int32 [B]: many-to-one, as pMNIST).
@@ -458,6 +612,42 @@ export function hadamardRnnLoss(
   opts: HadamardRnnLossOptions = {},
 ): tf.Scalar {
   const where = 'hadamardRnnLoss';
+  const n = U.shape[1];
+  if (s.rank !== 1 || s.shape[0] !== n) throw new Error(`${where}: s must be [${n}], got [${s.shape.join(', ')}]`);
+  const blockSize = opts.blockSize ?? n;
+  const p = opts.p ?? 1;
+  checkHadamardOrder({ n, blockSize, p, hp: opts.hp }, where);
+  if (s.dtype === 'float32' && !isSignVector(s.dataSync() as Float32Array)) throw new Error(`${where}: every s must be exactly ±1 (reversible BPTT needs an exactly orthogonal recurrence)`);
+  const anchorEvery = opts.anchorEvery ?? 1000;
+  return fusedLoss(where, x, U, b, s, h0, V, c, targets, {
+    kind: 'hadamard', activation: 'linear', blockSize, p, hp: p > 1 ? Array.from(opts.hp!) : [], relu: Boolean(opts.readoutRelu), anchorEvery,
+  });
+}
+
+/**
+ * The same loss for a dense recurrence h_t = σ(W h_{t−1} + x_t U + b) (W [n, n], any matrix:
+ * QORNN's approximately orthogonal W, float ORNNs; σ linear, ReLU or tanh), as one op with
+ * checkpointed BPTT: the forward keeps one state every `checkpointEvery` steps, the backward
+ * recomputes each segment row by row. Inputs as `hadamardRnnLoss`; differentiable w.r.t. U, b,
+ * W, h0, V, c. Memory kept for the gradient: x, the parameters, the targets and ⌊T/k⌋ states.
+ */
+export function denseRnnLoss(
+  x: tf.Tensor3D | tf.Tensor2D, U: tf.Tensor2D, b: tf.Tensor1D, W: tf.Tensor2D, h0: tf.Tensor2D | null, V: tf.Tensor2D, c: tf.Tensor1D, targets: tf.Tensor2D | tf.Tensor1D,
+  opts: DenseRnnLossOptions = {},
+): tf.Scalar {
+  const where = 'denseRnnLoss';
+  const n = U.shape[1];
+  if (W.rank !== 2 || W.shape[0] !== n || W.shape[1] !== n) throw new Error(`${where}: W must be [${n}, ${n}], got [${W.shape.join(', ')}]`);
+  const activation = opts.activation ?? 'linear';
+  if (!['linear', 'relu', 'tanh'].includes(activation)) throw new Error(`${where}: activation must be linear|relu|tanh, got '${String(activation)}'`);
+  const anchorEvery = opts.checkpointEvery ?? Math.ceil(Math.sqrt(x.shape[0]));
+  return fusedLoss(where, x, U, b, W, h0, V, c, targets, { kind: 'dense', activation, blockSize: 1, p: 1, hp: [], relu: Boolean(opts.readoutRelu), anchorEvery });
+}
+
+function fusedLoss(
+  where: string, x: tf.Tensor3D | tf.Tensor2D, U: tf.Tensor2D, b: tf.Tensor1D, w: tf.Tensor, h0: tf.Tensor2D | null, V: tf.Tensor2D, c: tf.Tensor1D, targets: tf.Tensor2D | tf.Tensor1D,
+  base: Pick<FusedStepAttrs, 'kind' | 'activation' | 'blockSize' | 'p' | 'hp' | 'relu' | 'anchorEvery'>,
+): tf.Scalar {
   if (!(x instanceof tf.Tensor) || (x.rank !== 3 && x.rank !== 2)) {
     throw new Error(`${where}: x must be float32 [T, B, k] or int32 row indices [T, B], got ${x instanceof tf.Tensor ? `[${x.shape.join(', ')}]` : typeof x}`);
   }
@@ -468,28 +658,23 @@ export function hadamardRnnLoss(
   const n = U.shape[1];
   const lastOnly = targets.rank === 1;
   const shapes: [string, tf.Tensor | null, number[]][] = [
-    ['U', U, [k, n]], ['b', b, [n]], ['s', s, [n]], ['h0', h0, [B, n]], ['V', V, [n, V.shape[1]]], ['c', c, [V.shape[1]]], ['targets', targets, lastOnly ? [B] : [T, B]],
+    ['U', U, [k, n]], ['b', b, [n]], ['h0', h0, [B, n]], ['V', V, [n, V.shape[1]]], ['c', c, [V.shape[1]]], ['targets', targets, lastOnly ? [B] : [T, B]],
   ];
   for (const [name, t, shape] of shapes) {
     if (t && (t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i]))) throw new Error(`${where}: ${name} must be [${shape.join(', ')}], got [${t.shape.join(', ')}]`);
   }
-  for (const [name, t] of [['U', U], ['b', b], ['s', s], ['h0', h0], ['V', V], ['c', c]] as const) {
+  for (const [name, t] of [['U', U], ['b', b], [base.kind === 'dense' ? 'W' : 's', w], ['h0', h0], ['V', V], ['c', c]] as const) {
     if (t && t.dtype !== 'float32') throw new Error(`${where}: ${name} must be float32, got ${t.dtype}`);
   }
   if (targets.dtype !== 'int32') throw new Error(`${where}: targets must be int32, got ${targets.dtype}`);
-  const blockSize = opts.blockSize ?? n;
-  const p = opts.p ?? 1;
-  checkHadamardOrder({ n, blockSize, p, hp: opts.hp }, where);
-  if (!isSignVector(s.dataSync() as Float32Array)) throw new Error(`${where}: every s must be exactly ±1 (reversible BPTT needs an exactly orthogonal recurrence)`);
-  const anchorEvery = opts.anchorEvery ?? 1000;
-  if (!Number.isInteger(anchorEvery) || anchorEvery < 0) throw new Error(`${where}: anchorEvery must be a non-negative integer, got ${anchorEvery}`);
+  if (!Number.isInteger(base.anchorEvery) || base.anchorEvery < 0) throw new Error(`${where}: ${base.kind === 'dense' ? 'checkpointEvery' : 'anchorEvery'} must be a non-negative integer, got ${base.anchorEvery}`);
   const { impl, threads } = fusedStepImplFor();
   ensureFusedStepRegistered();
-  const attrs: FusedStepAttrs = { blockSize, p, hp: p > 1 ? Array.from(opts.hp!) : [], relu: Boolean(opts.readoutRelu), lastOnly, indexInputs, hasH0: Boolean(h0), anchorEvery, threads, implementation: impl.name };
+  const attrs: FusedStepAttrs = { ...base, lastOnly, indexInputs, hasH0: Boolean(h0), threads, implementation: impl.name };
   const none = placeholder();
   let outs: tf.Tensor[];
   try {
-    const list = [x, U, b, s, h0 ?? none, V, c, targets];
+    const list = [x, U, b, w, h0 ?? none, V, c, targets];
     outs = withSharedSaves(() => tf.engine().runKernel(FUSED_STEP_KERNEL, list as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[]);
   } finally {
     none.dispose();

@@ -87,7 +87,7 @@ function runAll(nat: NativeLoad, threads: number): Map<string, Float32Array | nu
     Object.entries(ce).forEach(([k, v]) => out.set(`${key} crossEntropy ${k}`, v));
   }
   for (const order of [{ n: 16, blockSize: 8 }, { n: 48, blockSize: 24, p: 12, hp: paley1(11) }]) {
-    const spec = { T: 10, B: 3, k: 6, classes: 5, relu: true, anchorEvery: 4, lastOnly: false, indexInputs: false, ...order };
+    const spec = { T: 10, B: 3, k: 6, classes: 5, relu: true, anchorEvery: 4, lastOnly: false, indexInputs: false, kind: 'hadamard' as const, activation: 'linear' as const, ...order };
     const fused = order.blockSize === 8 ? 'fused' : 'fused m=12·2';
     const rng = createRng('fused/x');
     const x = new Float32Array(spec.T * spec.B * spec.k);
@@ -106,7 +106,7 @@ function runAll(nat: NativeLoad, threads: number): Map<string, Float32Array | nu
   }
   {
     // The last-step readout with index inputs (pMNIST's readout, the copy task's hot indices).
-    const spec = { T: 10, B: 3, n: 16, blockSize: 8, k: 6, classes: 5, relu: true, anchorEvery: 4, lastOnly: true, indexInputs: true };
+    const spec = { T: 10, B: 3, n: 16, blockSize: 8, k: 6, classes: 5, relu: true, anchorEvery: 4, lastOnly: true, indexInputs: true, kind: 'hadamard' as const, activation: 'linear' as const };
     const inp = {
       x: Int32Array.from({ length: spec.T * spec.B }, (_, i) => (i * 5) % spec.k), U: normal(spec.k * spec.n, 'fusedLast/U'), b: normal(spec.n, 'fusedLast/b'),
       s: Float32Array.from(randomSigns(spec.n, 'fusedLast/s')), h0: null, V: normal(spec.n * spec.classes, 'fusedLast/V'), c: normal(spec.classes, 'fusedLast/c'),
@@ -118,6 +118,21 @@ function runAll(nat: NativeLoad, threads: number): Map<string, Float32Array | nu
     const g = { dU: new Float32Array(inp.U.length), db: new Float32Array(spec.n), ds: new Float32Array(spec.n), dh0: null, dV: new Float32Array(inp.V.length), dc: new Float32Array(spec.classes) };
     nat.fusedStep!.backward(spec, inp, hLast, anchors, 1, g, threads);
     Object.entries({ hLast, anchors, ...g }).forEach(([k, v]) => { if (v) out.set(`fused last ${k}`, v); });
+  }
+  {
+    // The dense recurrence (tanh) with checkpointed BPTT.
+    const spec = { T: 10, B: 3, n: 16, blockSize: 1, k: 6, classes: 5, relu: false, anchorEvery: 3, lastOnly: false, indexInputs: true, kind: 'dense' as const, activation: 'tanh' as const };
+    const inp = {
+      x: Int32Array.from({ length: spec.T * spec.B }, (_, i) => (i * 5) % spec.k), U: normal(spec.k * spec.n, 'fusedDense/U'), b: normal(spec.n, 'fusedDense/b'),
+      s: normal(spec.n * spec.n, 'fusedDense/W').map((v) => v / 4), h0: normal(spec.B * spec.n, 'fusedDense/h0'), V: normal(spec.n * spec.classes, 'fusedDense/V'), c: normal(spec.classes, 'fusedDense/c'),
+      targets: Int32Array.from({ length: spec.T * spec.B }, (_, i) => (i * 3) % spec.classes),
+    };
+    const hLast = new Float32Array(spec.B * spec.n);
+    const anchors = new Float32Array(Math.floor(spec.T / spec.anchorEvery) * spec.B * spec.n);
+    out.set('fused dense loss', nat.fusedStep!.forward(spec, inp, hLast, anchors, threads));
+    const g = { dU: new Float32Array(inp.U.length), db: new Float32Array(spec.n), ds: new Float32Array(spec.n * spec.n), dh0: new Float32Array(spec.B * spec.n), dV: new Float32Array(inp.V.length), dc: new Float32Array(spec.classes) };
+    nat.fusedStep!.backward(spec, inp, hLast, anchors, 1, g, threads);
+    Object.entries({ hLast, anchors, ...g }).forEach(([k, v]) => out.set(`fused dense ${k}`, v));
   }
   return out;
 }

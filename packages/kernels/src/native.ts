@@ -228,8 +228,10 @@ function tryLoad(path: string, isa: Isa): NativeLoad {
       );
     },
   };
-  // flags: 1 ReLU readout, 2 last-step readout, 4 index inputs (native/fused-step.cc FLAG_*).
-  const head = (spec: FusedStepSpec) => [spec.T, spec.B, spec.n, spec.blockSize, spec.k, spec.classes, (spec.relu ? 1 : 0) | (spec.lastOnly ? 2 : 0) | (spec.indexInputs ? 4 : 0), spec.anchorEvery] as const;
+  // flags: 1 ReLU readout, 2 last-step readout, 4 index inputs, 8 dense recurrence, bits 4–5 its σ (native/fused-step.cc FLAG_*).
+  const actCode = { linear: 0, relu: 1, tanh: 2 } as const;
+  const flags = (spec: FusedStepSpec) => (spec.relu ? 1 : 0) | (spec.lastOnly ? 2 : 0) | (spec.indexInputs ? 4 : 0) | (spec.kind === 'dense' ? 8 : 0) | (actCode[spec.activation] << 4);
+  const head = (spec: FusedStepSpec) => [spec.T, spec.B, spec.n, spec.blockSize, spec.k, spec.classes, flags(spec), spec.anchorEvery] as const;
   const fusedStep: FusedStepImplementation = {
     name: 'native',
     forward(spec, inp, hLast, anchors, threads) {

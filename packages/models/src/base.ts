@@ -331,11 +331,25 @@ export abstract class BaseModel implements RecurrentModel {
 
 /**
  * Whether models that can compute their whole training loss as one op do so (default; HadamRNN:
- * `hadamardRnnLoss`): `ORTHOQUANT_FUSED_STEP=0` (or `ORTHOQUANT_REVERSIBLE=0`, since that op
- * is reversible) selects the composition of projection, scan and fused readout loss instead.
+ * `hadamardRnnLoss`, reversible BPTT; dense ORNN/QORNN also need `fusedDense()`):
+ * `ORTHOQUANT_FUSED_STEP=0` (or `ORTHOQUANT_REVERSIBLE=0`) selects the composition of projection,
+ * scan and fused readout loss instead.
  */
 export function fusedStep(): boolean {
   return setting('fusedStep') && setting('reversible');
+}
+
+/**
+ * Whether dense ORNN/QORNN train through `denseRnnLoss` (checkpointed BPTT: a half to a quarter
+ * of the memory, 30–50% slower per step; benchmarks/issue-13.md): `ORTHOQUANT_FUSED_DENSE=1`
+ * (and `fusedStep()`). Off by default; `setFusedDense` overrides it from code (tests).
+ */
+let fusedDenseOverride: boolean | null = null;
+export function fusedDense(): boolean {
+  return (fusedDenseOverride ?? setting('fusedDense')) && fusedStep();
+}
+export function setFusedDense(on: boolean | null): void {
+  fusedDenseOverride = on;
 }
 
 /**

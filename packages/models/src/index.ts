@@ -36,5 +36,5 @@ export { HadamRnn } from './hadamrnn.js';
 export { Lstm, FastRnn } from './baselines.js';
 export { quantizeWeightsPostTraining, FrozenRnn } from './ptq.js';
 export type { PtqConfig } from './ptq.js';
-export { matrixDiagnostics } from './base.js';
+export { matrixDiagnostics, setFusedDense } from './base.js';
 export { singularValueRange } from './spectrum.js';

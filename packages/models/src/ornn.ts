@@ -23,10 +23,10 @@
  */
 import { tf, InputError } from '@orthoquant/runtime';
 import type { Rng } from '@orthoquant/runtime';
-import { denseScan, hadamardScan } from '@orthoquant/kernels';
+import { denseRnnLoss, denseScan, hadamardScan } from '@orthoquant/kernels';
 import { bjorck, blockHadamRnn, cayley, expMap, hadamRnn, projUNN } from '@orthoquant/orthogonal';
 import type { HadamardOperator, OrthogonalParameterization } from '@orthoquant/orthogonal';
-import { BaseModel, lastStep, matrixDiagnostics, namedFromTensor } from './base.js';
+import { BaseModel, fusedDense, lastStep, matrixDiagnostics, namedFromTensor } from './base.js';
 import { cayleySkew, expBlockSkew, henaffSkew } from './init.js';
 import { quantizeSte } from './quant.js';
 import type { ManagedParameter, ModelDiagnostics, ModelIO, ModelState, NamedWeights, OrnnConfig, QatStrategy, QornnConfig, QuantizationInfo } from './types.js';
@@ -130,6 +130,23 @@ export class Ornn extends BaseModel {
 
   protected run(x: tf.Tensor, state: ModelState | null | undefined, wantState: boolean): { logits: tf.Tensor; state: ModelState } {
     return tf.tidy(() => {
+      // With `fusedDense()` (ORTHOQUANT_FUSED_DENSE=1), the training loss with a dense W and σ ∈
+      // {linear, ReLU, tanh}: the whole network as one op with checkpointed BPTT
+      // (@orthoquant/kernels denseRnnLoss): nothing of size T·B·n is kept.
+      const act = this.config.activation ?? 'linear';
+      const hotIndices = x.rank === 2 && x.dtype === 'int32';
+      const fusable = !this.operator && act !== 'modrelu' && !wantState && this.io.vocabSize === undefined && (x.rank === 3 || hotIndices) && fusedDense();
+      const targets = fusable ? this.claimLossTargets() : null;
+      if (targets) {
+        const [T, B] = x.shape;
+        const loss = denseRnnLoss(
+          (hotIndices || x.dtype === 'float32' ? x : x.toFloat()) as tf.Tensor3D | tf.Tensor2D, this.q(this.v('U') as tf.Tensor2D, this.ioBits), this.v('b') as tf.Tensor1D,
+          this.recurrentMatrix(), (state?.[0] ?? null) as tf.Tensor2D | null, this.q(this.v('V') as tf.Tensor2D, this.ioBits), this.v('c') as tf.Tensor1D,
+          (this.readout === 'last' ? targets.reshape([B]) : targets.reshape([T, B])) as tf.Tensor2D | tf.Tensor1D,
+          { activation: act as 'linear' | 'relu' | 'tanh', readoutRelu: this.config.readoutActivation === 'relu' },
+        );
+        return { logits: loss, state: [] };
+      }
       const Z = this.projectInputs(x, this.q(this.v('U') as tf.Tensor2D, this.ioBits), this.v('b') as tf.Tensor1D);
       const opts = {
         activation: this.config.activation,

@@ -177,7 +177,14 @@ export const SETTINGS = {
     fallback: true,
     parse: flag,
     usedBy: 'models',
-    doc: '`0`: HadamRNN trains through projection, scan and readout loss instead of the one-op `hadamardRnnLoss`. Default `1`.',
+    doc: '`0`: HadamRNN trains through projection, scan and readout loss instead of the one-op `hadamardRnnLoss` (and `ORTHOQUANT_FUSED_DENSE` has no effect). Default `1`.',
+  }),
+  fusedDense: def<boolean>({
+    env: 'ORTHOQUANT_FUSED_DENSE',
+    fallback: false,
+    parse: flag,
+    usedBy: 'models',
+    doc: '`1`: dense ORNN/QORNN (σ linear, ReLU or tanh) train through the one-op `denseRnnLoss` with checkpointed BPTT (no T·B·n tensor kept: copy QORNN 494 → 233 MB, pMNIST QORNN 1264 → 359 MB peak RSS, but 30–50% slower per step). Default `0`.',
   }),
   fusedRows: def<boolean>({
     env: 'ORTHOQUANT_FUSED_ROWS',

@@ -16,12 +16,12 @@
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError, initBackend } from '@orthoquant/runtime';
+import { initBackend } from '@orthoquant/runtime';
 import { createModel } from '@orthoquant/models';
-import type { ModelConfig, NamedWeights, RecurrentModel } from '@orthoquant/models';
+import type { ModelConfig, RecurrentModel } from '@orthoquant/models';
 import { createTask, resolveTrialSeeds } from '@orthoquant/tasks';
 import type { ConfigRecord, Split, Task } from '@orthoquant/tasks';
-import { runTrial as trainTrial, parseTrialConfig, readCheckpoint, resolveCheckpoint, modelIO, checkpointValid } from '@orthoquant/train';
+import { runTrial as trainTrial, parseTrialConfig, loadTrainedModel, modelIO, checkpointValid } from '@orthoquant/train';
 import type { TrainEvent, TrialConfig } from '@orthoquant/train';
 import { evaluateFloat, evaluateInteger, fromRecurrentModel, quantizeForTask, writeIntegerModel } from '@orthoquant/integer';
 import type { EvaluationResult, FloatModel, IntegerModel, PtqSettings } from '@orthoquant/integer';
@@ -86,22 +86,8 @@ export async function preflight(trials: PreflightTrial[], opts: { dataDir?: stri
   return problems;
 }
 
-/** The trained model of a trial, rebuilt from a checkpoint file (or the latest in a folder). */
-export function loadTrainedModel(config: TrialConfig, task: Task, checkpoint: string): { model: RecurrentModel; path: string; step: number } {
-  const path = resolveCheckpoint(checkpoint);
-  const { meta, tensors } = readCheckpoint<{ step?: number }>(path);
-  const weights: NamedWeights = {};
-  for (const [k, t] of Object.entries(tensors)) if (k.startsWith('model/')) weights[k.slice('model/'.length)] = t;
-  if (Object.keys(weights).length === 0) throw new InputError('the checkpoint holds no model weights (no model/* tensor)', path);
-  const model = createModel(config.model as ModelConfig, modelIO(task), config.seed);
-  try {
-    model.setWeights(weights);
-  } catch (e) {
-    model.dispose();
-    throw new InputError(`the checkpoint does not fit the trial's model: ${(e as Error).message}`, path);
-  }
-  return { model, path, step: typeof meta.step === 'number' ? meta.step : -1 };
-}
+/** The trained model of a trial, rebuilt from a checkpoint (train reads its own checkpoint layout). */
+export { loadTrainedModel };
 
 export interface IntegerStageOptions {
   /** actBits, weightBits, statistic, calibrationBatches (`parsePtqSettings` of `@orthoquant/integer`). */

@@ -12,3 +12,4 @@ export type { OptimizerName, OptimizerSettings, OptimizerState } from './optimiz
 export { lossTensor } from './loss.js';
 export { readCheckpoint, writeCheckpoint, resolveCheckpoint, checkpointFileName, checkpointValid } from './checkpoint.js';
 export type { CheckpointData, TensorRecord } from './checkpoint.js';
+export { loadTrainedModel, modelWeights } from './trained-model.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tf, createRng } from '@orthoquant/runtime';
 import { testBackend } from '@orthoquant/runtime/testing';
-import { createModel } from '@orthoquant/models';
+import { createModel, setFusedDense } from '@orthoquant/models';
 import { tinyConfigs, randomInputs } from '@orthoquant/models/testing';
 import { createTask, batchToTensors } from '@orthoquant/tasks';
 import { runTrial, modelIO, forwardInChunks, parseTrialConfig, TrialStoppedError, Optimizer, globalNorm, readCheckpoint } from './index.js';
@@ -418,7 +418,9 @@ describe('fused training loss (readout + softmax cross-entropy)', () => {
     const batch = task.epochBatches('train', 16, createRng(5).fork('data').fork(0)).next().value!;
     const { x, y } = batchToTensors(batch, task.inputDim);
     const types = new Set<string>();
-    for (const { label, config } of tinyConfigs(8)) {
+    // Dense ORNN/QORNN: the composed ops (default) and denseRnnLoss (ORTHOQUANT_FUSED_DENSE=1).
+    for (const [label, config, dense] of tinyConfigs(8).flatMap(({ label, config }) => [[label, config, false], [`${label} (fused dense)`, config, true]] as const)) {
+      setFusedDense(dense);
       const model = createModel(config, modelIO(task), 11);
       try {
         types.add(config.type);
@@ -447,7 +449,39 @@ describe('fused training loss (readout + softmax cross-entropy)', () => {
         model.dispose();
       }
     }
+    setFusedDense(null);
     for (const t of ['hadamrnn', 'qornn', 'ornn']) assert.ok(types.has(t), `covers ${t}`);
+    tf.dispose([x, y]);
+  });
+
+  it('last-step readout (pMNIST\'s shape): equals lossTensor(forward(x)) in value and every gradient, every model', async () => {
+    const { lossTensor } = await import('./loss.js');
+    const io = { inputSize: 3, outputSize: 5, readout: 'last' as const };
+    const x = randomInputs(7, 4, 3, 5);
+    const y = tf.tensor1d([4, 0, 2, 1], 'int32');
+    for (const [label, config, dense] of tinyConfigs(8).flatMap(({ label, config }) => [[label, config, false], [`${label} (fused dense)`, config, true]] as const)) {
+      setFusedDense(dense);
+      const model = createModel(config, io, 13);
+      try {
+        const g = model.trainableVariables();
+        const vars = [...g.orthogonal, ...g.other, ...g.managed.map((m) => m.variable)];
+        const before = tf.memory().numTensors;
+        const ref = tf.variableGrads(() => lossTensor(model.forward(x), y, 'softmax-cross-entropy'), vars);
+        const fused = tf.variableGrads(() => model.trainingLoss!(x, y)!.loss, vars);
+        const a = fused.value.dataSync()[0];
+        const b = ref.value.dataSync()[0];
+        assert.ok(Number.isFinite(b) && Math.abs(a - b) <= 1e-5 * Math.abs(b), `${label}: loss ${a} vs ${b}`);
+        for (const v of vars) {
+          const [num, den] = tf.tidy(() => [tf.norm(tf.sub(fused.grads[v.name], ref.grads[v.name])).dataSync()[0], tf.norm(ref.grads[v.name]).dataSync()[0]]);
+          assert.ok(num <= 1e-4 * Math.max(den, 1e-6), `${label}: d${v.name} relative error ${num / den} (|g| = ${den})`);
+        }
+        tf.dispose([ref.value, fused.value, ...Object.values(ref.grads), ...Object.values(fused.grads)]);
+        assert.equal(tf.memory().numTensors, before, `${label}: tensors leaked`);
+      } finally {
+        model.dispose();
+      }
+    }
+    setFusedDense(null);
     tf.dispose([x, y]);
   });
 
