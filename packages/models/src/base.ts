@@ -341,7 +341,7 @@ export function fusedStep(): boolean {
 
 /**
  * Whether dense ORNN/QORNN train through `denseRnnLoss` (checkpointed BPTT: a half to a quarter
- * of the memory, 30–50% slower per step; benchmarks/issue-13.md): `ORTHOQUANT_FUSED_DENSE=1`
+ * of the memory; +7% time at n = 128, +86% at n = 512: benchmarks/issue-13.md): `ORTHOQUANT_FUSED_DENSE=1`
  * (and `fusedStep()`). Off by default; `setFusedDense` overrides it from code (tests).
  */
 let fusedDenseOverride: boolean | null = null;

@@ -184,7 +184,7 @@ export const SETTINGS = {
     fallback: false,
     parse: flag,
     usedBy: 'models',
-    doc: '`1`: dense ORNN/QORNN (σ linear, ReLU or tanh) train through the one-op `denseRnnLoss` with checkpointed BPTT (no T·B·n tensor kept: copy QORNN 494 → 233 MB, pMNIST QORNN 1264 → 359 MB peak RSS, but 30–50% slower per step). Default `0`.',
+    doc: '`1`: dense ORNN/QORNN (σ linear, ReLU or tanh) train through the one-op `denseRnnLoss` with checkpointed BPTT (no T·B·n tensor kept: copy QORNN 497 → 238 MB peak RSS at +7% time, pMNIST QORNN n = 512 1296 → 363 MB at +86%; benchmarks/issue-13.md). Default `0`.',
   }),
   fusedRows: def<boolean>({
     env: 'ORTHOQUANT_FUSED_ROWS',
