@@ -340,13 +340,18 @@ export function fusedStep(): boolean {
 }
 
 /**
- * Whether dense ORNN/QORNN train through `denseRnnLoss` (checkpointed BPTT: a half to a quarter
- * of the memory, 30–50% slower per step; benchmarks/issue-13.md): `ORTHOQUANT_FUSED_DENSE=1`
- * (and `fusedStep()`). Off by default; `setFusedDense` overrides it from code (tests).
+ * Whether a dense ORNN/QORNN of hidden size n trains through `denseRnnLoss` (checkpointed BPTT:
+ * half the memory or less): `ORTHOQUANT_FUSED_DENSE=auto` (default) where W fits in L2 (n ≤ 256:
+ * +7% time at n = 128; at n = 512 it costs +86%: benchmarks/issue-13.md), `1` always, `0` never;
+ * and only with `fusedStep()`. `setFusedDense` overrides it from code (tests).
  */
 let fusedDenseOverride: boolean | null = null;
-export function fusedDense(): boolean {
-  return (fusedDenseOverride ?? setting('fusedDense')) && fusedStep();
+export const FUSED_DENSE_AUTO_MAX_HIDDEN = 256;
+export function fusedDense(n: number): boolean {
+  if (!fusedStep()) return false;
+  if (fusedDenseOverride !== null) return fusedDenseOverride;
+  const v = setting('fusedDense');
+  return v === '1' || (v === 'auto' && n <= FUSED_DENSE_AUTO_MAX_HIDDEN);
 }
 export function setFusedDense(on: boolean | null): void {
   fusedDenseOverride = on;

@@ -130,12 +130,12 @@ export class Ornn extends BaseModel {
 
   protected run(x: tf.Tensor, state: ModelState | null | undefined, wantState: boolean): { logits: tf.Tensor; state: ModelState } {
     return tf.tidy(() => {
-      // With `fusedDense()` (ORTHOQUANT_FUSED_DENSE=1), the training loss with a dense W and σ ∈
+      // Where `fusedDense` says so (ORTHOQUANT_FUSED_DENSE: default for n ≤ 256), the training loss with a dense W and σ ∈
       // {linear, ReLU, tanh}: the whole network as one op with checkpointed BPTT
       // (@orthoquant/kernels denseRnnLoss): nothing of size T·B·n is kept.
       const act = this.config.activation ?? 'linear';
       const hotIndices = x.rank === 2 && x.dtype === 'int32';
-      const fusable = !this.operator && act !== 'modrelu' && !wantState && this.io.vocabSize === undefined && (x.rank === 3 || hotIndices) && fusedDense();
+      const fusable = !this.operator && act !== 'modrelu' && !wantState && this.io.vocabSize === undefined && (x.rank === 3 || hotIndices) && fusedDense(this.hidden);
       const targets = fusable ? this.claimLossTargets() : null;
       if (targets) {
         const [T, B] = x.shape;

@@ -23,6 +23,9 @@ export type LogFormat = (typeof LOG_FORMATS)[number];
 export const KERNEL_CHOICES = ['auto', 'native', 'js'] as const;
 export type KernelChoice = (typeof KERNEL_CHOICES)[number];
 
+export const FUSED_DENSE_CHOICES = ['auto', '0', '1'] as const;
+export type FusedDenseChoice = (typeof FUSED_DENSE_CHOICES)[number];
+
 export const ISA_CHOICES = ['auto', 'baseline', 'avx2'] as const;
 export type IsaChoice = (typeof ISA_CHOICES)[number];
 
@@ -179,12 +182,12 @@ export const SETTINGS = {
     usedBy: 'models',
     doc: '`0`: HadamRNN trains through projection, scan and readout loss instead of the one-op `hadamardRnnLoss` (and `ORTHOQUANT_FUSED_DENSE` has no effect). Default `1`.',
   }),
-  fusedDense: def<boolean>({
+  fusedDense: def<FusedDenseChoice>({
     env: 'ORTHOQUANT_FUSED_DENSE',
-    fallback: false,
-    parse: flag,
+    fallback: 'auto',
+    parse: (raw, name) => parseChoice(FUSED_DENSE_CHOICES, raw.trim() === '' ? 'auto' : raw.trim(), name, { fold: true }),
     usedBy: 'models',
-    doc: '`1`: dense ORNN/QORNN (σ linear, ReLU or tanh) train through the one-op `denseRnnLoss` with checkpointed BPTT (no T·B·n tensor kept: copy QORNN 494 → 233 MB, pMNIST QORNN 1264 → 359 MB peak RSS, but 30–50% slower per step). Default `0`.',
+    doc: 'dense ORNN/QORNN (σ linear, ReLU or tanh) train through the one-op `denseRnnLoss` with checkpointed BPTT, which keeps no T·B·n tensor: `auto` where W fits in L2 (hidden ≤ 256: copy QORNN 497 → 238 MB peak RSS at +7% time), `1` always (pMNIST QORNN n = 512: 1296 → 363 MB at +86% time), `0` never (the composed ops). Default `auto`.',
   }),
   fusedRows: def<boolean>({
     env: 'ORTHOQUANT_FUSED_ROWS',
