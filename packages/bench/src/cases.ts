@@ -208,7 +208,7 @@ function inferenceCase(name: string, label: string, kind: 'hadamrnn' | 'dense', 
         setIntegerEngine(engine === 'integer-native' ? 'auto' : 'js');
         const ran = runInteger(model, x, s.T, s.B).engine ?? 'js';
         fn = () => void runInteger(model, x, s.T, s.B);
-        notes.push(`integer-only engine (runInteger: input quantization, projection, recurrence, readout), ${ran === 'native' ? 'native (int32 SIMD, multiplication-free recurrence)' : 'JS'}, 12-bit activations` + (kind === 'hadamrnn' ? ', 4-bit U/V' : ', 8-bit W/U/V'));
+        notes.push(`integer-only engine (runInteger: input quantization, projection, recurrence, readout), ${ran === 'native' ? (kind === 'hadamrnn' ? 'native (int32 SIMD, multiplication-free recurrence)' : 'native (integer SIMD products, 16-bit operands where a bound proves the sums exact)') : 'JS'}, 12-bit activations` + (kind === 'hadamrnn' ? ', 4-bit U/V' : ', 8-bit W/U/V'));
         if (ran === 'native') kernel = { implementation: 'native', simd: integerEngineInfo().simd, threads: 1 };
         else if (engine === 'integer-native') {
           kernel.reason = integerEngineInfo().reason ?? 'native engine not available';
