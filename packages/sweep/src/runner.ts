@@ -1,7 +1,7 @@
 /**
  * The contract between the scheduler and a trainer. A worker process imports a *runner
- * module* by specifier or path (default `@orthoquant/sweep/ptq-runner`: `@orthoquant/train`
- * plus the integer-only PTQ stage; `@orthoquant/train` alone also works) and calls its
+ * module* by specifier or path (default `@orthoquant/sweep/ptq-runner`: `@orthoquant/train`'s
+ * `runTrialWithPtq`, training plus the integer-only PTQ stage; `@orthoquant/train` alone also works) and calls its
  * `runTrial`; tests use the fake trainer of `@orthoquant/sweep/testing`.
  */
 import { isAbsolute, resolve } from 'node:path';
