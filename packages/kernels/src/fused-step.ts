@@ -199,53 +199,98 @@ function forwardJs(spec: FusedStepSpec, inp: FusedStepInputs, hLast: Float32Arra
   return loss / (spec.lastOnly ? B : T * B);
 }
 
+/** The gradient sums both JS backwards accumulate (Float64, as the native ones) and their per-row scratch. */
+interface JsBackwardBuffers {
+  a: Float32Array;
+  d: Float32Array;
+  y: Float64Array;
+  gq: Float64Array;
+  dU: Float64Array;
+  db: Float64Array;
+  dV: Float64Array;
+  dc: Float64Array;
+}
+
+function jsBackwardBuffers(spec: FusedStepSpec): JsBackwardBuffers {
+  const { n, k, classes } = spec;
+  return {
+    a: new Float32Array(n),
+    d: new Float32Array(n),
+    y: new Float64Array(classes),
+    gq: new Float64Array(classes),
+    dU: new Float64Array(k * n),
+    db: new Float64Array(n),
+    dV: new Float64Array(n * classes),
+    dc: new Float64Array(classes),
+  };
+}
+
+/** buf.d = dL/dh_t for row (t, b): the carry from step t + 1 plus, where the readout reads step t,
+ *  Vᵀ ∂ℓ/∂y through the readout's ReLU; adds to dV and dc. h_t is at h[ho…], the carry at carry[o…]. */
+function readoutBackwardRow(spec: FusedStepSpec, inp: FusedStepInputs, buf: JsBackwardBuffers, h: Float32Array, ho: number, carry: Float32Array, o: number, t: number, b: number, scale: number): void {
+  const { T, B, n, classes } = spec;
+  const { a, d, y, gq, dV, dc } = buf;
+  if (!spec.lastOnly || t === T - 1) {
+    readoutRow(spec, inp, h, ho, a, y, inp.targets[spec.lastOnly ? b : t * B + b], gq, scale);
+    for (let i = 0; i < n; i++) {
+      let acc = carry[o + i];
+      const on = !spec.relu || h[ho + i] > 0;
+      for (let q = 0; q < classes; q++) {
+        dV[i * classes + q] += a[i] * gq[q];
+        if (on) acc += gq[q] * inp.V[i * classes + q];
+      }
+      d[i] = acc;
+    }
+    for (let q = 0; q < classes; q++) dc[q] += gq[q];
+  } else {
+    d.set(carry.subarray(o, o + n));
+  }
+}
+
+/** dU and db from buf.d = dL/dz_t of row `row` (z = U x + b; a row of U for an index input). */
+function inputBackwardRow(spec: FusedStepSpec, inp: FusedStepInputs, buf: JsBackwardBuffers, row: number): void {
+  const { n, k } = spec;
+  const { d, dU, db } = buf;
+  if (spec.indexInputs) {
+    const jx = inp.x[row] * n;
+    for (let i = 0; i < n; i++) dU[jx + i] += d[i];
+  } else {
+    for (let j = 0; j < k; j++) {
+      const xv = inp.x[row * k + j];
+      if (xv !== 0) for (let i = 0; i < n; i++) dU[j * n + i] += xv * d[i];
+    }
+  }
+  for (let i = 0; i < n; i++) db[i] += d[i];
+}
+
+/** Copies the sums into the op's gradients; ds is dL/ds (Hadamard signs) or dL/dW (dense). */
+function writeJsGradients(buf: JsBackwardBuffers, ds: Float64Array, carry: Float32Array, g: FusedStepGradients): void {
+  g.dU.set(buf.dU);
+  g.db.set(buf.db);
+  g.ds.set(ds);
+  g.dV.set(buf.dV);
+  g.dc.set(buf.dc);
+  if (g.dh0) g.dh0.set(carry);
+}
+
 function backwardJs(spec: FusedStepSpec, inp: FusedStepInputs, hLast: Float32Array, anchors: Float32Array | null, dy: number, g: FusedStepGradients): void {
-  const { T, B, n, k, blockSize: m, classes, anchorEvery } = spec;
+  const { T, B, n, blockSize: m, anchorEvery } = spec;
   const hs = 1 / Math.sqrt(m);
   const scale = dy / (spec.lastOnly ? B : T * B);
   const h = hLast.slice();
   const carry = new Float32Array(B * n);
   const z = new Float32Array(n);
   const u = new Float32Array(n);
-  const a = new Float32Array(n);
-  const d = new Float32Array(n);
-  const y = new Float64Array(classes);
-  const gq = new Float64Array(classes);
-  const dU = new Float64Array(k * n);
-  const db = new Float64Array(n);
+  const buf = jsBackwardBuffers(spec);
+  const { d } = buf;
   const ds = new Float64Array(n);
-  const dV = new Float64Array(n * classes);
-  const dc = new Float64Array(classes);
   const recT = recurrentTransform(spec, true); // carry and rebuilt state: (I ⊗ H_mᵀ)
   for (let t = T - 1; t >= 0; t--) {
     for (let b = 0; b < B; b++) {
       const row = t * B + b;
       const o = b * n;
-      if (!spec.lastOnly || t === T - 1) {
-        readoutRow(spec, inp, h, o, a, y, inp.targets[spec.lastOnly ? b : row], gq, scale);
-        for (let i = 0; i < n; i++) {
-          let acc = carry[o + i];
-          const on = !spec.relu || h[o + i] > 0;
-          for (let q = 0; q < classes; q++) {
-            dV[i * classes + q] += a[i] * gq[q];
-            if (on) acc += gq[q] * inp.V[i * classes + q];
-          }
-          d[i] = acc;
-        }
-        for (let q = 0; q < classes; q++) dc[q] += gq[q];
-      } else {
-        d.set(carry.subarray(o, o + n));
-      }
-      if (spec.indexInputs) {
-        const j = inp.x[row];
-        for (let i = 0; i < n; i++) dU[j * n + i] += d[i];
-      } else {
-        for (let j = 0; j < k; j++) {
-          const xv = inp.x[row * k + j];
-          if (xv !== 0) for (let i = 0; i < n; i++) dU[j * n + i] += xv * d[i];
-        }
-      }
-      for (let i = 0; i < n; i++) db[i] += d[i];
+      readoutBackwardRow(spec, inp, buf, h, o, carry, o, t, b, scale);
+      inputBackwardRow(spec, inp, buf, row);
       project(spec, inp, row, z);
       for (let i = 0; i < n; i++) u[i] = inp.s[i] * (h[o + i] - z[i]);
       if (t > 0 || inp.h0) for (let i = 0; i < n; i++) ds[i] += d[i] * u[i];
@@ -264,12 +309,7 @@ function backwardJs(spec: FusedStepSpec, inp: FusedStepInputs, hLast: Float32Arr
       }
     }
   }
-  g.dU.set(dU);
-  g.db.set(db);
-  g.ds.set(ds);
-  g.dV.set(dV);
-  g.dc.set(dc);
-  if (g.dh0) g.dh0.set(carry);
+  writeJsGradients(buf, ds, carry, g);
 }
 
 // Dense recurrence h_t = σ(W h_{t−1} + z_t) with checkpointed BPTT: the forward keeps the states
@@ -316,22 +356,16 @@ function forwardDenseJs(spec: FusedStepSpec, inp: FusedStepInputs, hLast: Float3
 }
 
 function backwardDenseJs(spec: FusedStepSpec, inp: FusedStepInputs, anchors: Float32Array | null, dy: number, g: FusedStepGradients): void {
-  const { T, B, n, k, classes } = spec;
+  const { T, B, n } = spec;
   const act = ACT_CODE[spec.activation];
   const K = spec.anchorEvery > 0 ? spec.anchorEvery : T;
   const scale = dy / (spec.lastOnly ? B : T * B);
   const seg = new Float32Array(K * n);
   const carry = new Float32Array(B * n);
   const z = new Float32Array(n);
-  const a = new Float32Array(n);
-  const d = new Float32Array(n);
-  const y = new Float64Array(classes);
-  const gq = new Float64Array(classes);
-  const dU = new Float64Array(k * n);
-  const db = new Float64Array(n);
+  const buf = jsBackwardBuffers(spec);
+  const { d } = buf;
   const dW = new Float64Array(n * n);
-  const dV = new Float64Array(n * classes);
-  const dc = new Float64Array(classes);
   const segments = Math.ceil(T / K);
   for (let j = segments - 1; j >= 0; j--) {
     const t0 = j * K;
@@ -349,37 +383,14 @@ function backwardDenseJs(spec: FusedStepSpec, inp: FusedStepInputs, anchors: Flo
       for (let t = t1 - 1; t >= t0; t--) {
         const row = t * B + b;
         const ho = (t - t0) * n;
-        if (!spec.lastOnly || t === T - 1) {
-          readoutRow(spec, inp, seg, ho, a, y, inp.targets[spec.lastOnly ? b : row], gq, scale);
-          for (let i = 0; i < n; i++) {
-            let acc = carry[o + i];
-            const on = !spec.relu || seg[ho + i] > 0;
-            for (let q = 0; q < classes; q++) {
-              dV[i * classes + q] += a[i] * gq[q];
-              if (on) acc += gq[q] * inp.V[i * classes + q];
-            }
-            d[i] = acc;
-          }
-          for (let q = 0; q < classes; q++) dc[q] += gq[q];
-        } else {
-          d.set(carry.subarray(o, o + n));
-        }
+        readoutBackwardRow(spec, inp, buf, seg, ho, carry, o, t, b, scale);
         // δ = dh ⊙ σ'(h).
         for (let i = 0; i < n; i++) {
           const hv = seg[ho + i];
           if (act === 1 && !(hv > 0)) d[i] = 0;
           else if (act === 2) d[i] *= 1 - hv * hv;
         }
-        if (spec.indexInputs) {
-          const jx = inp.x[row] * n;
-          for (let i = 0; i < n; i++) dU[jx + i] += d[i];
-        } else {
-          for (let jx = 0; jx < k; jx++) {
-            const xv = inp.x[row * k + jx];
-            if (xv !== 0) for (let i = 0; i < n; i++) dU[jx * n + i] += xv * d[i];
-          }
-        }
-        for (let i = 0; i < n; i++) db[i] += d[i];
+        inputBackwardRow(spec, inp, buf, row);
         // dW += δ ⊗ h_{t−1}; carry = Wᵀ δ.
         const prev = t > t0 ? seg : t === 0 ? inp.h0 : anchors;
         const po = t > t0 ? ho - n : t === 0 ? o : ((j - 1) * B + b) * n;
@@ -392,12 +403,7 @@ function backwardDenseJs(spec: FusedStepSpec, inp: FusedStepInputs, anchors: Flo
       }
     }
   }
-  g.dU.set(dU);
-  g.db.set(db);
-  g.ds.set(dW);
-  g.dV.set(dV);
-  g.dc.set(dc);
-  if (g.dh0) g.dh0.set(carry);
+  writeJsGradients(buf, dW, carry, g);
 }
 
 export const jsFusedStep: FusedStepImplementation = {
