@@ -2,9 +2,9 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, createRng } from '@orthoquant/runtime';
 import { testBackend, relativeError, expectNoLeaks } from '@orthoquant/runtime/testing';
-import { hadamardRnnLoss, denseRnnLoss, fusedStepForward, fusedStepBackward, setKernelImplementation, setKernelThreads, availableImplementations } from './index.js';
+import { hadamardRnnLoss, denseRnnLoss, fusedStepForward, fusedStepBackward, setKernelThreads, availableImplementations } from './index.js';
 import type { FusedStepSpec } from './index.js';
-import { referenceScan, referenceHadamardMatrix, randomTensor, randomSigns, paley1 } from './testing.js';
+import { referenceScan, referenceHadamardMatrix, randomTensor, randomSigns, paley1, describeEveryKernel } from './testing.js';
 
 const T = 9;
 const B = 3;
@@ -56,145 +56,134 @@ function referenceLoss(
   });
 }
 
-const BACKENDS = ['wasm', 'cpu'] as const;
-for (const [backend, implName] of BACKENDS.flatMap((bk) => availableImplementations().map((i) => [bk, i] as const))) {
-  describe(`hadamardRnnLoss [${implName} kernels, ${backend} backend]`, () => {
-    before(async () => {
-      await testBackend(backend);
-      setKernelImplementation(implName);
-    });
-    after(async () => {
-      setKernelImplementation('auto');
-      await testBackend();
-    });
+describeEveryKernel('hadamardRnnLoss', () => {
 
-    // Every combination of block size, readout activation, h0 and anchors with float inputs and an
-    // all-steps readout; the last-step readout and index inputs (and both) on one block size each.
-    // Index inputs use m = n: with m = 4, a 4-block of sign·H_4/2 squares to the identity, and the
-    // few distinct input rows then cancel exactly (h_t = 0 on a whole block), a ReLU kink where
-    // f'(h) depends on rounding and no two implementations need agree.
-    const variants: { lastOnly: boolean; index: boolean }[] = [
-      { lastOnly: false, index: false }, { lastOnly: true, index: false }, { lastOnly: false, index: true }, { lastOnly: true, index: true },
-    ];
-    for (const { lastOnly, index } of variants) {
-      for (const [n, m] of (index ? [[16, 16]] : lastOnly ? [[16, 4]] : [[8, 8], [16, 4]]) as [number, number][]) {
-        for (const relu of [false, true]) {
-          for (const withH0 of [false, true]) {
-            for (const anchorEvery of lastOnly || index ? [4] : [0, 4]) {
-              const label = `n=${n} m=${m}, ${index ? 'index' : 'float'} inputs, ${relu ? 'ReLU' : 'linear'} readout ${lastOnly ? 'on the last step' : 'on every step'}, ${withH0 ? 'with h0' : 'h0 = 0'}${anchorEvery ? `, anchors every ${anchorEvery}` : ''}`;
-              it(`${label}: loss and every gradient match tfjs autodiff of the composed model`, () => {
-                const x = index ? indicesOf(`${label}/i`) : inputs(`${label}/x`);
-                const U = randomTensor([K, n], `${label}/U`, 0.5) as tf.Tensor2D;
-                const b = randomTensor([n], `${label}/b`, 0.1) as tf.Tensor1D;
-                const s = tf.tensor1d(randomSigns(n, `${label}/s`));
-                const h0 = withH0 ? (randomTensor([B, n], `${label}/h0`, 0.5) as tf.Tensor2D) : null;
-                const V = randomTensor([n, CLASSES], `${label}/V`, 0.5) as tf.Tensor2D;
-                const c = randomTensor([CLASSES], `${label}/c`, 0.1) as tf.Tensor1D;
-                const targets = targetsOf(`${label}/t`, lastOnly);
-                const params = [U, b, s, ...(h0 ? [h0] : []), V, c];
-                const unpack = (ps: tf.Tensor[]) => {
-                  const [uu, bb, ss] = ps;
-                  const hh = h0 ? (ps[3] as tf.Tensor2D) : null;
-                  const [vv, cc] = ps.slice(h0 ? 4 : 3);
-                  return [uu as tf.Tensor2D, bb as tf.Tensor1D, ss as tf.Tensor1D, hh, vv as tf.Tensor2D, cc as tf.Tensor1D] as const;
-                };
-                const fused = (...ps: tf.Tensor[]) => {
-                  const [uu, bb, ss, hh, vv, cc] = unpack(ps);
-                  return hadamardRnnLoss(x, uu, bb, ss, hh, vv, cc, targets, { blockSize: m, readoutRelu: relu, anchorEvery });
-                };
-                const ref = (...ps: tf.Tensor[]) => {
-                  const [uu, bb, ss, hh, vv, cc] = unpack(ps);
-                  return referenceLoss(x, uu, bb, ss, hh, vv, cc, targets, m, relu);
-                };
-                const lf = fused(...params);
-                const lr = ref(...params);
-                assert.ok(Math.abs(lf.dataSync()[0] - lr.dataSync()[0]) < 1e-5 * Math.abs(lr.dataSync()[0]), `${label}: loss ${lf.dataSync()[0]} vs ${lr.dataSync()[0]}`);
-                const got = tf.grads(fused)(params);
-                const want = tf.grads(ref)(params);
-                ['dU', 'db', 'ds', ...(h0 ? ['dh0'] : []), 'dV', 'dc'].forEach((name, i) => {
-                  assert.deepEqual(got[i].shape, params[i].shape, `${label}: ${name} shape`);
-                  const err = relativeError(got[i], want[i]);
-                  assert.ok(err < 1e-4, `${label}: ${name} relative error ${err.toExponential(3)}`);
-                });
-                tf.dispose([x, targets, ...params, lf, lr, ...got, ...want]);
+  // Every combination of block size, readout activation, h0 and anchors with float inputs and an
+  // all-steps readout; the last-step readout and index inputs (and both) on one block size each.
+  // Index inputs use m = n: with m = 4, a 4-block of sign·H_4/2 squares to the identity, and the
+  // few distinct input rows then cancel exactly (h_t = 0 on a whole block), a ReLU kink where
+  // f'(h) depends on rounding and no two implementations need agree.
+  const variants: { lastOnly: boolean; index: boolean }[] = [
+    { lastOnly: false, index: false }, { lastOnly: true, index: false }, { lastOnly: false, index: true }, { lastOnly: true, index: true },
+  ];
+  for (const { lastOnly, index } of variants) {
+    for (const [n, m] of (index ? [[16, 16]] : lastOnly ? [[16, 4]] : [[8, 8], [16, 4]]) as [number, number][]) {
+      for (const relu of [false, true]) {
+        for (const withH0 of [false, true]) {
+          for (const anchorEvery of lastOnly || index ? [4] : [0, 4]) {
+            const label = `n=${n} m=${m}, ${index ? 'index' : 'float'} inputs, ${relu ? 'ReLU' : 'linear'} readout ${lastOnly ? 'on the last step' : 'on every step'}, ${withH0 ? 'with h0' : 'h0 = 0'}${anchorEvery ? `, anchors every ${anchorEvery}` : ''}`;
+            it(`${label}: loss and every gradient match tfjs autodiff of the composed model`, () => {
+              const x = index ? indicesOf(`${label}/i`) : inputs(`${label}/x`);
+              const U = randomTensor([K, n], `${label}/U`, 0.5) as tf.Tensor2D;
+              const b = randomTensor([n], `${label}/b`, 0.1) as tf.Tensor1D;
+              const s = tf.tensor1d(randomSigns(n, `${label}/s`));
+              const h0 = withH0 ? (randomTensor([B, n], `${label}/h0`, 0.5) as tf.Tensor2D) : null;
+              const V = randomTensor([n, CLASSES], `${label}/V`, 0.5) as tf.Tensor2D;
+              const c = randomTensor([CLASSES], `${label}/c`, 0.1) as tf.Tensor1D;
+              const targets = targetsOf(`${label}/t`, lastOnly);
+              const params = [U, b, s, ...(h0 ? [h0] : []), V, c];
+              const unpack = (ps: tf.Tensor[]) => {
+                const [uu, bb, ss] = ps;
+                const hh = h0 ? (ps[3] as tf.Tensor2D) : null;
+                const [vv, cc] = ps.slice(h0 ? 4 : 3);
+                return [uu as tf.Tensor2D, bb as tf.Tensor1D, ss as tf.Tensor1D, hh, vv as tf.Tensor2D, cc as tf.Tensor1D] as const;
+              };
+              const fused = (...ps: tf.Tensor[]) => {
+                const [uu, bb, ss, hh, vv, cc] = unpack(ps);
+                return hadamardRnnLoss(x, uu, bb, ss, hh, vv, cc, targets, { blockSize: m, readoutRelu: relu, anchorEvery });
+              };
+              const ref = (...ps: tf.Tensor[]) => {
+                const [uu, bb, ss, hh, vv, cc] = unpack(ps);
+                return referenceLoss(x, uu, bb, ss, hh, vv, cc, targets, m, relu);
+              };
+              const lf = fused(...params);
+              const lr = ref(...params);
+              assert.ok(Math.abs(lf.dataSync()[0] - lr.dataSync()[0]) < 1e-5 * Math.abs(lr.dataSync()[0]), `${label}: loss ${lf.dataSync()[0]} vs ${lr.dataSync()[0]}`);
+              const got = tf.grads(fused)(params);
+              const want = tf.grads(ref)(params);
+              ['dU', 'db', 'ds', ...(h0 ? ['dh0'] : []), 'dV', 'dc'].forEach((name, i) => {
+                assert.deepEqual(got[i].shape, params[i].shape, `${label}: ${name} shape`);
+                const err = relativeError(got[i], want[i]);
+                assert.ok(err < 1e-4, `${label}: ${name} relative error ${err.toExponential(3)}`);
               });
-            }
+              tf.dispose([x, targets, ...params, lf, lr, ...got, ...want]);
+            });
           }
         }
       }
     }
+  }
 
-    // The dense recurrence with checkpointed BPTT: every activation × readout × input kind, with
-    // segments that do and do not divide T (k = 4, 3) and none (k = 0: the whole sequence per row).
-    for (const act of ['linear', 'relu', 'tanh'] as const) {
-      for (const [lastOnly, index, withH0, k] of [[false, false, true, 4], [true, true, false, 3], [false, true, false, 0], [true, false, true, 3]] as const) {
-        const label = `dense ${act}, ${index ? 'index' : 'float'} inputs, readout ${lastOnly ? 'on the last step' : 'on every step'}, ${withH0 ? 'with h0' : 'h0 = 0'}, checkpoints every ${k}`;
-        it(`${label}: loss and every gradient match tfjs autodiff of the composed model`, () => {
-          const n = 8;
-          const x = index ? indicesOf(`${label}/i`) : inputs(`${label}/x`);
-          const U = randomTensor([K, n], `${label}/U`, 0.5) as tf.Tensor2D;
-          const b = randomTensor([n], `${label}/b`, 0.1) as tf.Tensor1D;
-          const W = randomTensor([n, n], `${label}/W`, 0.4) as tf.Tensor2D;
-          const h0 = withH0 ? (randomTensor([B, n], `${label}/h0`, 0.5) as tf.Tensor2D) : null;
-          const V = randomTensor([n, CLASSES], `${label}/V`, 0.5) as tf.Tensor2D;
-          const c = randomTensor([CLASSES], `${label}/c`, 0.1) as tf.Tensor1D;
-          const targets = targetsOf(`${label}/t`, lastOnly);
-          const params = [U, b, W, ...(h0 ? [h0] : []), V, c];
-          const unpack = (ps: tf.Tensor[]) => {
-            const [uu, bb, ww] = ps;
-            const hh = h0 ? (ps[3] as tf.Tensor2D) : null;
-            const [vv, cc] = ps.slice(h0 ? 4 : 3);
-            return [uu as tf.Tensor2D, bb as tf.Tensor1D, ww as tf.Tensor2D, hh, vv as tf.Tensor2D, cc as tf.Tensor1D] as const;
-          };
-          const fused = (...ps: tf.Tensor[]) => {
-            const [uu, bb, ww, hh, vv, cc] = unpack(ps);
-            return denseRnnLoss(x, uu, bb, ww, hh, vv, cc, targets, { activation: act, readoutRelu: true, checkpointEvery: k });
-          };
-          const ref = (...ps: tf.Tensor[]) => {
-            const [uu, bb, ww, hh, vv, cc] = unpack(ps);
-            return referenceLoss(x, uu, bb, null, hh, vv, cc, targets, 0, true, { W: ww, activation: act });
-          };
-          const lf = fused(...params);
-          const lr = ref(...params);
-          assert.ok(Math.abs(lf.dataSync()[0] - lr.dataSync()[0]) < 1e-5 * Math.abs(lr.dataSync()[0]), `${label}: loss ${lf.dataSync()[0]} vs ${lr.dataSync()[0]}`);
-          const got = tf.grads(fused)(params);
-          const want = tf.grads(ref)(params);
-          ['dU', 'db', 'dW', ...(h0 ? ['dh0'] : []), 'dV', 'dc'].forEach((name, i) => {
-            assert.deepEqual(got[i].shape, params[i].shape, `${label}: ${name} shape`);
-            const err = relativeError(got[i], want[i]);
-            assert.ok(err < 1e-4, `${label}: ${name} relative error ${err.toExponential(3)}`);
-          });
-          tf.dispose([x, targets, ...params, lf, lr, ...got, ...want]);
+  // The dense recurrence with checkpointed BPTT: every activation × readout × input kind, with
+  // segments that do and do not divide T (k = 4, 3) and none (k = 0: the whole sequence per row).
+  for (const act of ['linear', 'relu', 'tanh'] as const) {
+    for (const [lastOnly, index, withH0, k] of [[false, false, true, 4], [true, true, false, 3], [false, true, false, 0], [true, false, true, 3]] as const) {
+      const label = `dense ${act}, ${index ? 'index' : 'float'} inputs, readout ${lastOnly ? 'on the last step' : 'on every step'}, ${withH0 ? 'with h0' : 'h0 = 0'}, checkpoints every ${k}`;
+      it(`${label}: loss and every gradient match tfjs autodiff of the composed model`, () => {
+        const n = 8;
+        const x = index ? indicesOf(`${label}/i`) : inputs(`${label}/x`);
+        const U = randomTensor([K, n], `${label}/U`, 0.5) as tf.Tensor2D;
+        const b = randomTensor([n], `${label}/b`, 0.1) as tf.Tensor1D;
+        const W = randomTensor([n, n], `${label}/W`, 0.4) as tf.Tensor2D;
+        const h0 = withH0 ? (randomTensor([B, n], `${label}/h0`, 0.5) as tf.Tensor2D) : null;
+        const V = randomTensor([n, CLASSES], `${label}/V`, 0.5) as tf.Tensor2D;
+        const c = randomTensor([CLASSES], `${label}/c`, 0.1) as tf.Tensor1D;
+        const targets = targetsOf(`${label}/t`, lastOnly);
+        const params = [U, b, W, ...(h0 ? [h0] : []), V, c];
+        const unpack = (ps: tf.Tensor[]) => {
+          const [uu, bb, ww] = ps;
+          const hh = h0 ? (ps[3] as tf.Tensor2D) : null;
+          const [vv, cc] = ps.slice(h0 ? 4 : 3);
+          return [uu as tf.Tensor2D, bb as tf.Tensor1D, ww as tf.Tensor2D, hh, vv as tf.Tensor2D, cc as tf.Tensor1D] as const;
+        };
+        const fused = (...ps: tf.Tensor[]) => {
+          const [uu, bb, ww, hh, vv, cc] = unpack(ps);
+          return denseRnnLoss(x, uu, bb, ww, hh, vv, cc, targets, { activation: act, readoutRelu: true, checkpointEvery: k });
+        };
+        const ref = (...ps: tf.Tensor[]) => {
+          const [uu, bb, ww, hh, vv, cc] = unpack(ps);
+          return referenceLoss(x, uu, bb, null, hh, vv, cc, targets, 0, true, { W: ww, activation: act });
+        };
+        const lf = fused(...params);
+        const lr = ref(...params);
+        assert.ok(Math.abs(lf.dataSync()[0] - lr.dataSync()[0]) < 1e-5 * Math.abs(lr.dataSync()[0]), `${label}: loss ${lf.dataSync()[0]} vs ${lr.dataSync()[0]}`);
+        const got = tf.grads(fused)(params);
+        const want = tf.grads(ref)(params);
+        ['dU', 'db', 'dW', ...(h0 ? ['dh0'] : []), 'dV', 'dc'].forEach((name, i) => {
+          assert.deepEqual(got[i].shape, params[i].shape, `${label}: ${name} shape`);
+          const err = relativeError(got[i], want[i]);
+          assert.ok(err < 1e-4, `${label}: ${name} relative error ${err.toExponential(3)}`);
         });
-      }
+        tf.dispose([x, targets, ...params, lf, lr, ...got, ...want]);
+      });
     }
+  }
 
-    it('leaks no tensors; rejects signs that are not ±1 and bad shapes with clear messages', async () => {
-      const x = inputs('leak/x');
-      const U = randomTensor([K, 8], 'leak/U') as tf.Tensor2D;
-      const b = tf.zeros([8]) as tf.Tensor1D;
-      const s = tf.tensor1d(randomSigns(8, 'leak/s'));
-      const V = randomTensor([8, CLASSES], 'leak/V') as tf.Tensor2D;
-      const c = tf.zeros([CLASSES]) as tf.Tensor1D;
-      const targets = targetsOf('leak/t');
-      await expectNoLeaks(() => {
-        const g = tf.grads((uu: tf.Tensor, ss: tf.Tensor, vv: tf.Tensor) => hadamardRnnLoss(x, uu as tf.Tensor2D, b, ss as tf.Tensor1D, null, vv as tf.Tensor2D, c, targets))([U, s, V]);
-        tf.dispose(g);
-      }, 'hadamardRnnLoss');
-      const half = tf.fill([8], 0.5) as tf.Tensor1D;
-      assert.throws(() => hadamardRnnLoss(x, U, b, half, null, V, c, targets), /hadamardRnnLoss: every s must be exactly ±1/);
-      const idx = indicesOf('leak/i');
-      assert.throws(() => hadamardRnnLoss(idx.toFloat() as tf.Tensor2D, U, b, s, null, V, c, targets), /hadamardRnnLoss: x \[9, 3\] must be int32 \(row indices into U\), got float32/);
-      assert.throws(() => hadamardRnnLoss(x, U, b, s, null, V, c, tf.zeros([B + 1], 'int32') as tf.Tensor1D), /hadamardRnnLoss: targets must be \[3\], got \[4\]/);
-      const far = tf.fill([T, B], K, 'int32') as tf.Tensor2D;
-      assert.throws(() => hadamardRnnLoss(far, U, b, s, null, V, c, targets), /input index 5 at row 0 is outside \[0, 5\)/);
-      tf.dispose([idx, far]);
-      assert.throws(() => hadamardRnnLoss(x, U, b, s, null, V, c, tf.zeros([T, B]) as tf.Tensor2D), /hadamardRnnLoss: targets must be int32, got float32/);
-      assert.throws(() => hadamardRnnLoss(x, U, b, s, null, V, tf.zeros([3]) as tf.Tensor1D, targets), /hadamardRnnLoss: c must be \[4\], got \[3\]/);
-      tf.dispose([x, U, b, s, V, c, targets, half]);
-    });
+  it('leaks no tensors; rejects signs that are not ±1 and bad shapes with clear messages', async () => {
+    const x = inputs('leak/x');
+    const U = randomTensor([K, 8], 'leak/U') as tf.Tensor2D;
+    const b = tf.zeros([8]) as tf.Tensor1D;
+    const s = tf.tensor1d(randomSigns(8, 'leak/s'));
+    const V = randomTensor([8, CLASSES], 'leak/V') as tf.Tensor2D;
+    const c = tf.zeros([CLASSES]) as tf.Tensor1D;
+    const targets = targetsOf('leak/t');
+    await expectNoLeaks(() => {
+      const g = tf.grads((uu: tf.Tensor, ss: tf.Tensor, vv: tf.Tensor) => hadamardRnnLoss(x, uu as tf.Tensor2D, b, ss as tf.Tensor1D, null, vv as tf.Tensor2D, c, targets))([U, s, V]);
+      tf.dispose(g);
+    }, 'hadamardRnnLoss');
+    const half = tf.fill([8], 0.5) as tf.Tensor1D;
+    assert.throws(() => hadamardRnnLoss(x, U, b, half, null, V, c, targets), /hadamardRnnLoss: every s must be exactly ±1/);
+    const idx = indicesOf('leak/i');
+    assert.throws(() => hadamardRnnLoss(idx.toFloat() as tf.Tensor2D, U, b, s, null, V, c, targets), /hadamardRnnLoss: x \[9, 3\] must be int32 \(row indices into U\), got float32/);
+    assert.throws(() => hadamardRnnLoss(x, U, b, s, null, V, c, tf.zeros([B + 1], 'int32') as tf.Tensor1D), /hadamardRnnLoss: targets must be \[3\], got \[4\]/);
+    const far = tf.fill([T, B], K, 'int32') as tf.Tensor2D;
+    assert.throws(() => hadamardRnnLoss(far, U, b, s, null, V, c, targets), /input index 5 at row 0 is outside \[0, 5\)/);
+    tf.dispose([idx, far]);
+    assert.throws(() => hadamardRnnLoss(x, U, b, s, null, V, c, tf.zeros([T, B]) as tf.Tensor2D), /hadamardRnnLoss: targets must be int32, got float32/);
+    assert.throws(() => hadamardRnnLoss(x, U, b, s, null, V, tf.zeros([3]) as tf.Tensor1D, targets), /hadamardRnnLoss: c must be \[4\], got \[3\]/);
+    tf.dispose([x, U, b, s, V, c, targets, half]);
   });
-}
+});
 
 describe('fused step on typed arrays', () => {
   before(() => testBackend());

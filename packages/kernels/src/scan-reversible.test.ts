@@ -2,11 +2,11 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, createRng } from '@orthoquant/runtime';
 import { testBackend, expectArraysClose, relativeError, expectNoLeaks } from '@orthoquant/runtime/testing';
-import { denseScan, hadamardScan, setKernelImplementation, setKernelThreads, availableImplementations, scanForward, scanBackward, scanBackwardReversible } from './index.js';
+import { denseScan, hadamardScan, setKernelThreads, availableImplementations, scanForward, scanBackward, scanBackwardReversible } from './index.js';
 import type { KernelImplementation, ScanSpec } from './index.js';
 import { jsReversible } from './scan-reversible.js';
 import { loadNative } from './native.js';
-import { paley1, randomOrthogonal, randomSigns, randomTensor, referenceHadamardMatrix, referenceScan } from './testing.js';
+import { paley1, randomOrthogonal, randomSigns, randomTensor, referenceHadamardMatrix, referenceScan, describeEveryKernel } from './testing.js';
 
 const T = 9;
 const B = 3;
@@ -36,74 +36,63 @@ function reference(v: Variant, z: tf.Tensor3D, w: tf.Tensor, h0: tf.Tensor2D | n
   });
 }
 
-const BACKENDS = ['wasm', 'cpu'] as const;
-for (const [backend, implName] of BACKENDS.flatMap((b) => availableImplementations().map((i) => [b, i] as const))) {
-  describe(`reversible scans [${implName} kernels, ${backend} backend]`, () => {
-    before(async () => {
-      await testBackend(backend);
-      setKernelImplementation(implName);
-    });
-    after(async () => {
-      setKernelImplementation('auto');
-      await testBackend();
-    });
+describeEveryKernel('reversible scans', () => {
 
-    for (const v of VARIANTS) {
-      for (const withH0 of [false, true]) {
-        for (const anchorEvery of [0, 4]) {
-          const label = `${v.name}, ${withH0 ? 'with h0' : 'h0 = 0'}${anchorEvery ? `, anchors every ${anchorEvery}` : ''}`;
-          it(`${label}: forward and every gradient match the per-step tfjs reference`, () => {
-            const { n } = v;
-            const z = randomTensor([T, B, n], `${label}/z`) as tf.Tensor3D;
-            const w = v.kind === 'dense' ? tf.tensor2d(randomOrthogonal(n, `${label}/W`), [n, n]) : tf.tensor1d(randomSigns(n, `${label}/s`));
-            const h0 = withH0 ? (randomTensor([B, n], `${label}/h0`) as tf.Tensor2D) : null;
-            const C = randomTensor([T, B, n], `${label}/C`);
-            const inputs = [z, w, ...(h0 ? [h0] : [])];
-            const lossOf = (f: (zz: tf.Tensor3D, ww: tf.Tensor, hh: tf.Tensor2D | null) => tf.Tensor3D) => (...xs: tf.Tensor[]) =>
-              tf.sum(tf.mul(f(xs[0] as tf.Tensor3D, xs[1], h0 ? (xs[2] as tf.Tensor2D) : null), C)) as tf.Scalar;
-            const H = scan(v, z, w, h0, true, anchorEvery);
-            const Href = reference(v, z, w, h0);
-            expectArraysClose(H, Href, 1e-5, 1e-5, `${label}: H`);
-            const got = tf.grads(lossOf((a, b, c) => scan(v, a, b, c, true, anchorEvery)))(inputs);
-            const stored = tf.grads(lossOf((a, b, c) => scan(v, a, b, c, false)))(inputs);
-            const want = tf.grads(lossOf((a, b, c) => reference(v, a, b, c)))(inputs);
-            ['dz', v.kind === 'dense' ? 'dW' : 'ds', ...(h0 ? ['dh0'] : [])].forEach((name, i) => {
-              assert.deepEqual(got[i].shape, inputs[i].shape, `${label}: ${name} shape`);
-              const err = relativeError(got[i], want[i]);
-              assert.ok(err < 1e-4, `${label}: ${name} relative error ${err.toExponential(3)} vs autodiff`);
-              const errStored = relativeError(got[i], stored[i]);
-              assert.ok(errStored < 1e-5, `${label}: ${name} relative error ${errStored.toExponential(3)} vs the stored-state path`);
-            });
-            tf.dispose([...inputs, C, H, Href, ...got, ...stored, ...want]);
+  for (const v of VARIANTS) {
+    for (const withH0 of [false, true]) {
+      for (const anchorEvery of [0, 4]) {
+        const label = `${v.name}, ${withH0 ? 'with h0' : 'h0 = 0'}${anchorEvery ? `, anchors every ${anchorEvery}` : ''}`;
+        it(`${label}: forward and every gradient match the per-step tfjs reference`, () => {
+          const { n } = v;
+          const z = randomTensor([T, B, n], `${label}/z`) as tf.Tensor3D;
+          const w = v.kind === 'dense' ? tf.tensor2d(randomOrthogonal(n, `${label}/W`), [n, n]) : tf.tensor1d(randomSigns(n, `${label}/s`));
+          const h0 = withH0 ? (randomTensor([B, n], `${label}/h0`) as tf.Tensor2D) : null;
+          const C = randomTensor([T, B, n], `${label}/C`);
+          const inputs = [z, w, ...(h0 ? [h0] : [])];
+          const lossOf = (f: (zz: tf.Tensor3D, ww: tf.Tensor, hh: tf.Tensor2D | null) => tf.Tensor3D) => (...xs: tf.Tensor[]) =>
+            tf.sum(tf.mul(f(xs[0] as tf.Tensor3D, xs[1], h0 ? (xs[2] as tf.Tensor2D) : null), C)) as tf.Scalar;
+          const H = scan(v, z, w, h0, true, anchorEvery);
+          const Href = reference(v, z, w, h0);
+          expectArraysClose(H, Href, 1e-5, 1e-5, `${label}: H`);
+          const got = tf.grads(lossOf((a, b, c) => scan(v, a, b, c, true, anchorEvery)))(inputs);
+          const stored = tf.grads(lossOf((a, b, c) => scan(v, a, b, c, false)))(inputs);
+          const want = tf.grads(lossOf((a, b, c) => reference(v, a, b, c)))(inputs);
+          ['dz', v.kind === 'dense' ? 'dW' : 'ds', ...(h0 ? ['dh0'] : [])].forEach((name, i) => {
+            assert.deepEqual(got[i].shape, inputs[i].shape, `${label}: ${name} shape`);
+            const err = relativeError(got[i], want[i]);
+            assert.ok(err < 1e-4, `${label}: ${name} relative error ${err.toExponential(3)} vs autodiff`);
+            const errStored = relativeError(got[i], stored[i]);
+            assert.ok(errStored < 1e-5, `${label}: ${name} relative error ${errStored.toExponential(3)} vs the stored-state path`);
           });
-        }
+          tf.dispose([...inputs, C, H, Href, ...got, ...stored, ...want]);
+        });
       }
     }
+  }
 
-    it('forward + backward leak no tensors', async () => {
-      const z = randomTensor([T, B, 16], 'leak/z') as tf.Tensor3D;
-      const s = tf.tensor1d(randomSigns(16, 'leak/s'));
-      const W = tf.tensor2d(randomOrthogonal(16, 'leak/W'), [16, 16]);
-      const h0 = randomTensor([B, 16], 'leak/h0') as tf.Tensor2D;
-      await expectNoLeaks(() => {
-        tf.tidy(() => hadamardScan(z, s, h0, { blockSize: 8 })).dispose();
-        const g1 = tf.grads((zz: tf.Tensor, ss: tf.Tensor, hh: tf.Tensor) => hadamardScan(zz as tf.Tensor3D, ss as tf.Tensor1D, hh as tf.Tensor2D, { blockSize: 8, anchorEvery: 3 }).square().sum())([z, s, h0]);
-        const g2 = tf.grads((zz: tf.Tensor, ww: tf.Tensor) => denseScan(zz as tf.Tensor3D, ww as tf.Tensor2D, null, { reversible: true }).sum())([z, W]);
-        tf.dispose([...g1, ...g2]);
-      }, 'reversible scans');
-      tf.dispose([z, s, W, h0]);
-    });
-
-    it('reversible: true needs a linear recurrence; bad options are named', () => {
-      const z = tf.zeros([2, 3, 8]) as tf.Tensor3D;
-      const s = tf.ones([8]) as tf.Tensor1D;
-      assert.throws(() => hadamardScan(z, s, null, { activation: 'tanh', reversible: true }), /hadamardScan: reversible BPTT needs the linear recurrence, got activation 'tanh'/);
-      assert.throws(() => denseScan(z, tf.eye(8) as tf.Tensor2D, null, { reversible: true, anchorEvery: -1 }), /denseScan: anchorEvery must be a non-negative integer, got -1/);
-      assert.throws(() => hadamardScan(z, s, null, { reversible: 'yes' as unknown as boolean }), /hadamardScan: reversible must be true, false or 'auto', got yes/);
-      tf.disposeVariables();
-    });
+  it('forward + backward leak no tensors', async () => {
+    const z = randomTensor([T, B, 16], 'leak/z') as tf.Tensor3D;
+    const s = tf.tensor1d(randomSigns(16, 'leak/s'));
+    const W = tf.tensor2d(randomOrthogonal(16, 'leak/W'), [16, 16]);
+    const h0 = randomTensor([B, 16], 'leak/h0') as tf.Tensor2D;
+    await expectNoLeaks(() => {
+      tf.tidy(() => hadamardScan(z, s, h0, { blockSize: 8 })).dispose();
+      const g1 = tf.grads((zz: tf.Tensor, ss: tf.Tensor, hh: tf.Tensor) => hadamardScan(zz as tf.Tensor3D, ss as tf.Tensor1D, hh as tf.Tensor2D, { blockSize: 8, anchorEvery: 3 }).square().sum())([z, s, h0]);
+      const g2 = tf.grads((zz: tf.Tensor, ww: tf.Tensor) => denseScan(zz as tf.Tensor3D, ww as tf.Tensor2D, null, { reversible: true }).sum())([z, W]);
+      tf.dispose([...g1, ...g2]);
+    }, 'reversible scans');
+    tf.dispose([z, s, W, h0]);
   });
-}
+
+  it('reversible: true needs a linear recurrence; bad options are named', () => {
+    const z = tf.zeros([2, 3, 8]) as tf.Tensor3D;
+    const s = tf.ones([8]) as tf.Tensor1D;
+    assert.throws(() => hadamardScan(z, s, null, { activation: 'tanh', reversible: true }), /hadamardScan: reversible BPTT needs the linear recurrence, got activation 'tanh'/);
+    assert.throws(() => denseScan(z, tf.eye(8) as tf.Tensor2D, null, { reversible: true, anchorEvery: -1 }), /denseScan: anchorEvery must be a non-negative integer, got -1/);
+    assert.throws(() => hadamardScan(z, s, null, { reversible: 'yes' as unknown as boolean }), /hadamardScan: reversible must be true, false or 'auto', got yes/);
+    tf.disposeVariables();
+  });
+});
 
 describe('reversible BPTT on typed arrays', () => {
   before(() => testBackend());

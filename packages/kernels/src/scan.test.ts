@@ -6,7 +6,7 @@ import {
   denseScan, hadamardScan, kernelInfo, setKernelImplementation, setKernelThreads, availableImplementations, scanForward, scanBackward, fwhtBlocks, ACTIVATIONS,
 } from './index.js';
 import type { Activation, KernelImplementation, ScanSpec } from './index.js';
-import { referenceScan, referenceHadamardMatrix, randomTensor, sylvester } from './testing.js';
+import { referenceScan, referenceHadamardMatrix, randomTensor, sylvester, describeEveryKernel } from './testing.js';
 
 const T = 7;
 const B = 3;
@@ -50,124 +50,113 @@ function reference(v: Variant, activation: Activation, z: tf.Tensor3D, w: tf.Ten
 
 // Every spec on every implementation × tfjs backend: wasm reads and writes the wasm heap in
 // place, cpu shares the backend's arrays (see tf-kernels.ts).
-const BACKENDS = ['wasm', 'cpu'] as const;
-for (const [backend, implName] of BACKENDS.flatMap((b) => availableImplementations().map((i) => [b, i] as const))) {
-  describe(`fused scans [${implName} kernels, ${backend} backend]`, () => {
-    before(async () => {
-      await testBackend(backend);
-      setKernelImplementation(implName);
-    });
-    after(async () => {
-      setKernelImplementation('auto');
-      await testBackend();
-    });
+describeEveryKernel('fused scans', (backend, implName) => {
 
-    it('reports the implementation in use', () => {
-      const info = kernelInfo();
-      assert.equal(info.implementation, implName);
-      assert.ok(info.threads >= 1);
-      if (implName === 'native') assert.notEqual(info.simd, 'none');
-    });
+  it('reports the implementation in use', () => {
+    const info = kernelInfo();
+    assert.equal(info.implementation, implName);
+    assert.ok(info.threads >= 1);
+    if (implName === 'native') assert.notEqual(info.simd, 'none');
+  });
 
-    for (const v of VARIANTS) {
-      for (const activation of ACTIVATIONS) {
-        for (const withH0 of [false, true]) {
-          const label = `${v.name}, ${activation}, ${withH0 ? 'with h0' : 'h0 = 0'}`;
-          it(`${label}: forward and every gradient match the per-step tfjs reference`, () => {
-            const { z, w, h0, bias, C } = caseInputs(v, activation, withH0, label);
-            const inputs = [z, w, ...(h0 ? [h0] : []), ...(bias ? [bias] : [])];
-            const unpack = (xs: tf.Tensor[]) => [xs[0] as tf.Tensor3D, xs[1], h0 ? (xs[2] as tf.Tensor2D) : null, bias ? (xs[h0 ? 3 : 2] as tf.Tensor1D) : undefined] as const;
-            const lossOf = (scan: typeof fused) => (...xs: tf.Tensor[]) => {
-              const [zz, ww, hh, bb] = unpack(xs);
-              return tf.sum(tf.mul(scan(v, activation, zz, ww, hh, bb), C)) as tf.Scalar;
-            };
-            const H = fused(v, activation, z, w, h0, bias);
-            const Href = reference(v, activation, z, w, h0, bias);
-            assert.deepEqual(H.shape, [T, B, v.n]);
-            expectArraysClose(H, Href, 1e-5, 1e-5, `${label}: H`);
-            const got = tf.grads(lossOf(fused))(inputs);
-            const want = tf.grads(lossOf(reference))(inputs);
-            const names = ['dz', v.kind === 'dense' ? 'dW' : 'ds', ...(h0 ? ['dh0'] : []), ...(bias ? ['dbias'] : [])];
-            names.forEach((name, i) => {
-              assert.deepEqual(got[i].shape, inputs[i].shape, `${label}: ${name} shape`);
-              const err = relativeError(got[i], want[i]);
-              assert.ok(err < 1e-4, `${label}: ${name} relative error ${err.toExponential(3)}`);
-            });
-            tf.dispose([...inputs, C, H, Href, ...got, ...want]);
+  for (const v of VARIANTS) {
+    for (const activation of ACTIVATIONS) {
+      for (const withH0 of [false, true]) {
+        const label = `${v.name}, ${activation}, ${withH0 ? 'with h0' : 'h0 = 0'}`;
+        it(`${label}: forward and every gradient match the per-step tfjs reference`, () => {
+          const { z, w, h0, bias, C } = caseInputs(v, activation, withH0, label);
+          const inputs = [z, w, ...(h0 ? [h0] : []), ...(bias ? [bias] : [])];
+          const unpack = (xs: tf.Tensor[]) => [xs[0] as tf.Tensor3D, xs[1], h0 ? (xs[2] as tf.Tensor2D) : null, bias ? (xs[h0 ? 3 : 2] as tf.Tensor1D) : undefined] as const;
+          const lossOf = (scan: typeof fused) => (...xs: tf.Tensor[]) => {
+            const [zz, ww, hh, bb] = unpack(xs);
+            return tf.sum(tf.mul(scan(v, activation, zz, ww, hh, bb), C)) as tf.Scalar;
+          };
+          const H = fused(v, activation, z, w, h0, bias);
+          const Href = reference(v, activation, z, w, h0, bias);
+          assert.deepEqual(H.shape, [T, B, v.n]);
+          expectArraysClose(H, Href, 1e-5, 1e-5, `${label}: H`);
+          const got = tf.grads(lossOf(fused))(inputs);
+          const want = tf.grads(lossOf(reference))(inputs);
+          const names = ['dz', v.kind === 'dense' ? 'dW' : 'ds', ...(h0 ? ['dh0'] : []), ...(bias ? ['dbias'] : [])];
+          names.forEach((name, i) => {
+            assert.deepEqual(got[i].shape, inputs[i].shape, `${label}: ${name} shape`);
+            const err = relativeError(got[i], want[i]);
+            assert.ok(err < 1e-4, `${label}: ${name} relative error ${err.toExponential(3)}`);
           });
-        }
+          tf.dispose([...inputs, C, H, Href, ...got, ...want]);
+        });
       }
     }
+  }
 
-    it('hadamard with s = ±1 equals the dense scan with W = diag(s)·H/√n', () => {
-      const n = 32;
-      const rng = createRng('pm1');
-      const s = tf.tensor1d(Array.from({ length: n }, () => (rng.uniform() < 0.5 ? -1 : 1)));
-      const z = randomTensor([5, 4, n], 'pm1/z') as tf.Tensor3D;
-      const W = referenceHadamardMatrix(s, n, n);
-      const a = hadamardScan(z, s, null, { activation: 'tanh' });
-      const b = denseScan(z, W, null, { activation: 'tanh' });
-      expectArraysClose(a, b, 1e-5, 1e-5, 'H');
-      tf.dispose([s, z, W, a, b]);
-    });
-
-    it('forward + backward leak no tensors', async () => {
-      const z = randomTensor([T, B, 16], 'leak/z') as tf.Tensor3D;
-      const s = randomTensor([16], 'leak/s') as tf.Tensor1D;
-      const W = randomTensor([16, 16], 'leak/W', 0.25) as tf.Tensor2D;
-      const h0 = randomTensor([B, 16], 'leak/h0') as tf.Tensor2D;
-      const bias = randomTensor([16], 'leak/b') as tf.Tensor1D;
-      await expectNoLeaks(() => {
-        const out = tf.tidy(() => hadamardScan(z, s, h0, { blockSize: 8, activation: 'modrelu', modreluBias: bias }));
-        out.dispose();
-        const g1 = tf.grads((zz: tf.Tensor, ss: tf.Tensor, hh: tf.Tensor, bb: tf.Tensor) =>
-          hadamardScan(zz as tf.Tensor3D, ss as tf.Tensor1D, hh as tf.Tensor2D, { blockSize: 8, activation: 'modrelu', modreluBias: bb as tf.Tensor1D }).square().sum())([z, s, h0, bias]);
-        const g2 = tf.grads((zz: tf.Tensor, ww: tf.Tensor) => denseScan(zz as tf.Tensor3D, ww as tf.Tensor2D, null, { activation: 'relu' }).sum())([z, W]);
-        tf.dispose([...g1, ...g2]);
-      }, 'fused scans');
-      tf.dispose([z, s, W, h0, bias]);
-    });
-
-    it('large shapes (10 MB tensors) agree with the typed-array layer', () => {
-      const spec: ScanSpec = { kind: 'hadamard', activation: 'relu', T: 200, B: 64, n: 128, blockSize: 32 };
-      const size = spec.T * spec.B * spec.n;
-      const rng = createRng('large');
-      // s = ±1: the recurrence is orthogonal, so values stay O(1) over the 200 steps.
-      const inp = { z: rng.normalArray(size), w: Float32Array.from({ length: spec.n }, () => (rng.uniform() < 0.5 ? -1 : 1)), h0: rng.normalArray(spec.B * spec.n), bias: null };
-      const dH = rng.normalArray(size);
-      const H = scanForward(spec, inp, { implementation: 'js' });
-      const g = scanBackward(spec, inp, H, dH, { implementation: 'js' });
-      const z = tf.tensor3d(inp.z, [spec.T, spec.B, spec.n]);
-      const s = tf.tensor1d(inp.w);
-      const h0 = tf.tensor2d(inp.h0, [spec.B, spec.n]);
-      const dy = tf.tensor3d(dH, [spec.T, spec.B, spec.n]);
-      const f = (zz: tf.Tensor, ss: tf.Tensor, hh: tf.Tensor) => hadamardScan(zz as tf.Tensor3D, ss as tf.Tensor1D, hh as tf.Tensor2D, { activation: 'relu', blockSize: 32 });
-      const out = f(z, s, h0);
-      expectArraysClose(out, H, 1e-5, 1e-5, 'H');
-      const [dz, ds, dh0] = tf.grads(f)([z, s, h0], dy);
-      assert.ok(relativeError(dz, g.dz) < 1e-5, 'dz');
-      assert.ok(relativeError(ds, g.dw) < 1e-4, `ds ${relativeError(ds, g.dw)}`);
-      assert.ok(relativeError(dh0, g.dh0!) < 1e-5, 'dh0');
-      tf.dispose([z, s, h0, dy, out, dz, ds, dh0]);
-    });
-
-    it('rejects bad shapes and options with messages that name them', () => {
-      const z = tf.zeros([2, 3, 12]) as tf.Tensor3D;
-      const s = tf.ones([12]) as tf.Tensor1D;
-      assert.throws(() => hadamardScan(z, s), /hadamardScan: blockSize must be a power of two, got 12/);
-      assert.throws(() => hadamardScan(z, s, null, { blockSize: 8 }), /blockSize 8 must divide the hidden size n = 12/);
-      assert.throws(() => denseScan(z, tf.zeros([12, 10]) as tf.Tensor2D), /denseScan: W must be \[12, 12\] to match z \[2, 3, 12\], got \[12, 10\]/);
-      assert.throws(() => denseScan(z, tf.zeros([12, 12]) as tf.Tensor2D, tf.zeros([2, 12]) as tf.Tensor2D), /denseScan: h0 must be \[3, 12\], got \[2, 12\]/);
-      assert.throws(() => hadamardScan(z, s, null, { blockSize: 4, activation: 'modrelu' }), /needs modreluBias of shape \[12\], got none/);
-      assert.throws(() => denseScan(tf.zeros([3, 12]) as unknown as tf.Tensor3D, tf.zeros([12, 12]) as tf.Tensor2D), /denseScan: z must be a rank-3 tensor \[T, B, n\], got rank 2/);
-      assert.throws(
-        () => denseScan(z, tf.zeros([12, 12]) as tf.Tensor2D, null, { activation: 'sigmoid' as Activation }),
-        /activation must be one of linear\|relu\|tanh\|modrelu, got 'sigmoid'/,
-      );
-      tf.disposeVariables();
-    });
+  it('hadamard with s = ±1 equals the dense scan with W = diag(s)·H/√n', () => {
+    const n = 32;
+    const rng = createRng('pm1');
+    const s = tf.tensor1d(Array.from({ length: n }, () => (rng.uniform() < 0.5 ? -1 : 1)));
+    const z = randomTensor([5, 4, n], 'pm1/z') as tf.Tensor3D;
+    const W = referenceHadamardMatrix(s, n, n);
+    const a = hadamardScan(z, s, null, { activation: 'tanh' });
+    const b = denseScan(z, W, null, { activation: 'tanh' });
+    expectArraysClose(a, b, 1e-5, 1e-5, 'H');
+    tf.dispose([s, z, W, a, b]);
   });
-}
+
+  it('forward + backward leak no tensors', async () => {
+    const z = randomTensor([T, B, 16], 'leak/z') as tf.Tensor3D;
+    const s = randomTensor([16], 'leak/s') as tf.Tensor1D;
+    const W = randomTensor([16, 16], 'leak/W', 0.25) as tf.Tensor2D;
+    const h0 = randomTensor([B, 16], 'leak/h0') as tf.Tensor2D;
+    const bias = randomTensor([16], 'leak/b') as tf.Tensor1D;
+    await expectNoLeaks(() => {
+      const out = tf.tidy(() => hadamardScan(z, s, h0, { blockSize: 8, activation: 'modrelu', modreluBias: bias }));
+      out.dispose();
+      const g1 = tf.grads((zz: tf.Tensor, ss: tf.Tensor, hh: tf.Tensor, bb: tf.Tensor) =>
+        hadamardScan(zz as tf.Tensor3D, ss as tf.Tensor1D, hh as tf.Tensor2D, { blockSize: 8, activation: 'modrelu', modreluBias: bb as tf.Tensor1D }).square().sum())([z, s, h0, bias]);
+      const g2 = tf.grads((zz: tf.Tensor, ww: tf.Tensor) => denseScan(zz as tf.Tensor3D, ww as tf.Tensor2D, null, { activation: 'relu' }).sum())([z, W]);
+      tf.dispose([...g1, ...g2]);
+    }, 'fused scans');
+    tf.dispose([z, s, W, h0, bias]);
+  });
+
+  it('large shapes (10 MB tensors) agree with the typed-array layer', () => {
+    const spec: ScanSpec = { kind: 'hadamard', activation: 'relu', T: 200, B: 64, n: 128, blockSize: 32 };
+    const size = spec.T * spec.B * spec.n;
+    const rng = createRng('large');
+    // s = ±1: the recurrence is orthogonal, so values stay O(1) over the 200 steps.
+    const inp = { z: rng.normalArray(size), w: Float32Array.from({ length: spec.n }, () => (rng.uniform() < 0.5 ? -1 : 1)), h0: rng.normalArray(spec.B * spec.n), bias: null };
+    const dH = rng.normalArray(size);
+    const H = scanForward(spec, inp, { implementation: 'js' });
+    const g = scanBackward(spec, inp, H, dH, { implementation: 'js' });
+    const z = tf.tensor3d(inp.z, [spec.T, spec.B, spec.n]);
+    const s = tf.tensor1d(inp.w);
+    const h0 = tf.tensor2d(inp.h0, [spec.B, spec.n]);
+    const dy = tf.tensor3d(dH, [spec.T, spec.B, spec.n]);
+    const f = (zz: tf.Tensor, ss: tf.Tensor, hh: tf.Tensor) => hadamardScan(zz as tf.Tensor3D, ss as tf.Tensor1D, hh as tf.Tensor2D, { activation: 'relu', blockSize: 32 });
+    const out = f(z, s, h0);
+    expectArraysClose(out, H, 1e-5, 1e-5, 'H');
+    const [dz, ds, dh0] = tf.grads(f)([z, s, h0], dy);
+    assert.ok(relativeError(dz, g.dz) < 1e-5, 'dz');
+    assert.ok(relativeError(ds, g.dw) < 1e-4, `ds ${relativeError(ds, g.dw)}`);
+    assert.ok(relativeError(dh0, g.dh0!) < 1e-5, 'dh0');
+    tf.dispose([z, s, h0, dy, out, dz, ds, dh0]);
+  });
+
+  it('rejects bad shapes and options with messages that name them', () => {
+    const z = tf.zeros([2, 3, 12]) as tf.Tensor3D;
+    const s = tf.ones([12]) as tf.Tensor1D;
+    assert.throws(() => hadamardScan(z, s), /hadamardScan: blockSize must be a power of two, got 12/);
+    assert.throws(() => hadamardScan(z, s, null, { blockSize: 8 }), /blockSize 8 must divide the hidden size n = 12/);
+    assert.throws(() => denseScan(z, tf.zeros([12, 10]) as tf.Tensor2D), /denseScan: W must be \[12, 12\] to match z \[2, 3, 12\], got \[12, 10\]/);
+    assert.throws(() => denseScan(z, tf.zeros([12, 12]) as tf.Tensor2D, tf.zeros([2, 12]) as tf.Tensor2D), /denseScan: h0 must be \[3, 12\], got \[2, 12\]/);
+    assert.throws(() => hadamardScan(z, s, null, { blockSize: 4, activation: 'modrelu' }), /needs modreluBias of shape \[12\], got none/);
+    assert.throws(() => denseScan(tf.zeros([3, 12]) as unknown as tf.Tensor3D, tf.zeros([12, 12]) as tf.Tensor2D), /denseScan: z must be a rank-3 tensor \[T, B, n\], got rank 2/);
+    assert.throws(
+      () => denseScan(z, tf.zeros([12, 12]) as tf.Tensor2D, null, { activation: 'sigmoid' as Activation }),
+      /activation must be one of linear\|relu\|tanh\|modrelu, got 'sigmoid'/,
+    );
+    tf.disposeVariables();
+  });
+});
 
 describe('typed-array layer and implementations', () => {
   before(() => testBackend());

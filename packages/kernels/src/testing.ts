@@ -2,7 +2,10 @@
  * Test fixtures for the kernels (kept out of the main barrel): straightforward per-step tfjs
  * references of the fused scans, differentiated by tfjs autodiff, and random inputs.
  */
+import { describe, before, after } from 'node:test';
 import { tf, createRng } from '@orthoquant/runtime';
+import { testBackend } from '@orthoquant/runtime/testing';
+import { availableImplementations, setKernelImplementation, type KernelImplementation } from './scan.js';
 import { hadamard, hadamardConstruction, sylvester as sylvesterSigns } from '@orthoquant/orthogonal';
 import type { Activation } from './scan-spec.js';
 
@@ -112,4 +115,30 @@ export function randomOrthogonal(n: number, seed: number | string): Float32Array
 export function randomSigns(n: number, seed: number | string): Float32Array {
   const rng = createRng(seed);
   return Float32Array.from({ length: n }, () => (rng.uniform() < 0.5 ? -1 : 1));
+}
+
+/** The backends every kernel test runs on. */
+export const KERNEL_TEST_BACKENDS = ['wasm', 'cpu'] as const;
+
+/**
+ * One `describe` per backend × kernel implementation available here (native where the addon
+ * loaded, and JS), named `TITLE [IMPL kernels, BACKEND backend]`, with that backend and
+ * implementation set before its tests and the defaults restored after them.
+ */
+export function describeEveryKernel(title: string, body: (backend: (typeof KERNEL_TEST_BACKENDS)[number], implementation: KernelImplementation) => void): void {
+  for (const backend of KERNEL_TEST_BACKENDS) {
+    for (const implementation of availableImplementations()) {
+      describe(`${title} [${implementation} kernels, ${backend} backend]`, () => {
+        before(async () => {
+          await testBackend(backend);
+          setKernelImplementation(implementation);
+        });
+        after(async () => {
+          setKernelImplementation('auto');
+          await testBackend();
+        });
+        body(backend, implementation);
+      });
+    }
+  }
 }
