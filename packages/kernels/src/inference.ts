@@ -6,18 +6,22 @@
  */
 import { loadNative } from './native.js';
 
-/** Integer HadamRNN: the fields of @orthoquant/integer's IntegerHadamRnn, as int32 arrays. */
-export interface IntegerHadamRnnArgs {
+/** The shape and cell options both HadamRNN inference engines take. */
+export interface HadamRnnInferenceShape {
   T: number;
   B: number;
   n: number;
   blockSize: number;
   inputSize: number;
   outputSize: number;
-  actBits: number;
   relu: boolean;
   readoutRelu: boolean;
   manyToMany: boolean;
+}
+
+/** Integer HadamRNN: the fields of @orthoquant/integer's IntegerHadamRnn, as int32 arrays. */
+export interface IntegerHadamRnnArgs extends HadamRnnInferenceShape {
+  actBits: number;
   /** Phase of the grid the state starts on. */
   phase0: number;
   /** Input codes [T·B·inputSize]. */
@@ -69,16 +73,7 @@ export interface IntegerOrnnArgs {
 }
 
 /** Float32 HadamRNN inference: h_t = σ(s ⊙ (I ⊗ H_m) h_{t−1}/√m + x_t U + b), logits f(h_t) V + c. */
-export interface FloatHadamRnnArgs {
-  T: number;
-  B: number;
-  n: number;
-  blockSize: number;
-  inputSize: number;
-  outputSize: number;
-  relu: boolean;
-  readoutRelu: boolean;
-  manyToMany: boolean;
+export interface FloatHadamRnnArgs extends HadamRnnInferenceShape {
   x: Float32Array;
   U: Float32Array;
   b: Float32Array;
