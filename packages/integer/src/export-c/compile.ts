@@ -4,7 +4,7 @@
  * and measure the code bytes of the model object.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError, setting } from '@orthoquant/runtime';
@@ -97,16 +97,20 @@ export function measureCodeBytes(gen: GeneratedC, options: { cc?: string; size?:
   const cc = options.cc ?? findCompiler();
   if (!cc) return null;
   const dir = mkdtempSync(join(tmpdir(), 'oq-c-size-'));
-  writeGenerated(gen, dir);
-  const obj = join(dir, `${gen.name}.o`);
-  const c = spawnSync(cc, ['-std=c99', '-Os', ...(options.flags ?? []), '-c', '-o', obj, join(dir, `${gen.name}.c`)], { encoding: 'utf8' });
-  if (c.status !== 0) return null;
-  const s = spawnSync(options.size ?? 'size', ['-A', obj], { encoding: 'utf8' });
-  if (s.status !== 0) return null;
-  let text = 0;
-  for (const line of s.stdout.split('\n')) {
-    const m = /^(\.text\S*)\s+(\d+)/.exec(line);
-    if (m) text += Number(m[2]);
+  try {
+    writeGenerated(gen, dir);
+    const obj = join(dir, `${gen.name}.o`);
+    const c = spawnSync(cc, ['-std=c99', '-Os', ...(options.flags ?? []), '-c', '-o', obj, join(dir, `${gen.name}.c`)], { encoding: 'utf8' });
+    if (c.status !== 0) return null;
+    const s = spawnSync(options.size ?? 'size', ['-A', obj], { encoding: 'utf8' });
+    if (s.status !== 0) return null;
+    let text = 0;
+    for (const line of s.stdout.split('\n')) {
+      const m = /^(\.text\S*)\s+(\d+)/.exec(line);
+      if (m) text += Number(m[2]);
+    }
+    return text;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  return text;
 }
