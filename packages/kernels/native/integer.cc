@@ -9,9 +9,13 @@
 //   v   = (v >> r_p) + roundUp          rounding right shift, ties away from zero (and, sub, shifts)
 //   q_t = clamp(v, qmin, qmax), then ReLU as v & ~(v >> 31)
 //   logits = sat32(cLogit[1 − p] + Σ_j V[j]·f(q_t,j))                             (readout)
-// The recurrence is multiplication-free: 8 int32 lanes (GCC vector extensions), butterflies
-// inside a vector by shuffles and xor/sub sign flips (no ±1 multiplies). The
-// projection and readout multiply by the U and V codes as the JS engine does.
+// The recurrence is multiplication-free: butterflies inside a vector by one shuffle and a sign
+// flip (psign on AVX2, xor/sub elsewhere) per stage, across vectors by adds and subtracts, on
+// register chunks with the tail fused (one load and one store of the state per step). The state
+// is kept in int16 codes (actBits ≤ 16); a row's step runs on 16 int16 lanes when m·2^(b−1) +
+// max|z| + the rounding bias ≤ 32767 (so nothing it forms can leave int16), else on 8 int32 lanes.
+// The projection and readout multiply by the U and V codes as the JS engine does (the readout as
+// vpmaddwd on AVX2).
 //
 // Exactness. JS computes these in doubles (exact below 2^53) or int32 bit operations. Here:
 // - the WHT wraps modulo 2^32 like the Int32Array it writes to (never happens for states in
@@ -27,7 +31,7 @@
 //
 // One-hot and token inputs: a row with exactly one input off its zero point projects to a
 // function of (phase, d, x_d); such rows are computed once per call and then reused (likewise
-// the bias-only rows the JS engine caches).
+// the bias-only rows the JS engine caches), up to MAX_CACHED_ROWS distinct rows.
 #include "integer.h"
 
 #include <cfenv>
@@ -155,6 +159,8 @@ struct ZRow {
   bool narrow = false;
 };
 
+constexpr size_t MAX_CACHED_ROWS = 4096;
+
 struct Projection {
   int D, n;
   const int32_t* U;      // [D, n] codes
@@ -222,6 +228,10 @@ struct Projection {
     const uint64_t key = (uint64_t(uint32_t(p)) << 62) | (uint64_t(uint32_t(which + 1)) << 32) | uint32_t(value);
     auto it = cache.find(key);
     if (it == cache.end()) {
+      if (cache.size() >= MAX_CACHED_ROWS) {  // e.g. one wide-range input: stop caching
+        compute(x, m, scratch);
+        return scratch;
+      }
       it = cache.emplace(key, ZRow()).first;
       compute(x, m, it->second);
     }
@@ -888,7 +898,35 @@ napi_value IntegerQuantizeInputs(napi_env env, napi_callback_info info) {
     const double zp = getInt(env, a[2], "zeroPoint"), lo = getInt(env, a[3], "qmin"), hi = getInt(env, a[4], "qmax");
     int32_t* out = getI32(env, a[5], len, "out");
     if (std::fegetround() != FE_TONEAREST) throw ArgError{"the floating-point rounding mode is not round-to-nearest"};
-    for (size_t i = 0; i < len; i++) {
+    // 4 lanes of doubles: y = x / scale (the same division as JS), clamped to one step beyond
+    // the code range (NaN passes), rounded to nearest even by adding and subtracting 1.5·2^52
+    // (exact for |y| < 2^51; round-to-nearest is checked above), + zp, clamp, NaN → 0.
+    typedef double v4d __attribute__((vector_size(32)));
+    typedef float v4f __attribute__((vector_size(16)));
+    typedef int32_t v4i __attribute__((vector_size(16)));
+    const auto splat4 = [](double d) { return (v4d){d, d, d, d}; };
+    const v4d vscale = splat4(scale), ylo = splat4(lo - zp - 1), yhi = splat4(hi - zp + 1), vlo = splat4(lo), vhi = splat4(hi), vzp = splat4(zp);
+    const v4d magic = splat4(6755399441055744.0), zero = splat4(0.0);
+    // A power-of-two scale (the papers' power-of-two clipping ranges): x · (1/scale) is the
+    // same correctly rounded value as x / scale (1/scale exact), and a multiply is cheaper.
+    int e2 = 0;
+    const bool pow2 = std::frexp(scale, &e2) == 0.5 && std::isnormal(1.0 / scale);
+    const v4d vinv = splat4(1.0 / scale);
+    size_t i = 0;
+    for (; i + 4 <= len; i += 4) {
+      v4f xf;
+      std::memcpy(&xf, x + i, sizeof xf);
+      v4d y = pow2 ? __builtin_convertvector(xf, v4d) * vinv : __builtin_convertvector(xf, v4d) / vscale;
+      y = y < ylo ? ylo : y;
+      y = y > yhi ? yhi : y;
+      v4d v = ((y + magic) - magic) + vzp;
+      v = v < vlo ? vlo : v;
+      v = v > vhi ? vhi : v;
+      v = v == v ? v : zero;
+      const v4i q = __builtin_convertvector(v, v4i);
+      std::memcpy(out + i, &q, sizeof q);
+    }
+    for (; i < len; i++) {
       double v = std::nearbyint(double(x[i]) / scale) + 0.0 + zp;  // ties to even, like roundHalfEven
       v = v < lo ? lo : v > hi ? hi : v;
       out[i] = v == v ? int32_t(v) : 0;

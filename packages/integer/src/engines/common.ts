@@ -17,6 +17,8 @@ export interface IntegerOutput {
   B: number;
   /** The engine that ran: native (@orthoquant/kernels) or JS (engines/native.ts chooses). */
   engine?: 'native' | 'js';
+  /** Native HadamRNN: how many row-steps (of T·B) ran on 16-bit SIMD lanes, the rest on 32-bit. */
+  int16Steps?: number;
 }
 
 /** Whether every state code lies in [qmin, qmax] (the native engines take only such states). */
