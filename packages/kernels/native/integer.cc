@@ -32,79 +32,14 @@
 // One-hot and token inputs: a row with exactly one input off its zero point projects to a
 // function of (phase, d, x_d); such rows are computed once per call and then reused (likewise
 // the bias-only rows the JS engine caches), up to MAX_CACHED_ROWS distinct rows.
-#include "integer.h"
-
 #include <cfenv>
 #include <type_traits>
 #include <unordered_map>
-#if defined(__AVX2__)
-#include <immintrin.h>
-#endif
 
 #include "common.h"
 
 namespace oq {
 namespace {
-
-typedef uint32_t v8u __attribute__((vector_size(32)));
-#define OQ_INLINE inline __attribute__((always_inline))
-
-OQ_INLINE v8i ldi(const int32_t* p) {
-  v8i r;
-  std::memcpy(&r, p, sizeof r);
-  return r;
-}
-OQ_INLINE void sti(int32_t* p, v8i v) { std::memcpy(p, &v, sizeof v); }
-inline v8i splati(int32_t x) { return (v8i){x, x, x, x, x, x, x, x}; }
-
-typedef int16_t v16s __attribute__((vector_size(32)));
-typedef uint16_t v16u __attribute__((vector_size(32)));
-typedef int16_t v8s __attribute__((vector_size(16)));
-
-#if defined(__clang__)
-#define SHUF16(v, ...) __builtin_shufflevector(v, v, __VA_ARGS__)
-#else
-#define SHUF16(v, ...) __builtin_shuffle(v, (v16s){__VA_ARGS__})
-#endif
-
-OQ_INLINE v16s lds(const int16_t* p) {
-  v16s r;
-  std::memcpy(&r, p, sizeof r);
-  return r;
-}
-OQ_INLINE void sts(int16_t* p, v16s v) { std::memcpy(p, &v, sizeof v); }
-inline v16s splats(int16_t x) { return (v16s){x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x}; }
-OQ_INLINE v8i widen8(const int16_t* p) {
-#if defined(__AVX2__)
-  return (v8i)_mm256_cvtepi16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-#endif
-  v8s s;
-  std::memcpy(&s, p, sizeof s);
-  return __builtin_convertvector(s, v8i);
-}
-OQ_INLINE void narrow8(int16_t* p, v8i v) {
-  const v8s s = __builtin_convertvector(v, v8s);
-  std::memcpy(p, &s, sizeof s);
-}
-
-// v · s per lane, s ∈ {+1, −1}: psign on AVX2, else (v ^ m) − m with m = s >> 1 ∈ {0, −1}.
-OQ_INLINE v8i flip32(v8i v, v8i s) {
-#if defined(__AVX2__)
-  return (v8i)_mm256_sign_epi32((__m256i)v, (__m256i)s);
-#else
-  const v8i m = s >> 1;
-  return (v ^ m) - m;
-#endif
-}
-OQ_INLINE v16s flip16(v16s v, v16s s) {
-#if defined(__AVX2__)
-  return (v16s)_mm256_sign_epi16((__m256i)v, (__m256i)s);
-#else
-  const v16s m = s >> 1;
-  return (v ^ m) - m;
-#endif
-}
-
 
 // ---------------------------------------------------------------------------------------------
 // Fixed point (fixed-point.ts).
@@ -366,21 +301,7 @@ struct Readout {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Integer Walsh–Hadamard transform of one row in blocks of m: adds and subtracts, wrapping
-// modulo 2^32 (uint32 lanes in the scalar path, int32 vectors wrap under GCC/Clang semantics).
-
-// Scalar, for rows of n % 8 ≠ 0 (then m < 8).
-inline void iwht_row(int32_t* x, int n, int m) {
-  uint32_t* u = reinterpret_cast<uint32_t*>(x);
-  for (int base = 0; base < n; base += m)
-    for (int h = 1; h < m; h <<= 1)
-      for (int i = base; i < base + m; i += 2 * h)
-        for (int j = i; j < i + h; j++) {
-          const uint32_t a = u[j], b = u[j + h];
-          u[j] = a + b;
-          u[j + h] = a - b;
-        }
-}
+// The step's tail on int32 lanes, and the scalar one.
 
 // The rest of the step on one vector of 8: v = z + flip(a); rounding shift; clamp (ReLU after
 // the clamp is the clamp to [0, qmax]) — hadamrnn.ts hadamardStep. `roomy`: |z + flip(a)| +
@@ -397,7 +318,7 @@ struct Post32 {
     bias = splati(shift > 0 ? int32_t(1u << (shift - 1)) : 0);
   }
   // s: the signs as ±1.
-  OQ_INLINE v8i operator()(v8i a, v8i zz, v8i s) const {
+  OQ_ALWAYS_INLINE v8i operator()(v8i a, v8i zz, v8i s) const {
     const v8i f = flip32(a, s);
     v8i v = (v8i)((v8u)zz + (v8u)f);  // wraps only at +2^31 (see the header)
     if (shift > 0 && roomy) {
@@ -452,83 +373,17 @@ inline void integerPost(int32_t* h, const int32_t* z, const int32_t* sign, int n
 
 constexpr int CHUNK = 8;  // vectors per register chunk (16 registers: a chunk and its temporaries)
 
-// Two vectors of int32 codes (in int16 range: clamped) to 16 int16 codes.
-OQ_INLINE void narrow16(int16_t* p, v8i a, v8i b) {
-#if defined(__AVX2__)
-  const __m256i packed = _mm256_permute4x64_epi64(_mm256_packs_epi32((__m256i)a, (__m256i)b), 0xd8);
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), packed);
-#else
-  narrow8(p, a);
-  narrow8(p + 8, b);
-#endif
-}
-
-// Butterfly stages of stride 1, 2, 4 (int32) or 1, 2, 4, 8 (int16) inside one vector, those
-// below the block size m: lane i gets partner + v_i (lower lane) or partner − v_i (upper), i.e.
-// swap(v) + v·u with u = −1 on upper lanes. One single-source shuffle per stage.
-OQ_INLINE v8i inner32(v8i v, int m) {
-  if (m >= 2) v = SHUF(v, 1, 0, 3, 2, 5, 4, 7, 6) + flip32(v, (v8i){1, -1, 1, -1, 1, -1, 1, -1});
-  if (m >= 4) v = SHUF(v, 2, 3, 0, 1, 6, 7, 4, 5) + flip32(v, (v8i){1, 1, -1, -1, 1, 1, -1, -1});
-  if (m >= 8) v = SHUF(v, 4, 5, 6, 7, 0, 1, 2, 3) + flip32(v, (v8i){1, 1, 1, 1, -1, -1, -1, -1});
-  return v;
-}
-OQ_INLINE v16s inner16(v16s v, int m) {
-  if (m >= 2) v = SHUF16(v, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14) + flip16(v, (v16s){1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1});
-  if (m >= 4) v = SHUF16(v, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13) + flip16(v, (v16s){1, 1, -1, -1, 1, 1, -1, -1, 1, 1, -1, -1, 1, 1, -1, -1});
-  if (m >= 8) v = SHUF16(v, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11) + flip16(v, (v16s){1, 1, 1, 1, -1, -1, -1, -1, 1, 1, 1, 1, -1, -1, -1, -1});
-  if (m >= 16) v = SHUF16(v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7) + flip16(v, (v16s){1, 1, 1, 1, 1, 1, 1, 1, -1, -1, -1, -1, -1, -1, -1, -1});
-  return v;
-}
-
-// Every stage of a chunk of NV vectors (NV·L ≤ m when NV > 1): in-vector, then across vectors.
-// Fully unrolled (constant trip counts), so that r[] lives in registers.
-template <class V, int NV, int HV>
-OQ_INLINE void crossStage(V* r) {
-  if constexpr (HV < NV) {
-#pragma GCC unroll 8
-    for (int i = 0; i < NV; i += 2 * HV)
-#pragma GCC unroll 8
-      for (int j = i; j < i + HV; j++) {
-        const V a = r[j], b = r[j + HV];
-        r[j] = a + b;
-        r[j + HV] = a - b;
-      }
-    crossStage<V, NV, 2 * HV>(r);
-  }
-}
-template <class V, int NV>
-OQ_INLINE void whtChunk(V* r, int m) {
-#pragma GCC unroll 8
-  for (int i = 0; i < NV; i++) {
-    if constexpr (sizeof(r[0][0]) == 2) r[i] = inner16(r[i], m);
-    else r[i] = inner32(r[i], m);
-  }
-  crossStage<V, NV, 1>(r);
-}
-
 // Stages of stride `from` ≤ h < m/2 as passes over a row in memory (the last, m/2, is fused
 // with the tail by the caller).
 template <class V, class E>
-inline void whtPasses(E* x, int n, int m, int from) {
-  constexpr int L = sizeof(V) / sizeof(E);
-  for (int h = from; h < m / 2; h <<= 1)
-    for (int base = 0; base < n; base += 2 * h)
-      for (int j = base; j < base + h; j += L) {
-        V a, b;
-        std::memcpy(&a, x + j, sizeof a);
-        std::memcpy(&b, x + j + h, sizeof b);
-        const V s = a + b, d = a - b;
-        std::memcpy(x + j, &s, sizeof s);
-        std::memcpy(x + j + h, &d, sizeof d);
-      }
-}
+inline void whtPasses(E* x, int n, int m, int from) { butterfliesV<V>(x, n, from, m / 2); }
 
 struct Post16 {
   v16s lo, hi, bias;
   int shift;
   Post16(int shift_, int16_t lo0, int16_t qmax) : lo(splats(lo0)), hi(splats(qmax)), bias(splats(shift_ > 0 ? int16_t(1 << (shift_ - 1)) : 0)), shift(shift_) {}
   // s: the signs as ±1.
-  OQ_INLINE v16s operator()(v16s a, v16s z, v16s s) const {
+  OQ_ALWAYS_INLINE v16s operator()(v16s a, v16s z, v16s s) const {
     v16s v = z + flip16(a, s);  // no wrap: zlim16
     if (shift > 0) v = (v + bias + (v >> 15)) >> shift;
     v = v < lo ? lo : v;
@@ -545,7 +400,7 @@ inline void rowStep16(int16_t* h, const int16_t* z, const int16_t* s, int n, int
   for (int c = 0; c < n; c += NV * L) {
 #pragma GCC unroll 8
     for (int i = 0; i < NV; i++) r[i] = lds(h + c + i * L);
-    whtChunk<v16s, NV>(r, m);
+    iwhtChunk<v16s, NV>(r, m);
     if (whole) {
 #pragma GCC unroll 8
       for (int i = 0; i < NV; i++) sts(h + c + i * L, post(r[i], lds(z + c + i * L), lds(s + c + i * L)));
@@ -575,7 +430,7 @@ inline void rowStep32(int16_t* h, const int32_t* z, const int32_t* s, int n, int
   for (int c = 0; c < n; c += NV * L) {
 #pragma GCC unroll 8
     for (int i = 0; i < NV; i++) r[i] = widen8(h + c + i * L);
-    whtChunk<v8i, NV>(r, m);
+    iwhtChunk<v8i, NV>(r, m);
     if (whole) {
 #pragma GCC unroll 8
       for (int i = 0; i < NV; i++) r[i] = post(r[i], ldi(z + c + i * L), ldi(s + c + i * L));
@@ -619,184 +474,148 @@ void checkStateRange(const int32_t* h, size_t len, int32_t qmin, int32_t qmax) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Node-API glue.
-
-template <class T, napi_typedarray_type TYPE>
-T* getTyped(napi_env env, napi_value v, size_t len, const char* name, const char* typeName) {
-  bool isTyped = false;
-  napi_is_typedarray(env, v, &isTyped);
-  if (!isTyped) throw ArgError{std::string(name) + " must be an " + typeName};
-  napi_typedarray_type ttype;
-  size_t length = 0;
-  void* data = nullptr;
-  napi_get_typedarray_info(env, v, &ttype, &length, &data, nullptr, nullptr);
-  if (ttype != TYPE) throw ArgError{std::string(name) + " must be an " + typeName};
-  if (length != len) throw ArgError{std::string(name) + " has " + std::to_string(length) + " values, expected " + std::to_string(len)};
-  return static_cast<T*>(data);
-}
-inline int32_t* getI32(napi_env env, napi_value v, size_t len, const char* name) { return getTyped<int32_t, napi_int32_array>(env, v, len, name, "Int32Array"); }
+// Bindings (binding.cc).
 
 Mult getMult(const int32_t* pair) { return Mult{pair[0], int(pair[1])}; }
 
+}  // namespace
+
 // integerHadamRnn(T, B, n, m, D, O, actBits, relu, readRelu, manyToMany, phase0,
 //   xq, zp, U, bInput, inputRescale[4], signMask, stepShifts[2], V, cLogit[2·O], h, logits)
-napi_value IntegerHadamRnn(napi_env env, napi_callback_info info) {
-  size_t argc = 22;
-  napi_value a[22];
-  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
-  try {
-    if (argc != 22) throw ArgError{"integerHadamRnn expects 22 arguments"};
-    const int T = getInt(env, a[0], "T"), B = getInt(env, a[1], "B"), n = getInt(env, a[2], "n"), m = getInt(env, a[3], "m");
-    const int D = getInt(env, a[4], "inputSize"), O = getInt(env, a[5], "outputSize"), bits = getInt(env, a[6], "actBits");
-    const bool relu = getInt(env, a[7], "relu") != 0, readRelu = getInt(env, a[8], "readRelu") != 0, many = getInt(env, a[9], "manyToMany") != 0;
-    const int phase0 = getInt(env, a[10], "phase0");
-    if (T < 1 || B < 1 || n < 1 || D < 1 || O < 1) throw ArgError{"T, B, n, inputSize and outputSize must be positive"};
-    if (m < 1 || (m & (m - 1)) || n % m) throw ArgError{"m must be a power of two dividing n"};
-    if (bits < 2 || bits > 16) throw ArgError{"actBits must be in 2..16"};
-    if ((int64_t(m) << (bits - 1)) > (int64_t(1) << 30)) throw ArgError{"m·2^(actBits−1) exceeds 2^30"};
-    const int32_t* xq = getI32(env, a[11], size_t(T) * B * D, "xq");
-    const int32_t zp = getInt(env, a[12], "inputZeroPoint");
-    const int32_t* U = getI32(env, a[13], size_t(D) * n, "U");
-    const int32_t* bInput = getI32(env, a[14], n, "bInput");
-    const int32_t* rescale = getI32(env, a[15], 4, "inputRescale");
-    const int32_t* sign = getI32(env, a[16], n, "signMask");
-    const int32_t* shifts = getI32(env, a[17], 2, "stepShifts");
-    const int32_t* V = getI32(env, a[18], size_t(n) * O, "V");
-    const int32_t* cLogit = getI32(env, a[19], size_t(2) * O, "cLogit");
-    int32_t* h = getI32(env, a[20], size_t(B) * n, "h");
-    int32_t* logits = getI32(env, a[21], size_t(many ? T : 1) * B * O, "logits");
-    for (int p = 0; p < 2; p++)
-      if (shifts[p] < 0 || shifts[p] > 31) throw ArgError{"stepShifts must be in 0..31"};
-    for (int j = 0; j < n; j++)
-      if (sign[j] != 0 && sign[j] != -1) throw ArgError{"signMask entries must be 0 or −1"};
-    const int32_t qmin = -(1 << (bits - 1)), qmax = (1 << (bits - 1)) - 1;
-    checkStateRange(h, size_t(B) * n, qmin, qmax);
-    const Mult mult[2] = {getMult(rescale), getMult(rescale + 2)};
-    const int32_t lo = relu ? 0 : qmin;
-    // Per phase: the int32 tail's short rounding (|z| ≤ 2^30, |a| ≤ m·2^(b−1): exact when this
-    // leaves room), and the largest max|z| of a row that the int16 step takes: |a| ≤ m·2^(b−1),
-    // |z + flip(a)| + 2^(shift−1) ≤ 32767 (−1: none, e.g. m·2^(b−1) alone is too large).
-    bool roomy[2];
-    int32_t zlim16[2];
-    for (int p = 0; p < 2; p++) {
-      roomy[p] = shifts[p] > 0 && (int64_t(m) << (bits - 1)) + (int64_t(1) << (shifts[p] - 1)) < (int64_t(1) << 30);
-      const int64_t need = (int64_t(m) << (bits - 1)) + (shifts[p] > 0 ? int64_t(1) << (shifts[p] - 1) : 0);
-      zlim16[p] = n % 16 == 0 && shifts[p] <= 14 && need <= 32767 ? int32_t(32767 - need) : -1;
-    }
-    const bool any16 = zlim16[0] >= 0 || zlim16[1] >= 0;
-    const Post32 post32[2] = {Post32(shifts[0], lo, qmax, roomy[0]), Post32(shifts[1], lo, qmax, roomy[1])};
-    const Post16 post16[2] = {Post16(any16 ? shifts[0] : 0, int16_t(lo), int16_t(qmax)), Post16(any16 ? shifts[1] : 0, int16_t(lo), int16_t(qmax))};
-    std::vector<int16_t> sign16(n);  // the signs as ±1 for the SIMD steps
-    std::vector<int32_t> sign32(n);
-    for (int j = 0; j < n; j++) sign16[j] = int16_t(sign32[j] = sign[j] | 1);
-    // The state in int16 codes (b ≤ 16) for the whole call; int32 scratch for the wide step.
-    std::vector<int16_t> hs(size_t(B) * n);
-    for (size_t k = 0; k < hs.size(); k++) hs[k] = int16_t(h[k]);
-    std::vector<int32_t> tmp(n);
-    Projection proj(D, n, U, bInput, zp, any16);
-    Readout readout(n, O, V, readRelu, bits, cLogit, 2);
-    const int nv16 = chunkVectors(m, 16), nv32 = chunkVectors(m, 8);
-    double steps16 = 0;
-    for (int t = 0; t < T; t++) {
-      const int p = (t + phase0) & 1;
-      const bool emit = many || t == T - 1;
-      for (int b = 0; b < B; b++) {
-        int16_t* hb = &hs[size_t(b) * n];
-        const ZRow& zr = proj.row(xq + (size_t(t) * B + b) * D, p, mult[p]);
-        if (zr.narrow && zr.zmax <= zlim16[p]) {
-          byChunk(nv16, [&](auto nv) { rowStep16<decltype(nv)::value>(hb, zr.z16.data(), sign16.data(), n, m, post16[p]); });
-          steps16++;
-        } else if (n % 8 == 0) {
-          byChunk(nv32, [&](auto nv) { rowStep32<decltype(nv)::value>(hb, zr.z.data(), sign32.data(), n, m, post32[p], tmp.data()); });
-        } else {
-          for (int j = 0; j < n; j++) tmp[j] = hb[j];
-          iwht_row(tmp.data(), n, m);
-          integerPost(tmp.data(), zr.z.data(), sign, n, shifts[p], qmin, qmax, relu);
-          for (int j = 0; j < n; j++) hb[j] = int16_t(tmp[j]);
-        }
-        if (emit) readout.run(hb, cLogit + size_t(1 - p) * O, logits + (size_t(many ? t : 0) * B + b) * O);
-      }
-    }
-    for (size_t k = 0; k < hs.size(); k++) h[k] = hs[k];
-    napi_value result;
-    napi_create_double(env, steps16, &result);
-    return result;
-  } catch (const ArgError& e) {
-    napi_throw_error(env, nullptr, ("orthoquant_kernels.integerHadamRnn: " + e.msg).c_str());
-  } catch (const std::exception& e) {
-    napi_throw_error(env, nullptr, (std::string("orthoquant_kernels.integerHadamRnn: ") + e.what()).c_str());
+napi_value IntegerHadamRnn(const Args& a) {
+  const int T = a.i32(0, "T"), B = a.i32(1, "B"), n = a.i32(2, "n"), m = a.i32(3, "m");
+  const int D = a.i32(4, "inputSize"), O = a.i32(5, "outputSize"), bits = a.i32(6, "actBits");
+  const bool relu = a.flag(7, "relu"), readRelu = a.flag(8, "readRelu"), many = a.flag(9, "manyToMany");
+  const int phase0 = a.i32(10, "phase0");
+  if (T < 1 || B < 1 || n < 1 || D < 1 || O < 1) throw ArgError{"T, B, n, inputSize and outputSize must be positive"};
+  if (m < 1 || (m & (m - 1)) || n % m) throw ArgError{"m must be a power of two dividing n"};
+  if (bits < 2 || bits > 16) throw ArgError{"actBits must be in 2..16"};
+  if ((int64_t(m) << (bits - 1)) > (int64_t(1) << 30)) throw ArgError{"m·2^(actBits−1) exceeds 2^30"};
+  const int32_t* xq = a.i32s(11, size_t(T) * B * D, "xq");
+  const int32_t zp = a.i32(12, "inputZeroPoint");
+  const int32_t* U = a.i32s(13, size_t(D) * n, "U");
+  const int32_t* bInput = a.i32s(14, n, "bInput");
+  const int32_t* rescale = a.i32s(15, 4, "inputRescale");
+  const int32_t* sign = a.i32s(16, n, "signMask");
+  const int32_t* shifts = a.i32s(17, 2, "stepShifts");
+  const int32_t* V = a.i32s(18, size_t(n) * O, "V");
+  const int32_t* cLogit = a.i32s(19, size_t(2) * O, "cLogit");
+  int32_t* h = a.i32s(20, size_t(B) * n, "h");
+  int32_t* logits = a.i32s(21, size_t(many ? T : 1) * B * O, "logits");
+  for (int p = 0; p < 2; p++)
+    if (shifts[p] < 0 || shifts[p] > 31) throw ArgError{"stepShifts must be in 0..31"};
+  for (int j = 0; j < n; j++)
+    if (sign[j] != 0 && sign[j] != -1) throw ArgError{"signMask entries must be 0 or −1"};
+  const int32_t qmin = -(1 << (bits - 1)), qmax = (1 << (bits - 1)) - 1;
+  checkStateRange(h, size_t(B) * n, qmin, qmax);
+  const Mult mult[2] = {getMult(rescale), getMult(rescale + 2)};
+  const int32_t lo = relu ? 0 : qmin;
+  // Per phase: the int32 tail's short rounding (|z| ≤ 2^30, |a| ≤ m·2^(b−1): exact when this
+  // leaves room), and the largest max|z| of a row that the int16 step takes: |a| ≤ m·2^(b−1),
+  // |z + flip(a)| + 2^(shift−1) ≤ 32767 (−1: none, e.g. m·2^(b−1) alone is too large).
+  bool roomy[2];
+  int32_t zlim16[2];
+  for (int p = 0; p < 2; p++) {
+    roomy[p] = shifts[p] > 0 && (int64_t(m) << (bits - 1)) + (int64_t(1) << (shifts[p] - 1)) < (int64_t(1) << 30);
+    const int64_t need = (int64_t(m) << (bits - 1)) + (shifts[p] > 0 ? int64_t(1) << (shifts[p] - 1) : 0);
+    zlim16[p] = n % 16 == 0 && shifts[p] <= 14 && need <= 32767 ? int32_t(32767 - need) : -1;
   }
-  return nullptr;
+  const bool any16 = zlim16[0] >= 0 || zlim16[1] >= 0;
+  const Post32 post32[2] = {Post32(shifts[0], lo, qmax, roomy[0]), Post32(shifts[1], lo, qmax, roomy[1])};
+  const Post16 post16[2] = {Post16(any16 ? shifts[0] : 0, int16_t(lo), int16_t(qmax)), Post16(any16 ? shifts[1] : 0, int16_t(lo), int16_t(qmax))};
+  std::vector<int16_t> sign16(n);  // the signs as ±1 for the SIMD steps
+  std::vector<int32_t> sign32(n);
+  for (int j = 0; j < n; j++) sign16[j] = int16_t(sign32[j] = sign[j] | 1);
+  // The state in int16 codes (b ≤ 16) for the whole call; int32 scratch for the wide step.
+  std::vector<int16_t> hs(size_t(B) * n);
+  for (size_t k = 0; k < hs.size(); k++) hs[k] = int16_t(h[k]);
+  std::vector<int32_t> tmp(n);
+  Projection proj(D, n, U, bInput, zp, any16);
+  Readout readout(n, O, V, readRelu, bits, cLogit, 2);
+  const int nv16 = chunkVectors(m, 16), nv32 = chunkVectors(m, 8);
+  double steps16 = 0;
+  for (int t = 0; t < T; t++) {
+    const int p = (t + phase0) & 1;
+    const bool emit = many || t == T - 1;
+    for (int b = 0; b < B; b++) {
+      int16_t* hb = &hs[size_t(b) * n];
+      const ZRow& zr = proj.row(xq + (size_t(t) * B + b) * D, p, mult[p]);
+      if (zr.narrow && zr.zmax <= zlim16[p]) {
+        byChunk(nv16, [&](auto nv) { rowStep16<decltype(nv)::value>(hb, zr.z16.data(), sign16.data(), n, m, post16[p]); });
+        steps16++;
+      } else if (n % 8 == 0) {
+        byChunk(nv32, [&](auto nv) { rowStep32<decltype(nv)::value>(hb, zr.z.data(), sign32.data(), n, m, post32[p], tmp.data()); });
+      } else {
+        for (int j = 0; j < n; j++) tmp[j] = hb[j];
+        iwht_row(tmp.data(), n, m);
+        integerPost(tmp.data(), zr.z.data(), sign, n, shifts[p], qmin, qmax, relu);
+        for (int j = 0; j < n; j++) hb[j] = int16_t(tmp[j]);
+      }
+      if (emit) readout.run(hb, cLogit + size_t(1 - p) * O, logits + (size_t(many ? t : 0) * B + b) * O);
+    }
+  }
+  for (size_t k = 0; k < hs.size(); k++) h[k] = hs[k];
+  return a.number(steps16);
 }
 
 // integerOrnn(T, B, n, D, O, actBits, relu, readRelu, manyToMany,
 //   xq, zp, U, bInput, inputRescale[2], W, stateRescale[2], V, cLogit[O], h, logits)
-napi_value IntegerOrnn(napi_env env, napi_callback_info info) {
-  size_t argc = 20;
-  napi_value a[20];
-  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
-  try {
-    if (argc != 20) throw ArgError{"integerOrnn expects 20 arguments"};
-    const int T = getInt(env, a[0], "T"), B = getInt(env, a[1], "B"), n = getInt(env, a[2], "n");
-    const int D = getInt(env, a[3], "inputSize"), O = getInt(env, a[4], "outputSize"), bits = getInt(env, a[5], "actBits");
-    const bool relu = getInt(env, a[6], "relu") != 0, readRelu = getInt(env, a[7], "readRelu") != 0, many = getInt(env, a[8], "manyToMany") != 0;
-    if (T < 1 || B < 1 || n < 1 || D < 1 || O < 1) throw ArgError{"T, B, n, inputSize and outputSize must be positive"};
-    if (bits < 2 || bits > 16) throw ArgError{"actBits must be in 2..16"};
-    const int32_t* xq = getI32(env, a[9], size_t(T) * B * D, "xq");
-    const int32_t zp = getInt(env, a[10], "inputZeroPoint");
-    const int32_t* U = getI32(env, a[11], size_t(D) * n, "U");
-    const int32_t* bInput = getI32(env, a[12], n, "bInput");
-    const Mult inMult = getMult(getI32(env, a[13], 2, "inputRescale"));
-    const int32_t* W = getI32(env, a[14], size_t(n) * n, "W");
-    const Mult stMult = getMult(getI32(env, a[15], 2, "stateRescale"));
-    const int32_t* V = getI32(env, a[16], size_t(n) * O, "V");
-    const int32_t* cLogit = getI32(env, a[17], O, "cLogit");
-    int32_t* h = getI32(env, a[18], size_t(B) * n, "h");
-    int32_t* logits = getI32(env, a[19], size_t(many ? T : 1) * B * O, "logits");
-    const int32_t qmin = -(1 << (bits - 1)), qmax = (1 << (bits - 1)) - 1, lo = relu ? 0 : qmin;
-    checkStateRange(h, size_t(B) * n, qmin, qmax);
-    // W · q in int32 from 16-bit operands when |W|·|q|·n + |z| cannot leave int32.
-    int64_t wmax = 0;
-    for (size_t k = 0; k < size_t(n) * n; k++) wmax = std::max<int64_t>(wmax, W[k] < 0 ? -int64_t(W[k]) : W[k]);
-    const bool narrow = wmax <= 32767 && int64_t(n) * wmax * (int64_t(1) << (bits - 1)) < (int64_t(1) << 30);
-    std::vector<int16_t> W16(narrow ? size_t(n) * n : 0), q16(n);
-    for (size_t k = 0; k < W16.size(); k++) W16[k] = int16_t(W[k]);
-    Projection proj(D, n, U, bInput, zp);
-    Readout readout(n, O, V, readRelu, bits, cLogit, 1);
-    std::vector<int32_t> next(size_t(B) * n);
-    for (int t = 0; t < T; t++) {
-      for (int b = 0; b < B; b++) {
-        const int32_t* hb = h + size_t(b) * n;
-        int32_t* nb = &next[size_t(b) * n];
-        const int32_t* zr = proj.row(xq + (size_t(t) * B + b) * D, 0, inMult).z.data();
-        if (narrow) {
-          for (int j = 0; j < n; j++) q16[j] = int16_t(hb[j]);
-          for (int i = 0; i < n; i++) {
-            const int16_t* w = &W16[size_t(i) * n];
-            const int16_t* q = q16.data();
-            int32_t s = 0;
-            for (int j = 0; j < n; j++) s += int32_t(w[j]) * int32_t(q[j]);
-            const int32_t v = mbqm(sat32(int64_t(s) + zr[i]), stMult);
-            nb[i] = v < lo ? lo : v > qmax ? qmax : v;
-          }
-        } else {
-          for (int i = 0; i < n; i++) {
-            const int32_t* w = W + size_t(i) * n;
-            int64_t s = zr[i];
-            for (int j = 0; j < n; j++) s += int64_t(w[j]) * hb[j];
-            const int32_t v = mbqm(sat32(s), stMult);
-            nb[i] = v < lo ? lo : v > qmax ? qmax : v;
-          }
+napi_value IntegerOrnn(const Args& a) {
+  const int T = a.i32(0, "T"), B = a.i32(1, "B"), n = a.i32(2, "n");
+  const int D = a.i32(3, "inputSize"), O = a.i32(4, "outputSize"), bits = a.i32(5, "actBits");
+  const bool relu = a.flag(6, "relu"), readRelu = a.flag(7, "readRelu"), many = a.flag(8, "manyToMany");
+  if (T < 1 || B < 1 || n < 1 || D < 1 || O < 1) throw ArgError{"T, B, n, inputSize and outputSize must be positive"};
+  if (bits < 2 || bits > 16) throw ArgError{"actBits must be in 2..16"};
+  const int32_t* xq = a.i32s(9, size_t(T) * B * D, "xq");
+  const int32_t zp = a.i32(10, "inputZeroPoint");
+  const int32_t* U = a.i32s(11, size_t(D) * n, "U");
+  const int32_t* bInput = a.i32s(12, n, "bInput");
+  const Mult inMult = getMult(a.i32s(13, 2, "inputRescale"));
+  const int32_t* W = a.i32s(14, size_t(n) * n, "W");
+  const Mult stMult = getMult(a.i32s(15, 2, "stateRescale"));
+  const int32_t* V = a.i32s(16, size_t(n) * O, "V");
+  const int32_t* cLogit = a.i32s(17, O, "cLogit");
+  int32_t* h = a.i32s(18, size_t(B) * n, "h");
+  int32_t* logits = a.i32s(19, size_t(many ? T : 1) * B * O, "logits");
+  const int32_t qmin = -(1 << (bits - 1)), qmax = (1 << (bits - 1)) - 1, lo = relu ? 0 : qmin;
+  checkStateRange(h, size_t(B) * n, qmin, qmax);
+  // W · q in int32 from 16-bit operands when |W|·|q|·n + |z| cannot leave int32.
+  int64_t wmax = 0;
+  for (size_t k = 0; k < size_t(n) * n; k++) wmax = std::max<int64_t>(wmax, W[k] < 0 ? -int64_t(W[k]) : W[k]);
+  const bool narrow = wmax <= 32767 && int64_t(n) * wmax * (int64_t(1) << (bits - 1)) < (int64_t(1) << 30);
+  std::vector<int16_t> W16(narrow ? size_t(n) * n : 0), q16(n);
+  for (size_t k = 0; k < W16.size(); k++) W16[k] = int16_t(W[k]);
+  Projection proj(D, n, U, bInput, zp);
+  Readout readout(n, O, V, readRelu, bits, cLogit, 1);
+  std::vector<int32_t> next(size_t(B) * n);
+  for (int t = 0; t < T; t++) {
+    for (int b = 0; b < B; b++) {
+      const int32_t* hb = h + size_t(b) * n;
+      int32_t* nb = &next[size_t(b) * n];
+      const int32_t* zr = proj.row(xq + (size_t(t) * B + b) * D, 0, inMult).z.data();
+      if (narrow) {
+        for (int j = 0; j < n; j++) q16[j] = int16_t(hb[j]);
+        for (int i = 0; i < n; i++) {
+          const int16_t* w = &W16[size_t(i) * n];
+          const int16_t* q = q16.data();
+          int32_t s = 0;
+          for (int j = 0; j < n; j++) s += int32_t(w[j]) * int32_t(q[j]);
+          const int32_t v = mbqm(sat32(int64_t(s) + zr[i]), stMult);
+          nb[i] = v < lo ? lo : v > qmax ? qmax : v;
+        }
+      } else {
+        for (int i = 0; i < n; i++) {
+          const int32_t* w = W + size_t(i) * n;
+          int64_t s = zr[i];
+          for (int j = 0; j < n; j++) s += int64_t(w[j]) * hb[j];
+          const int32_t v = mbqm(sat32(s), stMult);
+          nb[i] = v < lo ? lo : v > qmax ? qmax : v;
         }
       }
-      std::memcpy(h, next.data(), sizeof(int32_t) * next.size());
-      if (many || t == T - 1)
-        for (int b = 0; b < B; b++) readout.run(h + size_t(b) * n, cLogit, logits + (size_t(many ? t : 0) * B + b) * O);
     }
-  } catch (const ArgError& e) {
-    napi_throw_error(env, nullptr, ("orthoquant_kernels.integerOrnn: " + e.msg).c_str());
-  } catch (const std::exception& e) {
-    napi_throw_error(env, nullptr, (std::string("orthoquant_kernels.integerOrnn: ") + e.what()).c_str());
+    std::memcpy(h, next.data(), sizeof(int32_t) * next.size());
+    if (many || t == T - 1)
+      for (int b = 0; b < B; b++) readout.run(h + size_t(b) * n, cLogit, logits + (size_t(many ? t : 0) * B + b) * O);
   }
   return nullptr;
 }
@@ -805,72 +624,62 @@ napi_value IntegerOrnn(napi_env env, napi_callback_info info) {
 // the float32 inference of the same model, built like the integer engine (one row at a time:
 // projection with zero inputs skipped, the float WHT of common.h, ·(sign/√m) + z, readout dots
 // with 8-lane accumulators), for the integer-vs-float speed comparison.
-napi_value FloatHadamRnn(napi_env env, napi_callback_info info) {
-  size_t argc = 17;
-  napi_value a[17];
-  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
-  try {
-    if (argc != 17) throw ArgError{"floatHadamRnn expects 17 arguments"};
-    const int T = getInt(env, a[0], "T"), B = getInt(env, a[1], "B"), n = getInt(env, a[2], "n"), m = getInt(env, a[3], "m");
-    const int D = getInt(env, a[4], "inputSize"), O = getInt(env, a[5], "outputSize");
-    const bool relu = getInt(env, a[6], "relu") != 0, readRelu = getInt(env, a[7], "readRelu") != 0, many = getInt(env, a[8], "manyToMany") != 0;
-    if (T < 1 || B < 1 || n < 1 || D < 1 || O < 1) throw ArgError{"T, B, n, inputSize and outputSize must be positive"};
-    if (m < 1 || (m & (m - 1)) || n % m) throw ArgError{"m must be a power of two dividing n"};
-    const float* x = getF32(env, a[9], size_t(T) * B * D, "x", false);
-    const float* U = getF32(env, a[10], size_t(D) * n, "U", false);
-    const float* bias = getF32(env, a[11], n, "b", false);
-    const float* sc = getF32(env, a[12], n, "scaledSigns", false);
-    const float* V = getF32(env, a[13], size_t(n) * O, "V", false);
-    const float* c = getF32(env, a[14], O, "c", false);
-    float* h = getF32(env, a[15], size_t(B) * n, "h", false);
-    float* logits = getF32(env, a[16], size_t(many ? T : 1) * B * O, "logits", false);
-    const int np = (n + 7) / 8 * 8;
-    const int Op = (O + 7) / 8 * 8;  // outputs padded to whole groups of 8 (zero rows)
-    std::vector<float> Vt(size_t(Op) * np, 0.f), z(np, 0.f), f(np, 0.f);
-    for (int j = 0; j < n; j++)
-      for (int o = 0; o < O; o++) Vt[size_t(o) * np + j] = V[size_t(j) * O + o];
-    for (int t = 0; t < T; t++) {
-      const bool emit = many || t == T - 1;
-      for (int b = 0; b < B; b++) {
-        float* hb = h + size_t(b) * n;
-        const float* xr = x + (size_t(t) * B + b) * D;
-        std::memcpy(z.data(), bias, sizeof(float) * n);
-        for (int d = 0; d < D; d++) {
-          const float xd = xr[d];
-          if (xd == 0.f) continue;
-          const float* row = U + size_t(d) * n;
-          for (int j = 0; j < n; j++) z[j] += xd * row[j];
+napi_value FloatHadamRnn(const Args& a) {
+  const int T = a.i32(0, "T"), B = a.i32(1, "B"), n = a.i32(2, "n"), m = a.i32(3, "m");
+  const int D = a.i32(4, "inputSize"), O = a.i32(5, "outputSize");
+  const bool relu = a.flag(6, "relu"), readRelu = a.flag(7, "readRelu"), many = a.flag(8, "manyToMany");
+  if (T < 1 || B < 1 || n < 1 || D < 1 || O < 1) throw ArgError{"T, B, n, inputSize and outputSize must be positive"};
+  if (m < 1 || (m & (m - 1)) || n % m) throw ArgError{"m must be a power of two dividing n"};
+  const float* x = a.f32(9, size_t(T) * B * D, "x");
+  const float* U = a.f32(10, size_t(D) * n, "U");
+  const float* bias = a.f32(11, n, "b");
+  const float* sc = a.f32(12, n, "scaledSigns");
+  const float* V = a.f32(13, size_t(n) * O, "V");
+  const float* c = a.f32(14, O, "c");
+  float* h = a.f32(15, size_t(B) * n, "h");
+  float* logits = a.f32(16, size_t(many ? T : 1) * B * O, "logits");
+  const int np = (n + 7) / 8 * 8;
+  const int Op = (O + 7) / 8 * 8;  // outputs padded to whole groups of 8 (zero rows)
+  std::vector<float> Vt(size_t(Op) * np, 0.f), z(np, 0.f), f(np, 0.f);
+  for (int j = 0; j < n; j++)
+    for (int o = 0; o < O; o++) Vt[size_t(o) * np + j] = V[size_t(j) * O + o];
+  for (int t = 0; t < T; t++) {
+    const bool emit = many || t == T - 1;
+    for (int b = 0; b < B; b++) {
+      float* hb = h + size_t(b) * n;
+      const float* xr = x + (size_t(t) * B + b) * D;
+      std::memcpy(z.data(), bias, sizeof(float) * n);
+      for (int d = 0; d < D; d++) {
+        const float xd = xr[d];
+        if (xd == 0.f) continue;
+        const float* row = U + size_t(d) * n;
+        for (int j = 0; j < n; j++) z[j] += xd * row[j];
+      }
+      fwht_row(hb, n, m);
+      for (int j = 0; j < n; j++) {
+        const float v = hb[j] * sc[j] + z[j];
+        hb[j] = relu && v < 0.f ? 0.f : v;
+      }
+      if (!emit) continue;
+      for (int j = 0; j < n; j++) f[j] = readRelu && hb[j] < 0.f ? 0.f : hb[j];
+      float* out = logits + (size_t(many ? t : 0) * B + b) * O;
+      // Up to 8 outputs at a time, one accumulator each: independent FMA chains, not one
+      // latency-bound chain per output.
+      for (int o0 = 0; o0 < O; o0 += 8) {
+        const int k = std::min(8, O - o0);
+        v8 acc[8];
+        for (int q = 0; q < 8; q++) acc[q] = splat(0.f);
+        const float* vt = &Vt[size_t(o0) * np];
+        for (int j = 0; j < np; j += 8) {
+          const v8 fj = ld(&f[j]);
+          for (int q = 0; q < 8; q++) acc[q] += fj * ld(vt + size_t(q) * np + j);  // constant trip count: registers
         }
-        fwht_row(hb, n, m);
-        for (int j = 0; j < n; j++) {
-          const float v = hb[j] * sc[j] + z[j];
-          hb[j] = relu && v < 0.f ? 0.f : v;
-        }
-        if (!emit) continue;
-        for (int j = 0; j < n; j++) f[j] = readRelu && hb[j] < 0.f ? 0.f : hb[j];
-        float* out = logits + (size_t(many ? t : 0) * B + b) * O;
-        // Up to 8 outputs at a time, one accumulator each: independent FMA chains, not one
-        // latency-bound chain per output.
-        for (int o0 = 0; o0 < O; o0 += 8) {
-          const int k = std::min(8, O - o0);
-          v8 acc[8];
-          for (int q = 0; q < 8; q++) acc[q] = splat(0.f);
-          const float* vt = &Vt[size_t(o0) * np];
-          for (int j = 0; j < np; j += 8) {
-            const v8 fj = ld(&f[j]);
-            for (int q = 0; q < 8; q++) acc[q] += fj * ld(vt + size_t(q) * np + j);  // constant trip count: registers
-          }
-          for (int q = 0; q < k; q++) {
-            const v8 a = acc[q];
-            out[o0 + q] = c[o0 + q] + (((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])));
-          }
+        for (int q = 0; q < k; q++) {
+          const v8 a = acc[q];
+          out[o0 + q] = c[o0 + q] + (((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])));
         }
       }
     }
-  } catch (const ArgError& e) {
-    napi_throw_error(env, nullptr, ("orthoquant_kernels.floatHadamRnn: " + e.msg).c_str());
-  } catch (const std::exception& e) {
-    napi_throw_error(env, nullptr, (std::string("orthoquant_kernels.floatHadamRnn: ") + e.what()).c_str());
   }
   return nullptr;
 }
@@ -878,70 +687,48 @@ napi_value FloatHadamRnn(napi_env env, napi_callback_info info) {
 // integerQuantizeInputs(x, scale, zeroPoint, qmin, qmax, out): the sensor boundary of every
 // integer engine (common.ts inputCodes), out = clamp(roundHalfEven(x / scale) + zp, qmin, qmax)
 // in doubles as JS computes it; NaN becomes 0 as an Int32Array store of NaN does.
-napi_value IntegerQuantizeInputs(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value a[6];
-  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
-  try {
-    if (argc != 6) throw ArgError{"integerQuantizeInputs expects 6 arguments"};
-    bool isTyped = false;
-    napi_is_typedarray(env, a[0], &isTyped);
-    if (!isTyped) throw ArgError{"x must be a Float32Array"};
-    napi_typedarray_type ttype;
-    size_t len = 0;
-    void* data = nullptr;
-    napi_get_typedarray_info(env, a[0], &ttype, &len, &data, nullptr, nullptr);
-    if (ttype != napi_float32_array) throw ArgError{"x must be a Float32Array"};
-    const float* x = static_cast<const float*>(data);
-    double scale = 0.0;
-    if (napi_get_value_double(env, a[1], &scale) != napi_ok || !(scale > 0.0)) throw ArgError{"scale must be a positive number"};
-    const double zp = getInt(env, a[2], "zeroPoint"), lo = getInt(env, a[3], "qmin"), hi = getInt(env, a[4], "qmax");
-    int32_t* out = getI32(env, a[5], len, "out");
-    if (std::fegetround() != FE_TONEAREST) throw ArgError{"the floating-point rounding mode is not round-to-nearest"};
-    // 4 lanes of doubles: y = x / scale (the same division as JS), clamped to one step beyond
-    // the code range (NaN passes), rounded to nearest even by adding and subtracting 1.5·2^52
-    // (exact for |y| < 2^51; round-to-nearest is checked above), + zp, clamp, NaN → 0.
-    typedef double v4d __attribute__((vector_size(32)));
-    typedef float v4f __attribute__((vector_size(16)));
-    typedef int32_t v4i __attribute__((vector_size(16)));
-    const auto splat4 = [](double d) { return (v4d){d, d, d, d}; };
-    const v4d vscale = splat4(scale), ylo = splat4(lo - zp - 1), yhi = splat4(hi - zp + 1), vlo = splat4(lo), vhi = splat4(hi), vzp = splat4(zp);
-    const v4d magic = splat4(6755399441055744.0), zero = splat4(0.0);
-    // A power-of-two scale (the papers' power-of-two clipping ranges): x · (1/scale) is the
-    // same correctly rounded value as x / scale (1/scale exact), and a multiply is cheaper.
-    int e2 = 0;
-    const bool pow2 = std::frexp(scale, &e2) == 0.5 && std::isnormal(1.0 / scale);
-    const v4d vinv = splat4(1.0 / scale);
-    size_t i = 0;
-    for (; i + 4 <= len; i += 4) {
-      v4f xf;
-      std::memcpy(&xf, x + i, sizeof xf);
-      v4d y = pow2 ? __builtin_convertvector(xf, v4d) * vinv : __builtin_convertvector(xf, v4d) / vscale;
-      y = y < ylo ? ylo : y;
-      y = y > yhi ? yhi : y;
-      v4d v = ((y + magic) - magic) + vzp;
-      v = v < vlo ? vlo : v;
-      v = v > vhi ? vhi : v;
-      v = v == v ? v : zero;
-      const v4i q = __builtin_convertvector(v, v4i);
-      std::memcpy(out + i, &q, sizeof q);
-    }
-    for (; i < len; i++) {
-      double v = std::nearbyint(double(x[i]) / scale) + 0.0 + zp;  // ties to even, like roundHalfEven
-      v = v < lo ? lo : v > hi ? hi : v;
-      out[i] = v == v ? int32_t(v) : 0;
-    }
-  } catch (const ArgError& e) {
-    napi_throw_error(env, nullptr, ("orthoquant_kernels.integerQuantizeInputs: " + e.msg).c_str());
+napi_value IntegerQuantizeInputs(const Args& a) {
+  size_t len = 0;
+  const float* x = a.f32Any(0, "x", len);
+  const double scale = a.f64(1, "scale");
+  if (!(scale > 0.0)) throw ArgError{"scale must be a positive number"};
+  const double zp = a.i32(2, "zeroPoint"), lo = a.i32(3, "qmin"), hi = a.i32(4, "qmax");
+  int32_t* out = a.i32s(5, len, "out");
+  if (std::fegetround() != FE_TONEAREST) throw ArgError{"the floating-point rounding mode is not round-to-nearest"};
+  // 4 lanes of doubles: y = x / scale (the same division as JS), clamped to one step beyond
+  // the code range (NaN passes), rounded to nearest even by adding and subtracting 1.5·2^52
+  // (exact for |y| < 2^51; round-to-nearest is checked above), + zp, clamp, NaN → 0.
+  typedef double v4d __attribute__((vector_size(32)));
+  typedef float v4f __attribute__((vector_size(16)));
+  typedef int32_t v4i __attribute__((vector_size(16)));
+  const auto splat4 = [](double d) { return (v4d){d, d, d, d}; };
+  const v4d vscale = splat4(scale), ylo = splat4(lo - zp - 1), yhi = splat4(hi - zp + 1), vlo = splat4(lo), vhi = splat4(hi), vzp = splat4(zp);
+  const v4d magic = splat4(6755399441055744.0), zero = splat4(0.0);
+  // A power-of-two scale (the papers' power-of-two clipping ranges): x · (1/scale) is the
+  // same correctly rounded value as x / scale (1/scale exact), and a multiply is cheaper.
+  int e2 = 0;
+  const bool pow2 = std::frexp(scale, &e2) == 0.5 && std::isnormal(1.0 / scale);
+  const v4d vinv = splat4(1.0 / scale);
+  size_t i = 0;
+  for (; i + 4 <= len; i += 4) {
+    v4f xf;
+    std::memcpy(&xf, x + i, sizeof xf);
+    v4d y = pow2 ? __builtin_convertvector(xf, v4d) * vinv : __builtin_convertvector(xf, v4d) / vscale;
+    y = y < ylo ? ylo : y;
+    y = y > yhi ? yhi : y;
+    v4d v = ((y + magic) - magic) + vzp;
+    v = v < vlo ? vlo : v;
+    v = v > vhi ? vhi : v;
+    v = v == v ? v : zero;
+    const v4i q = __builtin_convertvector(v, v4i);
+    std::memcpy(out + i, &q, sizeof q);
+  }
+  for (; i < len; i++) {
+    double v = std::nearbyint(double(x[i]) / scale) + 0.0 + zp;  // ties to even, like roundHalfEven
+    v = v < lo ? lo : v > hi ? hi : v;
+    out[i] = v == v ? int32_t(v) : 0;
   }
   return nullptr;
 }
-
-}  // namespace
-
-napi_value IntegerQuantizeInputsEntry(napi_env env, napi_callback_info info) { return IntegerQuantizeInputs(env, info); }
-napi_value IntegerHadamRnnEntry(napi_env env, napi_callback_info info) { return IntegerHadamRnn(env, info); }
-napi_value IntegerOrnnEntry(napi_env env, napi_callback_info info) { return IntegerOrnn(env, info); }
-napi_value FloatHadamRnnEntry(napi_env env, napi_callback_info info) { return FloatHadamRnn(env, info); }
 
 }  // namespace oq
