@@ -28,7 +28,7 @@ function collect(): { events: TrainEvent[]; onEvent: (e: TrainEvent) => void; lo
 
 describe('trial config', () => {
   it('fills defaults and keeps what was given', () => {
-    const c = parseTrialConfig({ task: { name: 'copy', T: 20 }, model: { type: 'qornn', hidden: 16, bits: 4 } });
+    const c = parseTrialConfig({ task: { name: 'copy', T: 21 }, model: { type: 'qornn', hidden: 16, bits: 4 } });
     assert.equal(c.seed, 0);
     assert.equal(c.batchSize, 128);
     assert.deepEqual(c.optimizer.betas, [0.9, 0.999]);
@@ -53,24 +53,24 @@ describe('trial config', () => {
   });
 
   it("records the reference code's defaults in the config (so the hash tells old runs from new)", () => {
-    const h = parseTrialConfig({ task: { name: 'copy', T: 20 }, model: { type: 'hadamrnn', hidden: 16 } });
+    const h = parseTrialConfig({ task: { name: 'copy', T: 21 }, model: { type: 'hadamrnn', hidden: 16 } });
     assert.equal((h.model as { uInit?: string }).uInit, 'xavier');
     assert.equal((h.model as { biasInit?: string }).biasInit, 'fan-in');
     assert.equal(h.task.seed, 'trial', 'copy data drawn from the trial seed');
-    assert.equal(parseTrialConfig({ task: { name: 'copy', T: 20, seed: 4 }, model: { type: 'hadamrnn', hidden: 16 } }).task.seed, 4);
+    assert.equal(parseTrialConfig({ task: { name: 'copy', T: 21, seed: 4 }, model: { type: 'hadamrnn', hidden: 16 } }).task.seed, 4);
     const m = parseTrialConfig({ task: { name: 'pmnist' }, model: { type: 'hadamrnn', hidden: 16 } });
     assert.equal(m.task.valSplit, 'random');
     assert.equal(m.task.splitSeed, 'trial');
     const last = parseTrialConfig({ task: { name: 'smnist', valSplit: 'last' }, model: { type: 'hadamrnn', hidden: 16 } });
     assert.equal(last.task.splitSeed, undefined);
-    const opts = parseTrialConfig({ task: { name: 'copy', T: 20 }, model: { type: 'hadamrnn', hidden: 16, uInit: 'normal', biasInit: 'zeros', paddingIdx: null } });
+    const opts = parseTrialConfig({ task: { name: 'copy', T: 21 }, model: { type: 'hadamrnn', hidden: 16, uInit: 'normal', biasInit: 'zeros', paddingIdx: null } });
     assert.deepEqual([(opts.model as { uInit?: string }).uInit, (opts.model as { biasInit?: string }).biasInit, opts.model.paddingIdx], ['normal', 'zeros', null]);
-    assert.throws(() => parseTrialConfig({ task: { name: 'copy', T: 20 }, model: { type: 'hadamrnn', hidden: 16, uInit: 'he' } }), /model\.uInit: expected one of 'xavier' \| 'normal', got 'he'/);
-    assert.throws(() => parseTrialConfig({ task: { name: 'copy', T: 20 }, model: { type: 'lstm', hidden: 16, biasInit: 'ones' } }), /model\.biasInit: expected one of 'fan-in' \| 'zeros', got 'ones'/);
+    assert.throws(() => parseTrialConfig({ task: { name: 'copy', T: 21 }, model: { type: 'hadamrnn', hidden: 16, uInit: 'he' } }), /model\.uInit: expected one of 'xavier' \| 'normal', got 'he'/);
+    assert.throws(() => parseTrialConfig({ task: { name: 'copy', T: 21 }, model: { type: 'lstm', hidden: 16, biasInit: 'ones' } }), /model\.biasInit: expected one of 'fan-in' \| 'zeros', got 'ones'/);
   });
 
   it('errors name the key path, what was expected and what was given', () => {
-    const base = { task: { name: 'copy', T: 20 } };
+    const base = { task: { name: 'copy', T: 21 } };
     assert.throws(() => parseTrialConfig({ ...base, model: { type: 'qornn', hidden: 16, bits: 0 } }), /^InputError: model\.bits: expected an integer in 1\.\.16, got 0$/);
     assert.throws(() => parseTrialConfig({ ...base, model: { type: 'hadamrnn', hidden: 16, bitz: 4 } }), /model\.bitz: unknown key/);
     assert.throws(() => parseTrialConfig({ ...base, model: { type: 'gru', hidden: 16 } }), /model\.type: expected one of 'ornn' \| 'qornn' \| 'hadamrnn' \| 'lstm' \| 'fastrnn' \| 'fastgrnn', got 'gru'/);
@@ -82,7 +82,7 @@ describe('trial config', () => {
   });
 
   it('ptq: weight-only (bits, ioBits) and integer-only (actBits, weightBits, statistic, calibrationBatches) settings', () => {
-    const base = { task: { name: 'copy', T: 20 }, model: { type: 'qornn', hidden: 16, bits: 4 }, mode: 'ptq' } as const;
+    const base = { task: { name: 'copy', T: 21 }, model: { type: 'qornn', hidden: 16, bits: 4 }, mode: 'ptq' } as const;
     assert.deepEqual(parseTrialConfig({ ...base, ptq: { bits: 3 } }).ptq, { bits: 3 });
     assert.deepEqual(parseTrialConfig({ ...base, ptq: { actBits: 12 } }).ptq, { actBits: 12 });
     const full = parseTrialConfig({ ...base, ptq: { bits: 4, ioBits: 8, actBits: 8, weightBits: 6, statistic: 'p99.9', calibrationBatches: 3 } });
