@@ -11,7 +11,7 @@ import { createTask, batchToTensors } from '@orthoquant/tasks';
 import { runTrial, modelIO, forwardInChunks, parseTrialConfig, TrialStoppedError, Optimizer, globalNorm, readCheckpoint } from './index.js';
 import type { TrainEvent } from './index.js';
 import { tinyTrial } from './testing.js';
-import { tempDir, writeAclImdbFixture, writeGlueFixture, writePtbFixture } from '@orthoquant/tasks/testing';
+import { withTempDir, writeAclImdbFixture, writeGlueFixture, writePtbFixture } from '@orthoquant/tasks/testing';
 
 before(async () => {
   await testBackend();
@@ -332,14 +332,13 @@ describe('runTrial', () => {
     assert.ok(Number.isFinite(s.ptq_val_loss) && s.ptq_orthogonality_error > 0);
   });
 
-  it('PTB characters: token embedding, hidden state carried across BPTT windows, bits per character', async () => {
-    const tmp = tempDir();
-    try {
-      writePtbFixture(tmp.dir);
+  it('PTB characters: token embedding, hidden state carried across BPTT windows, bits per character', () =>
+    withTempDir(async (dir) => {
+      writePtbFixture(dir);
       const c = collect();
       const s = await runTrial(
         tinyTrial({
-          task: { name: 'ptb-char', path: tmp.dir, bptt: 5 },
+          task: { name: 'ptb-char', path: dir, bptt: 5 },
           model: { type: 'hadamrnn', hidden: 16, embeddingDim: 6, bits: 4 },
           batchSize: 2,
           evalBatchSize: 1,
@@ -351,46 +350,35 @@ describe('runTrial', () => {
       const train = c.events.flatMap((e) => (e.type === 'epoch' ? [e.metrics.train_loss] : []));
       assert.equal(train.length, 3);
       assert.ok(train[2] < train[0], `train loss per epoch ${train}`);
-    } finally {
-      tmp.cleanup();
-    }
-  });
+    }));
 
-  it('IMDB (aclImdb folder): last-step readout, one sigmoid logit', async () => {
-    const tmp = tempDir();
-    try {
-      writeAclImdbFixture(tmp.dir);
+  it('IMDB (aclImdb folder): last-step readout, one sigmoid logit', () =>
+    withTempDir(async (dir) => {
+      writeAclImdbFixture(dir);
       const s = await runTrial(
         tinyTrial({
-          task: { name: 'imdb', path: tmp.dir, format: 'aclImdb', vocabSize: 30, maxLen: 8 },
+          task: { name: 'imdb', path: dir, format: 'aclImdb', vocabSize: 30, maxLen: 8 },
           model: { type: 'qornn', hidden: 8, embeddingDim: 4, bits: 4 },
           batchSize: 2,
           budget: { epochs: 1 },
         }),
       );
       assert.ok(s.val_accuracy >= 0 && s.val_accuracy <= 1 && Number.isFinite(s.test_loss));
-    } finally {
-      tmp.cleanup();
-    }
-  });
+    }));
 
-  it('GLUE QQP (fixture TSVs + tiny WordPiece vocabulary): Block-HadamRNN, balanced sampler, test accuracy and F1', async () => {
-    const tmp = tempDir();
-    try {
-      writeGlueFixture(tmp.dir);
+  it('GLUE QQP (fixture TSVs + tiny WordPiece vocabulary): Block-HadamRNN, balanced sampler, test accuracy and F1', () =>
+    withTempDir(async (dir) => {
+      writeGlueFixture(dir);
       const s = await runTrial(
         tinyTrial({
-          task: { name: 'qqp', path: tmp.dir, maxLen: 24, sampler: 'balanced' },
+          task: { name: 'qqp', path: dir, maxLen: 24, sampler: 'balanced' },
           model: { type: 'hadamrnn', hidden: 8, embeddingDim: 4, bits: 4, blockSize: 4 },
           batchSize: 2,
           budget: { epochs: 1 },
         }),
       );
       assert.ok(s.test_f1 >= 0 && s.test_f1 <= 1 && Number.isFinite(s.test_loss) && s.val_accuracy >= 0);
-    } finally {
-      tmp.cleanup();
-    }
-  });
+    }));
 });
 
 describe('loss', () => {
