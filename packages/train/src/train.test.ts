@@ -398,6 +398,48 @@ describe('loss', () => {
   });
 });
 
+/**
+ * Every tiny model, on the composed ops and on the fused dense loss (ORTHOQUANT_FUSED_DENSE): the
+ * fused training loss equals lossTensor(forward(x)) in value (within `lossTol`, relative) and in
+ * the gradient of every trainable variable (within 1e-4), without leaking tensors. Returns the
+ * model types covered.
+ */
+function checkFusedLoss(lossTensor: typeof import('./loss.js').lossTensor, io: Parameters<typeof createModel>[1], x: tf.Tensor, y: tf.Tensor, o: { seed: number; lossTol: number; applies: string }): Set<string> {
+  const types = new Set<string>();
+  for (const [label, config, dense] of tinyConfigs(8).flatMap(({ label, config }) => [[label, config, false], [`${label} (fused dense)`, config, true]] as const)) {
+    setFusedDense(dense);
+    const model = createModel(config, io, o.seed);
+    try {
+      types.add(config.type);
+      const g = model.trainableVariables();
+      const vars = [...g.orthogonal, ...g.other, ...g.managed.map((m) => m.variable)];
+      const before = tf.memory().numTensors;
+      const ref = tf.variableGrads(() => lossTensor(model.forward(x), y, 'softmax-cross-entropy'), vars);
+      const fused = tf.variableGrads(() => {
+        const r = model.trainingLoss!(x, y);
+        assert.ok(r, `${label}: trainingLoss applies to ${o.applies}`);
+        return r.loss;
+      }, vars);
+      const a = fused.value.dataSync()[0];
+      const b = ref.value.dataSync()[0];
+      assert.ok(Number.isFinite(b) && Math.abs(a - b) <= o.lossTol * Math.abs(b), `${label}: loss ${a} vs ${b}`);
+      for (const v of vars) {
+        const ga = fused.grads[v.name];
+        const gb = ref.grads[v.name];
+        assert.ok(ga && gb, `${label}: gradient of ${v.name} missing`);
+        const [num, den] = tf.tidy(() => [tf.norm(tf.sub(ga, gb)).dataSync()[0], tf.norm(gb).dataSync()[0]]);
+        assert.ok(num <= 1e-4 * Math.max(den, 1e-6), `${label}: d${v.name} relative error ${num / den} (|g| = ${den})`);
+      }
+      tf.dispose([ref.value, fused.value, ...Object.values(ref.grads), ...Object.values(fused.grads)]);
+      assert.equal(tf.memory().numTensors, before, `${label}: tensors leaked`);
+    } finally {
+      model.dispose();
+    }
+  }
+  setFusedDense(null);
+  return types;
+}
+
 describe('fused training loss (readout + softmax cross-entropy)', () => {
   it('equals lossTensor(forward(x)) in value and in the gradient of every trainable variable, without leaks', async () => {
     const { lossTensor } = await import('./loss.js');
@@ -405,39 +447,8 @@ describe('fused training loss (readout + softmax cross-entropy)', () => {
     assert.equal(task.loss, 'softmax-cross-entropy');
     const batch = task.epochBatches('train', 16, createRng(5).fork('data').fork(0)).next().value!;
     const { x, y } = batchToTensors(batch, task.inputDim);
-    const types = new Set<string>();
     // Dense ORNN/QORNN: the composed ops (default) and denseRnnLoss (ORTHOQUANT_FUSED_DENSE=1).
-    for (const [label, config, dense] of tinyConfigs(8).flatMap(({ label, config }) => [[label, config, false], [`${label} (fused dense)`, config, true]] as const)) {
-      setFusedDense(dense);
-      const model = createModel(config, modelIO(task), 11);
-      try {
-        types.add(config.type);
-        const g = model.trainableVariables();
-        const vars = [...g.orthogonal, ...g.other, ...g.managed.map((m) => m.variable)];
-        const before = tf.memory().numTensors;
-        const ref = tf.variableGrads(() => lossTensor(model.forward(x), y, 'softmax-cross-entropy'), vars);
-        const fused = tf.variableGrads(() => {
-          const r = model.trainingLoss!(x, y);
-          assert.ok(r, `${label}: trainingLoss applies to a many-to-many copy task`);
-          return r.loss;
-        }, vars);
-        const a = fused.value.dataSync()[0];
-        const b = ref.value.dataSync()[0];
-        assert.ok(Number.isFinite(b) && Math.abs(a - b) <= 1e-4 * Math.abs(b), `${label}: loss ${a} vs ${b}`);
-        for (const v of vars) {
-          const ga = fused.grads[v.name];
-          const gb = ref.grads[v.name];
-          assert.ok(ga && gb, `${label}: gradient of ${v.name} missing`);
-          const [num, den] = tf.tidy(() => [tf.norm(tf.sub(ga, gb)).dataSync()[0], tf.norm(gb).dataSync()[0]]);
-          assert.ok(num <= 1e-4 * Math.max(den, 1e-6), `${label}: d${v.name} relative error ${num / den} (|g| = ${den})`);
-        }
-        tf.dispose([ref.value, fused.value, ...Object.values(ref.grads), ...Object.values(fused.grads)]);
-        assert.equal(tf.memory().numTensors, before, `${label}: tensors leaked`);
-      } finally {
-        model.dispose();
-      }
-    }
-    setFusedDense(null);
+    const types = checkFusedLoss(lossTensor, modelIO(task), x, y, { seed: 11, lossTol: 1e-4, applies: 'a many-to-many copy task' });
     for (const t of ['hadamrnn', 'qornn', 'ornn']) assert.ok(types.has(t), `covers ${t}`);
     tf.dispose([x, y]);
   });
@@ -447,29 +458,7 @@ describe('fused training loss (readout + softmax cross-entropy)', () => {
     const io = { inputSize: 3, outputSize: 5, readout: 'last' as const };
     const x = randomInputs(7, 4, 3, 5);
     const y = tf.tensor1d([4, 0, 2, 1], 'int32');
-    for (const [label, config, dense] of tinyConfigs(8).flatMap(({ label, config }) => [[label, config, false], [`${label} (fused dense)`, config, true]] as const)) {
-      setFusedDense(dense);
-      const model = createModel(config, io, 13);
-      try {
-        const g = model.trainableVariables();
-        const vars = [...g.orthogonal, ...g.other, ...g.managed.map((m) => m.variable)];
-        const before = tf.memory().numTensors;
-        const ref = tf.variableGrads(() => lossTensor(model.forward(x), y, 'softmax-cross-entropy'), vars);
-        const fused = tf.variableGrads(() => model.trainingLoss!(x, y)!.loss, vars);
-        const a = fused.value.dataSync()[0];
-        const b = ref.value.dataSync()[0];
-        assert.ok(Number.isFinite(b) && Math.abs(a - b) <= 1e-5 * Math.abs(b), `${label}: loss ${a} vs ${b}`);
-        for (const v of vars) {
-          const [num, den] = tf.tidy(() => [tf.norm(tf.sub(fused.grads[v.name], ref.grads[v.name])).dataSync()[0], tf.norm(ref.grads[v.name]).dataSync()[0]]);
-          assert.ok(num <= 1e-4 * Math.max(den, 1e-6), `${label}: d${v.name} relative error ${num / den} (|g| = ${den})`);
-        }
-        tf.dispose([ref.value, fused.value, ...Object.values(ref.grads), ...Object.values(fused.grads)]);
-        assert.equal(tf.memory().numTensors, before, `${label}: tensors leaked`);
-      } finally {
-        model.dispose();
-      }
-    }
-    setFusedDense(null);
+    checkFusedLoss(lossTensor, io, x, y, { seed: 13, lossTol: 1e-5, applies: 'a last-step readout' });
     tf.dispose([x, y]);
   });
 
