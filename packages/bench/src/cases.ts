@@ -172,14 +172,16 @@ async function runFloor(ctx: RunContext): Promise<CaseMeasurement> {
  */
 export type InferenceEngine = 'float-js' | 'float-native' | 'integer-js' | 'integer-native';
 
-function inferenceCase(kind: 'hadamrnn' | 'dense', engine: InferenceEngine): BenchCase {
+function inferenceCase(kind: 'hadamrnn' | 'dense', engine: InferenceEngine, actBits = 12): BenchCase {
   const shape = (q: boolean): Shape => (q ? { n: 32, B: 4, T: 50 } : { n: 128, B: 8, T: 1000 });
   const [number, where] = engine.split('-') as ['float' | 'integer', 'js' | 'native'];
+  // 12-bit activations are the headline width and carry no suffix.
+  const width = actBits === 12 ? null : actBits;
   return {
-    // infer-float-hadamrnn, infer-int-dense-native, …
-    name: `infer-${number === 'float' ? 'float' : 'int'}-${kind}${where === 'native' ? '-native' : ''}`,
+    // infer-float-hadamrnn, infer-int-dense-native, infer-int-hadamrnn-native-8b, …
+    name: `infer-${number === 'float' ? 'float' : 'int'}-${kind}${where === 'native' ? '-native' : ''}${width ? `-${width}b` : ''}`,
     group: 'inference',
-    label: `${number === 'float' ? 'float' : 'integer-only'} ${kind === 'hadamrnn' ? 'HadamRNN' : 'dense ORNN'}, ${where === 'js' ? 'JS' : 'native'} engine`,
+    label: `${number === 'float' ? 'float' : 'integer-only'} ${kind === 'hadamrnn' ? 'HadamRNN' : 'dense ORNN'}, ${where === 'js' ? 'JS' : 'native'} engine${width ? `, ${width}-bit activations` : ''}`,
     shape,
     async run(ctx) {
       const s = shape(ctx.quick);
@@ -207,11 +209,15 @@ function inferenceCase(kind: 'hadamrnn' | 'dense', engine: InferenceEngine): Ben
           }
         }
       } else {
-        const model = exportInteger(float, calibrate(float, [{ inputs: x, T: s.T, B: s.B }]), { actBits: 12, weightBits: 8 });
+        const model = exportInteger(float, calibrate(float, [{ inputs: x, T: s.T, B: s.B }]), { actBits, weightBits: 8 });
         setIntegerEngine(engine === 'integer-native' ? 'auto' : 'js');
-        const ran = runInteger(model, x, s.T, s.B).engine ?? 'js';
+        const probe = runInteger(model, x, s.T, s.B);
+        const ran = probe.engine ?? 'js';
         fn = () => void runInteger(model, x, s.T, s.B);
-        notes.push(`integer-only engine (runInteger: input quantization, projection, recurrence, readout), ${ran === 'native' ? (kind === 'hadamrnn' ? 'native (int32 SIMD, multiplication-free recurrence)' : 'native (integer SIMD products, 16-bit operands where a bound proves the sums exact)') : 'JS'}, 12-bit activations` + (kind === 'hadamrnn' ? ', 4-bit U/V' : ', 8-bit W/U/V'));
+        // Which lanes the native HadamRNN step ran on (a row takes int16 lanes when its step provably fits int16).
+        const lanes = probe.int16Steps === undefined ? '' : probe.int16Steps === s.T * s.B ? 'int16 lanes on every step' : probe.int16Steps === 0 ? 'int32 lanes on every step (m·2^(b−1) + |z| exceeds int16)' : `int16 lanes on ${((100 * probe.int16Steps) / (s.T * s.B)).toFixed(0)}% of row-steps, int32 on the rest`;
+        const nativeNote = kind === 'hadamrnn' ? `native (multiplication-free SIMD recurrence, ${lanes})` : 'native (integer SIMD products, 16-bit operands where a bound proves the sums exact)';
+        notes.push(`integer-only engine (runInteger: input quantization, projection, recurrence, readout), ${ran === 'native' ? nativeNote : 'JS'}, ${actBits}-bit activations` + (kind === 'hadamrnn' ? ', 4-bit U/V' : ', 8-bit W/U/V'));
         if (ran === 'native') kernel = { implementation: 'native', simd: integerEngineInfo().simd, threads: 1 };
         else if (engine === 'integer-native') {
           kernel.reason = integerEngineInfo().reason ?? 'native engine not available';
@@ -343,17 +349,15 @@ export const CASES: BenchCase[] = [
   trainCase('pmnist-hadamrnn-n384', 'train-pmnist', 'HadamRNN n = 384 = 12·32 (4-bit U/V, Kronecker order)', (n) => ({ type: 'hadamrnn', hidden: n, bits: 4 }), {}, (q) => (q ? { ...PMNIST_QUICK, n: 48 } : { ...PMNIST, n: 384 })),
   trainCase('pmnist-qornn', 'train-pmnist', 'dense QORNN STE-Björck (4 bits)', (n) => ({ type: 'qornn', hidden: n, strategy: 'ste-bjorck', bits: 4 }), { fused: PMNIST_PEERS.fused }),
   { name: 'floor-tfjs-loop', group: 'floor', label: 'linear RNN, tfjs op per step (copy shape)', shape: (q) => (q ? COPY_QUICK : { ...COPY, T: FLOOR_T }), run: runFloor },
-  ...(
-    [
-      ['hadamrnn', 'float-js'],
-      ['hadamrnn', 'integer-js'],
-      ['hadamrnn', 'float-native'],
-      ['hadamrnn', 'integer-native'],
-      ['dense', 'float-js'],
-      ['dense', 'integer-js'],
-      ['dense', 'integer-native'],
-    ] as const
-  ).map(([kind, engine]) => inferenceCase(kind, engine)),
+  inferenceCase('hadamrnn', 'float-js'),
+  inferenceCase('hadamrnn', 'integer-js'),
+  inferenceCase('hadamrnn', 'float-native'),
+  inferenceCase('hadamrnn', 'integer-native'),
+  // The same model at the papers' other activation widths (the 12-bit row above is the headline; each width is judged on its own).
+  ...[6, 8, 10].map((bits) => inferenceCase('hadamrnn', 'integer-native', bits)),
+  inferenceCase('dense', 'float-js'),
+  inferenceCase('dense', 'integer-js'),
+  inferenceCase('dense', 'integer-native'),
   sweepCase(1),
   sweepCase(2),
   ...(['copy', 'pmnist'] as const).flatMap((g) => {

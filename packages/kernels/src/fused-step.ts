@@ -24,6 +24,7 @@ import type { KernelImplementation, OpImplementations } from './implementation.j
 import { isSignVector } from './scan-reversible.js';
 import { checkFloat, defineFusedOp } from './fused-op.js';
 import type { FusedAttrs, KernelCall, TensorIo } from './fused-op.js';
+import { checkArray, checkIndices, checkPositiveIntegers } from './checks.js';
 
 export interface FusedStepSpec {
   T: number;
@@ -92,40 +93,28 @@ export function anchorLength(spec: FusedStepSpec): number {
 /** Check a spec and its buffers; messages name the offending quantity. */
 export function checkFusedStep(spec: FusedStepSpec, inp: FusedStepInputs, where: string): void {
   const { T, B, n, k, classes, blockSize: m } = spec;
-  for (const [name, v] of [['T', T], ['B', B], ['n', n], ['k', k], ['classes', classes]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`${where}: ${name} must be a positive integer, got ${v}`);
-  }
+  checkPositiveIntegers(where, [['T', T], ['B', B], ['n', n], ['k', k], ['classes', classes]]);
   if (spec.kind !== 'hadamard' && spec.kind !== 'dense') throw new Error(`${where}: kind must be hadamard|dense, got '${String(spec.kind)}'`);
   if (!['linear', 'relu', 'tanh'].includes(spec.activation)) throw new Error(`${where}: activation must be linear|relu|tanh, got '${String(spec.activation)}'`);
   if (spec.kind === 'hadamard' && spec.activation !== 'linear') throw new Error(`${where}: the hadamard fused step is linear (reversible BPTT), got activation '${spec.activation}'`);
   if (spec.kind === 'hadamard') checkHadamardOrder({ n, blockSize: m, p: spec.p, hp: spec.hp }, where);
   if (!Number.isInteger(spec.anchorEvery) || spec.anchorEvery < 0) throw new Error(`${where}: anchorEvery must be a non-negative integer, got ${spec.anchorEvery}`);
-  const want = (name: string, a: Float32Array | Int32Array | null, len: number, type: 'f32' | 'i32' = 'f32') => {
-    if (!(type === 'f32' ? a instanceof Float32Array : a instanceof Int32Array)) throw new Error(`${where}: ${name} must be a${type === 'f32' ? ' Float32Array' : 'n Int32Array'}`);
-    if (a!.length !== len) throw new Error(`${where}: ${name} has ${a!.length} values, expected ${len}`);
-  };
   if (spec.indexInputs) {
-    want('x', inp.x, T * B, 'i32');
-    for (let r = 0; r < inp.x.length; r++) {
-      const i = inp.x[r];
-      if (!(i >= 0 && i < k)) throw new Error(`${where}: input index ${i} at row ${r} is outside [0, ${k})`);
-    }
+    checkArray(where, 'x', inp.x, T * B, 'i32');
+    checkIndices(where, 'input index', inp.x as Int32Array, k);
   } else {
-    want('x', inp.x, T * B * k);
+    checkArray(where, 'x', inp.x, T * B * k);
   }
-  want('U', inp.U, k * n);
-  want('b', inp.b, n);
-  if (spec.kind === 'dense') want('W', inp.s, n * n);
-  else want('s', inp.s, n);
+  checkArray(where, 'U', inp.U, k * n);
+  checkArray(where, 'b', inp.b, n);
+  if (spec.kind === 'dense') checkArray(where, 'W', inp.s, n * n);
+  else checkArray(where, 's', inp.s, n);
   if (spec.kind === 'hadamard' && !isSignVector(inp.s)) throw new Error(`${where}: every s must be exactly ±1 (reversible BPTT needs an exactly orthogonal recurrence)`);
-  if (inp.h0) want('h0', inp.h0, B * n);
-  want('V', inp.V, n * classes);
-  want('c', inp.c, classes);
-  want('targets', inp.targets, spec.lastOnly ? B : T * B, 'i32');
-  for (let r = 0; r < inp.targets.length; r++) {
-    const t = inp.targets[r];
-    if (t < 0 || t >= classes) throw new Error(`${where}: target ${t} at row ${r} is outside [0, ${classes})`);
-  }
+  if (inp.h0) checkArray(where, 'h0', inp.h0, B * n);
+  checkArray(where, 'V', inp.V, n * classes);
+  checkArray(where, 'c', inp.c, classes);
+  checkArray(where, 'targets', inp.targets, spec.lastOnly ? B : T * B, 'i32');
+  checkIndices(where, 'target', inp.targets, classes);
 }
 
 // ---------------------------------------------------------------------------------------------
