@@ -408,7 +408,7 @@ inline void rowStep16(int16_t* h, const int16_t* z, const int16_t* s, int n, int
   for (int c = 0; c < n; c += NV * L) {
 #pragma GCC unroll 8
     for (int i = 0; i < NV; i++) r[i] = lds(h + c + i * L);
-    iwhtChunk<v16s, NV>(r, m);
+    whtChunk<v16s, NV>(r, m);
     if (whole) {
 #pragma GCC unroll 8
       for (int i = 0; i < NV; i++) sts(h + c + i * L, post(r[i], lds(z + c + i * L), lds(s + c + i * L)));
@@ -438,7 +438,7 @@ inline void rowStep32(int16_t* h, const int32_t* z, const int32_t* s, int n, int
   for (int c = 0; c < n; c += NV * L) {
 #pragma GCC unroll 8
     for (int i = 0; i < NV; i++) r[i] = widen8(h + c + i * L);
-    iwhtChunk<v8i, NV>(r, m);
+    whtChunk<v8i, NV>(r, m);
     if (whole) {
 #pragma GCC unroll 8
       for (int i = 0; i < NV; i++) r[i] = post(r[i], ldi(z + c + i * L), ldi(s + c + i * L));
@@ -628,10 +628,134 @@ napi_value IntegerOrnn(const Args& a) {
   return nullptr;
 }
 
+// ---------------------------------------------------------------------------------------------
+// The float HadamRNN (FloatHadamRnn below), built like the integer one: the step of a row on
+// register chunks with the tail fused (one load and one store of the state per step where the
+// blocks fit a chunk), one-hot projection rows cached, the readout without padded outputs.
+
+// The step's tail on one vector: v = a·(sign/√m) + z, then ReLU.
+OQ_ALWAYS_INLINE v8 floatPost(v8 a, v8 z, v8 s, bool relu) {
+  const v8 v = a * s + z;
+  return relu ? (v < splat(0.f) ? splat(0.f) : v) : v;
+}
+
+// One step of one row (n % 8 == 0) in place; s: sign/√m.
+template <int NV>
+inline void floatRowStep(float* h, const float* z, const float* s, int n, int m, bool relu) {
+  constexpr int L = 8;
+  v8 r[NV];
+  const bool whole = m <= NV * L;  // the chunk holds whole blocks: tail fused
+  for (int c = 0; c < n; c += NV * L) {
+#pragma GCC unroll 8
+    for (int i = 0; i < NV; i++) r[i] = ld(h + c + i * L);
+    whtChunk<v8, NV>(r, m);
+    if (whole) {
+#pragma GCC unroll 8
+      for (int i = 0; i < NV; i++) st(h + c + i * L, floatPost(r[i], ld(z + c + i * L), ld(s + c + i * L), relu));
+    } else {
+#pragma GCC unroll 8
+      for (int i = 0; i < NV; i++) st(h + c + i * L, r[i]);
+    }
+  }
+  if (whole) return;
+  whtPasses<v8, float>(h, n, m, NV * L);
+  const int hh = m / 2;  // the last stage, fused with the tail
+  for (int base = 0; base < n; base += m)
+    for (int j = base; j < base + hh; j += L) {
+      const v8 a = ld(h + j), b = ld(h + j + hh);
+      st(h + j, floatPost(a + b, ld(z + j), ld(s + j), relu));
+      st(h + j + hh, floatPost(a - b, ld(z + j + hh), ld(s + j + hh), relu));
+    }
+}
+
+// Input projection z = b + Σ_d x_d·U[d] (zero inputs skipped). A row with at most one nonzero
+// input is kept per position d (the last value seen there: one-hot and token inputs hit it
+// every time); others are computed into `scratch`.
+struct FloatProjection {
+  int D, n;
+  const float* U;
+  const float* bias;
+  std::vector<float> scratch, rows, values;  // rows: [D + 1, n], d = −1 (bias only) first
+  std::vector<char> valid;
+  FloatProjection(int D_, int n_, const float* U_, const float* b_) : D(D_), n(n_), U(U_), bias(b_), scratch(n_) {}
+
+  void compute(const float* x, float* z) const {
+    std::memcpy(z, bias, sizeof(float) * n);
+    for (int d = 0; d < D; d++) {
+      const float xd = x[d];
+      if (xd == 0.f) continue;
+      const float* row = U + size_t(d) * n;
+      for (int j = 0; j < n; j++) z[j] += xd * row[j];
+    }
+  }
+
+  const float* row(const float* x) {
+    int nonzero = 0, which = -1;
+    if (D <= 32) {  // branch-free, as Projection::row
+      for (int d = 0; d < D; d++) {
+        const bool off = x[d] != 0.f;
+        nonzero += off;
+        which = off ? d : which;
+      }
+    } else {
+      for (int d = 0; d < D && nonzero < 2; d++)
+        if (x[d] != 0.f) nonzero++, which = d;
+    }
+    if (nonzero >= 2) {
+      compute(x, scratch.data());
+      return scratch.data();
+    }
+    if (valid.empty()) rows.resize(size_t(D + 1) * n), values.resize(D + 1), valid.resize(D + 1, 0);
+    const float value = which >= 0 ? x[which] : 0.f;  // compared bit for bit
+    float* r = &rows[size_t(which + 1) * n];
+    if (!valid[which + 1] || std::memcmp(&values[which + 1], &value, sizeof value) != 0) {
+      compute(x, r);
+      values[which + 1] = value;
+      valid[which + 1] = 1;
+    }
+    return r;
+  }
+};
+
+// Readout of one row: out[o] = c[o] + Σ_j Vt[o, j]·f(h_j), K outputs at a time, one 8-lane
+// accumulator each (independent FMA chains), each summed the same way whatever K is.
+template <int K>
+OQ_ALWAYS_INLINE void floatReadoutGroup(const float* h, const float* vt, int n, bool relu, const float* c, float* out) {
+  v8 acc[K];
+#pragma GCC unroll 8
+  for (int q = 0; q < K; q++) acc[q] = splat(0.f);
+  for (int j = 0; j < n; j += 8) {
+    v8 fj = ld(h + j);
+    if (relu) fj = fj < splat(0.f) ? splat(0.f) : fj;
+#pragma GCC unroll 8
+    for (int q = 0; q < K; q++) acc[q] += fj * ld(vt + size_t(q) * n + j);
+  }
+#pragma GCC unroll 8
+  for (int q = 0; q < K; q++) {
+    const v8 a = acc[q];
+    out[q] = c[q] + (((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])));
+  }
+}
+
+inline void floatReadout(const float* h, const float* Vt, int np, int O, bool relu, const float* c, float* out) {
+  int o0 = 0;
+  for (; o0 + 8 <= O; o0 += 8) floatReadoutGroup<8>(h, Vt + size_t(o0) * np, np, relu, c + o0, out + o0);
+  const float* vt = Vt + size_t(o0) * np;
+  switch (O - o0) {
+    case 0: break;
+    case 1: floatReadoutGroup<1>(h, vt, np, relu, c + o0, out + o0); break;
+    case 2: floatReadoutGroup<2>(h, vt, np, relu, c + o0, out + o0); break;
+    case 3: floatReadoutGroup<3>(h, vt, np, relu, c + o0, out + o0); break;
+    case 4: floatReadoutGroup<4>(h, vt, np, relu, c + o0, out + o0); break;
+    case 5: floatReadoutGroup<5>(h, vt, np, relu, c + o0, out + o0); break;
+    case 6: floatReadoutGroup<6>(h, vt, np, relu, c + o0, out + o0); break;
+    default: floatReadoutGroup<7>(h, vt, np, relu, c + o0, out + o0); break;
+  }
+}
+
 // floatHadamRnn(T, B, n, m, D, O, relu, readRelu, manyToMany, x, U, b, scaledSigns, V, c, h, logits):
-// the float32 inference of the same model, built like the integer engine (one row at a time:
-// projection with zero inputs skipped, the float WHT of common.h, ·(sign/√m) + z, readout dots
-// with 8-lane accumulators), for the integer-vs-float speed comparison.
+// the float32 inference of the same model, built like the integer engine (above), for the
+// integer-vs-float speed comparison.
 napi_value FloatHadamRnn(const Args& a) {
   const int T = a.i32(0, "T"), B = a.i32(1, "B"), n = a.i32(2, "n"), m = a.i32(3, "m");
   const int D = a.i32(4, "inputSize"), O = a.i32(5, "outputSize");
@@ -646,47 +770,29 @@ napi_value FloatHadamRnn(const Args& a) {
   const float* c = a.f32(14, O, "c");
   float* h = a.f32(15, size_t(B) * n, "h");
   float* logits = a.f32(16, size_t(many ? T : 1) * B * O, "logits");
-  const int np = (n + 7) / 8 * 8;
-  const int Op = (O + 7) / 8 * 8;  // outputs padded to whole groups of 8 (zero rows)
-  std::vector<float> Vt(size_t(Op) * np, 0.f), z(np, 0.f), f(np, 0.f);
+  const int np = (n + 7) / 8 * 8;  // rows of n % 8 ≠ 0 are padded with zeros for the readout
+  std::vector<float> Vt(size_t(O) * np, 0.f), hp(n % 8 ? np : 0, 0.f);
   for (int j = 0; j < n; j++)
     for (int o = 0; o < O; o++) Vt[size_t(o) * np + j] = V[size_t(j) * O + o];
+  FloatProjection proj(D, n, U, bias);
+  const int nv = chunkVectors(m, 8);
   for (int t = 0; t < T; t++) {
     const bool emit = many || t == T - 1;
     for (int b = 0; b < B; b++) {
       float* hb = h + size_t(b) * n;
-      const float* xr = x + (size_t(t) * B + b) * D;
-      std::memcpy(z.data(), bias, sizeof(float) * n);
-      for (int d = 0; d < D; d++) {
-        const float xd = xr[d];
-        if (xd == 0.f) continue;
-        const float* row = U + size_t(d) * n;
-        for (int j = 0; j < n; j++) z[j] += xd * row[j];
-      }
-      fwht_row(hb, n, m);
-      for (int j = 0; j < n; j++) {
-        const float v = hb[j] * sc[j] + z[j];
-        hb[j] = relu && v < 0.f ? 0.f : v;
-      }
-      if (!emit) continue;
-      for (int j = 0; j < n; j++) f[j] = readRelu && hb[j] < 0.f ? 0.f : hb[j];
-      float* out = logits + (size_t(many ? t : 0) * B + b) * O;
-      // Up to 8 outputs at a time, one accumulator each: independent FMA chains, not one
-      // latency-bound chain per output.
-      for (int o0 = 0; o0 < O; o0 += 8) {
-        const int k = std::min(8, O - o0);
-        v8 acc[8];
-        for (int q = 0; q < 8; q++) acc[q] = splat(0.f);
-        const float* vt = &Vt[size_t(o0) * np];
-        for (int j = 0; j < np; j += 8) {
-          const v8 fj = ld(&f[j]);
-          for (int q = 0; q < 8; q++) acc[q] += fj * ld(vt + size_t(q) * np + j);  // constant trip count: registers
+      const float* z = proj.row(x + (size_t(t) * B + b) * D);
+      const float* hr = hb;
+      if (n % 8 == 0) {
+        byChunk(nv, [&](auto k) { floatRowStep<decltype(k)::value>(hb, z, sc, n, m, relu); });
+      } else {
+        fwht_row(hb, n, m);
+        for (int j = 0; j < n; j++) {
+          const float v = hb[j] * sc[j] + z[j];
+          hb[j] = hp[j] = relu && v < 0.f ? 0.f : v;
         }
-        for (int q = 0; q < k; q++) {
-          const v8 a = acc[q];
-          out[o0 + q] = c[o0 + q] + (((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])));
-        }
+        hr = hp.data();
       }
+      if (emit) floatReadout(hr, Vt.data(), np, O, readRelu, c, logits + (size_t(many ? t : 0) * B + b) * O);
     }
   }
   return nullptr;

@@ -73,13 +73,13 @@ inline void fwht_row(float* x, int n, int m) {
 inline void iwht_row(int32_t* x, int n, int m) { butterflies(reinterpret_cast<uint32_t*>(x), n, m); }
 
 // The strides 1, 2, 4 (int32) or 1, 2, 4, 8 (int16) below the block size m, inside one vector.
-OQ_ALWAYS_INLINE v8i iwhtLanes(v8i v, int m) {
+OQ_ALWAYS_INLINE v8i whtLanes(v8i v, int m) {
   if (m >= 2) v = SHUF(v, 1, 0, 3, 2, 5, 4, 7, 6) + flip32(v, (v8i){1, -1, 1, -1, 1, -1, 1, -1});
   if (m >= 4) v = SHUF(v, 2, 3, 0, 1, 6, 7, 4, 5) + flip32(v, (v8i){1, 1, -1, -1, 1, 1, -1, -1});
   if (m >= 8) v = SHUF(v, 4, 5, 6, 7, 0, 1, 2, 3) + flip32(v, (v8i){1, 1, 1, 1, -1, -1, -1, -1});
   return v;
 }
-OQ_ALWAYS_INLINE v16s iwhtLanes(v16s v, int m) {
+OQ_ALWAYS_INLINE v16s whtLanes(v16s v, int m) {
   if (m >= 2) v = SHUF16(v, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14) + flip16(v, (v16s){1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1});
   if (m >= 4) v = SHUF16(v, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13) + flip16(v, (v16s){1, 1, -1, -1, 1, 1, -1, -1, 1, 1, -1, -1, 1, 1, -1, -1});
   if (m >= 8) v = SHUF16(v, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11) + flip16(v, (v16s){1, 1, 1, 1, -1, -1, -1, -1, 1, 1, 1, 1, -1, -1, -1, -1});
@@ -87,9 +87,18 @@ OQ_ALWAYS_INLINE v16s iwhtLanes(v16s v, int m) {
   return v;
 }
 
-// The strides HV, 2·HV, … < NV (in vectors) across the chunk's vectors.
+// Float: the strides 1, 2, 4 below m inside one vector, as wht8 (partner + v·(±1): the same sums
+// and differences, so the same bits) — for the float inference's register chunks (integer.cc).
+OQ_ALWAYS_INLINE v8 whtLanes(v8 v, int m) {
+  if (m >= 2) v = SHUF(v, 1, 0, 3, 2, 5, 4, 7, 6) + v * (v8){1, -1, 1, -1, 1, -1, 1, -1};
+  if (m >= 4) v = SHUF(v, 2, 3, 0, 1, 6, 7, 4, 5) + v * (v8){1, 1, -1, -1, 1, 1, -1, -1};
+  if (m >= 8) v = SHUF(v, 4, 5, 6, 7, 0, 1, 2, 3) + v * (v8){1, 1, 1, 1, -1, -1, -1, -1};
+  return v;
+}
+
+// The strides HV, 2·HV, … < NV (in vectors) across the chunk's vectors (float or integer lanes).
 template <class V, int NV, int HV>
-OQ_ALWAYS_INLINE void iwhtAcross(V* r) {
+OQ_ALWAYS_INLINE void whtAcross(V* r) {
   if constexpr (HV < NV) {
 #pragma GCC unroll 8
     for (int i = 0; i < NV; i += 2 * HV)
@@ -99,16 +108,16 @@ OQ_ALWAYS_INLINE void iwhtAcross(V* r) {
         r[j] = a + b;
         r[j + HV] = a - b;
       }
-    iwhtAcross<V, NV, 2 * HV>(r);
+    whtAcross<V, NV, 2 * HV>(r);
   }
 }
 
-// Every stride of a chunk r[0..NV) (NV·lanes ≤ m when NV > 1) on registers.
+// Every stride of a chunk r[0..NV) (NV·lanes ≤ m when NV > 1) on registers (float or integer).
 template <class V, int NV>
-OQ_ALWAYS_INLINE void iwhtChunk(V* r, int m) {
+OQ_ALWAYS_INLINE void whtChunk(V* r, int m) {
 #pragma GCC unroll 8
-  for (int i = 0; i < NV; i++) r[i] = iwhtLanes(r[i], m);
-  iwhtAcross<V, NV, 1>(r);
+  for (int i = 0; i < NV; i++) r[i] = whtLanes(r[i], m);
+  whtAcross<V, NV, 1>(r);
 }
 
 }  // namespace oq

@@ -23,3 +23,21 @@ test('native float HadamRNN inference equals floatForward up to float32 rounding
   }
   assert.equal(floatForwardNative(randomHadamRnn({ n: 24, blockSize: 12 }), new Float32Array(24 * 3), 4, 2), null);
 });
+
+test('native float HadamRNN inference: one-hot rows (cached per position) equal floatForward', { skip: integerEngineInfo().engine === 'native' ? false : 'native kernels not built' }, () => {
+  const float = randomHadamRnn({ n: 64, blockSize: 32, activation: 'relu', readout: 'many-to-many', inputSize: 5, outputSize: 3, seed: 'fnative/onehot' });
+  const T = 40;
+  const B = 3;
+  const D = float.inputSize;
+  const x = new Float32Array(T * B * D);
+  // One input off zero per row (position and value vary, so a position's cached row is
+  // replaced and reused), every 7th row all zeros (the bias-only row), every 11th two inputs.
+  for (let r = 0; r < T * B; r++) {
+    if (r % 7 === 3) continue;
+    x[r * D + (r % D)] = r % 3 === 0 ? 1 : r % 3 === 1 ? -0.5 : 2;
+    if (r % 11 === 5) x[r * D + ((r + 2) % D)] = 0.25;
+  }
+  const got = floatForwardNative(float, x, T, B);
+  assert.ok(got, 'native float engine unavailable');
+  expectArraysClose(got, floatForward(float, x, T, B), 1e-4, 1e-4, 'one-hot');
+});
