@@ -18,6 +18,7 @@
 #include "common.h"
 #include "reversible.h"
 #include "fused-step.h"
+#include "lstm-loss.h"
 #include "integer.h"
 #include "kron.h"
 
@@ -165,8 +166,6 @@ void dense_backward(const Problem& p, const float* Mb, GroupSums& sums, int g0, 
 // occupies columns [q·np, q·np + n) of a 4·np-wide row (np = n rounded up to 16), so that a
 // 16-column tile never straddles two gates and every lane loop runs over whole vectors. Padded
 // lanes hold zeros in h and c and never reach an output.
-
-inline v8 sigmoid8(v8 x) { return splat(1.f) / (splat(1.f) + exp8(-x)); }
 
 struct Lstm {
   int T, B, n;
@@ -908,6 +907,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"reversibleBackward", nullptr, oq::ReversibleBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"fusedStepForward", nullptr, oq::FusedStepForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"fusedStepBackward", nullptr, oq::FusedStepBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"lstmLossForward", nullptr, oq::LstmLossForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"lstmLossBackward", nullptr, oq::LstmLossBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"integerQuantizeInputs", nullptr, oq::IntegerQuantizeInputsEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"integerHadamRnn", nullptr, oq::IntegerHadamRnnEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"integerOrnn", nullptr, oq::IntegerOrnnEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
