@@ -188,15 +188,56 @@ inline Layout layoutOf(const LstmLoss& p, int w4) {
   return l;
 }
 
+// acc[i, c] += Σ_r D[r][i] · X[r][c] for i < nI, c < ncols (a multiple of 16), rows given by
+// pointers: common.h's accumulateOuter over rows that are not evenly strided (a group's rows over
+// several steps), so that each tile of acc is loaded once for all of them.
+template <int R>
+inline void outerTileRows(const float* const* D, const float* const* X, int rows, float* acc, int as, int i0, int c) {
+  v8 a0[R], a1[R];
+  for (int i = 0; i < R; i++) {
+    a0[i] = ld(acc + size_t(i0 + i) * as + c);
+    a1[i] = ld(acc + size_t(i0 + i) * as + c + 8);
+  }
+  for (int r = 0; r < rows; r++) {
+    const v8 x0 = ld(X[r] + c), x1 = ld(X[r] + c + 8);
+    const float* dr = D[r] + i0;
+    for (int i = 0; i < R; i++) {
+      const v8 d = splat(dr[i]);
+      a0[i] += d * x0;
+      a1[i] += d * x1;
+    }
+  }
+  for (int i = 0; i < R; i++) {
+    st(acc + size_t(i0 + i) * as + c, a0[i]);
+    st(acc + size_t(i0 + i) * as + c + 8, a1[i]);
+  }
+}
+
+void accumulateOuterRows(const float* const* D, int nI, const float* const* X, int ncols, int rows, float* acc, int as) {
+  for (int c = 0; c < ncols; c += NR) {
+    int i = 0;
+    for (; i + MR <= nI; i += MR) outerTileRows<MR>(D, X, rows, acc, as, i, c);
+    switch (nI - i) {
+      case 5: outerTileRows<5>(D, X, rows, acc, as, i, c); break;
+      case 4: outerTileRows<4>(D, X, rows, acc, as, i, c); break;
+      case 3: outerTileRows<3>(D, X, rows, acc, as, i, c); break;
+      case 2: outerTileRows<2>(D, X, rows, acc, as, i, c); break;
+      case 1: outerTileRows<1>(D, X, rows, acc, as, i, c); break;
+      default: break;
+    }
+  }
+}
+
 void backwardRows(const LstmLoss& p, const Padded& w, const float* checkpoints, float scale, GroupSums& sums, int g0, int g1, float* dh0, float* dc0) {
   const int n = p.n, np = w.np, w4 = w.w4, b0 = sums.rowBegin(g0), rows = sums.rowBegin(g1) - b0;
   const int K = p.segment(), segments = (p.T + K - 1) / K;
   const Layout L = layoutOf(p, w4);
   const ReadoutLoss ro{n, p.classes, p.relu != 0, w.Vt.data(), p.c};
   const size_t rs = size_t(rows) * np;
-  // Per segment: the entering state (h, c), then per step h, c [rows, np] and i, f, g, o [rows, 4np].
+  // Per segment: the entering state (h, c), then per step h, c [rows, np] and i, f, g, o [rows, 4np]
+  // (overwritten by da in the backward).
   std::vector<float> h0s(rs), c0s(rs), Hs(size_t(K) * rs), Cs(size_t(K) * rs), S(size_t(K) * rows * w4);
-  std::vector<float> ch(rs, 0.f), cc(rs, 0.f), DA(size_t(rows) * w4, 0.f), d(np, 0.f), a(n), y(ro.padded8()), gq(ro.padded8());
+  std::vector<float> ch(rs, 0.f), cc(rs, 0.f), d(np, 0.f), a(n), y(ro.padded8()), gq(ro.padded8());
   for (int j = segments - 1; j >= 0; j--) {
     const int t0 = j * K, t1 = std::min(p.T, t0 + K);
     startState(p, checkpoints, j, b0, rows, np, h0s.data(), c0s.data());
@@ -207,9 +248,11 @@ void backwardRows(const LstmLoss& p, const Padded& w, const float* checkpoints, 
       for (int r = 0; r < rows; r++) project(p, w, size_t(t) * p.B + b0 + r, A + size_t(r) * w4);
       step(p, w, H(t - 1), t > 0 || p.h0, C(t - 1), A, H(t), C(t), A, rows);
     }
+    // dWh = Σ h_{t−1}ᵀ da is summed over the steps since the last flush at once (row pointers).
+    std::vector<const float*> Dp, Xp;
+    int pending = t1 - 1;  // the steps (t, pending] have da but are not in dWh yet
     for (int t = t1 - 1; t >= t0; t--) {
-      const float* St = &S[size_t(t - t0) * rows * w4];
-      const bool hasPrev = t > 0 || p.h0;
+      float* St = &S[size_t(t - t0) * rows * w4];
       for (int g = g0; g < g1; g++) {
         float* acc = sums.acc(g);
         for (int b = sums.rowBegin(g); b < sums.rowBegin(g + 1); b++) {
@@ -217,14 +260,13 @@ void backwardRows(const LstmLoss& p, const Padded& w, const float* checkpoints, 
           const float* hr = H(t) + size_t(r) * np;
           const float* cr = C(t) + size_t(r) * np;
           const float* cp = C(t - 1) + size_t(r) * np;
-          const float* sr = St + size_t(r) * w4;
+          float* da = St + size_t(r) * w4;  // i, f, g, o in, da out
           float* chr = &ch[size_t(r) * np];
           float* ccr = &cc[size_t(r) * np];
-          float* da = &DA[size_t(r) * w4];
           if (p.readsOut(t)) readoutBackward(ro, hr, a.data(), y.data(), gq.data(), chr, d.data(), acc + L.dVt, acc + L.dc, p.target(t, b), scale);
           else std::memcpy(d.data(), chr, sizeof(float) * n);
           for (int i = 0; i < np; i += 8) {
-            const v8 ig = ld(sr + i), fg = ld(sr + np + i), gg = ld(sr + 2 * np + i), og = ld(sr + 3 * np + i);
+            const v8 ig = ld(da + i), fg = ld(da + np + i), gg = ld(da + 2 * np + i), og = ld(da + 3 * np + i);
             const v8 tc = tanh8(ld(cr + i));
             const v8 dh = ld(&d[i]);
             const v8 dc = ld(ccr + i) + dh * og * (splat(1.f) - tc * tc);
@@ -251,12 +293,25 @@ void backwardRows(const LstmLoss& p, const Padded& w, const float* checkpoints, 
               }
           }
         }
-        // dWh += h_{t−1}ᵀ da over the group's rows.
-        if (hasPrev) {
+      }
+      // Flush at fixed steps (SUM_FLUSH from the end, and each segment's first step): first dWh
+      // over the pending steps [t, pending], group by group.
+      if ((p.T - t) % SUM_FLUSH == 0 || t == t0) {
+        for (int g = g0; g < g1; g++) {
           const int r0 = sums.rowBegin(g) - b0, r1 = sums.rowBegin(g + 1) - b0;
-          accumulateOuter(H(t - 1) + size_t(r0) * np, np, n, &DA[size_t(r0) * w4], w4, w4, r1 - r0, acc + L.dWh, w4);
+          Dp.clear();
+          Xp.clear();
+          for (int s = pending; s >= t; s--) {
+            if (s == 0 && !p.h0) continue;  // h_{−1} = 0
+            for (int r = r0; r < r1; r++) {
+              Dp.push_back(H(s - 1) + size_t(r) * np);
+              Xp.push_back(&S[(size_t(s - t0) * rows + r) * w4]);
+            }
+          }
+          accumulateOuterRows(Dp.data(), n, Xp.data(), w4, int(Dp.size()), sums.acc(g) + L.dWh, w4);
+          sums.flush(g);
         }
-        if ((p.T - t) % SUM_FLUSH == 0 || t == 0) sums.flush(g);
+        pending = t - 1;
       }
       // carry_h = da Whᵀ.
       float* chp = ch.data();
@@ -264,7 +319,7 @@ void backwardRows(const LstmLoss& p, const Padded& w, const float* checkpoints, 
         st(chp + size_t(r) * np + col, a0);
         st(chp + size_t(r) * np + col + 8, a1);
       };
-      rowsTimesM(DA.data(), rows, w4, w4, w.Mb.data(), np, np, store);
+      rowsTimesM(St, rows, w4, w4, w.Mb.data(), np, np, store);
     }
   }
   for (int r = 0; r < rows; r++) {
