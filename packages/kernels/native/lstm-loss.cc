@@ -17,8 +17,6 @@
 // Gates live in a padded layout (gate q at columns [q·np, q·np + n) of a 4·np row, np = n rounded
 // up to 16) as in the LSTM scan; padded lanes stay zero. Sums use GroupSums (common.h): the
 // numbers do not depend on the thread count.
-#include "lstm-loss.h"
-
 #include "common.h"
 #include "readout-loss.h"
 
@@ -188,46 +186,6 @@ inline Layout layoutOf(const LstmLoss& p, int w4) {
   return l;
 }
 
-// acc[i, c] += Σ_r D[r][i] · X[r][c] for i < nI, c < ncols (a multiple of 16), rows given by
-// pointers: common.h's accumulateOuter over rows that are not evenly strided (a group's rows over
-// several steps), so that each tile of acc is loaded once for all of them.
-template <int R>
-inline void outerTileRows(const float* const* D, const float* const* X, int rows, float* acc, int as, int i0, int c) {
-  v8 a0[R], a1[R];
-  for (int i = 0; i < R; i++) {
-    a0[i] = ld(acc + size_t(i0 + i) * as + c);
-    a1[i] = ld(acc + size_t(i0 + i) * as + c + 8);
-  }
-  for (int r = 0; r < rows; r++) {
-    const v8 x0 = ld(X[r] + c), x1 = ld(X[r] + c + 8);
-    const float* dr = D[r] + i0;
-    for (int i = 0; i < R; i++) {
-      const v8 d = splat(dr[i]);
-      a0[i] += d * x0;
-      a1[i] += d * x1;
-    }
-  }
-  for (int i = 0; i < R; i++) {
-    st(acc + size_t(i0 + i) * as + c, a0[i]);
-    st(acc + size_t(i0 + i) * as + c + 8, a1[i]);
-  }
-}
-
-void accumulateOuterRows(const float* const* D, int nI, const float* const* X, int ncols, int rows, float* acc, int as) {
-  for (int c = 0; c < ncols; c += NR) {
-    int i = 0;
-    for (; i + MR <= nI; i += MR) outerTileRows<MR>(D, X, rows, acc, as, i, c);
-    switch (nI - i) {
-      case 5: outerTileRows<5>(D, X, rows, acc, as, i, c); break;
-      case 4: outerTileRows<4>(D, X, rows, acc, as, i, c); break;
-      case 3: outerTileRows<3>(D, X, rows, acc, as, i, c); break;
-      case 2: outerTileRows<2>(D, X, rows, acc, as, i, c); break;
-      case 1: outerTileRows<1>(D, X, rows, acc, as, i, c); break;
-      default: break;
-    }
-  }
-}
-
 void backwardRows(const LstmLoss& p, const Padded& w, const float* checkpoints, float scale, GroupSums& sums, int g0, int g1, float* dh0, float* dc0) {
   const int n = p.n, np = w.np, w4 = w.w4, b0 = sums.rowBegin(g0), rows = sums.rowBegin(g1) - b0;
   const int K = p.segment(), segments = (p.T + K - 1) / K;
@@ -333,109 +291,85 @@ int lossThreads(int requested, const LstmLoss& p) {
   return work < 2e6 ? 1 : std::max(1, requested);
 }
 
-void parse(napi_env env, napi_value* a, LstmLoss& p, int& threads) {
-  p.T = getInt(env, a[0], "T");
-  p.B = getInt(env, a[1], "B");
-  p.n = getInt(env, a[2], "n");
-  p.k = getInt(env, a[3], "k");
-  p.classes = getInt(env, a[4], "classes");
-  const int flags = getInt(env, a[5], "flags");
+void parse(const Args& a, LstmLoss& p, int& threads) {
+  p.T = a.i32(0, "T");
+  p.B = a.i32(1, "B");
+  p.n = a.i32(2, "n");
+  p.k = a.i32(3, "k");
+  p.classes = a.i32(4, "classes");
+  const int flags = a.i32(5, "flags");
   p.relu = (flags & FLAG_RELU) != 0;
   p.lastOnly = (flags & FLAG_LAST) != 0;
-  p.checkpointEvery = getInt(env, a[6], "checkpointEvery");
-  threads = getInt(env, a[7], "threads");
+  p.checkpointEvery = a.i32(6, "checkpointEvery");
+  threads = a.i32(7, "threads");
   if (p.T < 1 || p.B < 1 || p.n < 1 || p.k < 1 || p.classes < 1) throw ArgError{"T, B, n, k and classes must be positive"};
   if (p.checkpointEvery < 0) throw ArgError{"checkpointEvery must be >= 0"};
   const size_t TB = size_t(p.T) * p.B;
   if (flags & FLAG_INDEX) {
     p.x = nullptr;
-    p.xi = getIndices(env, a[8], TB, p.k, "x (row indices into Wx)", "input index");
+    p.xi = a.indices(8, TB, p.k, "x (row indices into Wx)", "input index");
   } else {
-    p.x = getF32(env, a[8], TB * p.k, "x", false);
+    p.x = a.f32(8, TB * p.k, "x");
     p.xi = nullptr;
   }
-  p.Wx = getF32(env, a[9], size_t(p.k) * 4 * p.n, "Wx", false);
-  p.b = getF32(env, a[10], size_t(4) * p.n, "b", false);
-  p.Wh = getF32(env, a[11], size_t(p.n) * 4 * p.n, "Wh", false);
-  p.h0 = getF32(env, a[12], size_t(p.B) * p.n, "h0", true);
-  p.c0 = getF32(env, a[13], size_t(p.B) * p.n, "c0", true);
-  p.V = getF32(env, a[14], size_t(p.n) * p.classes, "V", false);
-  p.c = getF32(env, a[15], p.classes, "c", false);
-  p.targets = getTargets(env, a[16], p.lastOnly ? size_t(p.B) : TB, p.classes);
+  p.Wx = a.f32(9, size_t(p.k) * 4 * p.n, "Wx");
+  p.b = a.f32(10, size_t(4) * p.n, "b");
+  p.Wh = a.f32(11, size_t(p.n) * 4 * p.n, "Wh");
+  p.h0 = a.f32OrNull(12, size_t(p.B) * p.n, "h0");
+  p.c0 = a.f32OrNull(13, size_t(p.B) * p.n, "c0");
+  p.V = a.f32(14, size_t(p.n) * p.classes, "V");
+  p.c = a.f32(15, p.classes, "c");
+  p.targets = a.targets(16, p.lastOnly ? size_t(p.B) : TB, p.classes);
 }
 
 }  // namespace
 
 // lstmLossForward(T, B, n, k, classes, flags, checkpointEvery, threads, x, Wx, b, Wh, h0|null, c0|null, V, c, targets, checkpoints|null) → mean loss
-napi_value LstmLossForward(napi_env env, napi_callback_info info) {
-  size_t argc = 18;
-  napi_value a[18];
-  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
-  try {
-    if (argc != 18) throw ArgError{"lstmLossForward expects 18 arguments"};
-    LstmLoss p{};
-    int threads = 1;
-    parse(env, a, p, threads);
-    float* checkpoints = getF32(env, a[17], p.checkpointLen(), "checkpoints", p.checkpointLen() == 0);
-    const Padded w(p);
-    GroupSums groups(p.B, 0);
-    std::vector<double> loss(groups.groups, 0.0);
-    parallelGroups(lossThreads(threads, p), groups, [&](int, int g0, int g1) { forwardRows(p, w, groups, g0, g1, loss.data(), checkpoints); });
-    double total = 0.0;
-    for (double v : loss) total += v;
-    napi_value out;
-    napi_create_double(env, total / (p.lastOnly ? double(p.B) : double(p.T) * p.B), &out);
-    return out;
-  } catch (const ArgError& e) {
-    napi_throw_error(env, nullptr, ("orthoquant_kernels.lstmLossForward: " + e.msg).c_str());
-  } catch (const std::exception& e) {
-    napi_throw_error(env, nullptr, (std::string("orthoquant_kernels.lstmLossForward: ") + e.what()).c_str());
-  }
-  return nullptr;
+napi_value LstmLossForward(const Args& a) {
+  LstmLoss p{};
+  int threads = 1;
+  parse(a, p, threads);
+  float* checkpoints = a.f32OrNull(17, p.checkpointLen(), "checkpoints", p.checkpointLen() == 0);
+  const Padded w(p);
+  GroupSums groups(p.B, 0);
+  std::vector<double> loss(groups.groups, 0.0);
+  parallelGroups(lossThreads(threads, p), groups, [&](int, int g0, int g1) { forwardRows(p, w, groups, g0, g1, loss.data(), checkpoints); });
+  double total = 0.0;
+  for (double v : loss) total += v;
+  return a.number(total / (p.lastOnly ? double(p.B) : double(p.T) * p.B));
 }
 
 // lstmLossBackward(T, B, n, k, classes, flags, checkpointEvery, threads, x, Wx, b, Wh, h0|null, c0|null, V, c, targets, checkpoints|null,
 //                  dy, dWx, db, dWh, dh0|null, dc0|null, dV, dc)
-napi_value LstmLossBackward(napi_env env, napi_callback_info info) {
-  size_t argc = 26;
-  napi_value a[26];
-  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
-  try {
-    if (argc != 26) throw ArgError{"lstmLossBackward expects 26 arguments"};
-    LstmLoss p{};
-    int threads = 1;
-    parse(env, a, p, threads);
-    const float* checkpoints = getF32(env, a[17], p.checkpointLen(), "checkpoints", p.checkpointLen() == 0);
-    double dy = 0.0;
-    if (napi_get_value_double(env, a[18], &dy) != napi_ok) throw ArgError{"dy must be a number"};
-    const int n = p.n;
-    float* dWx = getF32(env, a[19], size_t(p.k) * 4 * n, "dWx", false);
-    float* db = getF32(env, a[20], size_t(4) * n, "db", false);
-    float* dWh = getF32(env, a[21], size_t(n) * 4 * n, "dWh", false);
-    float* dh0 = getF32(env, a[22], size_t(p.B) * n, "dh0", true);
-    float* dc0 = getF32(env, a[23], size_t(p.B) * n, "dc0", true);
-    float* dV = getF32(env, a[24], size_t(n) * p.classes, "dV", false);
-    float* dc = getF32(env, a[25], p.classes, "dc", false);
-    const Padded w(p);
-    const Layout L = layoutOf(p, w.w4);
-    GroupSums sums(p.B, L.len);
-    const float scale = float(dy / (p.lastOnly ? double(p.B) : double(p.T) * p.B));
-    parallelGroups(lossThreads(threads, p), sums, [&](int, int g0, int g1) { backwardRows(p, w, checkpoints, scale, sums, g0, g1, dh0, dc0); });
-    for (int q = 0; q < 4; q++)
-      for (int u = 0; u < n; u++) {
-        const size_t col = size_t(q) * w.np + u, out = size_t(q) * n + u;
-        for (int j = 0; j < n; j++) dWh[size_t(j) * 4 * n + out] = float(sums.total(L.dWh + size_t(j) * w.w4 + col));
-        for (int j = 0; j < p.k; j++) dWx[size_t(j) * 4 * n + out] = float(sums.total(L.dWx + size_t(j) * w.w4 + col));
-        db[out] = float(sums.total(L.db + col));
-      }
-    for (int i = 0; i < n; i++)
-      for (int q = 0; q < p.classes; q++) dV[size_t(i) * p.classes + q] = float(sums.total(L.dVt + size_t(q) * n + i));
-    for (int q = 0; q < p.classes; q++) dc[q] = float(sums.total(L.dc + q));
-  } catch (const ArgError& e) {
-    napi_throw_error(env, nullptr, ("orthoquant_kernels.lstmLossBackward: " + e.msg).c_str());
-  } catch (const std::exception& e) {
-    napi_throw_error(env, nullptr, (std::string("orthoquant_kernels.lstmLossBackward: ") + e.what()).c_str());
-  }
+napi_value LstmLossBackward(const Args& a) {
+  LstmLoss p{};
+  int threads = 1;
+  parse(a, p, threads);
+  const float* checkpoints = a.f32OrNull(17, p.checkpointLen(), "checkpoints", p.checkpointLen() == 0);
+  const double dy = a.f64(18, "dy");
+  const int n = p.n;
+  float* dWx = a.f32(19, size_t(p.k) * 4 * n, "dWx");
+  float* db = a.f32(20, size_t(4) * n, "db");
+  float* dWh = a.f32(21, size_t(n) * 4 * n, "dWh");
+  float* dh0 = a.f32OrNull(22, size_t(p.B) * n, "dh0");
+  float* dc0 = a.f32OrNull(23, size_t(p.B) * n, "dc0");
+  float* dV = a.f32(24, size_t(n) * p.classes, "dV");
+  float* dc = a.f32(25, p.classes, "dc");
+  const Padded w(p);
+  const Layout L = layoutOf(p, w.w4);
+  GroupSums sums(p.B, L.len);
+  const float scale = float(dy / (p.lastOnly ? double(p.B) : double(p.T) * p.B));
+  parallelGroups(lossThreads(threads, p), sums, [&](int, int g0, int g1) { backwardRows(p, w, checkpoints, scale, sums, g0, g1, dh0, dc0); });
+  for (int q = 0; q < 4; q++)
+    for (int u = 0; u < n; u++) {
+      const size_t col = size_t(q) * w.np + u, out = size_t(q) * n + u;
+      for (int j = 0; j < n; j++) dWh[size_t(j) * 4 * n + out] = float(sums.total(L.dWh + size_t(j) * w.w4 + col));
+      for (int j = 0; j < p.k; j++) dWx[size_t(j) * 4 * n + out] = float(sums.total(L.dWx + size_t(j) * w.w4 + col));
+      db[out] = float(sums.total(L.db + col));
+    }
+  for (int i = 0; i < n; i++)
+    for (int q = 0; q < p.classes; q++) dV[size_t(i) * p.classes + q] = float(sums.total(L.dVt + size_t(q) * n + i));
+  for (int q = 0; q < p.classes; q++) dc[q] = float(sums.total(L.dc + q));
   return nullptr;
 }
 
