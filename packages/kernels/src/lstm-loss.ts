@@ -15,13 +15,13 @@
  * fused-step.ts's (one code for every fused loss); the quantizers stay in tfjs autodiff around it.
  */
 import { tf } from '@orthoquant/runtime';
-import { readInt32, readoutBackwardRow, readoutRow } from './fused-step.js';
+import { readoutBackwardRow, readoutRow } from './fused-step.js';
 import type { ReadoutBuffers } from './fused-step.js';
-import { loadNative } from './native.js';
-import { implFor } from './scan.js';
-import type { KernelImplementation } from './scan.js';
-import { checkFloat, ioFor, placeholder, withSharedSaves } from './tf-kernels.js';
-import type { TensorIo } from './tf-kernels.js';
+import { selectImplementation } from './implementation.js';
+import type { KernelImplementation, OpImplementations } from './implementation.js';
+import { checkFloat, defineFusedOp } from './fused-op.js';
+import type { FusedAttrs, KernelCall, TensorIo } from './fused-op.js';
+import { checkArray, checkIndices, checkPositiveIntegers } from './checks.js';
 
 export interface LstmLossSpec {
   T: number;
@@ -79,35 +79,23 @@ export function checkpointLength(spec: LstmLossSpec): number {
 /** Check a spec and its buffers; messages name the offending quantity. */
 export function checkLstmLoss(spec: LstmLossSpec, inp: LstmLossInputs, where: string): void {
   const { T, B, n, k, classes } = spec;
-  for (const [name, v] of [['T', T], ['B', B], ['n', n], ['k', k], ['classes', classes]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`${where}: ${name} must be a positive integer, got ${v}`);
-  }
+  checkPositiveIntegers(where, [['T', T], ['B', B], ['n', n], ['k', k], ['classes', classes]]);
   if (!Number.isInteger(spec.checkpointEvery) || spec.checkpointEvery < 0) throw new Error(`${where}: checkpointEvery must be a non-negative integer, got ${spec.checkpointEvery}`);
-  const want = (name: string, a: Float32Array | Int32Array | null, len: number, type: 'f32' | 'i32' = 'f32') => {
-    if (!(type === 'f32' ? a instanceof Float32Array : a instanceof Int32Array)) throw new Error(`${where}: ${name} must be a${type === 'f32' ? ' Float32Array' : 'n Int32Array'}`);
-    if (a!.length !== len) throw new Error(`${where}: ${name} has ${a!.length} values, expected ${len}`);
-  };
   if (spec.indexInputs) {
-    want('x', inp.x, T * B, 'i32');
-    for (let r = 0; r < inp.x.length; r++) {
-      const i = inp.x[r];
-      if (!(i >= 0 && i < k)) throw new Error(`${where}: input index ${i} at row ${r} is outside [0, ${k})`);
-    }
+    checkArray(where, 'x', inp.x, T * B, 'i32');
+    checkIndices(where, 'input index', inp.x as Int32Array, k);
   } else {
-    want('x', inp.x, T * B * k);
+    checkArray(where, 'x', inp.x, T * B * k);
   }
-  want('Wx', inp.Wx, k * 4 * n);
-  want('b', inp.b, 4 * n);
-  want('Wh', inp.Wh, n * 4 * n);
-  if (inp.h0) want('h0', inp.h0, B * n);
-  if (inp.c0) want('c0', inp.c0, B * n);
-  want('V', inp.V, n * classes);
-  want('c', inp.c, classes);
-  want('targets', inp.targets, spec.lastOnly ? B : T * B, 'i32');
-  for (let r = 0; r < inp.targets.length; r++) {
-    const t = inp.targets[r];
-    if (t < 0 || t >= classes) throw new Error(`${where}: target ${t} at row ${r} is outside [0, ${classes})`);
-  }
+  checkArray(where, 'Wx', inp.Wx, k * 4 * n);
+  checkArray(where, 'b', inp.b, 4 * n);
+  checkArray(where, 'Wh', inp.Wh, n * 4 * n);
+  if (inp.h0) checkArray(where, 'h0', inp.h0, B * n);
+  if (inp.c0) checkArray(where, 'c0', inp.c0, B * n);
+  checkArray(where, 'V', inp.V, n * classes);
+  checkArray(where, 'c', inp.c, classes);
+  checkArray(where, 'targets', inp.targets, spec.lastOnly ? B : T * B, 'i32');
+  checkIndices(where, 'target', inp.targets, classes);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -292,20 +280,14 @@ export const jsLstmLoss: LstmLossImplementation = {
   backward: (spec, inp, checkpoints, dy, g) => backwardJs(spec, inp, checkpoints, dy, g),
 };
 
-function lstmLossImplFor(name?: KernelImplementation): { impl: LstmLossImplementation; threads: number } {
-  const { impl, threads } = implFor(name);
-  if (impl.name === 'js') return { impl: jsLstmLoss, threads: 1 };
-  const nat = loadNative().lstmLoss;
-  if (!nat) throw new Error('kernels: the native addon has no LSTM loss');
-  return { impl: nat, threads };
-}
+export const LSTM_LOSS_IMPLEMENTATIONS: OpImplementations<LstmLossImplementation> = { what: 'LSTM loss', js: jsLstmLoss, native: (nat) => nat.lstmLoss };
 
 /** The loss and the checkpoints on Float32Arrays. */
 export function lstmLossForward(spec: LstmLossSpec, inp: LstmLossInputs, opts: { implementation?: KernelImplementation } = {}): { loss: number; checkpoints: Float32Array | null } {
   checkLstmLoss(spec, inp, 'lstmLossForward');
   const len = checkpointLength(spec);
   const checkpoints = len > 0 ? new Float32Array(len) : null;
-  const { impl, threads } = lstmLossImplFor(opts.implementation);
+  const { impl, threads } = selectImplementation(LSTM_LOSS_IMPLEMENTATIONS, opts.implementation);
   return { loss: impl.forward(spec, inp, checkpoints, threads), checkpoints };
 }
 
@@ -320,7 +302,7 @@ export function lstmLossBackward(
     dWx: new Float32Array(k * 4 * n), db: new Float32Array(4 * n), dWh: new Float32Array(n * 4 * n),
     dh0: inp.h0 ? new Float32Array(B * n) : null, dc0: inp.c0 ? new Float32Array(B * n) : null, dV: new Float32Array(n * classes), dc: new Float32Array(classes),
   };
-  const { impl, threads } = lstmLossImplFor(opts.implementation);
+  const { impl, threads } = selectImplementation(LSTM_LOSS_IMPLEMENTATIONS, opts.implementation);
   impl.backward(spec, inp, checkpoints, dy, g, threads);
   return g;
 }
@@ -332,25 +314,16 @@ export function lstmLossBackward(
 export const LSTM_LOSS_KERNEL = 'OrthoquantLstmLoss';
 export const LSTM_LOSS_GRAD_KERNEL = 'OrthoquantLstmLossGrad';
 
-interface LstmLossAttrs {
+interface LstmLossAttrs extends FusedAttrs {
   relu: boolean;
   lastOnly: boolean;
   indexInputs: boolean;
   hasH0: boolean;
   hasC0: boolean;
   checkpointEvery: number;
-  threads: number;
-  implementation: 'native' | 'js';
 }
 
 type Info = tf.TensorInfo;
-
-function implOf(a: LstmLossAttrs): LstmLossImplementation {
-  if (a.implementation === 'js') return jsLstmLoss;
-  const nat = loadNative().lstmLoss;
-  if (!nat) throw new Error('kernels: the native LSTM loss is not available');
-  return nat;
-}
 
 function specOf(a: LstmLossAttrs, x: Info, Wx: Info, V: Info): LstmLossSpec {
   const [T, B] = x.shape;
@@ -358,76 +331,56 @@ function specOf(a: LstmLossAttrs, x: Info, Wx: Info, V: Info): LstmLossSpec {
   return { T, B, n: n4 / 4, k, classes: V.shape[1], relu: a.relu, checkpointEvery: a.checkpointEvery, lastOnly: a.lastOnly, indexInputs: a.indexInputs };
 }
 
-function inputsOf(list: Info[], a: LstmLossAttrs, io: TensorIo<unknown>, backendName: string, backend: unknown): LstmLossInputs {
+function inputsOf(list: Info[], a: LstmLossAttrs, io: TensorIo<unknown>, readInt32: KernelCall<LstmLossAttrs, unknown>['readInt32']): LstmLossInputs {
   const [x, Wx, b, Wh, h0, c0, V, c, targets] = list as [Info, Info, Info, Info, Info, Info, Info, Info, Info];
   const floats = { ...(a.indexInputs ? {} : { x }), Wx, b, Wh, V, c, ...(a.hasH0 ? { h0 } : {}), ...(a.hasC0 ? { c0 } : {}) };
   for (const [name, t] of Object.entries(floats)) checkFloat(t, `${LSTM_LOSS_KERNEL}: ${name}`);
   return {
-    x: a.indexInputs ? readInt32(backendName, backend, x, 'input indices', LSTM_LOSS_KERNEL) : io.read(x), Wx: io.read(Wx), b: io.read(b), Wh: io.read(Wh),
-    h0: a.hasH0 ? io.read(h0) : null, c0: a.hasC0 ? io.read(c0) : null, V: io.read(V), c: io.read(c), targets: readInt32(backendName, backend, targets, 'targets', LSTM_LOSS_KERNEL),
+    x: a.indexInputs ? readInt32(x, `${LSTM_LOSS_KERNEL}: input indices`) : io.read(x), Wx: io.read(Wx), b: io.read(b), Wh: io.read(Wh),
+    h0: a.hasH0 ? io.read(h0) : null, c0: a.hasC0 ? io.read(c0) : null, V: io.read(V), c: io.read(c), targets: readInt32(targets, `${LSTM_LOSS_KERNEL}: targets`),
   };
 }
 
-function forwardKernel(backendName: string): tf.KernelFunc {
-  return ({ inputs, backend, attrs }) => {
-    const a = attrs as unknown as LstmLossAttrs;
-    const list = Object.keys(inputs).map((k) => inputs[k]) as Info[];
+const lstmLossOp = defineFusedOp<LstmLossAttrs, LstmLossImplementation>({
+  kernelName: LSTM_LOSS_KERNEL,
+  gradKernelName: LSTM_LOSS_GRAD_KERNEL,
+  implementations: LSTM_LOSS_IMPLEMENTATIONS,
+  forward: ({ inputs: list, attrs: a, impl, io, readInt32 }) => {
     const spec = specOf(a, list[0]!, list[1]!, list[6]!);
-    const io = ioFor(backendName, backend) as TensorIo<unknown>;
     const len = checkpointLength(spec);
     const outs = [io.alloc([]), io.alloc(len > 0 ? [len / (spec.B * 2 * spec.n), spec.B, 2 * spec.n] : [1])];
     // Views only after the allocations above.
-    const inp = inputsOf(list, a, io, backendName, backend);
+    const inp = inputsOf(list, a, io, readInt32);
     // The native op checks its buffers (indices, targets); the JS loops would read out of range.
     if (a.implementation === 'js') checkLstmLoss(spec, inp, LSTM_LOSS_KERNEL);
     const checkpoints = io.view(outs[1]);
-    io.view(outs[0])[0] = implOf(a).forward(spec, inp, len > 0 ? checkpoints : null, a.threads);
+    io.view(outs[0])[0] = impl.forward(spec, inp, len > 0 ? checkpoints : null, a.threads);
     if (len === 0) checkpoints.fill(0);
     return outs.map((o) => io.finish(o));
-  };
-}
-
-function gradKernel(backendName: string): tf.KernelFunc {
-  return ({ inputs, backend, attrs }) => {
-    const a = attrs as unknown as LstmLossAttrs;
-    const [dyInfo, ...rest] = Object.keys(inputs).map((k) => inputs[k]) as Info[];
+  },
+  backward: ({ inputs, attrs: a, impl, io, readInt32 }) => {
+    const [dyInfo, ...rest] = inputs;
     const list = rest.slice(0, 9);
     const checkpoints = rest[9]!;
     const spec = specOf(a, list[0]!, list[1]!, list[6]!);
     const { B, n, k, classes } = spec;
-    const io = ioFor(backendName, backend) as TensorIo<unknown>;
     const outs = [io.alloc([k, 4 * n]), io.alloc([4 * n]), io.alloc([n, 4 * n]), io.alloc([n, classes]), io.alloc([classes])];
     if (a.hasH0) outs.push(io.alloc([B, n]));
     if (a.hasC0) outs.push(io.alloc([B, n]));
-    const inp = inputsOf(list, a, io, backendName, backend);
+    const inp = inputsOf(list, a, io, readInt32);
     const g: LstmLossGradients = {
       dWx: io.view(outs[0]), db: io.view(outs[1]), dWh: io.view(outs[2]), dV: io.view(outs[3]), dc: io.view(outs[4]),
       dh0: a.hasH0 ? io.view(outs[5]) : null, dc0: a.hasC0 ? io.view(outs[a.hasH0 ? 6 : 5]) : null,
     };
     const dy = io.read(dyInfo!)[0];
-    implOf(a).backward(spec, inp, checkpointLength(spec) > 0 ? io.read(checkpoints) : null, dy, g, a.threads);
+    impl.backward(spec, inp, checkpointLength(spec) > 0 ? io.read(checkpoints) : null, dy, g, a.threads);
     return outs.map((o) => io.finish(o));
-  };
-}
-
-let gradientRegistered = false;
-
-function ensureLstmLossRegistered(): void {
-  const backendName = tf.getBackend();
-  if (!tf.getKernel(LSTM_LOSS_KERNEL, backendName)) {
-    tf.registerKernel({ kernelName: LSTM_LOSS_KERNEL, backendName, kernelFunc: forwardKernel(backendName) });
-    tf.registerKernel({ kernelName: LSTM_LOSS_GRAD_KERNEL, backendName, kernelFunc: gradKernel(backendName) });
-  }
-  if (gradientRegistered) return;
-  gradientRegistered = true;
-  tf.registerGradient({
-    kernelName: LSTM_LOSS_KERNEL,
+  },
+  gradient: {
     inputsToSave: ['0', '1', '2', '3', '4', '5', '6', '7', '8'],
     outputsToSave: [false, true],
-    gradFunc: (dys, saved, attrs) => {
-      const a = attrs as unknown as LstmLossAttrs;
-      const dy = (Array.isArray(dys) ? dys[0] : dys) as tf.Tensor;
-      const outs = tf.engine().runKernel(LSTM_LOSS_GRAD_KERNEL, [dy, ...saved] as unknown as tf.NamedTensorMap, attrs) as tf.Tensor[];
+    inputs: (dy, saved) => [dy, ...saved],
+    grads: (outs, saved, a) => {
       const [dWx, db, dWh, dV, dc] = outs;
       const dh0 = a.hasH0 ? outs[5] : undefined;
       const dc0 = a.hasC0 ? outs[a.hasH0 ? 6 : 5] : undefined;
@@ -437,8 +390,8 @@ function ensureLstmLossRegistered(): void {
         6: () => dV!, 7: () => dc!, 8: () => tf.zerosLike(targets!),
       };
     },
-  });
-}
+  },
+});
 
 export interface LstmRnnLossOptions {
   /** ReLU before the readout (default false: identity). */
@@ -484,18 +437,9 @@ export function lstmRnnLoss(
   if (targets.dtype !== 'int32') throw new Error(`${where}: targets must be int32, got ${targets.dtype}`);
   const checkpointEvery = opts.checkpointEvery ?? Math.ceil(Math.sqrt(T));
   if (!Number.isInteger(checkpointEvery) || checkpointEvery < 0) throw new Error(`${where}: checkpointEvery must be a non-negative integer, got ${checkpointEvery}`);
-  const { impl, threads } = lstmLossImplFor();
-  ensureLstmLossRegistered();
-  const attrs: LstmLossAttrs = { relu: Boolean(opts.readoutRelu), lastOnly, indexInputs, hasH0: Boolean(h0), hasC0: Boolean(c0), checkpointEvery, threads, implementation: impl.name };
-  const none = placeholder();
-  let outs: tf.Tensor[];
-  try {
-    const list = [x, Wx, b, Wh, h0 ?? none, c0 ?? none, V, c, targets];
-    outs = withSharedSaves(() => tf.engine().runKernel(LSTM_LOSS_KERNEL, list as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[]);
-  } finally {
-    none.dispose();
-  }
-  const [loss, checkpoints] = outs;
+  const { name: implementation, threads } = selectImplementation(LSTM_LOSS_IMPLEMENTATIONS);
+  const attrs: LstmLossAttrs = { relu: Boolean(opts.readoutRelu), lastOnly, indexInputs, hasH0: Boolean(h0), hasC0: Boolean(c0), checkpointEvery, threads, implementation };
+  const [loss, checkpoints] = lstmLossOp.run([x, Wx, b, Wh, h0, c0, V, c, targets], attrs) as tf.Tensor[];
   tf.dispose(checkpoints!);
   return loss as tf.Scalar;
 }
