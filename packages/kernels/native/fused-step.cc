@@ -62,15 +62,53 @@ inline void project(const FusedStep& p, size_t row, float* z) {
     }
 }
 
-// Σ_i a[i]·v[i] with 8-lane accumulators (a plain float loop would not vectorise: reduction).
-inline float dot(const float* a, const float* v, int n) {
-  v8 acc = splat(0.f);
+// y[q] = c[q] + Σ_i a[i]·Vt[q][i] for the Q classes from q0. Each sum is formed as an 8-lane
+// accumulator over i, then its lanes added in order from 0, then the tail (a plain float loop
+// would not vectorise: a reduction). All Q classes in one pass: their Q chains of dependent
+// additions run side by side (one class at a time, the chains' latency cost more than the
+// products), and every class's sum is the same sequence of operations as alone.
+template <int Q>
+inline void logitsBlock(const float* a, const float* Vt, const float* c, float* y, int n, int q0) {
+  const float* v = Vt + size_t(q0) * n;
+  v8 acc[Q];
+#pragma GCC unroll 16
+  for (int q = 0; q < Q; q++) acc[q] = splat(0.f);
   int i = 0;
-  for (; i + 8 <= n; i += 8) acc += ld(a + i) * ld(v + i);
-  float s = 0.f;
-  for (int l = 0; l < 8; l++) s += acc[l];
-  for (; i < n; i++) s += a[i] * v[i];
-  return s;
+  for (; i + 8 <= n; i += 8) {
+    const v8 x = ld(a + i);
+#pragma GCC unroll 16
+    for (int q = 0; q < Q; q++) acc[q] += x * ld(v + size_t(q) * n + i);
+  }
+  float sum[Q];
+#pragma GCC unroll 16
+  for (int q = 0; q < Q; q++) sum[q] = 0.f;
+  for (int l = 0; l < 8; l++)
+#pragma GCC unroll 16
+    for (int q = 0; q < Q; q++) sum[q] += acc[q][l];
+  for (; i < n; i++)
+#pragma GCC unroll 16
+    for (int q = 0; q < Q; q++) sum[q] += a[i] * v[size_t(q) * n + i];
+#pragma GCC unroll 16
+  for (int q = 0; q < Q; q++) y[q0 + q] = c[q0 + q] + sum[q];
+}
+
+// logitsBlock over every class, up to 10 at a time (10 accumulators and the row fit the 16
+// vector registers): the copy task's 9 classes and MNIST's 10 are one pass.
+inline void logits(const float* a, const float* Vt, const float* c, float* y, int n, int nc) {
+  for (int q0 = 0; q0 < nc; q0 += 10) {
+    switch (std::min(10, nc - q0)) {
+      case 1: logitsBlock<1>(a, Vt, c, y, n, q0); break;
+      case 2: logitsBlock<2>(a, Vt, c, y, n, q0); break;
+      case 3: logitsBlock<3>(a, Vt, c, y, n, q0); break;
+      case 4: logitsBlock<4>(a, Vt, c, y, n, q0); break;
+      case 5: logitsBlock<5>(a, Vt, c, y, n, q0); break;
+      case 6: logitsBlock<6>(a, Vt, c, y, n, q0); break;
+      case 7: logitsBlock<7>(a, Vt, c, y, n, q0); break;
+      case 8: logitsBlock<8>(a, Vt, c, y, n, q0); break;
+      case 9: logitsBlock<9>(a, Vt, c, y, n, q0); break;
+      default: logitsBlock<10>(a, Vt, c, y, n, q0); break;
+    }
+  }
 }
 
 // a = f(h); y = c + a V (Vt = Vᵀ [classes, n]); returns the row's cross-entropy; with g, also
@@ -87,11 +125,9 @@ inline double readoutRow(const FusedStep& p, const float* Vt, const float* h, fl
   } else {
     std::memcpy(a, h, sizeof(float) * n);
   }
+  logits(a, Vt, p.c, y, n, nc);
   float mx = -INFINITY;
-  for (int q = 0; q < nc; q++) {
-    y[q] = p.c[q] + dot(a, Vt + size_t(q) * n, n);
-    mx = std::max(mx, y[q]);
-  }
+  for (int q = 0; q < nc; q++) mx = std::max(mx, y[q]);
   const int padded8 = (nc + 7) / 8 * 8;
   for (int q = nc; q < padded8; q++) y[q] = -INFINITY;
   float sum = 0.f;
@@ -175,28 +211,31 @@ inline void readoutBackward(const FusedStep& p, const Layout& L, const float* Vt
     return;
   }
   readoutRow(p, Vt, h, a, y, p.target(t, b), gq, scale);
-  std::fill(d, d + n, 0.f);
-  for (int q = 0; q < p.classes; q++) {
-    const float gv = gq[q];
-    acc[L.dc + q] += gv;
-    float* dv = acc + L.dVt + size_t(q) * n;
-    const float* v = Vt + size_t(q) * n;
-    for (int i = 0; i < n; i++) {
-      dv[i] += gv * a[i];
-      d[i] += gv * v[i];
+  const int nc = p.classes;
+  for (int q = 0; q < nc; q++) acc[L.dc + q] += gq[q];
+  // Eight elements at a time, all classes: δ stays in a register over the classes (summed in
+  // class order from 0, as an array in memory would be) and is stored once, with ReLU's f'(h) as
+  // a vector select (a scalar branch on the sign of h mispredicts half the time).
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const v8 ai = ld(a + i);
+    v8 di = splat(0.f);
+    for (int q = 0; q < nc; q++) {
+      const v8 gv = splat(gq[q]);
+      float* dv = acc + L.dVt + size_t(q) * n + i;
+      st(dv, ld(dv) + gv * ai);
+      di += gv * ld(Vt + size_t(q) * n + i);
     }
+    const v8 cv = ld(c + i);
+    st(d + i, p.relu ? (ld(h + i) > splat(0.f) ? di + cv : cv) : di + cv);
   }
-  if (p.relu) {
-    // A vector select: the scalar branch on the sign of h mispredicts half the time (it cost as
-    // much as the rest of the readout's backward).
-    int i = 0;
-    for (; i + 8 <= n; i += 8) {
-      const v8 cv = ld(c + i);
-      st(d + i, ld(h + i) > splat(0.f) ? ld(d + i) + cv : cv);
+  for (; i < n; i++) {
+    float di = 0.f;
+    for (int q = 0; q < nc; q++) {
+      acc[L.dVt + size_t(q) * n + i] += gq[q] * a[i];
+      di += gq[q] * Vt[size_t(q) * n + i];
     }
-    for (; i < n; i++) d[i] = h[i] > 0.f ? d[i] + c[i] : c[i];
-  } else {
-    for (int i = 0; i < n; i++) d[i] += c[i];
+    d[i] = !p.relu || h[i] > 0.f ? di + c[i] : c[i];
   }
 }
 
