@@ -28,13 +28,3 @@ export function resumeSourceMaps(): void {
   if (depth === 0) throw new Error('resumeSourceMaps without pauseSourceMaps');
   if (--depth === 0 && before !== process.sourceMapsEnabled) process.setSourceMapsEnabled(before);
 }
-
-/** Run `load` (typically a dynamic import of a bundle) with source maps paused. */
-export async function withoutSourceMaps<T>(load: () => Promise<T>): Promise<T> {
-  pauseSourceMaps();
-  try {
-    return await load();
-  } finally {
-    resumeSourceMaps();
-  }
-}
