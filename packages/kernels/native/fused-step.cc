@@ -200,41 +200,61 @@ inline Layout layoutOf(const FusedStep& p) {
   return l;
 }
 
-// δ of one row before the recurrence's σ': (g Vᵀ) ⊙ f'(h) + carry where step t reads out (also
-// dVᵀ += g ⊗ f(h), dc += g), else the carry alone.
-inline void readoutBackward(const FusedStep& p, const Layout& L, const float* Vt, const float* h, float* a, float* y, float* gq, const float* c, float* d, float* acc, int t, int b, float scale) {
+// δ of R rows (b, b+1, …) before the recurrence's σ': (g Vᵀ) ⊙ f'(h) + carry where step t reads
+// out (also dVᵀ += g ⊗ f(h), dc += g), else the carry alone. Row r has its state h[r], scratch
+// a[r], g[r] (classes rounded up to 8), carry c[r] and output d[r]; y is shared scratch.
+// Eight elements at a time, all classes: δ stays in a register over the classes (summed in class
+// order from 0, as an array in memory would be) and is stored once, with ReLU's f'(h) as a vector
+// select (a scalar branch on the sign of h mispredicts half the time). With R = 2 each element of
+// dVᵀ is loaded and stored once for both rows and gets row b's term, then row b+1's: the same
+// additions in the same order as one row at a time.
+template <int R>
+inline void readoutBackwardRows(const FusedStep& p, const Layout& L, const float* Vt, const float* const* h, float* const* a, float* y, float* const* g, const float* const* c, float* const* d, float* acc, int t, int b, float scale) {
   const int n = p.n;
   if (!p.readsOut(t)) {
-    std::memcpy(d, c, sizeof(float) * n);
+    for (int r = 0; r < R; r++) std::memcpy(d[r], c[r], sizeof(float) * n);
     return;
   }
-  readoutRow(p, Vt, h, a, y, p.target(t, b), gq, scale);
+  for (int r = 0; r < R; r++) readoutRow(p, Vt, h[r], a[r], y, p.target(t, b + r), g[r], scale);
   const int nc = p.classes;
-  for (int q = 0; q < nc; q++) acc[L.dc + q] += gq[q];
-  // Eight elements at a time, all classes: δ stays in a register over the classes (summed in
-  // class order from 0, as an array in memory would be) and is stored once, with ReLU's f'(h) as
-  // a vector select (a scalar branch on the sign of h mispredicts half the time).
+  for (int r = 0; r < R; r++)
+    for (int q = 0; q < nc; q++) acc[L.dc + q] += g[r][q];
   int i = 0;
   for (; i + 8 <= n; i += 8) {
-    const v8 ai = ld(a + i);
-    v8 di = splat(0.f);
+    v8 ai[R], di[R];
+    for (int r = 0; r < R; r++) {
+      ai[r] = ld(a[r] + i);
+      di[r] = splat(0.f);
+    }
     for (int q = 0; q < nc; q++) {
-      const v8 gv = splat(gq[q]);
       float* dv = acc + L.dVt + size_t(q) * n + i;
-      st(dv, ld(dv) + gv * ai);
-      di += gv * ld(Vt + size_t(q) * n + i);
+      const v8 vq = ld(Vt + size_t(q) * n + i);
+      v8 sum = ld(dv);
+      for (int r = 0; r < R; r++) {
+        const v8 gv = splat(g[r][q]);
+        sum += gv * ai[r];
+        di[r] += gv * vq;
+      }
+      st(dv, sum);
     }
-    const v8 cv = ld(c + i);
-    st(d + i, p.relu ? (ld(h + i) > splat(0.f) ? di + cv : cv) : di + cv);
-  }
-  for (; i < n; i++) {
-    float di = 0.f;
-    for (int q = 0; q < nc; q++) {
-      acc[L.dVt + size_t(q) * n + i] += gq[q] * a[i];
-      di += gq[q] * Vt[size_t(q) * n + i];
+    for (int r = 0; r < R; r++) {
+      const v8 cv = ld(c[r] + i);
+      st(d[r] + i, p.relu ? (ld(h[r] + i) > splat(0.f) ? di[r] + cv : cv) : di[r] + cv);
     }
-    d[i] = !p.relu || h[i] > 0.f ? di + c[i] : c[i];
   }
+  for (; i < n; i++)
+    for (int r = 0; r < R; r++) {
+      float di = 0.f;
+      for (int q = 0; q < nc; q++) {
+        acc[L.dVt + size_t(q) * n + i] += g[r][q] * a[r][i];
+        di += g[r][q] * Vt[size_t(q) * n + i];
+      }
+      d[r][i] = !p.relu || h[r][i] > 0.f ? di + c[r][i] : c[r][i];
+    }
+}
+
+inline void readoutBackward(const FusedStep& p, const Layout& L, const float* Vt, const float* h, float* a, float* y, float* gq, const float* c, float* d, float* acc, int t, int b, float scale) {
+  readoutBackwardRows<1>(p, L, Vt, &h, &a, y, &gq, &c, &d, acc, t, b, scale);
 }
 
 // dU += x_tᵀ δ, db += δ.
@@ -428,35 +448,49 @@ void backwardDenseRows(const FusedStep& p, const float* Vt, const float* Wt, con
 
 void backwardRows(const FusedStep& p, const float* Vt, const float* hLast, const float* anchors, float scale, GroupSums& sums, int g0, int g1, float* dh0) {
   const int n = p.n, b0 = sums.rowBegin(g0), b1 = sums.rowBegin(g1);
-  const float hs = 1.f / std::sqrt(float(p.m));
+  const float hsq = 1.f / std::sqrt(float(p.m));
   const Layout L = layoutOf(p);
-  std::vector<float> h(size_t(b1 - b0) * n), carry(size_t(b1 - b0) * n, 0.f), z(n), u(n), a(n), y((p.classes + 7) / 8 * 8), gq((p.classes + 7) / 8 * 8), d(n);
+  const size_t nc8 = (p.classes + 7) / 8 * 8;
+  std::vector<float> h(size_t(b1 - b0) * n), carry(size_t(b1 - b0) * n, 0.f), z(n), u(n), a(2 * n), y(nc8), gq(2 * nc8), d(2 * n);
   for (int b = b0; b < b1; b++) std::memcpy(&h[size_t(b - b0) * n], hLast + size_t(b) * n, sizeof(float) * n);
+  float* const as[2] = {a.data(), a.data() + n};
+  float* const gs[2] = {gq.data(), gq.data() + nc8};
+  float* const ds[2] = {d.data(), d.data() + n};
   for (int t = p.T - 1; t >= 0; t--) {
     for (int g = g0; g < g1; g++) {
       float* acc = sums.acc(g);
-      for (int b = sums.rowBegin(g); b < sums.rowBegin(g + 1); b++) {
-        float* hb = &h[size_t(b - b0) * n];
-        float* c = &carry[size_t(b - b0) * n];
-        const size_t row = size_t(t) * p.B + b;
-        readoutBackward(p, L, Vt, hb, a.data(), y.data(), gq.data(), c, d.data(), acc, t, b, scale);
-        inputBackward(p, L, row, d.data(), acc);
-        // u = s ⊙ (h_t − z_t) = rec0(h_{t−1})/√m; ds += δ ⊙ u.
-        project(p, row, z.data());
-        for (int i = 0; i < n; i++) u[i] = p.s[i] * (hb[i] - z[i]);
-        if (t > 0 || p.h0)
-          for (int i = 0; i < n; i++) acc[L.ds + i] += d[i] * u[i];
-        for (int i = 0; i < n; i++) c[i] = d[i] * p.s[i];
-        rec_row(p.kron, c, n, p.m, true);
-        for (int i = 0; i < n; i++) c[i] *= hs;
-        if (t > 0) {
-          const float* an = anchorAt(p, anchors, t - 1, b);
-          if (an) {
-            std::memcpy(hb, an, sizeof(float) * n);
-          } else {
-            std::memcpy(hb, u.data(), sizeof(float) * n);
-            rec_row(p.kron, hb, n, p.m, true);
-            for (int i = 0; i < n; i++) hb[i] *= hs;
+      const int end = sums.rowBegin(g + 1);
+      for (int b = sums.rowBegin(g); b < end;) {
+        // The readout's backward two rows at a time (readoutBackwardRows), then each row's input
+        // and recurrence backward in row order: every accumulator gets the rows' terms in order.
+        const int R = b + 1 < end ? 2 : 1;
+        const float* const hs2[2] = {&h[size_t(b - b0) * n], R == 2 ? &h[size_t(b + 1 - b0) * n] : nullptr};
+        const float* const cs2[2] = {&carry[size_t(b - b0) * n], R == 2 ? &carry[size_t(b + 1 - b0) * n] : nullptr};
+        if (R == 2) readoutBackwardRows<2>(p, L, Vt, hs2, as, y.data(), gs, cs2, ds, acc, t, b, scale);
+        else readoutBackwardRows<1>(p, L, Vt, hs2, as, y.data(), gs, cs2, ds, acc, t, b, scale);
+        for (int r = 0; r < R; r++, b++) {
+          float* hb = &h[size_t(b - b0) * n];
+          float* c = &carry[size_t(b - b0) * n];
+          const float* dr = ds[r];
+          const size_t row = size_t(t) * p.B + b;
+          inputBackward(p, L, row, dr, acc);
+          // u = s ⊙ (h_t − z_t) = rec0(h_{t−1})/√m; ds += δ ⊙ u.
+          project(p, row, z.data());
+          for (int i = 0; i < n; i++) u[i] = p.s[i] * (hb[i] - z[i]);
+          if (t > 0 || p.h0)
+            for (int i = 0; i < n; i++) acc[L.ds + i] += dr[i] * u[i];
+          for (int i = 0; i < n; i++) c[i] = dr[i] * p.s[i];
+          rec_row(p.kron, c, n, p.m, true);
+          for (int i = 0; i < n; i++) c[i] *= hsq;
+          if (t > 0) {
+            const float* an = anchorAt(p, anchors, t - 1, b);
+            if (an) {
+              std::memcpy(hb, an, sizeof(float) * n);
+            } else {
+              std::memcpy(hb, u.data(), sizeof(float) * n);
+              rec_row(p.kron, hb, n, p.m, true);
+              for (int i = 0; i < n; i++) hb[i] *= hsq;
+            }
           }
         }
       }
