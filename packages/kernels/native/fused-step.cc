@@ -18,6 +18,7 @@
 // size T·B·n exists in either pass. Sums use GroupSums (parallel.h): thread-count independent.
 #include "common.h"
 #include "kron.h"
+#include "readout-loss.h"
 
 namespace oq {
 namespace {
@@ -60,100 +61,14 @@ inline void project(const FusedStep& p, size_t row, float* z) {
     }
 }
 
-// y[q] = c[q] + Σ_i a[i]·Vt[q][i] for the Q classes from q0. Each sum is formed as an 8-lane
-// accumulator over i, then its lanes added in order from 0, then the tail (a plain float loop
-// would not vectorise: a reduction). All Q classes in one pass: their Q chains of dependent
-// additions run side by side (one class at a time, the chains' latency cost more than the
-// products), and every class's sum is the same sequence of operations as alone.
-template <int Q>
-inline void logitsBlock(const float* a, const float* Vt, const float* c, float* y, int n, int q0) {
-  const float* v = Vt + size_t(q0) * n;
-  v8 acc[Q];
-#pragma GCC unroll 16
-  for (int q = 0; q < Q; q++) acc[q] = splat(0.f);
-  int i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const v8 x = ld(a + i);
-#pragma GCC unroll 16
-    for (int q = 0; q < Q; q++) acc[q] += x * ld(v + size_t(q) * n + i);
-  }
-  float sum[Q];
-#pragma GCC unroll 16
-  for (int q = 0; q < Q; q++) sum[q] = 0.f;
-  for (int l = 0; l < 8; l++)
-#pragma GCC unroll 16
-    for (int q = 0; q < Q; q++) sum[q] += acc[q][l];
-  for (; i < n; i++)
-#pragma GCC unroll 16
-    for (int q = 0; q < Q; q++) sum[q] += a[i] * v[size_t(q) * n + i];
-#pragma GCC unroll 16
-  for (int q = 0; q < Q; q++) y[q0 + q] = c[q0 + q] + sum[q];
-}
-
-// logitsBlock over every class, up to 10 at a time (10 accumulators and the row fit the 16
-// vector registers): the copy task's 9 classes and MNIST's 10 are one pass.
-inline void logits(const float* a, const float* Vt, const float* c, float* y, int n, int nc) {
-  for (int q0 = 0; q0 < nc; q0 += 10) {
-    switch (std::min(10, nc - q0)) {
-      case 1: logitsBlock<1>(a, Vt, c, y, n, q0); break;
-      case 2: logitsBlock<2>(a, Vt, c, y, n, q0); break;
-      case 3: logitsBlock<3>(a, Vt, c, y, n, q0); break;
-      case 4: logitsBlock<4>(a, Vt, c, y, n, q0); break;
-      case 5: logitsBlock<5>(a, Vt, c, y, n, q0); break;
-      case 6: logitsBlock<6>(a, Vt, c, y, n, q0); break;
-      case 7: logitsBlock<7>(a, Vt, c, y, n, q0); break;
-      case 8: logitsBlock<8>(a, Vt, c, y, n, q0); break;
-      case 9: logitsBlock<9>(a, Vt, c, y, n, q0); break;
-      default: logitsBlock<10>(a, Vt, c, y, n, q0); break;
-    }
-  }
-}
-
-// a = f(h); y = c + a V (Vt = Vᵀ [classes, n]); returns the row's cross-entropy; with g, also
-// g = (softmax(y) − onehot(t))·scale. y and g hold classes rounded up to 8 (exp8 over vectors).
-inline double readoutRow(const FusedStep& p, const float* Vt, const float* h, float* a, float* y, int target, float* g, float scale) {
-  const int n = p.n, nc = p.classes;
-  if (p.relu) {
-    int i = 0;
-    for (; i + 8 <= n; i += 8) {
-      const v8 x = ld(h + i);
-      st(a + i, x > splat(0.f) ? x : splat(0.f));
-    }
-    for (; i < n; i++) a[i] = h[i] < 0.f ? 0.f : h[i];
-  } else {
-    std::memcpy(a, h, sizeof(float) * n);
-  }
-  logits(a, Vt, p.c, y, n, nc);
-  float mx = -INFINITY;
-  for (int q = 0; q < nc; q++) mx = std::max(mx, y[q]);
-  const int padded8 = (nc + 7) / 8 * 8;
-  for (int q = nc; q < padded8; q++) y[q] = -INFINITY;
-  float sum = 0.f;
-  for (int q = 0; q < padded8; q += 8) {
-    const v8 e = exp8(ld(y + q) - splat(mx));
-    if (g) st(g + q, e);
-    for (int l = 0; l < 8 && q + l < nc; l++) sum += e[l];
-  }
-  const double loss = double(std::log(sum)) + mx - y[target];
-  if (g) {
-    const float inv = scale / sum;
-    for (int q = 0; q < nc; q++) g[q] *= inv;
-    g[target] -= scale;
-  }
-  return loss;
-}
-
 inline const float* anchorAt(const FusedStep& p, const float* anchors, int t, int b) {
   if (!anchors || p.anchorEvery <= 0 || (t + 1) % p.anchorEvery != 0) return nullptr;
   return anchors + (size_t((t + 1) / p.anchorEvery - 1) * p.B + b) * p.n;
 }
 
-std::vector<float> transposeV(const FusedStep& p) {
-  std::vector<float> Vt(size_t(p.classes) * p.n);
-  for (int i = 0; i < p.n; i++)
-    for (int q = 0; q < p.classes; q++) Vt[size_t(q) * p.n + i] = p.V[size_t(i) * p.classes + q];
-  return Vt;
-}
+std::vector<float> transposeV(const FusedStep& p) { return transposeReadout(p.V, p.n, p.classes); }
+
+inline ReadoutLoss readoutOf(const FusedStep& p, const float* Vt) { return ReadoutLoss{p.n, p.classes, p.relu != 0, Vt, p.c}; }
 
 // Sums: the loss of each group's rows (double, one slot per group).
 void forwardRows(const FusedStep& p, const float* Vt, const GroupSums& groups, int g0, int g1, double* loss, float* hLast, float* anchors) {
@@ -180,7 +95,7 @@ void forwardRows(const FusedStep& p, const float* Vt, const GroupSums& groups, i
         }
         if (anchors && p.anchorEvery > 0 && (t + 1) % p.anchorEvery == 0)
           std::memcpy(anchors + (size_t((t + 1) / p.anchorEvery - 1) * p.B + b) * n, hb, sizeof(float) * n);
-        if (p.readsOut(t)) loss[g] += readoutRow(p, Vt, hb, a.data(), y.data(), p.target(t, b), nullptr, 0.f);
+        if (p.readsOut(t)) loss[g] += readoutRow(readoutOf(p, Vt), hb, a.data(), y.data(), p.target(t, b), nullptr, 0.f);
       }
   for (int b = b0; b < b1; b++) std::memcpy(hLast + size_t(b) * n, &h[size_t(b - b0) * n], sizeof(float) * n);
 }
@@ -200,61 +115,14 @@ inline Layout layoutOf(const FusedStep& p) {
   return l;
 }
 
-// δ of R rows (b, b+1, …) before the recurrence's σ': (g Vᵀ) ⊙ f'(h) + carry where step t reads
-// out (also dVᵀ += g ⊗ f(h), dc += g), else the carry alone. Row r has its state h[r], scratch
-// a[r], g[r] (classes rounded up to 8), carry c[r] and output d[r]; y is shared scratch.
-// Eight elements at a time, all classes: δ stays in a register over the classes (summed in class
-// order from 0, as an array in memory would be) and is stored once, with ReLU's f'(h) as a vector
-// select (a scalar branch on the sign of h mispredicts half the time). With R = 2 each element of
-// dVᵀ is loaded and stored once for both rows and gets row b's term, then row b+1's: the same
-// additions in the same order as one row at a time.
-template <int R>
-inline void readoutBackwardRows(const FusedStep& p, const Layout& L, const float* Vt, const float* const* h, float* const* a, float* y, float* const* g, const float* const* c, float* const* d, float* acc, int t, int b, float scale) {
-  const int n = p.n;
+// δ of one row before the recurrence's σ': (g Vᵀ) ⊙ f'(h) + carry where step t reads out (also
+// dVᵀ += g ⊗ f(h), dc += g), else the carry alone.
+inline void readoutBackward(const FusedStep& p, const Layout& L, const float* Vt, const float* h, float* a, float* y, float* gq, const float* c, float* d, float* acc, int t, int b, float scale) {
   if (!p.readsOut(t)) {
-    for (int r = 0; r < R; r++) std::memcpy(d[r], c[r], sizeof(float) * n);
+    std::memcpy(d, c, sizeof(float) * p.n);
     return;
   }
-  for (int r = 0; r < R; r++) readoutRow(p, Vt, h[r], a[r], y, p.target(t, b + r), g[r], scale);
-  const int nc = p.classes;
-  for (int r = 0; r < R; r++)
-    for (int q = 0; q < nc; q++) acc[L.dc + q] += g[r][q];
-  int i = 0;
-  for (; i + 8 <= n; i += 8) {
-    v8 ai[R], di[R];
-    for (int r = 0; r < R; r++) {
-      ai[r] = ld(a[r] + i);
-      di[r] = splat(0.f);
-    }
-    for (int q = 0; q < nc; q++) {
-      float* dv = acc + L.dVt + size_t(q) * n + i;
-      const v8 vq = ld(Vt + size_t(q) * n + i);
-      v8 sum = ld(dv);
-      for (int r = 0; r < R; r++) {
-        const v8 gv = splat(g[r][q]);
-        sum += gv * ai[r];
-        di[r] += gv * vq;
-      }
-      st(dv, sum);
-    }
-    for (int r = 0; r < R; r++) {
-      const v8 cv = ld(c[r] + i);
-      st(d[r] + i, p.relu ? (ld(h[r] + i) > splat(0.f) ? di[r] + cv : cv) : di[r] + cv);
-    }
-  }
-  for (; i < n; i++)
-    for (int r = 0; r < R; r++) {
-      float di = 0.f;
-      for (int q = 0; q < nc; q++) {
-        acc[L.dVt + size_t(q) * n + i] += g[r][q] * a[r][i];
-        di += g[r][q] * Vt[size_t(q) * n + i];
-      }
-      d[r][i] = !p.relu || h[r][i] > 0.f ? di + c[r][i] : c[r][i];
-    }
-}
-
-inline void readoutBackward(const FusedStep& p, const Layout& L, const float* Vt, const float* h, float* a, float* y, float* gq, const float* c, float* d, float* acc, int t, int b, float scale) {
-  readoutBackwardRows<1>(p, L, Vt, &h, &a, y, &gq, &c, &d, acc, t, b, scale);
+  readoutBackward(readoutOf(p, Vt), h, a, y, gq, c, d, acc + L.dVt, acc + L.dc, p.target(t, b), scale);
 }
 
 // dU += x_tᵀ δ, db += δ.
@@ -367,7 +235,7 @@ void forwardDenseRows(const FusedStep& p, const float* Vt, const GroupSums& grou
         std::memcpy(hb, out[r], sizeof(float) * n);
         if (anchors && p.anchorEvery > 0 && (t + 1) % p.anchorEvery == 0)
           std::memcpy(anchors + (size_t((t + 1) / p.anchorEvery - 1) * p.B + b) * n, hb, sizeof(float) * n);
-        if (p.readsOut(t)) loss[g] += readoutRow(p, Vt, hb, a.data(), y.data(), p.target(t, b), nullptr, 0.f);
+        if (p.readsOut(t)) loss[g] += readoutRow(readoutOf(p, Vt), hb, a.data(), y.data(), p.target(t, b), nullptr, 0.f);
       }
     }
   for (int b = b0; b < b1; b++) std::memcpy(hLast + size_t(b) * n, &h[size_t(b - b0) * n], sizeof(float) * n);
@@ -448,49 +316,35 @@ void backwardDenseRows(const FusedStep& p, const float* Vt, const float* Wt, con
 
 void backwardRows(const FusedStep& p, const float* Vt, const float* hLast, const float* anchors, float scale, GroupSums& sums, int g0, int g1, float* dh0) {
   const int n = p.n, b0 = sums.rowBegin(g0), b1 = sums.rowBegin(g1);
-  const float hsq = 1.f / std::sqrt(float(p.m));
+  const float hs = 1.f / std::sqrt(float(p.m));
   const Layout L = layoutOf(p);
-  const size_t nc8 = (p.classes + 7) / 8 * 8;
-  std::vector<float> h(size_t(b1 - b0) * n), carry(size_t(b1 - b0) * n, 0.f), z(n), u(n), a(2 * n), y(nc8), gq(2 * nc8), d(2 * n);
+  std::vector<float> h(size_t(b1 - b0) * n), carry(size_t(b1 - b0) * n, 0.f), z(n), u(n), a(n), y((p.classes + 7) / 8 * 8), gq((p.classes + 7) / 8 * 8), d(n);
   for (int b = b0; b < b1; b++) std::memcpy(&h[size_t(b - b0) * n], hLast + size_t(b) * n, sizeof(float) * n);
-  float* const as[2] = {a.data(), a.data() + n};
-  float* const gs[2] = {gq.data(), gq.data() + nc8};
-  float* const ds[2] = {d.data(), d.data() + n};
   for (int t = p.T - 1; t >= 0; t--) {
     for (int g = g0; g < g1; g++) {
       float* acc = sums.acc(g);
-      const int end = sums.rowBegin(g + 1);
-      for (int b = sums.rowBegin(g); b < end;) {
-        // The readout's backward two rows at a time (readoutBackwardRows), then each row's input
-        // and recurrence backward in row order: every accumulator gets the rows' terms in order.
-        const int R = b + 1 < end ? 2 : 1;
-        const float* const hs2[2] = {&h[size_t(b - b0) * n], R == 2 ? &h[size_t(b + 1 - b0) * n] : nullptr};
-        const float* const cs2[2] = {&carry[size_t(b - b0) * n], R == 2 ? &carry[size_t(b + 1 - b0) * n] : nullptr};
-        if (R == 2) readoutBackwardRows<2>(p, L, Vt, hs2, as, y.data(), gs, cs2, ds, acc, t, b, scale);
-        else readoutBackwardRows<1>(p, L, Vt, hs2, as, y.data(), gs, cs2, ds, acc, t, b, scale);
-        for (int r = 0; r < R; r++, b++) {
-          float* hb = &h[size_t(b - b0) * n];
-          float* c = &carry[size_t(b - b0) * n];
-          const float* dr = ds[r];
-          const size_t row = size_t(t) * p.B + b;
-          inputBackward(p, L, row, dr, acc);
-          // u = s ⊙ (h_t − z_t) = rec0(h_{t−1})/√m; ds += δ ⊙ u.
-          project(p, row, z.data());
-          for (int i = 0; i < n; i++) u[i] = p.s[i] * (hb[i] - z[i]);
-          if (t > 0 || p.h0)
-            for (int i = 0; i < n; i++) acc[L.ds + i] += dr[i] * u[i];
-          for (int i = 0; i < n; i++) c[i] = dr[i] * p.s[i];
-          rec_row(p.kron, c, n, p.m, true);
-          for (int i = 0; i < n; i++) c[i] *= hsq;
-          if (t > 0) {
-            const float* an = anchorAt(p, anchors, t - 1, b);
-            if (an) {
-              std::memcpy(hb, an, sizeof(float) * n);
-            } else {
-              std::memcpy(hb, u.data(), sizeof(float) * n);
-              rec_row(p.kron, hb, n, p.m, true);
-              for (int i = 0; i < n; i++) hb[i] *= hsq;
-            }
+      for (int b = sums.rowBegin(g); b < sums.rowBegin(g + 1); b++) {
+        float* hb = &h[size_t(b - b0) * n];
+        float* c = &carry[size_t(b - b0) * n];
+        const size_t row = size_t(t) * p.B + b;
+        readoutBackward(p, L, Vt, hb, a.data(), y.data(), gq.data(), c, d.data(), acc, t, b, scale);
+        inputBackward(p, L, row, d.data(), acc);
+        // u = s ⊙ (h_t − z_t) = rec0(h_{t−1})/√m; ds += δ ⊙ u.
+        project(p, row, z.data());
+        for (int i = 0; i < n; i++) u[i] = p.s[i] * (hb[i] - z[i]);
+        if (t > 0 || p.h0)
+          for (int i = 0; i < n; i++) acc[L.ds + i] += d[i] * u[i];
+        for (int i = 0; i < n; i++) c[i] = d[i] * p.s[i];
+        rec_row(p.kron, c, n, p.m, true);
+        for (int i = 0; i < n; i++) c[i] *= hs;
+        if (t > 0) {
+          const float* an = anchorAt(p, anchors, t - 1, b);
+          if (an) {
+            std::memcpy(hb, an, sizeof(float) * n);
+          } else {
+            std::memcpy(hb, u.data(), sizeof(float) * n);
+            rec_row(p.kron, hb, n, p.m, true);
+            for (int i = 0; i < n; i++) hb[i] *= hs;
           }
         }
       }
