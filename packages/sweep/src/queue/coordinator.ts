@@ -197,13 +197,32 @@ async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile:
   };
   const hashOf = (trialId: number) => [...byHash].find(([, id]) => id === trialId)?.[0] ?? '';
 
-  const onProgress = (hash: string, p: TrialProgress) => {
+  // per run of a job: the `seq` of the progress event expected next, while every earlier one was
+  // recorded (null: one was missed — this coordinator started mid-run, or a write was fenced off)
+  const nextSeq = new Map<string, number | null>();
+  /**
+   * A checkpoint of a run whose every progress event so far was recorded (so every metric point
+   * before it is in the store) becomes the job's `resumeFrom`: a later run resumes from it.
+   */
+  const acknowledge = async (hash: string, p: TrialProgress, recorded: boolean) => {
+    const expected = nextSeq.has(p.run) ? nextSeq.get(p.run)! : 0;
+    const whole = recorded && typeof p.seq === 'number' && p.seq === expected;
+    nextSeq.set(p.run, whole ? expected + 1 : null);
+    const ck = whole ? (p.artifacts ?? []).filter((a) => a.kind === 'checkpoint').at(-1) : undefined;
+    if (!ck) return;
+    const job = (await queue.getJob(hash)) as Job<TrialJobData, TrialResult> | undefined;
+    if (job) await job.updateData({ ...job.data, resumeFrom: ck.path });
+  };
+
+  const onProgress = async (hash: string, p: TrialProgress) => {
     const trialId = byHash.get(hash);
     if (trialId === undefined || !p || typeof p !== 'object' || typeof p.run !== 'string') return;
     const lease = leaseFor(trialId, p.run);
+    let recorded = !!lease;
+    if (lease && p.points?.length) recorded = recordMetrics(store, lease, p.points);
+    for (const a of lease && recorded ? (p.artifacts ?? []) : []) recorded = recordArtifact(store, lease!, a) && recorded;
+    if (p.seq !== undefined) await acknowledge(hash, p, recorded);
     if (!lease) return;
-    if (p.points?.length) recordMetrics(store, lease, p.points);
-    for (const a of p.artifacts ?? []) recordArtifact(store, lease, a);
     if (p.released) {
       releaseTrial(store, lease);
       session.finished(trialId, 'released');
@@ -266,7 +285,8 @@ async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile:
         emit({ type: 'requeued', trialId: t.trialId, label: labelOf(t.hash) });
       }
     } else if (state === 'active' && t.status === 'running' && job.progress && typeof job.progress === 'object') {
-      onProgress(t.hash, { ...(job.progress as TrialProgress), points: [], artifacts: [] });
+      // where the run is (its points come with its progress events)
+      await onProgress(t.hash, { ...(job.progress as TrialProgress), points: [], artifacts: [], seq: undefined });
     }
   };
   const reconcileAll = () =>
