@@ -19,10 +19,10 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSyn
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { backendInfo, createLogger, InputError, setting, type Logger } from '@orthoquant/runtime';
-import { openStore, recordMetrics, recordArtifact, recordProvenance, finishTrial, failTrial, releaseTrial, leaseState, heldLease, sweepMembers, requeueFailedTrial, type MetricPoint, type ProvenanceInput, type Store } from '@orthoquant/store';
+import { openStore, releaseTrial, leaseState, heldLease, sweepMembers, requeueFailedTrial, type MetricPoint, type ProvenanceInput, type Store } from '@orthoquant/store';
 import { loadRunner, type TrialEvent } from '../runner.js';
 import { claimTrialFor } from './coordinator.js';
-import { prepareSweep, type PrepareSweepOptions } from '../session.js';
+import { prepareSweep, recordRemoteEnd, type PrepareSweepOptions } from '../session.js';
 import type { WireArtifact } from './protocol.js';
 
 export interface SlurmTrialFile {
@@ -266,13 +266,12 @@ export function ingestSlurm(opts: { dir: string; dbPath?: string; store?: Store 
       const lease = claimTrialFor(store, row.trialId, end.run, (lines.find((l) => l.type === 'start' && l.run === end.run)?.host as string | undefined) ?? null);
       if (!lease) return void res.unfinished.push(index);
       // every attempt's points: a resumed attempt only re-ran the steps after its checkpoint
-      const points = lines.filter((l) => l.type === 'metrics').flatMap((l) => l.points as MetricPoint[]);
-      if (points.length) recordMetrics(store, lease, points);
-      for (const a of lines.filter((l) => l.type === 'artifact')) recordArtifact(store, lease, { kind: a.kind as WireArtifact['kind'], path: a.path as string, step: (a.step as number | null) ?? null });
-      if (end.type === 'done') {
-        recordProvenance(store, lease, (end.provenance as ProvenanceInput) ?? {});
-        if (finishTrial(store, lease, (end.summary as Record<string, number>) ?? {})) res.done++;
-      } else if (failTrial(store, lease, String(end.error))) res.failed++;
+      const run = {
+        points: lines.filter((l) => l.type === 'metrics').flatMap((l) => l.points as MetricPoint[]),
+        artifacts: lines.filter((l) => l.type === 'artifact').map((a) => ({ kind: a.kind as WireArtifact['kind'], path: a.path as string, step: (a.step as number | null) ?? null })),
+      };
+      const ended = end.type === 'done' ? { summary: (end.summary as Record<string, number>) ?? {}, provenance: (end.provenance as ProvenanceInput) ?? {} } : { error: String(end.error) };
+      if (recordRemoteEnd(store, lease, { ...run, ...ended })) res[end.type === 'done' ? 'done' : 'failed']++;
     });
     return res;
   } finally {
