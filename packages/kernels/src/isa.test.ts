@@ -160,7 +160,7 @@ describe('native builds (baseline and AVX2+FMA)', { skip: native ? false : 'ORTH
 
   it('ORTHOQUANT_ISA picks the build that runs, and rejects other values by name', () => {
     const probe = (isa: string) =>
-      spawnSync(process.execPath, ['--conditions=@orthoquant/source', '--import', 'tsx', '-e', "import('./src/scan.ts').then((m) => console.log(JSON.stringify(m.kernelInfo())))"], {
+      spawnSync(process.execPath, ['--conditions=@orthoquant/source', '--import', 'tsx', '-e', "import('./src/index.ts').then((m) => console.log(JSON.stringify(m.kernelInfo())))"], {
         cwd: packageRoot, encoding: 'utf8', env: { ...process.env, ORTHOQUANT_ISA: isa, ORTHOQUANT_KERNELS: 'auto' },
       });
     const baseline = probe('baseline');
