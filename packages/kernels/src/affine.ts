@@ -199,20 +199,30 @@ export interface AffineRowsOptions {
   inputGrad?: boolean;
 }
 
+/** The shapes of x `[…, k]`, W `[k, m]` and c `[m]` agree; returns [k, m]. */
+function checkRows(where: string, x: tf.Tensor, W: tf.Tensor2D, c: tf.Tensor1D): [number, number] {
+  if (!(x instanceof tf.Tensor) || x.rank < 1) throw new Error(`${where}: x must be a tensor of rank ≥ 1`);
+  if (W.rank !== 2) throw new Error(`${where}: W must be [k, m], got [${W.shape.join(', ')}]`);
+  const [k, m] = W.shape;
+  if (x.shape[x.rank - 1] !== k) throw new Error(`${where}: x [${x.shape.join(', ')}] has rows of ${x.shape[x.rank - 1]}, W [${k}, ${m}] expects ${k}`);
+  if (c.rank !== 1 || c.shape[0] !== m) throw new Error(`${where}: c must be [${m}], got [${c.shape.join(', ')}]`);
+  return [k, m];
+}
+
+function checkFloat32(where: string, x: tf.Tensor, W: tf.Tensor, c: tf.Tensor): void {
+  for (const [name, t] of [['x', x], ['W', W], ['c', c]] as const) {
+    if (t.dtype !== 'float32') throw new Error(`${where}: ${name} must be float32, got ${t.dtype}`);
+  }
+}
+
 /**
  * `f(x) W + c` over every row of x `[…, k]` as one op: `[…, m]`, differentiable w.r.t. x, W
  * and c (see the file comment). Same implementation choice as the scans (native / JS).
  */
 export function affineRows(x: tf.Tensor, W: tf.Tensor2D, c: tf.Tensor1D, opts: AffineRowsOptions = {}): tf.Tensor {
   const where = 'affineRows';
-  if (!(x instanceof tf.Tensor) || x.rank < 1) throw new Error(`${where}: x must be a tensor of rank ≥ 1`);
-  if (W.rank !== 2) throw new Error(`${where}: W must be [k, m], got [${W.shape.join(', ')}]`);
-  const [k, m] = W.shape;
-  if (x.shape[x.rank - 1] !== k) throw new Error(`${where}: x [${x.shape.join(', ')}] has rows of ${x.shape[x.rank - 1]}, W [${k}, ${m}] expects ${k}`);
-  if (c.rank !== 1 || c.shape[0] !== m) throw new Error(`${where}: c must be [${m}], got [${c.shape.join(', ')}]`);
-  for (const [name, t] of [['x', x], ['W', W], ['c', c]] as const) {
-    if (t.dtype !== 'float32') throw new Error(`${where}: ${name} must be float32, got ${t.dtype}`);
-  }
+  const [k] = checkRows(where, x, W, c);
+  checkFloat32(where, x, W, c);
   const { name: implementation, threads } = selectImplementation(AFFINE_IMPLEMENTATIONS);
   return runAffineKernel(x, W, c, { relu: Boolean(opts.relu), inputGrad: Boolean(opts.inputGrad), threads, implementation });
 }
@@ -308,18 +318,12 @@ const readoutCeOp = defineFusedOp<AffineAttrs, AffineImplementation>({
  */
 export function readoutCrossEntropy(x: tf.Tensor, W: tf.Tensor2D, c: tf.Tensor1D, targets: tf.Tensor, opts: AffineRowsOptions = {}): tf.Scalar {
   const where = 'readoutCrossEntropy';
-  if (!(x instanceof tf.Tensor) || x.rank < 1) throw new Error(`${where}: x must be a tensor of rank ≥ 1`);
-  if (W.rank !== 2) throw new Error(`${where}: W must be [k, m], got [${W.shape.join(', ')}]`);
-  const [k, m] = W.shape;
-  if (x.shape[x.rank - 1] !== k) throw new Error(`${where}: x [${x.shape.join(', ')}] has rows of ${x.shape[x.rank - 1]}, W [${k}, ${m}] expects ${k}`);
-  if (c.rank !== 1 || c.shape[0] !== m) throw new Error(`${where}: c must be [${m}], got [${c.shape.join(', ')}]`);
+  const [k] = checkRows(where, x, W, c);
   const lead = x.shape.slice(0, -1);
   if (targets.dtype !== 'int32' || targets.size !== x.size / k) {
     throw new Error(`${where}: targets must be int32 of shape [${lead.join(', ')}], got ${targets.dtype} [${targets.shape.join(', ')}]`);
   }
-  for (const [name, t] of [['x', x], ['W', W], ['c', c]] as const) {
-    if (t.dtype !== 'float32') throw new Error(`${where}: ${name} must be float32, got ${t.dtype}`);
-  }
+  checkFloat32(where, x, W, c);
   const { name: implementation, threads } = selectImplementation(AFFINE_IMPLEMENTATIONS);
   const attrs: AffineAttrs = { relu: Boolean(opts.relu), inputGrad: opts.inputGrad ?? true, threads, implementation };
   return readoutCeOp.run({ x, w: W, c, targets }, attrs) as tf.Scalar;

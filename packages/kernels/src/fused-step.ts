@@ -24,6 +24,7 @@ import type { KernelImplementation, OpImplementations } from './implementation.j
 import { isSignVector } from './scan-reversible.js';
 import { checkFloat, defineFusedOp } from './fused-op.js';
 import type { FusedAttrs, KernelCall, TensorIo } from './fused-op.js';
+import { checkArray, checkIndices, checkPositiveIntegers } from './checks.js';
 
 export interface FusedStepSpec {
   T: number;
@@ -92,40 +93,28 @@ export function anchorLength(spec: FusedStepSpec): number {
 /** Check a spec and its buffers; messages name the offending quantity. */
 export function checkFusedStep(spec: FusedStepSpec, inp: FusedStepInputs, where: string): void {
   const { T, B, n, k, classes, blockSize: m } = spec;
-  for (const [name, v] of [['T', T], ['B', B], ['n', n], ['k', k], ['classes', classes]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`${where}: ${name} must be a positive integer, got ${v}`);
-  }
+  checkPositiveIntegers(where, [['T', T], ['B', B], ['n', n], ['k', k], ['classes', classes]]);
   if (spec.kind !== 'hadamard' && spec.kind !== 'dense') throw new Error(`${where}: kind must be hadamard|dense, got '${String(spec.kind)}'`);
   if (!['linear', 'relu', 'tanh'].includes(spec.activation)) throw new Error(`${where}: activation must be linear|relu|tanh, got '${String(spec.activation)}'`);
   if (spec.kind === 'hadamard' && spec.activation !== 'linear') throw new Error(`${where}: the hadamard fused step is linear (reversible BPTT), got activation '${spec.activation}'`);
   if (spec.kind === 'hadamard') checkHadamardOrder({ n, blockSize: m, p: spec.p, hp: spec.hp }, where);
   if (!Number.isInteger(spec.anchorEvery) || spec.anchorEvery < 0) throw new Error(`${where}: anchorEvery must be a non-negative integer, got ${spec.anchorEvery}`);
-  const want = (name: string, a: Float32Array | Int32Array | null, len: number, type: 'f32' | 'i32' = 'f32') => {
-    if (!(type === 'f32' ? a instanceof Float32Array : a instanceof Int32Array)) throw new Error(`${where}: ${name} must be a${type === 'f32' ? ' Float32Array' : 'n Int32Array'}`);
-    if (a!.length !== len) throw new Error(`${where}: ${name} has ${a!.length} values, expected ${len}`);
-  };
   if (spec.indexInputs) {
-    want('x', inp.x, T * B, 'i32');
-    for (let r = 0; r < inp.x.length; r++) {
-      const i = inp.x[r];
-      if (!(i >= 0 && i < k)) throw new Error(`${where}: input index ${i} at row ${r} is outside [0, ${k})`);
-    }
+    checkArray(where, 'x', inp.x, T * B, 'i32');
+    checkIndices(where, 'input index', inp.x as Int32Array, k);
   } else {
-    want('x', inp.x, T * B * k);
+    checkArray(where, 'x', inp.x, T * B * k);
   }
-  want('U', inp.U, k * n);
-  want('b', inp.b, n);
-  if (spec.kind === 'dense') want('W', inp.s, n * n);
-  else want('s', inp.s, n);
+  checkArray(where, 'U', inp.U, k * n);
+  checkArray(where, 'b', inp.b, n);
+  if (spec.kind === 'dense') checkArray(where, 'W', inp.s, n * n);
+  else checkArray(where, 's', inp.s, n);
   if (spec.kind === 'hadamard' && !isSignVector(inp.s)) throw new Error(`${where}: every s must be exactly ±1 (reversible BPTT needs an exactly orthogonal recurrence)`);
-  if (inp.h0) want('h0', inp.h0, B * n);
-  want('V', inp.V, n * classes);
-  want('c', inp.c, classes);
-  want('targets', inp.targets, spec.lastOnly ? B : T * B, 'i32');
-  for (let r = 0; r < inp.targets.length; r++) {
-    const t = inp.targets[r];
-    if (t < 0 || t >= classes) throw new Error(`${where}: target ${t} at row ${r} is outside [0, ${classes})`);
-  }
+  if (inp.h0) checkArray(where, 'h0', inp.h0, B * n);
+  checkArray(where, 'V', inp.V, n * classes);
+  checkArray(where, 'c', inp.c, classes);
+  checkArray(where, 'targets', inp.targets, spec.lastOnly ? B : T * B, 'i32');
+  checkIndices(where, 'target', inp.targets, classes);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -147,8 +136,12 @@ function project(spec: FusedStepSpec, inp: FusedStepInputs, row: number, z: Floa
   }
 }
 
+/** What the readout and loss of a fused op read: the shapes and the readout's parameters and targets (the LSTM loss shares them). */
+export type ReadoutSpec = Pick<FusedStepSpec, 'T' | 'B' | 'n' | 'classes' | 'relu' | 'lastOnly'>;
+export type ReadoutInputs = Pick<FusedStepInputs, 'V' | 'c' | 'targets'>;
+
 /** Cross-entropy of one row from h; with g, also g = (softmax − onehot)·scale. a receives f(h). */
-function readoutRow(spec: FusedStepSpec, inp: FusedStepInputs, h: Float32Array, ho: number, a: Float32Array, y: Float64Array, target: number, g: Float64Array | null, scale: number): number {
+export function readoutRow(spec: ReadoutSpec, inp: ReadoutInputs, h: Float32Array, ho: number, a: Float32Array, y: Float64Array, target: number, g: Float64Array | null, scale: number): number {
   const { n, classes } = spec;
   for (let i = 0; i < n; i++) a[i] = spec.relu && h[ho + i] < 0 ? 0 : h[ho + i];
   let mx = -Infinity;
@@ -198,6 +191,9 @@ function forwardJs(spec: FusedStepSpec, inp: FusedStepInputs, hLast: Float32Arra
   return loss / (spec.lastOnly ? B : T * B);
 }
 
+/** The readout's gradient sums (Float64) and per-row scratch: f(h), δ, the logits and ∂ℓ/∂y. */
+export type ReadoutBuffers = Pick<JsBackwardBuffers, 'a' | 'd' | 'y' | 'gq' | 'dV' | 'dc'>;
+
 /** The gradient sums both JS backwards accumulate (Float64, as the native ones) and their per-row scratch. */
 interface JsBackwardBuffers {
   a: Float32Array;
@@ -226,7 +222,7 @@ function jsBackwardBuffers(spec: FusedStepSpec): JsBackwardBuffers {
 
 /** buf.d = dL/dh_t for row (t, b): the carry from step t + 1 plus, where the readout reads step t,
  *  Vᵀ ∂ℓ/∂y through the readout's ReLU; adds to dV and dc. h_t is at h[ho…], the carry at carry[o…]. */
-function readoutBackwardRow(spec: FusedStepSpec, inp: FusedStepInputs, buf: JsBackwardBuffers, h: Float32Array, ho: number, carry: Float32Array, o: number, t: number, b: number, scale: number): void {
+export function readoutBackwardRow(spec: ReadoutSpec, inp: ReadoutInputs, buf: ReadoutBuffers, h: Float32Array, ho: number, carry: Float32Array, o: number, t: number, b: number, scale: number): void {
   const { T, B, n, classes } = spec;
   const { a, d, y, gq, dV, dc } = buf;
   if (!spec.lastOnly || t === T - 1) {
