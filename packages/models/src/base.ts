@@ -359,6 +359,15 @@ export function setFusedDense(on: boolean | null): void {
 }
 
 /**
+ * Whether the LSTM trains through `lstmRnnLoss` (the whole loss as one op, checkpointed BPTT: no
+ * T·B·4n activation kept): `ORTHOQUANT_FUSED_LSTM=1` (default) and `fusedStep()`;
+ * `ORTHOQUANT_FUSED_LSTM=0` selects projection, `lstmScan` and the fused readout loss.
+ */
+export function fusedLstm(): boolean {
+  return fusedStep() && setting('fusedLstm');
+}
+
+/**
  * Whether the input projection and the readout run as the fused `affineRows` kernel (default)
  * or as the tfjs compositions `inputProjection` / `affineRows` below (`ORTHOQUANT_FUSED_ROWS=0`:
  * the reference, and the fallback should the fused kernel misbehave).
