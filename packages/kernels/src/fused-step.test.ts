@@ -203,8 +203,10 @@ describe('fused step on typed arrays', () => {
 
   const dense: FusedStepSpec = { ...spec, kind: 'dense', activation: 'tanh', anchorEvery: 11 };
   const kron: FusedStepSpec = { ...spec, n: 96, blockSize: 48, p: 12, hp: paley1(11) }; // blocks of 48 = 12·4 (native/kron.cc)
-  for (const sp of [spec, { ...spec, lastOnly: true, indexInputs: true }, kron, dense, { ...dense, activation: 'relu', lastOnly: true, indexInputs: true } as FusedStepSpec]) {
-    const what = `${sp.kind}${sp.kind === 'dense' ? ` ${sp.activation}` : ''}, ${sp.lastOnly ? 'index inputs, last-step readout' : 'float inputs, readout on every step'}${sp.p ? ', blocks of 48 = 12·4' : ''}`;
+  // n = 40: the dense products' 16-column tiles with a padded last tile; identity readout, one segment.
+  const dense40: FusedStepSpec = { ...dense, n: 40, blockSize: 1, activation: 'linear', relu: false, anchorEvery: 0 };
+  for (const sp of [spec, { ...spec, lastOnly: true, indexInputs: true }, kron, dense, { ...dense, activation: 'relu', lastOnly: true, indexInputs: true } as FusedStepSpec, dense40]) {
+    const what = `${sp.kind}${sp.kind === 'dense' ? ` ${sp.activation}` : ''}, ${sp.lastOnly ? 'index inputs, last-step readout' : 'float inputs, readout on every step'}${sp.p ? ', blocks of 48 = 12·4' : ''}${sp.n !== spec.n && sp.kind === 'dense' ? `, n = ${sp.n}, ${sp.relu ? 'ReLU' : 'identity'} readout, ${sp.anchorEvery ? `checkpoints every ${sp.anchorEvery}` : 'no checkpoints'}` : ''}`;
     it(`${what}: native and JS agree; native gradients are bit-identical with 1, 2 and 3 threads`, (t) => {
       if (!availableImplementations().includes('native')) return t.skip('native kernels unavailable');
       const inp = data('agree', sp);
