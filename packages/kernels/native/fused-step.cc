@@ -19,6 +19,7 @@
 #include "fused-step.h"
 
 #include "common.h"
+#include "gemm-avx512.h"
 #include "kron.h"
 
 #include <memory>
@@ -26,12 +27,14 @@
 namespace oq {
 namespace {
 
-// Bits of the `flags` argument; bits 4–5 hold the dense recurrence's activation (ACT_*).
-constexpr int FLAG_RELU = 1, FLAG_LAST = 2, FLAG_INDEX = 4, FLAG_DENSE = 8, ACT_SHIFT = 4;
+// Bits of the `flags` argument; bits 4–5 hold the dense recurrence's activation (ACT_*);
+// FLAG_NO_AVX512: the dense products use the AVX2 kernels even where the CPU has AVX-512F.
+constexpr int FLAG_RELU = 1, FLAG_LAST = 2, FLAG_INDEX = 4, FLAG_DENSE = 8, ACT_SHIFT = 4, FLAG_NO_AVX512 = 64;
 constexpr int ACT_LINEAR = 0, ACT_RELU = 1, ACT_TANH = 2;
 
 struct FusedStep {
   int T, B, n, m, k, classes, relu, lastOnly, anchorEvery, dense, act;
+  bool avx512;  // the dense products run the AVX-512 kernels (gemm-avx512.h)
   const float* x;          // [T, B, k], or null with xi
   const int32_t* xi;       // [T, B] row indices into U (index inputs), or null
   const float* U;          // [k, n]
@@ -231,12 +234,79 @@ inline void inputBackward(const FusedStep& p, const Layout& L, size_t row, const
 // row group dW += Σ δ ⊗ h_{t−1} over the segment's steps. σ' is read off h = σ(a) (ReLU: h > 0,
 // tanh: 1 − h²).
 //
-// Every product is a register-blocked GEMM over all of a thread's rows at once (rowsTimesM,
-// common.h: tiles of 6 rows × 16 columns, each weight vector loaded once per 6 rows, one
-// accumulator per output summed over k in order): the state of a row does not depend on the
-// rows it was blocked with, so 1, 2 or 3 threads give the same states, and the backward's
-// recomputed states are bit-identical with the forward's. Rows are padded to np = n rounded up
-// to 16 (the padded lanes stay zero).
+// Every product is a register-blocked GEMM over all of a thread's rows at once (the recurrence,
+// the recomputed segment, the carry, the readout and its gradient): rowsTimesM (common.h, 6×16
+// tiles) or, where the CPU has AVX-512F, rowsTimesM16 (gemm-avx512.h, 8×32 tiles), followed by
+// a cheap elementwise pass (σ, bias, σ'). Both sum each output over k in order from zero, so the
+// two give the same bits, the state of a row does not depend on the rows it was blocked with
+// (1, 2 or 3 threads give the same states), and the backward's recomputed states are
+// bit-identical with the forward's. Rows are padded to np = n rounded up to 16 (the padded lanes
+// stay zero).
+
+// out[r, c] = Σ_{k<K} in[r, k] · M[k, c] for r < rows, c < ncols (a multiple of 16).
+// avx512: the AVX-512 kernels (FusedStep::avx512).
+inline void gemmRows(bool avx512, const float* in, int rows, size_t ls, int K, const float* M, size_t ms, int ncols, float* out, size_t os) {
+#if OQ_GEMM_AVX512
+  if (avx512) {
+    rowsTimesM16(in, rows, ls, K, M, ms, ncols, out, os);
+    return;
+  }
+#endif
+  auto store = [&](int r, int c, v8 a0, v8 a1) {
+    st(out + size_t(r) * os + c, a0);
+    st(out + size_t(r) * os + c + 8, a1);
+  };
+  rowsTimesM(in, rows, int(ls), K, M, int(ms), ncols, store);
+}
+
+// acc[i, c] += Σ_{r < nr, t < L} D[r·rsD + t·ds + i] · X[r·rsX + t·xs + c] for i < nI, c < ncols
+// (a multiple of 16), each element summed over its rows in the order (r, t); acc row stride as.
+template <int R>
+inline void outerTile(const float* D, size_t ds, const float* X, size_t xs, int nr, int L, size_t rsD, size_t rsX, float* acc, size_t as, int i0, int c) {
+  v8 a0[R], a1[R];
+  for (int i = 0; i < R; i++) {
+    a0[i] = ld(acc + size_t(i0 + i) * as + c);
+    a1[i] = ld(acc + size_t(i0 + i) * as + c + 8);
+  }
+  for (int r = 0; r < nr; r++) {
+    const float* Xr = X + r * rsX + c;
+    const float* Dr = D + r * rsD + i0;
+    for (int t = 0; t < L; t++) {
+      const v8 x0 = ld(Xr + size_t(t) * xs), x1 = ld(Xr + size_t(t) * xs + 8);
+      const float* dt = Dr + size_t(t) * ds;
+      for (int i = 0; i < R; i++) {
+        const v8 d = splat(dt[i]);
+        a0[i] += d * x0;
+        a1[i] += d * x1;
+      }
+    }
+  }
+  for (int i = 0; i < R; i++) {
+    st(acc + size_t(i0 + i) * as + c, a0[i]);
+    st(acc + size_t(i0 + i) * as + c + 8, a1[i]);
+  }
+}
+
+inline void outerRows(bool avx512, const float* D, size_t ds, int nI, const float* X, size_t xs, int ncols, int nr, int L, size_t rsD, size_t rsX, float* acc, size_t as) {
+#if OQ_GEMM_AVX512
+  if (avx512) {
+    accumulateOuter16(D, ds, nI, X, xs, ncols, nr, L, rsD, rsX, acc, as);
+    return;
+  }
+#endif
+  for (int c = 0; c < ncols; c += NR) {
+    int i = 0;
+    for (; i + MR <= nI; i += MR) outerTile<MR>(D, ds, X, xs, nr, L, rsD, rsX, acc, as, i, c);
+    switch (nI - i) {
+      case 5: outerTile<5>(D, ds, X, xs, nr, L, rsD, rsX, acc, as, i, c); break;
+      case 4: outerTile<4>(D, ds, X, xs, nr, L, rsD, rsX, acc, as, i, c); break;
+      case 3: outerTile<3>(D, ds, X, xs, nr, L, rsD, rsX, acc, as, i, c); break;
+      case 2: outerTile<2>(D, ds, X, xs, nr, L, rsD, rsX, acc, as, i, c); break;
+      case 1: outerTile<1>(D, ds, X, xs, nr, L, rsD, rsX, acc, as, i, c); break;
+      default: break;
+    }
+  }
+}
 
 inline v8 activate8(int act, v8 a) {
   if (act == ACT_RELU) return a > splat(0.f) ? a : splat(0.f);
@@ -246,63 +316,12 @@ inline v8 activate8(int act, v8 a) {
 
 // out[r] = σ(z[r] + prev[r]·M) for `rows` rows (prev null: σ(z[r])), M = Wᵀ padded [np, np].
 // Row r of prev, z and out is at r·ps, r·np and r·os.
-inline void denseStepRows(int act, int n, int np, const float* prev, size_t ps, const float* M, const float* z, float* out, size_t os, int rows) {
-  auto store = [&](int r, int c, v8 a0, v8 a1) {
-    const float* zr = z + size_t(r) * np + c;
-    float* o = out + size_t(r) * os + c;
-    st(o, activate8(act, ld(zr) + a0));
-    st(o + 8, activate8(act, ld(zr + 8) + a1));
-  };
-  if (prev) {
-    rowsTimesM(prev, rows, int(ps), n, M, np, np, store);
-    return;
-  }
-  for (int r = 0; r < rows; r++)
-    for (int c = 0; c < np; c += NR) store(r, c, splat(0.f), splat(0.f));
-}
-
-// acc[i, c] += Σ_{r < nr, t < L} D[r·rs + t·np + i] · X[r·rs + t·np + c] for i < nI, c < np: the
-// outer products of a row group's δ and previous states over one segment (rows of stride np
-// inside a batch row's block, blocks of stride rs), an R × 16 tile of acc held in registers
-// across all nr·L rows. Each element sums its rows in the order (r, t).
-template <int R>
-inline void segmentOuterTile(const float* D, const float* X, int nr, int L, size_t rs, int np, float* acc, int i0, int c) {
-  v8 a0[R], a1[R];
-  for (int i = 0; i < R; i++) {
-    a0[i] = ld(acc + size_t(i0 + i) * np + c);
-    a1[i] = ld(acc + size_t(i0 + i) * np + c + 8);
-  }
-  for (int r = 0; r < nr; r++) {
-    const float* Xr = X + r * rs + c;
-    const float* Dr = D + r * rs + i0;
-    for (int t = 0; t < L; t++) {
-      const v8 x0 = ld(Xr + size_t(t) * np), x1 = ld(Xr + size_t(t) * np + 8);
-      const float* dt = Dr + size_t(t) * np;
-      for (int i = 0; i < R; i++) {
-        const v8 d = splat(dt[i]);
-        a0[i] += d * x0;
-        a1[i] += d * x1;
-      }
-    }
-  }
-  for (int i = 0; i < R; i++) {
-    st(acc + size_t(i0 + i) * np + c, a0[i]);
-    st(acc + size_t(i0 + i) * np + c + 8, a1[i]);
-  }
-}
-
-inline void segmentOuter(const float* D, const float* X, int nI, int nr, int L, size_t rs, int np, float* acc) {
-  for (int c = 0; c < np; c += NR) {
-    int i = 0;
-    for (; i + MR <= nI; i += MR) segmentOuterTile<MR>(D, X, nr, L, rs, np, acc, i, c);
-    switch (nI - i) {
-      case 5: segmentOuterTile<5>(D, X, nr, L, rs, np, acc, i, c); break;
-      case 4: segmentOuterTile<4>(D, X, nr, L, rs, np, acc, i, c); break;
-      case 3: segmentOuterTile<3>(D, X, nr, L, rs, np, acc, i, c); break;
-      case 2: segmentOuterTile<2>(D, X, nr, L, rs, np, acc, i, c); break;
-      case 1: segmentOuterTile<1>(D, X, nr, L, rs, np, acc, i, c); break;
-      default: break;
-    }
+inline void denseStepRows(bool avx512, int act, int n, int np, const float* prev, size_t ps, const float* M, const float* z, float* out, size_t os, int rows) {
+  if (prev) gemmRows(avx512, prev, rows, ps, n, M, np, np, out, os);
+  for (int r = 0; r < rows; r++) {
+    const float* zr = z + size_t(r) * np;
+    float* o = out + size_t(r) * os;
+    for (int c = 0; c < np; c += 8) st(o + c, activate8(act, prev ? ld(zr + c) + ld(o + c) : ld(zr + c)));
   }
 }
 
@@ -325,8 +344,9 @@ struct DenseMats {
   }
 };
 
-// Logits of `rows` rows: A[r] = f(h_r) (f = ReLU or identity; A may be h itself when f is the
-// identity), Y[r] = c + A[r] V, [rows, cp]. Row r of h is at r·hs.
+// Logits of `rows` rows: A[r] = f(h_r) (f = ReLU; with the identity the product reads h itself),
+// Y[r] = c + f(h_r) V, [rows, cp]. Row r of h is at r·hs. Returns the rows the product read
+// (A, row stride np, or h).
 inline const float* readoutLogits(const FusedStep& p, const DenseMats& m, const float* h, size_t hs, float* A, float* Y, int rows) {
   const int np = m.np, cp = m.cp;
   const float* in = h;
@@ -343,12 +363,10 @@ inline const float* readoutLogits(const FusedStep& p, const DenseMats& m, const 
     in = A;
     is = np;
   }
+  gemmRows(p.avx512, in, rows, is, p.n, m.Vp.data(), cp, cp, Y, cp);
   const float* cv = m.cpad.data();
-  auto store = [&](int r, int c, v8 a0, v8 a1) {
-    st(Y + size_t(r) * cp + c, a0 + ld(cv + c));
-    st(Y + size_t(r) * cp + c + 8, a1 + ld(cv + c + 8));
-  };
-  rowsTimesM(in, rows, int(is), p.n, m.Vp.data(), cp, cp, store);
+  for (int r = 0; r < rows; r++)
+    for (int c = 0; c < cp; c += 8) st(Y + size_t(r) * cp + c, ld(Y + size_t(r) * cp + c) + ld(cv + c));
   return in;
 }
 
@@ -380,7 +398,7 @@ void forwardDenseRows(const FusedStep& p, const DenseMats& m, const GroupSums& g
     for (int r = 0; r < rows; r++) std::memcpy(&h[size_t(r) * np], p.h0 + size_t(b0 + r) * n, sizeof(float) * n);
   for (int t = 0; t < p.T; t++) {
     for (int r = 0; r < rows; r++) project(p, size_t(t) * p.B + b0 + r, &z[size_t(r) * np]);
-    denseStepRows(p.act, n, np, t > 0 || p.h0 ? h.data() : nullptr, np, m.Mf.data(), z.data(), hn.data(), np, rows);
+    denseStepRows(p.avx512, p.act, n, np, t > 0 || p.h0 ? h.data() : nullptr, np, m.Mf.data(), z.data(), hn.data(), np, rows);
     std::swap(h, hn);
     if (anchors && p.anchorEvery > 0 && (t + 1) % p.anchorEvery == 0)
       for (int r = 0; r < rows; r++) std::memcpy(anchors + (size_t((t + 1) / p.anchorEvery - 1) * p.B + b0 + r) * n, &h[size_t(r) * np], sizeof(float) * n);
@@ -402,12 +420,11 @@ void backwardDenseRows(const FusedStep& p, const DenseMats& m, const float* anch
   // row, δ_t at slot t − t0 (beside h_{t−1} in S). Row r's block starts at r·rs in both.
   const size_t rs = size_t(K + 1) * np;
   std::vector<float> S(size_t(rows) * rs, 0.f), D(size_t(rows) * rs, 0.f), carry(size_t(rows) * np, 0.f), z(size_t(rows) * np, 0.f);
-  std::vector<float> A(size_t(rows) * np, 0.f), Y(size_t(rows) * cp, 0.f), G(size_t(rows) * cp, 0.f);
+  std::vector<float> A(size_t(rows) * np, 0.f), GV(size_t(rows) * np, 0.f), Y(size_t(rows) * cp, 0.f), G(size_t(rows) * cp, 0.f);
   std::vector<int> groupOf(rows);
   for (int g = g0; g < g1; g++)
     for (int b = sums.rowBegin(g); b < sums.rowBegin(g + 1); b++) groupOf[b - b0] = g;
   const int act = p.act;
-  const bool relu = p.relu != 0;
   for (int j = segments - 1; j >= 0; j--) {
     const int t0 = j * K, t1 = std::min(p.T, t0 + K), len = t1 - t0;
     // The state entering the segment: h0 (or zeros) for the first, else the checkpoint h_{t0−1}.
@@ -420,27 +437,14 @@ void backwardDenseRows(const FusedStep& p, const DenseMats& m, const float* anch
     for (int t = t0; t < t1; t++) {
       for (int r = 0; r < rows; r++) project(p, size_t(t) * p.B + b0 + r, &z[size_t(r) * np]);
       const bool none = t == 0 && !p.h0;
-      denseStepRows(act, n, np, none ? nullptr : &S[size_t(t - t0) * np], rs, m.Mf.data(), z.data(), &S[size_t(t - t0 + 1) * np], rs, rows);
+      denseStepRows(p.avx512, act, n, np, none ? nullptr : &S[size_t(t - t0) * np], rs, m.Mf.data(), z.data(), &S[size_t(t - t0 + 1) * np], rs, rows);
     }
     for (int t = t1 - 1; t >= t0; t--) {
       const float* H = &S[size_t(t - t0 + 1) * np];  // h_t of row r at r·rs
       float* Dt = &D[size_t(t - t0) * np];
-      // δ_t = (g Vᵀ ⊙ f'(h_t) + carry) ⊙ σ'(h_t), g = ∂ℓ/∂y where step t reads out.
-      auto delta = [&](int r, int c, v8 gv0, v8 gv1) {
-        const float* hr = H + size_t(r) * rs + c;
-        const float* cr = &carry[size_t(r) * np + c];
-        float* dr = Dt + size_t(r) * rs + c;
-        for (int half = 0; half < 2; half++) {
-          const v8 hv = ld(hr + 8 * half);
-          v8 g = half ? gv1 : gv0;
-          if (relu) g = hv > splat(0.f) ? g : splat(0.f);
-          v8 d = g + ld(cr + 8 * half);
-          if (act == ACT_RELU) d = hv > splat(0.f) ? d : splat(0.f);
-          else if (act == ACT_TANH) d *= splat(1.f) - hv * hv;
-          st(dr + 8 * half, d);
-        }
-      };
-      if (p.readsOut(t)) {
+      const bool reads = p.readsOut(t);
+      if (reads) {
+        // g = ∂ℓ/∂y per row, dc += g, GV = g Vᵀ, dVᵀ += Σ_r g_r ⊗ f(h_r) per row group.
         const float* Ain = readoutLogits(p, m, H, rs, A.data(), Y.data(), rows);
         const size_t as = Ain == H ? rs : size_t(np);
         for (int r = 0; r < rows; r++) {
@@ -449,31 +453,35 @@ void backwardDenseRows(const FusedStep& p, const DenseMats& m, const float* anch
           float* dc = sums.acc(groupOf[r]) + L.dc;
           for (int q = 0; q < p.classes; q++) dc[q] += gr[q];
         }
-        rowsTimesM(G.data(), rows, cp, p.classes, m.Vtp.data(), np, np, delta);
-        // dVᵀ += Σ_r g_r ⊗ f(h_r), per row group.
+        gemmRows(p.avx512, G.data(), rows, cp, p.classes, m.Vtp.data(), np, np, GV.data(), np);
         for (int g = g0; g < g1; g++) {
           const int r0 = sums.rowBegin(g) - b0, nr = sums.rowBegin(g + 1) - sums.rowBegin(g);
-          accumulateOuter(&G[size_t(r0) * cp], cp, p.classes, Ain + size_t(r0) * as, int(as), np, nr, sums.acc(g) + L.dVt, np);
+          outerRows(p.avx512, &G[size_t(r0) * cp], cp, p.classes, Ain + size_t(r0) * as, as, np, 1, nr, 0, 0, sums.acc(g) + L.dVt, np);
         }
-      } else {
-        for (int r = 0; r < rows; r++)
-          for (int c = 0; c < np; c += NR) delta(r, c, splat(0.f), splat(0.f));
       }
-      for (int r = 0; r < rows; r++) inputBackward(p, L, size_t(t) * p.B + b0 + r, Dt + size_t(r) * rs, sums.acc(groupOf[r]));
+      // δ_t = (g Vᵀ ⊙ f'(h_t) + carry) ⊙ σ'(h_t), then dU += x_tᵀ δ, db += δ.
+      for (int r = 0; r < rows; r++) {
+        const float* hr = H + size_t(r) * rs;
+        const float* cr = &carry[size_t(r) * np];
+        const float* gv = &GV[size_t(r) * np];
+        float* dr = Dt + size_t(r) * rs;
+        for (int c = 0; c < np; c += 8) {
+          const v8 hv = ld(hr + c);
+          v8 d = ld(cr + c);
+          if (reads) d += p.relu ? (hv > splat(0.f) ? ld(gv + c) : splat(0.f)) : ld(gv + c);
+          if (act == ACT_RELU) d = hv > splat(0.f) ? d : splat(0.f);
+          else if (act == ACT_TANH) d *= splat(1.f) - hv * hv;
+          st(dr + c, d);
+        }
+        inputBackward(p, L, size_t(t) * p.B + b0 + r, dr, sums.acc(groupOf[r]));
+      }
       // carry_r = δ_r W (the gradient reaching h_{t−1}); at t = 0 it is dh0.
-      if (t > 0 || p.h0) {
-        float* cr = carry.data();
-        auto store = [&](int r, int c, v8 a0, v8 a1) {
-          st(cr + size_t(r) * np + c, a0);
-          st(cr + size_t(r) * np + c + 8, a1);
-        };
-        rowsTimesM(Dt, rows, int(rs), n, m.Mb.data(), np, np, store);
-      }
+      if (t > 0 || p.h0) gemmRows(p.avx512, Dt, rows, rs, n, m.Mb.data(), np, np, carry.data(), np);
     }
     // dW += Σ δ_t ⊗ h_{t−1} over the segment, per row group (h_{−1} = 0 without h0: adds nothing).
     for (int g = g0; g < g1; g++) {
       const int r0 = sums.rowBegin(g) - b0, nr = sums.rowBegin(g + 1) - sums.rowBegin(g);
-      segmentOuter(&D[size_t(r0) * rs], &S[size_t(r0) * rs], n, nr, len, rs, np, sums.acc(g) + L.ds);
+      outerRows(p.avx512, &D[size_t(r0) * rs], np, n, &S[size_t(r0) * rs], np, np, nr, len, rs, rs, sums.acc(g) + L.ds, np);
       sums.flush(g);
     }
   }
@@ -539,6 +547,7 @@ void parse(napi_env env, napi_value* a, FusedStep& p, int& threads) {
   p.lastOnly = (flags & FLAG_LAST) != 0;
   p.dense = (flags & FLAG_DENSE) != 0;
   p.act = (flags >> ACT_SHIFT) & 3;
+  p.avx512 = OQ_GEMM_AVX512 && gemmAvx512() && !(flags & FLAG_NO_AVX512);
   if (p.act > ACT_TANH) throw ArgError{"activation code must be 0 (linear), 1 (relu) or 2 (tanh)"};
   if (!p.dense && p.act != ACT_LINEAR) throw ArgError{"the hadamard fused step is linear (reversible BPTT)"};
   p.anchorEvery = getInt(env, a[7], "anchorEvery");

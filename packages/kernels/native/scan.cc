@@ -16,6 +16,7 @@
 // SIMD through GCC/Clang vector extensions (8 floats), lowered to whatever the build targets:
 // built twice on x64 (baseline SSE2, and -mavx2 -mfma; binding.gyp), chosen at load time.
 #include "common.h"
+#include "gemm-avx512.h"
 #include "reversible.h"
 #include "fused-step.h"
 #include "integer.h"
@@ -797,6 +798,9 @@ napi_value Info(napi_env env, napi_callback_info) {
 #endif
   napi_get_boolean(env, avx2Fma, &v);
   napi_set_named_property(env, out, "cpuAvx2Fma", v);
+  // Whether this build's dense fused step can run its AVX-512 products here (gemm-avx512.h).
+  napi_get_boolean(env, gemmAvx512(), &v);
+  napi_set_named_property(env, out, "denseAvx512", v);
   return out;
 }
 

@@ -1,8 +1,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf, createRng } from '@orthoquant/runtime';
+import { tf, createRng, setEnvSetting } from '@orthoquant/runtime';
 import { testBackend, relativeError, expectNoLeaks } from '@orthoquant/runtime/testing';
-import { hadamardRnnLoss, denseRnnLoss, fusedStepForward, fusedStepBackward, setKernelThreads, availableImplementations } from './index.js';
+import { hadamardRnnLoss, denseRnnLoss, fusedStepForward, fusedStepBackward, setKernelThreads, availableImplementations, kernelInfo } from './index.js';
 import type { FusedStepSpec } from './index.js';
 import { referenceScan, referenceHadamardMatrix, randomTensor, randomSigns, paley1, describeEveryKernel } from './testing.js';
 
@@ -230,6 +230,28 @@ describe('fused step on typed arrays', () => {
       }
     });
   }
+
+  it('dense: the AVX-512 products give the same bits as the AVX2 ones (ORTHOQUANT_DENSE_AVX512=0)', (t) => {
+    if (!availableImplementations().includes('native') || kernelInfo().denseSimd !== 'avx512f') return t.skip('no AVX-512 dense products here (CPU or build)');
+    const run = (sp: FusedStepSpec, inp: ReturnType<typeof data>) => {
+      const f = fusedStepForward(sp, inp, { implementation: 'native' });
+      return { ...f, ...fusedStepBackward(sp, inp, f.hLast, f.anchors, 1, { implementation: 'native' }) };
+    };
+    // n = 64: two 32-column strips; n = 40: a 32- and a 16-column strip; 37 rows: 8-row tiles and a rest.
+    for (const sp of [dense, dense40, { ...dense, activation: 'relu', lastOnly: true, indexInputs: true } as FusedStepSpec]) {
+      const inp = data('avx512', sp);
+      setKernelThreads(2);
+      const wide = run(sp, inp);
+      setEnvSetting('denseAvx512', '0');
+      try {
+        assert.notEqual(kernelInfo().denseSimd, 'avx512f');
+        const narrow = run(sp, inp);
+        assert.deepEqual(wide, narrow, `${sp.activation}, n = ${sp.n}`);
+      } finally {
+        setEnvSetting('denseAvx512', undefined);
+      }
+    }
+  });
 
   it('checks its buffers', () => {
     const inp = data('check');

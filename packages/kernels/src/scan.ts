@@ -15,7 +15,7 @@ import { activationCode, checkSpec } from './scan-spec.js';
 import { checkHadamardOrder } from './hadamard-transform.js';
 import type { Activation, RecurrenceKind, ScanForwardInputs, ScanGradients, ScanImplementation, ScanSpec } from './scan-spec.js';
 import { jsImplementation } from './scan-js.js';
-import { loadNative } from './native.js';
+import { denseSimd, loadNative } from './native.js';
 import { ensureRegistered, runScanKernel } from './tf-kernels.js';
 import { checkReversible, isSignVector, jsReversible } from './scan-reversible.js';
 import type { ReversibleImplementation, ReversibleInputs } from './scan-reversible.js';
@@ -62,6 +62,8 @@ export interface KernelInfo {
   implementation: KernelImplementation;
   /** Vector extensions the native code was compiled for ('none' for JS). */
   simd: string;
+  /** Vector extensions of the dense fused step's matrix products ('avx512f' where they use AVX-512; else `simd`). */
+  denseSimd: string;
   /** Threads a scan uses (batch rows split between them). */
   threads: number;
   /** Why the native addon is not in use, when it is not. */
@@ -121,8 +123,8 @@ export function currentImplementation(): ScanImplementation {
 export function kernelInfo(): KernelInfo {
   const nat = loadNative();
   const impl = currentImplementation();
-  if (impl.name === 'native') return { implementation: 'native', simd: nat.simd, threads: kernelThreads(nat.hardwareThreads) };
-  return { implementation: 'js', simd: 'none', threads: 1, reason: requested() === 'js' ? 'JS implementation requested' : nat.reason };
+  if (impl.name === 'native') return { implementation: 'native', simd: nat.simd, denseSimd: denseSimd(nat), threads: kernelThreads(nat.hardwareThreads) };
+  return { implementation: 'js', simd: 'none', denseSimd: 'none', threads: 1, reason: requested() === 'js' ? 'JS implementation requested' : nat.reason };
 }
 
 /** Implementations present in this process (JS always; native when the addon loads). */

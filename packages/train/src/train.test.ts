@@ -418,7 +418,7 @@ describe('fused training loss (readout + softmax cross-entropy)', () => {
     const batch = task.epochBatches('train', 16, createRng(5).fork('data').fork(0)).next().value!;
     const { x, y } = batchToTensors(batch, task.inputDim);
     const types = new Set<string>();
-    // Dense ORNN/QORNN: the composed ops (default) and denseRnnLoss (ORTHOQUANT_FUSED_DENSE=1).
+    // Dense ORNN/QORNN: the composed ops (setFusedDense(false)) and denseRnnLoss (true, the default).
     for (const [label, config, dense] of tinyConfigs(8).flatMap(({ label, config }) => [[label, config, false], [`${label} (fused dense)`, config, true]] as const)) {
       setFusedDense(dense);
       const model = createModel(config, modelIO(task), 11);
