@@ -15,9 +15,7 @@
 // t = T−1 down, per row: rebuild z_t from x_t, the logits from h_t, g = (softmax − onehot)·scale;
 // dV += f(h)ᵀ g, dc += g, δ = (g Vᵀ) ⊙ f'(h) + carry, dU += x_tᵀ δ, db += δ, ds += δ ⊙ s ⊙ u
 // (u = h_t − z_t), carry = ((δ ⊙ s)·H)/√m, h_{t−1} = ((s ⊙ u)·H)/√m (or the anchor). Nothing of
-// size T·B·n exists in either pass. Sums use GroupSums (common.h): thread-count independent.
-#include "fused-step.h"
-
+// size T·B·n exists in either pass. Sums use GroupSums (parallel.h): thread-count independent.
 #include "common.h"
 #include "gemm-avx512.h"
 #include "kron.h"
@@ -535,14 +533,14 @@ int fusedThreads(int requested, const FusedStep& p) {
   return work < 2e6 ? 1 : std::max(1, requested);
 }
 
-void parse(napi_env env, napi_value* a, FusedStep& p, int& threads) {
-  p.T = getInt(env, a[0], "T");
-  p.B = getInt(env, a[1], "B");
-  p.n = getInt(env, a[2], "n");
-  p.m = getInt(env, a[3], "blockSize");
-  p.k = getInt(env, a[4], "k");
-  p.classes = getInt(env, a[5], "classes");
-  const int flags = getInt(env, a[6], "flags");
+void parse(const Args& a, FusedStep& p, int& threads) {
+  p.T = a.i32(0, "T");
+  p.B = a.i32(1, "B");
+  p.n = a.i32(2, "n");
+  p.m = a.i32(3, "blockSize");
+  p.k = a.i32(4, "k");
+  p.classes = a.i32(5, "classes");
+  const int flags = a.i32(6, "flags");
   p.relu = (flags & FLAG_RELU) != 0;
   p.lastOnly = (flags & FLAG_LAST) != 0;
   p.dense = (flags & FLAG_DENSE) != 0;
@@ -550,28 +548,28 @@ void parse(napi_env env, napi_value* a, FusedStep& p, int& threads) {
   p.avx512 = OQ_GEMM_AVX512 && gemmAvx512() && !(flags & FLAG_NO_AVX512);
   if (p.act > ACT_TANH) throw ArgError{"activation code must be 0 (linear), 1 (relu) or 2 (tanh)"};
   if (!p.dense && p.act != ACT_LINEAR) throw ArgError{"the hadamard fused step is linear (reversible BPTT)"};
-  p.anchorEvery = getInt(env, a[7], "anchorEvery");
-  threads = getInt(env, a[8], "threads");
+  p.anchorEvery = a.i32(7, "anchorEvery");
+  threads = a.i32(8, "threads");
   if (p.T < 1 || p.B < 1 || p.n < 1 || p.k < 1 || p.classes < 1) throw ArgError{"T, B, n, k and classes must be positive"};
   if (!p.dense && (p.m < 1 || p.n % p.m)) throw ArgError{"blockSize must divide n"};  // its order: parseKron
   if (p.anchorEvery < 0) throw ArgError{"anchorEvery must be >= 0"};
   const size_t TB = size_t(p.T) * p.B;
   if (flags & FLAG_INDEX) {
     p.x = nullptr;
-    p.xi = getIndices(env, a[9], TB, p.k, "x (row indices into U)", "input index");
+    p.xi = a.indices(9, TB, p.k, "x (row indices into U)", "input index");
   } else {
-    p.x = getF32(env, a[9], TB * p.k, "x", false);
+    p.x = a.f32(9, TB * p.k, "x");
     p.xi = nullptr;
   }
-  p.U = getF32(env, a[10], size_t(p.k) * p.n, "U", false);
-  p.b = getF32(env, a[11], p.n, "b", false);
-  p.s = getF32(env, a[12], p.dense ? size_t(p.n) * p.n : size_t(p.n), p.dense ? "W" : "s", false);
+  p.U = a.f32(10, size_t(p.k) * p.n, "U");
+  p.b = a.f32(11, p.n, "b");
+  p.s = a.f32(12, p.dense ? size_t(p.n) * p.n : size_t(p.n), p.dense ? "W" : "s");
   for (int i = 0; i < (p.dense ? 0 : p.n); i++)
     if (p.s[i] != 1.f && p.s[i] != -1.f) throw ArgError{"s[" + std::to_string(i) + "] = " + std::to_string(p.s[i]) + ": every s must be exactly ±1 (reversible BPTT)"};
-  p.h0 = getF32(env, a[13], size_t(p.B) * p.n, "h0", true);
-  p.V = getF32(env, a[14], size_t(p.n) * p.classes, "V", false);
-  p.c = getF32(env, a[15], p.classes, "c", false);
-  p.targets = getTargets(env, a[16], p.lastOnly ? size_t(p.B) : TB, p.classes);
+  p.h0 = a.f32OrNull(13, size_t(p.B) * p.n, "h0");
+  p.V = a.f32(14, size_t(p.n) * p.classes, "V");
+  p.c = a.f32(15, p.classes, "c");
+  p.targets = a.targets(16, p.lastOnly ? size_t(p.B) : TB, p.classes);
 }
 
 inline size_t anchorLen(const FusedStep& p) { return p.anchorEvery > 0 ? size_t(p.T / p.anchorEvery) * p.B * p.n : 0; }
@@ -579,90 +577,66 @@ inline size_t anchorLen(const FusedStep& p) { return p.anchorEvery > 0 ? size_t(
 }  // namespace
 
 // fusedStepForward(T, B, n, m, k, classes, flags (FLAG_*), anchorEvery, threads, x, U, b, s, h0|null, V, c, targets, hLast, anchors|null, p, hp|null) → mean loss
-napi_value FusedStepForward(napi_env env, napi_callback_info info) {
-  size_t argc = 21;
-  napi_value a[21];
-  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
-  try {
-    if (argc != 21) throw ArgError{"fusedStepForward expects 21 arguments"};
-    FusedStep p{};
-    int threads = 1;
-    parse(env, a, p, threads);
-    const KronStage kron = parseKron(env, a[19], a[20], p.n, p.m);
-    p.kron = &kron;
-    float* hLast = getF32(env, a[17], size_t(p.B) * p.n, "hLast", false);
-    float* anchors = getF32(env, a[18], anchorLen(p), "anchors", anchorLen(p) == 0);
-    const std::vector<float> Vt = transposeV(p);
-    GroupSums groups(p.B, 0);
-    std::vector<double> loss(groups.groups, 0.0);
-    const std::unique_ptr<DenseMats> mats(p.dense ? new DenseMats(p) : nullptr);
-    parallelGroups(fusedThreads(threads, p), groups, [&](int, int g0, int g1) {
-      if (p.dense) forwardDenseRows(p, *mats, groups, g0, g1, loss.data(), hLast, anchors);
-      else forwardRows(p, Vt.data(), groups, g0, g1, loss.data(), hLast, anchors);
-    });
-    double total = 0.0;
-    for (double v : loss) total += v;
-    napi_value out;
-    napi_create_double(env, total / (p.lastOnly ? double(p.B) : double(p.T) * p.B), &out);
-    return out;
-  } catch (const ArgError& e) {
-    napi_throw_error(env, nullptr, ("orthoquant_kernels.fusedStepForward: " + e.msg).c_str());
-  } catch (const std::exception& e) {
-    napi_throw_error(env, nullptr, (std::string("orthoquant_kernels.fusedStepForward: ") + e.what()).c_str());
-  }
-  return nullptr;
+napi_value FusedStepForward(const Args& a) {
+  FusedStep p{};
+  int threads = 1;
+  parse(a, p, threads);
+  const KronStage kron = parseKron(a.env, a[19], a[20], p.n, p.m);
+  p.kron = &kron;
+  float* hLast = a.f32(17, size_t(p.B) * p.n, "hLast");
+  float* anchors = a.f32OrNull(18, anchorLen(p), "anchors", anchorLen(p) == 0);
+  const std::vector<float> Vt = transposeV(p);
+  GroupSums groups(p.B, 0);
+  std::vector<double> loss(groups.groups, 0.0);
+  const std::unique_ptr<DenseMats> mats(p.dense ? new DenseMats(p) : nullptr);
+  parallelGroups(fusedThreads(threads, p), groups, [&](int, int g0, int g1) {
+    if (p.dense) forwardDenseRows(p, *mats, groups, g0, g1, loss.data(), hLast, anchors);
+    else forwardRows(p, Vt.data(), groups, g0, g1, loss.data(), hLast, anchors);
+  });
+  double total = 0.0;
+  for (double v : loss) total += v;
+  return a.number(total / (p.lastOnly ? double(p.B) : double(p.T) * p.B));
 }
 
 // fusedStepBackward(T, B, n, m, k, classes, flags (FLAG_*), anchorEvery, threads, x, U, b, s, h0|null, V, c, targets, hLast, anchors|null,
 //                   dy, dU, db, ds, dh0|null, dV, dc, p, hp|null)
-napi_value FusedStepBackward(napi_env env, napi_callback_info info) {
-  size_t argc = 28;
-  napi_value a[28];
-  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
-  try {
-    if (argc != 28) throw ArgError{"fusedStepBackward expects 28 arguments"};
-    FusedStep p{};
-    int threads = 1;
-    parse(env, a, p, threads);
-    const KronStage kron = parseKron(env, a[26], a[27], p.n, p.m);
-    p.kron = &kron;
-    const float* hLast = getF32(env, a[17], size_t(p.B) * p.n, "hLast", false);
-    const float* anchors = getF32(env, a[18], anchorLen(p), "anchors", anchorLen(p) == 0);
-    double dy = 0.0;
-    if (napi_get_value_double(env, a[19], &dy) != napi_ok) throw ArgError{"dy must be a number"};
-    float* dU = getF32(env, a[20], size_t(p.k) * p.n, "dU", false);
-    float* db = getF32(env, a[21], p.n, "db", false);
-    float* ds = getF32(env, a[22], p.dense ? size_t(p.n) * p.n : size_t(p.n), p.dense ? "dW" : "ds", false);
-    float* dh0 = getF32(env, a[23], size_t(p.B) * p.n, "dh0", true);
-    float* dV = getF32(env, a[24], size_t(p.n) * p.classes, "dV", false);
-    float* dc = getF32(env, a[25], p.classes, "dc", false);
-    if (dh0 && !p.h0) throw ArgError{"dh0 given without h0"};
-    const std::vector<float> Vt = transposeV(p);
-    const Layout L = layoutOf(p);
-    GroupSums sums(p.B, L.len);
-    const float scale = float(dy / (p.lastOnly ? double(p.B) : double(p.T) * p.B));
-    const std::unique_ptr<DenseMats> mats(p.dense ? new DenseMats(p) : nullptr);
-    parallelGroups(fusedThreads(threads, p), sums, [&](int, int g0, int g1) {
-      if (p.dense) backwardDenseRows(p, *mats, anchors, scale, sums, g0, g1, dh0);
-      else backwardRows(p, Vt.data(), hLast, anchors, scale, sums, g0, g1, dh0);
-    });
-    const int n = p.n;
-    if (p.dense) {
-      for (int i = 0; i < n; i++)
-        for (int q = 0; q < n; q++) ds[size_t(i) * n + q] = float(sums.total(L.ds + size_t(i) * L.stride + q));
-    } else {
-      for (int i = 0; i < n; i++) ds[i] = float(sums.total(L.ds + i));
-    }
-    for (size_t e = 0; e < size_t(p.k) * n; e++) dU[e] = float(sums.total(L.dU + e));
-    for (int i = 0; i < n; i++) db[i] = float(sums.total(L.db + i));
+napi_value FusedStepBackward(const Args& a) {
+  FusedStep p{};
+  int threads = 1;
+  parse(a, p, threads);
+  const KronStage kron = parseKron(a.env, a[26], a[27], p.n, p.m);
+  p.kron = &kron;
+  const float* hLast = a.f32(17, size_t(p.B) * p.n, "hLast");
+  const float* anchors = a.f32OrNull(18, anchorLen(p), "anchors", anchorLen(p) == 0);
+  const double dy = a.f64(19, "dy");
+  float* dU = a.f32(20, size_t(p.k) * p.n, "dU");
+  float* db = a.f32(21, p.n, "db");
+  float* ds = a.f32(22, p.dense ? size_t(p.n) * p.n : size_t(p.n), p.dense ? "dW" : "ds");
+  float* dh0 = a.f32OrNull(23, size_t(p.B) * p.n, "dh0");
+  float* dV = a.f32(24, size_t(p.n) * p.classes, "dV");
+  float* dc = a.f32(25, p.classes, "dc");
+  if (dh0 && !p.h0) throw ArgError{"dh0 given without h0"};
+  const std::vector<float> Vt = transposeV(p);
+  const Layout L = layoutOf(p);
+  GroupSums sums(p.B, L.len);
+  const float scale = float(dy / (p.lastOnly ? double(p.B) : double(p.T) * p.B));
+  const std::unique_ptr<DenseMats> mats(p.dense ? new DenseMats(p) : nullptr);
+  parallelGroups(fusedThreads(threads, p), sums, [&](int, int g0, int g1) {
+    if (p.dense) backwardDenseRows(p, *mats, anchors, scale, sums, g0, g1, dh0);
+    else backwardRows(p, Vt.data(), hLast, anchors, scale, sums, g0, g1, dh0);
+  });
+  const int n = p.n;
+  if (p.dense) {
     for (int i = 0; i < n; i++)
-      for (int q = 0; q < p.classes; q++) dV[size_t(i) * p.classes + q] = float(sums.total(L.dVt + size_t(q) * L.stride + i));
-    for (int q = 0; q < p.classes; q++) dc[q] = float(sums.total(L.dc + q));
-  } catch (const ArgError& e) {
-    napi_throw_error(env, nullptr, ("orthoquant_kernels.fusedStepBackward: " + e.msg).c_str());
-  } catch (const std::exception& e) {
-    napi_throw_error(env, nullptr, (std::string("orthoquant_kernels.fusedStepBackward: ") + e.what()).c_str());
+      for (int q = 0; q < n; q++) ds[size_t(i) * n + q] = float(sums.total(L.ds + size_t(i) * L.stride + q));
+  } else {
+    for (int i = 0; i < n; i++) ds[i] = float(sums.total(L.ds + i));
   }
+  for (size_t e = 0; e < size_t(p.k) * n; e++) dU[e] = float(sums.total(L.dU + e));
+  for (int i = 0; i < n; i++) db[i] = float(sums.total(L.db + i));
+  for (int i = 0; i < n; i++)
+    for (int q = 0; q < p.classes; q++) dV[size_t(i) * p.classes + q] = float(sums.total(L.dVt + size_t(q) * L.stride + i));
+  for (int q = 0; q < p.classes; q++) dc[q] = float(sums.total(L.dc + q));
   return nullptr;
 }
 

@@ -28,8 +28,6 @@
 // One-hot and token inputs: a row with exactly one input off its zero point projects to a
 // function of (phase, d, x_d); such rows are computed once per call and then reused (likewise
 // the bias-only rows the JS engine caches).
-#include "integer.h"
-
 #include <cfenv>
 #include <unordered_map>
 
@@ -37,16 +35,6 @@
 
 namespace oq {
 namespace {
-
-typedef uint32_t v8u __attribute__((vector_size(32)));
-
-inline v8i ldi(const int32_t* p) {
-  v8i r;
-  std::memcpy(&r, p, sizeof r);
-  return r;
-}
-inline void sti(int32_t* p, v8i v) { std::memcpy(p, &v, sizeof v); }
-inline v8i splati(int32_t x) { return (v8i){x, x, x, x, x, x, x, x}; }
 
 // ---------------------------------------------------------------------------------------------
 // Fixed point (fixed-point.ts).
@@ -199,43 +187,6 @@ struct Readout {
   }
 };
 
-// ---------------------------------------------------------------------------------------------
-// Integer Walsh–Hadamard transform of one row in blocks of m: adds and subtracts, wrapping
-// modulo 2^32 (uint32 lanes in the scalar path, int32 vectors wrap under GCC/Clang semantics).
-
-// The 8-point transform inside one vector, strides 1, 2, 4: v = even-partner + ±odd-partner,
-// the ± by (x ^ m) − m with m = 0 or −1 per lane. Single-source shuffles only (two-source int
-// shuffles have no SSE2 instruction and would be scalarised in the baseline build).
-inline v8i iwht8(v8i v) {
-  const v8i m1 = {0, -1, 0, -1, 0, -1, 0, -1}, m2 = {0, 0, -1, -1, 0, 0, -1, -1}, m4 = {0, 0, 0, 0, -1, -1, -1, -1};
-  v = SHUF(v, 0, 0, 2, 2, 4, 4, 6, 6) + ((SHUF(v, 1, 1, 3, 3, 5, 5, 7, 7) ^ m1) - m1);
-  v = SHUF(v, 0, 1, 0, 1, 4, 5, 4, 5) + ((SHUF(v, 2, 3, 2, 3, 6, 7, 6, 7) ^ m2) - m2);
-  return SHUF(v, 0, 1, 2, 3, 0, 1, 2, 3) + ((SHUF(v, 4, 5, 6, 7, 4, 5, 6, 7) ^ m4) - m4);
-}
-
-inline void iwht_row(int32_t* x, int n, int m) {
-  if (m < 8) {
-    uint32_t* u = reinterpret_cast<uint32_t*>(x);
-    for (int base = 0; base < n; base += m)
-      for (int h = 1; h < m; h <<= 1)
-        for (int i = base; i < base + m; i += 2 * h)
-          for (int j = i; j < i + h; j++) {
-            const uint32_t a = u[j], b = u[j + h];
-            u[j] = a + b;
-            u[j + h] = a - b;
-          }
-    return;
-  }
-  for (int i = 0; i < n; i += 8) sti(x + i, iwht8(ldi(x + i)));
-  for (int h = 8; h < m; h <<= 1)
-    for (int base = 0; base < n; base += 2 * h)
-      for (int j = base; j < base + h; j += 8) {
-        const v8i a = ldi(x + j), b = ldi(x + j + h);
-        sti(x + j, a + b);
-        sti(x + j + h, a - b);
-      }
-}
-
 // v = z + flip(a); rounding shift; clamp; ReLU — one row of n (hadamrnn.ts hadamardStep).
 // ReLU after the clamp is the clamp to [0, qmax]. `roomy`: |z + flip(a)| + 2^(shift−1) < 2^31 is
 // proved (|z| ≤ 2^30, |a| ≤ m·2^(b−1): caller), so the rounding shift, ties away from zero, is
@@ -290,153 +241,120 @@ void checkStateRange(const int32_t* h, size_t len, int32_t qmin, int32_t qmax) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Node-API glue.
-
-template <class T, napi_typedarray_type TYPE>
-T* getTyped(napi_env env, napi_value v, size_t len, const char* name, const char* typeName) {
-  bool isTyped = false;
-  napi_is_typedarray(env, v, &isTyped);
-  if (!isTyped) throw ArgError{std::string(name) + " must be an " + typeName};
-  napi_typedarray_type ttype;
-  size_t length = 0;
-  void* data = nullptr;
-  napi_get_typedarray_info(env, v, &ttype, &length, &data, nullptr, nullptr);
-  if (ttype != TYPE) throw ArgError{std::string(name) + " must be an " + typeName};
-  if (length != len) throw ArgError{std::string(name) + " has " + std::to_string(length) + " values, expected " + std::to_string(len)};
-  return static_cast<T*>(data);
-}
-inline int32_t* getI32(napi_env env, napi_value v, size_t len, const char* name) { return getTyped<int32_t, napi_int32_array>(env, v, len, name, "Int32Array"); }
+// Bindings (binding.cc).
 
 Mult getMult(const int32_t* pair) { return Mult{pair[0], int(pair[1])}; }
 
+}  // namespace
+
 // integerHadamRnn(T, B, n, m, D, O, actBits, relu, readRelu, manyToMany, phase0,
 //   xq, zp, U, bInput, inputRescale[4], signMask, stepShifts[2], V, cLogit[2·O], h, logits)
-napi_value IntegerHadamRnn(napi_env env, napi_callback_info info) {
-  size_t argc = 22;
-  napi_value a[22];
-  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
-  try {
-    if (argc != 22) throw ArgError{"integerHadamRnn expects 22 arguments"};
-    const int T = getInt(env, a[0], "T"), B = getInt(env, a[1], "B"), n = getInt(env, a[2], "n"), m = getInt(env, a[3], "m");
-    const int D = getInt(env, a[4], "inputSize"), O = getInt(env, a[5], "outputSize"), bits = getInt(env, a[6], "actBits");
-    const bool relu = getInt(env, a[7], "relu") != 0, readRelu = getInt(env, a[8], "readRelu") != 0, many = getInt(env, a[9], "manyToMany") != 0;
-    const int phase0 = getInt(env, a[10], "phase0");
-    if (T < 1 || B < 1 || n < 1 || D < 1 || O < 1) throw ArgError{"T, B, n, inputSize and outputSize must be positive"};
-    if (m < 1 || (m & (m - 1)) || n % m) throw ArgError{"m must be a power of two dividing n"};
-    if (bits < 2 || bits > 16) throw ArgError{"actBits must be in 2..16"};
-    if ((int64_t(m) << (bits - 1)) > (int64_t(1) << 30)) throw ArgError{"m·2^(actBits−1) exceeds 2^30"};
-    const int32_t* xq = getI32(env, a[11], size_t(T) * B * D, "xq");
-    const int32_t zp = getInt(env, a[12], "inputZeroPoint");
-    const int32_t* U = getI32(env, a[13], size_t(D) * n, "U");
-    const int32_t* bInput = getI32(env, a[14], n, "bInput");
-    const int32_t* rescale = getI32(env, a[15], 4, "inputRescale");
-    const int32_t* sign = getI32(env, a[16], n, "signMask");
-    const int32_t* shifts = getI32(env, a[17], 2, "stepShifts");
-    const int32_t* V = getI32(env, a[18], size_t(n) * O, "V");
-    const int32_t* cLogit = getI32(env, a[19], size_t(2) * O, "cLogit");
-    int32_t* h = getI32(env, a[20], size_t(B) * n, "h");
-    int32_t* logits = getI32(env, a[21], size_t(many ? T : 1) * B * O, "logits");
-    for (int p = 0; p < 2; p++)
-      if (shifts[p] < 0 || shifts[p] > 31) throw ArgError{"stepShifts must be in 0..31"};
-    for (int j = 0; j < n; j++)
-      if (sign[j] != 0 && sign[j] != -1) throw ArgError{"signMask entries must be 0 or −1"};
-    const int32_t qmin = -(1 << (bits - 1)), qmax = (1 << (bits - 1)) - 1;
-    checkStateRange(h, size_t(B) * n, qmin, qmax);
-    const Mult mult[2] = {getMult(rescale), getMult(rescale + 2)};
-    // |z| ≤ 2^30, |a| ≤ m·2^(b−1): the short rounding shift is exact when this leaves room.
-    bool roomy[2];
-    for (int p = 0; p < 2; p++)
-      roomy[p] = shifts[p] > 0 && (int64_t(m) << (bits - 1)) + (int64_t(1) << (shifts[p] - 1)) < (int64_t(1) << 30);
-    Projection proj(D, n, U, bInput, zp);
-    Readout readout(n, O, V, readRelu, bits, cLogit, 2);
-    std::vector<int32_t> z(n);
-    for (int t = 0; t < T; t++) {
-      const int p = (t + phase0) & 1;
-      const bool emit = many || t == T - 1;
-      for (int b = 0; b < B; b++) {
-        int32_t* hb = h + size_t(b) * n;
-        const int32_t* zr = proj.row(xq + (size_t(t) * B + b) * D, p, mult[p], z.data());
-        iwht_row(hb, n, m);
-        integerPost(hb, zr, sign, n, shifts[p], qmin, qmax, relu, roomy[p]);
-        if (emit) readout.run(hb, cLogit + size_t(1 - p) * O, logits + (size_t(many ? t : 0) * B + b) * O);
-      }
+napi_value IntegerHadamRnn(const Args& a) {
+  const int T = a.i32(0, "T"), B = a.i32(1, "B"), n = a.i32(2, "n"), m = a.i32(3, "m");
+  const int D = a.i32(4, "inputSize"), O = a.i32(5, "outputSize"), bits = a.i32(6, "actBits");
+  const bool relu = a.flag(7, "relu"), readRelu = a.flag(8, "readRelu"), many = a.flag(9, "manyToMany");
+  const int phase0 = a.i32(10, "phase0");
+  if (T < 1 || B < 1 || n < 1 || D < 1 || O < 1) throw ArgError{"T, B, n, inputSize and outputSize must be positive"};
+  if (m < 1 || (m & (m - 1)) || n % m) throw ArgError{"m must be a power of two dividing n"};
+  if (bits < 2 || bits > 16) throw ArgError{"actBits must be in 2..16"};
+  if ((int64_t(m) << (bits - 1)) > (int64_t(1) << 30)) throw ArgError{"m·2^(actBits−1) exceeds 2^30"};
+  const int32_t* xq = a.i32s(11, size_t(T) * B * D, "xq");
+  const int32_t zp = a.i32(12, "inputZeroPoint");
+  const int32_t* U = a.i32s(13, size_t(D) * n, "U");
+  const int32_t* bInput = a.i32s(14, n, "bInput");
+  const int32_t* rescale = a.i32s(15, 4, "inputRescale");
+  const int32_t* sign = a.i32s(16, n, "signMask");
+  const int32_t* shifts = a.i32s(17, 2, "stepShifts");
+  const int32_t* V = a.i32s(18, size_t(n) * O, "V");
+  const int32_t* cLogit = a.i32s(19, size_t(2) * O, "cLogit");
+  int32_t* h = a.i32s(20, size_t(B) * n, "h");
+  int32_t* logits = a.i32s(21, size_t(many ? T : 1) * B * O, "logits");
+  for (int p = 0; p < 2; p++)
+    if (shifts[p] < 0 || shifts[p] > 31) throw ArgError{"stepShifts must be in 0..31"};
+  for (int j = 0; j < n; j++)
+    if (sign[j] != 0 && sign[j] != -1) throw ArgError{"signMask entries must be 0 or −1"};
+  const int32_t qmin = -(1 << (bits - 1)), qmax = (1 << (bits - 1)) - 1;
+  checkStateRange(h, size_t(B) * n, qmin, qmax);
+  const Mult mult[2] = {getMult(rescale), getMult(rescale + 2)};
+  // |z| ≤ 2^30, |a| ≤ m·2^(b−1): the short rounding shift is exact when this leaves room.
+  bool roomy[2];
+  for (int p = 0; p < 2; p++)
+    roomy[p] = shifts[p] > 0 && (int64_t(m) << (bits - 1)) + (int64_t(1) << (shifts[p] - 1)) < (int64_t(1) << 30);
+  Projection proj(D, n, U, bInput, zp);
+  Readout readout(n, O, V, readRelu, bits, cLogit, 2);
+  std::vector<int32_t> z(n);
+  for (int t = 0; t < T; t++) {
+    const int p = (t + phase0) & 1;
+    const bool emit = many || t == T - 1;
+    for (int b = 0; b < B; b++) {
+      int32_t* hb = h + size_t(b) * n;
+      const int32_t* zr = proj.row(xq + (size_t(t) * B + b) * D, p, mult[p], z.data());
+      iwht_row(hb, n, m);
+      integerPost(hb, zr, sign, n, shifts[p], qmin, qmax, relu, roomy[p]);
+      if (emit) readout.run(hb, cLogit + size_t(1 - p) * O, logits + (size_t(many ? t : 0) * B + b) * O);
     }
-  } catch (const ArgError& e) {
-    napi_throw_error(env, nullptr, ("orthoquant_kernels.integerHadamRnn: " + e.msg).c_str());
-  } catch (const std::exception& e) {
-    napi_throw_error(env, nullptr, (std::string("orthoquant_kernels.integerHadamRnn: ") + e.what()).c_str());
   }
   return nullptr;
 }
 
 // integerOrnn(T, B, n, D, O, actBits, relu, readRelu, manyToMany,
 //   xq, zp, U, bInput, inputRescale[2], W, stateRescale[2], V, cLogit[O], h, logits)
-napi_value IntegerOrnn(napi_env env, napi_callback_info info) {
-  size_t argc = 20;
-  napi_value a[20];
-  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
-  try {
-    if (argc != 20) throw ArgError{"integerOrnn expects 20 arguments"};
-    const int T = getInt(env, a[0], "T"), B = getInt(env, a[1], "B"), n = getInt(env, a[2], "n");
-    const int D = getInt(env, a[3], "inputSize"), O = getInt(env, a[4], "outputSize"), bits = getInt(env, a[5], "actBits");
-    const bool relu = getInt(env, a[6], "relu") != 0, readRelu = getInt(env, a[7], "readRelu") != 0, many = getInt(env, a[8], "manyToMany") != 0;
-    if (T < 1 || B < 1 || n < 1 || D < 1 || O < 1) throw ArgError{"T, B, n, inputSize and outputSize must be positive"};
-    if (bits < 2 || bits > 16) throw ArgError{"actBits must be in 2..16"};
-    const int32_t* xq = getI32(env, a[9], size_t(T) * B * D, "xq");
-    const int32_t zp = getInt(env, a[10], "inputZeroPoint");
-    const int32_t* U = getI32(env, a[11], size_t(D) * n, "U");
-    const int32_t* bInput = getI32(env, a[12], n, "bInput");
-    const Mult inMult = getMult(getI32(env, a[13], 2, "inputRescale"));
-    const int32_t* W = getI32(env, a[14], size_t(n) * n, "W");
-    const Mult stMult = getMult(getI32(env, a[15], 2, "stateRescale"));
-    const int32_t* V = getI32(env, a[16], size_t(n) * O, "V");
-    const int32_t* cLogit = getI32(env, a[17], O, "cLogit");
-    int32_t* h = getI32(env, a[18], size_t(B) * n, "h");
-    int32_t* logits = getI32(env, a[19], size_t(many ? T : 1) * B * O, "logits");
-    const int32_t qmin = -(1 << (bits - 1)), qmax = (1 << (bits - 1)) - 1, lo = relu ? 0 : qmin;
-    checkStateRange(h, size_t(B) * n, qmin, qmax);
-    // W · q in int32 from 16-bit operands when |W|·|q|·n + |z| cannot leave int32.
-    int64_t wmax = 0;
-    for (size_t k = 0; k < size_t(n) * n; k++) wmax = std::max<int64_t>(wmax, W[k] < 0 ? -int64_t(W[k]) : W[k]);
-    const bool narrow = wmax <= 32767 && int64_t(n) * wmax * (int64_t(1) << (bits - 1)) < (int64_t(1) << 30);
-    std::vector<int16_t> W16(narrow ? size_t(n) * n : 0), q16(n);
-    for (size_t k = 0; k < W16.size(); k++) W16[k] = int16_t(W[k]);
-    Projection proj(D, n, U, bInput, zp);
-    Readout readout(n, O, V, readRelu, bits, cLogit, 1);
-    std::vector<int32_t> z(n), next(size_t(B) * n);
-    for (int t = 0; t < T; t++) {
-      for (int b = 0; b < B; b++) {
-        const int32_t* hb = h + size_t(b) * n;
-        int32_t* nb = &next[size_t(b) * n];
-        const int32_t* zr = proj.row(xq + (size_t(t) * B + b) * D, 0, inMult, z.data());
-        if (narrow) {
-          for (int j = 0; j < n; j++) q16[j] = int16_t(hb[j]);
-          for (int i = 0; i < n; i++) {
-            const int16_t* w = &W16[size_t(i) * n];
-            const int16_t* q = q16.data();
-            int32_t s = 0;
-            for (int j = 0; j < n; j++) s += int32_t(w[j]) * int32_t(q[j]);
-            const int32_t v = mbqm(sat32(int64_t(s) + zr[i]), stMult);
-            nb[i] = v < lo ? lo : v > qmax ? qmax : v;
-          }
-        } else {
-          for (int i = 0; i < n; i++) {
-            const int32_t* w = W + size_t(i) * n;
-            int64_t s = zr[i];
-            for (int j = 0; j < n; j++) s += int64_t(w[j]) * hb[j];
-            const int32_t v = mbqm(sat32(s), stMult);
-            nb[i] = v < lo ? lo : v > qmax ? qmax : v;
-          }
+napi_value IntegerOrnn(const Args& a) {
+  const int T = a.i32(0, "T"), B = a.i32(1, "B"), n = a.i32(2, "n");
+  const int D = a.i32(3, "inputSize"), O = a.i32(4, "outputSize"), bits = a.i32(5, "actBits");
+  const bool relu = a.flag(6, "relu"), readRelu = a.flag(7, "readRelu"), many = a.flag(8, "manyToMany");
+  if (T < 1 || B < 1 || n < 1 || D < 1 || O < 1) throw ArgError{"T, B, n, inputSize and outputSize must be positive"};
+  if (bits < 2 || bits > 16) throw ArgError{"actBits must be in 2..16"};
+  const int32_t* xq = a.i32s(9, size_t(T) * B * D, "xq");
+  const int32_t zp = a.i32(10, "inputZeroPoint");
+  const int32_t* U = a.i32s(11, size_t(D) * n, "U");
+  const int32_t* bInput = a.i32s(12, n, "bInput");
+  const Mult inMult = getMult(a.i32s(13, 2, "inputRescale"));
+  const int32_t* W = a.i32s(14, size_t(n) * n, "W");
+  const Mult stMult = getMult(a.i32s(15, 2, "stateRescale"));
+  const int32_t* V = a.i32s(16, size_t(n) * O, "V");
+  const int32_t* cLogit = a.i32s(17, O, "cLogit");
+  int32_t* h = a.i32s(18, size_t(B) * n, "h");
+  int32_t* logits = a.i32s(19, size_t(many ? T : 1) * B * O, "logits");
+  const int32_t qmin = -(1 << (bits - 1)), qmax = (1 << (bits - 1)) - 1, lo = relu ? 0 : qmin;
+  checkStateRange(h, size_t(B) * n, qmin, qmax);
+  // W · q in int32 from 16-bit operands when |W|·|q|·n + |z| cannot leave int32.
+  int64_t wmax = 0;
+  for (size_t k = 0; k < size_t(n) * n; k++) wmax = std::max<int64_t>(wmax, W[k] < 0 ? -int64_t(W[k]) : W[k]);
+  const bool narrow = wmax <= 32767 && int64_t(n) * wmax * (int64_t(1) << (bits - 1)) < (int64_t(1) << 30);
+  std::vector<int16_t> W16(narrow ? size_t(n) * n : 0), q16(n);
+  for (size_t k = 0; k < W16.size(); k++) W16[k] = int16_t(W[k]);
+  Projection proj(D, n, U, bInput, zp);
+  Readout readout(n, O, V, readRelu, bits, cLogit, 1);
+  std::vector<int32_t> z(n), next(size_t(B) * n);
+  for (int t = 0; t < T; t++) {
+    for (int b = 0; b < B; b++) {
+      const int32_t* hb = h + size_t(b) * n;
+      int32_t* nb = &next[size_t(b) * n];
+      const int32_t* zr = proj.row(xq + (size_t(t) * B + b) * D, 0, inMult, z.data());
+      if (narrow) {
+        for (int j = 0; j < n; j++) q16[j] = int16_t(hb[j]);
+        for (int i = 0; i < n; i++) {
+          const int16_t* w = &W16[size_t(i) * n];
+          const int16_t* q = q16.data();
+          int32_t s = 0;
+          for (int j = 0; j < n; j++) s += int32_t(w[j]) * int32_t(q[j]);
+          const int32_t v = mbqm(sat32(int64_t(s) + zr[i]), stMult);
+          nb[i] = v < lo ? lo : v > qmax ? qmax : v;
+        }
+      } else {
+        for (int i = 0; i < n; i++) {
+          const int32_t* w = W + size_t(i) * n;
+          int64_t s = zr[i];
+          for (int j = 0; j < n; j++) s += int64_t(w[j]) * hb[j];
+          const int32_t v = mbqm(sat32(s), stMult);
+          nb[i] = v < lo ? lo : v > qmax ? qmax : v;
         }
       }
-      std::memcpy(h, next.data(), sizeof(int32_t) * next.size());
-      if (many || t == T - 1)
-        for (int b = 0; b < B; b++) readout.run(h + size_t(b) * n, cLogit, logits + (size_t(many ? t : 0) * B + b) * O);
     }
-  } catch (const ArgError& e) {
-    napi_throw_error(env, nullptr, ("orthoquant_kernels.integerOrnn: " + e.msg).c_str());
-  } catch (const std::exception& e) {
-    napi_throw_error(env, nullptr, (std::string("orthoquant_kernels.integerOrnn: ") + e.what()).c_str());
+    std::memcpy(h, next.data(), sizeof(int32_t) * next.size());
+    if (many || t == T - 1)
+      for (int b = 0; b < B; b++) readout.run(h + size_t(b) * n, cLogit, logits + (size_t(many ? t : 0) * B + b) * O);
   }
   return nullptr;
 }
@@ -445,72 +363,62 @@ napi_value IntegerOrnn(napi_env env, napi_callback_info info) {
 // the float32 inference of the same model, built like the integer engine (one row at a time:
 // projection with zero inputs skipped, the float WHT of common.h, ·(sign/√m) + z, readout dots
 // with 8-lane accumulators), for the integer-vs-float speed comparison.
-napi_value FloatHadamRnn(napi_env env, napi_callback_info info) {
-  size_t argc = 17;
-  napi_value a[17];
-  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
-  try {
-    if (argc != 17) throw ArgError{"floatHadamRnn expects 17 arguments"};
-    const int T = getInt(env, a[0], "T"), B = getInt(env, a[1], "B"), n = getInt(env, a[2], "n"), m = getInt(env, a[3], "m");
-    const int D = getInt(env, a[4], "inputSize"), O = getInt(env, a[5], "outputSize");
-    const bool relu = getInt(env, a[6], "relu") != 0, readRelu = getInt(env, a[7], "readRelu") != 0, many = getInt(env, a[8], "manyToMany") != 0;
-    if (T < 1 || B < 1 || n < 1 || D < 1 || O < 1) throw ArgError{"T, B, n, inputSize and outputSize must be positive"};
-    if (m < 1 || (m & (m - 1)) || n % m) throw ArgError{"m must be a power of two dividing n"};
-    const float* x = getF32(env, a[9], size_t(T) * B * D, "x", false);
-    const float* U = getF32(env, a[10], size_t(D) * n, "U", false);
-    const float* bias = getF32(env, a[11], n, "b", false);
-    const float* sc = getF32(env, a[12], n, "scaledSigns", false);
-    const float* V = getF32(env, a[13], size_t(n) * O, "V", false);
-    const float* c = getF32(env, a[14], O, "c", false);
-    float* h = getF32(env, a[15], size_t(B) * n, "h", false);
-    float* logits = getF32(env, a[16], size_t(many ? T : 1) * B * O, "logits", false);
-    const int np = (n + 7) / 8 * 8;
-    const int Op = (O + 7) / 8 * 8;  // outputs padded to whole groups of 8 (zero rows)
-    std::vector<float> Vt(size_t(Op) * np, 0.f), z(np, 0.f), f(np, 0.f);
-    for (int j = 0; j < n; j++)
-      for (int o = 0; o < O; o++) Vt[size_t(o) * np + j] = V[size_t(j) * O + o];
-    for (int t = 0; t < T; t++) {
-      const bool emit = many || t == T - 1;
-      for (int b = 0; b < B; b++) {
-        float* hb = h + size_t(b) * n;
-        const float* xr = x + (size_t(t) * B + b) * D;
-        std::memcpy(z.data(), bias, sizeof(float) * n);
-        for (int d = 0; d < D; d++) {
-          const float xd = xr[d];
-          if (xd == 0.f) continue;
-          const float* row = U + size_t(d) * n;
-          for (int j = 0; j < n; j++) z[j] += xd * row[j];
+napi_value FloatHadamRnn(const Args& a) {
+  const int T = a.i32(0, "T"), B = a.i32(1, "B"), n = a.i32(2, "n"), m = a.i32(3, "m");
+  const int D = a.i32(4, "inputSize"), O = a.i32(5, "outputSize");
+  const bool relu = a.flag(6, "relu"), readRelu = a.flag(7, "readRelu"), many = a.flag(8, "manyToMany");
+  if (T < 1 || B < 1 || n < 1 || D < 1 || O < 1) throw ArgError{"T, B, n, inputSize and outputSize must be positive"};
+  if (m < 1 || (m & (m - 1)) || n % m) throw ArgError{"m must be a power of two dividing n"};
+  const float* x = a.f32(9, size_t(T) * B * D, "x");
+  const float* U = a.f32(10, size_t(D) * n, "U");
+  const float* bias = a.f32(11, n, "b");
+  const float* sc = a.f32(12, n, "scaledSigns");
+  const float* V = a.f32(13, size_t(n) * O, "V");
+  const float* c = a.f32(14, O, "c");
+  float* h = a.f32(15, size_t(B) * n, "h");
+  float* logits = a.f32(16, size_t(many ? T : 1) * B * O, "logits");
+  const int np = (n + 7) / 8 * 8;
+  const int Op = (O + 7) / 8 * 8;  // outputs padded to whole groups of 8 (zero rows)
+  std::vector<float> Vt(size_t(Op) * np, 0.f), z(np, 0.f), f(np, 0.f);
+  for (int j = 0; j < n; j++)
+    for (int o = 0; o < O; o++) Vt[size_t(o) * np + j] = V[size_t(j) * O + o];
+  for (int t = 0; t < T; t++) {
+    const bool emit = many || t == T - 1;
+    for (int b = 0; b < B; b++) {
+      float* hb = h + size_t(b) * n;
+      const float* xr = x + (size_t(t) * B + b) * D;
+      std::memcpy(z.data(), bias, sizeof(float) * n);
+      for (int d = 0; d < D; d++) {
+        const float xd = xr[d];
+        if (xd == 0.f) continue;
+        const float* row = U + size_t(d) * n;
+        for (int j = 0; j < n; j++) z[j] += xd * row[j];
+      }
+      fwht_row(hb, n, m);
+      for (int j = 0; j < n; j++) {
+        const float v = hb[j] * sc[j] + z[j];
+        hb[j] = relu && v < 0.f ? 0.f : v;
+      }
+      if (!emit) continue;
+      for (int j = 0; j < n; j++) f[j] = readRelu && hb[j] < 0.f ? 0.f : hb[j];
+      float* out = logits + (size_t(many ? t : 0) * B + b) * O;
+      // Up to 8 outputs at a time, one accumulator each: independent FMA chains, not one
+      // latency-bound chain per output.
+      for (int o0 = 0; o0 < O; o0 += 8) {
+        const int k = std::min(8, O - o0);
+        v8 acc[8];
+        for (int q = 0; q < 8; q++) acc[q] = splat(0.f);
+        const float* vt = &Vt[size_t(o0) * np];
+        for (int j = 0; j < np; j += 8) {
+          const v8 fj = ld(&f[j]);
+          for (int q = 0; q < 8; q++) acc[q] += fj * ld(vt + size_t(q) * np + j);  // constant trip count: registers
         }
-        fwht_row(hb, n, m);
-        for (int j = 0; j < n; j++) {
-          const float v = hb[j] * sc[j] + z[j];
-          hb[j] = relu && v < 0.f ? 0.f : v;
-        }
-        if (!emit) continue;
-        for (int j = 0; j < n; j++) f[j] = readRelu && hb[j] < 0.f ? 0.f : hb[j];
-        float* out = logits + (size_t(many ? t : 0) * B + b) * O;
-        // Up to 8 outputs at a time, one accumulator each: independent FMA chains, not one
-        // latency-bound chain per output.
-        for (int o0 = 0; o0 < O; o0 += 8) {
-          const int k = std::min(8, O - o0);
-          v8 acc[8];
-          for (int q = 0; q < 8; q++) acc[q] = splat(0.f);
-          const float* vt = &Vt[size_t(o0) * np];
-          for (int j = 0; j < np; j += 8) {
-            const v8 fj = ld(&f[j]);
-            for (int q = 0; q < 8; q++) acc[q] += fj * ld(vt + size_t(q) * np + j);  // constant trip count: registers
-          }
-          for (int q = 0; q < k; q++) {
-            const v8 a = acc[q];
-            out[o0 + q] = c[o0 + q] + (((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])));
-          }
+        for (int q = 0; q < k; q++) {
+          const v8 a = acc[q];
+          out[o0 + q] = c[o0 + q] + (((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])));
         }
       }
     }
-  } catch (const ArgError& e) {
-    napi_throw_error(env, nullptr, ("orthoquant_kernels.floatHadamRnn: " + e.msg).c_str());
-  } catch (const std::exception& e) {
-    napi_throw_error(env, nullptr, (std::string("orthoquant_kernels.floatHadamRnn: ") + e.what()).c_str());
   }
   return nullptr;
 }
@@ -518,42 +426,20 @@ napi_value FloatHadamRnn(napi_env env, napi_callback_info info) {
 // integerQuantizeInputs(x, scale, zeroPoint, qmin, qmax, out): the sensor boundary of every
 // integer engine (common.ts inputCodes), out = clamp(roundHalfEven(x / scale) + zp, qmin, qmax)
 // in doubles as JS computes it; NaN becomes 0 as an Int32Array store of NaN does.
-napi_value IntegerQuantizeInputs(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value a[6];
-  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
-  try {
-    if (argc != 6) throw ArgError{"integerQuantizeInputs expects 6 arguments"};
-    bool isTyped = false;
-    napi_is_typedarray(env, a[0], &isTyped);
-    if (!isTyped) throw ArgError{"x must be a Float32Array"};
-    napi_typedarray_type ttype;
-    size_t len = 0;
-    void* data = nullptr;
-    napi_get_typedarray_info(env, a[0], &ttype, &len, &data, nullptr, nullptr);
-    if (ttype != napi_float32_array) throw ArgError{"x must be a Float32Array"};
-    const float* x = static_cast<const float*>(data);
-    double scale = 0.0;
-    if (napi_get_value_double(env, a[1], &scale) != napi_ok || !(scale > 0.0)) throw ArgError{"scale must be a positive number"};
-    const double zp = getInt(env, a[2], "zeroPoint"), lo = getInt(env, a[3], "qmin"), hi = getInt(env, a[4], "qmax");
-    int32_t* out = getI32(env, a[5], len, "out");
-    if (std::fegetround() != FE_TONEAREST) throw ArgError{"the floating-point rounding mode is not round-to-nearest"};
-    for (size_t i = 0; i < len; i++) {
-      double v = std::nearbyint(double(x[i]) / scale) + 0.0 + zp;  // ties to even, like roundHalfEven
-      v = v < lo ? lo : v > hi ? hi : v;
-      out[i] = v == v ? int32_t(v) : 0;
-    }
-  } catch (const ArgError& e) {
-    napi_throw_error(env, nullptr, ("orthoquant_kernels.integerQuantizeInputs: " + e.msg).c_str());
+napi_value IntegerQuantizeInputs(const Args& a) {
+  size_t len = 0;
+  const float* x = a.f32Any(0, "x", len);
+  const double scale = a.f64(1, "scale");
+  if (!(scale > 0.0)) throw ArgError{"scale must be a positive number"};
+  const double zp = a.i32(2, "zeroPoint"), lo = a.i32(3, "qmin"), hi = a.i32(4, "qmax");
+  int32_t* out = a.i32s(5, len, "out");
+  if (std::fegetround() != FE_TONEAREST) throw ArgError{"the floating-point rounding mode is not round-to-nearest"};
+  for (size_t i = 0; i < len; i++) {
+    double v = std::nearbyint(double(x[i]) / scale) + 0.0 + zp;  // ties to even, like roundHalfEven
+    v = v < lo ? lo : v > hi ? hi : v;
+    out[i] = v == v ? int32_t(v) : 0;
   }
   return nullptr;
 }
-
-}  // namespace
-
-napi_value IntegerQuantizeInputsEntry(napi_env env, napi_callback_info info) { return IntegerQuantizeInputs(env, info); }
-napi_value IntegerHadamRnnEntry(napi_env env, napi_callback_info info) { return IntegerHadamRnn(env, info); }
-napi_value IntegerOrnnEntry(napi_env env, napi_callback_info info) { return IntegerOrnn(env, info); }
-napi_value FloatHadamRnnEntry(napi_env env, napi_callback_info info) { return FloatHadamRnn(env, info); }
 
 }  // namespace oq

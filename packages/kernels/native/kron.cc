@@ -4,6 +4,8 @@
 // (8-lane vectors when q ≥ 8); O(m·(p/2 + log₂ q)) per block instead of m².
 #include "kron.h"
 
+#include <cstring>
+
 namespace oq {
 namespace {
 
@@ -74,21 +76,14 @@ KronStage parseKron(napi_env env, napi_value pv, napi_value hpv, int n, int m) {
     throw ArgError{"blockSize " + std::to_string(m) + " must be p·2^k with p = " + std::to_string(k.p)};
   k.q = m / k.p;
   k.m = m;
-  napi_valuetype type;
-  napi_typeof(env, hpv, &type);
-  const bool none = type == napi_null || type == napi_undefined;
+  const bool none = isNullish(env, hpv);
   if (k.p == 1) {
     if (!none) throw ArgError{"hp must be null when p = 1"};
     return k;
   }
   if (none) throw ArgError{"hp (H_p, an Int8Array of p·p entries) is required when p > 1"};
-  bool isTyped = false;
-  napi_is_typedarray(env, hpv, &isTyped);
-  napi_typedarray_type ttype = napi_int8_array;
   size_t length = 0;
-  void* data = nullptr;
-  if (isTyped) napi_get_typedarray_info(env, hpv, &ttype, &length, &data, nullptr, nullptr);
-  if (!isTyped || ttype != napi_int8_array) throw ArgError{"hp must be an Int8Array"};
+  const void* data = getTypedArray(env, hpv, napi_int8_array, "hp", "an Int8Array", length);
   const size_t pp = size_t(k.p) * k.p;
   if (length != pp) throw ArgError{"hp has " + std::to_string(length) + " values, expected p·p = " + std::to_string(pp)};
   const int8_t* h = static_cast<const int8_t*>(data);

@@ -7,7 +7,11 @@
 // applies its transform through `rec_row`, which is the plain fast WHT when there is no p-stage.
 #pragma once
 
-#include "common.h"
+#include <cstdint>
+#include <vector>
+
+#include "binding.h"
+#include "wht.h"
 
 namespace oq {
 

@@ -12,8 +12,6 @@
 // ones when the pass reaches them. The state and the carry come in and go out (h, carry), so a
 // long sequence can be processed in consecutive time chunks.
 // Gradient sums use GroupSums (common.h): the result does not depend on the thread count.
-#include "reversible.h"
-
 #include "common.h"
 #include "kron.h"
 
@@ -178,45 +176,35 @@ void runReversible(const Reversible& p, int threads, float* dw) {
 
 // reversibleBackward(kind, T, B, n, m, threads, z, w, h0|null, atStart, h, carry, anchorEvery, anchors|null, dH, dz, dw, p, hp|null)
 // h and carry are read and overwritten (see Reversible); dw receives this call's dW or ds.
-napi_value ReversibleBackward(napi_env env, napi_callback_info info) {
-  size_t argc = 19;
-  napi_value a[19];
-  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
-  try {
-    if (argc != 19) throw ArgError{"reversibleBackward expects 19 arguments"};
-    Reversible p{};
-    p.kind = getInt(env, a[0], "kind");
-    p.T = getInt(env, a[1], "T");
-    p.B = getInt(env, a[2], "B");
-    p.n = getInt(env, a[3], "n");
-    p.m = getInt(env, a[4], "blockSize");
-    const int threads = getInt(env, a[5], "threads");
-    if (p.kind != DENSE && p.kind != HADAMARD) throw ArgError{"kind must be 0 (dense) or 1 (hadamard)"};
-    if (p.T < 1 || p.B < 1 || p.n < 1) throw ArgError{"T, B and n must be positive"};
-    const KronStage kron = p.kind == HADAMARD ? parseKron(env, a[17], a[18], p.n, p.m) : KronStage{};
-    p.kron = &kron;
-    const size_t size = size_t(p.T) * p.B * p.n, row = size_t(p.B) * p.n;
-    const size_t wlen = p.kind == DENSE ? size_t(p.n) * p.n : size_t(p.n);
-    p.z = getF32(env, a[6], size, "z", false);
-    p.w = getF32(env, a[7], wlen, p.kind == DENSE ? "W" : "s", false);
-    p.h0 = getF32(env, a[8], row, "h0", true);
-    p.atStart = getInt(env, a[9], "atStart") != 0;
-    p.h = getF32(env, a[10], row, "h", false);
-    p.carry = getF32(env, a[11], row, "carry", false);
-    p.anchorEvery = getInt(env, a[12], "anchorEvery");
-    if (p.anchorEvery < 0) throw ArgError{"anchorEvery must be >= 0"};
-    const size_t nAnchors = p.anchorEvery > 0 ? size_t(p.T / p.anchorEvery) : 0;
-    p.anchors = getF32(env, a[13], nAnchors * row, "anchors", true);
-    if (nAnchors > 0 && !p.anchors) throw ArgError{"anchorEvery > 0 needs the anchors"};
-    p.dH = getF32(env, a[14], size, "dH", false);
-    p.dz = getF32(env, a[15], size, "dz", false);
-    float* dw = getF32(env, a[16], wlen, "dw", false);
-    runReversible(p, threads, dw);
-  } catch (const ArgError& e) {
-    napi_throw_error(env, nullptr, ("orthoquant_kernels.reversibleBackward: " + e.msg).c_str());
-  } catch (const std::exception& e) {
-    napi_throw_error(env, nullptr, (std::string("orthoquant_kernels.reversibleBackward: ") + e.what()).c_str());
-  }
+napi_value ReversibleBackward(const Args& a) {
+  Reversible p{};
+  p.kind = a.i32(0, "kind");
+  p.T = a.i32(1, "T");
+  p.B = a.i32(2, "B");
+  p.n = a.i32(3, "n");
+  p.m = a.i32(4, "blockSize");
+  const int threads = a.i32(5, "threads");
+  if (p.kind != DENSE && p.kind != HADAMARD) throw ArgError{"kind must be 0 (dense) or 1 (hadamard)"};
+  if (p.T < 1 || p.B < 1 || p.n < 1) throw ArgError{"T, B and n must be positive"};
+  const KronStage kron = p.kind == HADAMARD ? parseKron(a.env, a[17], a[18], p.n, p.m) : KronStage{};
+  p.kron = &kron;
+  const size_t size = size_t(p.T) * p.B * p.n, row = size_t(p.B) * p.n;
+  const size_t wlen = p.kind == DENSE ? size_t(p.n) * p.n : size_t(p.n);
+  p.z = a.f32(6, size, "z");
+  p.w = a.f32(7, wlen, p.kind == DENSE ? "W" : "s");
+  p.h0 = a.f32OrNull(8, row, "h0");
+  p.atStart = a.flag(9, "atStart");
+  p.h = a.f32(10, row, "h");
+  p.carry = a.f32(11, row, "carry");
+  p.anchorEvery = a.i32(12, "anchorEvery");
+  if (p.anchorEvery < 0) throw ArgError{"anchorEvery must be >= 0"};
+  const size_t nAnchors = p.anchorEvery > 0 ? size_t(p.T / p.anchorEvery) : 0;
+  p.anchors = a.f32OrNull(13, nAnchors * row, "anchors");
+  if (nAnchors > 0 && !p.anchors) throw ArgError{"anchorEvery > 0 needs the anchors"};
+  p.dH = a.f32(14, size, "dH");
+  p.dz = a.f32(15, size, "dz");
+  float* dw = a.f32(16, wlen, "dw");
+  runReversible(p, threads, dw);
   return nullptr;
 }
 

@@ -67,7 +67,7 @@ function crossEntropyRows(Y: Float32Array, targets: Int32Array, m: number, G: Fl
   return loss;
 }
 
-/** The JS implementation: the same loops as native/scan.cc, sums of weights in float64. */
+/** The JS implementation: the same loops as native/affine.cc, sums of weights in float64. */
 export const jsAffine: AffineImplementation = {
   name: 'js',
   forward({ N, k, m, relu }, x, w, c, y) {

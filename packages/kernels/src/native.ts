@@ -16,7 +16,7 @@ import type { FusedStepImplementation, FusedStepSpec } from './fused-step.js';
 import type { InferenceImplementation } from './inference.js';
 import { setting } from '@orthoquant/runtime';
 
-/** The functions the addon exports (see native/scan.cc). */
+/** The functions the addon exports (native/binding.cc lists them; each op's source has its binding). */
 interface Addon {
   forward(kind: number, act: number, T: number, B: number, n: number, m: number, threads: number, z: Float32Array, w: Float32Array, h0: Float32Array | null, bias: Float32Array | null, out: Float32Array, p: number, hp: Int8Array | null): void;
   backward(
