@@ -177,7 +177,7 @@ async function runFloor(ctx: RunContext): Promise<CaseMeasurement> {
  */
 export type InferenceEngine = 'float-js' | 'float-native' | 'integer-js' | 'integer-native';
 
-function inferenceCase(name: string, label: string, kind: 'hadamrnn' | 'dense', engine: InferenceEngine): BenchCase {
+function inferenceCase(name: string, label: string, kind: 'hadamrnn' | 'dense', engine: InferenceEngine, actBits = 12): BenchCase {
   const shape = (q: boolean): Shape => (q ? { n: 32, B: 4, T: 50 } : { n: 128, B: 8, T: 1000 });
   return {
     name,
@@ -210,11 +210,15 @@ function inferenceCase(name: string, label: string, kind: 'hadamrnn' | 'dense', 
           }
         }
       } else {
-        const model = exportInteger(float, calibrate(float, [{ inputs: x, T: s.T, B: s.B }]), { actBits: 12, weightBits: 8 });
+        const model = exportInteger(float, calibrate(float, [{ inputs: x, T: s.T, B: s.B }]), { actBits, weightBits: 8 });
         setIntegerEngine(engine === 'integer-native' ? 'auto' : 'js');
-        const ran = runInteger(model, x, s.T, s.B).engine ?? 'js';
+        const probe = runInteger(model, x, s.T, s.B);
+        const ran = probe.engine ?? 'js';
         fn = () => void runInteger(model, x, s.T, s.B);
-        notes.push(`integer-only engine (runInteger: input quantization, projection, recurrence, readout), ${ran === 'native' ? (kind === 'hadamrnn' ? 'native (int32 SIMD, multiplication-free recurrence)' : 'native (integer SIMD products, 16-bit operands where a bound proves the sums exact)') : 'JS'}, 12-bit activations` + (kind === 'hadamrnn' ? ', 4-bit U/V' : ', 8-bit W/U/V'));
+        // Which lanes the native HadamRNN step ran on (a row takes int16 lanes when its step provably fits int16).
+        const lanes = probe.int16Steps === undefined ? '' : probe.int16Steps === s.T * s.B ? 'int16 lanes on every step' : probe.int16Steps === 0 ? 'int32 lanes on every step (m·2^(b−1) + |z| exceeds int16)' : `int16 lanes on ${((100 * probe.int16Steps) / (s.T * s.B)).toFixed(0)}% of row-steps, int32 on the rest`;
+        const nativeNote = kind === 'hadamrnn' ? `native (multiplication-free SIMD recurrence, ${lanes})` : 'native (integer SIMD products, 16-bit operands where a bound proves the sums exact)';
+        notes.push(`integer-only engine (runInteger: input quantization, projection, recurrence, readout), ${ran === 'native' ? nativeNote : 'JS'}, ${actBits}-bit activations` + (kind === 'hadamrnn' ? ', 4-bit U/V' : ', 8-bit W/U/V'));
         if (ran === 'native') kernel = { implementation: 'native', simd: integerEngineInfo().simd, threads: 1 };
         else if (engine === 'integer-native') {
           kernel.reason = integerEngineInfo().reason ?? 'native engine not available';
@@ -352,6 +356,8 @@ export const CASES: BenchCase[] = [
   inferenceCase('infer-int-hadamrnn', 'integer-only HadamRNN, JS engine', 'hadamrnn', 'integer-js'),
   inferenceCase('infer-float-hadamrnn-native', 'float HadamRNN, native engine', 'hadamrnn', 'float-native'),
   inferenceCase('infer-int-hadamrnn-native', 'integer-only HadamRNN, native engine', 'hadamrnn', 'integer-native'),
+  // The same model at the papers' other activation widths (the 12-bit row above is the headline; each width is judged on its own).
+  ...[6, 8, 10].map((bits) => inferenceCase(`infer-int-hadamrnn-native-${bits}b`, `integer-only HadamRNN, native engine, ${bits}-bit activations`, 'hadamrnn', 'integer-native', bits)),
   inferenceCase('infer-float-dense', 'float dense ORNN, JS engine', 'dense', 'float-js'),
   inferenceCase('infer-int-dense', 'integer-only dense ORNN, JS engine', 'dense', 'integer-js'),
   inferenceCase('infer-int-dense-native', 'integer-only dense ORNN, native engine', 'dense', 'integer-native'),

@@ -24,6 +24,9 @@ function fullSet(speed: number, rss: number): CaseResult[] {
     inference('infer-int-hadamrnn', 120, 'js'),
     inference('infer-float-hadamrnn-native', 1000),
     inference('infer-int-hadamrnn-native', 1600),
+    inference('infer-int-hadamrnn-native-6b', 2500),
+    inference('infer-int-hadamrnn-native-8b', 2400),
+    inference('infer-int-hadamrnn-native-10b', 1400),
     peer('paper', 3),
     peer('tanh', 0.6),
     peer('relu', 0.3),
@@ -43,17 +46,23 @@ test('the targets of issue 13: met, not met, and the engine kind of the inferenc
   assert.deepEqual(met.map((t) => t.id), [
     'copy-hadamrnn-time', 'copy-hadamrnn-rss', 't10k-time', 't10k-rss', 'pmnist-hadamrnn-time', 'pmnist-hadamrnn-rss',
     'copy-qornn-time', 'copy-qornn-rss', 'copy-lstm-time', 'copy-lstm-rss', 'integer-inference',
+    'integer-inference-6b', 'integer-inference-8b', 'integer-inference-10b',
   ]);
-  assert.deepEqual(met.map((t) => t.verdict), Array(11).fill('met'));
+  // Each width on its own: 10 bits (1.4×) misses even though 6 and 8 bits pass.
+  assert.deepEqual(met.map((t) => t.verdict), [...Array(11).fill('met'), 'met', 'met', 'not met']);
   assert.equal(met[10].value, 1.6);
   assert.match(met[10].detail, /native vs native 1\.60× \(judged\); JS vs JS 1\.20×/);
+  assert.match(met[10].description, /12-bit activations/);
+  assert.equal(met[11].value, 2.5);
+  assert.match(met[13].detail, /native vs native 1\.40×/);
   assert.match(met[1].detail, /140 MB peak RSS; 6\.3 MB kept for backward/);
   const missed = evaluateTargets(fullSet(2, 300));
-  assert.deepEqual(missed.map((t) => t.verdict), ['not met', 'not met', 'met', 'met', 'not met', 'not met', 'not met', 'not met', 'not met', 'met', 'met']);
+  assert.deepEqual(missed.map((t) => t.verdict), ['not met', 'not met', 'met', 'met', 'not met', 'not met', 'not met', 'not met', 'not met', 'met', 'met', 'met', 'met', 'not met']);
   // Without native inference results, the JS pair is judged.
   const jsOnly = evaluateTargets(fullSet(1, 100).map((c) => (c.name.endsWith('-native') ? { ...c, kernel: { implementation: 'js', simd: 'none', threads: 1, reason: 'no addon' } } : c)));
   assert.equal(jsOnly[10].value, 1.2);
   assert.equal(jsOnly[10].verdict, 'not met');
+  assert.deepEqual(jsOnly.slice(11).map((t) => t.verdict), ['unknown', 'unknown', 'unknown'], 'the other widths are native rows only');
 });
 
 test('a missing peer shows as — and a missing case makes its targets unknown', () => {
@@ -77,7 +86,7 @@ test('writeResults writes the dated JSON with ratios and targets, and RESULTS.md
     assert.equal(p.json, join(dir, 'results', '2026-01-02.json'));
     const j = JSON.parse(readFileSync(p.json, 'utf8'));
     assert.equal(j.cases[0].ratios.paper, 0.01);
-    assert.equal(j.targets.length, 11);
+    assert.equal(j.targets.length, 14);
     const md = readFileSync(p.markdown, 'utf8');
     assert.match(md, /## Targets \(issue 13\)/);
     assert.match(md, /load average .* at start: 5\.00 \/ 4\.00 \/ 3\.00.*shared and busy/);

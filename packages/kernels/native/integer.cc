@@ -9,9 +9,13 @@
 //   v   = (v >> r_p) + roundUp          rounding right shift, ties away from zero (and, sub, shifts)
 //   q_t = clamp(v, qmin, qmax), then ReLU as v & ~(v >> 31)
 //   logits = sat32(cLogit[1 − p] + Σ_j V[j]·f(q_t,j))                             (readout)
-// The recurrence is multiplication-free: 8 int32 lanes (GCC vector extensions), butterflies
-// inside a vector by shuffles and xor/sub sign flips (no ±1 multiplies). The
-// projection and readout multiply by the U and V codes as the JS engine does.
+// The recurrence is multiplication-free: butterflies inside a vector by one shuffle and a sign
+// flip (psign on AVX2, xor/sub elsewhere) per stage, across vectors by adds and subtracts, on
+// register chunks with the tail fused (one load and one store of the state per step). The state
+// is kept in int16 codes (actBits ≤ 16); a row's step runs on 16 int16 lanes when m·2^(b−1) +
+// max|z| + the rounding bias ≤ 32767 (so nothing it forms can leave int16), else on 8 int32 lanes.
+// The projection and readout multiply by the U and V codes as the JS engine does (the readout as
+// vpmaddwd on AVX2).
 //
 // Exactness. JS computes these in doubles (exact below 2^53) or int32 bit operations. Here:
 // - the WHT wraps modulo 2^32 like the Int32Array it writes to (never happens for states in
@@ -27,8 +31,9 @@
 //
 // One-hot and token inputs: a row with exactly one input off its zero point projects to a
 // function of (phase, d, x_d); such rows are computed once per call and then reused (likewise
-// the bias-only rows the JS engine caches).
+// the bias-only rows the JS engine caches), up to MAX_CACHED_ROWS distinct rows.
 #include <cfenv>
+#include <type_traits>
 #include <unordered_map>
 
 #include "common.h"
@@ -81,16 +86,29 @@ inline int32_t mbqm(int32_t x, const Mult& m) {
 
 constexpr int32_t INPUT_LIMIT = 1 << 30;
 
+// One projected row: the int32 codes, max_j |z_j|, and a 16-bit copy when every |z_j| ≤ 32767.
+struct ZRow {
+  std::vector<int32_t> z;
+  std::vector<int16_t> z16;
+  int32_t zmax = 0;
+  bool narrow = false;
+};
+
+constexpr size_t MAX_CACHED_ROWS = 4096;
+
 struct Projection {
   int D, n;
   const int32_t* U;      // [D, n] codes
   const int32_t* bias;   // [n]
   int32_t zp;
+  bool want16;           // fill ZRow::z16 (the 16-bit HadamRNN step may use it)
   std::vector<int64_t> acc;
-  std::unordered_map<uint64_t, std::vector<int32_t>> cache;
-  Projection(int D_, int n_, const int32_t* U_, const int32_t* b_, int32_t zp_) : D(D_), n(n_), U(U_), bias(b_), zp(zp_), acc(n_) {}
+  std::unordered_map<uint64_t, ZRow> cache;
+  ZRow scratch;
+  Projection(int D_, int n_, const int32_t* U_, const int32_t* b_, int32_t zp_, bool want16_ = false) : D(D_), n(n_), U(U_), bias(b_), zp(zp_), want16(want16_), acc(n_) {}
 
-  void compute(const int32_t* x, const Mult& m, int32_t* out) {
+  void compute(const int32_t* x, const Mult& m, ZRow& r) {
+    r.z.resize(n);
     for (int j = 0; j < n; j++) acc[j] = bias[j];
     for (int d = 0; d < D; d++) {
       const int64_t xd = int64_t(x[d]) - zp;
@@ -98,9 +116,18 @@ struct Projection {
       const int32_t* row = U + size_t(d) * n;
       for (int j = 0; j < n; j++) acc[j] += row[j] * xd;
     }
+    int32_t zmax = 0;
     for (int j = 0; j < n; j++) {
-      const int32_t v = mbqm(sat32(acc[j]), m);
-      out[j] = v < -INPUT_LIMIT ? -INPUT_LIMIT : v > INPUT_LIMIT ? INPUT_LIMIT : v;
+      int32_t v = mbqm(sat32(acc[j]), m);
+      v = v < -INPUT_LIMIT ? -INPUT_LIMIT : v > INPUT_LIMIT ? INPUT_LIMIT : v;
+      r.z[j] = v;
+      zmax = std::max(zmax, v < 0 ? -v : v);
+    }
+    r.zmax = zmax;
+    r.narrow = want16 && zmax <= 32767;
+    if (r.narrow) {
+      r.z16.resize(n);
+      for (int j = 0; j < n; j++) r.z16[j] = int16_t(r.z[j]);
     }
   }
 
@@ -108,16 +135,23 @@ struct Projection {
   // Rows with at most one input off the zero point are cached: slot (p, d) holds the last value
   // seen there (one-hot and token inputs hit it every time), other values go to a hash map.
   struct Slot {
-    bool used = false;
     int32_t value = 0;
-    std::vector<int32_t> row;
+    const ZRow* row = nullptr;
   };
   std::vector<Slot> slots;  // [2, D + 1]: d = −1 (bias only) at index 0
 
-  const int32_t* row(const int32_t* x, int p, const Mult& m, int32_t* scratch) {
+  const ZRow& row(const int32_t* x, int p, const Mult& m) {
     int nonzero = 0, which = -1;
-    for (int d = 0; d < D && nonzero < 2; d++)
-      if (x[d] != zp) nonzero++, which = d;
+    if (D <= 32) {  // branch-free: one-hot positions are random, a branch per input mispredicts
+      for (int d = 0; d < D; d++) {
+        const bool off = x[d] != zp;
+        nonzero += off;
+        which = off ? d : which;
+      }
+    } else {
+      for (int d = 0; d < D && nonzero < 2; d++)
+        if (x[d] != zp) nonzero++, which = d;
+    }
     if (nonzero >= 2) {
       compute(x, m, scratch);
       return scratch;
@@ -125,20 +159,22 @@ struct Projection {
     if (slots.empty()) slots.resize(size_t(2) * (D + 1));
     const int32_t value = which >= 0 ? x[which] : 0;
     Slot& s = slots[size_t(p) * (D + 1) + (which + 1)];
-    if (s.used && s.value == value) return s.row.data();
+    if (s.row && s.value == value) return *s.row;
     const uint64_t key = (uint64_t(uint32_t(p)) << 62) | (uint64_t(uint32_t(which + 1)) << 32) | uint32_t(value);
     auto it = cache.find(key);
     if (it == cache.end()) {
-      std::vector<int32_t> r(n);
-      compute(x, m, r.data());
-      it = cache.emplace(key, std::move(r)).first;
+      if (cache.size() >= MAX_CACHED_ROWS) {  // e.g. one wide-range input: stop caching
+        compute(x, m, scratch);
+        return scratch;
+      }
+      it = cache.emplace(key, ZRow()).first;
+      compute(x, m, it->second);
     }
-    if (!s.used) {
-      s.used = true;
+    if (!s.row) {  // unordered_map nodes do not move: the pointer stays valid
       s.value = value;
-      s.row = it->second;
+      s.row = &it->second;
     }
-    return it->second.data();
+    return it->second;
   }
 };
 
@@ -151,8 +187,7 @@ struct Readout {
   std::vector<int32_t> Vt;   // [O, n]
   std::vector<int16_t> Vt16; // [O, n]
   std::vector<int16_t> q16;
-  std::vector<int32_t> q32;
-  Readout(int n_, int O_, const int32_t* V, bool relu_, int actBits, const int32_t* c, int cRows) : n(n_), O(O_), relu(relu_), Vt(size_t(n_) * O_), Vt16(size_t(n_) * O_), q16(n_), q32(n_) {
+  Readout(int n_, int O_, const int32_t* V, bool relu_, int actBits, const int32_t* c, int cRows) : n(n_), O(O_), relu(relu_), Vt(size_t(n_) * O_), Vt16(size_t(n_) * O_), q16(n_) {
     int64_t vmax = 0, cmax = 0;
     for (int j = 0; j < n; j++)
       for (int o = 0; o < O; o++) {
@@ -166,16 +201,11 @@ struct Readout {
     narrow = actBits <= 16 && vmax <= 32767 && int64_t(n) * vmax * qmax + cmax < (int64_t(1) << 31) - 1;
   }
 
+  // From int32 state codes (the dense ORNN).
   void run(const int32_t* q, const int32_t* c, int32_t* out) {
     if (narrow) {
       for (int j = 0; j < n; j++) q16[j] = int16_t(relu && q[j] < 0 ? 0 : q[j]);
-      for (int o = 0; o < O; o++) {
-        const int16_t* v = &Vt16[size_t(o) * n];
-        const int16_t* a = q16.data();
-        int32_t s = 0;
-        for (int j = 0; j < n; j++) s += int32_t(a[j]) * int32_t(v[j]);
-        out[o] = s + c[o];
-      }
+      dots16(q16.data(), c, out);
     } else {
       for (int o = 0; o < O; o++) {
         const int32_t* v = &Vt[size_t(o) * n];
@@ -185,42 +215,136 @@ struct Readout {
       }
     }
   }
+
+  // From 16-bit state codes (the HadamRNN keeps its state in int16: |q| ≤ 2^15 for actBits ≤ 16).
+  void run(const int16_t* q, const int32_t* c, int32_t* out) {
+    if (narrow) {
+      const int16_t* f = q;
+      if (relu) {
+        for (int j = 0; j < n; j++) q16[j] = q[j] < 0 ? 0 : q[j];
+        f = q16.data();
+      }
+      dots16(f, c, out);
+    } else {
+      for (int o = 0; o < O; o++) {
+        const int32_t* v = &Vt[size_t(o) * n];
+        int64_t s = c[o];
+        for (int j = 0; j < n; j++) s += int64_t(relu && q[j] < 0 ? 0 : q[j]) * v[j];
+        out[o] = sat32(s);
+      }
+    }
+  }
+
+  // out[o] = c[o] + Σ_j V[j, o]·f[j], 16-bit operands, int32 sums (exact: `narrow`).
+  void dots16(const int16_t* f, const int32_t* c, int32_t* out) const {
+#if defined(__AVX2__)
+    if (n % 16 == 0) {
+      // One pass over f for up to 12 outputs (O = 9, 10: the copy task, MNIST), else groups.
+      int o0 = 0;
+      if (O <= 12) {
+        switch (O) {
+          case 12: dotGroup<12>(f, 0, c, out); break;
+          case 11: dotGroup<11>(f, 0, c, out); break;
+          case 10: dotGroup<10>(f, 0, c, out); break;
+          case 9: dotGroup<9>(f, 0, c, out); break;
+          case 8: dotGroup<8>(f, 0, c, out); break;
+          case 7: dotGroup<7>(f, 0, c, out); break;
+          case 6: dotGroup<6>(f, 0, c, out); break;
+          case 5: dotGroup<5>(f, 0, c, out); break;
+          case 4: dotGroup<4>(f, 0, c, out); break;
+          case 3: dotGroup<3>(f, 0, c, out); break;
+          case 2: dotGroup<2>(f, 0, c, out); break;
+          default: dotGroup<1>(f, 0, c, out); break;
+        }
+        return;
+      }
+      for (; o0 + 8 <= O; o0 += 8) dotGroup<8>(f, o0, c, out);
+      if (O - o0 >= 4) dotGroup<4>(f, o0, c, out), o0 += 4;
+      if (O - o0 >= 2) dotGroup<2>(f, o0, c, out), o0 += 2;
+      if (O - o0 >= 1) dotGroup<1>(f, o0, c, out);
+      return;
+    }
+#endif
+    for (int o = 0; o < O; o++) {
+      const int16_t* v = &Vt16[size_t(o) * n];
+      int32_t s = 0;
+      for (int j = 0; j < n; j++) s += int32_t(f[j]) * int32_t(v[j]);  // vectorised: multiply-add of pairs
+      out[o] = s + c[o];
+    }
+  }
+
+#if defined(__AVX2__)
+  // K ≤ 16 outputs o0 … o0+K−1: one accumulator each, vpmaddwd on 16 lanes, then horizontal
+  // reductions of 8 accumulators at a time (hadd tree).
+  template <int K>
+  void dotGroup(const int16_t* f, int o0, const int32_t* c, int32_t* out) const {
+    static_assert(K >= 1 && K <= 16, "1..16 outputs");
+    constexpr int R = K > 8 ? 16 : 8;
+    __m256i acc[R];
+    for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_si256();
+    const int16_t* v = &Vt16[size_t(o0) * n];
+    for (int j = 0; j < n; j += 16) {
+      const __m256i fj = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(f + j));
+      for (int r = 0; r < K; r++) acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(fj, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(v + size_t(r) * n + j))));
+    }
+    alignas(32) int32_t tmp[R];
+    for (int g = 0; g < R; g += 8) {
+      const __m256i* a = acc + g;
+      const __m256i u0 = _mm256_hadd_epi32(_mm256_hadd_epi32(a[0], a[1]), _mm256_hadd_epi32(a[2], a[3]));
+      const __m256i u1 = _mm256_hadd_epi32(_mm256_hadd_epi32(a[4], a[5]), _mm256_hadd_epi32(a[6], a[7]));
+      // lane r: output o0 + g + r
+      _mm256_store_si256(reinterpret_cast<__m256i*>(tmp + g), _mm256_add_epi32(_mm256_permute2x128_si256(u0, u1, 0x20), _mm256_permute2x128_si256(u0, u1, 0x31)));
+    }
+    for (int r = 0; r < K; r++) out[o0 + r] = tmp[r] + c[o0 + r];
+  }
+#endif
 };
 
-// v = z + flip(a); rounding shift; clamp; ReLU — one row of n (hadamrnn.ts hadamardStep).
-// ReLU after the clamp is the clamp to [0, qmax]. `roomy`: |z + flip(a)| + 2^(shift−1) < 2^31 is
-// proved (|z| ≤ 2^30, |a| ≤ m·2^(b−1): caller), so the rounding shift, ties away from zero, is
-// (v + 2^(shift−1) + (v >> 31)) >> shift — the same integers as JS's remainder test, fewer ops.
-inline void integerPost(int32_t* h, const int32_t* z, const int32_t* sign, int n, int shift, int32_t qmin, int32_t qmax, bool relu, bool roomy) {
+// ---------------------------------------------------------------------------------------------
+// The step's tail on int32 lanes, and the scalar one.
+
+// The rest of the step on one vector of 8: v = z + flip(a); rounding shift; clamp (ReLU after
+// the clamp is the clamp to [0, qmax]) — hadamrnn.ts hadamardStep. `roomy`: |z + flip(a)| +
+// 2^(shift−1) < 2^31 is proved (|z| ≤ 2^30, |a| ≤ m·2^(b−1): caller), so the rounding shift,
+// ties away from zero, is (v + 2^(shift−1) + (v >> 31)) >> shift — the same integers as JS's
+// remainder test, fewer ops.
+struct Post32 {
+  v8i vmask, vhalf, lo, hi, bias;
+  int shift;
+  bool roomy;
+  Post32(int shift_, int32_t lo0, int32_t qmax, bool roomy_) : shift(shift_), roomy(roomy_) {
+    const int32_t mask = shift == 31 ? 0x7fffffff : int32_t((1u << shift) - 1);
+    vmask = splati(mask), vhalf = splati(mask >> 1), lo = splati(lo0), hi = splati(qmax);
+    bias = splati(shift > 0 ? int32_t(1u << (shift - 1)) : 0);
+  }
+  // s: the signs as ±1.
+  OQ_ALWAYS_INLINE v8i operator()(v8i a, v8i zz, v8i s) const {
+    const v8i f = flip32(a, s);
+    v8i v = (v8i)((v8u)zz + (v8u)f);  // wraps only at +2^31 (see the header)
+    if (shift > 0 && roomy) {
+      v = (v + bias + (v >> 31)) >> shift;
+      v = v < lo ? lo : v;
+      v = v > hi ? hi : v;
+    } else if (shift > 0) {
+      const v8i up = (v8i)((v8u)(vhalf + (v8i)((v8u)v >> 31) - (v & vmask)) >> 31);
+      v = (v >> shift) + up;
+      v = v < lo ? lo : v;
+      v = v > hi ? hi : v;
+    } else {
+      const v8i overflow = ((zz ^ v) & (f ^ v)) < 0;  // both addends ≥ 0, sum wrapped: +2^31
+      v = v < lo ? lo : v;
+      v = v > hi ? hi : v;
+      v = overflow ? hi : v;
+    }
+    return v;
+  }
+};
+
+// The step's tail on one row of int32 WHT outputs h, scalar (rows of n % 8 ≠ 0); sign: 0 or −1.
+inline void integerPost(int32_t* h, const int32_t* z, const int32_t* sign, int n, int shift, int32_t qmin, int32_t qmax, bool relu) {
   const int32_t mask = shift == 31 ? 0x7fffffff : int32_t((1u << shift) - 1), half = mask >> 1;
   const int32_t lo0 = relu ? 0 : qmin;
-  int j = 0;
-  if (n % 8 == 0) {
-    const v8i vmask = splati(mask), vhalf = splati(half), lo = splati(lo0), hi = splati(qmax);
-    const v8i bias = splati(shift > 0 ? int32_t(1u << (shift - 1)) : 0);
-    for (; j < n; j += 8) {
-      const v8i s = ldi(sign + j), zz = ldi(z + j), f = (ldi(h + j) ^ s) - s;
-      v8i v = (v8i)((v8u)zz + (v8u)f);  // wraps only at +2^31 (see the header)
-      if (shift > 0 && roomy) {
-        v = (v + bias + (v >> 31)) >> shift;
-        v = v < lo ? lo : v;
-        v = v > hi ? hi : v;
-      } else if (shift > 0) {
-        const v8i up = (v8i)((v8u)(vhalf + (v8i)((v8u)v >> 31) - (v & vmask)) >> 31);
-        v = (v >> shift) + up;
-        v = v < lo ? lo : v;
-        v = v > hi ? hi : v;
-      } else {
-        const v8i overflow = ((zz ^ v) & (f ^ v)) < 0;  // both addends ≥ 0, sum wrapped: +2^31
-        v = v < lo ? lo : v;
-        v = v > hi ? hi : v;
-        v = overflow ? hi : v;
-      }
-      sti(h + j, v);
-    }
-    return;
-  }
-  for (; j < n; j++) {
+  for (int j = 0; j < n; j++) {
     const int64_t v64 = int64_t(z[j]) + ((int64_t(h[j] ^ sign[j])) - sign[j]);
     int64_t v;
     if (shift > 0) {
@@ -231,6 +355,115 @@ inline void integerPost(int32_t* h, const int32_t* z, const int32_t* sign, int n
       v = v64;
     }
     h[j] = int32_t(v < lo0 ? lo0 : v > qmax ? qmax : v);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The HadamRNN step on one row, state in int16 codes, without leaving registers between the
+// transform's stages where the block fits: chunks of up to CHUNK vectors are loaded once, all
+// their butterfly stages run on registers, and the tail (flip, add z, rounding shift, clamp) runs
+// before the single store — after the chunk when it holds whole blocks, else fused with the
+// transform's last stage (the stages in between are passes over the row).
+//
+// Two lane widths:
+// - 16 lanes of int16 when every value the step forms fits int16: the transform's partial sums
+//   (|·| ≤ m·2^(b−1)), v = z + flip(a) and the rounding bias — proved per phase and row from
+//   m, the activation bits b, the shift and the row's max |z| (`zlim16` in IntegerHadamRnn);
+// - 8 lanes of int32 otherwise (state widened on load, narrowed on store: codes fit int16).
+
+constexpr int CHUNK = 8;  // vectors per register chunk (16 registers: a chunk and its temporaries)
+
+// Stages of stride `from` ≤ h < m/2 as passes over a row in memory (the last, m/2, is fused
+// with the tail by the caller).
+template <class V, class E>
+inline void whtPasses(E* x, int n, int m, int from) { butterfliesV<V>(x, n, from, m / 2); }
+
+struct Post16 {
+  v16s lo, hi, bias;
+  int shift;
+  Post16(int shift_, int16_t lo0, int16_t qmax) : lo(splats(lo0)), hi(splats(qmax)), bias(splats(shift_ > 0 ? int16_t(1 << (shift_ - 1)) : 0)), shift(shift_) {}
+  // s: the signs as ±1.
+  OQ_ALWAYS_INLINE v16s operator()(v16s a, v16s z, v16s s) const {
+    v16s v = z + flip16(a, s);  // no wrap: zlim16
+    if (shift > 0) v = (v + bias + (v >> 15)) >> shift;
+    v = v < lo ? lo : v;
+    return v > hi ? hi : v;
+  }
+};
+
+// One step of one row on int16 lanes (n % 16 == 0, row within zlim16); s: the signs as ±1.
+template <int NV>
+inline void rowStep16(int16_t* h, const int16_t* z, const int16_t* s, int n, int m, const Post16& post) {
+  constexpr int L = 16;
+  v16s r[NV];
+  const bool whole = m <= NV * L;  // the chunk holds whole blocks: tail fused
+  for (int c = 0; c < n; c += NV * L) {
+#pragma GCC unroll 8
+    for (int i = 0; i < NV; i++) r[i] = lds(h + c + i * L);
+    iwhtChunk<v16s, NV>(r, m);
+    if (whole) {
+#pragma GCC unroll 8
+      for (int i = 0; i < NV; i++) sts(h + c + i * L, post(r[i], lds(z + c + i * L), lds(s + c + i * L)));
+    } else {
+#pragma GCC unroll 8
+      for (int i = 0; i < NV; i++) sts(h + c + i * L, r[i]);
+    }
+  }
+  if (whole) return;
+  whtPasses<v16s, int16_t>(h, n, m, NV * L);
+  const int hh = m / 2;  // the last stage, fused with the tail
+  for (int base = 0; base < n; base += m)
+    for (int j = base; j < base + hh; j += L) {
+      const v16s a = lds(h + j), b = lds(h + j + hh);
+      sts(h + j, post(a + b, lds(z + j), lds(s + j)));
+      sts(h + j + hh, post(a - b, lds(z + j + hh), lds(s + j + hh)));
+    }
+}
+
+// One step of one row on int32 lanes (n % 8 == 0); s: the signs as ±1; `tmp`: n int32 of
+// scratch (blocks larger than a chunk).
+template <int NV>
+inline void rowStep32(int16_t* h, const int32_t* z, const int32_t* s, int n, int m, const Post32& post, int32_t* tmp) {
+  constexpr int L = 8;
+  v8i r[NV];
+  const bool whole = m <= NV * L;
+  for (int c = 0; c < n; c += NV * L) {
+#pragma GCC unroll 8
+    for (int i = 0; i < NV; i++) r[i] = widen8(h + c + i * L);
+    iwhtChunk<v8i, NV>(r, m);
+    if (whole) {
+#pragma GCC unroll 8
+      for (int i = 0; i < NV; i++) r[i] = post(r[i], ldi(z + c + i * L), ldi(s + c + i * L));
+      if constexpr (NV == 1) narrow8(h + c, r[0]);
+      else
+#pragma GCC unroll 8
+        for (int i = 0; i < NV; i += 2) narrow16(h + c + i * L, r[i], r[i + 1]);
+    } else {
+#pragma GCC unroll 8
+      for (int i = 0; i < NV; i++) sti(tmp + c + i * L, r[i]);
+    }
+  }
+  if (whole) return;
+  whtPasses<v8i, int32_t>(tmp, n, m, NV * L);
+  const int hh = m / 2;  // the last stage, fused with the tail
+  for (int base = 0; base < n; base += m)
+    for (int j = base; j < base + hh; j += 2 * L) {
+      const v8i a0 = ldi(tmp + j), b0 = ldi(tmp + j + hh), a1 = ldi(tmp + j + L), b1 = ldi(tmp + j + hh + L);
+      narrow16(h + j, post(a0 + b0, ldi(z + j), ldi(s + j)), post(a1 + b1, ldi(z + j + L), ldi(s + j + L)));
+      narrow16(h + j + hh, post(a0 - b0, ldi(z + j + hh), ldi(s + j + hh)), post(a1 - b1, ldi(z + j + hh + L), ldi(s + j + hh + L)));
+    }
+}
+
+// Vectors per chunk: whole blocks when they fit (m/L), else CHUNK; 1 for blocks below a vector.
+inline int chunkVectors(int m, int L) { return m <= L ? 1 : std::min(m / L, CHUNK); }
+
+template <class F>
+inline void byChunk(int nv, F&& f) {
+  switch (nv) {
+    case 1: f(std::integral_constant<int, 1>()); break;
+    case 2: f(std::integral_constant<int, 2>()); break;
+    case 4: f(std::integral_constant<int, 4>()); break;
+    default: f(std::integral_constant<int, 8>()); break;
   }
 }
 
@@ -276,25 +509,53 @@ napi_value IntegerHadamRnn(const Args& a) {
   const int32_t qmin = -(1 << (bits - 1)), qmax = (1 << (bits - 1)) - 1;
   checkStateRange(h, size_t(B) * n, qmin, qmax);
   const Mult mult[2] = {getMult(rescale), getMult(rescale + 2)};
-  // |z| ≤ 2^30, |a| ≤ m·2^(b−1): the short rounding shift is exact when this leaves room.
+  const int32_t lo = relu ? 0 : qmin;
+  // Per phase: the int32 tail's short rounding (|z| ≤ 2^30, |a| ≤ m·2^(b−1): exact when this
+  // leaves room), and the largest max|z| of a row that the int16 step takes: |a| ≤ m·2^(b−1),
+  // |z + flip(a)| + 2^(shift−1) ≤ 32767 (−1: none, e.g. m·2^(b−1) alone is too large).
   bool roomy[2];
-  for (int p = 0; p < 2; p++)
+  int32_t zlim16[2];
+  for (int p = 0; p < 2; p++) {
     roomy[p] = shifts[p] > 0 && (int64_t(m) << (bits - 1)) + (int64_t(1) << (shifts[p] - 1)) < (int64_t(1) << 30);
-  Projection proj(D, n, U, bInput, zp);
+    const int64_t need = (int64_t(m) << (bits - 1)) + (shifts[p] > 0 ? int64_t(1) << (shifts[p] - 1) : 0);
+    zlim16[p] = n % 16 == 0 && shifts[p] <= 14 && need <= 32767 ? int32_t(32767 - need) : -1;
+  }
+  const bool any16 = zlim16[0] >= 0 || zlim16[1] >= 0;
+  const Post32 post32[2] = {Post32(shifts[0], lo, qmax, roomy[0]), Post32(shifts[1], lo, qmax, roomy[1])};
+  const Post16 post16[2] = {Post16(any16 ? shifts[0] : 0, int16_t(lo), int16_t(qmax)), Post16(any16 ? shifts[1] : 0, int16_t(lo), int16_t(qmax))};
+  std::vector<int16_t> sign16(n);  // the signs as ±1 for the SIMD steps
+  std::vector<int32_t> sign32(n);
+  for (int j = 0; j < n; j++) sign16[j] = int16_t(sign32[j] = sign[j] | 1);
+  // The state in int16 codes (b ≤ 16) for the whole call; int32 scratch for the wide step.
+  std::vector<int16_t> hs(size_t(B) * n);
+  for (size_t k = 0; k < hs.size(); k++) hs[k] = int16_t(h[k]);
+  std::vector<int32_t> tmp(n);
+  Projection proj(D, n, U, bInput, zp, any16);
   Readout readout(n, O, V, readRelu, bits, cLogit, 2);
-  std::vector<int32_t> z(n);
+  const int nv16 = chunkVectors(m, 16), nv32 = chunkVectors(m, 8);
+  double steps16 = 0;
   for (int t = 0; t < T; t++) {
     const int p = (t + phase0) & 1;
     const bool emit = many || t == T - 1;
     for (int b = 0; b < B; b++) {
-      int32_t* hb = h + size_t(b) * n;
-      const int32_t* zr = proj.row(xq + (size_t(t) * B + b) * D, p, mult[p], z.data());
-      iwht_row(hb, n, m);
-      integerPost(hb, zr, sign, n, shifts[p], qmin, qmax, relu, roomy[p]);
+      int16_t* hb = &hs[size_t(b) * n];
+      const ZRow& zr = proj.row(xq + (size_t(t) * B + b) * D, p, mult[p]);
+      if (zr.narrow && zr.zmax <= zlim16[p]) {
+        byChunk(nv16, [&](auto nv) { rowStep16<decltype(nv)::value>(hb, zr.z16.data(), sign16.data(), n, m, post16[p]); });
+        steps16++;
+      } else if (n % 8 == 0) {
+        byChunk(nv32, [&](auto nv) { rowStep32<decltype(nv)::value>(hb, zr.z.data(), sign32.data(), n, m, post32[p], tmp.data()); });
+      } else {
+        for (int j = 0; j < n; j++) tmp[j] = hb[j];
+        iwht_row(tmp.data(), n, m);
+        integerPost(tmp.data(), zr.z.data(), sign, n, shifts[p], qmin, qmax, relu);
+        for (int j = 0; j < n; j++) hb[j] = int16_t(tmp[j]);
+      }
       if (emit) readout.run(hb, cLogit + size_t(1 - p) * O, logits + (size_t(many ? t : 0) * B + b) * O);
     }
   }
-  return nullptr;
+  for (size_t k = 0; k < hs.size(); k++) h[k] = hs[k];
+  return a.number(steps16);
 }
 
 // integerOrnn(T, B, n, D, O, actBits, relu, readRelu, manyToMany,
@@ -326,12 +587,12 @@ napi_value IntegerOrnn(const Args& a) {
   for (size_t k = 0; k < W16.size(); k++) W16[k] = int16_t(W[k]);
   Projection proj(D, n, U, bInput, zp);
   Readout readout(n, O, V, readRelu, bits, cLogit, 1);
-  std::vector<int32_t> z(n), next(size_t(B) * n);
+  std::vector<int32_t> next(size_t(B) * n);
   for (int t = 0; t < T; t++) {
     for (int b = 0; b < B; b++) {
       const int32_t* hb = h + size_t(b) * n;
       int32_t* nb = &next[size_t(b) * n];
-      const int32_t* zr = proj.row(xq + (size_t(t) * B + b) * D, 0, inMult, z.data());
+      const int32_t* zr = proj.row(xq + (size_t(t) * B + b) * D, 0, inMult).z.data();
       if (narrow) {
         for (int j = 0; j < n; j++) q16[j] = int16_t(hb[j]);
         for (int i = 0; i < n; i++) {
@@ -434,7 +695,35 @@ napi_value IntegerQuantizeInputs(const Args& a) {
   const double zp = a.i32(2, "zeroPoint"), lo = a.i32(3, "qmin"), hi = a.i32(4, "qmax");
   int32_t* out = a.i32s(5, len, "out");
   if (std::fegetround() != FE_TONEAREST) throw ArgError{"the floating-point rounding mode is not round-to-nearest"};
-  for (size_t i = 0; i < len; i++) {
+  // 4 lanes of doubles: y = x / scale (the same division as JS), clamped to one step beyond
+  // the code range (NaN passes), rounded to nearest even by adding and subtracting 1.5·2^52
+  // (exact for |y| < 2^51; round-to-nearest is checked above), + zp, clamp, NaN → 0.
+  typedef double v4d __attribute__((vector_size(32)));
+  typedef float v4f __attribute__((vector_size(16)));
+  typedef int32_t v4i __attribute__((vector_size(16)));
+  const auto splat4 = [](double d) { return (v4d){d, d, d, d}; };
+  const v4d vscale = splat4(scale), ylo = splat4(lo - zp - 1), yhi = splat4(hi - zp + 1), vlo = splat4(lo), vhi = splat4(hi), vzp = splat4(zp);
+  const v4d magic = splat4(6755399441055744.0), zero = splat4(0.0);
+  // A power-of-two scale (the papers' power-of-two clipping ranges): x · (1/scale) is the
+  // same correctly rounded value as x / scale (1/scale exact), and a multiply is cheaper.
+  int e2 = 0;
+  const bool pow2 = std::frexp(scale, &e2) == 0.5 && std::isnormal(1.0 / scale);
+  const v4d vinv = splat4(1.0 / scale);
+  size_t i = 0;
+  for (; i + 4 <= len; i += 4) {
+    v4f xf;
+    std::memcpy(&xf, x + i, sizeof xf);
+    v4d y = pow2 ? __builtin_convertvector(xf, v4d) * vinv : __builtin_convertvector(xf, v4d) / vscale;
+    y = y < ylo ? ylo : y;
+    y = y > yhi ? yhi : y;
+    v4d v = ((y + magic) - magic) + vzp;
+    v = v < vlo ? vlo : v;
+    v = v > vhi ? vhi : v;
+    v = v == v ? v : zero;
+    const v4i q = __builtin_convertvector(v, v4i);
+    std::memcpy(out + i, &q, sizeof q);
+  }
+  for (; i < len; i++) {
     double v = std::nearbyint(double(x[i]) / scale) + 0.0 + zp;  // ties to even, like roundHalfEven
     v = v < lo ? lo : v > hi ? hi : v;
     out[i] = v == v ? int32_t(v) : 0;

@@ -1,6 +1,8 @@
-// 8-lane SIMD vectors through GCC/Clang vector extensions, lowered to whatever the build targets
-// (binding.gyp: baseline SSE2, and -mavx2 -mfma on x64), and the vectorised math on them: exp,
-// tanh (glibc's scalar tanhf costs more than the whole Walsh–Hadamard step) and a tanh row.
+// 8-lane SIMD vectors (and 16-lane int16 ones) through GCC/Clang vector extensions, lowered to
+// whatever the build targets (binding.gyp: baseline SSE2, and -mavx2 -mfma on x64), and the
+// vectorised math on them: exp, tanh (glibc's scalar tanhf costs more than the whole
+// Walsh–Hadamard step) and a tanh row. AVX2 intrinsics only where vector extensions have no
+// spelling (psign, saturating packs), each with a portable fallback.
 // Everything is inline (one definition shared by every translation unit).
 #pragma once
 
@@ -10,6 +12,12 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+// Inlined even where the compiler's heuristics would not (vector helpers in hot loops).
+#define OQ_ALWAYS_INLINE inline __attribute__((always_inline))
 
 namespace oq {
 
@@ -39,6 +47,60 @@ inline v8 splat(float x) { return (v8){x, x, x, x, x, x, x, x}; }
 inline v8i ldi(const int32_t* p) { return vload<v8i>(p); }
 inline void sti(int32_t* p, v8i v) { vstore(p, v); }
 inline v8i splati(int32_t x) { return (v8i){x, x, x, x, x, x, x, x}; }
+
+// ---------------------------------------------------------------------------------------------
+// 16 lanes of int16 (the integer engine's codes), and conversions between int16 codes and v8i.
+
+typedef int16_t v16s __attribute__((vector_size(32)));
+typedef int16_t v8s __attribute__((vector_size(16)));
+
+#if defined(__clang__)
+#define SHUF16(v, ...) __builtin_shufflevector(v, v, __VA_ARGS__)
+#else
+#define SHUF16(v, ...) __builtin_shuffle(v, (v16s){__VA_ARGS__})
+#endif
+
+OQ_ALWAYS_INLINE v16s lds(const int16_t* p) { return vload<v16s>(p); }
+OQ_ALWAYS_INLINE void sts(int16_t* p, v16s v) { vstore(p, v); }
+inline v16s splats(int16_t x) { return (v16s){x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x}; }
+
+// 8 int16 codes → 8 int32 lanes.
+OQ_ALWAYS_INLINE v8i widen8(const int16_t* p) {
+#if defined(__AVX2__)
+  return (v8i)_mm256_cvtepi16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+#else
+  return __builtin_convertvector(vload<v8s>(p), v8i);
+#endif
+}
+// 8 int32 lanes in int16 range → 8 int16 codes.
+OQ_ALWAYS_INLINE void narrow8(int16_t* p, v8i v) { vstore(p, __builtin_convertvector(v, v8s)); }
+// Two vectors of int32 lanes in int16 range → 16 int16 codes (one saturating pack on AVX2).
+OQ_ALWAYS_INLINE void narrow16(int16_t* p, v8i a, v8i b) {
+#if defined(__AVX2__)
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), _mm256_permute4x64_epi64(_mm256_packs_epi32((__m256i)a, (__m256i)b), 0xd8));
+#else
+  narrow8(p, a);
+  narrow8(p + 8, b);
+#endif
+}
+
+// v · s per lane, s ∈ {+1, −1}: psign on AVX2, else (v ^ m) − m with m = s >> 1 ∈ {0, −1}.
+OQ_ALWAYS_INLINE v8i flip32(v8i v, v8i s) {
+#if defined(__AVX2__)
+  return (v8i)_mm256_sign_epi32((__m256i)v, (__m256i)s);
+#else
+  const v8i m = s >> 1;
+  return (v ^ m) - m;
+#endif
+}
+OQ_ALWAYS_INLINE v16s flip16(v16s v, v16s s) {
+#if defined(__AVX2__)
+  return (v16s)_mm256_sign_epi16((__m256i)v, (__m256i)s);
+#else
+  const v16s m = s >> 1;
+  return (v ^ m) - m;
+#endif
+}
 
 // ---------------------------------------------------------------------------------------------
 // tanh on 8 lanes.

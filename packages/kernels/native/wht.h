@@ -1,7 +1,7 @@
 // The fast Walsh–Hadamard transform of one row in independent blocks of m (unnormalised), the one
-// place it is written: float (the recurrences and the float inference) and int32 (the integer
-// engine: adds and subtracts only, wrapping modulo 2^32). Orders p·2^k that are not powers of two
-// add kron.h's p-stage after it.
+// place it is written: float (the recurrences and the float inference) and integer (the integer
+// engine: adds and subtracts only, on int32 or int16 lanes, register chunks). Orders p·2^k that
+// are not powers of two add kron.h's p-stage after it.
 #pragma once
 
 #include "simd.h"
@@ -22,19 +22,22 @@ inline void butterflies(T* x, int n, int m) {
         }
 }
 
-// The butterflies of the strides 8 ≤ h < m, in vectors V of 8 lanes of T (the strides below 8
-// are done inside each vector). Pairs (j, j + h) with h < m stay inside their block because
-// blocks start at multiples of m.
+// The butterflies of the strides from ≤ h < to (to ≤ m), in vectors V of lanes T (the strides
+// below the lane count are done inside each vector). Pairs (j, j + h) with h < m stay inside
+// their block because blocks start at multiples of m.
 template <class V, class T>
-inline void butterflies8(T* x, int n, int m) {
-  for (int h = 8; h < m; h <<= 1)
+inline void butterfliesV(T* x, int n, int from, int to) {
+  constexpr int L = sizeof(V) / sizeof(T);
+  for (int h = from; h < to; h <<= 1)
     for (int base = 0; base < n; base += 2 * h)
-      for (int j = base; j < base + h; j += 8) {
+      for (int j = base; j < base + h; j += L) {
         const V a = vload<V>(x + j), b = vload<V>(x + j + h);
         vstore(x + j, a + b);
         vstore(x + j + h, a - b);
       }
 }
+template <class V, class T>
+inline void butterflies8(T* x, int n, int m) { butterfliesV<V>(x, n, 8, m); }
 
 // ---------------------------------------------------------------------------------------------
 // Float.
@@ -60,26 +63,52 @@ inline void fwht_row(float* x, int n, int m) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Integer: adds and subtracts, wrapping modulo 2^32 (uint32 lanes in the scalar path, int32
-// vectors wrap under GCC/Clang semantics).
+// Integer: adds and subtracts on 8 int32 or 16 int16 lanes (the integer HadamRNN, integer.cc:
+// which width is exact is the caller's proof). The transform of a chunk of up to NV vectors runs
+// on registers: butterflies inside each vector by one single-source shuffle and a sign flip per
+// stage (lane i gets partner + v_i on lower lanes, partner − v_i on upper ones: swap(v) + v·u),
+// then across vectors by adds and subtracts, fully unrolled.
 
-// The 8-point transform inside one vector, strides 1, 2, 4: v = even-partner + ±odd-partner,
-// the ± by (x ^ m) − m with m = 0 or −1 per lane. Single-source shuffles only (two-source int
-// shuffles have no SSE2 instruction and would be scalarised in the baseline build).
-inline v8i iwht8(v8i v) {
-  const v8i m1 = {0, -1, 0, -1, 0, -1, 0, -1}, m2 = {0, 0, -1, -1, 0, 0, -1, -1}, m4 = {0, 0, 0, 0, -1, -1, -1, -1};
-  v = SHUF(v, 0, 0, 2, 2, 4, 4, 6, 6) + ((SHUF(v, 1, 1, 3, 3, 5, 5, 7, 7) ^ m1) - m1);
-  v = SHUF(v, 0, 1, 0, 1, 4, 5, 4, 5) + ((SHUF(v, 2, 3, 2, 3, 6, 7, 6, 7) ^ m2) - m2);
-  return SHUF(v, 0, 1, 2, 3, 0, 1, 2, 3) + ((SHUF(v, 4, 5, 6, 7, 4, 5, 6, 7) ^ m4) - m4);
+// Scalar, wrapping modulo 2^32 (rows whose n is not a multiple of 8; then m < 8).
+inline void iwht_row(int32_t* x, int n, int m) { butterflies(reinterpret_cast<uint32_t*>(x), n, m); }
+
+// The strides 1, 2, 4 (int32) or 1, 2, 4, 8 (int16) below the block size m, inside one vector.
+OQ_ALWAYS_INLINE v8i iwhtLanes(v8i v, int m) {
+  if (m >= 2) v = SHUF(v, 1, 0, 3, 2, 5, 4, 7, 6) + flip32(v, (v8i){1, -1, 1, -1, 1, -1, 1, -1});
+  if (m >= 4) v = SHUF(v, 2, 3, 0, 1, 6, 7, 4, 5) + flip32(v, (v8i){1, 1, -1, -1, 1, 1, -1, -1});
+  if (m >= 8) v = SHUF(v, 4, 5, 6, 7, 0, 1, 2, 3) + flip32(v, (v8i){1, 1, 1, 1, -1, -1, -1, -1});
+  return v;
+}
+OQ_ALWAYS_INLINE v16s iwhtLanes(v16s v, int m) {
+  if (m >= 2) v = SHUF16(v, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14) + flip16(v, (v16s){1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1});
+  if (m >= 4) v = SHUF16(v, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13) + flip16(v, (v16s){1, 1, -1, -1, 1, 1, -1, -1, 1, 1, -1, -1, 1, 1, -1, -1});
+  if (m >= 8) v = SHUF16(v, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11) + flip16(v, (v16s){1, 1, 1, 1, -1, -1, -1, -1, 1, 1, 1, 1, -1, -1, -1, -1});
+  if (m >= 16) v = SHUF16(v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7) + flip16(v, (v16s){1, 1, 1, 1, 1, 1, 1, 1, -1, -1, -1, -1, -1, -1, -1, -1});
+  return v;
 }
 
-inline void iwht_row(int32_t* x, int n, int m) {
-  if (m < 8) {
-    butterflies(reinterpret_cast<uint32_t*>(x), n, m);
-    return;
+// The strides HV, 2·HV, … < NV (in vectors) across the chunk's vectors.
+template <class V, int NV, int HV>
+OQ_ALWAYS_INLINE void iwhtAcross(V* r) {
+  if constexpr (HV < NV) {
+#pragma GCC unroll 8
+    for (int i = 0; i < NV; i += 2 * HV)
+#pragma GCC unroll 8
+      for (int j = i; j < i + HV; j++) {
+        const V a = r[j], b = r[j + HV];
+        r[j] = a + b;
+        r[j + HV] = a - b;
+      }
+    iwhtAcross<V, NV, 2 * HV>(r);
   }
-  for (int i = 0; i < n; i += 8) sti(x + i, iwht8(ldi(x + i)));
-  butterflies8<v8i>(x, n, m);
+}
+
+// Every stride of a chunk r[0..NV) (NV·lanes ≤ m when NV > 1) on registers.
+template <class V, int NV>
+OQ_ALWAYS_INLINE void iwhtChunk(V* r, int m) {
+#pragma GCC unroll 8
+  for (int i = 0; i < NV; i++) r[i] = iwhtLanes(r[i], m);
+  iwhtAcross<V, NV, 1>(r);
 }
 
 }  // namespace oq

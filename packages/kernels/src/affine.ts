@@ -10,14 +10,13 @@
  * The gradient is one pass over the rows: dW = f(X)ᵀ dY, dc = Σ_rows dY and, when x needs it,
  * dX = (dY Wᵀ) ⊙ f'(X) — no transposes, no copy of X (f(X) is recomputed per row; X itself is
  * what the tape saves: the scan's H, already saved by the scan), zero inputs skipped (one-hot
- * rows, ReLU zeros). I/O in place on wasm and cpu, as the scans (see tf-kernels.ts).
+ * rows, ReLU zeros). I/O in place on wasm and cpu, as the scans (see fused-op.ts).
  */
 import { tf } from '@orthoquant/runtime';
-import { ioFor, checkFloat, withSharedSaves } from './tf-kernels.js';
-import type { TensorIo } from './tf-kernels.js';
-import { implFor } from './scan.js';
-import type { KernelImplementation } from './scan.js';
-import { loadNative } from './native.js';
+import { checkFloat, defineFusedOp } from './fused-op.js';
+import type { FusedAttrs, TensorIo } from './fused-op.js';
+import { selectImplementation } from './implementation.js';
+import type { KernelImplementation, OpImplementations } from './implementation.js';
 
 export interface AffineSpec {
   /** Rows. */
@@ -120,23 +119,13 @@ export const jsAffine: AffineImplementation = {
 export const AFFINE_KERNEL = 'OrthoquantAffineRows';
 export const AFFINE_GRAD_KERNEL = 'OrthoquantAffineRowsGrad';
 
-export interface AffineAttrs {
+/** The affine rows' implementations (also the readout's cross-entropy). */
+export const AFFINE_IMPLEMENTATIONS: OpImplementations<AffineImplementation> = { what: 'affine rows', js: jsAffine, native: (nat) => nat.affine };
+
+export interface AffineAttrs extends FusedAttrs {
   relu: boolean;
   /** Whether the gradient kernel also returns dx. */
   inputGrad: boolean;
-  threads: number;
-  implementation: 'native' | 'js';
-}
-
-let implementations: { native: AffineImplementation | null; js: AffineImplementation } | null = null;
-function implementationOf(a: AffineAttrs): AffineImplementation {
-  const impl = implementations?.[a.implementation];
-  if (!impl) throw new Error(`kernels: affine implementation '${a.implementation}' is not available`);
-  return impl;
-}
-
-function listOf(inputs: tf.NamedTensorInfoMap): tf.TensorInfo[] {
-  return Object.keys(inputs).map((key) => inputs[key] as tf.TensorInfo);
 }
 
 function specOf(x: tf.TensorInfo, w: tf.TensorInfo, a: AffineAttrs): AffineSpec {
@@ -145,62 +134,46 @@ function specOf(x: tf.TensorInfo, w: tf.TensorInfo, a: AffineAttrs): AffineSpec 
   return { N: size / k, k, m, relu: a.relu };
 }
 
-function affineKernelFunc(backendName: string): tf.KernelFunc {
-  return ({ inputs, backend, attrs }) => {
-    const a = attrs as unknown as AffineAttrs;
-    const [x, w, c] = listOf(inputs);
+/** The gradient outputs [dx?, dW, dc] of x [N, k] (dx when `inputGrad`) as views to write. */
+function gradientOutputs(io: TensorIo<unknown>, x: tf.TensorInfo, spec: AffineSpec, a: AffineAttrs): { outs: unknown[]; g: AffineGradients } {
+  const outs = [...(a.inputGrad ? [io.alloc([...x.shape])] : []), io.alloc([spec.k, spec.m]), io.alloc([spec.m])];
+  const views = outs.map((o) => io.view(o));
+  const g: AffineGradients = a.inputGrad ? { dx: views[0], dw: views[1], dc: views[2] } : { dx: null, dw: views[0], dc: views[1] };
+  return { outs, g };
+}
+
+const affineOp = defineFusedOp<AffineAttrs, AffineImplementation>({
+  kernelName: AFFINE_KERNEL,
+  gradKernelName: AFFINE_GRAD_KERNEL,
+  implementations: AFFINE_IMPLEMENTATIONS,
+  forward: ({ inputs: [x, w, c], attrs: a, impl, io }) => {
     for (const [name, t] of Object.entries({ x, w, c })) checkFloat(t, `${AFFINE_KERNEL}: ${name}`);
     const spec = specOf(x, w, a);
-    const io = ioFor(backendName, backend) as TensorIo<unknown>;
     const out = io.alloc([...x.shape.slice(0, -1), spec.m]);
-    implementationOf(a).forward(spec, io.read(x), io.read(w), io.read(c), io.view(out), a.threads);
+    impl.forward(spec, io.read(x), io.read(w), io.read(c), io.view(out), a.threads);
     return io.finish(out);
-  };
-}
-
-function affineGradKernelFunc(backendName: string): tf.KernelFunc {
-  return ({ inputs, backend, attrs }) => {
-    const a = attrs as unknown as AffineAttrs;
-    const [dy, x, w] = listOf(inputs);
+  },
+  backward: ({ inputs: [dy, x, w], attrs: a, impl, io }) => {
     for (const [name, t] of Object.entries({ dy, x, w })) checkFloat(t, `${AFFINE_GRAD_KERNEL}: ${name}`);
     const spec = specOf(x, w, a);
-    const io = ioFor(backendName, backend) as TensorIo<unknown>;
-    const outs = [...(a.inputGrad ? [io.alloc([...x.shape])] : []), io.alloc([spec.k, spec.m]), io.alloc([spec.m])];
-    const views = outs.map((o) => io.view(o));
-    const g: AffineGradients = a.inputGrad ? { dx: views[0], dw: views[1], dc: views[2] } : { dx: null, dw: views[0], dc: views[1] };
-    implementationOf(a).backward(spec, io.read(x), io.read(w), io.read(dy), g, a.threads);
+    const { outs, g } = gradientOutputs(io, x, spec, a);
+    impl.backward(spec, io.read(x), io.read(w), io.read(dy), g, a.threads);
     return outs.map((o) => io.finish(o));
-  };
-}
-
-let gradientRegistered = false;
-
-export function ensureAffineRegistered(impls: { native: AffineImplementation | null; js: AffineImplementation }): void {
-  implementations = impls;
-  const backendName = tf.getBackend();
-  if (!tf.getKernel(AFFINE_KERNEL, backendName)) {
-    tf.registerKernel({ kernelName: AFFINE_KERNEL, backendName, kernelFunc: affineKernelFunc(backendName) });
-    tf.registerKernel({ kernelName: AFFINE_GRAD_KERNEL, backendName, kernelFunc: affineGradKernelFunc(backendName) });
-  }
-  if (gradientRegistered) return;
-  gradientRegistered = true;
-  tf.registerGradient({
-    kernelName: AFFINE_KERNEL,
+  },
+  gradient: {
     inputsToSave: ['x', 'w'],
-    gradFunc: (dy, saved, attrs) => {
-      const a = attrs as unknown as AffineAttrs;
-      const [x, w] = saved;
-      const outs = tf.engine().runKernel(AFFINE_GRAD_KERNEL, { dy: dy as tf.Tensor, x, w }, attrs) as tf.Tensor[];
+    inputs: (dy, [x, w]) => ({ dy, x, w }),
+    grads: (outs, [x, w], a, dy) => {
       const [dw, dc] = a.inputGrad ? outs.slice(1) : outs;
       return {
         // Asked for only when x is on the path to a variable; then `inputGrad` should be set.
-        x: () => (a.inputGrad ? outs[0] : referenceInputGrad(dy as tf.Tensor, x, w, a.relu)),
+        x: () => (a.inputGrad ? outs[0] : referenceInputGrad(dy, x, w, a.relu)),
         w: () => dw,
         c: () => dc,
       };
     },
-  });
-}
+  },
+});
 
 /** dX = (dY Wᵀ) ⊙ f'(X) with tfjs ops (when the op was built without `inputGrad`). */
 function referenceInputGrad(dy: tf.Tensor, x: tf.Tensor, w: tf.Tensor, relu: boolean): tf.Tensor {
@@ -210,7 +183,7 @@ function referenceInputGrad(dy: tf.Tensor, x: tf.Tensor, w: tf.Tensor, relu: boo
 }
 
 export function runAffineKernel(x: tf.Tensor, w: tf.Tensor, c: tf.Tensor, attrs: AffineAttrs): tf.Tensor {
-  return withSharedSaves(() => tf.engine().runKernel(AFFINE_KERNEL, { x, w, c }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor);
+  return affineOp.run({ x, w, c }, attrs) as tf.Tensor;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -226,12 +199,20 @@ export interface AffineRowsOptions {
   inputGrad?: boolean;
 }
 
-function affineImplFor(name?: KernelImplementation): { impl: AffineImplementation; threads: number } {
-  const { impl, threads } = implFor(name);
-  if (impl.name === 'js') return { impl: jsAffine, threads: 1 };
-  const nat = loadNative().affine;
-  if (!nat) throw new Error(`kernels: the native kernels are not available: ${loadNative().reason}`);
-  return { impl: nat, threads };
+/** The shapes of x `[…, k]`, W `[k, m]` and c `[m]` agree; returns [k, m]. */
+function checkRows(where: string, x: tf.Tensor, W: tf.Tensor2D, c: tf.Tensor1D): [number, number] {
+  if (!(x instanceof tf.Tensor) || x.rank < 1) throw new Error(`${where}: x must be a tensor of rank ≥ 1`);
+  if (W.rank !== 2) throw new Error(`${where}: W must be [k, m], got [${W.shape.join(', ')}]`);
+  const [k, m] = W.shape;
+  if (x.shape[x.rank - 1] !== k) throw new Error(`${where}: x [${x.shape.join(', ')}] has rows of ${x.shape[x.rank - 1]}, W [${k}, ${m}] expects ${k}`);
+  if (c.rank !== 1 || c.shape[0] !== m) throw new Error(`${where}: c must be [${m}], got [${c.shape.join(', ')}]`);
+  return [k, m];
+}
+
+function checkFloat32(where: string, x: tf.Tensor, W: tf.Tensor, c: tf.Tensor): void {
+  for (const [name, t] of [['x', x], ['W', W], ['c', c]] as const) {
+    if (t.dtype !== 'float32') throw new Error(`${where}: ${name} must be float32, got ${t.dtype}`);
+  }
 }
 
 /**
@@ -240,17 +221,10 @@ function affineImplFor(name?: KernelImplementation): { impl: AffineImplementatio
  */
 export function affineRows(x: tf.Tensor, W: tf.Tensor2D, c: tf.Tensor1D, opts: AffineRowsOptions = {}): tf.Tensor {
   const where = 'affineRows';
-  if (!(x instanceof tf.Tensor) || x.rank < 1) throw new Error(`${where}: x must be a tensor of rank ≥ 1`);
-  if (W.rank !== 2) throw new Error(`${where}: W must be [k, m], got [${W.shape.join(', ')}]`);
-  const [k, m] = W.shape;
-  if (x.shape[x.rank - 1] !== k) throw new Error(`${where}: x [${x.shape.join(', ')}] has rows of ${x.shape[x.rank - 1]}, W [${k}, ${m}] expects ${k}`);
-  if (c.rank !== 1 || c.shape[0] !== m) throw new Error(`${where}: c must be [${m}], got [${c.shape.join(', ')}]`);
-  for (const [name, t] of [['x', x], ['W', W], ['c', c]] as const) {
-    if (t.dtype !== 'float32') throw new Error(`${where}: ${name} must be float32, got ${t.dtype}`);
-  }
-  const { impl, threads } = affineImplFor();
-  ensureAffineRegistered({ native: loadNative().affine, js: jsAffine });
-  return runAffineKernel(x, W, c, { relu: Boolean(opts.relu), inputGrad: Boolean(opts.inputGrad), threads, implementation: impl.name });
+  const [k] = checkRows(where, x, W, c);
+  checkFloat32(where, x, W, c);
+  const { name: implementation, threads } = selectImplementation(AFFINE_IMPLEMENTATIONS);
+  return runAffineKernel(x, W, c, { relu: Boolean(opts.relu), inputGrad: Boolean(opts.inputGrad), threads, implementation });
 }
 
 /** `f(x) W + c` on Float32Arrays (x `[N·k]`, W `[k·m]`, c `[m]`) → `[N·m]`. */
@@ -258,7 +232,7 @@ export function affineForward(spec: AffineSpec, x: Float32Array, W: Float32Array
   checkAffine(spec, x, W, 'affineForward');
   if (c.length !== spec.m) throw new Error(`affineForward: c has ${c.length} values, expected ${spec.m}`);
   const y = new Float32Array(spec.N * spec.m);
-  const { impl, threads } = affineImplFor(opts.implementation);
+  const { impl, threads } = selectImplementation(AFFINE_IMPLEMENTATIONS, opts.implementation);
   impl.forward(spec, x, W, c, y, threads);
   return y;
 }
@@ -274,7 +248,7 @@ export function affineBackward(
   checkAffine(spec, x, W, 'affineBackward');
   if (dy.length !== spec.N * spec.m) throw new Error(`affineBackward: dy has ${dy.length} values, expected ${spec.N * spec.m}`);
   const g: AffineGradients = { dx: opts.inputGrad ? new Float32Array(spec.N * spec.k) : null, dw: new Float32Array(spec.k * spec.m), dc: new Float32Array(spec.m) };
-  const { impl, threads } = affineImplFor(opts.implementation);
+  const { impl, threads } = selectImplementation(AFFINE_IMPLEMENTATIONS, opts.implementation);
   impl.backward(spec, x, W, dy, g, threads);
   return g;
 }
@@ -297,63 +271,30 @@ function checkAffine(spec: AffineSpec, x: Float32Array, W: Float32Array, where: 
 export const READOUT_CE_KERNEL = 'OrthoquantReadoutCrossEntropy';
 export const READOUT_CE_GRAD_KERNEL = 'OrthoquantReadoutCrossEntropyGrad';
 
-function readInt(t: tf.TensorInfo, backendName: string, backend: unknown, what: string): Int32Array {
-  if (t.dtype !== 'int32') throw new Error(`${what}: expected an int32 tensor, got ${t.dtype}`);
-  const wasm = backend as { typedArrayFromHeap?: (t: tf.TensorInfo) => Int32Array };
-  if (backendName === 'wasm' && typeof wasm.typedArrayFromHeap === 'function') return wasm.typedArrayFromHeap(t);
-  const v = (backend as { readSync(id: tf.DataId): unknown }).readSync(t.dataId);
-  if (!(v instanceof Int32Array)) throw new Error(`${what}: backend '${backendName}' returned ${Object.prototype.toString.call(v)} for an int32 tensor`);
-  return v;
-}
-
-function readoutCeKernelFunc(backendName: string): tf.KernelFunc {
-  return ({ inputs, backend, attrs }) => {
-    const a = attrs as unknown as AffineAttrs;
-    const [x, w, c, targets] = listOf(inputs);
+const readoutCeOp = defineFusedOp<AffineAttrs, AffineImplementation>({
+  kernelName: READOUT_CE_KERNEL,
+  gradKernelName: READOUT_CE_GRAD_KERNEL,
+  implementations: AFFINE_IMPLEMENTATIONS,
+  forward: ({ inputs: [x, w, c, targets], attrs: a, impl, io, readInt32 }) => {
     for (const [name, t] of Object.entries({ x, w, c })) checkFloat(t, `${READOUT_CE_KERNEL}: ${name}`);
     const spec = specOf(x, w, a);
-    const io = ioFor(backendName, backend) as TensorIo<unknown>;
     const out = io.alloc([]);
-    const loss = implementationOf(a).crossEntropy(spec, io.read(x), io.read(w), io.read(c), readInt(targets, backendName, backend, READOUT_CE_KERNEL), 0, null, a.threads);
+    const loss = impl.crossEntropy(spec, io.read(x), io.read(w), io.read(c), readInt32(targets, READOUT_CE_KERNEL), 0, null, a.threads);
     io.view(out)[0] = spec.N > 0 ? loss / spec.N : 0;
     return io.finish(out);
-  };
-}
-
-function readoutCeGradKernelFunc(backendName: string): tf.KernelFunc {
-  return ({ inputs, backend, attrs }) => {
-    const a = attrs as unknown as AffineAttrs;
-    const [dy, x, w, c, targets] = listOf(inputs);
+  },
+  backward: ({ inputs: [dy, x, w, c, targets], attrs: a, impl, io, readInt32 }) => {
     for (const [name, t] of Object.entries({ dy, x, w, c })) checkFloat(t, `${READOUT_CE_GRAD_KERNEL}: ${name}`);
     const spec = specOf(x, w, a);
-    const io = ioFor(backendName, backend) as TensorIo<unknown>;
-    const outs = [...(a.inputGrad ? [io.alloc([...x.shape])] : []), io.alloc([spec.k, spec.m]), io.alloc([spec.m])];
-    const views = outs.map((o) => io.view(o));
-    const g: AffineGradients = a.inputGrad ? { dx: views[0], dw: views[1], dc: views[2] } : { dx: null, dw: views[0], dc: views[1] };
+    const { outs, g } = gradientOutputs(io, x, spec, a);
     const scale = spec.N > 0 ? io.read(dy)[0] / spec.N : 0;
-    implementationOf(a).crossEntropy(spec, io.read(x), io.read(w), io.read(c), readInt(targets, backendName, backend, READOUT_CE_GRAD_KERNEL), scale, g, a.threads);
+    impl.crossEntropy(spec, io.read(x), io.read(w), io.read(c), readInt32(targets, READOUT_CE_GRAD_KERNEL), scale, g, a.threads);
     return outs.map((o) => io.finish(o));
-  };
-}
-
-let ceGradientRegistered = false;
-
-function ensureReadoutCeRegistered(): void {
-  ensureAffineRegistered({ native: loadNative().affine, js: jsAffine });
-  const backendName = tf.getBackend();
-  if (!tf.getKernel(READOUT_CE_KERNEL, backendName)) {
-    tf.registerKernel({ kernelName: READOUT_CE_KERNEL, backendName, kernelFunc: readoutCeKernelFunc(backendName) });
-    tf.registerKernel({ kernelName: READOUT_CE_GRAD_KERNEL, backendName, kernelFunc: readoutCeGradKernelFunc(backendName) });
-  }
-  if (ceGradientRegistered) return;
-  ceGradientRegistered = true;
-  tf.registerGradient({
-    kernelName: READOUT_CE_KERNEL,
+  },
+  gradient: {
     inputsToSave: ['x', 'w', 'c', 'targets'],
-    gradFunc: (dy, saved, attrs) => {
-      const a = attrs as unknown as AffineAttrs;
-      const [x, w, c, targets] = saved;
-      const outs = tf.engine().runKernel(READOUT_CE_GRAD_KERNEL, { dy: dy as tf.Tensor, x, w, c, targets }, attrs) as tf.Tensor[];
+    inputs: (dy, [x, w, c, targets]) => ({ dy, x, w, c, targets }),
+    grads: (outs, [, , , targets], a) => {
       const [dx, dw, dc] = a.inputGrad ? outs : [undefined, ...outs];
       return {
         x: () => {
@@ -365,8 +306,8 @@ function ensureReadoutCeRegistered(): void {
         targets: () => tf.zerosLike(targets),
       };
     },
-  });
-}
+  },
+});
 
 /**
  * Mean softmax cross-entropy of the readout logits `f(x) W + c` (rows of x `[…, k]`) against
@@ -377,20 +318,13 @@ function ensureReadoutCeRegistered(): void {
  */
 export function readoutCrossEntropy(x: tf.Tensor, W: tf.Tensor2D, c: tf.Tensor1D, targets: tf.Tensor, opts: AffineRowsOptions = {}): tf.Scalar {
   const where = 'readoutCrossEntropy';
-  if (!(x instanceof tf.Tensor) || x.rank < 1) throw new Error(`${where}: x must be a tensor of rank ≥ 1`);
-  if (W.rank !== 2) throw new Error(`${where}: W must be [k, m], got [${W.shape.join(', ')}]`);
-  const [k, m] = W.shape;
-  if (x.shape[x.rank - 1] !== k) throw new Error(`${where}: x [${x.shape.join(', ')}] has rows of ${x.shape[x.rank - 1]}, W [${k}, ${m}] expects ${k}`);
-  if (c.rank !== 1 || c.shape[0] !== m) throw new Error(`${where}: c must be [${m}], got [${c.shape.join(', ')}]`);
+  const [k] = checkRows(where, x, W, c);
   const lead = x.shape.slice(0, -1);
   if (targets.dtype !== 'int32' || targets.size !== x.size / k) {
     throw new Error(`${where}: targets must be int32 of shape [${lead.join(', ')}], got ${targets.dtype} [${targets.shape.join(', ')}]`);
   }
-  for (const [name, t] of [['x', x], ['W', W], ['c', c]] as const) {
-    if (t.dtype !== 'float32') throw new Error(`${where}: ${name} must be float32, got ${t.dtype}`);
-  }
-  const { impl, threads } = affineImplFor();
-  ensureReadoutCeRegistered();
-  const attrs: AffineAttrs = { relu: Boolean(opts.relu), inputGrad: opts.inputGrad ?? true, threads, implementation: impl.name };
-  return withSharedSaves(() => tf.engine().runKernel(READOUT_CE_KERNEL, { x, w: W, c, targets }, attrs as unknown as tf.NamedAttrMap) as tf.Scalar);
+  checkFloat32(where, x, W, c);
+  const { name: implementation, threads } = selectImplementation(AFFINE_IMPLEMENTATIONS);
+  const attrs: AffineAttrs = { relu: Boolean(opts.relu), inputGrad: opts.inputGrad ?? true, threads, implementation };
+  return readoutCeOp.run({ x, w: W, c, targets }, attrs) as tf.Scalar;
 }

@@ -19,12 +19,12 @@
  */
 import { tf } from '@orthoquant/runtime';
 import { checkHadamardOrder, recurrentTransform } from './hadamard-transform.js';
-import { implFor } from './scan.js';
-import type { KernelImplementation } from './scan.js';
+import { selectImplementation } from './implementation.js';
+import type { KernelImplementation, OpImplementations } from './implementation.js';
 import { isSignVector } from './scan-reversible.js';
-import { loadNative } from './native.js';
-import { checkFloat, ioFor, placeholder, withSharedSaves } from './tf-kernels.js';
-import type { TensorIo } from './tf-kernels.js';
+import { checkFloat, defineFusedOp } from './fused-op.js';
+import type { FusedAttrs, KernelCall, TensorIo } from './fused-op.js';
+import { checkArray, checkIndices, checkPositiveIntegers } from './checks.js';
 
 export interface FusedStepSpec {
   T: number;
@@ -93,40 +93,28 @@ export function anchorLength(spec: FusedStepSpec): number {
 /** Check a spec and its buffers; messages name the offending quantity. */
 export function checkFusedStep(spec: FusedStepSpec, inp: FusedStepInputs, where: string): void {
   const { T, B, n, k, classes, blockSize: m } = spec;
-  for (const [name, v] of [['T', T], ['B', B], ['n', n], ['k', k], ['classes', classes]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`${where}: ${name} must be a positive integer, got ${v}`);
-  }
+  checkPositiveIntegers(where, [['T', T], ['B', B], ['n', n], ['k', k], ['classes', classes]]);
   if (spec.kind !== 'hadamard' && spec.kind !== 'dense') throw new Error(`${where}: kind must be hadamard|dense, got '${String(spec.kind)}'`);
   if (!['linear', 'relu', 'tanh'].includes(spec.activation)) throw new Error(`${where}: activation must be linear|relu|tanh, got '${String(spec.activation)}'`);
   if (spec.kind === 'hadamard' && spec.activation !== 'linear') throw new Error(`${where}: the hadamard fused step is linear (reversible BPTT), got activation '${spec.activation}'`);
   if (spec.kind === 'hadamard') checkHadamardOrder({ n, blockSize: m, p: spec.p, hp: spec.hp }, where);
   if (!Number.isInteger(spec.anchorEvery) || spec.anchorEvery < 0) throw new Error(`${where}: anchorEvery must be a non-negative integer, got ${spec.anchorEvery}`);
-  const want = (name: string, a: Float32Array | Int32Array | null, len: number, type: 'f32' | 'i32' = 'f32') => {
-    if (!(type === 'f32' ? a instanceof Float32Array : a instanceof Int32Array)) throw new Error(`${where}: ${name} must be a${type === 'f32' ? ' Float32Array' : 'n Int32Array'}`);
-    if (a!.length !== len) throw new Error(`${where}: ${name} has ${a!.length} values, expected ${len}`);
-  };
   if (spec.indexInputs) {
-    want('x', inp.x, T * B, 'i32');
-    for (let r = 0; r < inp.x.length; r++) {
-      const i = inp.x[r];
-      if (!(i >= 0 && i < k)) throw new Error(`${where}: input index ${i} at row ${r} is outside [0, ${k})`);
-    }
+    checkArray(where, 'x', inp.x, T * B, 'i32');
+    checkIndices(where, 'input index', inp.x as Int32Array, k);
   } else {
-    want('x', inp.x, T * B * k);
+    checkArray(where, 'x', inp.x, T * B * k);
   }
-  want('U', inp.U, k * n);
-  want('b', inp.b, n);
-  if (spec.kind === 'dense') want('W', inp.s, n * n);
-  else want('s', inp.s, n);
+  checkArray(where, 'U', inp.U, k * n);
+  checkArray(where, 'b', inp.b, n);
+  if (spec.kind === 'dense') checkArray(where, 'W', inp.s, n * n);
+  else checkArray(where, 's', inp.s, n);
   if (spec.kind === 'hadamard' && !isSignVector(inp.s)) throw new Error(`${where}: every s must be exactly ±1 (reversible BPTT needs an exactly orthogonal recurrence)`);
-  if (inp.h0) want('h0', inp.h0, B * n);
-  want('V', inp.V, n * classes);
-  want('c', inp.c, classes);
-  want('targets', inp.targets, spec.lastOnly ? B : T * B, 'i32');
-  for (let r = 0; r < inp.targets.length; r++) {
-    const t = inp.targets[r];
-    if (t < 0 || t >= classes) throw new Error(`${where}: target ${t} at row ${r} is outside [0, ${classes})`);
-  }
+  if (inp.h0) checkArray(where, 'h0', inp.h0, B * n);
+  checkArray(where, 'V', inp.V, n * classes);
+  checkArray(where, 'c', inp.c, classes);
+  checkArray(where, 'targets', inp.targets, spec.lastOnly ? B : T * B, 'i32');
+  checkIndices(where, 'target', inp.targets, classes);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -412,20 +400,15 @@ export const jsFusedStep: FusedStepImplementation = {
   backward: (spec, inp, hLast, anchors, dy, g) => (spec.kind === 'dense' ? backwardDenseJs(spec, inp, anchors, dy, g) : backwardJs(spec, inp, hLast, anchors, dy, g)),
 };
 
-function fusedStepImplFor(name?: KernelImplementation): { impl: FusedStepImplementation; threads: number } {
-  const { impl, threads } = implFor(name);
-  if (impl.name === 'js') return { impl: jsFusedStep, threads: 1 };
-  const nat = loadNative().fusedStep;
-  if (!nat) throw new Error('kernels: the native addon has no fused step');
-  return { impl: nat, threads };
-}
+/** The fused step's implementations. */
+export const FUSED_STEP_IMPLEMENTATIONS: OpImplementations<FusedStepImplementation> = { what: 'fused step', js: jsFusedStep, native: (nat) => nat.fusedStep };
 
 /** The loss and hLast (and anchors) on Float32Arrays. */
 export function fusedStepForward(spec: FusedStepSpec, inp: FusedStepInputs, opts: { implementation?: KernelImplementation } = {}): { loss: number; hLast: Float32Array; anchors: Float32Array | null } {
   checkFusedStep(spec, inp, 'fusedStepForward');
   const hLast = new Float32Array(spec.B * spec.n);
   const anchors = anchorLength(spec) > 0 ? new Float32Array(anchorLength(spec)) : null;
-  const { impl, threads } = fusedStepImplFor(opts.implementation);
+  const { impl, threads } = selectImplementation(FUSED_STEP_IMPLEMENTATIONS, opts.implementation);
   return { loss: impl.forward(spec, inp, hLast, anchors, threads), hLast, anchors };
 }
 
@@ -446,7 +429,7 @@ export function fusedStepBackward(
     dU: new Float32Array(k * n), db: new Float32Array(n), ds: new Float32Array(spec.kind === 'dense' ? n * n : n),
     dh0: inp.h0 ? new Float32Array(B * n) : null, dV: new Float32Array(n * classes), dc: new Float32Array(classes),
   };
-  const { impl, threads } = fusedStepImplFor(opts.implementation);
+  const { impl, threads } = selectImplementation(FUSED_STEP_IMPLEMENTATIONS, opts.implementation);
   impl.backward(spec, inp, hLast, anchors, dy, g, threads);
   return g;
 }
@@ -458,7 +441,7 @@ export function fusedStepBackward(
 export const FUSED_STEP_KERNEL = 'OrthoquantFusedStep';
 export const FUSED_STEP_GRAD_KERNEL = 'OrthoquantFusedStepGrad';
 
-interface FusedStepAttrs {
+interface FusedStepAttrs extends FusedAttrs {
   kind: 'hadamard' | 'dense';
   activation: 'linear' | 'relu' | 'tanh';
   blockSize: number;
@@ -470,18 +453,9 @@ interface FusedStepAttrs {
   indexInputs: boolean;
   hasH0: boolean;
   anchorEvery: number;
-  threads: number;
-  implementation: 'native' | 'js';
 }
 
 type Info = tf.TensorInfo;
-
-function implOf(a: FusedStepAttrs): FusedStepImplementation {
-  if (a.implementation === 'js') return jsFusedStep;
-  const nat = loadNative().fusedStep;
-  if (!nat) throw new Error('kernels: the native fused step is not available');
-  return nat;
-}
 
 function specOf(a: FusedStepAttrs, x: Info, U: Info, V: Info): FusedStepSpec {
   const [T, B] = x.shape;
@@ -493,84 +467,55 @@ function specOf(a: FusedStepAttrs, x: Info, U: Info, V: Info): FusedStepSpec {
   };
 }
 
-function readInt32(backendName: string, backend: unknown, t: Info, name: string): Int32Array {
-  if (t.dtype !== 'int32') throw new Error(`${FUSED_STEP_KERNEL}: ${name} must be int32, got ${t.dtype}`);
-  const wasm = backend as { typedArrayFromHeap?: (t: Info) => Int32Array };
-  if (backendName === 'wasm' && typeof wasm.typedArrayFromHeap === 'function') return wasm.typedArrayFromHeap(t);
-  const v = (backend as { readSync(id: tf.DataId): unknown }).readSync(t.dataId);
-  if (!(v instanceof Int32Array)) throw new Error(`${FUSED_STEP_KERNEL}: backend '${backendName}' returned ${Object.prototype.toString.call(v)} for int32 ${name}`);
-  return v;
-}
-
-function inputsOf(list: Info[], a: FusedStepAttrs, io: TensorIo<unknown>, backendName: string, backend: unknown): FusedStepInputs {
+function inputsOf(list: Info[], a: FusedStepAttrs, io: TensorIo<unknown>, readInt32: KernelCall<FusedStepAttrs, unknown>['readInt32']): FusedStepInputs {
   const [x, U, b, s, h0, V, c, targets] = list as [Info, Info, Info, Info, Info, Info, Info, Info];
   for (const [name, t] of Object.entries({ ...(a.indexInputs ? {} : { x }), U, b, s, V, c, ...(a.hasH0 ? { h0 } : {}) })) checkFloat(t, `${FUSED_STEP_KERNEL}: ${name}`);
   return {
-    x: a.indexInputs ? readInt32(backendName, backend, x, 'input indices') : io.read(x), U: io.read(U), b: io.read(b), s: io.read(s), h0: a.hasH0 ? io.read(h0) : null,
-    V: io.read(V), c: io.read(c), targets: readInt32(backendName, backend, targets, 'targets'),
+    x: a.indexInputs ? readInt32(x, `${FUSED_STEP_KERNEL}: input indices`) : io.read(x), U: io.read(U), b: io.read(b), s: io.read(s), h0: a.hasH0 ? io.read(h0) : null,
+    V: io.read(V), c: io.read(c), targets: readInt32(targets, `${FUSED_STEP_KERNEL}: targets`),
   };
 }
 
-function forwardKernel(backendName: string): tf.KernelFunc {
-  return ({ inputs, backend, attrs }) => {
-    const a = attrs as unknown as FusedStepAttrs;
-    const list = Object.keys(inputs).map((k) => inputs[k]) as Info[];
+const fusedStepOp = defineFusedOp<FusedStepAttrs, FusedStepImplementation>({
+  kernelName: FUSED_STEP_KERNEL,
+  gradKernelName: FUSED_STEP_GRAD_KERNEL,
+  implementations: FUSED_STEP_IMPLEMENTATIONS,
+  forward: ({ inputs: list, attrs: a, impl, io, readInt32 }) => {
     const spec = specOf(a, list[0]!, list[1]!, list[5]!);
-    const io = ioFor(backendName, backend) as TensorIo<unknown>;
     const A = anchorLength(spec);
     const outs = [io.alloc([]), io.alloc([spec.B, spec.n]), io.alloc(A > 0 ? [A / (spec.B * spec.n), spec.B, spec.n] : [1])];
     // Views only after the allocations above.
-    const inp = inputsOf(list, a, io, backendName, backend);
+    const inp = inputsOf(list, a, io, readInt32);
     // The native op checks its buffers (indices, targets, signs); the JS loops would read out of range.
     if (a.implementation === 'js') checkFusedStep(spec, inp, FUSED_STEP_KERNEL);
     const anchors = io.view(outs[2]);
-    const loss = implOf(a).forward(spec, inp, io.view(outs[1]), A > 0 ? anchors : null, a.threads);
+    const loss = impl.forward(spec, inp, io.view(outs[1]), A > 0 ? anchors : null, a.threads);
     io.view(outs[0])[0] = loss;
     if (A === 0) anchors.fill(0);
     return outs.map((o) => io.finish(o));
-  };
-}
-
-function gradKernel(backendName: string): tf.KernelFunc {
-  return ({ inputs, backend, attrs }) => {
-    const a = attrs as unknown as FusedStepAttrs;
-    const [dyInfo, ...rest] = Object.keys(inputs).map((k) => inputs[k]) as Info[];
+  },
+  backward: ({ inputs, attrs: a, impl, io, readInt32 }) => {
+    const [dyInfo, ...rest] = inputs;
     const list = rest.slice(0, 8);
     const [hLast, anchors] = rest.slice(8) as [Info, Info];
     const spec = specOf(a, list[0]!, list[1]!, list[5]!);
     const { B, n, k, classes } = spec;
-    const io = ioFor(backendName, backend) as TensorIo<unknown>;
     const outs = [io.alloc([k, n]), io.alloc([n]), io.alloc(spec.kind === 'dense' ? [n, n] : [n]), io.alloc([n, classes]), io.alloc([classes])];
     if (a.hasH0) outs.push(io.alloc([B, n]));
-    const inp = inputsOf(list, a, io, backendName, backend);
+    const inp = inputsOf(list, a, io, readInt32);
     const g: FusedStepGradients = {
       dU: io.view(outs[0]), db: io.view(outs[1]), ds: io.view(outs[2]), dV: io.view(outs[3]), dc: io.view(outs[4]),
       dh0: a.hasH0 ? io.view(outs[5]) : null,
     };
     const dy = io.read(dyInfo!)[0];
-    implOf(a).backward(spec, inp, io.read(hLast), anchorLength(spec) > 0 ? io.read(anchors) : null, dy, g, a.threads);
+    impl.backward(spec, inp, io.read(hLast), anchorLength(spec) > 0 ? io.read(anchors) : null, dy, g, a.threads);
     return outs.map((o) => io.finish(o));
-  };
-}
-
-let gradientRegistered = false;
-
-function ensureFusedStepRegistered(): void {
-  const backendName = tf.getBackend();
-  if (!tf.getKernel(FUSED_STEP_KERNEL, backendName)) {
-    tf.registerKernel({ kernelName: FUSED_STEP_KERNEL, backendName, kernelFunc: forwardKernel(backendName) });
-    tf.registerKernel({ kernelName: FUSED_STEP_GRAD_KERNEL, backendName, kernelFunc: gradKernel(backendName) });
-  }
-  if (gradientRegistered) return;
-  gradientRegistered = true;
-  tf.registerGradient({
-    kernelName: FUSED_STEP_KERNEL,
+  },
+  gradient: {
     inputsToSave: ['0', '1', '2', '3', '4', '5', '6', '7'],
     outputsToSave: [false, true, true],
-    gradFunc: (dys, saved, attrs) => {
-      const a = attrs as unknown as FusedStepAttrs;
-      const dy = (Array.isArray(dys) ? dys[0] : dys) as tf.Tensor;
-      const outs = tf.engine().runKernel(FUSED_STEP_GRAD_KERNEL, [dy, ...saved] as unknown as tf.NamedTensorMap, attrs) as tf.Tensor[];
+    inputs: (dy, saved) => [dy, ...saved],
+    grads: (outs, saved, a) => {
       const [dU, db, ds, dV, dc] = outs;
       const dh0 = a.hasH0 ? outs[5] : undefined;
       const [x, , , , h0, , , targets] = saved;
@@ -579,8 +524,8 @@ function ensureFusedStepRegistered(): void {
         5: () => dV!, 6: () => dc!, 7: () => tf.zerosLike(targets!),
       };
     },
-  });
-}
+  },
+});
 
 export interface HadamardRnnLossOptions {
   /** Hadamard block size m (2^k, or p·2^k with `p` and `hp`, dividing n); default n. */
@@ -675,18 +620,9 @@ function fusedLoss(
   }
   if (targets.dtype !== 'int32') throw new Error(`${where}: targets must be int32, got ${targets.dtype}`);
   if (!Number.isInteger(base.anchorEvery) || base.anchorEvery < 0) throw new Error(`${where}: ${base.kind === 'dense' ? 'checkpointEvery' : 'anchorEvery'} must be a non-negative integer, got ${base.anchorEvery}`);
-  const { impl, threads } = fusedStepImplFor();
-  ensureFusedStepRegistered();
-  const attrs: FusedStepAttrs = { ...base, lastOnly, indexInputs, hasH0: Boolean(h0), threads, implementation: impl.name };
-  const none = placeholder();
-  let outs: tf.Tensor[];
-  try {
-    const list = [x, U, b, w, h0 ?? none, V, c, targets];
-    outs = withSharedSaves(() => tf.engine().runKernel(FUSED_STEP_KERNEL, list as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[]);
-  } finally {
-    none.dispose();
-  }
-  const [loss, hLast, anchors] = outs;
+  const { name: implementation, threads } = selectImplementation(FUSED_STEP_IMPLEMENTATIONS);
+  const attrs: FusedStepAttrs = { ...base, lastOnly, indexInputs, hasH0: Boolean(h0), threads, implementation };
+  const [loss, hLast, anchors] = fusedStepOp.run([x, U, b, w, h0, V, c, targets], attrs) as tf.Tensor[];
   tf.dispose([hLast!, anchors!]);
   return loss as tf.Scalar;
 }

@@ -4,8 +4,10 @@
  * Walsh–Hadamard transform), a native SIMD implementation with a pure-JS fallback, and the
  * same scans on plain Float32Arrays.
  */
-export { denseScan, hadamardScan, kernelInfo, setKernelImplementation, setKernelThreads, availableImplementations, scanForward, scanBackward, scanBackwardReversible } from './scan.js';
-export type { ScanOptions, HadamardScanOptions, KernelInfo, KernelImplementation } from './scan.js';
+export { denseScan, hadamardScan, scanForward, scanBackward, scanBackwardReversible } from './scan.js';
+export type { ScanOptions, HadamardScanOptions } from './scan.js';
+export { kernelInfo, setKernelImplementation, setKernelThreads, availableImplementations } from './implementation.js';
+export type { KernelInfo, KernelImplementation } from './implementation.js';
 export { ACTIVATIONS } from './scan-spec.js';
 export type { Activation, RecurrenceKind, ScanSpec, ScanForwardInputs, ScanGradients } from './scan-spec.js';
 export { fwhtBlocks } from './hadamard-transform.js';

@@ -88,7 +88,12 @@ export interface FloatHadamRnnArgs extends HadamRnnInferenceShape {
 export interface InferenceImplementation {
   /** out[i] = clamp(roundHalfEven(x[i] / scale) + zeroPoint, qmin, qmax) (NaN → 0). */
   quantizeInputs(x: Float32Array, scale: number, zeroPoint: number, qmin: number, qmax: number, out: Int32Array): void;
-  integerHadamRnn(a: IntegerHadamRnnArgs): void;
+  /**
+   * Runs the integer HadamRNN; returns how many row-steps (of T·B) ran on 16-bit lanes (the
+   * rest on 32-bit lanes): a row takes the 16-bit step when m·2^(b−1) + max|z| + the rounding
+   * bias fits int16 (the results are the same either way).
+   */
+  integerHadamRnn(a: IntegerHadamRnnArgs): number;
   integerOrnn(a: IntegerOrnnArgs): void;
   floatHadamRnn(a: FloatHadamRnnArgs): void;
   /** The instruction set of the build that runs ('avx2+fma', 'sse2', …). */

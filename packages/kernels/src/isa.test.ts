@@ -158,9 +158,60 @@ describe('native builds (baseline and AVX2+FMA)', { skip: native ? false : 'ORTH
     }
   });
 
+  it('the integer engines give the same codes on both builds, bit for bit (int16 and int32 lanes, quantization)', { skip: avx2?.impl ? false : `no AVX2 build here: ${avx2?.reason}` }, () => {
+    const rng = createRng('isa/integer');
+    const lanes = new Set<string>();
+    const codes = (len: number, lo: number, hi: number) => Int32Array.from({ length: len }, () => lo + Math.floor(rng.uniform() * (hi - lo + 1)));
+    // [n, m, bits, shifts]: int16 lanes (small bits), int32 lanes (12 bits), blocks beyond a chunk, n % 16 ≠ 0, no shift.
+    // The last: 8-bit U codes and a larger rescale put the dense rows' |z| past the int16 limit
+    // while the one-hot rows stay below it (both widths in one call).
+    for (const [n, m, bits, shifts, uMax, rescaleShift] of [
+      [128, 128, 8, [4, 3], 7, -3], [128, 128, 12, [4, 3], 7, -3], [256, 256, 6, [4, 4], 7, -3], [256, 256, 12, [4, 4], 7, -3],
+      [48, 8, 10, [2, 1], 7, -3], [12, 4, 8, [1, 1], 7, -3], [32, 32, 9, [0, 0], 7, -3], [128, 128, 8, [4, 3], 127, 0],
+    ] as const) {
+      for (const [manyToMany, relu, readoutRelu] of [[true, false, true], [false, true, false]]) {
+        const T = 9;
+        const B = 3;
+        const D = 4;
+        const O = 9;
+        const q = 2 ** (bits - 1);
+        const xq = codes(T * B * D, -q, q - 1);
+        for (let r = 0; r < T * B; r += 2) xq.fill(0, r * D, r * D + D).fill(r % q, r * D + (r % D), r * D + (r % D) + 1); // one-hot rows
+        const args = {
+          T, B, n, blockSize: m, inputSize: D, outputSize: O, actBits: bits, relu, readoutRelu, manyToMany, phase0: 0, xq, inputZeroPoint: 0,
+          U: codes(D * n, -uMax, uMax), bInput: codes(n, -50, 50), inputRescale: Int32Array.from([1395864371, rescaleShift, 1200000000, rescaleShift - 1]),
+          signMask: codes(n, -1, 0), stepShifts: Int32Array.from(shifts), V: codes(n * O, -7, 7), cLogit: codes(2 * O, -100, 100),
+        };
+        const h0 = codes(B * n, -q, q - 1);
+        const run = (nat: NativeLoad) => {
+          const h = h0.slice();
+          const logits = new Int32Array((manyToMany ? T : 1) * B * O);
+          const steps16 = nat.inference!.integerHadamRnn({ ...args, h, logits });
+          return { h, logits, steps16 };
+        };
+        const a = run(base!);
+        const b = run(avx2!);
+        const key = `integer HadamRNN n=${n} m=${m} ${bits} bits m2m=${manyToMany}`;
+        assert.deepEqual(b.logits, a.logits, `${key}: logits`);
+        assert.deepEqual(b.h, a.h, `${key}: state`);
+        assert.equal(b.steps16, a.steps16, `${key}: the same rows on int16 lanes`);
+        lanes.add(a.steps16 === 0 ? 'int32' : a.steps16 === T * B ? 'int16' : 'mixed');
+      }
+    }
+    assert.deepEqual([...lanes].sort(), ['int16', 'int32', 'mixed'], 'both lane widths (and rows of both in one call) were exercised');
+    const x = Float32Array.from({ length: 203 }, (_, i) => (i % 7 === 0 ? [NaN, Infinity, -Infinity, 2.5, -0.5][i % 5] : (rng.uniform() - 0.5) * 600));
+    for (const scale of [0.25, 0.1, 3]) {
+      const oa = new Int32Array(x.length);
+      const ob = new Int32Array(x.length);
+      base!.inference!.quantizeInputs(x, scale, 3, -128, 127, oa);
+      avx2!.inference!.quantizeInputs(x, scale, 3, -128, 127, ob);
+      assert.deepEqual(ob, oa, `quantizeInputs scale ${scale}`);
+    }
+  });
+
   it('ORTHOQUANT_ISA picks the build that runs, and rejects other values by name', () => {
     const probe = (isa: string) =>
-      spawnSync(process.execPath, ['--conditions=@orthoquant/source', '--import', 'tsx', '-e', "import('./src/scan.ts').then((m) => console.log(JSON.stringify(m.kernelInfo())))"], {
+      spawnSync(process.execPath, ['--conditions=@orthoquant/source', '--import', 'tsx', '-e', "import('./src/index.ts').then((m) => console.log(JSON.stringify(m.kernelInfo())))"], {
         cwd: packageRoot, encoding: 'utf8', env: { ...process.env, ORTHOQUANT_ISA: isa, ORTHOQUANT_KERNELS: 'auto' },
       });
     const baseline = probe('baseline');

@@ -7,6 +7,7 @@
  *   c_t = f ⊙ c_{t−1} + i ⊙ g,         h_t = o ⊙ tanh(c_t)
  * Saved for BPTT: the gate activations S [T, B, 4n], the cells C [T, B, n] and H [T, B, n].
  */
+import { checkArray, checkPositiveIntegers } from './checks.js';
 
 export interface LstmSpec {
   T: number;
@@ -48,15 +49,9 @@ export interface LstmImplementation {
 
 export function checkLstm(spec: LstmSpec, inp: LstmInputs, where = 'lstmScan'): void {
   const { T, B, n } = spec;
-  for (const [k, v] of [['T', T], ['B', B], ['n', n]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`${where}: ${k} must be a positive integer, got ${v}`);
-  }
-  const want = (name: string, a: Float32Array | null, len: number) => {
-    if (!(a instanceof Float32Array)) throw new Error(`${where}: ${name} must be a Float32Array`);
-    if (a.length !== len) throw new Error(`${where}: ${name} has ${a.length} values, expected ${len}`);
-  };
-  want('gates', inp.gates, T * B * 4 * n);
-  want('W_hh', inp.w, 4 * n * n);
-  if (inp.h0) want('h0', inp.h0, B * n);
-  if (inp.c0) want('c0', inp.c0, B * n);
+  checkPositiveIntegers(where, [['T', T], ['B', B], ['n', n]]);
+  checkArray(where, 'gates', inp.gates, T * B * 4 * n);
+  checkArray(where, 'W_hh', inp.w, 4 * n * n);
+  if (inp.h0) checkArray(where, 'h0', inp.h0, B * n);
+  if (inp.c0) checkArray(where, 'c0', inp.c0, B * n);
 }

@@ -1,23 +1,13 @@
 /**
- * The fused LSTM scan as one tfjs op (registered kernel + gradient, see tf-kernels.ts) and on
+ * The fused LSTM scan as one tfjs op (defined with defineFusedOp in tf-kernels.ts) and on
  * plain Float32Arrays. Same implementation choice as the RNN scans (`setKernelImplementation`).
  */
 import { tf } from '@orthoquant/runtime';
 import { checkLstm } from './lstm-spec.js';
 import type { LstmGradients, LstmImplementation, LstmInputs, LstmOutputs, LstmSpec } from './lstm-spec.js';
-import { jsLstm } from './lstm-js.js';
-import { loadNative } from './native.js';
-import { implFor } from './scan.js';
-import type { KernelImplementation } from './scan.js';
-import { ensureLstmRegistered, runLstmKernel } from './tf-kernels.js';
-
-function lstmImplFor(name?: KernelImplementation): { impl: LstmImplementation; threads: number } {
-  const { impl, threads } = implFor(name);
-  if (impl.name === 'js') return { impl: jsLstm, threads: 1 };
-  const nat = loadNative().lstm;
-  if (!nat) throw new Error('kernels: the native addon has no LSTM scan');
-  return { impl: nat, threads };
-}
+import { selectImplementation } from './implementation.js';
+import type { KernelImplementation } from './implementation.js';
+import { LSTM_IMPLEMENTATIONS, runLstmKernel } from './tf-kernels.js';
 
 /**
  * LSTM over T steps as one op (gate order i, f, g, o):
@@ -42,12 +32,8 @@ export function lstmScan(gates: tf.Tensor3D, Whh: tf.Tensor2D, h0?: tf.Tensor2D 
   for (const [name, t] of [['gates', gates], ['W_hh', Whh], ['h0', h0], ['c0', c0]] as const) {
     if (t && t.dtype !== 'float32') throw new Error(`${where}: ${name} must be float32, got ${t.dtype}`);
   }
-  const { impl, threads } = lstmImplFor();
-  ensureLstmRegistered({ native: loadNative().lstm, js: jsLstm });
-  return runLstmKernel(
-    { gates, w: Whh, h0: h0 ?? undefined, c0: c0 ?? undefined },
-    { hasH0: Boolean(h0), hasC0: Boolean(c0), threads, implementation: impl.name },
-  );
+  const { name: implementation, threads } = selectImplementation(LSTM_IMPLEMENTATIONS);
+  return runLstmKernel({ gates, w: Whh, h0: h0 ?? undefined, c0: c0 ?? undefined }, { hasH0: Boolean(h0), hasC0: Boolean(c0), threads, implementation });
 }
 
 /** Forward LSTM scan on Float32Arrays: H, C and the gate activations S (what BPTT needs). */
@@ -56,7 +42,7 @@ export function lstmForward(spec: LstmSpec, inp: LstmInputs, opts: { out?: LstmO
   const size = spec.T * spec.B * spec.n;
   const out = opts.out ?? { H: new Float32Array(size), C: new Float32Array(size), S: new Float32Array(4 * size) };
   if (out.H.length !== size || out.C.length !== size || out.S.length !== 4 * size) throw new Error(`lstmForward: output buffers must hold ${size}, ${size} and ${4 * size} values`);
-  const { impl, threads } = lstmImplFor(opts.implementation);
+  const { impl, threads } = selectImplementation(LSTM_IMPLEMENTATIONS, opts.implementation);
   impl.forward(spec, inp, out, threads);
   return out;
 }
@@ -72,7 +58,7 @@ export function lstmBackward(spec: LstmSpec, inp: LstmInputs, saved: LstmOutputs
     dh0: inp.h0 ? new Float32Array(B * n) : null,
     dc0: inp.c0 ? new Float32Array(B * n) : null,
   };
-  const { impl, threads } = lstmImplFor(opts.implementation);
+  const { impl, threads } = selectImplementation(LSTM_IMPLEMENTATIONS, opts.implementation);
   impl.backward(spec, inp, saved, dH, g, threads);
   return g;
 }

@@ -55,7 +55,7 @@ interface Addon {
     T: number, B: number, n: number, m: number, D: number, O: number, actBits: number, relu: number, readRelu: number, manyToMany: number, phase0: number,
     xq: Int32Array, zp: number, U: Int32Array, bInput: Int32Array, inputRescale: Int32Array, signMask: Int32Array, stepShifts: Int32Array,
     V: Int32Array, cLogit: Int32Array, h: Int32Array, logits: Int32Array,
-  ): void;
+  ): number;
   integerOrnn(
     T: number, B: number, n: number, D: number, O: number, actBits: number, relu: number, readRelu: number, manyToMany: number,
     xq: Int32Array, zp: number, U: Int32Array, bInput: Int32Array, inputRescale: Int32Array, W: Int32Array, stateRescale: Int32Array,

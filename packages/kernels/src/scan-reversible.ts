@@ -15,6 +15,7 @@
  */
 import { recurrentTransform } from './hadamard-transform.js';
 import type { ScanSpec } from './scan-spec.js';
+import { checkArray } from './checks.js';
 
 export interface ReversibleInputs {
   /** Pre-activations [T·B·n]. */
@@ -39,21 +40,17 @@ export interface ReversibleInputs {
 export function checkReversible(spec: ScanSpec, inp: ReversibleInputs, dH: Float32Array, dz: Float32Array, dw: Float32Array, where: string): void {
   const { T, B, n, kind } = spec;
   if (spec.activation !== 'linear') throw new Error(`${where}: reversible BPTT needs a linear recurrence, got activation '${spec.activation}'`);
-  const want = (name: string, a: Float32Array | null, len: number) => {
-    if (!(a instanceof Float32Array)) throw new Error(`${where}: ${name} must be a Float32Array`);
-    if (a.length !== len) throw new Error(`${where}: ${name} has ${a.length} values, expected ${len}`);
-  };
-  want('z', inp.z, T * B * n);
-  want(kind === 'dense' ? 'W' : 's', inp.w, kind === 'dense' ? n * n : n);
-  if (inp.h0) want('h0', inp.h0, B * n);
-  want('h', inp.h, B * n);
-  want('carry', inp.carry, B * n);
+  checkArray(where, 'z', inp.z, T * B * n);
+  checkArray(where, kind === 'dense' ? 'W' : 's', inp.w, kind === 'dense' ? n * n : n);
+  if (inp.h0) checkArray(where, 'h0', inp.h0, B * n);
+  checkArray(where, 'h', inp.h, B * n);
+  checkArray(where, 'carry', inp.carry, B * n);
   if (!Number.isInteger(inp.anchorEvery) || inp.anchorEvery < 0) throw new Error(`${where}: anchorEvery must be a non-negative integer, got ${inp.anchorEvery}`);
   const nAnchors = inp.anchorEvery > 0 ? Math.floor(T / inp.anchorEvery) : 0;
-  if (nAnchors > 0) want('anchors', inp.anchors, nAnchors * B * n);
-  want('dH', dH, T * B * n);
-  want('dz', dz, T * B * n);
-  want('dw', dw, kind === 'dense' ? n * n : n);
+  if (nAnchors > 0) checkArray(where, 'anchors', inp.anchors, nAnchors * B * n);
+  checkArray(where, 'dH', dH, T * B * n);
+  checkArray(where, 'dz', dz, T * B * n);
+  checkArray(where, 'dw', dw, kind === 'dense' ? n * n : n);
 }
 
 function anchorOffset(inp: ReversibleInputs, t: number, b: number, B: number, n: number): number {

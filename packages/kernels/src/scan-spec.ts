@@ -4,6 +4,7 @@
  */
 
 import { checkHadamardOrder } from './hadamard-transform.js';
+import { checkArray, checkPositiveIntegers } from './checks.js';
 
 export type Activation = 'linear' | 'relu' | 'tanh' | 'modrelu';
 export const ACTIVATIONS: readonly Activation[] = ['linear', 'relu', 'tanh', 'modrelu'];
@@ -74,24 +75,18 @@ export function isPowerOfTwo(m: number): boolean {
 /** Check a spec and the lengths of its buffers; messages name the offending quantity. */
 export function checkSpec(spec: ScanSpec, inp: ScanForwardInputs, where = 'scan'): void {
   const { kind, T, B, n, blockSize: m } = spec;
-  for (const [k, v] of [['T', T], ['B', B], ['n', n]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`${where}: ${k} must be a positive integer, got ${v}`);
-  }
+  checkPositiveIntegers(where, [['T', T], ['B', B], ['n', n]]);
   activationCode(spec.activation, where);
   if (kind === 'hadamard') {
     checkHadamardOrder({ n, blockSize: m, p: spec.p, hp: spec.hp }, where);
   } else if (kind !== 'dense') {
     throw new Error(`${where}: kind must be dense|hadamard, got '${String(kind)}'`);
   }
-  const want = (name: string, a: Float32Array | null, len: number) => {
-    if (!(a instanceof Float32Array)) throw new Error(`${where}: ${name} must be a Float32Array`);
-    if (a.length !== len) throw new Error(`${where}: ${name} has ${a.length} values, expected ${len}`);
-  };
-  want('z', inp.z, T * B * n);
-  want(kind === 'dense' ? 'W' : 's', inp.w, kind === 'dense' ? n * n : n);
-  if (inp.h0) want('h0', inp.h0, B * n);
+  checkArray(where, 'z', inp.z, T * B * n);
+  checkArray(where, kind === 'dense' ? 'W' : 's', inp.w, kind === 'dense' ? n * n : n);
+  if (inp.h0) checkArray(where, 'h0', inp.h0, B * n);
   if (spec.activation === 'modrelu') {
     if (!inp.bias) throw new Error(`${where}: activation 'modrelu' needs a bias of length n = ${n}`);
-    want('modrelu bias', inp.bias, n);
+    checkArray(where, 'modrelu bias', inp.bias, n);
   }
 }

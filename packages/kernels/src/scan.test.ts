@@ -49,7 +49,7 @@ function reference(v: Variant, activation: Activation, z: tf.Tensor3D, w: tf.Ten
 }
 
 // Every spec on every implementation × tfjs backend: wasm reads and writes the wasm heap in
-// place, cpu shares the backend's arrays (see tf-kernels.ts).
+// place, cpu shares the backend's arrays (see fused-op.ts).
 describeEveryKernel('fused scans', (backend, implName) => {
 
   it('reports the implementation in use', () => {

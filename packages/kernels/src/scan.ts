@@ -1,25 +1,25 @@
 /**
- * Fused recurrences as single tfjs ops with a hand-written BPTT backward, the choice of
- * implementation (native addon or JS), and the same scans on plain Float32Arrays.
+ * Fused recurrences as single tfjs ops with a hand-written BPTT backward, and the same scans on
+ * plain Float32Arrays (which implementation runs, native or JS: implementation.ts).
  *
  * - Forward: one registered kernel runs the whole time loop over preallocated buffers and
  *   returns H [T, B, n]; no per-step op, no per-step tensor.
  * - Backward: one registered kernel runs the reverse loop from dL/dH and the saved H and
  *   returns dL/dZ, dL/dW (or dL/ds), dL/dh0, dL/dbias. No pre-activation is saved.
  * - Copies of T·B·n size: none on wasm and cpu (heap views / stored arrays, see
- *   tf-kernels.ts); one per input and output on other backends.
+ *   fused-op.ts); one per input and output on other backends.
  * - Memory: H (forward) and dL/dZ (backward), T·B·n each, plus O(B·n + n²) scratch.
  */
-import { tf, log, setting } from '@orthoquant/runtime';
+import { tf, setting } from '@orthoquant/runtime';
 import { activationCode, checkSpec } from './scan-spec.js';
 import { checkHadamardOrder } from './hadamard-transform.js';
-import type { Activation, RecurrenceKind, ScanForwardInputs, ScanGradients, ScanImplementation, ScanSpec } from './scan-spec.js';
-import { jsImplementation } from './scan-js.js';
-import { denseSimd, loadNative } from './native.js';
-import { ensureRegistered, runScanKernel } from './tf-kernels.js';
-import { checkReversible, isSignVector, jsReversible } from './scan-reversible.js';
-import type { ReversibleImplementation, ReversibleInputs } from './scan-reversible.js';
-import { ensureReversibleRegistered, runReversibleKernel } from './tf-reversible.js';
+import type { Activation, RecurrenceKind, ScanForwardInputs, ScanGradients, ScanSpec } from './scan-spec.js';
+import { selectImplementation } from './implementation.js';
+import type { KernelImplementation } from './implementation.js';
+import { SCAN_IMPLEMENTATIONS, runScanKernel } from './tf-kernels.js';
+import { checkReversible, isSignVector } from './scan-reversible.js';
+import type { ReversibleInputs } from './scan-reversible.js';
+import { REVERSIBLE_IMPLEMENTATIONS, runReversibleKernel } from './tf-reversible.js';
 
 export interface ScanOptions {
   /** σ of the recurrence; default 'linear' (the reference code's cell). */
@@ -56,89 +56,6 @@ export interface HadamardScanOptions extends ScanOptions {
   hp?: Int8Array;
 }
 
-export type KernelImplementation = 'native' | 'js';
-
-export interface KernelInfo {
-  implementation: KernelImplementation;
-  /** Vector extensions the native code was compiled for ('none' for JS). */
-  simd: string;
-  /** Vector extensions of the dense fused step's matrix products ('avx512f' where they use AVX-512; else `simd`). */
-  denseSimd: string;
-  /** Threads a scan uses (batch rows split between them). */
-  threads: number;
-  /** Why the native addon is not in use, when it is not. */
-  reason?: string;
-}
-
-let requestedImpl: KernelImplementation | 'auto' | null = null;
-let threadOverride: number | null = null;
-let warned = false;
-
-/** The requested implementation: set from code, else `ORTHOQUANT_KERNELS`, else auto. */
-function requested(): KernelImplementation | 'auto' {
-  if (requestedImpl !== null) return requestedImpl;
-  return setting('kernels');
-}
-
-/** Choose the implementation: 'native' throws (with the reason) when the addon is unavailable. */
-export function setKernelImplementation(impl: KernelImplementation | 'auto'): void {
-  if (impl !== 'auto' && impl !== 'native' && impl !== 'js') {
-    throw new Error(`setKernelImplementation: expected one of auto|native|js, got '${String(impl)}'`);
-  }
-  if (impl === 'native') {
-    const nat = loadNative();
-    if (!nat.impl) throw new Error(`setKernelImplementation: the native kernels are not available: ${nat.reason}`);
-  }
-  requestedImpl = impl;
-}
-
-/** Threads for native scans (default: `ORTHOQUANT_THREADS`, else the hardware's); null resets. */
-export function setKernelThreads(threads: number | null): void {
-  if (threads !== null && (!Number.isInteger(threads) || threads < 1)) {
-    throw new Error(`setKernelThreads: expected a positive integer or null, got ${threads}`);
-  }
-  threadOverride = threads;
-}
-
-function kernelThreads(hardware: number): number {
-  if (threadOverride !== null) return threadOverride;
-  return setting('threads') ?? Math.max(1, hardware);
-}
-
-/** The implementation in use (falls back to JS, logging the reason once). */
-export function currentImplementation(): ScanImplementation {
-  const want = requested();
-  if (want === 'js') return jsImplementation;
-  const nat = loadNative();
-  if (nat.impl) return nat.impl;
-  if (want === 'native') throw new Error(`kernels: the native kernels are not available: ${nat.reason}`);
-  if (!warned) {
-    warned = true;
-    log().warn({ reason: nat.reason }, `kernels: using the JS fallback (${nat.reason})`);
-  }
-  return jsImplementation;
-}
-
-/** Which implementation the scans run on, its SIMD flavour and thread count, and why not native. */
-export function kernelInfo(): KernelInfo {
-  const nat = loadNative();
-  const impl = currentImplementation();
-  if (impl.name === 'native') return { implementation: 'native', simd: nat.simd, denseSimd: denseSimd(nat), threads: kernelThreads(nat.hardwareThreads) };
-  return { implementation: 'js', simd: 'none', denseSimd: 'none', threads: 1, reason: requested() === 'js' ? 'JS implementation requested' : nat.reason };
-}
-
-/** Implementations present in this process (JS always; native when the addon loads). */
-export function availableImplementations(): KernelImplementation[] {
-  return loadNative().impl ? ['native', 'js'] : ['js'];
-}
-
-/** The implementation to run (given, or the current choice) and its thread count. */
-export function implFor(name?: KernelImplementation): { impl: ScanImplementation; threads: number } {
-  const impl = name === undefined ? currentImplementation() : name === 'js' ? jsImplementation : loadNative().impl;
-  if (!impl) throw new Error(`kernels: the native kernels are not available: ${loadNative().reason}`);
-  return { impl, threads: impl.name === 'native' ? kernelThreads(loadNative().hardwareThreads) : 1 };
-}
-
 // ---------------------------------------------------------------------------------------------
 // Plain typed-array layer (benchmarks, integer/inference code).
 
@@ -151,7 +68,7 @@ export function scanForward(spec: ScanSpec, inp: ScanForwardInputs, opts: { out?
   const size = spec.T * spec.B * spec.n;
   const out = opts.out ?? new Float32Array(size);
   if (out.length !== size) throw new Error(`scanForward: out has ${out.length} values, expected ${size}`);
-  const { impl, threads } = implFor(opts.implementation);
+  const { impl, threads } = selectImplementation(SCAN_IMPLEMENTATIONS, opts.implementation);
   impl.forward(spec, inp, out, threads);
   return out;
 }
@@ -175,7 +92,7 @@ export function scanBackward(
     dh0: inp.h0 ? (opts.out?.dh0 ?? new Float32Array(B * n)) : null,
     dbias: spec.activation === 'modrelu' ? (opts.out?.dbias ?? new Float32Array(n)) : null,
   };
-  const { impl, threads } = implFor(opts.implementation);
+  const { impl, threads } = selectImplementation(SCAN_IMPLEMENTATIONS, opts.implementation);
   impl.backward(spec, inp, H, dH, g, threads);
   return g;
 }
@@ -226,17 +143,15 @@ function fusedScan(kind: RecurrenceKind, where: string, z: tf.Tensor3D, w: tf.Te
   for (const [name, t] of [['z', z], [kind === 'dense' ? 'W' : 's', w], ['h0', h0], ['modreluBias', bias]] as const) {
     if (t && t.dtype !== 'float32') throw new Error(`${where}: ${name} must be float32, got ${t.dtype}`);
   }
-  const { impl, threads } = implFor();
+  const { name: implementation, threads } = selectImplementation(SCAN_IMPLEMENTATIONS);
   if (useReversible(kind, where, activation, w, opts)) {
     const anchorEvery = opts.anchorEvery ?? DEFAULT_ANCHOR_EVERY;
     if (!Number.isInteger(anchorEvery) || anchorEvery < 0) throw new Error(`${where}: anchorEvery must be a non-negative integer, got ${anchorEvery}`);
-    ensureReversibleRegistered({ scan: { native: loadNative().impl, js: jsImplementation }, reversible: { native: loadNative().reversible, js: jsReversible } });
-    return runReversibleKernel({ z, w, h0: h0 ?? undefined }, { kind, blockSize, ...order, hasH0: Boolean(h0), anchorEvery, threads, implementation: impl.name });
+    return runReversibleKernel({ z, w, h0: h0 ?? undefined }, { kind, blockSize, ...order, hasH0: Boolean(h0), anchorEvery, threads, implementation });
   }
-  ensureRegistered({ native: loadNative().impl, js: jsImplementation });
   return runScanKernel(
     { z, w, h0: h0 ?? undefined, bias },
-    { kind, activation, blockSize, ...order, hasH0: Boolean(h0), hasBias: Boolean(bias), threads, implementation: impl.name },
+    { kind, activation, blockSize, ...order, hasH0: Boolean(h0), hasBias: Boolean(bias), threads, implementation },
   );
 }
 
@@ -262,15 +177,6 @@ export function hadamardScan(z: tf.Tensor3D, s: tf.Tensor1D, h0?: tf.Tensor2D | 
   return fusedScan('hadamard', 'hadamardScan', z, s, h0, opts);
 }
 
-/** The reversible-BPTT implementation to run (given, or the current choice) and its threads. */
-function reversibleImplFor(name?: KernelImplementation): { impl: ReversibleImplementation; threads: number } {
-  const { impl, threads } = implFor(name);
-  if (impl.name === 'js') return { impl: jsReversible, threads: 1 };
-  const nat = loadNative().reversible;
-  if (!nat) throw new Error('kernels: the native addon has no reversible scan');
-  return { impl: nat, threads };
-}
-
 /**
  * Reversible BPTT on Float32Arrays for a linear scan with an orthogonal operator (hadamard with
  * s = ±1, or dense with WᵀW = I): the gradients from z, the last state hLast [B·n] and dL/dH,
@@ -293,7 +199,7 @@ export function scanBackwardReversible(
   };
   const g: ScanGradients = { dz: new Float32Array(T * B * n), dw: new Float32Array(kind === 'dense' ? n * n : n), dh0: inp.h0 ? carry : null, dbias: null };
   checkReversible(spec, rin, dH, g.dz, g.dw, 'scanBackwardReversible');
-  const { impl, threads } = reversibleImplFor(opts.implementation);
+  const { impl, threads } = selectImplementation(REVERSIBLE_IMPLEMENTATIONS, opts.implementation);
   impl.backward(spec, rin, dH, g.dz, g.dw, threads);
   return g;
 }

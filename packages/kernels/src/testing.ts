@@ -5,7 +5,7 @@
 import { describe, before, after } from 'node:test';
 import { tf, createRng } from '@orthoquant/runtime';
 import { testBackend } from '@orthoquant/runtime/testing';
-import { availableImplementations, setKernelImplementation, type KernelImplementation } from './scan.js';
+import { availableImplementations, setKernelImplementation, type KernelImplementation } from './implementation.js';
 import { hadamard, hadamardConstruction, sylvester as sylvesterSigns } from '@orthoquant/orthogonal';
 import type { Activation } from './scan-spec.js';
 

@@ -17,6 +17,8 @@ export interface IntegerOutput {
   B: number;
   /** The engine that ran: native (@orthoquant/kernels) or JS (engines/native.ts chooses). */
   engine?: 'native' | 'js';
+  /** Native HadamRNN: how many row-steps (of T·B) ran on 16-bit SIMD lanes, the rest on 32-bit. */
+  int16Steps?: number;
 }
 
 /** Whether every state code lies in [qmin, qmax] (the native engines take only such states). */
@@ -98,41 +100,57 @@ export function embedTokens(embedding: Float32Array, vocabSize: number, tokens: 
   return out;
 }
 
+/** Most distinct single-input rows `projectInputs` keeps (one wide-range input would not fit). */
+const MAX_CACHED_ROWS = 4096;
+
 /**
  * Integer input projection of every step (before the recurrent loop, the cuDNN habit):
  * `z[t,b,j] = rescale_t( Σ_d U_q[d,j]·(x_q[t,b,d] − zp) + bInput[j] )`, clamped to ±2^30.
  * The dot product is exact (it cannot overflow a double) and saturated to int32 first.
+ * Rows with at most one input off the zero point (blank pixels, one-hot and token inputs) are a
+ * function of (rescale, d, x_d): each is computed once and copied after that.
  */
 export function projectInputs(xq: Int32Array, T: number, B: number, U: QuantizedTensor, zeroPoint: number, bInput: Int32Array, rescaleAt: (t: number) => FixedMultiplier): Int32Array {
   const [D, n] = U.shape;
   const z = new Int32Array(T * B * n);
   const acc = new Float64Array(n);
   const codes = U.codes;
-  // Rows whose inputs are all at the zero point (blank pixels) project to the rescaled bias.
-  const biasOnly = new Map<FixedMultiplier, Int32Array>();
+  // Per rescale: rows keyed by d·2^32 + (x_d − zp) mod 2^32 (d = −1: all inputs at the zero point).
+  const cached = new Map<FixedMultiplier, Map<number, Int32Array>>();
+  let cachedRows = 0;
   for (let t = 0; t < T; t++) {
     const m = rescaleAt(t);
+    let rows = cached.get(m);
+    if (!rows) cached.set(m, (rows = new Map()));
     for (let b = 0; b < B; b++) {
-      for (let j = 0; j < n; j++) acc[j] = bInput[j];
       const xOff = (t * B + b) * D;
-      let nonzero = false;
+      const zOff = (t * B + b) * n;
+      let off = 0;
+      let which = -1;
+      for (let d = 0; d < D && off < 2; d++) {
+        if (xq[xOff + d] !== zeroPoint) {
+          off++;
+          which = d;
+        }
+      }
+      const key = off < 2 ? which * 4294967296 + ((xq[xOff + which] - zeroPoint) >>> 0) : 0;
+      const hit = off < 2 ? rows.get(key) : undefined;
+      if (hit) {
+        z.set(hit, zOff);
+        continue;
+      }
+      for (let j = 0; j < n; j++) acc[j] = bInput[j];
       for (let d = 0; d < D; d++) {
         const xd = xq[xOff + d] - zeroPoint;
         if (xd === 0) continue;
-        nonzero = true;
         const row = d * n;
         for (let j = 0; j < n; j++) acc[j] += codes[row + j] * xd;
       }
-      const zOff = (t * B + b) * n;
-      if (!nonzero) {
-        let cached = biasOnly.get(m);
-        if (!cached) {
-          cached = new Int32Array(n);
-          rescaleRow(acc, n, m, cached, 0, -INPUT_LIMIT, INPUT_LIMIT);
-          biasOnly.set(m, cached);
-        }
-        z.set(cached, zOff);
-      } else rescaleRow(acc, n, m, z, zOff, -INPUT_LIMIT, INPUT_LIMIT);
+      rescaleRow(acc, n, m, z, zOff, -INPUT_LIMIT, INPUT_LIMIT);
+      if (off < 2 && cachedRows < MAX_CACHED_ROWS) {
+        rows.set(key, z.slice(zOff, zOff + n));
+        cachedRows++;
+      }
     }
   }
   return z;
@@ -163,24 +181,64 @@ export function rescaleRow(acc: Float64Array | Int32Array, count: number, m: Fix
   }
 }
 
+// V codes transposed to [out, n] (one dot product per output), made once per tensor.
+const transposed = new WeakMap<QuantizedTensor, Float64Array>();
+
+function transposedCodes(V: QuantizedTensor): Float64Array {
+  let t = transposed.get(V);
+  if (!t) {
+    const [n, O] = V.shape;
+    t = new Float64Array(n * O);
+    for (let j = 0; j < n; j++) for (let o = 0; o < O; o++) t[o * n + j] = V.codes[j * O + o];
+    transposed.set(V, t);
+  }
+  return t;
+}
+
 /**
  * Integer readout of B rows: `logits[b,o] = sat32( Σ_j V_q[j,o]·f(q[b,j] − zp) + c[o] )`,
- * f = ReLU or identity.
+ * f = ReLU or identity. The sums are exact in doubles (integers far below 2^53), in any order.
  */
 export function readoutInteger(q: Int32Array, B: number, n: number, V: QuantizedTensor, c: Int32Array, relu: boolean, zeroPoint: number, out: Int32Array, outOffset: number): void {
   const O = V.shape[1];
-  const acc = new Float64Array(O);
-  const codes = V.codes;
+  const Vt = transposedCodes(V);
+  const f = new Float64Array(n);
   for (let b = 0; b < B; b++) {
-    for (let o = 0; o < O; o++) acc[o] = c[o];
+    const row = b * n;
     for (let j = 0; j < n; j++) {
-      let v = q[b * n + j] - zeroPoint;
-      if (relu && v < 0) v = 0;
-      if (v === 0) continue;
-      const row = j * O;
-      for (let o = 0; o < O; o++) acc[o] += codes[row + o] * v;
+      const v = q[row + j] - zeroPoint;
+      f[j] = relu && v < 0 ? 0 : v;
     }
-    for (let o = 0; o < O; o++) out[outOffset + b * O + o] = saturate(acc[o], INT32_MIN, INT32_MAX);
+    // Four outputs per pass over f (one load of f[j] feeds four products).
+    let o = 0;
+    for (; o + 4 <= O; o += 4) {
+      const v0 = o * n;
+      const v1 = v0 + n;
+      const v2 = v1 + n;
+      const v3 = v2 + n;
+      let s0 = c[o];
+      let s1 = c[o + 1];
+      let s2 = c[o + 2];
+      let s3 = c[o + 3];
+      for (let j = 0; j < n; j++) {
+        const x = f[j];
+        s0 += Vt[v0 + j] * x;
+        s1 += Vt[v1 + j] * x;
+        s2 += Vt[v2 + j] * x;
+        s3 += Vt[v3 + j] * x;
+      }
+      const k = outOffset + b * O + o;
+      out[k] = saturate(s0, INT32_MIN, INT32_MAX);
+      out[k + 1] = saturate(s1, INT32_MIN, INT32_MAX);
+      out[k + 2] = saturate(s2, INT32_MIN, INT32_MAX);
+      out[k + 3] = saturate(s3, INT32_MIN, INT32_MAX);
+    }
+    for (; o < O; o++) {
+      const vo = o * n;
+      let s = c[o];
+      for (let j = 0; j < n; j++) s += Vt[vo + j] * f[j];
+      out[outOffset + b * O + o] = saturate(s, INT32_MIN, INT32_MAX);
+    }
   }
 }
 

@@ -151,7 +151,7 @@ export function runHadamRnn(model: IntegerHadamRnn, xq: Int32Array, T: number, B
     const steps = model.readout === 'last' ? 1 : T;
     const logits = new Int32Array(steps * B * O);
     const h = options.state?.h ?? new Int32Array(B * n);
-    nat.integerHadamRnn({
+    const int16Steps = nat.integerHadamRnn({
       T, B, n, blockSize: m, inputSize: model.inputSize, outputSize: O, actBits: model.actBits, relu: model.activation === 'relu',
       readoutRelu: model.readoutActivation === 'relu', manyToMany: model.readout === 'many-to-many', phase0, xq, inputZeroPoint: model.inputZeroPoint,
       ...(packHadamRnn(model) as Pick<IntegerHadamRnnArgs, 'U' | 'bInput' | 'inputRescale' | 'signMask' | 'stepShifts' | 'V' | 'cLogit'>), h, logits,
@@ -162,7 +162,7 @@ export function runHadamRnn(model: IntegerHadamRnn, xq: Int32Array, T: number, B
       logitScales[k] = model.V.scale * model.stateScales[1 - ((t + phase0) & 1)];
     }
     if (options.state) options.state.phase = ((T + phase0) & 1) as 0 | 1;
-    return { logits, logitScales, T, B, engine: 'native' };
+    return { logits, logitScales, T, B, engine: 'native', int16Steps };
   }
   const z = projectInputs(xq, T, B, model.U, model.inputZeroPoint, model.bInput, (t) => model.inputRescale[(t + phase0) & 1]);
   const h = options.state?.h ?? new Int32Array(B * n);
