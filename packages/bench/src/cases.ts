@@ -17,6 +17,7 @@ import { randomHadamRnn, randomOrnn } from '@orthoquant/integer/testing';
 import { parseSweepText, runSweep } from '@orthoquant/sweep';
 import { FAKE_TRAINER } from '@orthoquant/sweep/testing';
 import type { CaseGroup, CaseResult, KernelRecord, Shape } from './report.js';
+import { median } from './stats.js';
 
 export interface RunContext {
   quick: boolean;
@@ -177,12 +178,16 @@ async function runFloor(ctx: RunContext): Promise<CaseMeasurement> {
  */
 export type InferenceEngine = 'float-js' | 'float-native' | 'integer-js' | 'integer-native';
 
-function inferenceCase(name: string, label: string, kind: 'hadamrnn' | 'dense', engine: InferenceEngine, actBits = 12): BenchCase {
+function inferenceCase(kind: 'hadamrnn' | 'dense', engine: InferenceEngine, actBits = 12): BenchCase {
   const shape = (q: boolean): Shape => (q ? { n: 32, B: 4, T: 50 } : { n: 128, B: 8, T: 1000 });
+  const [number, where] = engine.split('-') as ['float' | 'integer', 'js' | 'native'];
+  // 12-bit activations are the headline width and carry no suffix.
+  const width = actBits === 12 ? null : actBits;
   return {
-    name,
+    // infer-float-hadamrnn, infer-int-dense-native, infer-int-hadamrnn-native-8b, …
+    name: `infer-${number === 'float' ? 'float' : 'int'}-${kind}${where === 'native' ? '-native' : ''}${width ? `-${width}b` : ''}`,
     group: 'inference',
-    label,
+    label: `${number === 'float' ? 'float' : 'integer-only'} ${kind === 'hadamrnn' ? 'HadamRNN' : 'dense ORNN'}, ${where === 'js' ? 'JS' : 'native'} engine${width ? `, ${width}-bit activations` : ''}`,
     shape,
     async run(ctx) {
       const s = shape(ctx.quick);
@@ -237,8 +242,7 @@ function inferenceCase(name: string, label: string, kind: 'hadamrnn' | 'dense', 
         for (let k = 0; k < passes; k++) fn();
         times.push((performance.now() - t) / 1000 / passes);
       }
-      const sorted = [...times].sort((a, b) => a - b);
-      const med = sorted.length % 2 ? sorted[sorted.length >> 1] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+      const med = median(times);
       notes.push(`random weights (speed does not depend on training), one-hot inputs, single thread; times per pass, each timed run ${passes} pass${passes > 1 ? 'es' : ''}`);
       return { times, shape: s, throughput: { value: s.B / med, unit: 'sequences/s' }, notes, kernel };
     },
@@ -291,8 +295,7 @@ seeds: [0, 1]
           rmSync(dir, { recursive: true, force: true });
         }
       }
-      const sorted = [...times].sort((a, b) => a - b);
-      const med = sorted.length % 2 ? sorted[sorted.length >> 1] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+      const med = median(times);
       return {
         times,
         shape: null,
@@ -352,24 +355,25 @@ export const CASES: BenchCase[] = [
   trainCase('pmnist-hadamrnn-n384', 'train-pmnist', 'HadamRNN n = 384 = 12·32 (4-bit U/V, Kronecker order)', (n) => ({ type: 'hadamrnn', hidden: n, bits: 4 }), {}, (q) => (q ? { ...PMNIST_QUICK, n: 48 } : { ...PMNIST, n: 384 })),
   trainCase('pmnist-qornn', 'train-pmnist', 'dense QORNN STE-Björck (4 bits)', (n) => ({ type: 'qornn', hidden: n, strategy: 'ste-bjorck', bits: 4 }), { fused: PMNIST_PEERS.fused }),
   { name: 'floor-tfjs-loop', group: 'floor', label: 'linear RNN, tfjs op per step (copy shape)', shape: (q) => (q ? COPY_QUICK : { ...COPY, T: FLOOR_T }), run: runFloor },
-  inferenceCase('infer-float-hadamrnn', 'float HadamRNN, JS engine', 'hadamrnn', 'float-js'),
-  inferenceCase('infer-int-hadamrnn', 'integer-only HadamRNN, JS engine', 'hadamrnn', 'integer-js'),
-  inferenceCase('infer-float-hadamrnn-native', 'float HadamRNN, native engine', 'hadamrnn', 'float-native'),
-  inferenceCase('infer-int-hadamrnn-native', 'integer-only HadamRNN, native engine', 'hadamrnn', 'integer-native'),
+  inferenceCase('hadamrnn', 'float-js'),
+  inferenceCase('hadamrnn', 'integer-js'),
+  inferenceCase('hadamrnn', 'float-native'),
+  inferenceCase('hadamrnn', 'integer-native'),
   // The same model at the papers' other activation widths (the 12-bit row above is the headline; each width is judged on its own).
-  ...[6, 8, 10].map((bits) => inferenceCase(`infer-int-hadamrnn-native-${bits}b`, `integer-only HadamRNN, native engine, ${bits}-bit activations`, 'hadamrnn', 'integer-native', bits)),
-  inferenceCase('infer-float-dense', 'float dense ORNN, JS engine', 'dense', 'float-js'),
-  inferenceCase('infer-int-dense', 'integer-only dense ORNN, JS engine', 'dense', 'integer-js'),
-  inferenceCase('infer-int-dense-native', 'integer-only dense ORNN, native engine', 'dense', 'integer-native'),
+  ...[6, 8, 10].map((bits) => inferenceCase('hadamrnn', 'integer-native', bits)),
+  inferenceCase('dense', 'float-js'),
+  inferenceCase('dense', 'integer-js'),
+  inferenceCase('dense', 'integer-native'),
   sweepCase(1),
   sweepCase(2),
-  peerCase('torch-copy-hadamrnn-paper', 'copy', 'hadamrnn-paper', 'torch HadamRNN as the papers\' code writes it (copy): dense binary W from the signs, 4-bit U/V with STE, Python loop over T, CE over all steps, Adam'),
-  peerCase('torch-copy-fused-tanh', 'copy', 'fused-tanh', 'torch nn.RNN tanh (copy) — different algorithm (dense tanh/ReLU)'),
-  peerCase('torch-copy-fused-relu', 'copy', 'fused-relu', 'torch nn.RNN ReLU (copy) — different algorithm (dense tanh/ReLU)'),
-  peerCase('torch-copy-lstm', 'copy', 'lstm', 'torch nn.LSTM (copy)'),
-  peerCase('torch-pmnist-hadamrnn-paper', 'pmnist', 'hadamrnn-paper', 'torch HadamRNN as the papers\' code writes it (pMNIST, last-step readout)'),
-  peerCase('torch-pmnist-fused-tanh', 'pmnist', 'fused-tanh', 'torch nn.RNN tanh (pMNIST) — different algorithm (dense tanh/ReLU)'),
-  peerCase('torch-pmnist-fused-relu', 'pmnist', 'fused-relu', 'torch nn.RNN ReLU (pMNIST) — different algorithm (dense tanh/ReLU)'),
+  ...(['copy', 'pmnist'] as const).flatMap((g) => {
+    const task = g === 'copy' ? 'copy' : 'pMNIST';
+    return [
+      peerCase(`torch-${g}-hadamrnn-paper`, g, 'hadamrnn-paper', `torch HadamRNN as the papers' code writes it ${g === 'copy' ? '(copy): dense binary W from the signs, 4-bit U/V with STE, Python loop over T, CE over all steps, Adam' : '(pMNIST, last-step readout)'}`),
+      ...(['tanh', 'relu'] as const).map((a) => peerCase(`torch-${g}-fused-${a}`, g, `fused-${a}`, `torch nn.RNN ${a === 'tanh' ? 'tanh' : 'ReLU'} (${task}) — different algorithm (dense tanh/ReLU)`)),
+      ...(g === 'copy' ? [peerCase('torch-copy-lstm', 'copy', 'lstm', 'torch nn.LSTM (copy)')] : []),
+    ];
+  }),
 ];
 
 export const CASE_NAMES = CASES.map((c) => c.name);

@@ -1,25 +1,13 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync, readFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { compileDemo, findCompiler, generateC, quantizeInputs, readIntegerModel, runCompiled, runIntegerCodes, SANITIZE_FLAGS, STRICT_FLAGS, taskBatches } from '@orthoquant/integer';
 import { createTask } from '@orthoquant/tasks';
+import { cliRunner } from './test-fixtures/run-cli.js';
 
-const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, ['--conditions=@orthoquant/source', '--import', 'tsx', MAIN, ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, ORTHOQUANT_LOG_LEVEL: 'warn', ORTHOQUANT_BACKEND: 'wasm' },
-    timeout: 300_000,
-  });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const cli = cliRunner({ env: { ORTHOQUANT_BACKEND: 'wasm' }, timeout: 300_000 });
 
 const cc = findCompiler();
 const skip = cc ? false : process.env.CI ? false : 'no C compiler (cc / $CC) on this machine';

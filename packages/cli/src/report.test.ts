@@ -1,22 +1,10 @@
 // `orthoquant report` over a fixture store (no training): figures and tables, and their errors.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { smallFixture, type FixtureDb } from '@orthoquant/dashboard/testing';
+import { cliRunner } from './test-fixtures/run-cli.js';
 
-const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, ['--conditions=@orthoquant/source', '--import', 'tsx', MAIN, ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, ORTHOQUANT_LOG_LEVEL: 'warn' },
-    timeout: 120_000,
-  });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const cli = cliRunner({ timeout: 120_000 });
 
 let fx: FixtureDb;
 before(() => {

@@ -16,9 +16,9 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { calibrate, compileDemo, exportInteger, generateC, measureCodeBytes, quantizeInputs, runCompiled, runIntegerCodes, STRICT_FLAGS } from '@orthoquant/integer';
-import type { FloatModel } from '@orthoquant/integer';
-import { randomHadamRnn, taskLikeInputs } from '@orthoquant/integer/testing';
+import { calibrate, compileDemo, exportInteger, generateC, measureCodeBytes, quantizeInputs, runCompiled, runIntegerCodes, STRICT_FLAGS } from '../src/index.js';
+import type { FloatModel } from '../src/index.js';
+import { randomHadamRnn, taskLikeInputs } from '../src/testing.js';
 
 const quick = process.argv.includes('--quick');
 const RUNS = quick ? 1 : 3;
@@ -59,7 +59,9 @@ for (const s of SHAPES) {
   const got = runCompiled(compiled, model, xCheck, T, 4).logits;
   const same = got.length === want.length && got.every((v, i) => v === want[i]);
   const xjs = quantizeInputs(model, taskLikeInputs(T, s.Bjs, s.inputSize, 'measure'), T, s.Bjs);
-  const tJs = median(() => runIntegerCodes(model, xjs, T, s.Bjs));
+  const tJs = median(() => {
+    runIntegerCodes(model, xjs, T, s.Bjs);
+  });
   const xc = quantizeInputs(model, taskLikeInputs(T, s.Bc, s.inputSize, 'measure-c'), T, s.Bc);
   const buf = Buffer.alloc(4 * xc.length);
   for (let b = 0, o = 0; b < s.Bc; b++) for (let t = 0; t < T; t++) for (let d = 0; d < s.inputSize; d++, o += 4) buf.writeInt32LE(xc[(t * s.Bc + b) * s.inputSize + d], o);

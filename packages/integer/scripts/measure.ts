@@ -11,10 +11,10 @@
  * time includes the input quantization, input projection, recurrent loop and readout.
  */
 import { performance } from 'node:perf_hooks';
-import { calibrate, exportInteger, floatForward, runInteger } from '@orthoquant/integer';
-import type { OpCounts } from '@orthoquant/integer';
-import type { FloatModel } from '@orthoquant/integer';
-import { randomHadamRnn, randomOrnn, taskLikeInputs } from '@orthoquant/integer/testing';
+import { calibrate, exportInteger, floatForward, runInteger } from '../src/index.js';
+import type { OpCounts } from '../src/index.js';
+import type { FloatModel } from '../src/index.js';
+import { randomHadamRnn, randomOrnn, taskLikeInputs } from '../src/testing.js';
 
 const quick = process.argv.includes('--quick');
 const RUNS = quick ? 1 : 5;

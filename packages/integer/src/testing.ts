@@ -2,6 +2,7 @@
  * Test fixtures: small random float models and inputs (not part of the main entry).
  */
 import { createRng } from '@orthoquant/runtime';
+import type { Rng } from '@orthoquant/runtime';
 import { randomOrthogonal } from '@orthoquant/orthogonal';
 import type { FloatHadamRnn, FloatLstm, FloatOrnn, Readout, RecurrentActivation } from './model.js';
 
@@ -22,21 +23,15 @@ function dims(o: RandomModelOptions) {
   return { n: o.n ?? 16, inputSize: o.inputSize ?? 3, outputSize: o.outputSize ?? 4, readout: o.readout ?? 'many-to-many' };
 }
 
-/** A random HadamRNN with float U, b, V, c. */
-export function randomHadamRnn(o: RandomModelOptions = {}): FloatHadamRnn {
-  const { n, inputSize, outputSize, readout } = dims(o);
-  const rng = createRng(o.seed ?? 1);
-  const signs = Int8Array.from({ length: n }, () => (rng.uniform() < 0.5 ? -1 : 1));
+/** What a random HadamRNN and ORNN share: sizes and activations. */
+function recurrentHead(o: RandomModelOptions) {
+  return { ...dims(o), activation: o.activation ?? 'linear', readoutActivation: 'relu' as const };
+}
+
+/** Float U, b, V, c of a random HadamRNN or ORNN, drawn from `rng` in that order. */
+function floatInputOutput(rng: Rng, o: RandomModelOptions) {
+  const { n, inputSize, outputSize } = dims(o);
   return {
-    kind: 'hadamrnn',
-    n,
-    inputSize,
-    outputSize,
-    readout,
-    activation: o.activation ?? 'linear',
-    readoutActivation: 'relu',
-    signs,
-    blockSize: o.blockSize ?? n,
     U: rng.normalArray(inputSize * n, o.inputStd ?? 1 / Math.sqrt(inputSize)),
     b: rng.normalArray(n, 0.1),
     V: rng.normalArray(n * outputSize, 1 / Math.sqrt(n)),
@@ -44,24 +39,18 @@ export function randomHadamRnn(o: RandomModelOptions = {}): FloatHadamRnn {
   };
 }
 
+/** A random HadamRNN with float U, b, V, c. */
+export function randomHadamRnn(o: RandomModelOptions = {}): FloatHadamRnn {
+  const { n } = dims(o);
+  const rng = createRng(o.seed ?? 1);
+  const signs = Int8Array.from({ length: n }, () => (rng.uniform() < 0.5 ? -1 : 1));
+  return { kind: 'hadamrnn', ...recurrentHead(o), signs, blockSize: o.blockSize ?? n, ...floatInputOutput(rng, o) };
+}
+
 /** A random dense ORNN with an orthogonal W. */
 export function randomOrnn(o: RandomModelOptions = {}): FloatOrnn {
-  const { n, inputSize, outputSize, readout } = dims(o);
   const rng = createRng(o.seed ?? 2);
-  return {
-    kind: 'ornn',
-    n,
-    inputSize,
-    outputSize,
-    readout,
-    activation: o.activation ?? 'linear',
-    readoutActivation: 'relu',
-    W: randomOrthogonal(n, rng.fork('W').seed),
-    U: rng.normalArray(inputSize * n, o.inputStd ?? 1 / Math.sqrt(inputSize)),
-    b: rng.normalArray(n, 0.1),
-    V: rng.normalArray(n * outputSize, 1 / Math.sqrt(n)),
-    c: rng.normalArray(outputSize, 0.1),
-  };
+  return { kind: 'ornn', ...recurrentHead(o), W: randomOrthogonal(dims(o).n, rng.fork('W').seed), ...floatInputOutput(rng, o) };
 }
 
 /** A random LSTM (forget bias 1). */

@@ -289,6 +289,14 @@ struct Readout {
     }
     alignas(32) int32_t tmp[R];
     for (int g = 0; g < R; g += 8) {
+      if (K - g <= 2) {  // one or two left (O = 9, 10): a horizontal sum each, not a tree of 8
+        for (int r = g; r < K; r++) {
+          __m128i x = _mm_add_epi32(_mm256_castsi256_si128(acc[r]), _mm256_extracti128_si256(acc[r], 1));
+          x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0x4e));
+          tmp[r] = _mm_cvtsi128_si32(_mm_add_epi32(x, _mm_shuffle_epi32(x, 0xb1)));
+        }
+        break;
+      }
       const __m256i* a = acc + g;
       const __m256i u0 = _mm256_hadd_epi32(_mm256_hadd_epi32(a[0], a[1]), _mm256_hadd_epi32(a[2], a[3]));
       const __m256i u1 = _mm256_hadd_epi32(_mm256_hadd_epi32(a[4], a[5]), _mm256_hadd_epi32(a[6], a[7]));

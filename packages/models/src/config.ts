@@ -54,6 +54,14 @@ const activation = oneOf(ACTIVATIONS).default('linear');
 /** Readout nonlinearity `ŷ = V f(h) + c`. */
 const readoutActivation = oneOf(['relu', 'linear'] as const).default('relu');
 
+/** The last keys of the dense-W models (ORNN, QORNN): how W starts, the projUNN rank, the readout nonlinearity. */
+const denseWInit = {
+  init: oneOf(['auto', ...W_INITS] as const).default('auto'),
+  /** Rank of the projUNN update (projUNN-D/T only). */
+  projRank: int(1, 65536).optional(),
+  readoutActivation,
+};
+
 /** Full-precision orthogonal RNN. */
 export const ornnConfigSchema = z.strictObject({
   type: z.literal('ornn'),
@@ -64,10 +72,7 @@ export const ornnConfigSchema = z.strictObject({
   negativeOnes: int(0, 65536).optional(),
   /** Block size m for `orthogonal: hadamard` (Block-Hadamard, fixed signs from the init). */
   blockSize: int(1, 65536).optional(),
-  init: oneOf(['auto', ...W_INITS] as const).default('auto'),
-  /** Rank of the projUNN update (projUNN-D/T only). */
-  projRank: int(1, 65536).optional(),
-  readoutActivation,
+  ...denseWInit,
 });
 
 /** Quantized orthogonal RNN (QAT), W/U/V at `bits`. */
@@ -85,9 +90,7 @@ export const qornnConfigSchema = z.strictObject({
    * `SpectralQSSM` (linear ORNN, W Björck-orthogonalised then k-bit). Absent means true.
    */
   quantizeIO: z.boolean().optional(),
-  init: oneOf(['auto', ...W_INITS] as const).default('auto'),
-  projRank: int(1, 65536).optional(),
-  readoutActivation,
+  ...denseWInit,
 });
 
 /** HadamRNN (blockSize absent or = hidden) and Block-HadamRNN (blockSize m < n). */

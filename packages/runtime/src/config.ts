@@ -149,11 +149,31 @@ export function parseYamlWith<S extends z.ZodType>(text: string, file: string, s
 // ---------------------------------------------------------------------------------------------
 // zod helpers.
 
-/** An integer in [lo, hi] with a message naming both (`expected an integer in 1..16, got 0`). */
-export function int(lo: number, hi = Number.MAX_SAFE_INTEGER) {
-  const range = hi === Number.MAX_SAFE_INTEGER ? `≥ ${lo}` : `in ${lo}..${hi}`;
+/**
+ * An integer in [lo, hi] with a message naming both (`expected an integer in 1..16, got 0`;
+ * with `brackets`, as the task configs write it: `in [1, 16]`).
+ */
+export function int(lo: number, hi = Number.MAX_SAFE_INTEGER, opts: { brackets?: boolean } = {}) {
+  const range = hi === Number.MAX_SAFE_INTEGER ? `≥ ${lo}` : opts.brackets ? `in [${lo}, ${hi}]` : `in ${lo}..${hi}`;
   return z.custom<number>((v) => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi, {
     error: (iss) => `expected an integer ${range}, got ${show(iss.input)}`,
+  });
+}
+
+/** `true` or `false` (`expected true or false, got 'yes'`). */
+export function bool() {
+  return z.custom<boolean>((v) => typeof v === 'boolean', { error: (iss) => `expected true or false, got ${show(iss.input)}` });
+}
+
+/** A string with something in it besides white space (a path, a name). */
+export function nonEmptyString() {
+  return z.custom<string>((v) => typeof v === 'string' && v.trim() !== '', { error: (iss) => `expected a non-empty string, got ${show(iss.input)}` });
+}
+
+/** A seed as `createRng` takes it: a safe integer or a non-empty string. */
+export function seedValue() {
+  return z.custom<number | string>((v) => (typeof v === 'number' && Number.isSafeInteger(v)) || (typeof v === 'string' && v !== ''), {
+    error: (iss) => `expected an integer or a non-empty string, got ${show(iss.input)}`,
   });
 }
 

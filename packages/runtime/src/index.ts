@@ -10,6 +10,6 @@ export { createLogger, log, setLogger, envLogLevel, envLogFormat, formatLogLine,
 export type { Logger, LoggerOptions, LogFormat } from './log.js';
 export { setting, rawSetting, setEnvSetting, childEnv, settingsTable, parseChoice, SETTINGS, LOG_LEVELS, KERNEL_CHOICES } from './settings.js';
 export type { SettingName, SettingValue, LogLevel, KernelChoice } from './settings.js';
-export { show, keyPathText, getPath, formatSourceIssue, YamlSource, parseYamlSource, parseYamlWith, int, num, oneOf, issueMessages, parseWith } from './config.js';
+export { show, keyPathText, getPath, formatSourceIssue, YamlSource, parseYamlSource, parseYamlWith, int, num, oneOf, bool, nonEmptyString, seedValue, issueMessages, parseWith } from './config.js';
 export type { KeyPath, SourceIssue } from './config.js';
 export { assertFinite, describeShape, InputError, isInputError } from './checks.js';

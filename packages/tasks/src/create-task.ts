@@ -1,22 +1,27 @@
 /**
- * `createTask(config)`: a task from a plain config object (YAML, CLI, code). The config is
- * validated key by key; unknown keys are errors.
+ * `createTask(config)`: a task from a plain config object (YAML, CLI, code), validated by the
+ * task's own schema (unknown keys are errors); `taskConfigSchema`: the same validation as the
+ * task part of a trial config, which `train` composes.
  */
-import { CopyTask } from './copy/copy-task.js';
+import { z } from 'zod';
+import { oneOf } from '@orthoquant/runtime';
+import { CopyTask, copyTaskSchema } from './copy/copy-task.js';
 import type { CopyTaskConfig } from './copy/copy-task.js';
-import { MnistTask } from './mnist/mnist-task.js';
+import { MnistTask, mnistTaskSchema } from './mnist/mnist-task.js';
 import type { MnistTaskConfig } from './mnist/mnist-task.js';
-import { ImdbTask } from './imdb/imdb-task.js';
+import { ImdbTask, imdbTaskSchema } from './imdb/imdb-task.js';
 import type { ImdbTaskConfig } from './imdb/imdb-task.js';
-import { PtbCharTask } from './ptb/ptb-char-task.js';
+import { PtbCharTask, ptbCharTaskSchema } from './ptb/ptb-char-task.js';
 import type { PtbCharTaskConfig } from './ptb/ptb-char-task.js';
-import { GlueTask } from './glue/glue-task.js';
+import { GlueTask, glueTaskSchema } from './glue/glue-task.js';
 import type { GlueTaskConfig } from './glue/glue-task.js';
-import { configError } from './core/config-checks.js';
-import type { ConfigRecord } from './core/config-checks.js';
+import { configError, taskIssues } from './core/config.js';
+import type { ConfigRecord } from './core/config.js';
 import type { Task, TaskName } from './core/task.js';
 
 export type TaskConfig = CopyTaskConfig | MnistTaskConfig | ImdbTaskConfig | PtbCharTaskConfig | GlueTaskConfig;
+/** A task config as a trial records it: its name, and its keys as written (each checked by the task's schema). */
+export type WrittenTaskConfig = ConfigRecord & { readonly name: TaskName };
 
 export interface CreateTaskOptions {
   /** Where datasets live (else `ORTHOQUANT_DATA_DIR`); a config's own `path` wins. */
@@ -28,6 +33,18 @@ export interface CreateTaskOptions {
 }
 
 export const TASK_NAMES: readonly TaskName[] = ['copy', 'smnist', 'pmnist', 'fashion-mnist', 'imdb', 'ptb-char', 'sst2', 'qqp'];
+
+/** The schema of each task's part of a config. */
+export const TASK_SCHEMAS: Readonly<Record<TaskName, z.ZodType>> = {
+  copy: copyTaskSchema,
+  smnist: mnistTaskSchema,
+  pmnist: mnistTaskSchema,
+  'fashion-mnist': mnistTaskSchema,
+  imdb: imdbTaskSchema,
+  'ptb-char': ptbCharTaskSchema,
+  sst2: glueTaskSchema,
+  qqp: glueTaskSchema,
+};
 
 /**
  * A task config with its data-seed defaults written out — copy `seed: 'trial'`, MNIST-family
@@ -43,6 +60,24 @@ export function withDataDefaults(config: ConfigRecord): ConfigRecord {
   }
   return task;
 }
+
+/**
+ * The task part of a trial config: checked by its task's schema (the messages of `createTask`,
+ * at the same key paths) and recorded as written, with only its data-seed defaults written out
+ * (`withDataDefaults`). The other defaults are not filled in: a trial's hash is the hash of its
+ * config, and the task part has always been recorded this way.
+ */
+export const taskConfigSchema = z
+  .looseObject({ name: oneOf(TASK_NAMES) })
+  .superRefine((cfg, ctx) => {
+    const schema = TASK_SCHEMAS[cfg.name];
+    const r = schema.safeParse(cfg);
+    if (!r.success) for (const iss of taskIssues(schema, r.error.issues, cfg.name)) ctx.addIssue({ ...iss });
+  })
+  .transform((cfg) => withDataDefaults(cfg) as WrittenTaskConfig);
+
+/** A task config whose name may come from elsewhere (a CLI flag, a model file's metadata): its keys are checked by `createTask`. */
+export const partialTaskConfigSchema = z.looseObject({ name: oneOf(TASK_NAMES).optional() });
 
 export function createTask(config: TaskConfig | ConfigRecord, options: CreateTaskOptions = {}): Task {
   const path = options.path ?? 'task';

@@ -14,6 +14,16 @@ export function tempDir(prefix = 'orthoquant-tasks-'): { dir: string; cleanup: (
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** `fn` with a fresh temporary folder, removed afterwards whatever `fn` does. */
+export async function withTempDir<T>(fn: (dir: string) => Promise<T>, prefix?: string): Promise<T> {
+  const tmp = tempDir(prefix);
+  try {
+    return await fn(tmp.dir);
+  } finally {
+    tmp.cleanup();
+  }
+}
+
 /** IDX bytes: magic 0x0000 08 <rank>, big-endian dims, unsigned-byte data. */
 export function idxBytes(dims: number[], data: Uint8Array): Uint8Array {
   const header = 4 + 4 * dims.length;

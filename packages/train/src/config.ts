@@ -5,9 +5,9 @@
  * run (the sweep hashes it).
  */
 import { z } from 'zod';
-import { InputError, int, issueMessages, num, oneOf, show } from '@orthoquant/runtime';
+import { InputError, int, issueMessages, num, oneOf, seedValue } from '@orthoquant/runtime';
 import { modelConfigSchema } from '@orthoquant/models';
-import { withDataDefaults } from '@orthoquant/tasks';
+import { taskConfigSchema } from '@orthoquant/tasks';
 import { integerPtqShape } from '@orthoquant/integer';
 
 /** Bits of a quantized weight matrix. */
@@ -52,13 +52,9 @@ const budget = z
   .prefault({});
 
 export const trialConfigSchema = z.strictObject({
-  seed: z
-    .custom<number | string>((v) => (typeof v === 'number' && Number.isSafeInteger(v)) || (typeof v === 'string' && v !== ''), {
-      error: (iss) => `expected an integer or a non-empty string, got ${show(iss.input)}`,
-    })
-    .default(0),
-  /** Passed to `createTask` (which validates it key by key). */
-  task: z.looseObject({ name: z.custom<string>((v) => typeof v === 'string' && v !== '', { error: (iss) => `expected a task name, got ${show(iss.input)}` }) }),
+  seed: seedValue().default(0),
+  /** Owned by `tasks`: checked by the task's schema, recorded as written (with its data-seed defaults). */
+  task: taskConfigSchema,
   model: modelConfigSchema,
   batchSize: int(1).default(128),
   /** Batch size for val/test (default: batchSize). */
@@ -96,8 +92,7 @@ export type TrialConfigInput = z.input<typeof trialConfigSchema>;
 export function parseTrialConfig(obj: unknown, where?: string): TrialConfig {
   const r = trialConfigSchema.safeParse(obj);
   if (!r.success) throw new InputError(issueMessages(r.error.issues).join('; '), where);
-  // the task's data-seed defaults written out, so the recorded config says which data a run used
-  const cfg = { ...r.data, task: withDataDefaults(r.data.task) as TrialConfig['task'] };
+  const cfg = r.data;
   if (cfg.mode === 'ptq' && (!cfg.ptq || (cfg.ptq.bits === undefined && cfg.ptq.actBits === undefined))) {
     throw new InputError('mode ptq needs ptq.bits (weight bits after training) and/or ptq.actBits (integer-only activation bits)', where ? `${where}: ptq` : 'ptq');
   }

@@ -11,7 +11,7 @@ import { createTask, batchToTensors } from '@orthoquant/tasks';
 import { runTrial, modelIO, forwardInChunks, parseTrialConfig, TrialStoppedError, Optimizer, globalNorm, readCheckpoint } from './index.js';
 import type { TrainEvent } from './index.js';
 import { tinyTrial } from './testing.js';
-import { tempDir, writeAclImdbFixture, writeGlueFixture, writePtbFixture } from '@orthoquant/tasks/testing';
+import { withTempDir, writeAclImdbFixture, writeGlueFixture, writePtbFixture } from '@orthoquant/tasks/testing';
 
 before(async () => {
   await testBackend();
@@ -28,7 +28,7 @@ function collect(): { events: TrainEvent[]; onEvent: (e: TrainEvent) => void; lo
 
 describe('trial config', () => {
   it('fills defaults and keeps what was given', () => {
-    const c = parseTrialConfig({ task: { name: 'copy', T: 20 }, model: { type: 'qornn', hidden: 16, bits: 4 } });
+    const c = parseTrialConfig({ task: { name: 'copy', T: 21 }, model: { type: 'qornn', hidden: 16, bits: 4 } });
     assert.equal(c.seed, 0);
     assert.equal(c.batchSize, 128);
     assert.deepEqual(c.optimizer.betas, [0.9, 0.999]);
@@ -53,24 +53,24 @@ describe('trial config', () => {
   });
 
   it("records the reference code's defaults in the config (so the hash tells old runs from new)", () => {
-    const h = parseTrialConfig({ task: { name: 'copy', T: 20 }, model: { type: 'hadamrnn', hidden: 16 } });
+    const h = parseTrialConfig({ task: { name: 'copy', T: 21 }, model: { type: 'hadamrnn', hidden: 16 } });
     assert.equal((h.model as { uInit?: string }).uInit, 'xavier');
     assert.equal((h.model as { biasInit?: string }).biasInit, 'fan-in');
     assert.equal(h.task.seed, 'trial', 'copy data drawn from the trial seed');
-    assert.equal(parseTrialConfig({ task: { name: 'copy', T: 20, seed: 4 }, model: { type: 'hadamrnn', hidden: 16 } }).task.seed, 4);
+    assert.equal(parseTrialConfig({ task: { name: 'copy', T: 21, seed: 4 }, model: { type: 'hadamrnn', hidden: 16 } }).task.seed, 4);
     const m = parseTrialConfig({ task: { name: 'pmnist' }, model: { type: 'hadamrnn', hidden: 16 } });
     assert.equal(m.task.valSplit, 'random');
     assert.equal(m.task.splitSeed, 'trial');
     const last = parseTrialConfig({ task: { name: 'smnist', valSplit: 'last' }, model: { type: 'hadamrnn', hidden: 16 } });
     assert.equal(last.task.splitSeed, undefined);
-    const opts = parseTrialConfig({ task: { name: 'copy', T: 20 }, model: { type: 'hadamrnn', hidden: 16, uInit: 'normal', biasInit: 'zeros', paddingIdx: null } });
+    const opts = parseTrialConfig({ task: { name: 'copy', T: 21 }, model: { type: 'hadamrnn', hidden: 16, uInit: 'normal', biasInit: 'zeros', paddingIdx: null } });
     assert.deepEqual([(opts.model as { uInit?: string }).uInit, (opts.model as { biasInit?: string }).biasInit, opts.model.paddingIdx], ['normal', 'zeros', null]);
-    assert.throws(() => parseTrialConfig({ task: { name: 'copy', T: 20 }, model: { type: 'hadamrnn', hidden: 16, uInit: 'he' } }), /model\.uInit: expected one of 'xavier' \| 'normal', got 'he'/);
-    assert.throws(() => parseTrialConfig({ task: { name: 'copy', T: 20 }, model: { type: 'lstm', hidden: 16, biasInit: 'ones' } }), /model\.biasInit: expected one of 'fan-in' \| 'zeros', got 'ones'/);
+    assert.throws(() => parseTrialConfig({ task: { name: 'copy', T: 21 }, model: { type: 'hadamrnn', hidden: 16, uInit: 'he' } }), /model\.uInit: expected one of 'xavier' \| 'normal', got 'he'/);
+    assert.throws(() => parseTrialConfig({ task: { name: 'copy', T: 21 }, model: { type: 'lstm', hidden: 16, biasInit: 'ones' } }), /model\.biasInit: expected one of 'fan-in' \| 'zeros', got 'ones'/);
   });
 
   it('errors name the key path, what was expected and what was given', () => {
-    const base = { task: { name: 'copy', T: 20 } };
+    const base = { task: { name: 'copy', T: 21 } };
     assert.throws(() => parseTrialConfig({ ...base, model: { type: 'qornn', hidden: 16, bits: 0 } }), /^InputError: model\.bits: expected an integer in 1\.\.16, got 0$/);
     assert.throws(() => parseTrialConfig({ ...base, model: { type: 'hadamrnn', hidden: 16, bitz: 4 } }), /model\.bitz: unknown key/);
     assert.throws(() => parseTrialConfig({ ...base, model: { type: 'gru', hidden: 16 } }), /model\.type: expected one of 'ornn' \| 'qornn' \| 'hadamrnn' \| 'lstm' \| 'fastrnn' \| 'fastgrnn', got 'gru'/);
@@ -82,7 +82,7 @@ describe('trial config', () => {
   });
 
   it('ptq: weight-only (bits, ioBits) and integer-only (actBits, weightBits, statistic, calibrationBatches) settings', () => {
-    const base = { task: { name: 'copy', T: 20 }, model: { type: 'qornn', hidden: 16, bits: 4 }, mode: 'ptq' } as const;
+    const base = { task: { name: 'copy', T: 21 }, model: { type: 'qornn', hidden: 16, bits: 4 }, mode: 'ptq' } as const;
     assert.deepEqual(parseTrialConfig({ ...base, ptq: { bits: 3 } }).ptq, { bits: 3 });
     assert.deepEqual(parseTrialConfig({ ...base, ptq: { actBits: 12 } }).ptq, { actBits: 12 });
     const full = parseTrialConfig({ ...base, ptq: { bits: 4, ioBits: 8, actBits: 8, weightBits: 6, statistic: 'p99.9', calibrationBatches: 3 } });
@@ -332,14 +332,13 @@ describe('runTrial', () => {
     assert.ok(Number.isFinite(s.ptq_val_loss) && s.ptq_orthogonality_error > 0);
   });
 
-  it('PTB characters: token embedding, hidden state carried across BPTT windows, bits per character', async () => {
-    const tmp = tempDir();
-    try {
-      writePtbFixture(tmp.dir);
+  it('PTB characters: token embedding, hidden state carried across BPTT windows, bits per character', () =>
+    withTempDir(async (dir) => {
+      writePtbFixture(dir);
       const c = collect();
       const s = await runTrial(
         tinyTrial({
-          task: { name: 'ptb-char', path: tmp.dir, bptt: 5 },
+          task: { name: 'ptb-char', path: dir, bptt: 5 },
           model: { type: 'hadamrnn', hidden: 16, embeddingDim: 6, bits: 4 },
           batchSize: 2,
           evalBatchSize: 1,
@@ -351,46 +350,35 @@ describe('runTrial', () => {
       const train = c.events.flatMap((e) => (e.type === 'epoch' ? [e.metrics.train_loss] : []));
       assert.equal(train.length, 3);
       assert.ok(train[2] < train[0], `train loss per epoch ${train}`);
-    } finally {
-      tmp.cleanup();
-    }
-  });
+    }));
 
-  it('IMDB (aclImdb folder): last-step readout, one sigmoid logit', async () => {
-    const tmp = tempDir();
-    try {
-      writeAclImdbFixture(tmp.dir);
+  it('IMDB (aclImdb folder): last-step readout, one sigmoid logit', () =>
+    withTempDir(async (dir) => {
+      writeAclImdbFixture(dir);
       const s = await runTrial(
         tinyTrial({
-          task: { name: 'imdb', path: tmp.dir, format: 'aclImdb', vocabSize: 30, maxLen: 8 },
+          task: { name: 'imdb', path: dir, format: 'aclImdb', vocabSize: 30, maxLen: 8 },
           model: { type: 'qornn', hidden: 8, embeddingDim: 4, bits: 4 },
           batchSize: 2,
           budget: { epochs: 1 },
         }),
       );
       assert.ok(s.val_accuracy >= 0 && s.val_accuracy <= 1 && Number.isFinite(s.test_loss));
-    } finally {
-      tmp.cleanup();
-    }
-  });
+    }));
 
-  it('GLUE QQP (fixture TSVs + tiny WordPiece vocabulary): Block-HadamRNN, balanced sampler, test accuracy and F1', async () => {
-    const tmp = tempDir();
-    try {
-      writeGlueFixture(tmp.dir);
+  it('GLUE QQP (fixture TSVs + tiny WordPiece vocabulary): Block-HadamRNN, balanced sampler, test accuracy and F1', () =>
+    withTempDir(async (dir) => {
+      writeGlueFixture(dir);
       const s = await runTrial(
         tinyTrial({
-          task: { name: 'qqp', path: tmp.dir, maxLen: 24, sampler: 'balanced' },
+          task: { name: 'qqp', path: dir, maxLen: 24, sampler: 'balanced' },
           model: { type: 'hadamrnn', hidden: 8, embeddingDim: 4, bits: 4, blockSize: 4 },
           batchSize: 2,
           budget: { epochs: 1 },
         }),
       );
       assert.ok(s.test_f1 >= 0 && s.test_f1 <= 1 && Number.isFinite(s.test_loss) && s.val_accuracy >= 0);
-    } finally {
-      tmp.cleanup();
-    }
-  });
+    }));
 });
 
 describe('loss', () => {
@@ -410,6 +398,48 @@ describe('loss', () => {
   });
 });
 
+/**
+ * Every tiny model, on the composed ops and on the fused dense loss (ORTHOQUANT_FUSED_DENSE): the
+ * fused training loss equals lossTensor(forward(x)) in value (within `lossTol`, relative) and in
+ * the gradient of every trainable variable (within 1e-4), without leaking tensors. Returns the
+ * model types covered.
+ */
+function checkFusedLoss(lossTensor: typeof import('./loss.js').lossTensor, io: Parameters<typeof createModel>[1], x: tf.Tensor, y: tf.Tensor, o: { seed: number; lossTol: number; applies: string }): Set<string> {
+  const types = new Set<string>();
+  for (const [label, config, dense] of tinyConfigs(8).flatMap(({ label, config }) => [[label, config, false], [`${label} (fused dense)`, config, true]] as const)) {
+    setFusedDense(dense);
+    const model = createModel(config, io, o.seed);
+    try {
+      types.add(config.type);
+      const g = model.trainableVariables();
+      const vars = [...g.orthogonal, ...g.other, ...g.managed.map((m) => m.variable)];
+      const before = tf.memory().numTensors;
+      const ref = tf.variableGrads(() => lossTensor(model.forward(x), y, 'softmax-cross-entropy'), vars);
+      const fused = tf.variableGrads(() => {
+        const r = model.trainingLoss!(x, y);
+        assert.ok(r, `${label}: trainingLoss applies to ${o.applies}`);
+        return r.loss;
+      }, vars);
+      const a = fused.value.dataSync()[0];
+      const b = ref.value.dataSync()[0];
+      assert.ok(Number.isFinite(b) && Math.abs(a - b) <= o.lossTol * Math.abs(b), `${label}: loss ${a} vs ${b}`);
+      for (const v of vars) {
+        const ga = fused.grads[v.name];
+        const gb = ref.grads[v.name];
+        assert.ok(ga && gb, `${label}: gradient of ${v.name} missing`);
+        const [num, den] = tf.tidy(() => [tf.norm(tf.sub(ga, gb)).dataSync()[0], tf.norm(gb).dataSync()[0]]);
+        assert.ok(num <= 1e-4 * Math.max(den, 1e-6), `${label}: d${v.name} relative error ${num / den} (|g| = ${den})`);
+      }
+      tf.dispose([ref.value, fused.value, ...Object.values(ref.grads), ...Object.values(fused.grads)]);
+      assert.equal(tf.memory().numTensors, before, `${label}: tensors leaked`);
+    } finally {
+      model.dispose();
+    }
+  }
+  setFusedDense(null);
+  return types;
+}
+
 describe('fused training loss (readout + softmax cross-entropy)', () => {
   it('equals lossTensor(forward(x)) in value and in the gradient of every trainable variable, without leaks', async () => {
     const { lossTensor } = await import('./loss.js');
@@ -417,39 +447,8 @@ describe('fused training loss (readout + softmax cross-entropy)', () => {
     assert.equal(task.loss, 'softmax-cross-entropy');
     const batch = task.epochBatches('train', 16, createRng(5).fork('data').fork(0)).next().value!;
     const { x, y } = batchToTensors(batch, task.inputDim);
-    const types = new Set<string>();
     // Dense ORNN/QORNN: the composed ops (setFusedDense(false)) and denseRnnLoss (true, the default).
-    for (const [label, config, dense] of tinyConfigs(8).flatMap(({ label, config }) => [[label, config, false], [`${label} (fused dense)`, config, true]] as const)) {
-      setFusedDense(dense);
-      const model = createModel(config, modelIO(task), 11);
-      try {
-        types.add(config.type);
-        const g = model.trainableVariables();
-        const vars = [...g.orthogonal, ...g.other, ...g.managed.map((m) => m.variable)];
-        const before = tf.memory().numTensors;
-        const ref = tf.variableGrads(() => lossTensor(model.forward(x), y, 'softmax-cross-entropy'), vars);
-        const fused = tf.variableGrads(() => {
-          const r = model.trainingLoss!(x, y);
-          assert.ok(r, `${label}: trainingLoss applies to a many-to-many copy task`);
-          return r.loss;
-        }, vars);
-        const a = fused.value.dataSync()[0];
-        const b = ref.value.dataSync()[0];
-        assert.ok(Number.isFinite(b) && Math.abs(a - b) <= 1e-4 * Math.abs(b), `${label}: loss ${a} vs ${b}`);
-        for (const v of vars) {
-          const ga = fused.grads[v.name];
-          const gb = ref.grads[v.name];
-          assert.ok(ga && gb, `${label}: gradient of ${v.name} missing`);
-          const [num, den] = tf.tidy(() => [tf.norm(tf.sub(ga, gb)).dataSync()[0], tf.norm(gb).dataSync()[0]]);
-          assert.ok(num <= 1e-4 * Math.max(den, 1e-6), `${label}: d${v.name} relative error ${num / den} (|g| = ${den})`);
-        }
-        tf.dispose([ref.value, fused.value, ...Object.values(ref.grads), ...Object.values(fused.grads)]);
-        assert.equal(tf.memory().numTensors, before, `${label}: tensors leaked`);
-      } finally {
-        model.dispose();
-      }
-    }
-    setFusedDense(null);
+    const types = checkFusedLoss(lossTensor, modelIO(task), x, y, { seed: 11, lossTol: 1e-4, applies: 'a many-to-many copy task' });
     for (const t of ['hadamrnn', 'qornn', 'ornn']) assert.ok(types.has(t), `covers ${t}`);
     tf.dispose([x, y]);
   });
@@ -459,29 +458,7 @@ describe('fused training loss (readout + softmax cross-entropy)', () => {
     const io = { inputSize: 3, outputSize: 5, readout: 'last' as const };
     const x = randomInputs(7, 4, 3, 5);
     const y = tf.tensor1d([4, 0, 2, 1], 'int32');
-    for (const [label, config, dense] of tinyConfigs(8).flatMap(({ label, config }) => [[label, config, false], [`${label} (fused dense)`, config, true]] as const)) {
-      setFusedDense(dense);
-      const model = createModel(config, io, 13);
-      try {
-        const g = model.trainableVariables();
-        const vars = [...g.orthogonal, ...g.other, ...g.managed.map((m) => m.variable)];
-        const before = tf.memory().numTensors;
-        const ref = tf.variableGrads(() => lossTensor(model.forward(x), y, 'softmax-cross-entropy'), vars);
-        const fused = tf.variableGrads(() => model.trainingLoss!(x, y)!.loss, vars);
-        const a = fused.value.dataSync()[0];
-        const b = ref.value.dataSync()[0];
-        assert.ok(Number.isFinite(b) && Math.abs(a - b) <= 1e-5 * Math.abs(b), `${label}: loss ${a} vs ${b}`);
-        for (const v of vars) {
-          const [num, den] = tf.tidy(() => [tf.norm(tf.sub(fused.grads[v.name], ref.grads[v.name])).dataSync()[0], tf.norm(ref.grads[v.name]).dataSync()[0]]);
-          assert.ok(num <= 1e-4 * Math.max(den, 1e-6), `${label}: d${v.name} relative error ${num / den} (|g| = ${den})`);
-        }
-        tf.dispose([ref.value, fused.value, ...Object.values(ref.grads), ...Object.values(fused.grads)]);
-        assert.equal(tf.memory().numTensors, before, `${label}: tensors leaked`);
-      } finally {
-        model.dispose();
-      }
-    }
-    setFusedDense(null);
+    checkFusedLoss(lossTensor, io, x, y, { seed: 13, lossTol: 1e-5, applies: 'a last-step readout' });
     tf.dispose([x, y]);
   });
 

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { InputError, parseYamlWith } from '@orthoquant/runtime';
-import { trialConfigSchema } from '@orthoquant/train';
+import { partialTaskConfigSchema } from '@orthoquant/tasks';
 import type { Split } from '@orthoquant/tasks';
 import { evaluateInteger, readIntegerModel } from '@orthoquant/integer';
 import { withExamples } from './examples.js';
@@ -27,7 +27,7 @@ function readTaskConfig(value: string): Record<string, unknown> {
   const isFile = existsSync(value);
   const text = isFile ? readFileSync(value, 'utf8') : value;
   const where = isFile ? value : '--task-config';
-  const parsed = parseYamlWith(text, where, trialConfigSchema.shape.task.partial());
+  const parsed = parseYamlWith(text, where, partialTaskConfigSchema);
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new InputError(`expected a task config object (YAML or JSON), got ${JSON.stringify(parsed)}`, where);
   return parsed as Record<string, unknown>;
 }

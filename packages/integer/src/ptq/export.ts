@@ -96,24 +96,19 @@ function symmetricActivation(cal: Calibration['input'], bits: number, statistic:
   return powerOfTwoRange(stat / (1 - 2 ** (1 - bits))) / 2 ** (bits - 1);
 }
 
-function exportHadamRnn(model: FloatHadamRnn, cal: Calibration, o: PtqOptions & { weightBits: number }): IntegerHadamRnn {
-  const { n, blockSize: m } = model;
+/**
+ * What the ORNN and HadamRNN exports share: the activation grids of x (`sx`) and h (`s`), U and
+ * V at their QAT bits (else `weightBits`), the input accumulator scale, and the fields every
+ * integer model of the two starts with (in the order the file writes them).
+ */
+function exportIoPart(model: FloatOrnn | FloatHadamRnn, cal: Calibration, o: PtqOptions & { weightBits: number }) {
+  const { n } = model;
   const b = o.actBits;
-  const k = Math.round(Math.log2(m));
-  if (2 ** k !== m && n % m === 0 && hadamardFactors(m)) return exportKronHadamRnn(model, cal, o);
-  if (2 ** k !== m || n % m !== 0) throw new InputError(`expected a Hadamard order p·2^k dividing n = ${n}, got ${m}`, 'model.blockSize');
-  if (m * 2 ** (b - 1) > 2 ** 30) throw new InputError(`blockSize ${m} · 2^${b - 1} exceeds 2^30: the Walsh–Hadamard sums could overflow int32; use fewer activation bits`, 'ptq.actBits');
   const sx = symmetricActivation(cal.input, b, o.statistic);
   const s = symmetricActivation(cal.hidden, b, o.statistic);
-  const r0 = Math.ceil(k / 2);
-  const r1 = Math.floor(k / 2);
-  const stateScales: [number, number] = [s, (s * 2 ** r0) / Math.sqrt(m)];
   const U = quantizeWeight(model.U, [model.inputSize, n], model.bits?.U ?? o.weightBits, 'U');
   const V = quantizeWeight(model.V, [n, model.outputSize], model.bits?.V ?? o.weightBits, 'V');
-  const inScale = U.scale * sx;
-  const accScale = (p: 0 | 1) => stateScales[p] / Math.sqrt(m);
-  return {
-    kind: 'hadamrnn',
+  const head = {
     n,
     inputSize: model.inputSize,
     outputSize: model.outputSize,
@@ -123,6 +118,25 @@ function exportHadamRnn(model: FloatHadamRnn, cal: Calibration, o: PtqOptions & 
     inputZeroPoint: 0,
     activation: model.activation,
     readoutActivation: model.readoutActivation,
+  };
+  return { sx, s, U, V, inScale: U.scale * sx, head };
+}
+
+function exportHadamRnn(model: FloatHadamRnn, cal: Calibration, o: PtqOptions & { weightBits: number }): IntegerHadamRnn {
+  const { n, blockSize: m } = model;
+  const b = o.actBits;
+  const k = Math.round(Math.log2(m));
+  if (2 ** k !== m && n % m === 0 && hadamardFactors(m)) return exportKronHadamRnn(model, cal, o);
+  if (2 ** k !== m || n % m !== 0) throw new InputError(`expected a Hadamard order p·2^k dividing n = ${n}, got ${m}`, 'model.blockSize');
+  if (m * 2 ** (b - 1) > 2 ** 30) throw new InputError(`blockSize ${m} · 2^${b - 1} exceeds 2^30: the Walsh–Hadamard sums could overflow int32; use fewer activation bits`, 'ptq.actBits');
+  const { s, U, V, inScale, head } = exportIoPart(model, cal, o);
+  const r0 = Math.ceil(k / 2);
+  const r1 = Math.floor(k / 2);
+  const stateScales: [number, number] = [s, (s * 2 ** r0) / Math.sqrt(m)];
+  const accScale = (p: 0 | 1) => stateScales[p] / Math.sqrt(m);
+  return {
+    kind: 'hadamrnn',
+    ...head,
     signs: Int8Array.from(model.signs, (v) => (v < 0 ? -1 : 1)),
     blockSize: m,
     stateScales,
@@ -149,25 +163,13 @@ function exportKronHadamRnn(model: FloatHadamRnn, cal: Calibration, o: PtqOption
   const G = Math.min(16, 29 - Math.ceil(Math.log2(Math.sqrt(m))) - (b - 1));
   if (G < 4) throw new InputError(`blockSize ${m} with ${b}-bit states leaves ${G} guard bits within int32 (needs ≥ 4); use fewer activation bits`, 'ptq.actBits');
   const C = Math.round(2 ** F / Math.sqrt(m));
-  const sx = symmetricActivation(cal.input, b, o.statistic);
-  const s = symmetricActivation(cal.hidden, b, o.statistic);
-  const U = quantizeWeight(model.U, [model.inputSize, n], model.bits?.U ?? o.weightBits, 'U');
-  const V = quantizeWeight(model.V, [n, model.outputSize], model.bits?.V ?? o.weightBits, 'V');
-  const inScale = U.scale * sx;
+  const { s, U, V, inScale, head } = exportIoPart(model, cal, o);
   const accScale = s / 2 ** G;
   const rescale = quantizeMultiplier(inScale / accScale, 'inputRescale');
   const c = quantizeBias(model.c, V.scale * s);
   return {
     kind: 'hadamrnn',
-    n,
-    inputSize: model.inputSize,
-    outputSize: model.outputSize,
-    readout: model.readout,
-    actBits: b,
-    inputScale: sx,
-    inputZeroPoint: 0,
-    activation: model.activation,
-    readoutActivation: model.readoutActivation,
+    ...head,
     signs: Int8Array.from(model.signs, (v) => (v < 0 ? -1 : 1)),
     blockSize: m,
     hadamardOrder: p,
@@ -186,25 +188,12 @@ function exportKronHadamRnn(model: FloatHadamRnn, cal: Calibration, o: PtqOption
 
 function exportOrnn(model: FloatOrnn, cal: Calibration, o: PtqOptions & { weightBits: number }): IntegerOrnn {
   const n = model.n;
-  const b = o.actBits;
-  const sx = symmetricActivation(cal.input, b, o.statistic);
-  const s = symmetricActivation(cal.hidden, b, o.statistic);
   const W = quantizeWeight(model.W, [n, n], model.bits?.W ?? o.weightBits, 'W');
-  const U = quantizeWeight(model.U, [model.inputSize, n], model.bits?.U ?? o.weightBits, 'U');
-  const V = quantizeWeight(model.V, [n, model.outputSize], model.bits?.V ?? o.weightBits, 'V');
-  const inScale = U.scale * sx;
+  const { s, U, V, inScale, head } = exportIoPart(model, cal, o);
   const accScale = W.scale * s;
   return {
     kind: 'ornn',
-    n,
-    inputSize: model.inputSize,
-    outputSize: model.outputSize,
-    readout: model.readout,
-    actBits: b,
-    inputScale: sx,
-    inputZeroPoint: 0,
-    activation: model.activation,
-    readoutActivation: model.readoutActivation,
+    ...head,
     stateScale: s,
     W,
     U,

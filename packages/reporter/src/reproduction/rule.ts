@@ -12,7 +12,8 @@
  */
 import { InputError } from '@orthoquant/runtime';
 
-type Expr = { k: 'num'; v: number } | { k: 'key'; name: string } | { k: 'neg'; e: Expr } | { k: 'bin'; op: '+' | '-' | '*' | '/'; a: Expr; b: Expr };
+type BinaryOp = '+' | '-' | '*' | '/';
+type Expr = { k: 'num'; v: number } | { k: 'key'; name: string } | { k: 'neg'; e: Expr } | { k: 'bin'; op: BinaryOp; a: Expr; b: Expr };
 type CmpOp = '<' | '<=' | '>' | '>=';
 
 export interface Rule {
@@ -60,22 +61,19 @@ export function parseRule(text: string, where = 'rule'): Rule {
     }
     return fail('a number or a metric key');
   };
-  const term = (): Expr => {
-    let e = factor();
-    while (toks[p]?.v === '*' || toks[p]?.v === '/') {
-      const op = toks[p++].v as '*' | '/';
-      e = { k: 'bin', op, a: e, b: factor() };
-    }
-    return e;
-  };
-  const expr = (): Expr => {
-    let e = term();
-    while (toks[p]?.v === '+' || toks[p]?.v === '-') {
-      const op = toks[p++].v as '+' | '-';
-      e = { k: 'bin', op, a: e, b: term() };
-    }
-    return e;
-  };
+  /** One precedence level: operands from `next`, joined left to right by any of `ops`. */
+  const leftAssociative =
+    (next: () => Expr, ops: readonly BinaryOp[]) =>
+    (): Expr => {
+      let e = next();
+      while (ops.includes(toks[p]?.v as BinaryOp)) {
+        const op = toks[p++].v as BinaryOp;
+        e = { k: 'bin', op, a: e, b: next() };
+      }
+      return e;
+    };
+  const term = leftAssociative(factor, ['*', '/']);
+  const expr = leftAssociative(term, ['+', '-']);
   const comparisons: Rule['comparisons'] = [];
   for (;;) {
     const a = expr();

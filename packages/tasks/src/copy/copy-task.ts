@@ -11,20 +11,12 @@
  * - Examples are generated lazily: example `index` of `split` depends only on
  *   (seed, split, index), so val/test are fixed sets and 512k train examples never sit in memory.
  */
-import { createRng } from '@orthoquant/runtime';
-import type { Rng } from '@orthoquant/runtime';
-import {
-  ACCURACY_METRIC,
-  LOSS_METRIC,
-  checkIndices,
-  checkSplit,
-  exampleBatchCount,
-  exampleEpoch,
-  oneHotBatch,
-} from '../core/task.js';
-import type { Baseline, Batch, DenseBatch, EpochOptions, ExampleTask, MetricDefinition, Split, TaskDescription } from '../core/task.js';
-import { readEnum, readInt, readSeed, rejectUnknownKeys, resolveTrialSeed } from '../core/config-checks.js';
-import type { ConfigRecord } from '../core/config-checks.js';
+import { z } from 'zod';
+import { createRng, int, oneOf, seedValue, show } from '@orthoquant/runtime';
+import { ACCURACY_METRIC, LOSS_METRIC, oneHotBatch } from '../core/task.js';
+import type { Baseline, DenseBatch, MetricDefinition, Split, TaskDescription } from '../core/task.js';
+import { ExampleTaskBase } from '../core/example-task.js';
+import { parseTaskPart, resolveTrialSeed, taskSchema, withDefault } from '../core/config.js';
 
 export const COPY_BLANK = 0;
 export const COPY_MARKER = 9;
@@ -32,28 +24,37 @@ export const COPY_NUM_SYMBOLS = 8;
 export const COPY_INPUT_DIM = 10;
 export const COPY_NUM_CLASSES = 9;
 
-export type CopyLengthConvention = 'total' | 'blanks';
+/** Sizes must fit an Int32Array index. */
+const size = (d: number) => withDefault(int(1, 2 ** 31 - 1, { brackets: true }), d);
 
-export interface CopyTaskConfig {
-  name: 'copy';
-  /** Total length (`total`) or number of blanks (`blanks`); HadamRNN paper: 1000, total. */
-  T: number;
-  /** Symbols to remember (default 10). */
-  K?: number;
-  /** How T is counted (default `total`). */
-  lengthConvention?: CopyLengthConvention;
-  /** Defaults: 512000 / 2000 / 2000 (HadamRNN paper). */
-  trainSize?: number;
-  valSize?: number;
-  testSize?: number;
-  /**
-   * Data seed (default `'trial'`: the trial's seed, as the reference code, so seeds differ in
-   * data as well as init; a number or string fixes the data across seeds).
-   */
-  seed?: number | string;
-}
+/** The copy task's part of a config. */
+export const copyTaskSchema = taskSchema(
+  {
+    name: z.literal('copy'),
+    /** Total length (`total`) or number of blanks (`blanks`); HadamRNN paper: 1000, total. */
+    T: int(1),
+    /** Symbols to remember (default 10). */
+    K: withDefault(int(1), 10),
+    /** How T is counted (default `total`). */
+    lengthConvention: withDefault(oneOf(['total', 'blanks'] as const), 'total'),
+    /** Defaults: 512000 / 2000 / 2000 (HadamRNN paper). */
+    trainSize: size(512_000),
+    valSize: size(2000),
+    testSize: size(2000),
+    /**
+     * Data seed (default `'trial'`: the trial's seed, as the reference code, so seeds differ in
+     * data as well as init; a number or string fixes the data across seeds).
+     */
+    seed: withDefault(seedValue(), 'trial'),
+  },
+  (c, issue) => {
+    // The reference asserts L > 2K: at least one blank between the symbols and the marker.
+    if (c.lengthConvention === 'total' && c.T < 2 * c.K + 1) issue('T', `expected an integer ≥ ${2 * c.K + 1}, got ${show(c.T)}`);
+  },
+);
 
-const KEYS = ['name', 'T', 'K', 'lengthConvention', 'trainSize', 'valSize', 'testSize', 'seed'] as const;
+export type CopyTaskConfig = z.input<typeof copyTaskSchema>;
+export type CopyLengthConvention = z.output<typeof copyTaskSchema>['lengthConvention'];
 
 export interface ResolvedCopyConfig {
   T: number;
@@ -65,29 +66,21 @@ export interface ResolvedCopyConfig {
   seed: number | string;
 }
 
-export function resolveCopyConfig(cfg: ConfigRecord, path = 'task', trialSeed?: number | string): ResolvedCopyConfig {
-  rejectUnknownKeys(cfg, KEYS, path);
-  const K = readInt(cfg, 'K', path, { min: 1, default: 10 });
-  const lengthConvention = readEnum(cfg, 'lengthConvention', path, ['total', 'blanks'] as const, 'total');
-  let T: number;
-  let totalLength: number;
-  if (lengthConvention === 'total') {
-    // The reference asserts L > 2K: at least one blank between the symbols and the marker.
-    T = readInt(cfg, 'T', path, { min: 2 * K + 1 });
-    totalLength = T;
-  } else {
-    T = readInt(cfg, 'T', path, { min: 1 });
-    totalLength = T + 2 * K;
-  }
-  const sizes: Record<Split, number> = {
-    train: readInt(cfg, 'trainSize', path, { min: 1, max: 2 ** 31 - 1, default: 512_000 }),
-    val: readInt(cfg, 'valSize', path, { min: 1, max: 2 ** 31 - 1, default: 2000 }),
-    test: readInt(cfg, 'testSize', path, { min: 1, max: 2 ** 31 - 1, default: 2000 }),
+export function resolveCopyConfig(cfg: unknown, path = 'task', trialSeed?: number | string): ResolvedCopyConfig {
+  const c = parseTaskPart(copyTaskSchema, cfg, path);
+  const totalLength = c.lengthConvention === 'total' ? c.T : c.T + 2 * c.K;
+  return {
+    T: c.T,
+    K: c.K,
+    lengthConvention: c.lengthConvention,
+    totalLength,
+    blanks: totalLength - 2 * c.K,
+    sizes: { train: c.trainSize, val: c.valSize, test: c.testSize },
+    seed: resolveTrialSeed(c.seed, trialSeed),
   };
-  return { T, K, lengthConvention, totalLength, blanks: totalLength - 2 * K, sizes, seed: resolveTrialSeed(readSeed(cfg, 'seed', path, 'trial'), trialSeed) };
 }
 
-export class CopyTask implements ExampleTask {
+export class CopyTask extends ExampleTaskBase {
   readonly name = 'copy' as const;
   readonly inputKind = 'dense' as const;
   readonly inputDim = COPY_INPUT_DIM;
@@ -96,15 +89,15 @@ export class CopyTask implements ExampleTask {
   readonly outputDim = COPY_NUM_CLASSES;
   readonly outputMode = 'many-to-many' as const;
   readonly loss = 'softmax-cross-entropy' as const;
-  readonly consecutiveBatches = false;
   readonly metrics: readonly MetricDefinition[];
   readonly config: ResolvedCopyConfig;
   /** Sequence length of every batch: the total length L. */
   readonly T: number;
   readonly K: number;
 
-  constructor(cfg: CopyTaskConfig | ConfigRecord, path = 'task', trialSeed?: number | string) {
-    this.config = resolveCopyConfig(cfg as ConfigRecord, path, trialSeed);
+  constructor(cfg: CopyTaskConfig | Readonly<Record<string, unknown>>, path = 'task', trialSeed?: number | string) {
+    super();
+    this.config = resolveCopyConfig(cfg, path, trialSeed);
     this.T = this.config.totalLength;
     this.K = this.config.K;
     this.metrics = [
@@ -120,17 +113,8 @@ export class CopyTask implements ExampleTask {
     ];
   }
 
-  numExamples(split: Split): number {
-    checkSplit(split, 'copy.numExamples');
+  protected splitSize(split: Split): number {
     return this.config.sizes[split];
-  }
-
-  numBatches(split: Split, batchSize: number, opts?: EpochOptions): number {
-    return exampleBatchCount(this.numExamples(split), batchSize, opts);
-  }
-
-  epochBatches(split: Split, batchSize: number, rng?: Rng, opts?: EpochOptions): IterableIterator<Batch> {
-    return exampleEpoch(this, split, batchSize, rng, opts);
   }
 
   /** The K symbols (each in 1..8) of one example: a pure function of (seed, split, index). */
@@ -141,8 +125,7 @@ export class CopyTask implements ExampleTask {
   }
 
   batch(split: Split, indices: ArrayLike<number>): DenseBatch {
-    checkSplit(split, 'copy.batch');
-    checkIndices(indices, this.config.sizes[split], `copy.batch(${split})`);
+    this.checkBatch(split, indices);
     const { K } = this;
     const L = this.T;
     const B = indices.length;

@@ -1,8 +1,10 @@
 /**
  * Token-sequence classification data (IMDB, GLUE): examples stored unpadded one after the
- * other, batched into time-major padded id matrices, and the prior-only baseline.
+ * other, batched into time-major padded id matrices, the prior-only baseline, and the task
+ * class both share.
  */
-import type { Split, TokenBatch } from './task.js';
+import { ExampleTaskBase } from './example-task.js';
+import type { Baseline, Split, TokenBatch } from './task.js';
 
 /** Every example of a split, unpadded. */
 export interface TokenExamples {
@@ -39,4 +41,47 @@ export function binaryLabelEntropy(labels: ArrayLike<number>): number {
   for (let i = 0; i < labels.length; i++) pos += labels[i];
   const p = pos / labels.length;
   return p <= 0 || p >= 1 ? 0 : -(p * Math.log(p) + (1 - p) * Math.log(1 - p));
+}
+
+/**
+ * Binary classification of token sequences read at the last step (IMDB, GLUE): one logit,
+ * sigmoid cross-entropy, batches of ids padded to `T`. A task fills `splits` and says what
+ * an example is for the baseline's description.
+ */
+export abstract class TokenClassificationTask extends ExampleTaskBase {
+  readonly inputKind = 'tokens' as const;
+  readonly inputDim = 1;
+  readonly numClasses = 2;
+  readonly outputDim = 1;
+  readonly outputMode = 'last' as const;
+  readonly loss = 'sigmoid-cross-entropy' as const;
+  abstract override readonly vocabSize: number;
+  abstract readonly padding: 'pre' | 'post';
+  protected abstract readonly splits: Record<Split, TokenExamples>;
+  /** What one example is, for the baseline's description (`review`, `sentence`). */
+  protected abstract readonly exampleNoun: string;
+
+  /** The id written in padded places. */
+  protected padId(): number {
+    return 0;
+  }
+
+  protected splitSize(split: Split): number {
+    return this.splits[split].labels.length;
+  }
+
+  batch(split: Split, indices: ArrayLike<number>): TokenBatch {
+    this.checkBatch(split, indices);
+    return tokenBatch(this.splits[split], split, indices, this.T, this.padding, this.padId());
+  }
+
+  /** Ids of one example, padded (for inspection and tests). */
+  example(split: Split, index: number): { ids: Int32Array; label: number } {
+    const b = this.batch(split, [index]);
+    return { ids: b.tokens, label: b.targets[0] };
+  }
+
+  memorylessBaseline(): Baseline {
+    return { loss: binaryLabelEntropy(this.splits.train.labels), description: `entropy (nats) of the training-split label frequencies: the loss of predicting the prior whatever the ${this.exampleNoun}` };
+  }
 }

@@ -25,18 +25,18 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Rng } from '@orthoquant/runtime';
-import { log } from '@orthoquant/runtime';
+import { z } from 'zod';
+import { int, log, nonEmptyString, oneOf } from '@orthoquant/runtime';
 import { ACCURACY_METRIC, LOSS_METRIC, checkBatchSize, checkIndices, checkSplit, exampleBatchCount, exampleEpoch } from '../core/task.js';
 import type { Baseline, Batch, EpochOptions, ExampleTask, MetricDefinition, Split, TaskDescription, TokenBatch } from '../core/task.js';
-import { configError, readEnum, readInt, readOptionalInt, readOptionalString, rejectUnknownKeys } from '../core/config-checks.js';
-import type { ConfigRecord } from '../core/config-checks.js';
-import { binaryLabelEntropy, tokenBatch, type TokenExamples } from '../core/token-examples.js';
+import { configError, parseTaskPart, taskSchema, withDefault } from '../core/config.js';
+import { TokenClassificationTask, type TokenExamples } from '../core/token-examples.js';
 import { DATA_DIR_ENV, DOWNLOAD_SCRIPT, dataRoots, isFile, missingDatasetError, sha256 } from '../core/data-files.js';
 import { BERT_TOKENIZER_DIR, findTokenizer, loadWordPiece } from './wordpiece.js';
 import type { WordPiece } from './wordpiece.js';
 
-export type GlueTaskName = 'sst2' | 'qqp';
-export const GLUE_TASKS: readonly GlueTaskName[] = ['sst2', 'qqp'];
+export const GLUE_TASKS = ['sst2', 'qqp'] as const;
+export type GlueTaskName = (typeof GLUE_TASKS)[number];
 /** GLUE's folder names. */
 export const GLUE_FOLDERS: Record<GlueTaskName, string> = { sst2: 'SST-2', qqp: 'QQP' };
 const COLUMNS: Record<GlueTaskName, { text: string[]; label: string }> = {
@@ -44,24 +44,25 @@ const COLUMNS: Record<GlueTaskName, { text: string[]; label: string }> = {
   qqp: { text: ['question1', 'question2'], label: 'is_duplicate' },
 };
 
-export interface GlueTaskConfig {
-  name: GlueTaskName;
+/** GLUE SST-2's and QQP's part of a config. */
+export const glueTaskSchema = taskSchema({
+  name: oneOf(GLUE_TASKS),
   /** The task folder (train.tsv, dev.tsv) or a folder holding SST-2/ or QQP/. */
-  path?: string;
+  path: nonEmptyString().optional(),
   /** tokenizer.json, vocab.txt, or a folder holding one (bert-base-uncased). */
-  tokenizer?: string;
+  tokenizer: nonEmptyString().optional(),
   /** Sequence length after pad/cut, [CLS] and [SEP] included (default 128). */
-  maxLen?: number;
+  maxLen: withDefault(int(2), 128),
   /** Where the [PAD]s go (default 'post', as `padding="max_length"`). */
-  padding?: 'pre' | 'post';
+  padding: withDefault(oneOf(['pre', 'post'] as const), 'post'),
   /** Training order: a fresh permutation per epoch, or class-balanced draws with replacement. */
-  sampler?: 'shuffle' | 'balanced';
-  trainSize?: number;
-  valSize?: number;
-  testSize?: number;
-}
+  sampler: withDefault(oneOf(['shuffle', 'balanced'] as const), 'shuffle'),
+  trainSize: int(1).optional(),
+  valSize: int(1).optional(),
+  testSize: int(1).optional(),
+});
 
-const KEYS = ['name', 'path', 'tokenizer', 'maxLen', 'padding', 'sampler', 'trainSize', 'valSize', 'testSize'] as const;
+export type GlueTaskConfig = z.input<typeof glueTaskSchema>;
 
 export const F1_METRIC: MetricDefinition = {
   name: 'f1',
@@ -126,19 +127,10 @@ export function findGlue(task: GlueTaskName, configPath: string | undefined, dat
   return { dir: null, tried };
 }
 
-type PreparedSplit = TokenExamples;
+const prepared = new Map<string, TokenExamples>();
 
-const prepared = new Map<string, PreparedSplit>();
-
-export class GlueTask implements ExampleTask {
+export class GlueTask extends TokenClassificationTask {
   readonly name: GlueTaskName;
-  readonly inputKind = 'tokens' as const;
-  readonly inputDim = 1;
-  readonly numClasses = 2;
-  readonly outputDim = 1;
-  readonly outputMode = 'last' as const;
-  readonly loss = 'sigmoid-cross-entropy' as const;
-  readonly consecutiveBatches = false;
   readonly metrics: readonly MetricDefinition[];
   readonly T: number;
   readonly vocabSize: number;
@@ -147,20 +139,21 @@ export class GlueTask implements ExampleTask {
   readonly dir: string;
   readonly tokenizer: WordPiece;
   private readonly files: Record<'train' | 'dev', TsvSplit>;
-  private readonly splits: Record<Split, PreparedSplit>;
+  protected readonly splits: Record<Split, TokenExamples>;
+  protected readonly exampleNoun: string;
 
-  constructor(cfg: GlueTaskConfig | ConfigRecord, opts: { dataDir?: string; path?: string } = {}) {
+  constructor(cfg: GlueTaskConfig | Readonly<Record<string, unknown>>, opts: { dataDir?: string; path?: string } = {}) {
+    super();
     const path = opts.path ?? 'task';
-    const c = cfg as ConfigRecord;
-    rejectUnknownKeys(c, KEYS, path);
-    this.name = readEnum(c, 'name', path, GLUE_TASKS);
+    const c = parseTaskPart(glueTaskSchema, cfg, path);
+    this.name = c.name;
+    this.exampleNoun = this.name === 'qqp' ? 'question pair' : 'sentence';
     this.metrics = this.name === 'qqp' ? [LOSS_METRIC, ACCURACY_METRIC, F1_METRIC] : [LOSS_METRIC, ACCURACY_METRIC];
-    this.T = readInt(c, 'maxLen', path, { min: 2, default: 128 });
-    this.padding = readEnum(c, 'padding', path, ['pre', 'post'] as const, 'post');
-    this.sampler = readEnum(c, 'sampler', path, ['shuffle', 'balanced'] as const, 'shuffle');
-    const sizes = { train: readOptionalInt(c, 'trainSize', path, { min: 1 }), val: readOptionalInt(c, 'valSize', path, { min: 1 }), test: readOptionalInt(c, 'testSize', path, { min: 1 }) };
-    const configPath = readOptionalString(c, 'path', path);
-    const tokenizerPath = readOptionalString(c, 'tokenizer', path);
+    this.T = c.maxLen;
+    this.padding = c.padding;
+    this.sampler = c.sampler;
+    const sizes = { train: c.trainSize, val: c.valSize, test: c.testSize };
+    const { path: configPath, tokenizer: tokenizerPath } = c;
 
     // Both files are looked for before anything is read: one error lists everything missing.
     const data = findGlue(this.name, configPath, opts.dataDir);
@@ -206,7 +199,7 @@ export class GlueTask implements ExampleTask {
   }
 
   /** WordPiece ids of the first `n` examples (cached per file, tokenizer and length). */
-  private prepare(file: TsvSplit, n: number): PreparedSplit {
+  private prepare(file: TsvSplit, n: number): TokenExamples {
     const key = `${file.checksum}:${this.tokenizer.checksum}:${this.T}:${n}`;
     const hit = prepared.get(key);
     if (hit) return hit;
@@ -231,21 +224,12 @@ export class GlueTask implements ExampleTask {
     return out;
   }
 
-  private slice(s: PreparedSplit, n: number): PreparedSplit {
+  private slice(s: TokenExamples, n: number): TokenExamples {
     return { flat: s.flat.subarray(0, s.offsets[n]), offsets: s.offsets.subarray(0, n + 1), labels: s.labels.subarray(0, n) };
   }
 
-  numExamples(split: Split): number {
-    checkSplit(split, `${this.name}.numExamples`);
-    return this.splits[split].labels.length;
-  }
-
-  numBatches(split: Split, batchSize: number, opts?: EpochOptions): number {
-    return exampleBatchCount(this.numExamples(split), batchSize, opts);
-  }
-
-  epochBatches(split: Split, batchSize: number, rng?: Rng, opts: EpochOptions = {}): IterableIterator<Batch> {
-    if (split !== 'train' || this.sampler === 'shuffle') return exampleEpoch(this, split, batchSize, rng, opts);
+  override epochBatches(split: Split, batchSize: number, rng?: Rng, opts: EpochOptions = {}): IterableIterator<Batch> {
+    if (split !== 'train' || this.sampler === 'shuffle') return super.epochBatches(split, batchSize, rng, opts);
     return this.balancedEpoch(batchSize, rng, opts);
   }
 
@@ -273,21 +257,8 @@ export class GlueTask implements ExampleTask {
     return lists.filter((l) => l.length > 0).map((l) => Int32Array.from(l));
   }
 
-  batch(split: Split, indices: ArrayLike<number>): TokenBatch {
-    checkSplit(split, `${this.name}.batch`);
-    const s = this.splits[split];
-    checkIndices(indices, s.labels.length, `${this.name}.batch(${split})`);
-    return tokenBatch(s, split, indices, this.T, this.padding, this.tokenizer.pad);
-  }
-
-  /** Ids of one example, padded (for inspection and tests). */
-  example(split: Split, index: number): { ids: Int32Array; label: number } {
-    const b = this.batch(split, [index]);
-    return { ids: b.tokens, label: b.targets[0] };
-  }
-
-  memorylessBaseline(): Baseline {
-    return { loss: binaryLabelEntropy(this.splits.train.labels), description: `entropy (nats) of the training-split label frequencies: the loss of predicting the prior whatever the ${this.name === 'qqp' ? 'question pair' : 'sentence'}` };
+  protected override padId(): number {
+    return this.tokenizer.pad;
   }
 
   describe(): TaskDescription {

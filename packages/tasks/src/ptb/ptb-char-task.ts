@@ -18,31 +18,34 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { z } from 'zod';
+import { int, nonEmptyString, oneOf } from '@orthoquant/runtime';
 import type { Rng } from '@orthoquant/runtime';
 import { ACCURACY_METRIC, LOSS_METRIC, checkBatchSize, checkSplit, oneHotBatch } from '../core/task.js';
 import type { Baseline, Batch, EpochOptions, MetricDefinition, Split, Task, TaskDescription } from '../core/task.js';
-import { configError, readEnum, readInt, readOptionalInt, readOptionalString, rejectUnknownKeys } from '../core/config-checks.js';
-import type { ConfigRecord } from '../core/config-checks.js';
+import { configError, parseTaskPart, taskSchema, withDefault } from '../core/config.js';
 import { DATA_DIR_ENV, DOWNLOAD_SCRIPT, dataRoots, isFile, missingDatasetError, sha256 } from '../core/data-files.js';
 
 export const PTB_EOL = '\n';
 export const PTB_WORD_BOUNDARY = '_';
 
-export interface PtbCharTaskConfig {
-  name: 'ptb-char';
+/** Penn Treebank characters' part of a config. */
+export const ptbCharTaskSchema = taskSchema({
+  name: z.literal('ptb-char'),
   /** Folder with the files (see the search order above). */
-  path?: string;
+  path: nonEmptyString().optional(),
   /** `chars` (ptb.char.*.txt, default) or `raw` (ptb.*.txt). */
-  format?: 'chars' | 'raw';
+  format: withDefault(oneOf(['chars', 'raw'] as const), 'chars'),
   /** Window length of truncated BPTT (default 150). */
-  bptt?: number;
+  bptt: withDefault(int(1), 150),
   /** Token ids for an embedding (default) or one-hot float inputs. */
-  input?: 'tokens' | 'one-hot';
+  input: withDefault(oneOf(['tokens', 'one-hot'] as const), 'tokens'),
   /** Keep only the first N symbols of the training stream (cheap runs). */
-  trainSize?: number;
-}
+  trainSize: int(2).optional(),
+});
 
-const KEYS = ['name', 'path', 'format', 'bptt', 'input', 'trainSize'] as const;
+export type PtbCharTaskConfig = z.input<typeof ptbCharTaskSchema>;
+
 const FILE_SPLIT: Record<Split, string> = { train: 'train', val: 'valid', test: 'test' };
 
 function fileName(format: 'chars' | 'raw', split: Split): string {
@@ -78,17 +81,15 @@ export class PtbCharTask implements Task {
   private readonly streams: Record<Split, Int32Array>;
   private readonly files: { split: Split; path: string; sha256: string; symbols: number }[] = [];
 
-  constructor(cfg: PtbCharTaskConfig | ConfigRecord, opts: { dataDir?: string; path?: string } = {}) {
+  constructor(cfg: PtbCharTaskConfig | Readonly<Record<string, unknown>>, opts: { dataDir?: string; path?: string } = {}) {
     const path = opts.path ?? 'task';
-    const c = cfg as ConfigRecord;
-    rejectUnknownKeys(c, KEYS, path);
-    this.format = readEnum(c, 'format', path, ['chars', 'raw'] as const, 'chars');
-    this.T = readInt(c, 'bptt', path, { min: 1, default: 150 });
-    const input = readEnum(c, 'input', path, ['tokens', 'one-hot'] as const, 'tokens');
-    const trainSize = readOptionalInt(c, 'trainSize', path, { min: 2 });
+    const c = parseTaskPart(ptbCharTaskSchema, cfg, path);
+    this.format = c.format;
+    this.T = c.bptt;
+    const { input, trainSize } = c;
     const tried: string[] = [];
     let dir: string | null = null;
-    for (const { root } of dataRoots(readOptionalString(c, 'path', path), opts.dataDir)) {
+    for (const { root } of dataRoots(c.path, opts.dataDir)) {
       for (const d of [root, join(root, 'ptb'), join(root, 'simple-examples', 'data')]) {
         if ((['train', 'val', 'test'] as const).every((s) => isFile(join(d, fileName(this.format, s))))) {
           dir = d;
