@@ -13,7 +13,7 @@
 # per-ISA changes at all. A new kernel file goes into kernel_sources only.
 {
   "variables": {
-    "kernel_sources": ["native/binding.cc", "native/scan.cc", "native/reversible.cc", "native/lstm.cc", "native/affine.cc", "native/fused-step.cc", "native/kron.cc", "native/integer.cc"],
+    "kernel_sources": ["native/binding.cc", "native/scan.cc", "native/reversible.cc", "native/lstm.cc", "native/affine.cc", "native/fused-step.cc", "native/lstm-loss.cc", "native/kron.cc", "native/integer.cc"],
   },
   "target_defaults": {
     "cflags!": ["-fno-exceptions"],

@@ -26,6 +26,9 @@ napi_value ReadoutCrossEntropy(const Args& a);
 // fused-step.cc: the whole HadamRNN / dense RNN training loss as one op
 napi_value FusedStepForward(const Args& a);
 napi_value FusedStepBackward(const Args& a);
+// lstm-loss.cc: the whole LSTM training loss as one op
+napi_value LstmLossForward(const Args& a);
+napi_value LstmLossBackward(const Args& a);
 // integer.cc: integer-only inference engines, and the float HadamRNN inference
 napi_value IntegerQuantizeInputs(const Args& a);
 napi_value IntegerHadamRnn(const Args& a);
@@ -90,6 +93,8 @@ const Export EXPORTS[] = {
     {"readoutCrossEntropy", 13, ReadoutCrossEntropy},
     {"fusedStepForward", 21, FusedStepForward},
     {"fusedStepBackward", 28, FusedStepBackward},
+    {"lstmLossForward", 18, LstmLossForward},
+    {"lstmLossBackward", 26, LstmLossBackward},
     {"integerQuantizeInputs", 6, IntegerQuantizeInputs},
     {"integerHadamRnn", 22, IntegerHadamRnn},
     {"integerOrnn", 20, IntegerOrnn},

@@ -19,6 +19,7 @@
 #include "common.h"
 #include "gemm-avx512.h"
 #include "kron.h"
+#include "readout-loss.h"
 
 #include <memory>
 
@@ -65,64 +66,14 @@ inline void project(const FusedStep& p, size_t row, float* z) {
     }
 }
 
-// Σ_i a[i]·v[i] with 8-lane accumulators (a plain float loop would not vectorise: reduction).
-inline float dot(const float* a, const float* v, int n) {
-  v8 acc = splat(0.f);
-  int i = 0;
-  for (; i + 8 <= n; i += 8) acc += ld(a + i) * ld(v + i);
-  float s = 0.f;
-  for (int l = 0; l < 8; l++) s += acc[l];
-  for (; i < n; i++) s += a[i] * v[i];
-  return s;
-}
-
-// a = f(h); y = c + a V (Vt = Vᵀ [classes, n]); returns the row's cross-entropy; with g, also
-// g = (softmax(y) − onehot(t))·scale. y and g hold classes rounded up to 8 (exp8 over vectors).
-inline double readoutRow(const FusedStep& p, const float* Vt, const float* h, float* a, float* y, int target, float* g, float scale) {
-  const int n = p.n, nc = p.classes;
-  if (p.relu) {
-    int i = 0;
-    for (; i + 8 <= n; i += 8) {
-      const v8 x = ld(h + i);
-      st(a + i, x > splat(0.f) ? x : splat(0.f));
-    }
-    for (; i < n; i++) a[i] = h[i] < 0.f ? 0.f : h[i];
-  } else {
-    std::memcpy(a, h, sizeof(float) * n);
-  }
-  float mx = -INFINITY;
-  for (int q = 0; q < nc; q++) {
-    y[q] = p.c[q] + dot(a, Vt + size_t(q) * n, n);
-    mx = std::max(mx, y[q]);
-  }
-  const int padded8 = (nc + 7) / 8 * 8;
-  for (int q = nc; q < padded8; q++) y[q] = -INFINITY;
-  float sum = 0.f;
-  for (int q = 0; q < padded8; q += 8) {
-    const v8 e = exp8(ld(y + q) - splat(mx));
-    if (g) st(g + q, e);
-    for (int l = 0; l < 8 && q + l < nc; l++) sum += e[l];
-  }
-  const double loss = double(std::log(sum)) + mx - y[target];
-  if (g) {
-    const float inv = scale / sum;
-    for (int q = 0; q < nc; q++) g[q] *= inv;
-    g[target] -= scale;
-  }
-  return loss;
-}
-
 inline const float* anchorAt(const FusedStep& p, const float* anchors, int t, int b) {
   if (!anchors || p.anchorEvery <= 0 || (t + 1) % p.anchorEvery != 0) return nullptr;
   return anchors + (size_t((t + 1) / p.anchorEvery - 1) * p.B + b) * p.n;
 }
 
-std::vector<float> transposeV(const FusedStep& p) {
-  std::vector<float> Vt(size_t(p.classes) * p.n);
-  for (int i = 0; i < p.n; i++)
-    for (int q = 0; q < p.classes; q++) Vt[size_t(q) * p.n + i] = p.V[size_t(i) * p.classes + q];
-  return Vt;
-}
+std::vector<float> transposeV(const FusedStep& p) { return transposeReadout(p.V, p.n, p.classes); }
+
+inline ReadoutLoss readoutOf(const FusedStep& p, const float* Vt) { return ReadoutLoss{p.n, p.classes, p.relu != 0, Vt, p.c}; }
 
 // Sums: the loss of each group's rows (double, one slot per group).
 void forwardRows(const FusedStep& p, const float* Vt, const GroupSums& groups, int g0, int g1, double* loss, float* hLast, float* anchors) {
@@ -149,7 +100,7 @@ void forwardRows(const FusedStep& p, const float* Vt, const GroupSums& groups, i
         }
         if (anchors && p.anchorEvery > 0 && (t + 1) % p.anchorEvery == 0)
           std::memcpy(anchors + (size_t((t + 1) / p.anchorEvery - 1) * p.B + b) * n, hb, sizeof(float) * n);
-        if (p.readsOut(t)) loss[g] += readoutRow(p, Vt, hb, a.data(), y.data(), p.target(t, b), nullptr, 0.f);
+        if (p.readsOut(t)) loss[g] += readoutRow(readoutOf(p, Vt), hb, a.data(), y.data(), p.target(t, b), nullptr, 0.f);
       }
   for (int b = b0; b < b1; b++) std::memcpy(hLast + size_t(b) * n, &h[size_t(b - b0) * n], sizeof(float) * n);
 }
@@ -176,35 +127,11 @@ inline Layout layoutOf(const FusedStep& p) {
 // δ of one row before the recurrence's σ': (g Vᵀ) ⊙ f'(h) + carry where step t reads out (also
 // dVᵀ += g ⊗ f(h), dc += g), else the carry alone.
 inline void readoutBackward(const FusedStep& p, const Layout& L, const float* Vt, const float* h, float* a, float* y, float* gq, const float* c, float* d, float* acc, int t, int b, float scale) {
-  const int n = p.n;
   if (!p.readsOut(t)) {
-    std::memcpy(d, c, sizeof(float) * n);
+    std::memcpy(d, c, sizeof(float) * p.n);
     return;
   }
-  readoutRow(p, Vt, h, a, y, p.target(t, b), gq, scale);
-  std::fill(d, d + n, 0.f);
-  for (int q = 0; q < p.classes; q++) {
-    const float gv = gq[q];
-    acc[L.dc + q] += gv;
-    float* dv = acc + L.dVt + size_t(q) * n;
-    const float* v = Vt + size_t(q) * n;
-    for (int i = 0; i < n; i++) {
-      dv[i] += gv * a[i];
-      d[i] += gv * v[i];
-    }
-  }
-  if (p.relu) {
-    // A vector select: the scalar branch on the sign of h mispredicts half the time (it cost as
-    // much as the rest of the readout's backward).
-    int i = 0;
-    for (; i + 8 <= n; i += 8) {
-      const v8 cv = ld(c + i);
-      st(d + i, ld(h + i) > splat(0.f) ? ld(d + i) + cv : cv);
-    }
-    for (; i < n; i++) d[i] = h[i] > 0.f ? d[i] + c[i] : c[i];
-  } else {
-    for (int i = 0; i < n; i++) d[i] += c[i];
-  }
+  readoutBackward(readoutOf(p, Vt), h, a, y, gq, c, d, acc + L.dVt, acc + L.dc, p.target(t, b), scale);
 }
 
 // dU += x_tᵀ δ, db += δ.

@@ -8,7 +8,6 @@
 namespace oq {
 namespace {
 
-inline v8 sigmoid8(v8 x) { return splat(1.f) / (splat(1.f) + exp8(-x)); }
 
 struct Lstm {
   int T, B, n;

@@ -53,16 +53,20 @@ void rowsTimesM(const float* in, int rows, int ls, int K, const float* M, int ms
 
 // acc[i, c] += Σ_r D[r, i] · X[r, c] for i < nI, c < ncols (multiple of 16), over `rows` rows.
 // Strides: ds (D rows), xs (X rows), as (acc rows).
-template <int R>
-inline void outerTile(const float* D, int ds, const float* X, int xs, int rows, float* acc, int as, int i0, int c) {
+// The rows are given by two accessors, Drow(r) and Xrow(r): evenly strided rows (accumulateOuter)
+// or row pointers (accumulateOuterRows: a group's rows over several steps, so that each tile of acc
+// is loaded once for all of them).
+template <int R, class DRow, class XRow>
+inline void outerTile(DRow Drow, XRow Xrow, int rows, float* acc, int as, int i0, int c) {
   v8 a0[R], a1[R];
   for (int i = 0; i < R; i++) {
     a0[i] = ld(acc + size_t(i0 + i) * as + c);
     a1[i] = ld(acc + size_t(i0 + i) * as + c + 8);
   }
   for (int r = 0; r < rows; r++) {
-    const v8 x0 = ld(X + size_t(r) * xs + c), x1 = ld(X + size_t(r) * xs + c + 8);
-    const float* dr = D + size_t(r) * ds + i0;
+    const float* xr = Xrow(r);
+    const v8 x0 = ld(xr + c), x1 = ld(xr + c + 8);
+    const float* dr = Drow(r) + i0;
     for (int i = 0; i < R; i++) {
       const v8 d = splat(dr[i]);
       a0[i] += d * x0;
@@ -75,19 +79,29 @@ inline void outerTile(const float* D, int ds, const float* X, int xs, int rows, 
   }
 }
 
-inline void accumulateOuter(const float* D, int ds, int nI, const float* X, int xs, int ncols, int rows, float* acc, int as) {
+template <class DRow, class XRow>
+inline void accumulateOuterBy(DRow Drow, int nI, XRow Xrow, int ncols, int rows, float* acc, int as) {
   for (int c = 0; c < ncols; c += NR) {
     int i = 0;
-    for (; i + MR <= nI; i += MR) outerTile<MR>(D, ds, X, xs, rows, acc, as, i, c);
+    for (; i + MR <= nI; i += MR) outerTile<MR>(Drow, Xrow, rows, acc, as, i, c);
     switch (nI - i) {
-      case 5: outerTile<5>(D, ds, X, xs, rows, acc, as, i, c); break;
-      case 4: outerTile<4>(D, ds, X, xs, rows, acc, as, i, c); break;
-      case 3: outerTile<3>(D, ds, X, xs, rows, acc, as, i, c); break;
-      case 2: outerTile<2>(D, ds, X, xs, rows, acc, as, i, c); break;
-      case 1: outerTile<1>(D, ds, X, xs, rows, acc, as, i, c); break;
+      case 5: outerTile<5>(Drow, Xrow, rows, acc, as, i, c); break;
+      case 4: outerTile<4>(Drow, Xrow, rows, acc, as, i, c); break;
+      case 3: outerTile<3>(Drow, Xrow, rows, acc, as, i, c); break;
+      case 2: outerTile<2>(Drow, Xrow, rows, acc, as, i, c); break;
+      case 1: outerTile<1>(Drow, Xrow, rows, acc, as, i, c); break;
       default: break;
     }
   }
+}
+
+inline void accumulateOuter(const float* D, int ds, int nI, const float* X, int xs, int ncols, int rows, float* acc, int as) {
+  accumulateOuterBy([=](int r) { return D + size_t(r) * ds; }, nI, [=](int r) { return X + size_t(r) * xs; }, ncols, rows, acc, as);
+}
+
+// The same over rows given by pointers: acc[i, c] += Σ_r D[r][i] · X[r][c].
+inline void accumulateOuterRows(const float* const* D, int nI, const float* const* X, int ncols, int rows, float* acc, int as) {
+  accumulateOuterBy([=](int r) { return D[r]; }, nI, [=](int r) { return X[r]; }, ncols, rows, acc, as);
 }
 
 inline int padded(int n) { return (n + NR - 1) / NR * NR; }

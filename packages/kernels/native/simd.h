@@ -156,6 +156,8 @@ inline v8 tanh8(v8 x) {
   return out;
 }
 
+inline v8 sigmoid8(v8 x) { return splat(1.f) / (splat(1.f) + exp8(-x)); }
+
 // out[i] = tanh(a[i] + z[i]) for a row of any length.
 inline void tanh_row(const float* a, const float* z, float* out, int n) {
   int i = 0;

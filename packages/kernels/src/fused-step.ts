@@ -136,8 +136,12 @@ function project(spec: FusedStepSpec, inp: FusedStepInputs, row: number, z: Floa
   }
 }
 
+/** What the readout and loss of a fused op read: the shapes and the readout's parameters and targets (the LSTM loss shares them). */
+export type ReadoutSpec = Pick<FusedStepSpec, 'T' | 'B' | 'n' | 'classes' | 'relu' | 'lastOnly'>;
+export type ReadoutInputs = Pick<FusedStepInputs, 'V' | 'c' | 'targets'>;
+
 /** Cross-entropy of one row from h; with g, also g = (softmax − onehot)·scale. a receives f(h). */
-function readoutRow(spec: FusedStepSpec, inp: FusedStepInputs, h: Float32Array, ho: number, a: Float32Array, y: Float64Array, target: number, g: Float64Array | null, scale: number): number {
+export function readoutRow(spec: ReadoutSpec, inp: ReadoutInputs, h: Float32Array, ho: number, a: Float32Array, y: Float64Array, target: number, g: Float64Array | null, scale: number): number {
   const { n, classes } = spec;
   for (let i = 0; i < n; i++) a[i] = spec.relu && h[ho + i] < 0 ? 0 : h[ho + i];
   let mx = -Infinity;
@@ -187,6 +191,9 @@ function forwardJs(spec: FusedStepSpec, inp: FusedStepInputs, hLast: Float32Arra
   return loss / (spec.lastOnly ? B : T * B);
 }
 
+/** The readout's gradient sums (Float64) and per-row scratch: f(h), δ, the logits and ∂ℓ/∂y. */
+export type ReadoutBuffers = Pick<JsBackwardBuffers, 'a' | 'd' | 'y' | 'gq' | 'dV' | 'dc'>;
+
 /** The gradient sums both JS backwards accumulate (Float64, as the native ones) and their per-row scratch. */
 interface JsBackwardBuffers {
   a: Float32Array;
@@ -215,7 +222,7 @@ function jsBackwardBuffers(spec: FusedStepSpec): JsBackwardBuffers {
 
 /** buf.d = dL/dh_t for row (t, b): the carry from step t + 1 plus, where the readout reads step t,
  *  Vᵀ ∂ℓ/∂y through the readout's ReLU; adds to dV and dc. h_t is at h[ho…], the carry at carry[o…]. */
-function readoutBackwardRow(spec: FusedStepSpec, inp: FusedStepInputs, buf: JsBackwardBuffers, h: Float32Array, ho: number, carry: Float32Array, o: number, t: number, b: number, scale: number): void {
+export function readoutBackwardRow(spec: ReadoutSpec, inp: ReadoutInputs, buf: ReadoutBuffers, h: Float32Array, ho: number, carry: Float32Array, o: number, t: number, b: number, scale: number): void {
   const { T, B, n, classes } = spec;
   const { a, d, y, gq, dV, dc } = buf;
   if (!spec.lastOnly || t === T - 1) {

@@ -19,5 +19,7 @@ export { affineRows, affineForward, affineBackward, readoutCrossEntropy } from '
 export type { AffineRowsOptions, AffineSpec, AffineGradients } from './affine.js';
 export { hadamardRnnLoss, denseRnnLoss, fusedStepForward, fusedStepBackward } from './fused-step.js';
 export type { HadamardRnnLossOptions, DenseRnnLossOptions, FusedStepSpec, FusedStepInputs, FusedStepGradients } from './fused-step.js';
+export { lstmRnnLoss, lstmLossForward, lstmLossBackward } from './lstm-loss.js';
+export type { LstmRnnLossOptions, LstmLossSpec, LstmLossInputs, LstmLossGradients } from './lstm-loss.js';
 export { nativeInference } from './inference.js';
 export type { InferenceImplementation, IntegerHadamRnnArgs, IntegerOrnnArgs, FloatHadamRnnArgs } from './inference.js';

@@ -134,6 +134,23 @@ function runAll(nat: NativeLoad, threads: number): Map<string, Float32Array | nu
     nat.fusedStep!.backward(spec, inp, hLast, anchors, 1, g, threads);
     Object.entries({ hLast, anchors, ...g }).forEach(([k, v]) => out.set(`fused dense ${k}`, v));
   }
+  {
+    // The LSTM loss with checkpointed BPTT (float inputs, T not a multiple of the segment).
+    const spec = { T: 10, B: 3, n: 12, k: 6, classes: 5, relu: true, checkpointEvery: 3, lastOnly: false, indexInputs: false };
+    const inp = {
+      x: normal(spec.T * spec.B * spec.k, 'lstmLoss/x'), Wx: normal(spec.k * 4 * spec.n, 'lstmLoss/Wx', 0.5), b: normal(4 * spec.n, 'lstmLoss/b'), Wh: normal(spec.n * 4 * spec.n, 'lstmLoss/Wh', 0.3),
+      h0: normal(spec.B * spec.n, 'lstmLoss/h0'), c0: normal(spec.B * spec.n, 'lstmLoss/c0'), V: normal(spec.n * spec.classes, 'lstmLoss/V'), c: normal(spec.classes, 'lstmLoss/c'),
+      targets: Int32Array.from({ length: spec.T * spec.B }, (_, i) => (i * 3) % spec.classes),
+    };
+    const checkpoints = new Float32Array(Math.floor(spec.T / spec.checkpointEvery) * spec.B * 2 * spec.n);
+    out.set('lstm loss', nat.lstmLoss!.forward(spec, inp, checkpoints, threads));
+    const g = {
+      dWx: new Float32Array(inp.Wx.length), db: new Float32Array(inp.b.length), dWh: new Float32Array(inp.Wh.length), dh0: new Float32Array(spec.B * spec.n), dc0: new Float32Array(spec.B * spec.n),
+      dV: new Float32Array(inp.V.length), dc: new Float32Array(spec.classes),
+    };
+    nat.lstmLoss!.backward(spec, inp, checkpoints, 1, g, threads);
+    Object.entries({ checkpoints, ...g }).forEach(([k, v]) => out.set(`lstm loss ${k}`, v));
+  }
   return out;
 }
 

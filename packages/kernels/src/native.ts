@@ -14,6 +14,7 @@ import type { AffineImplementation } from './affine.js';
 import type { ReversibleImplementation } from './scan-reversible.js';
 import type { FusedStepImplementation, FusedStepSpec } from './fused-step.js';
 import type { InferenceImplementation } from './inference.js';
+import type { LstmLossImplementation, LstmLossSpec } from './lstm-loss.js';
 import { setting } from '@orthoquant/runtime';
 
 /** The functions the addon exports (native/binding.cc lists them; each op's source has its binding). */
@@ -39,6 +40,17 @@ interface Addon {
     x: Float32Array | Int32Array, U: Float32Array, b: Float32Array, s: Float32Array, h0: Float32Array | null, V: Float32Array, c: Float32Array, targets: Int32Array,
     hLast: Float32Array, anchors: Float32Array | null, dy: number,
     dU: Float32Array, db: Float32Array, ds: Float32Array, dh0: Float32Array | null, dV: Float32Array, dc: Float32Array, p: number, hp: Int8Array | null,
+  ): void;
+  lstmLossForward(
+    T: number, B: number, n: number, k: number, classes: number, flags: number, checkpointEvery: number, threads: number,
+    x: Float32Array | Int32Array, Wx: Float32Array, b: Float32Array, Wh: Float32Array, h0: Float32Array | null, c0: Float32Array | null, V: Float32Array, c: Float32Array, targets: Int32Array,
+    checkpoints: Float32Array | null,
+  ): number;
+  lstmLossBackward(
+    T: number, B: number, n: number, k: number, classes: number, flags: number, checkpointEvery: number, threads: number,
+    x: Float32Array | Int32Array, Wx: Float32Array, b: Float32Array, Wh: Float32Array, h0: Float32Array | null, c0: Float32Array | null, V: Float32Array, c: Float32Array, targets: Int32Array,
+    checkpoints: Float32Array | null, dy: number,
+    dWx: Float32Array, db: Float32Array, dWh: Float32Array, dh0: Float32Array | null, dc0: Float32Array | null, dV: Float32Array, dc: Float32Array,
   ): void;
   info(): { simd: string; hardwareThreads: number; compiler: string; cpuAvx2Fma?: boolean; denseAvx512?: boolean };
   affineForward(N: number, k: number, m: number, relu: number, threads: number, x: Float32Array, w: Float32Array, c: Float32Array, y: Float32Array): void;
@@ -100,6 +112,8 @@ export interface NativeLoad {
   reversible: ReversibleImplementation | null;
   /** The whole HadamRNN training loss (fused-step.ts); null when the addon is absent. */
   fusedStep: FusedStepImplementation | null;
+  /** The whole LSTM training loss (lstm-loss.ts); null when the addon is absent. */
+  lstmLoss: LstmLossImplementation | null;
   /** Integer and float inference engines (inference.ts); null when the addon is absent. */
   inference: InferenceImplementation | null;
   /** The build that was loaded (null when none). */
@@ -145,7 +159,7 @@ export function loadNativeIsa(isa: Isa): NativeLoad {
 }
 
 function absent(reason: string): NativeLoad {
-  return { impl: null, lstm: null, affine: null, reversible: null, fusedStep: null, inference: null, isa: null, simd: 'none', denseAvx512: false, hardwareThreads: 1, reason };
+  return { impl: null, lstm: null, affine: null, reversible: null, fusedStep: null, lstmLoss: null, inference: null, isa: null, simd: 'none', denseAvx512: false, hardwareThreads: 1, reason };
 }
 
 function choose(): NativeLoad {
@@ -254,6 +268,18 @@ function tryLoad(path: string, isa: Isa): NativeLoad {
       addon.fusedStepBackward(...head(spec), threads, inp.x, inp.U, inp.b, inp.s, inp.h0, inp.V, inp.c, inp.targets, hLast, anchors, dy, g.dU, g.db, g.ds, g.dh0, g.dV, g.dc, ...order(spec));
     },
   };
+  // flags: 1 ReLU readout, 2 last-step readout, 4 index inputs (native/lstm-loss.cc FLAG_*).
+  const lstmHead = (spec: LstmLossSpec) =>
+    [spec.T, spec.B, spec.n, spec.k, spec.classes, (spec.relu ? 1 : 0) | (spec.lastOnly ? 2 : 0) | (spec.indexInputs ? 4 : 0), spec.checkpointEvery] as const;
+  const lstmLoss: LstmLossImplementation = {
+    name: 'native',
+    forward(spec, inp, checkpoints, threads) {
+      return addon.lstmLossForward(...lstmHead(spec), threads, inp.x, inp.Wx, inp.b, inp.Wh, inp.h0, inp.c0, inp.V, inp.c, inp.targets, checkpoints);
+    },
+    backward(spec, inp, checkpoints, dy, g, threads) {
+      addon.lstmLossBackward(...lstmHead(spec), threads, inp.x, inp.Wx, inp.b, inp.Wh, inp.h0, inp.c0, inp.V, inp.c, inp.targets, checkpoints, dy, g.dWx, g.db, g.dWh, g.dh0, g.dc0, g.dV, g.dc);
+    },
+  };
   const b = (v: boolean) => (v ? 1 : 0);
   const inference: InferenceImplementation = {
     simd: info.simd,
@@ -271,5 +297,5 @@ function tryLoad(path: string, isa: Isa): NativeLoad {
     floatHadamRnn: (a) =>
       addon.floatHadamRnn(a.T, a.B, a.n, a.blockSize, a.inputSize, a.outputSize, b(a.relu), b(a.readoutRelu), b(a.manyToMany), a.x, a.U, a.b, a.scaledSigns, a.V, a.c, a.h, a.logits),
   };
-  return { impl, lstm, affine, reversible, fusedStep, inference, isa, simd: info.simd, denseAvx512: info.denseAvx512 === true, hardwareThreads: info.hardwareThreads };
+  return { impl, lstm, affine, reversible, fusedStep, lstmLoss, inference, isa, simd: info.simd, denseAvx512: info.denseAvx512 === true, hardwareThreads: info.hardwareThreads };
 }

@@ -6,6 +6,7 @@
 import { tf, InputError, setting } from '@orthoquant/runtime';
 import type { Rng } from '@orthoquant/runtime';
 import { affineRows as fusedAffineRows, readoutCrossEntropy } from '@orthoquant/kernels';
+import { orthogonalityError } from '@orthoquant/orthogonal';
 import { glorotUniform } from './init.js';
 import { quantizeSte } from './quant.js';
 import type {
@@ -356,6 +357,15 @@ export function setFusedDense(on: boolean | null): void {
 }
 
 /**
+ * Whether the LSTM trains through `lstmRnnLoss` (the whole loss as one op, checkpointed BPTT: no
+ * T·B·4n activation kept): `ORTHOQUANT_FUSED_LSTM=1` (default) and `fusedStep()`;
+ * `ORTHOQUANT_FUSED_LSTM=0` selects projection, `lstmScan` and the fused readout loss.
+ */
+export function fusedLstm(): boolean {
+  return fusedStep() && setting('fusedLstm');
+}
+
+/**
  * Whether the input projection and the readout run as the fused `affineRows` kernel (default)
  * or as the tfjs compositions `inputProjection` / `affineRows` below (`ORTHOQUANT_FUSED_ROWS=0`:
  * the reference, and the fallback should the fused kernel misbehave).
@@ -523,19 +533,11 @@ export function embeddingLookup(E: tf.Tensor2D, ids: tf.Tensor1D, paddingIdx: nu
   return op(E) as tf.Tensor2D;
 }
 
-/** Dense W as a Float32Array and ‖WᵀW − I‖_max and the fraction of zeros. */
+/** Dense W as a Float32Array and ‖WᵀW − I‖_max (orthogonal's `orthogonalityError`) and the fraction of zeros. */
 export function matrixDiagnostics(w: Float32Array, n: number): { orthogonalityError: number; zeroFraction: number } {
-  let err = 0;
-  for (let i = 0; i < n; i++) {
-    for (let j = i; j < n; j++) {
-      let s = 0;
-      for (let k = 0; k < n; k++) s += w[k * n + i] * w[k * n + j];
-      err = Math.max(err, Math.abs(s - (i === j ? 1 : 0)));
-    }
-  }
   let zeros = 0;
   for (let i = 0; i < w.length; i++) if (w[i] === 0) zeros++;
-  return { orthogonalityError: err, zeroFraction: zeros / w.length };
+  return { orthogonalityError: orthogonalityError(w, n), zeroFraction: zeros / w.length };
 }
 
 export function namedFromTensor(t: tf.Tensor): { shape: number[]; data: Float32Array } {

@@ -10,8 +10,10 @@
  *   `h_t = (ζ(1 − z_t) + ν) h̃_t + z_t h_{t−1}`, ζ = sigmoid(ζ̂) (ζ̂ = 1), ν = sigmoid(ν̂) (ν̂ = −4).
  * - Readout `ŷ = h V + c` (linear), every step or the last one.
  *
- * LSTM runs as one fused `lstmScan` (input projection for all steps as one matmul before it,
- * the readout as one matmul after it); its final cell state, needed only when the state is
+ * LSTM trains through `lstmRnnLoss` (the whole loss as one op with checkpointed BPTT; float or
+ * one-hot inputs, `ORTHOQUANT_FUSED_LSTM=0` to disable); otherwise, and for inference, it runs
+ * as one fused `lstmScan` (input projection for all steps as one matmul before it, the readout
+ * as one matmul after it); its final cell state, needed only when the state is
  * carried (PTB), is recovered in closed form by `lstmFinalCell` (batched ops, no time loop).
  * FastRNN/FastGRNN have no fused kernel (their state is not an LSTM cell nor a dense-scan
  * state): their time loop is one small group of tfjs ops per step (input projections for all
@@ -20,8 +22,8 @@
  */
 import { tf } from '@orthoquant/runtime';
 import type { Rng } from '@orthoquant/runtime';
-import { lstmScan } from '@orthoquant/kernels';
-import { BaseModel, lastStep, namedFromTensor } from './base.js';
+import { lstmRnnLoss, lstmScan } from '@orthoquant/kernels';
+import { BaseModel, fusedLstm, lastStep, namedFromTensor } from './base.js';
 import { randomOrthogonal } from '@orthoquant/orthogonal';
 import type { BaselineConfig, ModelDiagnostics, ModelIO, ModelState, NamedWeights, QuantizationInfo } from './types.js';
 
@@ -98,6 +100,22 @@ export class Lstm extends BaselineModel {
 
   protected run(x: tf.Tensor, state: ModelState | null | undefined, wantState: boolean): { logits: tf.Tensor; state: ModelState } {
     return tf.tidy(() => {
+      // The training loss as one op (`fusedLstm`: ORTHOQUANT_FUSED_LSTM, default on): projection
+      // (a gather for hot indices), LSTM, readout and cross-entropy with checkpointed BPTT
+      // (@orthoquant/kernels lstmRnnLoss): nothing of size T·B·n is kept. Not for token inputs
+      // (the embedding's gradient) nor when the final state is wanted.
+      const hotIndices = x.rank === 2 && x.dtype === 'int32';
+      const fusable = !wantState && this.io.vocabSize === undefined && (x.rank === 3 || hotIndices) && fusedLstm();
+      const targets = fusable ? this.claimLossTargets() : null;
+      if (targets) {
+        const [T, B] = x.shape;
+        const loss = lstmRnnLoss(
+          (hotIndices || x.dtype === 'float32' ? x : x.toFloat()) as tf.Tensor3D | tf.Tensor2D, this.m('Wx'), this.v('b') as tf.Tensor1D, this.m('Wh'),
+          (state?.[0] ?? null) as tf.Tensor2D | null, (state?.[1] ?? null) as tf.Tensor2D | null, this.m('V'), this.v('c') as tf.Tensor1D,
+          (this.readout === 'last' ? targets.reshape([B]) : targets.reshape([T, B])) as tf.Tensor2D | tf.Tensor1D,
+        );
+        return { logits: loss, state: [] };
+      }
       const Zx = this.projectInputs(x, this.m('Wx'), this.v('b') as tf.Tensor1D);
       const Wh = this.m('Wh'); // [n, 4n]: a = h Wh; the kernel takes W_hh = Whᵀ [4n, n]
       const h0 = state?.[0] ?? null;

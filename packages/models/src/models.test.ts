@@ -1,6 +1,6 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf, createRng } from '@orthoquant/runtime';
+import { tf, createRng, setEnvSetting } from '@orthoquant/runtime';
 import { testBackend, expectArraysClose, expectNoLeaks, relativeError } from '@orthoquant/runtime/testing';
 import { createModel, quantizeWeightsPostTraining } from './index.js';
 import { affineRows, embeddingLookup, inputProjection } from './base.js';
@@ -416,6 +416,53 @@ describe('LSTM: the fused scan equals the per-step reference', () => {
             }
           }, `${label} fused vs per-step`);
           tf.dispose([x, wy, wh, wc, ...(s0 ?? [])]);
+          model.dispose();
+        });
+      }
+    }
+  }
+});
+
+describe('LSTM training loss: the one-op lstmRnnLoss equals the composed path (ORTHOQUANT_FUSED_LSTM=0)', () => {
+  const T = 9;
+  const B = 3;
+  const D = TINY_IO.inputSize;
+  const O = TINY_IO.outputSize;
+  for (const { label, config } of tinyConfigs().filter((c) => c.config.type === 'lstm')) {
+    for (const readout of ['many-to-many', 'last'] as const) {
+      for (const hot of [false, true]) {
+        it(`${label}, readout ${readout}, ${hot ? 'hot-index' : 'float'} inputs: loss and every gradient agree; no leaks`, async () => {
+          const model = createModel({ ...config, readout } as ModelConfig, TINY_IO, 5);
+          const idx = tf.tensor2d(Array.from({ length: T * B }, (_, i) => (i * 7) % D), [T, B], 'int32');
+          const x = hot ? idx : randomInputs(T, B, D, 4);
+          const y = readout === 'last' ? tf.tensor1d(Array.from({ length: B }, (_, i) => i % O), 'int32') : tf.tensor2d(Array.from({ length: T * B }, (_, i) => (i * 5) % O), [T, B], 'int32');
+          const vars = model.trainableVariables().other;
+          /** The loss, every gradient and the kernels that ran, on one path. */
+          const run = async (fused: boolean) => {
+            setEnvSetting('fusedLstm', fused ? '1' : '0');
+            try {
+              let loss = 0;
+              const grads: Record<string, Float32Array> = {};
+              const info = await tf.profile(() => {
+                const g = tf.variableGrads(() => model.trainingLoss!(x, y)!.loss, vars);
+                loss = g.value.dataSync()[0];
+                for (const v of vars) grads[v.name] = g.grads[v.name].dataSync() as Float32Array;
+                tf.dispose([g.value, ...Object.values(g.grads)]);
+              });
+              return { loss, grads, kernels: info.kernelNames };
+            } finally {
+              setEnvSetting('fusedLstm', undefined);
+            }
+          };
+          const ref = await run(false);
+          const got = await expectNoLeaks(() => run(true), `${label}: lstmRnnLoss path`);
+          assert.ok(got.kernels.includes('OrthoquantLstmLoss') && !ref.kernels.includes('OrthoquantLstmLoss'), `the fused path ran lstmRnnLoss: ${got.kernels.join(', ')}`);
+          assert.ok(Math.abs(got.loss - ref.loss) < 1e-5 * ref.loss, `loss ${got.loss} vs ${ref.loss}`);
+          for (const v of vars) {
+            const e = relativeError(got.grads[v.name], ref.grads[v.name]);
+            assert.ok(e <= 1e-4, `${label}: gradient of ${v.name} relative error ${e.toExponential(2)}`);
+          }
+          tf.dispose([idx, x, y]);
           model.dispose();
         });
       }

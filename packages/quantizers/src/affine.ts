@@ -3,6 +3,7 @@ import { clamp, roundHalfEven } from './rounding.js';
 import { withSte } from './ste.js';
 import type { SteKind } from './ste.js';
 import { checkBits, checkSte } from './validate.js';
+import { uniformRange } from './uniform.js';
 
 /** Parameters of an asymmetric (affine) b-bit quantizer: real = scale · (code − zeroPoint). */
 export interface AffineParams {
@@ -33,8 +34,7 @@ export function affineParams(min: number, max: number, bits: number): AffinePara
   }
   const lo = Math.min(min, 0);
   const hi = Math.max(max, 0);
-  const qmin = -(2 ** (bits - 1));
-  const qmax = 2 ** (bits - 1) - 1;
+  const { qmin, qmax } = uniformRange(bits);
   if (hi === lo) return { bits, scale: 1, zeroPoint: 0 };
   const scale = Math.fround((hi - lo) / (qmax - qmin));
   const zeroPoint = clamp(roundHalfEven(qmin - lo / scale), qmin, qmax);
@@ -53,8 +53,7 @@ interface ResolvedAffine {
 export function checkAffine(p: AffineParams & { ste?: SteKind }, where: string): ResolvedAffine {
   if (p === null || typeof p !== 'object') throw new Error(`${where}: options must be an object with bits, scale and zeroPoint, got ${String(p)}`);
   checkBits(p.bits, where);
-  const qmin = -(2 ** (p.bits - 1));
-  const qmax = 2 ** (p.bits - 1) - 1;
+  const { qmin, qmax } = uniformRange(p.bits);
   if (!(typeof p.scale === 'number' && Number.isFinite(p.scale) && p.scale > 0)) throw new Error(`${where}: scale must be a finite number > 0, got ${String(p.scale)}`);
   if (!Number.isInteger(p.zeroPoint) || p.zeroPoint < qmin || p.zeroPoint > qmax) {
     throw new Error(`${where}: zeroPoint must be an integer in ${qmin}..${qmax}, got ${String(p.zeroPoint)}`);

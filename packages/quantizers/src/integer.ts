@@ -1,6 +1,6 @@
 import { clamp, roundHalfEven } from './rounding.js';
 import { checkShape, checkBits } from './validate.js';
-import { uniformAlpha } from './uniform.js';
+import { uniformAlpha, uniformRange } from './uniform.js';
 import type { UniformOptions } from './uniform.js';
 
 /** The smallest signed integer array holding b-bit codes. */
@@ -40,8 +40,7 @@ export function integerArrayFor(bits: number, length: number): IntegerArray {
 export function toIntegerCodes(values: Float32Array, options: IntegerCodeOptions): IntegerCodes {
   const { bits, scale, zeroPoint = 0 } = options ?? ({} as IntegerCodeOptions);
   checkBits(bits, 'toIntegerCodes', 32);
-  const qmin = -(2 ** (bits - 1));
-  const qmax = 2 ** (bits - 1) - 1;
+  const { qmin, qmax } = uniformRange(bits);
   if (!(typeof scale === 'number' && Number.isFinite(scale) && scale >= 0)) throw new Error(`toIntegerCodes: scale must be a finite number ≥ 0, got ${String(scale)}`);
   if (!Number.isInteger(zeroPoint) || zeroPoint < qmin || zeroPoint > qmax) {
     throw new Error(`toIntegerCodes: zeroPoint must be an integer in ${qmin}..${qmax}, got ${String(zeroPoint)}`);

@@ -50,7 +50,7 @@ function resolve(options: UniformOptions, where: string, rank: number): Resolved
   checkSte(ste, where);
   const ax = axis === undefined ? undefined : normaliseAxis(axis, rank, where);
   checkScale(scale, where, ax !== undefined);
-  return { bits, scale, ste, axis: ax, qmin: -(2 ** (bits - 1)), qmax: 2 ** (bits - 1) - 1 };
+  return { bits, scale, ste, axis: ax, ...uniformRange(bits) };
 }
 
 function checkScale(scale: ScaleChoice, where: string, perChannel: boolean): void {

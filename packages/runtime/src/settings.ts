@@ -196,6 +196,13 @@ export const SETTINGS = {
     usedBy: 'models',
     doc: 'dense ORNN/QORNN (σ linear, ReLU or tanh) train through the one-op `denseRnnLoss` with checkpointed BPTT, which keeps no T·B·n tensor and, with its blocked products, is also the faster path (copy n = 128 and pMNIST n = 512): `auto` and `1` always, `0` never (the composed ops). Default `auto`.',
   }),
+  fusedLstm: def<boolean>({
+    env: 'ORTHOQUANT_FUSED_LSTM',
+    fallback: true,
+    parse: flag,
+    usedBy: 'models',
+    doc: '`0`: the LSTM trains through projection, `lstmScan` and readout loss (every T·B·4n activation kept) instead of the one-op `lstmRnnLoss` with checkpointed BPTT; with `ORTHOQUANT_FUSED_STEP=0` too. Default `1`.',
+  }),
   fusedRows: def<boolean>({
     env: 'ORTHOQUANT_FUSED_ROWS',
     fallback: true,

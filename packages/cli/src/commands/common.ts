@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { InputError, isInputError } from '@orthoquant/runtime';
 import { createTask } from '@orthoquant/tasks';
 import type { ConfigRecord, CreateTaskOptions, Task } from '@orthoquant/tasks';
+import { openStore, getTrial } from '@orthoquant/store';
 import type { GlobalArgs } from '../cli.js';
 
 /** Handlers report their exit code through the parsed arguments (see cli.ts). */
@@ -15,6 +16,18 @@ export function existingDb(args: GlobalArgs): string {
     throw new InputError(`no experiment store at '${args.db}' (run a sweep first, or pass --db FILE / ORTHOQUANT_DB)`, '--db');
   }
   return args.db;
+}
+
+/** A recorded trial by id (all digits) or config hash prefix, read from the existing store; a miss is bad input naming the reference. */
+export function recordedTrial(args: GlobalArgs, ref: string): ReturnType<typeof getTrial> {
+  const store = openStore(existingDb(args), { readonly: true });
+  try {
+    return getTrial(store, /^\d+$/.test(ref) ? Number(ref) : ref);
+  } catch (e) {
+    throw new InputError((e as Error).message, `run '${ref}'`);
+  } finally {
+    store.close();
+  }
 }
 
 /** Print rows as an aligned text table (stdout). */

@@ -3,12 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { InputError } from '@orthoquant/runtime';
-import { openStore, getTrial } from '@orthoquant/store';
 import { compileDemo, findCompiler, generateC, measureCodeBytes, readIntegerModel, runCompiled, writeGenerated } from '@orthoquant/integer';
 import type { IntegerEngine, IntegerModel, IntegerModelFile } from '@orthoquant/integer';
 import { withExamples } from './examples.js';
 import type { GlobalArgs } from '../cli.js';
-import { existingDb, setExitCode } from './common.js';
+import { recordedTrial, setExitCode } from './common.js';
 import { EXIT } from '../exit.js';
 
 interface ExportCArgs extends GlobalArgs {
@@ -37,15 +36,7 @@ function resolveModel(args: ExportCArgs): { file: IntegerModelFile; path: string
     if (existsSync(args.model) && !statSync(args.model).isFile()) throw new InputError('expected an integer model file (.oqint), got a directory', args.model);
     return { file: readIntegerModel(args.model), path: args.model, source: args.model };
   }
-  const store = openStore(existingDb(args), { readonly: true });
-  let trial;
-  try {
-    trial = getTrial(store, /^\d+$/.test(args.model) ? Number(args.model) : args.model);
-  } catch (e) {
-    throw new InputError((e as Error).message, `run '${args.model}'`);
-  } finally {
-    store.close();
-  }
+  const trial = recordedTrial(args, args.model);
   const where = `run ${trial.id}`;
   const models = trial.artifacts.filter((a) => a.kind === 'model').sort((a, b) => a.createdAt - b.createdAt);
   const present = models.filter((a) => existsSync(a.path));

@@ -1,13 +1,12 @@
 import { existsSync, statSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { initBackend, InputError, isInputError, log } from '@orthoquant/runtime';
-import { openStore, getTrial } from '@orthoquant/store';
 import { parsePtqSettings } from '@orthoquant/integer';
 import type { PtqSettings } from '@orthoquant/integer';
 import { integerStage, loadTrainedModel, parseTrialConfig } from '@orthoquant/train';
 import { withExamples } from './examples.js';
 import type { GlobalArgs } from '../cli.js';
-import { existingDb, printTable, fmtNumber, setExitCode, taskFromConfig } from './common.js';
+import { recordedTrial, printTable, fmtNumber, setExitCode, taskFromConfig } from './common.js';
 import { EXIT } from '../exit.js';
 
 interface QuantizeArgs extends GlobalArgs {
@@ -56,15 +55,7 @@ export const quantizeCommand: CommandModule<GlobalArgs, QuantizeArgs> = {
     const settings = settingsFromFlags(args);
     if (args.limit !== undefined && !(Number.isInteger(args.limit) && args.limit >= 1)) throw new InputError(`expected an integer ≥ 1, got ${args.limit}`, '--limit');
     if (!(Number.isInteger(args.batchSize) && args.batchSize >= 1)) throw new InputError(`expected an integer ≥ 1, got ${args.batchSize}`, '--batch-size');
-    const store = openStore(existingDb(args), { readonly: true });
-    let trial;
-    try {
-      trial = getTrial(store, /^\d+$/.test(args.run) ? Number(args.run) : args.run);
-    } catch (e) {
-      throw new InputError((e as Error).message, `run '${args.run}'`);
-    } finally {
-      store.close();
-    }
+    const trial = recordedTrial(args, args.run);
     const where = `run ${trial.id}`;
     const config = parseTrialConfig(trial.config, where);
     const checkpoints = trial.artifacts.filter((a) => a.kind === 'checkpoint').sort((a, b) => (a.step ?? -1) - (b.step ?? -1) || a.createdAt - b.createdAt);
