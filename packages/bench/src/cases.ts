@@ -1,7 +1,9 @@
 /**
  * The cases of issue 13 (and the inference, sweep and floor cases before it) and how one case
  * runs inside its own child process.
- * Each runner returns the timings; the parent adds the process's peak RSS.
+ * Each runner returns the timings; the parent adds the process's peak RSS. The integer engines
+ * and the sweep (store, SQLite, queue) are imported by the cases that use them only: a training
+ * case's peak RSS is then that of a training process, not of every package at once.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,11 +13,7 @@ import { tf, initBackend, createRng } from '@orthoquant/runtime';
 import { timeTrainingSteps } from '@orthoquant/train';
 import { bytesKeptForBackwardInChild } from './kept.js';
 import { kernelInfo } from '@orthoquant/kernels';
-import { calibrate, exportInteger, floatForward, floatForwardNative, integerEngineInfo, runInteger, setIntegerEngine } from '@orthoquant/integer';
 import type { FloatModel } from '@orthoquant/integer';
-import { randomHadamRnn, randomOrnn } from '@orthoquant/integer/testing';
-import { parseSweepText, runSweep } from '@orthoquant/sweep';
-import { FAKE_TRAINER } from '@orthoquant/sweep/testing';
 import type { CaseGroup, CaseResult, KernelRecord, Shape } from './report.js';
 import { median } from './stats.js';
 
@@ -190,6 +188,8 @@ function inferenceCase(kind: 'hadamrnn' | 'dense', engine: InferenceEngine, actB
     label: `${number === 'float' ? 'float' : 'integer-only'} ${kind === 'hadamrnn' ? 'HadamRNN' : 'dense ORNN'}, ${where === 'js' ? 'JS' : 'native'} engine${width ? `, ${width}-bit activations` : ''}`,
     shape,
     async run(ctx) {
+      const { calibrate, exportInteger, floatForward, floatForwardNative, integerEngineInfo, runInteger, setIntegerEngine } = await import('@orthoquant/integer');
+      const { randomHadamRnn, randomOrnn } = await import('@orthoquant/integer/testing');
       const s = shape(ctx.quick);
       const D = 10;
       const base = { n: s.n, inputSize: D, outputSize: 9, readout: 'many-to-many' as const, seed: 'bench' };
@@ -258,6 +258,8 @@ function sweepCase(workers: number): BenchCase {
     label: `sweep, ${workers} worker${workers > 1 ? 's' : ''}, ${TRIALS} trials`,
     shape: (q) => (q ? { n: 8, B: 8, T: 10 } : { n: 32, B: 32, T: 50 }),
     async run(ctx) {
+      const { parseSweepText, runSweep } = await import('@orthoquant/sweep');
+      const { FAKE_TRAINER } = await import('@orthoquant/sweep/testing');
       const real = !ctx.quick;
       const yaml = real
         ? `name: bench-sweep
@@ -332,7 +334,7 @@ export const CASES: BenchCase[] = [
   {
     name: 'baseline',
     group: 'baseline',
-    label: 'node process with every bench import loaded and the tfjs backend initialised, no work',
+    label: 'node process with a training case\'s imports loaded (runtime, kernels, models, tasks, train) and the tfjs backend initialised, no work',
     shape: () => ({ n: 0, B: 0, T: 0 }),
     async run() {
       await initBackend();

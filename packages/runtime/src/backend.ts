@@ -9,7 +9,7 @@
  * On wasm, the MatMul gradient is re-registered so that backward products use explicit
  * transposes instead of the transpose flags (wasm's transposed MatMul is far slower).
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf, requireBundle } from './tf.js';
 import { log } from './log.js';
 import { BACKEND_CHOICES, parseChoice, setting, type BackendChoice } from './settings.js';
 
@@ -91,12 +91,12 @@ async function activate(choice: Exclude<BackendChoice, 'auto'>): Promise<string>
   if (choice === 'gpu' || choice === 'node') {
     const pkg = NODE_PACKAGES[choice];
     // A variable module name keeps bundlers and tsc from resolving the optional package.
-    await import(/* optional */ pkg as string);
+    requireBundle(pkg);
     if (!(await tf.setBackend('tensorflow'))) throw new Error(`${pkg} loaded but the 'tensorflow' backend did not initialise`);
     return 'tensorflow';
   }
   if (choice === 'wasm') {
-    await import('@tensorflow/tfjs-backend-wasm');
+    requireBundle('@tensorflow/tfjs-backend-wasm');
     if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialise');
     await tf.ready();
     registerFastMatMulGradient();

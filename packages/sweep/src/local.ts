@@ -16,7 +16,7 @@ import { availableParallelism, hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { childEnv, InputError } from '@orthoquant/runtime';
-import { abandonTrial, findStale, isStoreFault, releaseTrial, requeueStale, runningTrials, type ProvenanceInput, type SweepStatus } from '@orthoquant/store';
+import { abandonTrial, findStale, isStoreFault, releaseTrial, requeueStale, runningTrials, type ProvenanceInput } from '@orthoquant/store';
 import type { SweepSession } from './session.js';
 import type { CoordinatorMessage, WorkerArgs, WorkerMessage } from './local-worker.js';
 
@@ -187,39 +187,26 @@ export class LocalExecutor {
     }
   }
 
-  private emitNow(event: NonNullable<Parameters<SweepSession['emit']>[0]>, status?: SweepStatus): void {
-    this.s.emit(event, status ?? this.s.status());
-  }
-
   private onMessage(w: Spawned, m: WorkerMessage): void {
     const s = this.s;
     switch (m.type) {
       case 'ready':
         w.ready = true;
         break;
-      case 'claimed': {
+      case 'claimed':
         w.current = m.trialId;
-        const label = s.labelOf(m.trialId, m.hash);
-        s.claimed(m.trialId, { label, pid: w.pid, attempt: m.attempt });
-        s.log.info({ trialId: m.trialId, pid: w.pid, attempt: m.attempt }, `trial ${m.trialId} started: ${label}`);
-        this.emitNow({ type: 'claimed', trialId: m.trialId, label });
+        s.started(m.trialId, { label: s.labelOf(m.trialId, m.hash), pid: w.pid, attempt: m.attempt }, { pid: w.pid });
         break;
-      }
       case 'progress':
         s.progress(m.trialId, { step: m.step, metrics: m.metrics, totalSteps: m.totalSteps ?? null, stepsPerSecond: m.stepsPerSecond ?? null });
         break;
-      case 'finished': {
+      case 'finished':
         w.current = null;
         w.finishedAny = true;
-        const outcome = m.outcome === 'lost' ? 'requeued' : m.outcome;
-        const label = s.finished(m.trialId, outcome, m.error);
-        if (m.outcome === 'failed') {
-          s.log.error({ trialId: m.trialId, err: m.error }, `trial ${m.trialId} failed: ${label}`);
-          this.failFast();
-        } else s.log.info({ trialId: m.trialId, outcome: m.outcome }, `trial ${m.trialId} ${m.outcome}: ${label}`);
-        this.emitNow({ type: outcome, trialId: m.trialId, label, ...(m.error ? { detail: m.error } : {}) });
+        // 'lost': the trial was re-queued and claimed by another worker meanwhile
+        s.ended(m.trialId, m.outcome === 'lost' ? 'requeued' : m.outcome, { ...(m.error !== undefined ? { error: m.error } : {}), ...(m.outcome === 'lost' ? { why: 'its lease was lost' } : {}) });
+        if (m.outcome === 'failed') this.failFast();
         break;
-      }
       case 'fatal':
         w.fatal = m.error;
         if (m.storeFault) this.onStoreFault(new InputError(m.error));
@@ -259,11 +246,10 @@ export class LocalExecutor {
       }
       const how = w.killedFor ? `was killed: ${w.killedFor}` : `exited (${signal ?? `code ${code}`})`;
       const why = `worker ${w.pid} ${how}${w.stderr.trim() ? `: ${w.stderr.trim().split('\n').slice(-5).join(' | ')}` : ''}`;
-      const outcome = abandonTrial(s.store, t, why, maxAttempts);
-      s.log.warn({ trialId: t.trialId, outcome, code, signal }, `trial ${t.trialId} ${outcome === 'failed' ? 'failed' : 're-queued'}: ${why}`);
-      const label = s.finished(t.trialId, outcome === 'failed' ? 'failed' : 'requeued', `${why} (attempt ${t.attempt} of ${maxAttempts})`);
-      if (outcome === 'failed') this.failFast();
-      this.emitNow({ type: outcome === 'failed' ? 'failed' : 'requeued', trialId: t.trialId, label, detail: why });
+      if (abandonTrial(s.store, t, why, maxAttempts) === 'failed') {
+        s.ended(t.trialId, 'failed', { error: `${why} (attempt ${t.attempt} of ${maxAttempts})`, detail: why });
+        this.failFast();
+      } else s.ended(t.trialId, 'requeued', { why });
     }
   }
 

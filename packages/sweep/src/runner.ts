@@ -7,6 +7,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Logger } from '@orthoquant/runtime';
+import type { PreflightTrial } from '@orthoquant/train';
 
 export const DEFAULT_RUNNER_MODULE = '@orthoquant/sweep/ptq-runner';
 
@@ -45,11 +46,8 @@ export interface RunTrialOptions {
   keepAlive?: () => void;
 }
 
-/** A trial to check before the sweep starts, and how to name it in the error. */
-export interface PreflightTrial {
-  config: unknown;
-  label: string;
-}
+/** A trial to check before the sweep starts, and how to name it in the error (train's runner checks them). */
+export type { PreflightTrial };
 
 export interface TrialRunnerModule {
   runTrial(config: never, opts: RunTrialOptions): Promise<Record<string, number> | void>;

@@ -25,23 +25,19 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLogger } from '@orthoquant/runtime';
 import { openStore, sweepStatus as storeSweepStatus, checkpointBytes, listTrials, type Store, type SweepStatus } from '@orthoquant/store';
-import { loadSweepSpec, prepareSweep, SweepSession, type PrepareSweepOptions, type SweepProgress, type SweepResult } from './session.js';
+import { dbDir, openSession, type OpenSessionOptions, type SweepResult } from './session.js';
 import { LocalExecutor, type LocalExecutorOptions } from './local.js';
 
 export { trialEtaMs, sweepEtaMs } from './session.js';
 export type { RunningTrialProgress, SweepProgress, SweepResult } from './session.js';
 export { workerEnv } from './local.js';
 
-/** The sweep (see `PrepareSweepOptions`), the store, and how the local workers run it (see `LocalExecutorOptions`). */
-export interface RunSweepOptions extends PrepareSweepOptions, Omit<LocalExecutorOptions, 'checkpointRoot' | 'provenance'> {
+/** The sweep (see `OpenSessionOptions`), the store, and how the local workers run it (see `LocalExecutorOptions`). */
+export interface RunSweepOptions extends OpenSessionOptions, Omit<LocalExecutorOptions, 'checkpointRoot' | 'provenance'> {
   /** Database path (default: ORTHOQUANT_DB or ./orthoquant.db), or an open store. */
   dbPath?: string;
   store?: Store;
-  onProgress?: (p: SweepProgress) => void;
-  /** JSON log of the sweep (default <db dir>/logs/<sweep>.jsonl). */
-  logFile?: string;
   /** Per-trial checkpoint folders go under this (default <db dir>/runs). */
   checkpointRoot?: string;
 }
@@ -84,40 +80,22 @@ export async function runSweep(opts: RunSweepOptions): Promise<SweepResult> {
 }
 
 async function run(store: Store, opts: RunSweepOptions, started: number): Promise<SweepResult> {
-  const spec = loadSweepSpec(store, opts, 'runSweep: give a sweep file, a parsed spec, or the name of a recorded sweep');
-  const dbDir = store.path === ':memory:' ? process.cwd() : dirname(store.path);
-  const logFile = resolve(opts.logFile ?? join(dbDir, 'logs', `${spec.name}.jsonl`));
-  const checkpointRoot = resolve(opts.checkpointRoot ?? join(dbDir, 'runs'));
-  const log = (opts.logger ?? createLogger({ name: 'sweep', file: logFile })).child({ sweep: spec.name });
-
-  const prep = await prepareSweep(store, { ...opts, spec }, log, { staleAfterMs: opts.staleAfterMs ?? 60_000 });
   const exec = new LocalExecutor({
     ...opts,
-    checkpointRoot,
+    checkpointRoot: resolve(opts.checkpointRoot ?? join(dbDir(store), 'runs')),
     provenance: (() => {
       const g = gitState(dirname(here));
       return { packageVersion: packageVersion(), gitCommit: g.commit, gitDirty: g.dirty, nodeVersion: process.version, host: hostname() };
     })(),
   });
-  const session = new SweepSession(store, prep, log, { onProgress: opts.onProgress, started, logFile, workers: () => exec.workerCount() });
-  const initial = session.status();
-  log.info(
-    { total: initial.total, pending: initial.pending, done: initial.done, excluded: initial.excluded, inserted: prep.registered.inserted, reused: prep.registered.reused, retried: prep.retriedIds.size, logFile },
-    `sweep ${prep.registered.created ? 'created' : 'resumed'}: ${initial.total} trials, ${initial.done} done, ${initial.pending} to run` +
-      (prep.selection ? ` (--only '${opts.only}': ${initial.excluded} of ${initial.total + initial.excluded} trials left out)` : ''),
-  );
-
+  const session = await openSession(store, opts, { loggerName: 'sweep', started, staleAfterMs: opts.staleAfterMs ?? 60_000, workers: () => exec.workerCount() });
   await exec.run(session);
-
-  session.emit();
-  const result = session.result({
+  return session.finish({
     checkpoints: checkpointBytes(
       store,
-      listTrials(store, { sweep: spec.name, summaryKeys: [] }).map((t) => t.id),
+      listTrials(store, { sweep: session.name, summaryKeys: [] }).map((t) => t.id),
     ),
   });
-  log.info({ ...result, failures: result.failures.length }, `sweep ${result.stopped ? `stopped (${result.stopped})` : 'finished'}: ${result.done} done, ${result.failed} failed, ${result.pending} pending`);
-  return result;
 }
 
 /** Status counts of a recorded sweep, from an open store or a database path. */

@@ -7,9 +7,26 @@
  * enqueues BullMQ jobs and records what remote workers report (queue/coordinator.ts); Slurm
  * exports an array job and ingests its results (queue/slurm.ts, which prepares through here).
  */
-import type { Logger } from '@orthoquant/runtime';
-import { InputError } from '@orthoquant/runtime';
-import { getSweep, listTrials, requeueFailed, requeueStale, sweepStatus as storeSweepStatus, type Store, type SweepStatus } from '@orthoquant/store';
+import { dirname, join, resolve } from 'node:path';
+import { createLogger, InputError, type Logger } from '@orthoquant/runtime';
+import {
+  failTrial,
+  finishTrial,
+  getSweep,
+  listTrials,
+  recordArtifact,
+  recordMetrics,
+  recordProvenance,
+  requeueFailed,
+  requeueStale,
+  sweepStatus as storeSweepStatus,
+  type ArtifactInput,
+  type Lease,
+  type MetricPoint,
+  type ProvenanceInput,
+  type Store,
+  type SweepStatus,
+} from '@orthoquant/store';
 import { expandSweep } from './expand.js';
 import { loadSweepFile, parseSweepText, type SweepSpec } from './spec.js';
 import { DEFAULT_RUNNER_MODULE, loadRunner, runnerSpecifier, type TrialRunnerModule } from './runner.js';
@@ -168,6 +185,42 @@ export async function prepareSweep(store: Store, opts: PrepareSweepOptions, log:
   return { spec, sweepId: reg.sweep.id, runnerModule, runner, labels, retriedIds, selection, registered: { created: reg.created, inserted: reg.inserted, reused: reg.reused } };
 }
 
+/** The sweep, the store, and where a session logs (see `PrepareSweepOptions`). */
+export interface OpenSessionOptions extends PrepareSweepOptions {
+  onProgress?: (p: SweepProgress) => void;
+  /** JSON log of the sweep (default <db dir>/logs/<sweep>.jsonl). */
+  logFile?: string;
+}
+
+/**
+ * Begin a run of a sweep, whatever executes it: its spec (a file, a parsed spec, or the YAML
+ * recorded with the sweep), its JSON log, the prepared sweep (see `prepareSweep`) and the session
+ * the executor reports to. `workers` tells the progress events how many workers run.
+ */
+export async function openSession(
+  store: Store,
+  opts: OpenSessionOptions,
+  how: { loggerName: string; started: number; staleAfterMs?: number; workers: (s: SweepSession) => ReturnType<SessionOptions['workers']> },
+): Promise<SweepSession> {
+  const spec = loadSweepSpec(store, opts);
+  const logFile = resolve(opts.logFile ?? join(dbDir(store), 'logs', `${spec.name}.jsonl`));
+  const log = (opts.logger ?? createLogger({ name: how.loggerName, file: logFile })).child({ sweep: spec.name });
+  const prep = await prepareSweep(store, { ...opts, spec }, log, how.staleAfterMs !== undefined ? { staleAfterMs: how.staleAfterMs } : {});
+  const session: SweepSession = new SweepSession(store, prep, log, { onProgress: opts.onProgress, started: how.started, logFile, workers: () => how.workers(session) });
+  const initial = session.status();
+  log.info(
+    { total: initial.total, pending: initial.pending, done: initial.done, excluded: initial.excluded, inserted: prep.registered.inserted, reused: prep.registered.reused, retried: prep.retriedIds.size, logFile },
+    `sweep ${prep.registered.created ? 'created' : 'resumed'}: ${initial.total} trials, ${initial.done} done, ${initial.pending} to run` +
+      (prep.selection ? ` (--only '${opts.only}': ${initial.excluded} of ${initial.total + initial.excluded} trials left out)` : ''),
+  );
+  return session;
+}
+
+/** The folder of the store's file (the working directory for an in-memory store). */
+export function dbDir(store: Store): string {
+  return store.path === ':memory:' ? process.cwd() : dirname(store.path);
+}
+
 export interface SessionOptions {
   onProgress?: (p: SweepProgress) => void;
   /** When the run started (its elapsed time and ETA count from here). */
@@ -245,6 +298,28 @@ export class SweepSession {
     return t;
   }
 
+  /** A trial started running: tracked, logged (with `where`: worker, run…) and announced. */
+  started(trialId: number, at: { label: string; pid: number; attempt: number }, where: Record<string, unknown> = {}): RunningTrialProgress {
+    const t = this.claimed(trialId, at);
+    this.log.info({ trialId, attempt: at.attempt, ...where }, `trial ${trialId} started: ${at.label}`);
+    this.emit({ type: 'claimed', trialId, label: at.label });
+    return t;
+  }
+
+  /**
+   * A trial left the running set (see `finished`): logged — a failure as an error, a trial
+   * re-queued because its worker died as a warning — and announced with `detail` (default: the error).
+   */
+  ended(trialId: number, outcome: 'done' | 'failed' | 'released' | 'requeued', o: { error?: string; label?: string; detail?: string; why?: string } = {}): string {
+    const label = this.finished(trialId, outcome, o.error, o.label ?? this.labelOf(trialId));
+    if (outcome === 'failed') this.log.error({ trialId, err: o.error }, `trial ${trialId} failed: ${label}`);
+    else if (outcome === 'requeued') this.log.warn({ trialId, reason: o.why }, `trial ${trialId} re-queued: ${label}${o.why ? `: ${o.why}` : ''}`);
+    else this.log.info({ trialId, outcome }, `trial ${trialId} ${outcome === 'released' ? 'given back to the queue' : outcome}: ${label}`);
+    const detail = o.detail ?? o.why ?? o.error;
+    this.emit({ type: outcome, trialId, label, ...(detail ? { detail } : {}) });
+    return label;
+  }
+
   /** Where a running trial is. */
   progress(trialId: number, p: { step: number | null; metrics?: Record<string, number>; totalSteps?: number | null; stepsPerSecond?: number | null }): void {
     const t = this.live.get(trialId);
@@ -267,7 +342,15 @@ export class SweepSession {
     return label;
   }
 
-  /** The run's result, as `runSweep` and `runQueueSweep` resolve it. */
+  /** The run is over: a last progress event, its result (as `runSweep` and `runQueueSweep` resolve it) logged and returned. */
+  finish(extra: Pick<SweepResult, 'checkpoints'> = {}): SweepResult {
+    this.emit();
+    const r = this.result(extra);
+    this.log.info({ ...r, failures: r.failures.length }, `sweep ${r.stopped ? `stopped (${r.stopped})` : 'finished'}: ${r.done} done, ${r.failed} failed, ${r.pending + r.running} unfinished`);
+    return r;
+  }
+
+  /** The run's result now. */
   result(extra: Pick<SweepResult, 'checkpoints'> = {}): SweepResult {
     const fin = this.status();
     return {
@@ -288,4 +371,21 @@ export class SweepSession {
       ...extra,
     };
   }
+}
+
+/**
+ * Record how a run on another machine (a queue job, a Slurm array task) ended, under its lease:
+ * its metric points (upserts: points a progress event brought already change nothing) and
+ * artifacts, then its provenance and summary, or its error. False when the lease was lost.
+ */
+export function recordRemoteEnd(
+  store: Store,
+  lease: Lease,
+  run: { points?: readonly MetricPoint[]; artifacts?: readonly ArtifactInput[] } & ({ summary: Record<string, number>; provenance: ProvenanceInput } | { error: string }),
+): boolean {
+  if (run.points?.length) recordMetrics(store, lease, run.points);
+  for (const a of run.artifacts ?? []) recordArtifact(store, lease, a);
+  if ('error' in run) return failTrial(store, lease, run.error);
+  recordProvenance(store, lease, run.provenance);
+  return finishTrial(store, lease, run.summary);
 }

@@ -43,7 +43,7 @@ export type { CopyTaskConfig, CopyLengthConvention } from './copy/copy-task.js';
 export { NumpyRandomState, numpyLegacyPermutation } from './core/numpy-random-state.js';
 export { MnistTask, mnistTaskSchema, PIXEL_SCALINGS, PIXEL_STATS, PMNIST_PERMUTATION_SEED, VAL_SPLITS } from './mnist/mnist-task.js';
 export type { MnistTaskConfig, PixelScaling, ValSplit } from './mnist/mnist-task.js';
-export { parseIdx, readIdxFile, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC } from './mnist/idx.js';
+export { parseIdx, readIdxFile, IdxRows, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC } from './mnist/idx.js';
 export type { IdxArray } from './mnist/idx.js';
 export { loadImageDataset, mnistDataPackageDir, IDX_FILE_NAMES, DEBIAN_FASHION_MNIST_DIR } from './mnist/image-dataset.js';
 export type { ImageDataset, ImageDatasetName } from './mnist/image-dataset.js';

@@ -3,10 +3,8 @@ import assert from 'node:assert/strict';
 import { createModel } from '@orthoquant/models';
 import { hadamard } from '@orthoquant/orthogonal';
 import { randomHadamRnn, randomInputs } from '../testing.js';
-import { calibrate } from '../ptq/calibrate.js';
-import { exportInteger, quantizeWeight } from '../ptq/export.js';
+import { quantizeWeight } from '../ptq/export.js';
 import { floatForward } from '../float/reference.js';
-import { simulateHadamRnn } from '../simulate/hadamrnn.js';
 import { decodeIntegerModel, encodeIntegerModel } from '../format/file.js';
 import { generateC } from '../export-c/generate.js';
 import { fromRecurrentModel } from '../adapter.js';
@@ -14,10 +12,7 @@ import type { FloatHadamRnn, IntegerHadamRnn } from '../model.js';
 import { dequantizeLogits, quantizeInputs } from './common.js';
 import { runHadamRnn } from './hadamrnn.js';
 import { kronHadamardStep, multiplierShifts, multiplierTerms } from './hadamrnn-kron.js';
-
-function integerHadam(float: FloatHadamRnn, actBits: number, inputs: Float32Array, T: number, B: number): IntegerHadamRnn {
-  return exportInteger(float, calibrate(float, [{ inputs, T, B }]), { actBits }) as IntegerHadamRnn;
-}
+import { assertEngineMatchesSimulation, integerHadam } from '../test-fixtures/hadamrnn.js';
 
 test('HadamRNN at orders p·2^k: H_p ⊗ H_q and the 1/√m multiplier in the exported model', () => {
   const float = randomHadamRnn({ n: 96, blockSize: 96, inputSize: 3, seed: 'kron/export' });
@@ -46,22 +41,7 @@ test('HadamRNN at orders p·2^k: the integer engine equals the Float64 simulatio
     { n: 12, blockSize: 12, activation: 'relu', readout: 'last', bits: 16 },
     { n: 40, blockSize: 20, activation: 'linear', readout: 'many-to-many', bits: 10 },
   ] as const;
-  for (const [i, c] of cases.entries()) {
-    const float = randomHadamRnn({ ...c, seed: `kron/bitexact/${i}`, inputSize: 3 });
-    const T = 40;
-    const B = 3;
-    const x = randomInputs(T, B, 3, `kron/x/${i}`);
-    const model = integerHadam(float, c.bits, x, T, B);
-    assert.ok(model.hadamardP, `case ${i}: a Kronecker model`);
-    // Larger inputs saturate some codes; every third row blank.
-    const xs = x.map((v, k) => (Math.floor(k / 3) % 3 === 0 ? 0 : v * 1.5));
-    const xq = quantizeInputs(model, xs, T, B);
-    const fast = runHadamRnn(model, xq, T, B);
-    const sim = simulateHadamRnn(model, xq, T, B);
-    assert.deepEqual(Array.from(fast.logits), Array.from(sim.logits), `case ${i}`);
-    assert.deepEqual(Array.from(fast.logitScales), Array.from(sim.logitScales), `case ${i}`);
-    assert.ok(fast.logits.some((v) => v !== 0), `case ${i}: non-trivial logits`);
-  }
+  assertEngineMatchesSimulation(cases, 'kron/', (model, i) => assert.ok(model.hadamardP, `case ${i}: a Kronecker model`));
 });
 
 test('HadamRNN at orders p·2^k: the recurrent step has no multiplication', () => {

@@ -2,20 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRng } from '@orthoquant/runtime';
 import { randomHadamRnn, randomInputs } from '../testing.js';
-import { calibrate } from '../ptq/calibrate.js';
-import { exportInteger, quantizeWeight } from '../ptq/export.js';
+import { quantizeWeight } from '../ptq/export.js';
 import { hadamRnnErrorBound } from '../ptq/bounds.js';
 import { floatForward } from '../float/reference.js';
-import { simulateHadamRnn } from '../simulate/hadamrnn.js';
-import type { FloatHadamRnn, IntegerHadamRnn } from '../model.js';
+import type { FloatHadamRnn } from '../model.js';
 import { dequantizeLogits, quantizeInputs } from './common.js';
 import { hadamardStep, runHadamRnn } from './hadamrnn.js';
 import type { OpCounts } from './hadamrnn.js';
-
-function integerHadam(float: FloatHadamRnn, actBits: number, inputs: Float32Array, T: number, B: number): IntegerHadamRnn {
-  const cal = calibrate(float, [{ inputs, T, B }]);
-  return exportInteger(float, cal, { actBits }) as IntegerHadamRnn;
-}
+import { assertEngineMatchesSimulation, integerHadam } from '../test-fixtures/hadamrnn.js';
 
 test('HadamRNN: the integer engine equals the Float64 simulation bit for bit', () => {
   const cases = [
@@ -25,22 +19,7 @@ test('HadamRNN: the integer engine equals the Float64 simulation bit for bit', (
     { n: 64, blockSize: 4, activation: 'relu', readout: 'last', bits: 16 },
     { n: 8, blockSize: 2, activation: 'linear', readout: 'many-to-many', bits: 10 },
   ] as const;
-  for (const [i, c] of cases.entries()) {
-    const float = randomHadamRnn({ ...c, seed: `bitexact/${i}`, inputSize: 3 });
-    const T = 40;
-    const B = 3;
-    const x = randomInputs(T, B, 3, `x/${i}`);
-    const model = integerHadam(float, c.bits, x, T, B);
-    // Scale the inputs up so that some codes saturate, and blank every third row (the cached
-    // bias-only projection).
-    const xs = x.map((v, k) => (Math.floor(k / 3) % 3 === 0 ? 0 : v * 1.5));
-    const xq = quantizeInputs(model, xs, T, B);
-    const fast = runHadamRnn(model, xq, T, B);
-    const sim = simulateHadamRnn(model, xq, T, B);
-    assert.deepEqual(Array.from(fast.logits), Array.from(sim.logits), `case ${i}`);
-    assert.deepEqual(Array.from(fast.logitScales), Array.from(sim.logitScales), `case ${i}`);
-    assert.ok(fast.logits.some((v) => v !== 0), `case ${i}: non-trivial logits`);
-  }
+  assertEngineMatchesSimulation(cases, '');
 });
 
 test('HadamRNN: the recurrent loop has no multiplication (source and op count)', () => {

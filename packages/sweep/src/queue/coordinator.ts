@@ -14,7 +14,6 @@
  * points of the run: upserts, never duplicates) and finish; failed for good → fail with the
  * job's error; back in wait → release the lease; missing → enqueue.
  */
-import { dirname, join, resolve } from 'node:path';
 import { Queue, QueueEvents, type Job } from 'bullmq';
 import { createLogger, InputError, type Logger } from '@orthoquant/runtime';
 import {
@@ -22,9 +21,6 @@ import {
   recordMetrics,
   recordProgress,
   recordArtifact,
-  recordProvenance,
-  finishTrial,
-  failTrial,
   releaseTrial,
   claimTrialById,
   leaseState,
@@ -34,8 +30,7 @@ import {
   type Lease,
   type Store,
 } from '@orthoquant/store';
-import { loadSweepFile } from '../spec.js';
-import { prepareSweep, SweepSession, type PrepareSweepOptions, type PreparedSweep, type SweepProgress, type SweepResult } from '../session.js';
+import { openSession, prepareSweep, recordRemoteEnd, type OpenSessionOptions, type PreparedSweep, type SweepProgress, type SweepResult, type SweepSession } from '../session.js';
 import { DEFAULT_QUEUE_NAME, parseRedisUrl, runOrder, type TrialJobData, type TrialProgress, type TrialResult } from './protocol.js';
 
 export { prepareSweep } from '../session.js';
@@ -62,7 +57,7 @@ export interface EnqueueResult {
   retried: number;
 }
 
-export interface QueueSweepOptions extends PrepareSweepOptions {
+export interface QueueSweepOptions extends OpenSessionOptions {
   /** redis://HOST:PORT[/db] */
   queue: string;
   queueName?: string;
@@ -72,10 +67,8 @@ export interface QueueSweepOptions extends PrepareSweepOptions {
   maxAttempts?: number;
   /** First retry delay; doubles each attempt (default 2 s). */
   backoffMs?: number;
-  onProgress?: (p: SweepProgress) => void;
   /** Abort = stop coordinating (jobs stay queued; workers keep running; a restart resumes). */
   signal?: AbortSignal;
-  logFile?: string;
   pollMs?: number;
 }
 
@@ -142,13 +135,9 @@ export async function runQueueSweep(opts: QueueSweepOptions): Promise<SweepResul
   const queue = new Queue<TrialJobData, TrialResult>(queueName, { connection });
   const events = new QueueEvents(queueName, { connection, autorun: false });
   try {
-    const dbDir = store.path === ':memory:' ? process.cwd() : dirname(store.path);
-    const first = opts.spec ?? (opts.file ? loadSweepFile(opts.file) : null);
-    const name = first?.name ?? opts.name ?? 'sweep';
-    const logFile = resolve(opts.logFile ?? join(dbDir, 'logs', `${name}.jsonl`));
-    const log = (opts.logger ?? createLogger({ name: 'sweep-queue', file: logFile })).child({ sweep: name });
-    const prep = await prepareSweep(store, { ...opts, ...(first ? { spec: first } : {}) }, log);
-    return await coordinate({ store, queue, prep, log, opts }, events, started, logFile);
+    // the remote workers' number is unknown: the running trials stand for it
+    const session = await openSession(store, opts, { loggerName: 'sweep-queue', started, workers: (s) => ({ running: s.live.size, forEta: () => Math.max(1, s.live.size) }) });
+    return await coordinate({ store, queue, prep: session.prep, log: session.log, opts }, events, session);
   } finally {
     await events.close().catch(() => undefined);
     await queue.close().catch(() => undefined);
@@ -156,12 +145,10 @@ export async function runQueueSweep(opts: QueueSweepOptions): Promise<SweepResul
   }
 }
 
-async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile: string): Promise<SweepResult> {
+async function coordinate(c: Ctx, events: QueueEvents, session: SweepSession): Promise<SweepResult> {
   const { store, queue, prep, log, opts } = c;
   const byHash = new Map(sweepMembers(store, prep.sweepId).map((t) => [t.hash, t.trialId]));
   const labelOf = (hash: string) => prep.labels.get(hash) ?? hash.slice(0, 12);
-  // the remote workers' number is unknown: the running trials stand for it
-  const session: SweepSession = new SweepSession(store, prep, log, { onProgress: opts.onProgress, started, logFile, workers: () => ({ running: session.live.size, forEta: () => Math.max(1, session.live.size) }) });
   const live = session.live;
   const emit = (event?: SweepProgress['event']) => session.emit(event);
 
@@ -188,27 +175,40 @@ async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile:
       releaseTrial(store, heldLease(r));
     }
     const lease = claimTrialFor(store, trialId, run);
-    if (lease) {
-      log.info({ trialId, run }, `trial ${trialId} started on a worker: ${labelOf(hashOf(trialId))}`);
-      session.claimed(trialId, { label: labelOf(hashOf(trialId)), pid: 0, attempt: lease.attempt });
-      emit({ type: 'claimed', trialId, label: labelOf(hashOf(trialId)) });
-    }
+    if (lease) session.started(trialId, { label: labelOf(hashOf(trialId)), pid: 0, attempt: lease.attempt }, { run });
     return lease;
   };
   const hashOf = (trialId: number) => [...byHash].find(([, id]) => id === trialId)?.[0] ?? '';
 
-  const onProgress = (hash: string, p: TrialProgress) => {
+  // per run of a job: the `seq` of the progress event expected next, while every earlier one was
+  // recorded (null: one was missed — this coordinator started mid-run, or a write was fenced off)
+  const nextSeq = new Map<string, number | null>();
+  /**
+   * A checkpoint of a run whose every progress event so far was recorded (so every metric point
+   * before it is in the store) becomes the job's `resumeFrom`: a later run resumes from it.
+   */
+  const acknowledge = async (hash: string, p: TrialProgress, recorded: boolean) => {
+    const expected = nextSeq.has(p.run) ? nextSeq.get(p.run)! : 0;
+    const whole = recorded && typeof p.seq === 'number' && p.seq === expected;
+    nextSeq.set(p.run, whole ? expected + 1 : null);
+    const ck = whole ? (p.artifacts ?? []).filter((a) => a.kind === 'checkpoint').at(-1) : undefined;
+    if (!ck) return;
+    const job = (await queue.getJob(hash)) as Job<TrialJobData, TrialResult> | undefined;
+    if (job) await job.updateData({ ...job.data, resumeFrom: ck.path });
+  };
+
+  const onProgress = async (hash: string, p: TrialProgress) => {
     const trialId = byHash.get(hash);
     if (trialId === undefined || !p || typeof p !== 'object' || typeof p.run !== 'string') return;
     const lease = leaseFor(trialId, p.run);
+    let recorded = !!lease;
+    if (lease && p.points?.length) recorded = recordMetrics(store, lease, p.points);
+    for (const a of lease && recorded ? (p.artifacts ?? []) : []) recorded = recordArtifact(store, lease!, a) && recorded;
+    if (p.seq !== undefined) await acknowledge(hash, p, recorded);
     if (!lease) return;
-    if (p.points?.length) recordMetrics(store, lease, p.points);
-    for (const a of p.artifacts ?? []) recordArtifact(store, lease, a);
     if (p.released) {
       releaseTrial(store, lease);
-      session.finished(trialId, 'released');
-      log.info({ trialId }, `trial ${trialId} returned to the queue by its worker`);
-      emit({ type: 'released', trialId, label: labelOf(hash) });
+      session.ended(trialId, 'released', { label: labelOf(hash) });
       return;
     }
     const t = live.get(trialId) ?? session.claimed(trialId, { label: labelOf(hash), pid: 0, attempt: lease.attempt });
@@ -223,15 +223,7 @@ async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile:
     const trialId = byHash.get(hash);
     if (trialId === undefined || !r || typeof r.run !== 'string') return;
     const lease = leaseFor(trialId, r.run, true);
-    if (!lease) return;
-    if (r.points?.length) recordMetrics(store, lease, r.points);
-    for (const a of r.artifacts ?? []) recordArtifact(store, lease, a);
-    recordProvenance(store, lease, r.provenance ?? {});
-    if (finishTrial(store, lease, r.summary ?? {})) {
-      session.finished(trialId, 'done', undefined, labelOf(hash));
-      log.info({ trialId }, `trial ${trialId} done: ${labelOf(hash)}`);
-      emit({ type: 'done', trialId, label: labelOf(hash) });
-    }
+    if (lease && recordRemoteEnd(store, lease, { ...r, summary: r.summary ?? {}, provenance: r.provenance ?? {} })) session.ended(trialId, 'done', { label: labelOf(hash) });
   };
 
   const onFailedForGood = (hash: string, job: Job<TrialJobData, TrialResult>) => {
@@ -241,12 +233,7 @@ async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile:
     // the last run's lease if the trial is still running under it; else claim it to record the failure
     const r = row(trialId);
     const lease = r.status === 'running' ? heldLease(r) : leaseFor(trialId, `bullmq:${job.attemptsStarted}:failed`, true);
-    if (!lease) return;
-    if (failTrial(store, lease, error)) {
-      session.finished(trialId, 'failed', error, labelOf(hash));
-      log.error({ trialId, err: error }, `trial ${trialId} failed: ${labelOf(hash)}`);
-      emit({ type: 'failed', trialId, label: labelOf(hash), detail: error });
-    }
+    if (lease && recordRemoteEnd(store, lease, { error })) session.ended(trialId, 'failed', { error, label: labelOf(hash) });
   };
 
   /** Bring one trial in line with its job (the restart path, and the backstop for missed events). */
@@ -261,12 +248,10 @@ async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile:
     else if (state === 'failed') onFailedForGood(t.hash, job);
     else if ((state === 'waiting' || state === 'delayed' || state === 'prioritized') && t.status === 'running') {
       // no run holds the job: the lease read before getState is stale (fenced: a newer claim is untouched)
-      if (releaseTrial(store, heldLease(t))) {
-        session.finished(t.trialId, 'requeued');
-        emit({ type: 'requeued', trialId: t.trialId, label: labelOf(t.hash) });
-      }
+      if (releaseTrial(store, heldLease(t))) session.ended(t.trialId, 'requeued', { label: labelOf(t.hash), why: 'its job is back in the queue' });
     } else if (state === 'active' && t.status === 'running' && job.progress && typeof job.progress === 'object') {
-      onProgress(t.hash, { ...(job.progress as TrialProgress), points: [], artifacts: [] });
+      // where the run is (its points come with its progress events)
+      await onProgress(t.hash, { ...(job.progress as TrialProgress), points: [], artifacts: [], seq: undefined });
     }
   };
   const reconcileAll = () =>
@@ -307,8 +292,5 @@ async function coordinate(c: Ctx, events: QueueEvents, started: number, logFile:
     emit();
   }
   await chain;
-  emit();
-  const result = session.result();
-  log.info({ ...result, failures: result.failures.length }, `queue sweep ${result.stopped ? 'stopped' : 'finished'}: ${result.done} done, ${result.failed} failed, ${result.pending + result.running} unfinished`);
-  return result;
+  return session.finish();
 }

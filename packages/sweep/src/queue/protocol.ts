@@ -18,6 +18,13 @@ export interface TrialJobData {
   /** For logs only. */
   sweep: string;
   label: string;
+  /**
+   * The newest checkpoint the coordinator has recorded with every metric point before it (set
+   * by the coordinator while the trial runs): a later run of the job resumes from it. A
+   * checkpoint only a worker knows of is not enough: steps before it whose points the
+   * coordinator never received (it was down) would be missing for good.
+   */
+  resumeFrom?: string | null;
 }
 
 /** Artifacts travel without their kind restricted to the store's union at the type level. */
@@ -34,8 +41,8 @@ export interface TrialProgress {
   metrics: Record<string, number>;
   /** Steps done, the step budget and recent pace, once the trainer reported them (for ETAs and `sweep status`). */
   pace?: { step: number; totalSteps: number; stepsPerSecond: number | null } | null;
-  /** Newest checkpoint this run wrote (a re-run on the same machine resumes from it). */
-  lastCheckpoint: string | null;
+  /** The run's progress events in order (0, 1, …): the coordinator knows whether it has seen them all. */
+  seq?: number;
   /** Set on the last progress event of a run that was stopped (job moved back to wait). */
   released?: boolean;
 }

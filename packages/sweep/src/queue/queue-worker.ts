@@ -91,8 +91,8 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     }
     opts.onJob?.({ type: 'start', hash: d.hash, label: d.label });
     const checkpointDir = join(dataDir, 'runs', d.hash.slice(0, 16));
-    const prev = job.progress as Partial<TrialProgress> | number | undefined;
-    const resumeFrom = prev && typeof prev === 'object' && typeof prev.lastCheckpoint === 'string' && existsSync(prev.lastCheckpoint) ? prev.lastCheckpoint : null;
+    // the checkpoint the coordinator recorded with all the points before it (see TrialJobData)
+    const resumeFrom = typeof d.resumeFrom === 'string' && existsSync(d.resumeFrom) ? d.resumeFrom : null;
     if (resumeFrom) jlog.info({ resumeFrom }, 'resuming from checkpoint');
 
     const all: MetricPoint[] = [];
@@ -103,10 +103,10 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     let lastMetrics: Record<string, number> = {};
     // the trainer's step budget and pace (its progress reports), sent with the next flush
     let pace: { step: number; totalSteps: number; stepsPerSecond: number | null } | null = null;
-    let lastCheckpoint: string | null = resumeFrom;
+    let seq = 0;
     let sending: Promise<void> = Promise.resolve();
     const flush = (extra: Partial<TrialProgress> = {}): Promise<void> => {
-      const p: TrialProgress = { run, points: batch, artifacts: batchArtifacts, step: lastStep, metrics: lastMetrics, lastCheckpoint, pace, ...extra };
+      const p: TrialProgress = { run, seq: seq++, points: batch, artifacts: batchArtifacts, step: lastStep, metrics: lastMetrics, pace, ...extra };
       batch = [];
       batchArtifacts = [];
       sending = sending.then(() => job.updateProgress(p as unknown as object)).catch((e: unknown) => jlog.warn({ err: (e as Error).message }, 'progress update failed'));
@@ -151,7 +151,6 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
         case 'checkpoint':
         case 'artifact': {
           const a: WireArtifact = { kind: e.type === 'checkpoint' ? 'checkpoint' : e.kind, path: e.path, step: e.step ?? null };
-          if (e.type === 'checkpoint') lastCheckpoint = e.path;
           batchArtifacts.push(a);
           allArtifacts.push(a);
           void flush(); // metrics up to a checkpoint travel before it

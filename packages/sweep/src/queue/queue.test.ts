@@ -4,17 +4,14 @@
  */
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Queue, type JobType } from 'bullmq';
-import { openStore, listTrials, runningTrials } from '@orthoquant/store';
-import { runQueueSweep, enqueueSweep, parseRedisUrl, DEFAULT_QUEUE_NAME, type SweepResult, type TrialJobData } from '../index.js';
+import { openStore, listTrials, runningTrials, getTrial, type Store } from '@orthoquant/store';
+import { runQueueSweep, enqueueSweep, parseRedisUrl, DEFAULT_QUEUE_NAME, type TrialJobData } from '../index.js';
 import { FAKE_TRAINER } from '../testing.js';
-import { sandbox, waitFor, type Sandbox } from '../test-fixtures/helpers.js';
+import { groupGone, sandbox, signalGroup, startCoordinator, startFixture, waitFor, type FixtureProcess, type Sandbox } from '../test-fixtures/helpers.js';
 import { redisSkipReason, startRedis, type TestRedis } from '../test-fixtures/redis.js';
-import { metricRowCount } from '@orthoquant/store/testing';
-import { assertAllDoneOnce, completions, CONTRACT, type ExecutorHarness } from '../test-fixtures/contract.js';
+import { assertAllDoneOnce, completions, CONTRACT, type ExecutorHarness, type RunningSweep } from '../test-fixtures/contract.js';
 
 const skip = redisSkipReason();
 let redis: TestRedis | null = null;
@@ -37,26 +34,17 @@ after(async () => {
   await redis?.stop();
 });
 
-interface WorkerProc {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
+type WorkerProc = FixtureProcess;
 
+/** A queue worker process (test-fixtures/queue-worker.ts) in its own process group, with its trial processes. */
 function startWorker(sb: Sandbox, name: string, env: NodeJS.ProcessEnv = {}): WorkerProc {
-  const script = fileURLToPath(new URL('../test-fixtures/queue-worker.ts', import.meta.url));
-  const execArgv = process.execArgv.filter((a) => !a.startsWith('--test'));
-  const child = spawn(process.execPath, [...execArgv, script, redis!.url, join(sb.dir, name), '1'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d));
-  child.stderr!.on('data', (d: Buffer) => (out += d));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  return { child, output: () => out, exited };
+  return startFixture('queue-worker.ts', [redis!.url, join(sb.dir, name), '1'], env);
 }
 
 async function stopWorkers(ws: WorkerProc[]): Promise<void> {
-  for (const w of ws) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+  for (const w of ws) signalGroup(w.child.pid!, 'SIGKILL');
   await Promise.all(ws.map((w) => w.exited));
+  await waitFor('the workers and their trial processes to exit', () => ws.every((w) => groupGone(w.child.pid!)), 15_000);
 }
 
 const sweepYaml = (name: string, ids: number, steps: number, stepMs: number, extra = '') => `
@@ -95,12 +83,91 @@ test('two worker processes complete every trial exactly once; the coordinator al
   }
 });
 
-/** The shared workers run the contract's sweeps; this process coordinates them. */
+/**
+ * The shared workers run the contract's sweeps; this process coordinates them. A sweep to kill
+ * or stop runs on a queue of its own: two workers of its own and a coordinator process; the run
+ * after it starts two new workers on that queue and coordinates them from here.
+ */
 function queueHarness(): ExecutorHarness {
+  const { sb, log } = shared!;
+  let own: string | null = null;
+  const opts = { queue: redis!.url, runnerModule: FAKE_TRAINER, pollMs: 200, maxAttempts: 2, backoffMs: 100 };
   return {
     name: 'queue',
-    completionLog: shared!.log,
-    run: (store, file, opts = {}) => runQueueSweep({ queue: redis!.url, queueName: SHARED_QUEUE, store, file, runnerModule: FAKE_TRAINER, pollMs: 200, maxAttempts: 2, backoffMs: 100, ...opts }),
+    completionLog: log,
+    async run(store, file, o = {}) {
+      if (!own) return runQueueSweep({ ...opts, queueName: SHARED_QUEUE, store, file, ...o });
+      const ws = [startWorkerQ(sb, 'r1', own, log), startWorkerQ(sb, 'r2', own, log)];
+      try {
+        return await runQueueSweep({ ...opts, queueName: own, store, file, ...o });
+      } finally {
+        await stopWorkers(ws);
+      }
+    },
+    async start(store, file) {
+      const qn = (own = queueName(`own${Date.now()}`));
+      const ws = [startWorkerQ(sb, 'a', qn, log), startWorkerQ(sb, 'b', qn, log)];
+      await waitFor('both workers', () => ws.every((w) => w.output().includes('ready')), 30_000);
+      const c = startCoordinator(store.path, file, { queue: redis!.url, queueName: qn });
+      return queueSweep(store, qn, c, ws);
+    },
+  };
+}
+
+/** Kill or stop a queue sweep's coordinator process and workers; what the queue holds after it. */
+function queueSweep(store: Store, qn: string, c: FixtureProcess, ws: WorkerProc[]): RunningSweep {
+  const all = [c, ...ws];
+  const exitCodes: (number | null)[] = [];
+  let givenBack: { trialId: number; hash: string; attempts: number }[] = [];
+  const gone = () => waitFor('the coordinator, the workers and their trial processes to exit', () => all.every((p) => groupGone(p.child.pid!)), 15_000);
+  return {
+    async kill() {
+      for (const p of all) signalGroup(p.child.pid!, 'SIGKILL');
+      await Promise.all(all.map((p) => p.exited));
+      await gone();
+    },
+    async terminate() {
+      // each worker stops its trial process and moves the job back to wait; the coordinator
+      // records the release, then is stopped too
+      for (const w of ws) w.child.kill('SIGTERM');
+      exitCodes.push(...(await Promise.all(ws.map((w) => w.exited))));
+      await waitFor('the coordinator to record the released trials', () => runningTrials(store).length === 0, 20_000);
+      c.child.kill('SIGTERM');
+      await c.exited;
+      await gone();
+    },
+    async checkStopped(s, how) {
+      givenBack = listTrials(s, { summaryKeys: [] })
+        .filter((t) => t.status !== 'done' && t.attempts > 0)
+        .map((t) => ({ trialId: t.id, hash: t.hash, attempts: t.attempts }));
+      assert.ok(givenBack.length >= 1, 'trials claimed and not finished');
+      if (how !== 'term') return;
+      assert.deepEqual(exitCodes, [0, 0], 'the workers exit 0 on SIGTERM');
+      assert.ok(ws.some((w) => /^released /m.test(w.output())), 'a worker released its job');
+      assert.match(c.output(), /^released /m, 'the coordinator saw the release');
+      // back to wait, not failed: no attempt used, nothing in the failed set
+      const queue = new Queue(qn, { connection: parseRedisUrl(redis!.url) });
+      try {
+        for (const t of givenBack) {
+          const job = await queue.getJob(t.hash);
+          assert.ok(job, `the job of trial ${t.trialId} is still in the queue`);
+          assert.equal(job.attemptsMade, 0);
+          assert.ok(['wait', 'waiting', 'prioritized'].includes(await job.getState()), `the job of trial ${t.trialId} waits`);
+        }
+        assert.equal((await queue.getJobCounts('failed', 'delayed')).failed, 0);
+      } finally {
+        await queue.close();
+      }
+    },
+    checkResumed(s, how) {
+      // another worker took each job over: claimed again (a released one exactly once more), no error
+      for (const t of givenBack) {
+        const now = getTrial(s, t.trialId);
+        if (how === 'term') assert.equal(now.attempts, t.attempts + 1, `trial ${t.trialId} claimed once more`);
+        else assert.ok(now.attempts > t.attempts, `trial ${t.trialId} was claimed again (attempts ${now.attempts})`);
+        assert.equal(now.error, null);
+      }
+    },
   };
 }
 
@@ -136,40 +203,6 @@ function startWorkerQ(sb: Sandbox, name: string, qn: string, log: string, lockMs
   return startWorker(sb, name, { FAKE_TRAINER_LOG: log, ORTHOQUANT_TEST_QUEUE: qn, ORTHOQUANT_TEST_LOCK_MS: lockMs });
 }
 
-test('a worker killed with SIGKILL mid-trial: the trial is retried elsewhere and the sweep completes', { skip: skip ?? false }, async () => {
-  const sb = sandbox('orthoquant-queue-');
-  const log = join(sb.dir, 'completions.log');
-  const qn = queueName('kill');
-  const ws = [startWorkerQ(sb, 'a', qn, log), startWorkerQ(sb, 'b', qn, log)];
-  const store = openStore(sb.db);
-  try {
-    const file = sb.write('k.yaml', sweepYaml('k', 2, 30, 40));
-    await waitFor('both workers', () => ws.every((w) => w.output().includes('ready')), 30_000);
-    const run = runQueueSweep({ queue: redis!.url, queueName: qn, store, file, runnerModule: FAKE_TRAINER, pollMs: 200 });
-    // kill a worker once its trial has metrics in the store (recorded from progress events)
-    await waitFor('a trial under way with metrics', () => {
-      const t = runningTrials(store)[0];
-      return !!t && metricRowCount(store, t.trialId) > 4;
-    }, 20_000);
-    const killed = runningTrials(store)[0]!;
-    const cfg = listTrials(store, { sweep: 'k', summaryKeys: [] }).find((x) => x.id === killed.trialId)!.config as { id: string; seed: number };
-    const victim = ws.find((w) => w.output().includes(`start id=${cfg.id} seed=${cfg.seed}`)) ?? ws[0]!;
-    victim.child.kill('SIGKILL');
-    await victim.exited;
-    const r: SweepResult = await run;
-    assert.equal(r.done, 4);
-    assert.equal(r.failed, 0);
-    assertAllDoneOnce(store, 'k', 4, 30);
-    const t = listTrials(store, { sweep: 'k', summaryKeys: [] }).find((x) => x.id === killed.trialId)!;
-    assert.ok(t.attempts >= 2, `the killed trial was claimed again (attempts ${t.attempts})`);
-    assert.deepEqual(completions(log, 'k'), ['k0', 'k0', 'k1', 'k1']);
-  } finally {
-    store.close();
-    await stopWorkers(ws);
-    sb.cleanup();
-  }
-});
-
 test('enqueueing a sweep again adds no job; a restarted coordinator records what finished while it was away', { skip: skip ?? false }, async () => {
   const sb = sandbox('orthoquant-queue-');
   const store = openStore(sb.db);
@@ -197,55 +230,6 @@ test('enqueueing a sweep again adds no job; a restarted coordinator records what
   } finally {
     await queue.close();
     store.close();
-    sb.cleanup();
-  }
-});
-
-test('SIGTERM returns the in-flight job to the queue (waiting, not failed); another worker finishes it', { skip: skip ?? false }, async () => {
-  const sb = sandbox('orthoquant-queue-');
-  const log = join(sb.dir, 'completions.log');
-  const qn = queueName('term');
-  const queue = new Queue(qn, { connection: parseRedisUrl(redis!.url) });
-  const store = openStore(sb.db);
-  const ws = [startWorkerQ(sb, 'a', qn, log), startWorkerQ(sb, 'b', qn, log)];
-  try {
-    const file = sb.write('s.yaml', `
-name: s
-parameters:
-  id: { value: only }
-  steps: { value: 60 }
-  stepMs: { value: 50 }
-`);
-    await waitFor('both workers', () => ws.every((w) => w.output().includes('ready')), 30_000);
-    const events: string[] = [];
-    const run = runQueueSweep({ queue: redis!.url, queueName: qn, store, file, runnerModule: FAKE_TRAINER, pollMs: 200, onProgress: (p) => p.event && events.push(p.event.type) });
-    run.catch(() => undefined); // awaited below; a failed assertion first must not leave it unhandled
-    await waitFor('the job to start', () => ws.some((w) => /^start /m.test(w.output())), 20_000);
-    const first = ws.find((w) => /^start /m.test(w.output()))!;
-    const other = ws.find((w) => w !== first)!;
-    await waitFor('metrics in the store', () => metricRowCount(store) > 2, 10_000);
-    first.child.kill('SIGTERM');
-    assert.equal(await first.exited, 0);
-    assert.match(first.output(), /^released /m);
-    // back to wait, not failed: no attempt used, nothing in the failed set, and the other worker takes it
-    const [job] = await queue.getJobs(['wait', 'waiting', 'prioritized', 'active', 'completed']);
-    assert.ok(job, 'the job is still in the queue');
-    assert.equal(job.attemptsMade, 0);
-    assert.equal((await queue.getJobCounts('failed', 'delayed')).failed, 0);
-    const r = await run;
-    assert.equal(r.done, 1);
-    assert.match(other.output(), /^start /m);
-    assert.match(other.output(), /^done /m);
-    assert.ok(events.includes('released'), `the coordinator saw the release (events: ${events.join(', ')})`);
-    assertAllDoneOnce(store, 's', 1, 60);
-    const t = listTrials(store, { sweep: 's', summaryKeys: [] })[0]!;
-    assert.equal(t.attempts, 2);
-    assert.equal(t.error, null);
-    assert.deepEqual(completions(log, 'only'), ['only']);
-  } finally {
-    await queue.close();
-    store.close();
-    await stopWorkers(ws);
     sb.cleanup();
   }
 });

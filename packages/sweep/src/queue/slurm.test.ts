@@ -5,14 +5,14 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openStore, listTrials, runningTrials, checkpoints, sweepStatus } from '@orthoquant/store';
+import { openStore, listTrials, runningTrials, checkpoints, sweepStatus, type Store } from '@orthoquant/store';
 import { exportSlurm, ingestSlurm, type SlurmManifest, type SlurmTrialFile } from '../index.js';
 import { FAKE_TRAINER } from '../testing.js';
-import { sandbox, type Sandbox } from '../test-fixtures/helpers.js';
+import { sandbox, signalGroup, type Sandbox } from '../test-fixtures/helpers.js';
 import { CONTRACT, type ExecutorHarness } from '../test-fixtures/contract.js';
 import { duplicateMetricRows, metricRowCount } from '@orthoquant/store/testing';
 
@@ -114,28 +114,97 @@ test('export-slurm --only writes only the matching trials (the sweep is register
   }
 });
 
-/** Slurm without Slurm: export, run every array task of the script with bash (in parallel, as an array job), ingest. */
+/**
+ * An array job without Slurm: the script's command for each task index, with bash, at most
+ * `parallel` at a time (`--array=…%2`), each task in its own process group. `signal` stops the
+ * job: no task starts any more and the running ones get the signal.
+ */
+function arrayJob(script: string, indexes: number[], env: NodeJS.ProcessEnv, parallel = 2): { finished: Promise<Map<number, number | null>>; signal(s: NodeJS.Signals): void } {
+  const cmd = `${process.execPath} ${process.execArgv.filter((a) => !a.startsWith('--test')).join(' ')} ${TASK}`;
+  const todo = [...indexes];
+  const running = new Map<number, ChildProcess>();
+  const codes = new Map<number, number | null>();
+  let stopped = false;
+  const finished = new Promise<Map<number, number | null>>((resolve) => {
+    const next = () => {
+      while (!stopped && todo.length && running.size < parallel) {
+        const i = todo.shift()!;
+        const c = spawn('bash', [script], { env: { ...process.env, ...env, SLURM_ARRAY_TASK_ID: String(i), ORTHOQUANT_CMD: cmd }, stdio: 'ignore', detached: true, timeout: 60_000 });
+        running.set(i, c);
+        c.on('close', (code) => {
+          running.delete(i);
+          codes.set(i, code);
+          next();
+        });
+      }
+      if (running.size === 0 && (stopped || !todo.length)) resolve(codes);
+    };
+    next();
+  });
+  return {
+    finished,
+    signal(sig) {
+      stopped = true;
+      for (const c of running.values()) signalGroup(c.pid!, sig);
+    },
+  };
+}
+
+/**
+ * Slurm without Slurm: export, run the array tasks with bash, ingest. A sweep exported once is
+ * run again the Slurm way: its unfinished tasks are requeued (resuming from their checkpoints),
+ * then ingested.
+ */
 function slurmHarness(sb: Sandbox, completionLog: string): ExecutorHarness {
-  let runs = 0;
+  const exported = new Map<string, string>();
+  const env = { FAKE_TRAINER_LOG: completionLog };
+  const exportOnce = async (store: Store, file: string): Promise<{ dir: string; script: string | null; todo: number[] }> => {
+    const dir = exported.get(file);
+    if (dir) {
+      const script = join(dir, 'sweep.sbatch');
+      return { dir, script: existsSync(script) ? script : null, todo: ingestSlurm({ dir, store }).unfinished };
+    }
+    const ex = await exportSlurm({ store, file, out: join(sb.dir, `export-${exported.size}`), runnerModule: FAKE_TRAINER });
+    exported.set(file, ex.dir);
+    return { dir: ex.dir, script: ex.script, todo: Array.from({ length: ex.count }, (_, i) => i) };
+  };
   return {
     name: 'slurm',
     completionLog,
     async run(store, file) {
-      const ex = await exportSlurm({ store, file, out: join(sb.dir, `export-${++runs}`), runnerModule: FAKE_TRAINER });
-      if (ex.script) {
-        const cmd = `${process.execPath} ${process.execArgv.filter((a) => !a.startsWith('--test')).join(' ')} ${TASK}`;
-        await Promise.all(
-          Array.from({ length: ex.count }, (_, i) =>
-            new Promise<void>((res) => {
-              const c = spawn('bash', [ex.script!], { env: { ...process.env, SLURM_ARRAY_TASK_ID: String(i), ORTHOQUANT_CMD: cmd, FAKE_TRAINER_LOG: completionLog }, stdio: ['ignore', 'ignore', 'ignore'], timeout: 60_000 });
-              c.on('close', () => res());
-            }),
-          ),
-        );
-      }
-      ingestSlurm({ dir: ex.dir, store });
-      const s = sweepStatus(store, ex.sweep);
+      const { dir, script, todo } = await exportOnce(store, file);
+      if (script && todo.length) await arrayJob(script, todo, env).finished;
+      const ing = ingestSlurm({ dir, store });
+      const s = sweepStatus(store, ing.sweep);
       return { done: s.done, failed: s.failed };
+    },
+    async start(store, file) {
+      const { dir, script, todo } = await exportOnce(store, file);
+      const job = arrayJob(script!, todo, env);
+      let codes = new Map<number, number | null>();
+      // the job is killed or cancelled; then its results are ingested, as after any array job
+      const stop = async (sig: NodeJS.Signals) => {
+        job.signal(sig);
+        codes = await job.finished;
+        ingestSlurm({ dir, store });
+      };
+      const results = (i: number) => {
+        const f = join(dir, 'results', `${i}.jsonl`);
+        return existsSync(f) ? readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string }) : [];
+      };
+      return {
+        kill: () => stop('SIGKILL'),
+        terminate: () => stop('SIGTERM'),
+        checkStopped(_s, how) {
+          const killed = [...codes].filter(([, c]) => c === null).map(([i]) => i);
+          if (how === 'kill') return assert.ok(killed.length >= 1, `a task was killed: exit codes ${JSON.stringify([...codes])}`);
+          // each task that had begun its trial ended its attempt released, and exited 0 (or it had
+          // finished its trial and was on its way out)
+          const ends = [...codes.keys()].filter((i) => results(i).length).map((i) => ({ i, end: results(i).at(-1)!.type, code: codes.get(i) }));
+          assert.ok(ends.some((e) => e.end === 'released'), `a task released its trial: ${JSON.stringify(ends)}`);
+          for (const e of ends) assert.ok(e.end === 'done' || (e.end === 'released' && e.code === 0), `task ${e.i} stopped gracefully: ${JSON.stringify(e)}`);
+        },
+      };
     },
   };
 }

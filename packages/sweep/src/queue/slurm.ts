@@ -8,17 +8,21 @@
  * Results file `results/<index>.jsonl`, one object a line, per attempt (`run`):
  *   {type:'start', run, hash, host, time}   {type:'metrics', run, points}
  *   {type:'artifact', run, kind, path, step}  {type:'done', run, summary, provenance}
- *   {type:'failed', run, error}
+ *   {type:'failed', run, error}   {type:'released', run, reason}
+ *
+ * SIGTERM (what Slurm sends a task it preempts, cancels or times out before it kills it) stops
+ * the trial at its next step and ends the attempt `released`: the trial stays unfinished, and the
+ * task run again (a requeue) resumes from its last checkpoint.
  */
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { backendInfo, createLogger, InputError, setting, type Logger } from '@orthoquant/runtime';
-import { openStore, recordMetrics, recordArtifact, recordProvenance, finishTrial, failTrial, releaseTrial, leaseState, heldLease, sweepMembers, requeueFailedTrial, type MetricPoint, type ProvenanceInput, type Store } from '@orthoquant/store';
+import { openStore, releaseTrial, leaseState, heldLease, sweepMembers, requeueFailedTrial, type MetricPoint, type ProvenanceInput, type Store } from '@orthoquant/store';
 import { loadRunner, type TrialEvent } from '../runner.js';
 import { claimTrialFor } from './coordinator.js';
-import { prepareSweep, type PrepareSweepOptions } from '../session.js';
+import { prepareSweep, recordRemoteEnd, type PrepareSweepOptions } from '../session.js';
 import type { WireArtifact } from './protocol.js';
 
 export interface SlurmTrialFile {
@@ -114,7 +118,7 @@ export async function exportSlurm(opts: ExportSlurmOptions): Promise<ExportSlurm
 }
 
 interface ResultLine {
-  type: 'start' | 'metrics' | 'artifact' | 'done' | 'failed';
+  type: 'start' | 'metrics' | 'artifact' | 'done' | 'failed' | 'released';
   run: string;
   [k: string]: unknown;
 }
@@ -141,10 +145,12 @@ export interface SlurmTaskOptions {
   /** Checkpoints go under this (default DIR/runs). */
   checkpointRoot?: string;
   logger?: Logger;
+  /** Stops the trial (the attempt ends `released`); default: this process's SIGTERM or SIGINT. */
+  signal?: AbortSignal;
 }
 
 /** Run array task `index` of an export: one trial, results appended to results/<index>.jsonl. */
-export async function runSlurmTask(opts: SlurmTaskOptions): Promise<'done' | 'failed' | 'skipped'> {
+export async function runSlurmTask(opts: SlurmTaskOptions): Promise<'done' | 'failed' | 'released' | 'skipped'> {
   const dir = resolve(opts.dir);
   const file = join(dir, 'trials', `${opts.index}.json`);
   if (!Number.isInteger(opts.index) || opts.index < 0) throw new InputError(`expected an integer ≥ 0, got ${opts.index}`, '--index');
@@ -155,6 +161,16 @@ export async function runSlurmTask(opts: SlurmTaskOptions): Promise<'done' | 'fa
   if (prev.some((l) => l.type === 'done')) return 'skipped';
   const log = (opts.logger ?? createLogger({ name: 'sweep-task', quiet: true })).child({ task: opts.index, hash: t.hash.slice(0, 12) });
   const run = `slurm:${setting('slurmJobId') ?? 'local'}:${randomUUID().slice(0, 8)}`;
+  const ac = new AbortController();
+  const stop = (reason: string) => ac.abort(new Error(`stopped: ${reason}`));
+  const onSignal = (sig: NodeJS.Signals) => stop(sig);
+  if (opts.signal) {
+    if (opts.signal.aborted) stop('aborted');
+    opts.signal.addEventListener('abort', () => stop('aborted'), { once: true });
+  } else {
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
   const write = (l: ResultLine) => appendFileSync(out, `${JSON.stringify(l)}\n`);
   write({ type: 'start', run, hash: t.hash, host: hostname(), time: Date.now() });
   const checkpoints = prev.filter((l) => l.type === 'artifact' && l.kind === 'checkpoint' && typeof l.path === 'string' && existsSync(l.path as string));
@@ -185,7 +201,7 @@ export async function runSlurmTask(opts: SlurmTaskOptions): Promise<'done' | 'fa
     const config = runner.parseTrialConfig ? runner.parseTrialConfig(t.config, `trial ${t.label}`) : t.config;
     const summary = await runner.runTrial(config as never, {
       onEvent,
-      signal: new AbortController().signal,
+      signal: ac.signal,
       checkpointDir: join(opts.checkpointRoot ?? join(dir, 'runs'), t.hash.slice(0, 16)),
       ...(resumeFrom ? { resumeFrom } : {}),
       where: `trial ${t.label}`,
@@ -198,8 +214,15 @@ export async function runSlurmTask(opts: SlurmTaskOptions): Promise<'done' | 'fa
     return 'done';
   } catch (e) {
     flush();
+    if (ac.signal.aborted) {
+      write({ type: 'released', run, reason: (ac.signal.reason as Error).message });
+      return 'released';
+    }
     write({ type: 'failed', run, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
     return 'failed';
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
   }
 }
 
@@ -232,7 +255,9 @@ export function ingestSlurm(opts: { dir: string; dbPath?: string; store?: Store 
       const row = leaseState(store, { hash });
       if (!row) throw new InputError(`task ${index}: trial ${hash.slice(0, 12)} is not in ${store.path}; ingest into the database the sweep was exported from`, mf);
       const lines = files.has(`${index}.jsonl`) ? readResults(join(dir, 'results', `${index}.jsonl`)) : [];
-      const end = [...lines].reverse().find((l) => l.type === 'done') ?? [...lines].reverse().find((l) => l.type === 'failed');
+      // done in any attempt; else the last attempt's end (a released one leaves the trial unfinished)
+      const last = [...lines].reverse().find((l) => l.type === 'failed' || l.type === 'released');
+      const end = [...lines].reverse().find((l) => l.type === 'done') ?? (last?.type === 'failed' ? last : undefined);
       if (row.status === 'done') return void res.alreadyDone++;
       if (!end) return void res.unfinished.push(index);
       if (row.status === 'failed' && end.type === 'failed') return void res.alreadyFailed++;
@@ -241,13 +266,12 @@ export function ingestSlurm(opts: { dir: string; dbPath?: string; store?: Store 
       const lease = claimTrialFor(store, row.trialId, end.run, (lines.find((l) => l.type === 'start' && l.run === end.run)?.host as string | undefined) ?? null);
       if (!lease) return void res.unfinished.push(index);
       // every attempt's points: a resumed attempt only re-ran the steps after its checkpoint
-      const points = lines.filter((l) => l.type === 'metrics').flatMap((l) => l.points as MetricPoint[]);
-      if (points.length) recordMetrics(store, lease, points);
-      for (const a of lines.filter((l) => l.type === 'artifact')) recordArtifact(store, lease, { kind: a.kind as WireArtifact['kind'], path: a.path as string, step: (a.step as number | null) ?? null });
-      if (end.type === 'done') {
-        recordProvenance(store, lease, (end.provenance as ProvenanceInput) ?? {});
-        if (finishTrial(store, lease, (end.summary as Record<string, number>) ?? {})) res.done++;
-      } else if (failTrial(store, lease, String(end.error))) res.failed++;
+      const run = {
+        points: lines.filter((l) => l.type === 'metrics').flatMap((l) => l.points as MetricPoint[]),
+        artifacts: lines.filter((l) => l.type === 'artifact').map((a) => ({ kind: a.kind as WireArtifact['kind'], path: a.path as string, step: (a.step as number | null) ?? null })),
+      };
+      const ended = end.type === 'done' ? { summary: (end.summary as Record<string, number>) ?? {}, provenance: (end.provenance as ProvenanceInput) ?? {} } : { error: String(end.error) };
+      if (recordRemoteEnd(store, lease, { ...run, ...ended })) res[end.type === 'done' ? 'done' : 'failed']++;
     });
     return res;
   } finally {

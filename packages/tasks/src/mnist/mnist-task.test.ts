@@ -4,11 +4,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRng } from '@orthoquant/runtime';
 import { DEBIAN_FASHION_MNIST_DIR, MnistTask, PIXEL_STATS, createTask, loadImageDataset, numpyLegacyPermutation } from '../index.js';
+import type { IdxRows } from '../index.js';
 import { tempDir, writeMnistFixture } from '../testing.js';
 
 const tmp = tempDir();
 after(() => tmp.cleanup());
 const mnist = () => loadImageDataset('mnist');
+/** Pixel i of image `row`, read independently of the task's batch code. */
+const pixel = (images: IdxRows, row: number, i: number) => images.read(row, new Uint8Array(images.rowBytes))[i];
 const pmnistFixture = JSON.parse(readFileSync(new URL('../core/fixtures/numpy-legacy-permutation.json', import.meta.url), 'utf8')) as { pmnist: { permutation: number[] } };
 
 describe('sequential / permuted MNIST', () => {
@@ -24,7 +27,7 @@ describe('sequential / permuted MNIST', () => {
     const ds = mnist();
     for (const [b, row] of [0, 7].entries()) {
       assert.equal(batch.targets[b], ds.trainLabels[row]);
-      for (let t = 0; t < 784; t += 37) assert.equal(batch.inputs[t * 2 + b], Math.fround(ds.trainImages[row * 784 + t] / 255));
+      for (let t = 0; t < 784; t += 37) assert.equal(batch.inputs[t * 2 + b], Math.fround(pixel(ds.trainImages, row, t) / 255));
     }
     // val example 0 is row 50000 of the training file; test example 3 is row 3 of the test file.
     assert.equal(task.batch('val', [0]).targets[0], ds.trainLabels[50000]);
@@ -43,7 +46,7 @@ describe('sequential / permuted MNIST', () => {
     const batch = task.batch('test', [5, 6, 9]);
     const ds = mnist();
     for (let t = 0; t < 28; t++) {
-      for (let j = 0; j < 28; j++) assert.equal(batch.inputs[(t * 3 + 1) * 28 + j], Math.fround(ds.testImages[6 * 784 + t * 28 + j] / 255));
+      for (let j = 0; j < 28; j++) assert.equal(batch.inputs[(t * 3 + 1) * 28 + j], Math.fround(pixel(ds.testImages, 6, t * 28 + j) / 255));
     }
   });
 
@@ -58,7 +61,7 @@ describe('sequential / permuted MNIST', () => {
     const ds = mnist();
     const batch = task.batch('test', [0]);
     const perm = task.permutation!;
-    for (let i = 0; i < 784; i++) assert.equal(batch.inputs[i], Math.fround(ds.testImages[perm[i]] / 255));
+    for (let i = 0; i < 784; i++) assert.equal(batch.inputs[i], Math.fround(pixel(ds.testImages, 0, perm[i]) / 255));
     const other = createTask({ name: 'pmnist', permutationSeed: 1 }) as MnistTask;
     assert.deepEqual(other.permutation, numpyLegacyPermutation(1, 784));
   });
@@ -70,7 +73,7 @@ describe('sequential / permuted MNIST', () => {
     const a = std.batch('train', [0]).inputs;
     const b = pm.batch('train', [0]).inputs;
     for (const i of [0, 200, 300, 400]) {
-      const v = ds.trainImages[i];
+      const v = pixel(ds.trainImages, 0, i);
       assert.ok(Math.abs(a[i] - (v / 255 - PIXEL_STATS.mnist.mean) / PIXEL_STATS.mnist.std) < 1e-6);
       assert.ok(Math.abs(b[i] - ((2 * v) / 255 - 1)) < 1e-6);
     }
@@ -163,7 +166,8 @@ describe('Fashion-MNIST', () => {
     for (const y of ds.trainLabels) labelSum += y;
     assert.equal(labelSum, 270000); // 6000 of each class
     let s = 0;
-    for (const v of ds.trainImages) s += v / 255;
-    assert.ok(Math.abs(s / ds.trainImages.length - PIXEL_STATS['fashion-mnist'].mean) < 1e-4);
+    const images = ds.trainImages.all();
+    for (const v of images) s += v / 255;
+    assert.ok(Math.abs(s / images.length - PIXEL_STATS['fashion-mnist'].mean) < 1e-4);
   });
 });

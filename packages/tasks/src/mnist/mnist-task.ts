@@ -25,6 +25,7 @@ import { configError, parseTaskPart, resolveTrialSeed, taskSchema, withDefault }
 import { numpyLegacyPermutation } from '../core/numpy-random-state.js';
 import { loadImageDataset } from './image-dataset.js';
 import type { ImageDataset, ImageDatasetName } from './image-dataset.js';
+import type { IdxRows } from './idx.js';
 
 export const PIXEL_SCALINGS = ['0-1', 'standardize', '-1-1', 'raw'] as const;
 export type PixelScaling = (typeof PIXEL_SCALINGS)[number];
@@ -148,7 +149,7 @@ export class MnistTask extends ExampleTaskBase {
   }
 
   /** The file's arrays for `split` and the file row of each example index. */
-  private source(split: Split): { images: Uint8Array; labels: Uint8Array; row: (i: number) => number } {
+  private source(split: Split): { images: IdxRows; labels: Uint8Array; row: (i: number) => number } {
     const d = this.dataset;
     if (split === 'test') return { images: d.testImages, labels: d.testLabels, row: (i) => i };
     if (this.splitRows) {
@@ -168,13 +169,14 @@ export class MnistTask extends ExampleTaskBase {
     const inputs = new Float32Array(T * B * D);
     const targets = new Int32Array(B);
     const { lut, order } = this;
+    const image = new Uint8Array(IMAGE_PIXELS);
     for (let b = 0; b < B; b++) {
       const row = rowOf(indices[b]);
-      const base = row * IMAGE_PIXELS;
+      images.read(row, image);
       targets[b] = labels[row];
       for (let t = 0; t < T; t++) {
         const o = (t * B + b) * D;
-        for (let j = 0; j < D; j++) inputs[o + j] = lut[images[base + order[t * D + j]]];
+        for (let j = 0; j < D; j++) inputs[o + j] = lut[image[order[t * D + j]]];
       }
     }
     return { split, inputKind: 'dense', T, B, inputs, targets, indices: Int32Array.from(indices), resetState: true };
