@@ -88,15 +88,21 @@ function trainCase(
       const r = await timeTrainingSteps(trial, { steps: ctx.reps, warmup: ctx.warmup });
       // Tensor bytes the step keeps for backward, measured in a process of its own.
       const kept = bytesKeptForBackwardInChild(trial);
-      return { times: r.seconds, shape: s, notes: [`model ${JSON.stringify(model(s.n))}`], kernel: kernelRecord(), keptMB: kept / 1e6 };
+      const dense = ['ornn', 'qornn'].includes(String(model(s.n).type));
+      return { times: r.seconds, shape: s, notes: [`model ${JSON.stringify(model(s.n))}`], kernel: kernelRecord(dense), keptMB: kept / 1e6 };
     },
   };
 }
 
-/** The scan kernels in use in this process (@orthoquant/kernels), for the case's record. */
-function kernelRecord(): KernelRecord {
+/**
+ * The scan kernels in use in this process (@orthoquant/kernels), for the case's record; `dense`:
+ * the case trains a dense recurrence, whose fused step may run its products on another
+ * instruction set (AVX-512), which the record then names.
+ */
+function kernelRecord(dense = false): KernelRecord {
   const k = kernelInfo();
-  return { implementation: k.implementation, simd: k.simd, threads: k.threads, ...(k.reason ? { reason: k.reason } : {}) };
+  const simd = dense && k.denseSimd !== k.simd ? `${k.simd}, dense products ${k.denseSimd}` : k.simd;
+  return { implementation: k.implementation, simd, threads: k.threads, ...(k.reason ? { reason: k.reason } : {}) };
 }
 
 const COPY_PEERS = { paper: 'torch-copy-hadamrnn-paper', fused: ['torch-copy-fused-tanh', 'torch-copy-fused-relu'] };

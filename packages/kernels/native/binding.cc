@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "binding.h"
+#include "gemm-avx512.h"
 
 namespace oq {
 
@@ -52,7 +53,7 @@ const char* simdName() {
 #endif
 }
 
-// info() → { simd, hardwareThreads, compiler, cpuAvx2Fma }
+// info() → { simd, hardwareThreads, compiler, cpuAvx2Fma, denseAvx512 }
 napi_value Info(const Args& a) {
   const napi_env env = a.env;
   napi_value out, v;
@@ -73,6 +74,9 @@ napi_value Info(const Args& a) {
 #endif
   napi_get_boolean(env, avx2Fma, &v);
   napi_set_named_property(env, out, "cpuAvx2Fma", v);
+  // Whether this build's dense fused step can run its AVX-512 products here (gemm-avx512.h).
+  napi_get_boolean(env, gemmAvx512(), &v);
+  napi_set_named_property(env, out, "denseAvx512", v);
   return out;
 }
 

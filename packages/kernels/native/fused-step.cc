@@ -17,18 +17,23 @@
 // (u = h_t − z_t), carry = ((δ ⊙ s)·H)/√m, h_{t−1} = ((s ⊙ u)·H)/√m (or the anchor). Nothing of
 // size T·B·n exists in either pass. Sums use GroupSums (parallel.h): thread-count independent.
 #include "common.h"
+#include "gemm-avx512.h"
 #include "kron.h"
 #include "readout-loss.h"
+
+#include <memory>
 
 namespace oq {
 namespace {
 
-// Bits of the `flags` argument; bits 4–5 hold the dense recurrence's activation (ACT_*).
-constexpr int FLAG_RELU = 1, FLAG_LAST = 2, FLAG_INDEX = 4, FLAG_DENSE = 8, ACT_SHIFT = 4;
+// Bits of the `flags` argument; bits 4–5 hold the dense recurrence's activation (ACT_*);
+// FLAG_NO_AVX512: the dense products use the AVX2 kernels even where the CPU has AVX-512F.
+constexpr int FLAG_RELU = 1, FLAG_LAST = 2, FLAG_INDEX = 4, FLAG_DENSE = 8, ACT_SHIFT = 4, FLAG_NO_AVX512 = 64;
 constexpr int ACT_LINEAR = 0, ACT_RELU = 1, ACT_TANH = 2;
 
 struct FusedStep {
   int T, B, n, m, k, classes, relu, lastOnly, anchorEvery, dense, act;
+  bool avx512;  // the dense products run the AVX-512 kernels (gemm-avx512.h)
   const float* x;          // [T, B, k], or null with xi
   const int32_t* xi;       // [T, B] row indices into U (index inputs), or null
   const float* U;          // [k, n]
@@ -102,15 +107,19 @@ void forwardRows(const FusedStep& p, const float* Vt, const GroupSums& groups, i
 
 struct Layout {
   size_t ds, dU, db, dVt, dc, len;
+  // Row stride of dW [n, ·] (dense) and of dVᵀ [classes, ·]: np = n padded to 16 for the dense
+  // recurrence (its blocked products write whole 16-column tiles), else n.
+  int stride;
 };
 
 inline Layout layoutOf(const FusedStep& p) {
   Layout l{};
+  l.stride = p.dense ? padded(p.n) : p.n;
   l.ds = 0;
-  l.dU = l.ds + (p.dense ? size_t(p.n) * p.n : size_t(p.n));
+  l.dU = l.ds + (p.dense ? size_t(p.n) * l.stride : size_t(p.n));
   l.db = l.dU + size_t(p.k) * p.n;
   l.dVt = l.db + p.n;
-  l.dc = l.dVt + size_t(p.classes) * p.n;
+  l.dc = l.dVt + size_t(p.classes) * l.stride;
   l.len = l.dc + p.classes;
   return l;
 }
@@ -145,173 +154,264 @@ inline void inputBackward(const FusedStep& p, const Layout& L, size_t row, const
 // ---------------------------------------------------------------------------------------------
 // Dense recurrence h_t = σ(W h_{t−1} + z_t), checkpointed BPTT. The forward keeps h_{k−1},
 // h_{2k−1}, … (the anchors); the backward takes the segments [jk, (j+1)k) from the last to the
-// first and, for a row group at a time, recomputes the segment's states from the checkpoint
-// before it (k·rows·n floats of scratch), then runs BPTT through them: δ = dh ⊙ σ'(h), dW += δ ⊗ h_{t−1},
-// carry = Wᵀ δ. σ' is read off h = σ(a) (ReLU: h > 0, tanh: 1 − h²).
+// first and recomputes the segment's states from the checkpoint before it (this thread's rows
+// together), then runs BPTT through them: δ = dh ⊙ σ'(h), carry = δ W, and once per segment and
+// row group dW += Σ δ ⊗ h_{t−1} over the segment's steps. σ' is read off h = σ(a) (ReLU: h > 0,
+// tanh: 1 − h²).
+//
+// Every product is a register-blocked GEMM over all of a thread's rows at once (the recurrence,
+// the recomputed segment, the carry, the readout and its gradient): rowsTimesM (common.h, 6×16
+// tiles) or, where the CPU has AVX-512F, rowsTimesM16 (gemm-avx512.h, 8×32 tiles), followed by
+// a cheap elementwise pass (σ, bias, σ'). Both sum each output over k in order from zero, so the
+// two give the same bits, the state of a row does not depend on the rows it was blocked with
+// (1, 2 or 3 threads give the same states), and the backward's recomputed states are
+// bit-identical with the forward's. Rows are padded to np = n rounded up to 16 (the padded lanes
+// stay zero).
 
-// Rows are taken four at a time so that each row of W (or Wᵀ) is loaded once for four rows (the
-// dense scan does the same): out_r = M v_r for r < 4, M [n, n] row-major. Each output is summed
-// as `dot` sums (8 lanes, then the lanes in order, then the tail): the result of a row does not
-// depend on the rows it was blocked with.
-inline void matvec4(const float* M, int n, const float* const* v, float* const* out) {
-  for (int i = 0; i < n; i++) {
-    const float* mi = M + size_t(i) * n;
-    v8 a0 = splat(0.f), a1 = a0, a2 = a0, a3 = a0;
-    int j = 0;
-    for (; j + 8 <= n; j += 8) {
-      const v8 w = ld(mi + j);
-      a0 += w * ld(v[0] + j);
-      a1 += w * ld(v[1] + j);
-      a2 += w * ld(v[2] + j);
-      a3 += w * ld(v[3] + j);
-    }
-    float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
-    for (int l = 0; l < 8; l++) {
-      s0 += a0[l];
-      s1 += a1[l];
-      s2 += a2[l];
-      s3 += a3[l];
-    }
-    for (; j < n; j++) {
-      s0 += mi[j] * v[0][j];
-      s1 += mi[j] * v[1][j];
-      s2 += mi[j] * v[2][j];
-      s3 += mi[j] * v[3][j];
-    }
-    out[0][i] = s0;
-    out[1][i] = s1;
-    out[2][i] = s2;
-    out[3][i] = s3;
+// out[r, c] = Σ_{k<K} in[r, k] · M[k, c] for r < rows, c < ncols (a multiple of 16).
+// avx512: the AVX-512 kernels (FusedStep::avx512).
+inline void gemmRows(bool avx512, const float* in, int rows, size_t ls, int K, const float* M, size_t ms, int ncols, float* out, size_t os) {
+#if OQ_GEMM_AVX512
+  if (avx512) {
+    rowsTimesM16(in, rows, ls, K, M, ms, ncols, out, os);
+    return;
   }
+#endif
+  auto store = [&](int r, int c, v8 a0, v8 a1) {
+    st(out + size_t(r) * os + c, a0);
+    st(out + size_t(r) * os + c + 8, a1);
+  };
+  rowsTimesM(in, rows, int(ls), K, M, int(ms), ncols, store);
 }
 
-inline float activateDense(int act, float a) { return act == ACT_RELU ? (a > 0.f ? a : 0.f) : act == ACT_TANH ? std::tanh(a) : a; }
-
-// One step for the rows r0 ≤ r < r1 of a block: out[r] = σ(W prev[r] + z[r]) (prev[r] null: σ(z[r])).
-// z holds the rows' projections [rows, n] and is overwritten with W prev.
-void denseSteps(const FusedStep& p, const float* const* prev, float* z, float* const* out, int rows, float* scratch, const float* zeros) {
-  const int n = p.n;
-  for (int r0 = 0; r0 < rows; r0 += 4) {
-    const float* v[4];
-    float* o[4];
-    for (int q = 0; q < 4; q++) {
-      const int r = r0 + q < rows ? r0 + q : r0;
-      v[q] = prev[r] ? prev[r] : zeros;
-      o[q] = r0 + q < rows ? scratch + size_t(q) * n : scratch + size_t(4) * n;
-    }
-    matvec4(p.s, n, v, o);
-    for (int q = 0; q < 4 && r0 + q < rows; q++) {
-      const int r = r0 + q;
-      const float* zr = z + size_t(r) * n;
-      for (int i = 0; i < n; i++) out[r][i] = activateDense(p.act, prev[r] ? zr[i] + o[q][i] : zr[i]);
-    }
+// acc[i, c] += Σ_{r < nr, t < L} D[r·rsD + t·ds + i] · X[r·rsX + t·xs + c] for i < nI, c < ncols
+// (a multiple of 16), each element summed over its rows in the order (r, t); acc row stride as.
+template <int R>
+inline void outerTile(const float* D, size_t ds, const float* X, size_t xs, int nr, int L, size_t rsD, size_t rsX, float* acc, size_t as, int i0, int c) {
+  v8 a0[R], a1[R];
+  for (int i = 0; i < R; i++) {
+    a0[i] = ld(acc + size_t(i0 + i) * as + c);
+    a1[i] = ld(acc + size_t(i0 + i) * as + c + 8);
   }
-}
-
-void forwardDenseRows(const FusedStep& p, const float* Vt, const GroupSums& groups, int g0, int g1, double* loss, float* hLast, float* anchors) {
-  const int n = p.n, b0 = groups.rowBegin(g0), b1 = groups.rowBegin(g1);
-  int maxRows = 0;
-  for (int g = g0; g < g1; g++) maxRows = std::max(maxRows, groups.rowBegin(g + 1) - groups.rowBegin(g));
-  std::vector<float> h(size_t(b1 - b0) * n), hn(size_t(maxRows) * n), z(size_t(maxRows) * n), scratch(size_t(5) * n), zeros(n, 0.f), a(n), y((p.classes + 7) / 8 * 8);
-  std::vector<const float*> prev(maxRows);
-  std::vector<float*> out(maxRows);
-  for (int b = b0; b < b1; b++) {
-    float* hb = &h[size_t(b - b0) * n];
-    if (p.h0) std::memcpy(hb, p.h0 + size_t(b) * n, sizeof(float) * n);
-    else std::fill(hb, hb + n, 0.f);
-  }
-  for (int t = 0; t < p.T; t++)
-    for (int g = g0; g < g1; g++) {
-      const int gb0 = groups.rowBegin(g), rows = groups.rowBegin(g + 1) - gb0;
-      for (int r = 0; r < rows; r++) {
-        project(p, size_t(t) * p.B + gb0 + r, &z[size_t(r) * n]);
-        prev[r] = t > 0 || p.h0 ? &h[size_t(gb0 + r - b0) * n] : nullptr;
-        out[r] = &hn[size_t(r) * n];
-      }
-      denseSteps(p, prev.data(), z.data(), out.data(), rows, scratch.data(), zeros.data());
-      for (int r = 0; r < rows; r++) {
-        const int b = gb0 + r;
-        float* hb = &h[size_t(b - b0) * n];
-        std::memcpy(hb, out[r], sizeof(float) * n);
-        if (anchors && p.anchorEvery > 0 && (t + 1) % p.anchorEvery == 0)
-          std::memcpy(anchors + (size_t((t + 1) / p.anchorEvery - 1) * p.B + b) * n, hb, sizeof(float) * n);
-        if (p.readsOut(t)) loss[g] += readoutRow(readoutOf(p, Vt), hb, a.data(), y.data(), p.target(t, b), nullptr, 0.f);
+  for (int r = 0; r < nr; r++) {
+    const float* Xr = X + r * rsX + c;
+    const float* Dr = D + r * rsD + i0;
+    for (int t = 0; t < L; t++) {
+      const v8 x0 = ld(Xr + size_t(t) * xs), x1 = ld(Xr + size_t(t) * xs + 8);
+      const float* dt = Dr + size_t(t) * ds;
+      for (int i = 0; i < R; i++) {
+        const v8 d = splat(dt[i]);
+        a0[i] += d * x0;
+        a1[i] += d * x1;
       }
     }
-  for (int b = b0; b < b1; b++) std::memcpy(hLast + size_t(b) * n, &h[size_t(b - b0) * n], sizeof(float) * n);
+  }
+  for (int i = 0; i < R; i++) {
+    st(acc + size_t(i0 + i) * as + c, a0[i]);
+    st(acc + size_t(i0 + i) * as + c + 8, a1[i]);
+  }
 }
 
-void backwardDenseRows(const FusedStep& p, const float* Vt, const float* Wt, const float* anchors, float scale, GroupSums& sums, int g0, int g1, float* dh0) {
-  const int n = p.n, b0 = sums.rowBegin(g0), b1 = sums.rowBegin(g1);
-  const int K = p.anchorEvery > 0 ? p.anchorEvery : p.T;
+inline void outerRows(bool avx512, const float* D, size_t ds, int nI, const float* X, size_t xs, int ncols, int nr, int L, size_t rsD, size_t rsX, float* acc, size_t as) {
+#if OQ_GEMM_AVX512
+  if (avx512) {
+    accumulateOuter16(D, ds, nI, X, xs, ncols, nr, L, rsD, rsX, acc, as);
+    return;
+  }
+#endif
+  for (int c = 0; c < ncols; c += NR) {
+    int i = 0;
+    for (; i + MR <= nI; i += MR) outerTile<MR>(D, ds, X, xs, nr, L, rsD, rsX, acc, as, i, c);
+    switch (nI - i) {
+      case 5: outerTile<5>(D, ds, X, xs, nr, L, rsD, rsX, acc, as, i, c); break;
+      case 4: outerTile<4>(D, ds, X, xs, nr, L, rsD, rsX, acc, as, i, c); break;
+      case 3: outerTile<3>(D, ds, X, xs, nr, L, rsD, rsX, acc, as, i, c); break;
+      case 2: outerTile<2>(D, ds, X, xs, nr, L, rsD, rsX, acc, as, i, c); break;
+      case 1: outerTile<1>(D, ds, X, xs, nr, L, rsD, rsX, acc, as, i, c); break;
+      default: break;
+    }
+  }
+}
+
+inline v8 activate8(int act, v8 a) {
+  if (act == ACT_RELU) return a > splat(0.f) ? a : splat(0.f);
+  if (act == ACT_TANH) return tanh8(a);
+  return a;
+}
+
+// out[r] = σ(z[r] + prev[r]·M) for `rows` rows (prev null: σ(z[r])), M = Wᵀ padded [np, np].
+// Row r of prev, z and out is at r·ps, r·np and r·os.
+inline void denseStepRows(bool avx512, int act, int n, int np, const float* prev, size_t ps, const float* M, const float* z, float* out, size_t os, int rows) {
+  if (prev) gemmRows(avx512, prev, rows, ps, n, M, np, np, out, os);
+  for (int r = 0; r < rows; r++) {
+    const float* zr = z + size_t(r) * np;
+    float* o = out + size_t(r) * os;
+    for (int c = 0; c < np; c += 8) st(o + c, activate8(act, prev ? ld(zr + c) + ld(o + c) : ld(zr + c)));
+  }
+}
+
+// The padded matrices of the dense path, built once per call: np = n and cp = classes rounded up
+// to 16. Mf = Wᵀ [np, np] (h·Mf = W h), Mb = W [np, np] (δ·Mb = Wᵀ δ), Vp = V [n, cp],
+// Vtp = Vᵀ [classes, np], cpad = c [cp]; padded entries are zero.
+struct DenseMats {
+  int np, cp;
+  std::vector<float> Mf, Mb, Vp, Vtp, cpad;
+  explicit DenseMats(const FusedStep& p) : np(padded(p.n)), cp(padded(p.classes)) {
+    const int n = p.n, nc = p.classes;
+    Mf = padMatrix(p.s, n, np, true);
+    Mb = padMatrix(p.s, n, np, false);
+    Vp.assign(size_t(n) * cp, 0.f);
+    Vtp.assign(size_t(nc) * np, 0.f);
+    cpad.assign(cp, 0.f);
+    for (int i = 0; i < n; i++)
+      for (int q = 0; q < nc; q++) Vp[size_t(i) * cp + q] = Vtp[size_t(q) * np + i] = p.V[size_t(i) * nc + q];
+    for (int q = 0; q < nc; q++) cpad[q] = p.c[q];
+  }
+};
+
+// Logits of `rows` rows: A[r] = f(h_r) (f = ReLU; with the identity the product reads h itself),
+// Y[r] = c + f(h_r) V, [rows, cp]. Row r of h is at r·hs. Returns the rows the product read
+// (A, row stride np, or h).
+inline const float* readoutLogits(const FusedStep& p, const DenseMats& m, const float* h, size_t hs, float* A, float* Y, int rows) {
+  const int np = m.np, cp = m.cp;
+  const float* in = h;
+  size_t is = hs;
+  if (p.relu) {
+    for (int r = 0; r < rows; r++) {
+      const float* hr = h + size_t(r) * hs;
+      float* ar = A + size_t(r) * np;
+      for (int i = 0; i < np; i += 8) {
+        const v8 x = ld(hr + i);
+        st(ar + i, x > splat(0.f) ? x : splat(0.f));
+      }
+    }
+    in = A;
+    is = np;
+  }
+  gemmRows(p.avx512, in, rows, is, p.n, m.Vp.data(), cp, cp, Y, cp);
+  const float* cv = m.cpad.data();
+  for (int r = 0; r < rows; r++)
+    for (int c = 0; c < cp; c += 8) st(Y + size_t(r) * cp + c, ld(Y + size_t(r) * cp + c) + ld(cv + c));
+  return in;
+}
+
+// The cross-entropy of one row of logits y [cp] (classes used); with g, also
+// g = (softmax(y) − onehot(target))·scale over the classes and zero in the padding.
+inline double softmaxRow(const float* y, int nc, int cp, int target, float* g, float scale) {
+  float mx = -INFINITY;
+  for (int q = 0; q < nc; q++) mx = std::max(mx, y[q]);
+  float sum = 0.f;
+  for (int q = 0; q < cp; q += 8) {
+    const v8 e = exp8(ld(y + q) - splat(mx));
+    if (g) st(g + q, e);
+    for (int l = 0; l < 8 && q + l < nc; l++) sum += e[l];
+  }
+  const double loss = double(std::log(sum)) + mx - y[target];
+  if (g) {
+    const float inv = scale / sum;
+    for (int q = 0; q < nc; q++) g[q] *= inv;
+    for (int q = nc; q < cp; q++) g[q] = 0.f;
+    g[target] -= scale;
+  }
+  return loss;
+}
+
+void forwardDenseRows(const FusedStep& p, const DenseMats& m, const GroupSums& groups, int g0, int g1, double* loss, float* hLast, float* anchors) {
+  const int n = p.n, np = m.np, cp = m.cp, b0 = groups.rowBegin(g0), b1 = groups.rowBegin(g1), rows = b1 - b0;
+  std::vector<float> h(size_t(rows) * np, 0.f), hn(size_t(rows) * np, 0.f), z(size_t(rows) * np, 0.f), A(size_t(rows) * np, 0.f), Y(size_t(rows) * cp, 0.f);
+  if (p.h0)
+    for (int r = 0; r < rows; r++) std::memcpy(&h[size_t(r) * np], p.h0 + size_t(b0 + r) * n, sizeof(float) * n);
+  for (int t = 0; t < p.T; t++) {
+    for (int r = 0; r < rows; r++) project(p, size_t(t) * p.B + b0 + r, &z[size_t(r) * np]);
+    denseStepRows(p.avx512, p.act, n, np, t > 0 || p.h0 ? h.data() : nullptr, np, m.Mf.data(), z.data(), hn.data(), np, rows);
+    std::swap(h, hn);
+    if (anchors && p.anchorEvery > 0 && (t + 1) % p.anchorEvery == 0)
+      for (int r = 0; r < rows; r++) std::memcpy(anchors + (size_t((t + 1) / p.anchorEvery - 1) * p.B + b0 + r) * n, &h[size_t(r) * np], sizeof(float) * n);
+    if (!p.readsOut(t)) continue;
+    readoutLogits(p, m, h.data(), np, A.data(), Y.data(), rows);
+    for (int g = g0; g < g1; g++)
+      for (int b = groups.rowBegin(g); b < groups.rowBegin(g + 1); b++) loss[g] += softmaxRow(&Y[size_t(b - b0) * cp], p.classes, cp, p.target(t, b), nullptr, 0.f);
+  }
+  for (int r = 0; r < rows; r++) std::memcpy(hLast + size_t(b0 + r) * n, &h[size_t(r) * np], sizeof(float) * n);
+}
+
+// Sums: dW padded [n, np] at L.ds, dU, db, dVᵀ [classes, np] at L.dVt, dc (Layout).
+void backwardDenseRows(const FusedStep& p, const DenseMats& m, const float* anchors, float scale, GroupSums& sums, int g0, int g1, float* dh0) {
+  const int n = p.n, np = m.np, cp = m.cp, b0 = sums.rowBegin(g0), b1 = sums.rowBegin(g1), rows = b1 - b0;
+  const int K = p.anchorEvery > 0 ? std::min(p.anchorEvery, p.T) : p.T;
   const int segments = (p.T + K - 1) / K;
   const Layout L = layoutOf(p);
-  int maxRows = 0;
-  for (int g = g0; g < g1; g++) maxRows = std::max(maxRows, sums.rowBegin(g + 1) - sums.rowBegin(g));
-  // seg [K, rows, n]: the group's states over one segment; D [rows, n]: the rows' δ at one step.
-  std::vector<float> seg(size_t(K) * maxRows * n), carry(size_t(b1 - b0) * n, 0.f), z(size_t(maxRows) * n), D(size_t(maxRows) * n);
-  std::vector<float> scratch(size_t(5) * n), zeros(n, 0.f), a(n), y((p.classes + 7) / 8 * 8), gq((p.classes + 7) / 8 * 8);
-  std::vector<const float*> prev(maxRows);
-  std::vector<float*> out(maxRows);
+  // S: per row, the segment's entering state and its K states (slot t − t0 + 1 holds h_t); D: per
+  // row, δ_t at slot t − t0 (beside h_{t−1} in S). Row r's block starts at r·rs in both.
+  const size_t rs = size_t(K + 1) * np;
+  std::vector<float> S(size_t(rows) * rs, 0.f), D(size_t(rows) * rs, 0.f), carry(size_t(rows) * np, 0.f), z(size_t(rows) * np, 0.f);
+  std::vector<float> A(size_t(rows) * np, 0.f), GV(size_t(rows) * np, 0.f), Y(size_t(rows) * cp, 0.f), G(size_t(rows) * cp, 0.f);
+  std::vector<int> groupOf(rows);
+  for (int g = g0; g < g1; g++)
+    for (int b = sums.rowBegin(g); b < sums.rowBegin(g + 1); b++) groupOf[b - b0] = g;
+  const int act = p.act;
   for (int j = segments - 1; j >= 0; j--) {
-    const int t0 = j * K, t1 = std::min(p.T, t0 + K);
+    const int t0 = j * K, t1 = std::min(p.T, t0 + K), len = t1 - t0;
+    // The state entering the segment: h0 (or zeros) for the first, else the checkpoint h_{t0−1}.
+    for (int r = 0; r < rows; r++) {
+      const float* start = j == 0 ? (p.h0 ? p.h0 + size_t(b0 + r) * n : nullptr) : anchors + (size_t(j - 1) * p.B + b0 + r) * n;
+      float* s0 = &S[size_t(r) * rs];
+      if (start) std::memcpy(s0, start, sizeof(float) * n);
+      else std::fill(s0, s0 + n, 0.f);
+    }
+    for (int t = t0; t < t1; t++) {
+      for (int r = 0; r < rows; r++) project(p, size_t(t) * p.B + b0 + r, &z[size_t(r) * np]);
+      const bool none = t == 0 && !p.h0;
+      denseStepRows(p.avx512, act, n, np, none ? nullptr : &S[size_t(t - t0) * np], rs, m.Mf.data(), z.data(), &S[size_t(t - t0 + 1) * np], rs, rows);
+    }
+    for (int t = t1 - 1; t >= t0; t--) {
+      const float* H = &S[size_t(t - t0 + 1) * np];  // h_t of row r at r·rs
+      float* Dt = &D[size_t(t - t0) * np];
+      const bool reads = p.readsOut(t);
+      if (reads) {
+        // g = ∂ℓ/∂y per row, dc += g, GV = g Vᵀ, dVᵀ += Σ_r g_r ⊗ f(h_r) per row group.
+        const float* Ain = readoutLogits(p, m, H, rs, A.data(), Y.data(), rows);
+        const size_t as = Ain == H ? rs : size_t(np);
+        for (int r = 0; r < rows; r++) {
+          float* gr = &G[size_t(r) * cp];
+          softmaxRow(&Y[size_t(r) * cp], p.classes, cp, p.target(t, b0 + r), gr, scale);
+          float* dc = sums.acc(groupOf[r]) + L.dc;
+          for (int q = 0; q < p.classes; q++) dc[q] += gr[q];
+        }
+        gemmRows(p.avx512, G.data(), rows, cp, p.classes, m.Vtp.data(), np, np, GV.data(), np);
+        for (int g = g0; g < g1; g++) {
+          const int r0 = sums.rowBegin(g) - b0, nr = sums.rowBegin(g + 1) - sums.rowBegin(g);
+          outerRows(p.avx512, &G[size_t(r0) * cp], cp, p.classes, Ain + size_t(r0) * as, as, np, 1, nr, 0, 0, sums.acc(g) + L.dVt, np);
+        }
+      }
+      // δ_t = (g Vᵀ ⊙ f'(h_t) + carry) ⊙ σ'(h_t), then dU += x_tᵀ δ, db += δ.
+      for (int r = 0; r < rows; r++) {
+        const float* hr = H + size_t(r) * rs;
+        const float* cr = &carry[size_t(r) * np];
+        const float* gv = &GV[size_t(r) * np];
+        float* dr = Dt + size_t(r) * rs;
+        for (int c = 0; c < np; c += 8) {
+          const v8 hv = ld(hr + c);
+          v8 d = ld(cr + c);
+          if (reads) d += p.relu ? (hv > splat(0.f) ? ld(gv + c) : splat(0.f)) : ld(gv + c);
+          if (act == ACT_RELU) d = hv > splat(0.f) ? d : splat(0.f);
+          else if (act == ACT_TANH) d *= splat(1.f) - hv * hv;
+          st(dr + c, d);
+        }
+        inputBackward(p, L, size_t(t) * p.B + b0 + r, dr, sums.acc(groupOf[r]));
+      }
+      // carry_r = δ_r W (the gradient reaching h_{t−1}); at t = 0 it is dh0.
+      if (t > 0 || p.h0) gemmRows(p.avx512, Dt, rows, rs, n, m.Mb.data(), np, np, carry.data(), np);
+    }
+    // dW += Σ δ_t ⊗ h_{t−1} over the segment, per row group (h_{−1} = 0 without h0: adds nothing).
     for (int g = g0; g < g1; g++) {
-      float* acc = sums.acc(g);
-      const int gb0 = sums.rowBegin(g), rows = sums.rowBegin(g + 1) - gb0;
-      // The state entering the segment: h0 (or none) for the first, else the checkpoint h_{t0−1}.
-      auto start = [&](int r) -> const float* {
-        const int b = gb0 + r;
-        return j == 0 ? (p.h0 ? p.h0 + size_t(b) * n : nullptr) : anchors + (size_t(j - 1) * p.B + b) * n;
-      };
-      auto state = [&](int t, int r) { return &seg[(size_t(t - t0) * rows + r) * n]; };
-      for (int t = t0; t < t1; t++) {
-        for (int r = 0; r < rows; r++) {
-          project(p, size_t(t) * p.B + gb0 + r, &z[size_t(r) * n]);
-          prev[r] = t == t0 ? start(r) : state(t - 1, r);
-          out[r] = state(t, r);
-        }
-        denseSteps(p, prev.data(), z.data(), out.data(), rows, scratch.data(), zeros.data());
-      }
-      for (int t = t1 - 1; t >= t0; t--) {
-        for (int r = 0; r < rows; r++) {
-          const int b = gb0 + r;
-          const float* hb = state(t, r);
-          float* d = &D[size_t(r) * n];
-          readoutBackward(p, L, Vt, hb, a.data(), y.data(), gq.data(), &carry[size_t(b - b0) * n], d, acc, t, b, scale);
-          if (p.act == ACT_RELU) {
-            int i = 0;
-            for (; i + 8 <= n; i += 8) st(d + i, ld(hb + i) > splat(0.f) ? ld(d + i) : splat(0.f));
-            for (; i < n; i++) d[i] = hb[i] > 0.f ? d[i] : 0.f;
-          }
-          else if (p.act == ACT_TANH)
-            for (int i = 0; i < n; i++) d[i] *= 1.f - hb[i] * hb[i];
-          inputBackward(p, L, size_t(t) * p.B + b, d, acc);
-          prev[r] = t > t0 ? state(t - 1, r) : start(r);
-        }
-        // dW += Σ_r δ_r ⊗ h_{t−1,r}, four rows per pass over dW; carry_r = Wᵀ δ_r.
-        for (int r0 = 0; r0 < rows; r0 += 4) {
-          const float* pv[4];
-          const float* dv[4];
-          float* co[4];
-          for (int q = 0; q < 4; q++) {
-            const bool real = r0 + q < rows;
-            pv[q] = real && prev[r0 + q] ? prev[r0 + q] : zeros.data();
-            dv[q] = real ? &D[size_t(r0 + q) * n] : zeros.data();
-            co[q] = real ? &carry[size_t(gb0 + r0 + q - b0) * n] : scratch.data();
-          }
-          for (int i = 0; i < n; i++) {
-            const float d0 = dv[0][i], d1 = dv[1][i], d2 = dv[2][i], d3 = dv[3][i];
-            float* dw = acc + L.ds + size_t(i) * n;
-            for (int q = 0; q < n; q++) dw[q] += d0 * pv[0][q] + d1 * pv[1][q] + d2 * pv[2][q] + d3 * pv[3][q];
-          }
-          matvec4(Wt, n, dv, co);
-        }
-      }
+      const int r0 = sums.rowBegin(g) - b0, nr = sums.rowBegin(g + 1) - sums.rowBegin(g);
+      outerRows(p.avx512, &D[size_t(r0) * rs], np, n, &S[size_t(r0) * rs], np, np, nr, len, rs, rs, sums.acc(g) + L.ds, np);
       sums.flush(g);
     }
   }
   if (dh0)
-    for (int b = b0; b < b1; b++) std::memcpy(dh0 + size_t(b) * n, &carry[size_t(b - b0) * n], sizeof(float) * n);
+    for (int r = 0; r < rows; r++) std::memcpy(dh0 + size_t(b0 + r) * n, &carry[size_t(r) * np], sizeof(float) * n);
 }
 
 void backwardRows(const FusedStep& p, const float* Vt, const float* hLast, const float* anchors, float scale, GroupSums& sums, int g0, int g1, float* dh0) {
@@ -372,6 +472,7 @@ void parse(const Args& a, FusedStep& p, int& threads) {
   p.lastOnly = (flags & FLAG_LAST) != 0;
   p.dense = (flags & FLAG_DENSE) != 0;
   p.act = (flags >> ACT_SHIFT) & 3;
+  p.avx512 = OQ_GEMM_AVX512 && gemmAvx512() && !(flags & FLAG_NO_AVX512);
   if (p.act > ACT_TANH) throw ArgError{"activation code must be 0 (linear), 1 (relu) or 2 (tanh)"};
   if (!p.dense && p.act != ACT_LINEAR) throw ArgError{"the hadamard fused step is linear (reversible BPTT)"};
   p.anchorEvery = a.i32(7, "anchorEvery");
@@ -414,8 +515,9 @@ napi_value FusedStepForward(const Args& a) {
   const std::vector<float> Vt = transposeV(p);
   GroupSums groups(p.B, 0);
   std::vector<double> loss(groups.groups, 0.0);
+  const std::unique_ptr<DenseMats> mats(p.dense ? new DenseMats(p) : nullptr);
   parallelGroups(fusedThreads(threads, p), groups, [&](int, int g0, int g1) {
-    if (p.dense) forwardDenseRows(p, Vt.data(), groups, g0, g1, loss.data(), hLast, anchors);
+    if (p.dense) forwardDenseRows(p, *mats, groups, g0, g1, loss.data(), hLast, anchors);
     else forwardRows(p, Vt.data(), groups, g0, g1, loss.data(), hLast, anchors);
   });
   double total = 0.0;
@@ -445,22 +547,22 @@ napi_value FusedStepBackward(const Args& a) {
   const Layout L = layoutOf(p);
   GroupSums sums(p.B, L.len);
   const float scale = float(dy / (p.lastOnly ? double(p.B) : double(p.T) * p.B));
-  std::vector<float> Wt;
-  if (p.dense) {
-    Wt.resize(size_t(p.n) * p.n);
-    for (int i = 0; i < p.n; i++)
-      for (int q = 0; q < p.n; q++) Wt[size_t(q) * p.n + i] = p.s[size_t(i) * p.n + q];
-  }
+  const std::unique_ptr<DenseMats> mats(p.dense ? new DenseMats(p) : nullptr);
   parallelGroups(fusedThreads(threads, p), sums, [&](int, int g0, int g1) {
-    if (p.dense) backwardDenseRows(p, Vt.data(), Wt.data(), anchors, scale, sums, g0, g1, dh0);
+    if (p.dense) backwardDenseRows(p, *mats, anchors, scale, sums, g0, g1, dh0);
     else backwardRows(p, Vt.data(), hLast, anchors, scale, sums, g0, g1, dh0);
   });
   const int n = p.n;
-  for (size_t e = 0; e < (p.dense ? size_t(n) * n : size_t(n)); e++) ds[e] = float(sums.total(L.ds + e));
+  if (p.dense) {
+    for (int i = 0; i < n; i++)
+      for (int q = 0; q < n; q++) ds[size_t(i) * n + q] = float(sums.total(L.ds + size_t(i) * L.stride + q));
+  } else {
+    for (int i = 0; i < n; i++) ds[i] = float(sums.total(L.ds + i));
+  }
   for (size_t e = 0; e < size_t(p.k) * n; e++) dU[e] = float(sums.total(L.dU + e));
   for (int i = 0; i < n; i++) db[i] = float(sums.total(L.db + i));
   for (int i = 0; i < n; i++)
-    for (int q = 0; q < p.classes; q++) dV[size_t(i) * p.classes + q] = float(sums.total(L.dVt + size_t(q) * n + i));
+    for (int q = 0; q < p.classes; q++) dV[size_t(i) * p.classes + q] = float(sums.total(L.dVt + size_t(q) * L.stride + i));
   for (int q = 0; q < p.classes; q++) dc[q] = float(sums.total(L.dc + q));
   return nullptr;
 }

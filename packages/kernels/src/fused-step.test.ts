@@ -1,8 +1,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf, createRng } from '@orthoquant/runtime';
+import { tf, createRng, setEnvSetting } from '@orthoquant/runtime';
 import { testBackend, relativeError, expectNoLeaks } from '@orthoquant/runtime/testing';
-import { hadamardRnnLoss, denseRnnLoss, fusedStepForward, fusedStepBackward, setKernelThreads, availableImplementations } from './index.js';
+import { hadamardRnnLoss, denseRnnLoss, fusedStepForward, fusedStepBackward, setKernelThreads, availableImplementations, kernelInfo } from './index.js';
 import type { FusedStepSpec } from './index.js';
 import { referenceScan, referenceHadamardMatrix, randomTensor, randomSigns, paley1, describeEveryKernel } from './testing.js';
 
@@ -203,8 +203,10 @@ describe('fused step on typed arrays', () => {
 
   const dense: FusedStepSpec = { ...spec, kind: 'dense', activation: 'tanh', anchorEvery: 11 };
   const kron: FusedStepSpec = { ...spec, n: 96, blockSize: 48, p: 12, hp: paley1(11) }; // blocks of 48 = 12·4 (native/kron.cc)
-  for (const sp of [spec, { ...spec, lastOnly: true, indexInputs: true }, kron, dense, { ...dense, activation: 'relu', lastOnly: true, indexInputs: true } as FusedStepSpec]) {
-    const what = `${sp.kind}${sp.kind === 'dense' ? ` ${sp.activation}` : ''}, ${sp.lastOnly ? 'index inputs, last-step readout' : 'float inputs, readout on every step'}${sp.p ? ', blocks of 48 = 12·4' : ''}`;
+  // n = 40: the dense products' 16-column tiles with a padded last tile; identity readout, one segment.
+  const dense40: FusedStepSpec = { ...dense, n: 40, blockSize: 1, activation: 'linear', relu: false, anchorEvery: 0 };
+  for (const sp of [spec, { ...spec, lastOnly: true, indexInputs: true }, kron, dense, { ...dense, activation: 'relu', lastOnly: true, indexInputs: true } as FusedStepSpec, dense40]) {
+    const what = `${sp.kind}${sp.kind === 'dense' ? ` ${sp.activation}` : ''}, ${sp.lastOnly ? 'index inputs, last-step readout' : 'float inputs, readout on every step'}${sp.p ? ', blocks of 48 = 12·4' : ''}${sp.n !== spec.n && sp.kind === 'dense' ? `, n = ${sp.n}, ${sp.relu ? 'ReLU' : 'identity'} readout, ${sp.anchorEvery ? `checkpoints every ${sp.anchorEvery}` : 'no checkpoints'}` : ''}`;
     it(`${what}: native and JS agree; native gradients are bit-identical with 1, 2 and 3 threads`, (t) => {
       if (!availableImplementations().includes('native')) return t.skip('native kernels unavailable');
       const inp = data('agree', sp);
@@ -228,6 +230,28 @@ describe('fused step on typed arrays', () => {
       }
     });
   }
+
+  it('dense: the AVX-512 products give the same bits as the AVX2 ones (ORTHOQUANT_DENSE_AVX512=0)', (t) => {
+    if (!availableImplementations().includes('native') || kernelInfo().denseSimd !== 'avx512f') return t.skip('no AVX-512 dense products here (CPU or build)');
+    const run = (sp: FusedStepSpec, inp: ReturnType<typeof data>) => {
+      const f = fusedStepForward(sp, inp, { implementation: 'native' });
+      return { ...f, ...fusedStepBackward(sp, inp, f.hLast, f.anchors, 1, { implementation: 'native' }) };
+    };
+    // n = 64: two 32-column strips; n = 40: a 32- and a 16-column strip; 37 rows: 8-row tiles and a rest.
+    for (const sp of [dense, dense40, { ...dense, activation: 'relu', lastOnly: true, indexInputs: true } as FusedStepSpec]) {
+      const inp = data('avx512', sp);
+      setKernelThreads(2);
+      const wide = run(sp, inp);
+      setEnvSetting('denseAvx512', '0');
+      try {
+        assert.notEqual(kernelInfo().denseSimd, 'avx512f');
+        const narrow = run(sp, inp);
+        assert.deepEqual(wide, narrow, `${sp.activation}, n = ${sp.n}`);
+      } finally {
+        setEnvSetting('denseAvx512', undefined);
+      }
+    }
+  });
 
   it('checks its buffers', () => {
     const inp = data('check');

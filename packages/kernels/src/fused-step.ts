@@ -586,7 +586,8 @@ export function hadamardRnnLoss(
  * The same loss for a dense recurrence h_t = σ(W h_{t−1} + x_t U + b) (W [n, n], any matrix:
  * QORNN's approximately orthogonal W, float ORNNs; σ linear, ReLU or tanh), as one op with
  * checkpointed BPTT: the forward keeps one state every `checkpointEvery` steps, the backward
- * recomputes each segment row by row. Inputs as `hadamardRnnLoss`; differentiable w.r.t. U, b,
+ * recomputes each segment (the JS implementation row by row; the native one for all of a thread's
+ * rows at once, as blocked matrix products). Inputs as `hadamardRnnLoss`; differentiable w.r.t. U, b,
  * W, h0, V, c. Memory kept for the gradient: x, the parameters, the targets and ⌊T/k⌋ states.
  */
 export function denseRnnLoss(

@@ -10,7 +10,7 @@
  * through the same family (`implementationNamed`).
  */
 import { log, setting } from '@orthoquant/runtime';
-import { loadNative } from './native.js';
+import { denseSimd, loadNative } from './native.js';
 import type { NativeLoad } from './native.js';
 
 export type KernelImplementation = 'native' | 'js';
@@ -27,6 +27,8 @@ export interface KernelInfo {
   implementation: KernelImplementation;
   /** Vector extensions the native code was compiled for ('none' for JS). */
   simd: string;
+  /** Vector extensions of the dense fused step's matrix products ('avx512f' where they use AVX-512; else `simd`). */
+  denseSimd: string;
   /** Threads a scan uses (batch rows split between them). */
   threads: number;
   /** Why the native addon is not in use, when it is not. */
@@ -85,8 +87,8 @@ function currentImplementation(): KernelImplementation {
 /** Which implementation the scans run on, its SIMD flavour and thread count, and why not native. */
 export function kernelInfo(): KernelInfo {
   const nat = loadNative();
-  if (currentImplementation() === 'native') return { implementation: 'native', simd: nat.simd, threads: kernelThreads(nat.hardwareThreads) };
-  return { implementation: 'js', simd: 'none', threads: 1, reason: requested() === 'js' ? 'JS implementation requested' : nat.reason };
+  if (currentImplementation() === 'native') return { implementation: 'native', simd: nat.simd, denseSimd: denseSimd(nat), threads: kernelThreads(nat.hardwareThreads) };
+  return { implementation: 'js', simd: 'none', denseSimd: 'none', threads: 1, reason: requested() === 'js' ? 'JS implementation requested' : nat.reason };
 }
 
 /** Implementations present in this process (JS always; native when the addon loads). */

@@ -52,7 +52,7 @@ interface Addon {
     checkpoints: Float32Array | null, dy: number,
     dWx: Float32Array, db: Float32Array, dWh: Float32Array, dh0: Float32Array | null, dc0: Float32Array | null, dV: Float32Array, dc: Float32Array,
   ): void;
-  info(): { simd: string; hardwareThreads: number; compiler: string; cpuAvx2Fma?: boolean };
+  info(): { simd: string; hardwareThreads: number; compiler: string; cpuAvx2Fma?: boolean; denseAvx512?: boolean };
   affineForward(N: number, k: number, m: number, relu: number, threads: number, x: Float32Array, w: Float32Array, c: Float32Array, y: Float32Array): void;
   affineBackward(
     N: number, k: number, m: number, relu: number, threads: number, x: Float32Array, w: Float32Array, dy: Float32Array,
@@ -120,6 +120,12 @@ export interface NativeLoad {
   isa: Isa | null;
   /** The instruction set that build was compiled for ('sse2', 'avx2+fma', 'neon', …; 'none' without the addon). */
   simd: string;
+  /**
+   * Whether the dense fused step (denseRnnLoss) can run its matrix products on AVX-512F: the AVX2
+   * build on a CPU with AVX-512F (native/gemm-avx512.h). It does unless `ORTHOQUANT_DENSE_AVX512=0`
+   * (read at every call: `denseSimd()`).
+   */
+  denseAvx512: boolean;
   hardwareThreads: number;
   reason?: string;
 }
@@ -153,7 +159,7 @@ export function loadNativeIsa(isa: Isa): NativeLoad {
 }
 
 function absent(reason: string): NativeLoad {
-  return { impl: null, lstm: null, affine: null, reversible: null, fusedStep: null, lstmLoss: null, inference: null, isa: null, simd: 'none', hardwareThreads: 1, reason };
+  return { impl: null, lstm: null, affine: null, reversible: null, fusedStep: null, lstmLoss: null, inference: null, isa: null, simd: 'none', denseAvx512: false, hardwareThreads: 1, reason };
 }
 
 function choose(): NativeLoad {
@@ -164,6 +170,11 @@ function choose(): NativeLoad {
   if (!base.impl || !cpuAvx2Fma || !existsSync(addonPaths.avx2)) return base;
   const fast = loadNativeIsa('avx2');
   return fast.impl ? fast : { ...base, reason: fast.reason };
+}
+
+/** The instruction set of the dense fused step's products in this process: 'avx512f' or the build's (`NativeLoad.denseAvx512`). */
+export function denseSimd(nat: NativeLoad): string {
+  return nat.denseAvx512 && setting('denseAvx512') ? 'avx512f' : nat.simd;
 }
 
 /** Set by the baseline addon's info(): whether this CPU runs AVX2 and FMA code. */
@@ -242,9 +253,11 @@ function tryLoad(path: string, isa: Isa): NativeLoad {
       );
     },
   };
-  // flags: 1 ReLU readout, 2 last-step readout, 4 index inputs, 8 dense recurrence, bits 4–5 its σ (native/fused-step.cc FLAG_*).
+  // flags: 1 ReLU readout, 2 last-step readout, 4 index inputs, 8 dense recurrence, bits 4–5 its σ, 64 no AVX-512 (native/fused-step.cc FLAG_*).
   const actCode = { linear: 0, relu: 1, tanh: 2 } as const;
-  const flags = (spec: FusedStepSpec) => (spec.relu ? 1 : 0) | (spec.lastOnly ? 2 : 0) | (spec.indexInputs ? 4 : 0) | (spec.kind === 'dense' ? 8 : 0) | (actCode[spec.activation] << 4);
+  // 64: the dense products stay on the AVX2 kernels (ORTHOQUANT_DENSE_AVX512=0).
+  const flags = (spec: FusedStepSpec) =>
+    (spec.relu ? 1 : 0) | (spec.lastOnly ? 2 : 0) | (spec.indexInputs ? 4 : 0) | (spec.kind === 'dense' ? 8 : 0) | (actCode[spec.activation] << 4) | (setting('denseAvx512') ? 0 : 64);
   const head = (spec: FusedStepSpec) => [spec.T, spec.B, spec.n, spec.blockSize, spec.k, spec.classes, flags(spec), spec.anchorEvery] as const;
   const fusedStep: FusedStepImplementation = {
     name: 'native',
@@ -284,5 +297,5 @@ function tryLoad(path: string, isa: Isa): NativeLoad {
     floatHadamRnn: (a) =>
       addon.floatHadamRnn(a.T, a.B, a.n, a.blockSize, a.inputSize, a.outputSize, b(a.relu), b(a.readoutRelu), b(a.manyToMany), a.x, a.U, a.b, a.scaledSigns, a.V, a.c, a.h, a.logits),
   };
-  return { impl, lstm, affine, reversible, fusedStep, lstmLoss, inference, isa, simd: info.simd, hardwareThreads: info.hardwareThreads };
+  return { impl, lstm, affine, reversible, fusedStep, lstmLoss, inference, isa, simd: info.simd, denseAvx512: info.denseAvx512 === true, hardwareThreads: info.hardwareThreads };
 }

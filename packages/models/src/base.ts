@@ -342,17 +342,15 @@ export function fusedStep(): boolean {
 
 /**
  * Whether a dense ORNN/QORNN of hidden size n trains through `denseRnnLoss` (checkpointed BPTT:
- * half the memory or less): `ORTHOQUANT_FUSED_DENSE=auto` (default) where W fits in L2 (n ≤ 256:
- * +7% time at n = 128; at n = 512 it costs +86%: benchmarks/issue-13.md), `1` always, `0` never;
- * and only with `fusedStep()`. `setFusedDense` overrides it from code (tests).
+ * no T·B·n tensor kept, and with the blocked native products the faster path at n = 128 and at
+ * n = 512: benchmarks/issue-13.md): `ORTHOQUANT_FUSED_DENSE=auto` (default) and `1` always, `0`
+ * never; and only with `fusedStep()`. `setFusedDense` overrides it from code (tests).
  */
 let fusedDenseOverride: boolean | null = null;
-export const FUSED_DENSE_AUTO_MAX_HIDDEN = 256;
-export function fusedDense(n: number): boolean {
+export function fusedDense(_n: number): boolean {
   if (!fusedStep()) return false;
   if (fusedDenseOverride !== null) return fusedDenseOverride;
-  const v = setting('fusedDense');
-  return v === '1' || (v === 'auto' && n <= FUSED_DENSE_AUTO_MAX_HIDDEN);
+  return setting('fusedDense') !== '0';
 }
 export function setFusedDense(on: boolean | null): void {
   fusedDenseOverride = on;

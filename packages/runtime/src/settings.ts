@@ -154,6 +154,13 @@ export const SETTINGS = {
     usedBy: 'kernels',
     doc: 'which build of the native addon loads: `auto` (AVX2+FMA when the CPU has both and that build exists, else the baseline), `baseline`, `avx2` (an error on a CPU without it). Default `auto`.',
   }),
+  denseAvx512: def<boolean>({
+    env: 'ORTHOQUANT_DENSE_AVX512',
+    fallback: true,
+    parse: flag,
+    usedBy: 'kernels',
+    doc: '`0`: the dense fused step (`denseRnnLoss`) runs its matrix products on the AVX2 kernels even where the CPU has AVX-512F (both give the same bits). Default `1`: AVX-512 where the AVX2 build runs on such a CPU.',
+  }),
   integerEngine: def<KernelChoice>({
     env: 'ORTHOQUANT_INTEGER_ENGINE',
     fallback: 'auto',
@@ -187,7 +194,7 @@ export const SETTINGS = {
     fallback: 'auto',
     parse: (raw, name) => parseChoice(FUSED_DENSE_CHOICES, raw.trim() === '' ? 'auto' : raw.trim(), name, { fold: true }),
     usedBy: 'models',
-    doc: 'dense ORNN/QORNN (σ linear, ReLU or tanh) train through the one-op `denseRnnLoss` with checkpointed BPTT, which keeps no T·B·n tensor: `auto` where W fits in L2 (hidden ≤ 256: copy QORNN 497 → 238 MB peak RSS at +7% time), `1` always (pMNIST QORNN n = 512: 1296 → 363 MB at +86% time), `0` never (the composed ops). Default `auto`.',
+    doc: 'dense ORNN/QORNN (σ linear, ReLU or tanh) train through the one-op `denseRnnLoss` with checkpointed BPTT, which keeps no T·B·n tensor and, with its blocked products, is also the faster path (copy n = 128 and pMNIST n = 512): `auto` and `1` always, `0` never (the composed ops). Default `auto`.',
   }),
   fusedLstm: def<boolean>({
     env: 'ORTHOQUANT_FUSED_LSTM',

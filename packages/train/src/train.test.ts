@@ -447,7 +447,7 @@ describe('fused training loss (readout + softmax cross-entropy)', () => {
     assert.equal(task.loss, 'softmax-cross-entropy');
     const batch = task.epochBatches('train', 16, createRng(5).fork('data').fork(0)).next().value!;
     const { x, y } = batchToTensors(batch, task.inputDim);
-    // Dense ORNN/QORNN: the composed ops (default) and denseRnnLoss (ORTHOQUANT_FUSED_DENSE=1).
+    // Dense ORNN/QORNN: the composed ops (setFusedDense(false)) and denseRnnLoss (true, the default).
     const types = checkFusedLoss(lossTensor, modelIO(task), x, y, { seed: 11, lossTol: 1e-4, applies: 'a many-to-many copy task' });
     for (const t of ['hadamrnn', 'qornn', 'ornn']) assert.ok(types.has(t), `covers ${t}`);
     tf.dispose([x, y]);
