@@ -295,27 +295,6 @@ inline const float* readoutLogits(const FusedStep& p, const DenseMats& m, const 
   return in;
 }
 
-// The cross-entropy of one row of logits y [cp] (classes used); with g, also
-// g = (softmax(y) − onehot(target))·scale over the classes and zero in the padding.
-inline double softmaxRow(const float* y, int nc, int cp, int target, float* g, float scale) {
-  float mx = -INFINITY;
-  for (int q = 0; q < nc; q++) mx = std::max(mx, y[q]);
-  float sum = 0.f;
-  for (int q = 0; q < cp; q += 8) {
-    const v8 e = exp8(ld(y + q) - splat(mx));
-    if (g) st(g + q, e);
-    for (int l = 0; l < 8 && q + l < nc; l++) sum += e[l];
-  }
-  const double loss = double(std::log(sum)) + mx - y[target];
-  if (g) {
-    const float inv = scale / sum;
-    for (int q = 0; q < nc; q++) g[q] *= inv;
-    for (int q = nc; q < cp; q++) g[q] = 0.f;
-    g[target] -= scale;
-  }
-  return loss;
-}
-
 void forwardDenseRows(const FusedStep& p, const DenseMats& m, const GroupSums& groups, int g0, int g1, double* loss, float* hLast, float* anchors) {
   const int n = p.n, np = m.np, cp = m.cp, b0 = groups.rowBegin(g0), b1 = groups.rowBegin(g1), rows = b1 - b0;
   std::vector<float> h(size_t(rows) * np, 0.f), hn(size_t(rows) * np, 0.f), z(size_t(rows) * np, 0.f), A(size_t(rows) * np, 0.f), Y(size_t(rows) * cp, 0.f);

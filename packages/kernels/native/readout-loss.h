@@ -37,6 +37,27 @@ inline float dot(const float* a, const float* v, int n) {
   return s;
 }
 
+// The cross-entropy of one row of logits y [cp] (classes used); with g, also
+// g = (softmax(y) − onehot(target))·scale over the classes and zero in the padding.
+inline double softmaxRow(const float* y, int nc, int cp, int target, float* g, float scale) {
+  float mx = -INFINITY;
+  for (int q = 0; q < nc; q++) mx = std::max(mx, y[q]);
+  float sum = 0.f;
+  for (int q = 0; q < cp; q += 8) {
+    const v8 e = exp8(ld(y + q) - splat(mx));
+    if (g) st(g + q, e);
+    for (int l = 0; l < 8 && q + l < nc; l++) sum += e[l];
+  }
+  const double loss = double(std::log(sum)) + mx - y[target];
+  if (g) {
+    const float inv = scale / sum;
+    for (int q = 0; q < nc; q++) g[q] *= inv;
+    for (int q = nc; q < cp; q++) g[q] = 0.f;
+    g[target] -= scale;
+  }
+  return loss;
+}
+
 // a = f(h); y = c + a V; returns the row's cross-entropy; with g, also g = (softmax(y) − onehot(t))·scale.
 inline double readoutRow(const ReadoutLoss& p, const float* h, float* a, float* y, int target, float* g, float scale) {
   const int n = p.n, nc = p.classes;
@@ -50,26 +71,10 @@ inline double readoutRow(const ReadoutLoss& p, const float* h, float* a, float* 
   } else {
     std::memcpy(a, h, sizeof(float) * n);
   }
-  float mx = -INFINITY;
-  for (int q = 0; q < nc; q++) {
-    y[q] = p.c[q] + dot(a, p.Vt + size_t(q) * n, n);
-    mx = std::max(mx, y[q]);
-  }
+  for (int q = 0; q < nc; q++) y[q] = p.c[q] + dot(a, p.Vt + size_t(q) * n, n);
   const int padded8 = p.padded8();
   for (int q = nc; q < padded8; q++) y[q] = -INFINITY;
-  float sum = 0.f;
-  for (int q = 0; q < padded8; q += 8) {
-    const v8 e = exp8(ld(y + q) - splat(mx));
-    if (g) st(g + q, e);
-    for (int l = 0; l < 8 && q + l < nc; l++) sum += e[l];
-  }
-  const double loss = double(std::log(sum)) + mx - y[target];
-  if (g) {
-    const float inv = scale / sum;
-    for (int q = 0; q < nc; q++) g[q] *= inv;
-    g[target] -= scale;
-  }
-  return loss;
+  return softmaxRow(y, nc, padded8, target, g, scale);
 }
 
 // d = (g Vᵀ) ⊙ f'(h) + carry for a row that reads out (g from readoutRow); dVt [classes, n] += g ⊗ f(h), dc += g.
