@@ -19,9 +19,12 @@ import {
   metricDirection,
   getTrial,
   sweepStatus,
+  pidAlive,
   type TrialInput,
 } from './index.js';
 import { tempStore, trialInput } from './testing.js';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 function grid(n: number, extra: Record<string, unknown> = {}): TrialInput[] {
   return Array.from({ length: n }, (_, i) => trialInput({ lr: 0.1 * (i + 1), ...extra }));
@@ -238,4 +241,28 @@ test('a trial selection (sweep run --only): claims, failure re-queues and status
   } finally {
     t.cleanup();
   }
+});
+
+test('pidAlive: a running process is alive; an exited one and a zombie (exited, never reaped) are not', { skip: !existsSync('/proc/self/stat') && 'needs /proc' }, async () => {
+  // sh starts `true` in the background, prints its pid, then becomes `sleep`, which never reaps it: a zombie
+  const sh = spawn('sh', ['-c', 'true & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const zombie = Number(await new Promise<string>((resolve) => sh.stdout.once('data', (b: Buffer) => resolve(b.toString()))));
+    assert.ok(zombie > 0);
+    assert.equal(pidAlive(sh.pid!), true, 'the sleeping parent is alive');
+    const deadline = Date.now() + 10_000;
+    while (pidAlive(zombie) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(pidAlive(zombie), false, 'the zombie is not alive');
+    let signalled = true;
+    try {
+      process.kill(zombie, 0);
+    } catch {
+      signalled = false;
+    }
+    assert.equal(signalled, true, 'signal 0 still reaches the zombie: what pidAlive must see through');
+  } finally {
+    sh.kill('SIGKILL');
+  }
+  await new Promise((r) => sh.once('exit', r));
+  assert.equal(pidAlive(sh.pid!), false, 'an exited, reaped process is not alive');
 });

@@ -9,6 +9,7 @@
  * A worker that was presumed dead and comes back can therefore never record a second result.
  */
 import { hostname } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { and, eq, inArray } from 'drizzle-orm';
 import type { Store } from './open.js';
 import { sweeps, sweepTrials, trials, summary, artifacts, provenance, type ArtifactKind, type TrialMode, type TrialStatus, TRIAL_MODES } from './schema.js';
@@ -539,14 +540,31 @@ export function runningTrials(store: Store, opts: { sweepId?: number; pid?: numb
     .map((r) => ({ ...r, workerId: r.workerId ?? '' }));
 }
 
-/** Whether a process id on this host is alive (EPERM means alive, owned by someone else). */
+/**
+ * Whether a process id on this host is alive (EPERM means alive, owned by someone else). A
+ * zombie — exited, not yet reaped, as an orphaned worker stays under a container's PID 1 that
+ * reaps nothing — is not alive, though signal 0 still reaches it.
+ */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  return !isZombie(pid);
+}
+
+/** Whether `pid` is a zombie (Linux: its state in /proc/PID/stat is Z or X); false where /proc cannot tell. */
+function isZombie(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  // pid (comm) state …: comm may hold spaces and parentheses, so read after the last ')'
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state === 'Z' || state === 'X';
 }
 
 export interface StaleOptions {

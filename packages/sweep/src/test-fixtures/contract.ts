@@ -189,15 +189,17 @@ export async function paceReported(h: ExecutorHarness, sb: Sandbox, store: Store
  */
 async function interrupted(h: ExecutorHarness, sb: Sandbox, store: Store, how: Interruption): Promise<void> {
   const name = `${how}-${h.name}`;
-  const [N, STEPS] = [4, 40];
+  const [N, STEPS] = [4, 60];
   const file = sb.write(`${name}.yaml`, `name: ${name}\nparameters:\n  id: { values: [${name}-a, ${name}-b] }\n  steps: { value: ${STEPS} }\n  stepMs: { value: 40 }\n  checkpointEvery: { value: 5 }\nseeds: [0, 1]\n`);
   const journal = () => readJournal(h.completionLog, name);
   const bg = await h.start(store, file);
   try {
-    // two at a time: the first two finish, the next two get under way
-    await waitFor(`${h.name}: a trial done and another past its second checkpoint`, () => {
+    // two at a time: the first two finish, the next two get under way. The one to cut is past
+    // its second checkpoint and at least half its steps (1.2 s) from its end — not the first
+    // pair's other trial, which started with the one done and is about to finish itself
+    await waitFor(`${h.name}: a trial done and another past its second checkpoint, far from its end`, () => {
       const j = [...journal().values()];
-      return j.some((t) => t.done > 0) && j.some((t) => t.done === 0 && t.checkpoints.length >= 2);
+      return j.some((t) => t.done > 0) && j.some((t) => t.done === 0 && t.checkpoints.length >= 2 && t.checkpoints.at(-1)! <= STEPS / 2);
     }, 60_000);
     await (how === 'kill' ? bg.kill() : bg.terminate());
   } catch (e) {

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pidAlive } from '@orthoquant/store';
 
 export interface Sandbox {
   dir: string;
@@ -98,13 +99,9 @@ export async function waitFor(what: string, cond: () => boolean, timeoutMs = 30_
   }
 }
 
+/** Whether `pid` has exited (a zombie, never reaped under a PID 1 that reaps nothing, counts as exited). */
 export function pidGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch {
-    return true;
-  }
+  return !pidAlive(pid);
 }
 
 /**
