@@ -379,8 +379,6 @@ inline void integerPost(int32_t* h, const int32_t* z, const int32_t* sign, int n
 //   m, the activation bits b, the shift and the row's max |z| (`zlim16` in IntegerHadamRnn);
 // - 8 lanes of int32 otherwise (state widened on load, narrowed on store: codes fit int16).
 
-constexpr int CHUNK = 8;  // vectors per register chunk (16 registers: a chunk and its temporaries)
-
 // Stages of stride `from` ≤ h < m/2 as passes over a row in memory (the last, m/2, is fused
 // with the tail by the caller).
 template <class V, class E>
@@ -460,19 +458,6 @@ inline void rowStep32(int16_t* h, const int32_t* z, const int32_t* s, int n, int
       narrow16(h + j, post(a0 + b0, ldi(z + j), ldi(s + j)), post(a1 + b1, ldi(z + j + L), ldi(s + j + L)));
       narrow16(h + j + hh, post(a0 - b0, ldi(z + j + hh), ldi(s + j + hh)), post(a1 - b1, ldi(z + j + hh + L), ldi(s + j + hh + L)));
     }
-}
-
-// Vectors per chunk: whole blocks when they fit (m/L), else CHUNK; 1 for blocks below a vector.
-inline int chunkVectors(int m, int L) { return m <= L ? 1 : std::min(m / L, CHUNK); }
-
-template <class F>
-inline void byChunk(int nv, F&& f) {
-  switch (nv) {
-    case 1: f(std::integral_constant<int, 1>()); break;
-    case 2: f(std::integral_constant<int, 2>()); break;
-    case 4: f(std::integral_constant<int, 4>()); break;
-    default: f(std::integral_constant<int, 8>()); break;
-  }
 }
 
 void checkStateRange(const int32_t* h, size_t len, int32_t qmin, int32_t qmax) {
@@ -642,30 +627,7 @@ OQ_ALWAYS_INLINE v8 floatPost(v8 a, v8 z, v8 s, bool relu) {
 // One step of one row (n % 8 == 0) in place; s: sign/√m.
 template <int NV>
 inline void floatRowStep(float* h, const float* z, const float* s, int n, int m, bool relu) {
-  constexpr int L = 8;
-  v8 r[NV];
-  const bool whole = m <= NV * L;  // the chunk holds whole blocks: tail fused
-  for (int c = 0; c < n; c += NV * L) {
-#pragma GCC unroll 8
-    for (int i = 0; i < NV; i++) r[i] = ld(h + c + i * L);
-    whtChunk<v8, NV>(r, m);
-    if (whole) {
-#pragma GCC unroll 8
-      for (int i = 0; i < NV; i++) st(h + c + i * L, floatPost(r[i], ld(z + c + i * L), ld(s + c + i * L), relu));
-    } else {
-#pragma GCC unroll 8
-      for (int i = 0; i < NV; i++) st(h + c + i * L, r[i]);
-    }
-  }
-  if (whole) return;
-  whtPasses<v8, float>(h, n, m, NV * L);
-  const int hh = m / 2;  // the last stage, fused with the tail
-  for (int base = 0; base < n; base += m)
-    for (int j = base; j < base + hh; j += L) {
-      const v8 a = ld(h + j), b = ld(h + j + hh);
-      st(h + j, floatPost(a + b, ld(z + j), ld(s + j), relu));
-      st(h + j + hh, floatPost(a - b, ld(z + j + hh), ld(s + j + hh), relu));
-    }
+  whtRowWith<NV>(h, n, m, [&](int j) { return ld(h + j); }, [&](v8 v, int j) { return floatPost(v, ld(z + j), ld(s + j), relu); });
 }
 
 // Input projection z = b + Σ_d x_d·U[d] (zero inputs skipped). A row with at most one nonzero
