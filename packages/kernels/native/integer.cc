@@ -220,6 +220,13 @@ struct Readout {
 
   // From 16-bit state codes (the HadamRNN keeps its state in int16: |q| ≤ 2^15 for actBits ≤ 16).
   void run(const int16_t* q, const int32_t* c, int32_t* out) {
+#if defined(__AVX2__)
+    if (narrow && n % 16 == 0) {  // ReLU on the loads
+      if (relu) dotsAvx2<true>(q, c, out);
+      else dotsAvx2<false>(q, c, out);
+      return;
+    }
+#endif
     if (narrow) {
       const int16_t* f = q;
       if (relu) {
@@ -241,29 +248,7 @@ struct Readout {
   void dots16(const int16_t* f, const int32_t* c, int32_t* out) const {
 #if defined(__AVX2__)
     if (n % 16 == 0) {
-      // One pass over f for up to 12 outputs (O = 9, 10: the copy task, MNIST), else groups.
-      int o0 = 0;
-      if (O <= 12) {
-        switch (O) {
-          case 12: dotGroup<12>(f, 0, c, out); break;
-          case 11: dotGroup<11>(f, 0, c, out); break;
-          case 10: dotGroup<10>(f, 0, c, out); break;
-          case 9: dotGroup<9>(f, 0, c, out); break;
-          case 8: dotGroup<8>(f, 0, c, out); break;
-          case 7: dotGroup<7>(f, 0, c, out); break;
-          case 6: dotGroup<6>(f, 0, c, out); break;
-          case 5: dotGroup<5>(f, 0, c, out); break;
-          case 4: dotGroup<4>(f, 0, c, out); break;
-          case 3: dotGroup<3>(f, 0, c, out); break;
-          case 2: dotGroup<2>(f, 0, c, out); break;
-          default: dotGroup<1>(f, 0, c, out); break;
-        }
-        return;
-      }
-      for (; o0 + 8 <= O; o0 += 8) dotGroup<8>(f, o0, c, out);
-      if (O - o0 >= 4) dotGroup<4>(f, o0, c, out), o0 += 4;
-      if (O - o0 >= 2) dotGroup<2>(f, o0, c, out), o0 += 2;
-      if (O - o0 >= 1) dotGroup<1>(f, o0, c, out);
+      dotsAvx2<false>(f, c, out);
       return;
     }
 #endif
@@ -276,26 +261,54 @@ struct Readout {
   }
 
 #if defined(__AVX2__)
+  // Every output, f = the codes (ReLU: max(q, 0), taken on the loads): one pass over f for up to
+  // 12 outputs (O = 9, 10: the copy task, MNIST), else groups.
+  template <bool Relu>
+  void dotsAvx2(const int16_t* f, const int32_t* c, int32_t* out) const {
+    if (O <= 12) {
+      switch (O) {
+        case 12: dotGroup<12, Relu>(f, 0, c, out); break;
+        case 11: dotGroup<11, Relu>(f, 0, c, out); break;
+        case 10: dotGroup<10, Relu>(f, 0, c, out); break;
+        case 9: dotGroup<9, Relu>(f, 0, c, out); break;
+        case 8: dotGroup<8, Relu>(f, 0, c, out); break;
+        case 7: dotGroup<7, Relu>(f, 0, c, out); break;
+        case 6: dotGroup<6, Relu>(f, 0, c, out); break;
+        case 5: dotGroup<5, Relu>(f, 0, c, out); break;
+        case 4: dotGroup<4, Relu>(f, 0, c, out); break;
+        case 3: dotGroup<3, Relu>(f, 0, c, out); break;
+        case 2: dotGroup<2, Relu>(f, 0, c, out); break;
+        default: dotGroup<1, Relu>(f, 0, c, out); break;
+      }
+      return;
+    }
+    int o0 = 0;
+    for (; o0 + 8 <= O; o0 += 8) dotGroup<8, Relu>(f, o0, c, out);
+    if (O - o0 >= 4) dotGroup<4, Relu>(f, o0, c, out), o0 += 4;
+    if (O - o0 >= 2) dotGroup<2, Relu>(f, o0, c, out), o0 += 2;
+    if (O - o0 >= 1) dotGroup<1, Relu>(f, o0, c, out);
+  }
+
   // K ≤ 16 outputs o0 … o0+K−1: one accumulator each, vpmaddwd on 16 lanes, then horizontal
-  // reductions of 8 accumulators at a time (hadd tree).
-  template <int K>
+  // reductions of 8 accumulators at a time (hadd tree, + c and stored as one vector).
+  template <int K, bool Relu>
   void dotGroup(const int16_t* f, int o0, const int32_t* c, int32_t* out) const {
     static_assert(K >= 1 && K <= 16, "1..16 outputs");
-    constexpr int R = K > 8 ? 16 : 8;
+    constexpr int R = K > 8 ? 16 : 8;  // a tree takes 8 accumulators: the unused ones stay 0
     __m256i acc[R];
     for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_si256();
     const int16_t* v = &Vt16[size_t(o0) * n];
     for (int j = 0; j < n; j += 16) {
-      const __m256i fj = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(f + j));
+      __m256i fj = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(f + j));
+      if constexpr (Relu) fj = _mm256_max_epi16(fj, _mm256_setzero_si256());
       for (int r = 0; r < K; r++) acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(fj, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(v + size_t(r) * n + j))));
     }
-    alignas(32) int32_t tmp[R];
-    for (int g = 0; g < R; g += 8) {
+    for (int g = 0; g < K; g += 8) {
       if (K - g <= 2) {  // one or two left (O = 9, 10): a horizontal sum each, not a tree of 8
         for (int r = g; r < K; r++) {
           __m128i x = _mm_add_epi32(_mm256_castsi256_si128(acc[r]), _mm256_extracti128_si256(acc[r], 1));
           x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0x4e));
-          tmp[r] = _mm_cvtsi128_si32(_mm_add_epi32(x, _mm_shuffle_epi32(x, 0xb1)));
+          out[o0 + r] = _mm_cvtsi128_si32(_mm_add_epi32(x, _mm_shuffle_epi32(x, 0xb1))) + c[o0 + r];
         }
         break;
       }
@@ -303,9 +316,15 @@ struct Readout {
       const __m256i u0 = _mm256_hadd_epi32(_mm256_hadd_epi32(a[0], a[1]), _mm256_hadd_epi32(a[2], a[3]));
       const __m256i u1 = _mm256_hadd_epi32(_mm256_hadd_epi32(a[4], a[5]), _mm256_hadd_epi32(a[6], a[7]));
       // lane r: output o0 + g + r
-      _mm256_store_si256(reinterpret_cast<__m256i*>(tmp + g), _mm256_add_epi32(_mm256_permute2x128_si256(u0, u1, 0x20), _mm256_permute2x128_si256(u0, u1, 0x31)));
+      const __m256i sum = _mm256_add_epi32(_mm256_permute2x128_si256(u0, u1, 0x20), _mm256_permute2x128_si256(u0, u1, 0x31));
+      if (K - g >= 8) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + o0 + g), _mm256_add_epi32(sum, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + o0 + g))));
+      } else {
+        alignas(32) int32_t tmp[8];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(tmp), sum);
+        for (int r = 0; r < K - g; r++) out[o0 + g + r] = tmp[r] + c[o0 + g + r];
+      }
     }
-    for (int r = 0; r < K; r++) out[o0 + r] = tmp[r] + c[o0 + r];
   }
 #endif
 };
@@ -748,15 +767,15 @@ struct FloatProjection {
 template <int K>
 OQ_ALWAYS_INLINE void floatReadoutGroup(const float* h, const float* vt, int n, bool relu, const float* c, float* out) {
   v8 acc[K];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
   for (int q = 0; q < K; q++) acc[q] = splat(0.f);
   for (int j = 0; j < n; j += 8) {
     v8 fj = ld(h + j);
     if (relu) fj = fj < splat(0.f) ? splat(0.f) : fj;
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int q = 0; q < K; q++) acc[q] += fj * ld(vt + size_t(q) * n + j);
   }
-#pragma GCC unroll 8
+#pragma GCC unroll 16
   for (int q = 0; q < K; q++) {
     const v8 a = acc[q];
     out[q] = c[q] + (((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])));
@@ -764,6 +783,15 @@ OQ_ALWAYS_INLINE void floatReadoutGroup(const float* h, const float* vt, int n, 
 }
 
 inline void floatReadout(const float* h, const float* Vt, int np, int O, bool relu, const float* c, float* out) {
+  // One pass over h for up to 12 outputs (O = 9, 10: the copy task, MNIST), as the integer
+  // readout does (Readout::dotsAvx2), else groups of 8 and the rest.
+  switch (O) {
+    case 9: floatReadoutGroup<9>(h, Vt, np, relu, c, out); return;
+    case 10: floatReadoutGroup<10>(h, Vt, np, relu, c, out); return;
+    case 11: floatReadoutGroup<11>(h, Vt, np, relu, c, out); return;
+    case 12: floatReadoutGroup<12>(h, Vt, np, relu, c, out); return;
+    default: break;
+  }
   int o0 = 0;
   for (; o0 + 8 <= O; o0 += 8) floatReadoutGroup<8>(h, Vt + size_t(o0) * np, np, relu, c + o0, out + o0);
   const float* vt = Vt + size_t(o0) * np;
