@@ -44,6 +44,19 @@ inline void vstore(S* p, V v) { std::memcpy(p, &v, sizeof v); }
 inline v8 ld(const float* p) { return vload<v8>(p); }
 inline void st(float* p, v8 v) { vstore(p, v); }
 inline v8 splat(float x) { return (v8){x, x, x, x, x, x, x, x}; }
+// The first w ≤ 8 lanes: ldPart reads p[0, w) (the other lanes zero), stPart writes p[0, w).
+inline v8 ldPart(const float* p, int w) {
+  if (w == 8) return ld(p);
+  float t[8] = {};
+  std::memcpy(t, p, sizeof(float) * w);
+  return ld(t);
+}
+inline void stPart(float* p, v8 v, int w) {
+  if (w == 8) return st(p, v);
+  float t[8];
+  st(t, v);
+  std::memcpy(p, t, sizeof(float) * w);
+}
 inline v8i ldi(const int32_t* p) { return vload<v8i>(p); }
 inline void sti(int32_t* p, v8i v) { vstore(p, v); }
 inline v8i splati(int32_t x) { return (v8i){x, x, x, x, x, x, x, x}; }
