@@ -124,7 +124,8 @@ OQ_ALWAYS_INLINE void whtChunk(V* r, int m) {
 
 // ---------------------------------------------------------------------------------------------
 // Register chunks: up to CHUNK vectors of a row are loaded once and all their butterfly stages
-// run on registers (whtChunk); the stages above a chunk are passes over the row.
+// run on registers (whtChunk); the stages above a chunk are passes over the row. The inference
+// engines' step is integer.cc's rowStep (lane policies); the float training step's is whtRowWith.
 
 constexpr int CHUNK = 8;  // vectors per register chunk (16 registers: a chunk and its temporaries)
 
