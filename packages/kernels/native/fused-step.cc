@@ -124,14 +124,17 @@ inline Layout layoutOf(const FusedStep& p) {
   return l;
 }
 
-// δ of one row before the recurrence's σ': (g Vᵀ) ⊙ f'(h) + carry where step t reads out (also
-// dVᵀ += g ⊗ f(h), dc += g), else the carry alone.
-inline void readoutBackward(const FusedStep& p, const Layout& L, const float* Vt, const float* h, float* a, float* y, float* gq, const float* c, float* d, float* acc, int t, int b, float scale) {
+// δ of R rows (b, b+1, …) before the recurrence's σ': (g Vᵀ) ⊙ f'(h) + carry where step t reads
+// out (also dVᵀ += g ⊗ f(h), dc += g: readoutBackwardRows), else the carry alone.
+template <int R>
+inline void readoutBackwardRows(const FusedStep& p, const Layout& L, const float* Vt, const float* const* h, float* const* a, float* y, float* const* g, const float* const* c, float* const* d, float* acc, int t, int b, float scale) {
   if (!p.readsOut(t)) {
-    std::memcpy(d, c, sizeof(float) * p.n);
+    for (int r = 0; r < R; r++) std::memcpy(d[r], c[r], sizeof(float) * p.n);
     return;
   }
-  readoutBackward(readoutOf(p, Vt), h, a, y, gq, c, d, acc + L.dVt, acc + L.dc, p.target(t, b), scale);
+  int targets[R];
+  for (int r = 0; r < R; r++) targets[r] = p.target(t, b + r);
+  readoutBackwardRows<R>(readoutOf(p, Vt), h, a, y, g, c, d, acc + L.dVt, acc + L.dc, targets, scale);
 }
 
 // dU += x_tᵀ δ, db += δ.
@@ -395,35 +398,49 @@ void backwardDenseRows(const FusedStep& p, const DenseMats& m, const float* anch
 
 void backwardRows(const FusedStep& p, const float* Vt, const float* hLast, const float* anchors, float scale, GroupSums& sums, int g0, int g1, float* dh0) {
   const int n = p.n, b0 = sums.rowBegin(g0), b1 = sums.rowBegin(g1);
-  const float hs = 1.f / std::sqrt(float(p.m));
+  const float hsq = 1.f / std::sqrt(float(p.m));
   const Layout L = layoutOf(p);
-  std::vector<float> h(size_t(b1 - b0) * n), carry(size_t(b1 - b0) * n, 0.f), z(n), u(n), a(n), y((p.classes + 7) / 8 * 8), gq((p.classes + 7) / 8 * 8), d(n);
+  const size_t nc8 = (p.classes + 7) / 8 * 8;
+  std::vector<float> h(size_t(b1 - b0) * n), carry(size_t(b1 - b0) * n, 0.f), z(n), u(n), a(2 * n), y(nc8), gq(2 * nc8), d(2 * n);
   for (int b = b0; b < b1; b++) std::memcpy(&h[size_t(b - b0) * n], hLast + size_t(b) * n, sizeof(float) * n);
+  float* const as[2] = {a.data(), a.data() + n};
+  float* const gs[2] = {gq.data(), gq.data() + nc8};
+  float* const ds[2] = {d.data(), d.data() + n};
   for (int t = p.T - 1; t >= 0; t--) {
     for (int g = g0; g < g1; g++) {
       float* acc = sums.acc(g);
-      for (int b = sums.rowBegin(g); b < sums.rowBegin(g + 1); b++) {
-        float* hb = &h[size_t(b - b0) * n];
-        float* c = &carry[size_t(b - b0) * n];
-        const size_t row = size_t(t) * p.B + b;
-        readoutBackward(p, L, Vt, hb, a.data(), y.data(), gq.data(), c, d.data(), acc, t, b, scale);
-        inputBackward(p, L, row, d.data(), acc);
-        // u = s ⊙ (h_t − z_t) = rec0(h_{t−1})/√m; ds += δ ⊙ u.
-        project(p, row, z.data());
-        for (int i = 0; i < n; i++) u[i] = p.s[i] * (hb[i] - z[i]);
-        if (t > 0 || p.h0)
-          for (int i = 0; i < n; i++) acc[L.ds + i] += d[i] * u[i];
-        for (int i = 0; i < n; i++) c[i] = d[i] * p.s[i];
-        rec_row(p.kron, c, n, p.m, true);
-        for (int i = 0; i < n; i++) c[i] *= hs;
-        if (t > 0) {
-          const float* an = anchorAt(p, anchors, t - 1, b);
-          if (an) {
-            std::memcpy(hb, an, sizeof(float) * n);
-          } else {
-            std::memcpy(hb, u.data(), sizeof(float) * n);
-            rec_row(p.kron, hb, n, p.m, true);
-            for (int i = 0; i < n; i++) hb[i] *= hs;
+      const int end = sums.rowBegin(g + 1);
+      for (int b = sums.rowBegin(g); b < end;) {
+        // The readout's backward two rows at a time, then each row's input and recurrence backward
+        // in row order: every accumulator gets the rows' terms in row order.
+        const int R = b + 1 < end ? 2 : 1;
+        const float* const hs2[2] = {&h[size_t(b - b0) * n], R == 2 ? &h[size_t(b + 1 - b0) * n] : nullptr};
+        const float* const cs2[2] = {&carry[size_t(b - b0) * n], R == 2 ? &carry[size_t(b + 1 - b0) * n] : nullptr};
+        if (R == 2) readoutBackwardRows<2>(p, L, Vt, hs2, as, y.data(), gs, cs2, ds, acc, t, b, scale);
+        else readoutBackwardRows<1>(p, L, Vt, hs2, as, y.data(), gs, cs2, ds, acc, t, b, scale);
+        for (int r = 0; r < R; r++, b++) {
+          float* hb = &h[size_t(b - b0) * n];
+          float* c = &carry[size_t(b - b0) * n];
+          const float* dr = ds[r];
+          const size_t row = size_t(t) * p.B + b;
+          inputBackward(p, L, row, dr, acc);
+          // u = s ⊙ (h_t − z_t) = rec0(h_{t−1})/√m; ds += δ ⊙ u.
+          project(p, row, z.data());
+          for (int i = 0; i < n; i++) u[i] = p.s[i] * (hb[i] - z[i]);
+          if (t > 0 || p.h0)
+            for (int i = 0; i < n; i++) acc[L.ds + i] += dr[i] * u[i];
+          for (int i = 0; i < n; i++) c[i] = dr[i] * p.s[i];
+          rec_row(p.kron, c, n, p.m, true);
+          for (int i = 0; i < n; i++) c[i] *= hsq;
+          if (t > 0) {
+            const float* an = anchorAt(p, anchors, t - 1, b);
+            if (an) {
+              std::memcpy(hb, an, sizeof(float) * n);
+            } else {
+              std::memcpy(hb, u.data(), sizeof(float) * n);
+              rec_row(p.kron, hb, n, p.m, true);
+              for (int i = 0; i < n; i++) hb[i] *= hsq;
+            }
           }
         }
       }

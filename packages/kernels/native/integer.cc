@@ -13,7 +13,9 @@
 // flip (psign on AVX2, xor/sub elsewhere) per stage, across vectors by adds and subtracts, on
 // register chunks with the tail fused (one load and one store of the state per step). The state
 // is kept in int16 codes (actBits ≤ 16); a row's step runs on 16 int16 lanes when m·2^(b−1) +
-// max|z| + the rounding bias ≤ 32767 (so nothing it forms can leave int16), else on 8 int32 lanes.
+// max|z| + the rounding bias ≤ 32767 (so nothing it forms can leave int16), else on 8 int32 lanes
+// (at b ≤ 12 after the transform's first four stages on int16 lanes, where they provably fit).
+// One definition of the row step (rowStep) serves both widths and the float engine.
 // The projection and readout multiply by the U and V codes as the JS engine does (the readout as
 // vpmaddwd on AVX2).
 //
@@ -218,6 +220,13 @@ struct Readout {
 
   // From 16-bit state codes (the HadamRNN keeps its state in int16: |q| ≤ 2^15 for actBits ≤ 16).
   void run(const int16_t* q, const int32_t* c, int32_t* out) {
+#if defined(__AVX2__)
+    if (narrow && n % 16 == 0) {  // ReLU on the loads
+      if (relu) dotsAvx2<true>(q, c, out);
+      else dotsAvx2<false>(q, c, out);
+      return;
+    }
+#endif
     if (narrow) {
       const int16_t* f = q;
       if (relu) {
@@ -239,29 +248,7 @@ struct Readout {
   void dots16(const int16_t* f, const int32_t* c, int32_t* out) const {
 #if defined(__AVX2__)
     if (n % 16 == 0) {
-      // One pass over f for up to 12 outputs (O = 9, 10: the copy task, MNIST), else groups.
-      int o0 = 0;
-      if (O <= 12) {
-        switch (O) {
-          case 12: dotGroup<12>(f, 0, c, out); break;
-          case 11: dotGroup<11>(f, 0, c, out); break;
-          case 10: dotGroup<10>(f, 0, c, out); break;
-          case 9: dotGroup<9>(f, 0, c, out); break;
-          case 8: dotGroup<8>(f, 0, c, out); break;
-          case 7: dotGroup<7>(f, 0, c, out); break;
-          case 6: dotGroup<6>(f, 0, c, out); break;
-          case 5: dotGroup<5>(f, 0, c, out); break;
-          case 4: dotGroup<4>(f, 0, c, out); break;
-          case 3: dotGroup<3>(f, 0, c, out); break;
-          case 2: dotGroup<2>(f, 0, c, out); break;
-          default: dotGroup<1>(f, 0, c, out); break;
-        }
-        return;
-      }
-      for (; o0 + 8 <= O; o0 += 8) dotGroup<8>(f, o0, c, out);
-      if (O - o0 >= 4) dotGroup<4>(f, o0, c, out), o0 += 4;
-      if (O - o0 >= 2) dotGroup<2>(f, o0, c, out), o0 += 2;
-      if (O - o0 >= 1) dotGroup<1>(f, o0, c, out);
+      dotsAvx2<false>(f, c, out);
       return;
     }
 #endif
@@ -274,26 +261,54 @@ struct Readout {
   }
 
 #if defined(__AVX2__)
+  // Every output, f = the codes (ReLU: max(q, 0), taken on the loads): one pass over f for up to
+  // 12 outputs (O = 9, 10: the copy task, MNIST), else groups.
+  template <bool Relu>
+  void dotsAvx2(const int16_t* f, const int32_t* c, int32_t* out) const {
+    if (O <= 12) {
+      switch (O) {
+        case 12: dotGroup<12, Relu>(f, 0, c, out); break;
+        case 11: dotGroup<11, Relu>(f, 0, c, out); break;
+        case 10: dotGroup<10, Relu>(f, 0, c, out); break;
+        case 9: dotGroup<9, Relu>(f, 0, c, out); break;
+        case 8: dotGroup<8, Relu>(f, 0, c, out); break;
+        case 7: dotGroup<7, Relu>(f, 0, c, out); break;
+        case 6: dotGroup<6, Relu>(f, 0, c, out); break;
+        case 5: dotGroup<5, Relu>(f, 0, c, out); break;
+        case 4: dotGroup<4, Relu>(f, 0, c, out); break;
+        case 3: dotGroup<3, Relu>(f, 0, c, out); break;
+        case 2: dotGroup<2, Relu>(f, 0, c, out); break;
+        default: dotGroup<1, Relu>(f, 0, c, out); break;
+      }
+      return;
+    }
+    int o0 = 0;
+    for (; o0 + 8 <= O; o0 += 8) dotGroup<8, Relu>(f, o0, c, out);
+    if (O - o0 >= 4) dotGroup<4, Relu>(f, o0, c, out), o0 += 4;
+    if (O - o0 >= 2) dotGroup<2, Relu>(f, o0, c, out), o0 += 2;
+    if (O - o0 >= 1) dotGroup<1, Relu>(f, o0, c, out);
+  }
+
   // K ≤ 16 outputs o0 … o0+K−1: one accumulator each, vpmaddwd on 16 lanes, then horizontal
-  // reductions of 8 accumulators at a time (hadd tree).
-  template <int K>
+  // reductions of 8 accumulators at a time (hadd tree, + c and stored as one vector).
+  template <int K, bool Relu>
   void dotGroup(const int16_t* f, int o0, const int32_t* c, int32_t* out) const {
     static_assert(K >= 1 && K <= 16, "1..16 outputs");
-    constexpr int R = K > 8 ? 16 : 8;
+    constexpr int R = K > 8 ? 16 : 8;  // a tree takes 8 accumulators: the unused ones stay 0
     __m256i acc[R];
     for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_si256();
     const int16_t* v = &Vt16[size_t(o0) * n];
     for (int j = 0; j < n; j += 16) {
-      const __m256i fj = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(f + j));
+      __m256i fj = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(f + j));
+      if constexpr (Relu) fj = _mm256_max_epi16(fj, _mm256_setzero_si256());
       for (int r = 0; r < K; r++) acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(fj, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(v + size_t(r) * n + j))));
     }
-    alignas(32) int32_t tmp[R];
-    for (int g = 0; g < R; g += 8) {
+    for (int g = 0; g < K; g += 8) {
       if (K - g <= 2) {  // one or two left (O = 9, 10): a horizontal sum each, not a tree of 8
         for (int r = g; r < K; r++) {
           __m128i x = _mm_add_epi32(_mm256_castsi256_si128(acc[r]), _mm256_extracti128_si256(acc[r], 1));
           x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0x4e));
-          tmp[r] = _mm_cvtsi128_si32(_mm_add_epi32(x, _mm_shuffle_epi32(x, 0xb1)));
+          out[o0 + r] = _mm_cvtsi128_si32(_mm_add_epi32(x, _mm_shuffle_epi32(x, 0xb1))) + c[o0 + r];
         }
         break;
       }
@@ -301,9 +316,15 @@ struct Readout {
       const __m256i u0 = _mm256_hadd_epi32(_mm256_hadd_epi32(a[0], a[1]), _mm256_hadd_epi32(a[2], a[3]));
       const __m256i u1 = _mm256_hadd_epi32(_mm256_hadd_epi32(a[4], a[5]), _mm256_hadd_epi32(a[6], a[7]));
       // lane r: output o0 + g + r
-      _mm256_store_si256(reinterpret_cast<__m256i*>(tmp + g), _mm256_add_epi32(_mm256_permute2x128_si256(u0, u1, 0x20), _mm256_permute2x128_si256(u0, u1, 0x31)));
+      const __m256i sum = _mm256_add_epi32(_mm256_permute2x128_si256(u0, u1, 0x20), _mm256_permute2x128_si256(u0, u1, 0x31));
+      if (K - g >= 8) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + o0 + g), _mm256_add_epi32(sum, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + o0 + g))));
+      } else {
+        alignas(32) int32_t tmp[8];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(tmp), sum);
+        for (int r = 0; r < K - g; r++) out[o0 + g + r] = tmp[r] + c[o0 + g + r];
+      }
     }
-    for (int r = 0; r < K; r++) out[o0 + r] = tmp[r] + c[o0 + r];
   }
 #endif
 };
@@ -311,40 +332,33 @@ struct Readout {
 // ---------------------------------------------------------------------------------------------
 // The step's tail on int32 lanes, and the scalar one.
 
-// The rest of the step on one vector of 8: v = z + flip(a); rounding shift; clamp (ReLU after
-// the clamp is the clamp to [0, qmax]) — hadamrnn.ts hadamardStep. `roomy`: |z + flip(a)| +
+// The rest of the step on one vector of 8: v = z + flip(a), then the rounding shift
+// (hadamrnn.ts hadamardStep); the clamp to [lo, qmax] (ReLU after the clamp is the clamp to
+// [0, qmax]) comes with the store (Int32Lanes), on int16 lanes after a saturating pack where it
+// can: clamp(sat16(v)) = clamp(v) since [qmin, qmax] lies in int16. `roomy`: |z + flip(a)| +
 // 2^(shift−1) < 2^31 is proved (|z| ≤ 2^30, |a| ≤ m·2^(b−1): caller), so the rounding shift,
 // ties away from zero, is (v + 2^(shift−1) + (v >> 31)) >> shift — the same integers as JS's
 // remainder test, fewer ops.
 struct Post32 {
-  v8i vmask, vhalf, lo, hi, bias;
+  v8i vmask, vhalf, bias;
   int shift;
   bool roomy;
-  Post32(int shift_, int32_t lo0, int32_t qmax, bool roomy_) : shift(shift_), roomy(roomy_) {
+  Post32(int shift_, bool roomy_) : shift(shift_), roomy(roomy_) {
     const int32_t mask = shift == 31 ? 0x7fffffff : int32_t((1u << shift) - 1);
-    vmask = splati(mask), vhalf = splati(mask >> 1), lo = splati(lo0), hi = splati(qmax);
+    vmask = splati(mask), vhalf = splati(mask >> 1);
     bias = splati(shift > 0 ? int32_t(1u << (shift - 1)) : 0);
   }
-  // s: the signs as ±1.
+  // s: the signs as ±1. The result, clamped to [lo, qmax], is the new state code.
   OQ_ALWAYS_INLINE v8i operator()(v8i a, v8i zz, v8i s) const {
     const v8i f = flip32(a, s);
-    v8i v = (v8i)((v8u)zz + (v8u)f);  // wraps only at +2^31 (see the header)
-    if (shift > 0 && roomy) {
-      v = (v + bias + (v >> 31)) >> shift;
-      v = v < lo ? lo : v;
-      v = v > hi ? hi : v;
-    } else if (shift > 0) {
+    const v8i v = (v8i)((v8u)zz + (v8u)f);  // wraps only at +2^31 (see the header)
+    if (shift > 0 && roomy) return (v + bias + (v >> 31)) >> shift;
+    if (shift > 0) {
       const v8i up = (v8i)((v8u)(vhalf + (v8i)((v8u)v >> 31) - (v & vmask)) >> 31);
-      v = (v >> shift) + up;
-      v = v < lo ? lo : v;
-      v = v > hi ? hi : v;
-    } else {
-      const v8i overflow = ((zz ^ v) & (f ^ v)) < 0;  // both addends ≥ 0, sum wrapped: +2^31
-      v = v < lo ? lo : v;
-      v = v > hi ? hi : v;
-      v = overflow ? hi : v;
+      return (v >> shift) + up;
     }
-    return v;
+    const v8i overflow = ((zz ^ v) & (f ^ v)) < 0;  // both addends ≥ 0, sum wrapped: +2^31
+    return overflow ? splati(INT32_MAX) : v;
   }
 };
 
@@ -366,26 +380,6 @@ inline void integerPost(int32_t* h, const int32_t* z, const int32_t* sign, int n
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// The HadamRNN step on one row, state in int16 codes, without leaving registers between the
-// transform's stages where the block fits: chunks of up to CHUNK vectors are loaded once, all
-// their butterfly stages run on registers, and the tail (flip, add z, rounding shift, clamp) runs
-// before the single store — after the chunk when it holds whole blocks, else fused with the
-// transform's last stage (the stages in between are passes over the row).
-//
-// Two lane widths:
-// - 16 lanes of int16 when every value the step forms fits int16: the transform's partial sums
-//   (|·| ≤ m·2^(b−1)), v = z + flip(a) and the rounding bias — proved per phase and row from
-//   m, the activation bits b, the shift and the row's max |z| (`zlim16` in IntegerHadamRnn);
-// - 8 lanes of int32 otherwise (state widened on load, narrowed on store: codes fit int16).
-
-constexpr int CHUNK = 8;  // vectors per register chunk (16 registers: a chunk and its temporaries)
-
-// Stages of stride `from` ≤ h < m/2 as passes over a row in memory (the last, m/2, is fused
-// with the tail by the caller).
-template <class V, class E>
-inline void whtPasses(E* x, int n, int m, int from) { butterfliesV<V>(x, n, from, m / 2); }
-
 struct Post16 {
   v16s lo, hi, bias;
   int shift;
@@ -399,66 +393,148 @@ struct Post16 {
   }
 };
 
-// One step of one row on int16 lanes (n % 16 == 0, row within zlim16); s: the signs as ±1.
-template <int NV>
-inline void rowStep16(int16_t* h, const int16_t* z, const int16_t* s, int n, int m, const Post16& post) {
-  constexpr int L = 16;
-  v16s r[NV];
-  const bool whole = m <= NV * L;  // the chunk holds whole blocks: tail fused
-  for (int c = 0; c < n; c += NV * L) {
-#pragma GCC unroll 8
-    for (int i = 0; i < NV; i++) r[i] = lds(h + c + i * L);
-    whtChunk<v16s, NV>(r, m);
-    if (whole) {
-#pragma GCC unroll 8
-      for (int i = 0; i < NV; i++) sts(h + c + i * L, post(r[i], lds(z + c + i * L), lds(s + c + i * L)));
-    } else {
-#pragma GCC unroll 8
-      for (int i = 0; i < NV; i++) sts(h + c + i * L, r[i]);
-    }
+// The float step's tail on one vector: v = a·(sign/√m) + z, then ReLU.
+struct FloatPost {
+  bool relu;
+  OQ_ALWAYS_INLINE v8 operator()(v8 a, v8 z, v8 s) const {
+    const v8 v = a * s + z;
+    return relu ? (v < splat(0.f) ? splat(0.f) : v) : v;
   }
-  if (whole) return;
-  whtPasses<v16s, int16_t>(h, n, m, NV * L);
-  const int hh = m / 2;  // the last stage, fused with the tail
-  for (int base = 0; base < n; base += m)
-    for (int j = base; j < base + hh; j += L) {
-      const v16s a = lds(h + j), b = lds(h + j + hh);
-      sts(h + j, post(a + b, lds(z + j), lds(s + j)));
-      sts(h + j + hh, post(a - b, lds(z + j + hh), lds(s + j + hh)));
-    }
-}
+};
 
-// One step of one row on int32 lanes (n % 8 == 0); s: the signs as ±1; `tmp`: n int32 of
-// scratch (blocks larger than a chunk).
-template <int NV>
-inline void rowStep32(int16_t* h, const int32_t* z, const int32_t* s, int n, int m, const Post32& post, int32_t* tmp) {
-  constexpr int L = 8;
-  v8i r[NV];
-  const bool whole = m <= NV * L;
-  for (int c = 0; c < n; c += NV * L) {
+// ---------------------------------------------------------------------------------------------
+// The HadamRNN step on one row — one definition for the integer engine's two lane widths and the
+// float engine — without leaving registers between the transform's stages where the block fits:
+// chunks of up to CHUNK vectors are loaded once, all their butterfly stages run on registers,
+// and the tail (sign flip, add z, then rounding shift and clamp, or ReLU) runs before the single
+// store — after the chunk when it holds whole blocks, else fused with the transform's last stage
+// (the stages in between are passes over the row: in place, or on a scratch row of the lanes'
+// type when the state is narrower).
+//
+// A lane policy says what differs between the three:
+//   V, L     the vector type and its lanes; State the state's element type; Lane the element type
+//            of z, the signs and the passes' row (State, or int32 for int16 state codes)
+//   chunk    load NV vectors of the state and run every butterfly stage inside the chunk
+//   post     the tail on one vector of transform outputs
+//   store    the tails of NV vectors (1, or pairs) to the state
+// - Int16Lanes: 16 int16 lanes when every value the step forms fits int16: the transform's
+//   partial sums (|·| ≤ m·2^(b−1)), v = z + flip(a) and the rounding bias — proved per phase and
+//   row from m, the activation bits b, the shift and the row's max |z| (`zlim16` in IntegerHadamRnn);
+// - Int32Lanes: 8 int32 lanes otherwise (codes widened on load, narrowed on store). With
+//   Prefix16 (b ≤ 12, m ≥ 16) the transform's first four stages (strides 1, 2, 4, 8: inside a
+//   16-lane vector) run on int16 lanes before widening: each value they form is Σ ±q_j over at
+//   most 16 codes of [qmin, qmax] — the all-plus row of H_16 in [16·qmin, 16·qmax] =
+//   [−32768, 32752], every other row (eight of each sign) within ±8·(qmax − qmin) = ±32760, and
+//   the earlier stages' sums of 2, 4, 8 within half of that: int16, exact;
+// - FloatLanes: 8 float32 lanes (the float inference).
+
+constexpr int CHUNK = 8;  // vectors per register chunk (16 registers: a chunk and its temporaries)
+
+// Stages of stride `from` ≤ h < m/2 as passes over a row in memory (the last, m/2, is fused
+// with the tail by rowStep).
+template <class V, class E>
+inline void whtPasses(E* x, int n, int m, int from) { butterfliesV<V>(x, n, from, m / 2); }
+
+// Lanes of the state's own type (int16 codes, float32): loaded and stored as they are.
+template <class Vec, class E, class Tail>
+struct DirectLanes {
+  using V = Vec;
+  using State = E;
+  using Lane = E;
+  static constexpr int L = sizeof(V) / sizeof(E);
+  Tail tail;
+  template <int NV>
+  OQ_ALWAYS_INLINE void chunk(const E* h, V* r, int m) const {
 #pragma GCC unroll 8
-    for (int i = 0; i < NV; i++) r[i] = widen8(h + c + i * L);
-    whtChunk<v8i, NV>(r, m);
-    if (whole) {
+    for (int i = 0; i < NV; i++) r[i] = vload<V>(h + i * L);
+    whtChunk<V, NV>(r, m);
+  }
+  OQ_ALWAYS_INLINE V post(V a, V z, V s) const { return tail(a, z, s); }
+  template <int NV>
+  OQ_ALWAYS_INLINE void store(E* h, const V* r) const {
 #pragma GCC unroll 8
-      for (int i = 0; i < NV; i++) r[i] = post(r[i], ldi(z + c + i * L), ldi(s + c + i * L));
-      if constexpr (NV == 1) narrow8(h + c, r[0]);
-      else
+    for (int i = 0; i < NV; i++) vstore(h + i * L, r[i]);
+  }
+};
+using Int16Lanes = DirectLanes<v16s, int16_t, Post16>;
+using FloatLanes = DirectLanes<v8, float, FloatPost>;
+
+template <bool Prefix16>
+struct Int32Lanes {
+  using V = v8i;
+  using State = int16_t;
+  using Lane = int32_t;
+  static constexpr int L = 8;
+  Post32 tail;
+  v8i lo, hi;
+  v16s lo16, hi16;
+  Int32Lanes(const Post32& t, int32_t lo0, int32_t qmax) : tail(t), lo(splati(lo0)), hi(splati(qmax)), lo16(splats(int16_t(lo0))), hi16(splats(int16_t(qmax))) {}
+  template <int NV>
+  OQ_ALWAYS_INLINE void chunk(const int16_t* h, V* r, int m) const {
+    if constexpr (Prefix16 && NV >= 2) {  // NV ≥ 2: m ≥ 16
 #pragma GCC unroll 8
-        for (int i = 0; i < NV; i += 2) narrow16(h + c + i * L, r[i], r[i + 1]);
+      for (int i = 0; i < NV; i += 2) {
+        const v16s x = whtLanes(lds(h + i * L), m);
+        r[i] = widenLo(x);
+        r[i + 1] = widenHi(x);
+      }
+      whtAcross<V, NV, 2>(r);
     } else {
 #pragma GCC unroll 8
-      for (int i = 0; i < NV; i++) sti(tmp + c + i * L, r[i]);
+      for (int i = 0; i < NV; i++) r[i] = widen8(h + i * L);
+      whtChunk<V, NV>(r, m);
+    }
+  }
+  OQ_ALWAYS_INLINE V post(V a, V z, V s) const { return tail(a, z, s); }
+  template <int NV>
+  OQ_ALWAYS_INLINE void store(int16_t* h, const V* r) const {
+    if constexpr (NV == 1) {
+      v8i v = r[0] < lo ? lo : r[0];
+      narrow8(h, v > hi ? hi : v);
+    } else {
+#pragma GCC unroll 8
+      for (int i = 0; i < NV; i += 2) {
+        const v16s v = packSat16(r[i], r[i + 1]);
+        const v16s c = v < lo16 ? lo16 : v;
+        sts(h + i * L, c > hi16 ? hi16 : c);
+      }
+    }
+  }
+};
+
+// One step of one row (n a multiple of P::L) in place on h; z and s (the signs: ±1 for the
+// integer lanes, sign/√m for the float ones) in the lanes' type; `tmp`: n lanes of scratch when
+// the state is narrower than the lanes and a block is larger than a chunk (else unused).
+template <class P, int NV>
+inline void rowStep(typename P::State* h, const typename P::Lane* z, const typename P::Lane* s, int n, int m, const P& lanes, typename P::Lane* tmp) {
+  using V = typename P::V;
+  using Lane = typename P::Lane;
+  constexpr int L = P::L;
+  V r[NV];
+  const bool whole = m <= NV * L;  // the chunk holds whole blocks: tail fused
+  Lane* row = tmp;                 // the row the passes run on
+  if constexpr (std::is_same_v<typename P::State, Lane>) row = h;
+  for (int c = 0; c < n; c += NV * L) {
+    lanes.template chunk<NV>(h + c, r, m);
+    if (whole) {
+#pragma GCC unroll 8
+      for (int i = 0; i < NV; i++) r[i] = lanes.post(r[i], vload<V>(z + c + i * L), vload<V>(s + c + i * L));
+      lanes.template store<NV>(h + c, r);
+    } else {
+#pragma GCC unroll 8
+      for (int i = 0; i < NV; i++) vstore(row + c + i * L, r[i]);
     }
   }
   if (whole) return;
-  whtPasses<v8i, int32_t>(tmp, n, m, NV * L);
-  const int hh = m / 2;  // the last stage, fused with the tail
+  whtPasses<V>(row, n, m, NV * L);
+  const int hh = m / 2;  // the last stage, fused with the tail (hh ≥ 4·L here: NV = CHUNK)
   for (int base = 0; base < n; base += m)
     for (int j = base; j < base + hh; j += 2 * L) {
-      const v8i a0 = ldi(tmp + j), b0 = ldi(tmp + j + hh), a1 = ldi(tmp + j + L), b1 = ldi(tmp + j + hh + L);
-      narrow16(h + j, post(a0 + b0, ldi(z + j), ldi(s + j)), post(a1 + b1, ldi(z + j + L), ldi(s + j + L)));
-      narrow16(h + j + hh, post(a0 - b0, ldi(z + j + hh), ldi(s + j + hh)), post(a1 - b1, ldi(z + j + hh + L), ldi(s + j + hh + L)));
+      const V a0 = vload<V>(row + j), b0 = vload<V>(row + j + hh), a1 = vload<V>(row + j + L), b1 = vload<V>(row + j + hh + L);
+      const V sum[2] = {lanes.post(a0 + b0, vload<V>(z + j), vload<V>(s + j)), lanes.post(a1 + b1, vload<V>(z + j + L), vload<V>(s + j + L))};
+      const V diff[2] = {lanes.post(a0 - b0, vload<V>(z + j + hh), vload<V>(s + j + hh)), lanes.post(a1 - b1, vload<V>(z + j + hh + L), vload<V>(s + j + hh + L))};
+      lanes.template store<2>(h + j, sum);
+      lanes.template store<2>(h + j + hh, diff);
     }
 }
 
@@ -529,8 +605,10 @@ napi_value IntegerHadamRnn(const Args& a) {
     zlim16[p] = n % 16 == 0 && shifts[p] <= 14 && need <= 32767 ? int32_t(32767 - need) : -1;
   }
   const bool any16 = zlim16[0] >= 0 || zlim16[1] >= 0;
-  const Post32 post32[2] = {Post32(shifts[0], lo, qmax, roomy[0]), Post32(shifts[1], lo, qmax, roomy[1])};
-  const Post16 post16[2] = {Post16(any16 ? shifts[0] : 0, int16_t(lo), int16_t(qmax)), Post16(any16 ? shifts[1] : 0, int16_t(lo), int16_t(qmax))};
+  const Int16Lanes lanes16[2] = {{Post16(any16 ? shifts[0] : 0, int16_t(lo), int16_t(qmax))}, {Post16(any16 ? shifts[1] : 0, int16_t(lo), int16_t(qmax))}};
+  const Int32Lanes<true> lanes32p[2] = {{Post32(shifts[0], roomy[0]), lo, qmax}, {Post32(shifts[1], roomy[1]), lo, qmax}};
+  const Int32Lanes<false> lanes32[2] = {{Post32(shifts[0], roomy[0]), lo, qmax}, {Post32(shifts[1], roomy[1]), lo, qmax}};
+  const bool prefix16 = bits <= 12;  // Int32Lanes<true>: the first four stages on int16 lanes
   std::vector<int16_t> sign16(n);  // the signs as ±1 for the SIMD steps
   std::vector<int32_t> sign32(n);
   for (int j = 0; j < n; j++) sign16[j] = int16_t(sign32[j] = sign[j] | 1);
@@ -549,10 +627,12 @@ napi_value IntegerHadamRnn(const Args& a) {
       int16_t* hb = &hs[size_t(b) * n];
       const ZRow& zr = proj.row(xq + (size_t(t) * B + b) * D, p, mult[p]);
       if (zr.narrow && zr.zmax <= zlim16[p]) {
-        byChunk(nv16, [&](auto nv) { rowStep16<decltype(nv)::value>(hb, zr.z16.data(), sign16.data(), n, m, post16[p]); });
+        byChunk(nv16, [&](auto nv) { rowStep<Int16Lanes, decltype(nv)::value>(hb, zr.z16.data(), sign16.data(), n, m, lanes16[p], nullptr); });
         steps16++;
+      } else if (n % 8 == 0 && prefix16) {
+        byChunk(nv32, [&](auto nv) { rowStep<Int32Lanes<true>, decltype(nv)::value>(hb, zr.z.data(), sign32.data(), n, m, lanes32p[p], tmp.data()); });
       } else if (n % 8 == 0) {
-        byChunk(nv32, [&](auto nv) { rowStep32<decltype(nv)::value>(hb, zr.z.data(), sign32.data(), n, m, post32[p], tmp.data()); });
+        byChunk(nv32, [&](auto nv) { rowStep<Int32Lanes<false>, decltype(nv)::value>(hb, zr.z.data(), sign32.data(), n, m, lanes32[p], tmp.data()); });
       } else {
         for (int j = 0; j < n; j++) tmp[j] = hb[j];
         iwht_row(tmp.data(), n, m);
@@ -633,41 +713,6 @@ napi_value IntegerOrnn(const Args& a) {
 // register chunks with the tail fused (one load and one store of the state per step where the
 // blocks fit a chunk), one-hot projection rows cached, the readout without padded outputs.
 
-// The step's tail on one vector: v = a·(sign/√m) + z, then ReLU.
-OQ_ALWAYS_INLINE v8 floatPost(v8 a, v8 z, v8 s, bool relu) {
-  const v8 v = a * s + z;
-  return relu ? (v < splat(0.f) ? splat(0.f) : v) : v;
-}
-
-// One step of one row (n % 8 == 0) in place; s: sign/√m.
-template <int NV>
-inline void floatRowStep(float* h, const float* z, const float* s, int n, int m, bool relu) {
-  constexpr int L = 8;
-  v8 r[NV];
-  const bool whole = m <= NV * L;  // the chunk holds whole blocks: tail fused
-  for (int c = 0; c < n; c += NV * L) {
-#pragma GCC unroll 8
-    for (int i = 0; i < NV; i++) r[i] = ld(h + c + i * L);
-    whtChunk<v8, NV>(r, m);
-    if (whole) {
-#pragma GCC unroll 8
-      for (int i = 0; i < NV; i++) st(h + c + i * L, floatPost(r[i], ld(z + c + i * L), ld(s + c + i * L), relu));
-    } else {
-#pragma GCC unroll 8
-      for (int i = 0; i < NV; i++) st(h + c + i * L, r[i]);
-    }
-  }
-  if (whole) return;
-  whtPasses<v8, float>(h, n, m, NV * L);
-  const int hh = m / 2;  // the last stage, fused with the tail
-  for (int base = 0; base < n; base += m)
-    for (int j = base; j < base + hh; j += L) {
-      const v8 a = ld(h + j), b = ld(h + j + hh);
-      st(h + j, floatPost(a + b, ld(z + j), ld(s + j), relu));
-      st(h + j + hh, floatPost(a - b, ld(z + j + hh), ld(s + j + hh), relu));
-    }
-}
-
 // Input projection z = b + Σ_d x_d·U[d] (zero inputs skipped). A row with at most one nonzero
 // input is kept per position d (the last value seen there: one-hot and token inputs hit it
 // every time); others are computed into `scratch`.
@@ -722,15 +767,15 @@ struct FloatProjection {
 template <int K>
 OQ_ALWAYS_INLINE void floatReadoutGroup(const float* h, const float* vt, int n, bool relu, const float* c, float* out) {
   v8 acc[K];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
   for (int q = 0; q < K; q++) acc[q] = splat(0.f);
   for (int j = 0; j < n; j += 8) {
     v8 fj = ld(h + j);
     if (relu) fj = fj < splat(0.f) ? splat(0.f) : fj;
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int q = 0; q < K; q++) acc[q] += fj * ld(vt + size_t(q) * n + j);
   }
-#pragma GCC unroll 8
+#pragma GCC unroll 16
   for (int q = 0; q < K; q++) {
     const v8 a = acc[q];
     out[q] = c[q] + (((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])));
@@ -738,6 +783,15 @@ OQ_ALWAYS_INLINE void floatReadoutGroup(const float* h, const float* vt, int n, 
 }
 
 inline void floatReadout(const float* h, const float* Vt, int np, int O, bool relu, const float* c, float* out) {
+  // One pass over h for up to 12 outputs (O = 9, 10: the copy task, MNIST), as the integer
+  // readout does (Readout::dotsAvx2), else groups of 8 and the rest.
+  switch (O) {
+    case 9: floatReadoutGroup<9>(h, Vt, np, relu, c, out); return;
+    case 10: floatReadoutGroup<10>(h, Vt, np, relu, c, out); return;
+    case 11: floatReadoutGroup<11>(h, Vt, np, relu, c, out); return;
+    case 12: floatReadoutGroup<12>(h, Vt, np, relu, c, out); return;
+    default: break;
+  }
   int o0 = 0;
   for (; o0 + 8 <= O; o0 += 8) floatReadoutGroup<8>(h, Vt + size_t(o0) * np, np, relu, c + o0, out + o0);
   const float* vt = Vt + size_t(o0) * np;
@@ -776,6 +830,7 @@ napi_value FloatHadamRnn(const Args& a) {
     for (int o = 0; o < O; o++) Vt[size_t(o) * np + j] = V[size_t(j) * O + o];
   FloatProjection proj(D, n, U, bias);
   const int nv = chunkVectors(m, 8);
+  const FloatLanes lanes{FloatPost{relu}};
   for (int t = 0; t < T; t++) {
     const bool emit = many || t == T - 1;
     for (int b = 0; b < B; b++) {
@@ -783,7 +838,7 @@ napi_value FloatHadamRnn(const Args& a) {
       const float* z = proj.row(x + (size_t(t) * B + b) * D);
       const float* hr = hb;
       if (n % 8 == 0) {
-        byChunk(nv, [&](auto k) { floatRowStep<decltype(k)::value>(hb, z, sc, n, m, relu); });
+        byChunk(nv, [&](auto k) { rowStep<FloatLanes, decltype(k)::value>(hb, z, sc, n, m, lanes, nullptr); });
       } else {
         fwht_row(hb, n, m);
         for (int j = 0; j < n; j++) {

@@ -195,7 +195,11 @@ void backwardRows(const LstmLoss& p, const Padded& w, const float* checkpoints, 
   // Per segment: the entering state (h, c), then per step h, c [rows, np] and i, f, g, o [rows, 4np]
   // (overwritten by da in the backward).
   std::vector<float> h0s(rs), c0s(rs), Hs(size_t(K) * rs), Cs(size_t(K) * rs), S(size_t(K) * rows * w4);
-  std::vector<float> ch(rs, 0.f), cc(rs, 0.f), d(np, 0.f), a(n), y(ro.padded8()), gq(ro.padded8());
+  const int nc8 = ro.padded8();
+  std::vector<float> ch(rs, 0.f), cc(rs, 0.f), d(2 * size_t(np), 0.f), a(2 * size_t(n)), y(nc8), gq(2 * size_t(nc8));
+  float* const as[2] = {a.data(), a.data() + n};
+  float* const gs[2] = {gq.data(), gq.data() + nc8};
+  float* const ds[2] = {d.data(), d.data() + np};
   for (int j = segments - 1; j >= 0; j--) {
     const int t0 = j * K, t1 = std::min(p.T, t0 + K);
     startState(p, checkpoints, j, b0, rows, np, h0s.data(), c0s.data());
@@ -213,42 +217,54 @@ void backwardRows(const LstmLoss& p, const Padded& w, const float* checkpoints, 
       float* St = &S[size_t(t - t0) * rows * w4];
       for (int g = g0; g < g1; g++) {
         float* acc = sums.acc(g);
-        for (int b = sums.rowBegin(g); b < sums.rowBegin(g + 1); b++) {
-          const int r = b - b0;
-          const float* hr = H(t) + size_t(r) * np;
-          const float* cr = C(t) + size_t(r) * np;
-          const float* cp = C(t - 1) + size_t(r) * np;
-          float* da = St + size_t(r) * w4;  // i, f, g, o in, da out
-          float* chr = &ch[size_t(r) * np];
-          float* ccr = &cc[size_t(r) * np];
-          if (p.readsOut(t)) readoutBackward(ro, hr, a.data(), y.data(), gq.data(), chr, d.data(), acc + L.dVt, acc + L.dc, p.target(t, b), scale);
-          else std::memcpy(d.data(), chr, sizeof(float) * n);
-          for (int i = 0; i < np; i += 8) {
-            const v8 ig = ld(da + i), fg = ld(da + np + i), gg = ld(da + 2 * np + i), og = ld(da + 3 * np + i);
-            const v8 tc = tanh8(ld(cr + i));
-            const v8 dh = ld(&d[i]);
-            const v8 dc = ld(ccr + i) + dh * og * (splat(1.f) - tc * tc);
-            st(da + i, dc * gg * ig * (splat(1.f) - ig));
-            st(da + np + i, dc * ld(cp + i) * fg * (splat(1.f) - fg));
-            st(da + 2 * np + i, dc * ig * (splat(1.f) - gg * gg));
-            st(da + 3 * np + i, dh * tc * og * (splat(1.f) - og));
-            st(ccr + i, dc * fg);
-          }
-          // dWx += x_tᵀ da, db += da.
-          const size_t row = size_t(t) * p.B + b;
-          float* db = acc + L.db;
-          for (int i = 0; i < w4; i += 8) st(db + i, ld(db + i) + ld(da + i));
-          if (p.xi) {
-            float* du = acc + L.dWx + size_t(p.xi[row]) * w4;
-            for (int i = 0; i < w4; i += 8) st(du + i, ld(du + i) + ld(da + i));
+        const int end = sums.rowBegin(g + 1);
+        for (int b = sums.rowBegin(g); b < end;) {
+          // dh of two rows at a time (readoutBackwardRows: each element of dVᵀ loaded and stored
+          // once for both), then each row's cell backward in row order.
+          const int R = b + 1 < end ? 2 : 1;
+          if (p.readsOut(t)) {
+            const float* const hr2[2] = {H(t) + size_t(b - b0) * np, H(t) + size_t(b + R - 1 - b0) * np};
+            const float* const ch2[2] = {&ch[size_t(b - b0) * np], &ch[size_t(b + R - 1 - b0) * np]};
+            const int targets[2] = {p.target(t, b), p.target(t, b + R - 1)};
+            if (R == 2) readoutBackwardRows<2>(ro, hr2, as, y.data(), gs, ch2, ds, acc + L.dVt, acc + L.dc, targets, scale);
+            else readoutBackwardRows<1>(ro, hr2, as, y.data(), gs, ch2, ds, acc + L.dVt, acc + L.dc, targets, scale);
           } else {
-            const float* xr = p.x + row * p.k;
-            for (int jj = 0; jj < p.k; jj++)
-              if (xr[jj] != 0.f) {
-                const v8 s = splat(xr[jj]);
-                float* du = acc + L.dWx + size_t(jj) * w4;
-                for (int i = 0; i < w4; i += 8) st(du + i, ld(du + i) + s * ld(da + i));
-              }
+            for (int e = 0; e < R; e++) std::memcpy(ds[e], &ch[size_t(b + e - b0) * np], sizeof(float) * n);
+          }
+          for (int e = 0; e < R; e++, b++) {
+            const int r = b - b0;
+            const float* cr = C(t) + size_t(r) * np;
+            const float* cp = C(t - 1) + size_t(r) * np;
+            float* da = St + size_t(r) * w4;  // i, f, g, o in, da out
+            float* ccr = &cc[size_t(r) * np];
+            const float* dr = ds[e];
+            for (int i = 0; i < np; i += 8) {
+              const v8 ig = ld(da + i), fg = ld(da + np + i), gg = ld(da + 2 * np + i), og = ld(da + 3 * np + i);
+              const v8 tc = tanh8(ld(cr + i));
+              const v8 dh = ld(dr + i);
+              const v8 dc = ld(ccr + i) + dh * og * (splat(1.f) - tc * tc);
+              st(da + i, dc * gg * ig * (splat(1.f) - ig));
+              st(da + np + i, dc * ld(cp + i) * fg * (splat(1.f) - fg));
+              st(da + 2 * np + i, dc * ig * (splat(1.f) - gg * gg));
+              st(da + 3 * np + i, dh * tc * og * (splat(1.f) - og));
+              st(ccr + i, dc * fg);
+            }
+            // dWx += x_tᵀ da, db += da.
+            const size_t row = size_t(t) * p.B + b;
+            float* db = acc + L.db;
+            for (int i = 0; i < w4; i += 8) st(db + i, ld(db + i) + ld(da + i));
+            if (p.xi) {
+              float* du = acc + L.dWx + size_t(p.xi[row]) * w4;
+              for (int i = 0; i < w4; i += 8) st(du + i, ld(du + i) + ld(da + i));
+            } else {
+              const float* xr = p.x + row * p.k;
+              for (int jj = 0; jj < p.k; jj++)
+                if (xr[jj] != 0.f) {
+                  const v8 s = splat(xr[jj]);
+                  float* du = acc + L.dWx + size_t(jj) * w4;
+                  for (int i = 0; i < w4; i += 8) st(du + i, ld(du + i) + s * ld(da + i));
+                }
+            }
           }
         }
       }

@@ -26,15 +26,54 @@ inline std::vector<float> transposeReadout(const float* V, int n, int classes) {
   return Vt;
 }
 
-// Σ_i a[i]·v[i] with 8-lane accumulators (a plain float loop would not vectorise: reduction).
-inline float dot(const float* a, const float* v, int n) {
-  v8 acc = splat(0.f);
+// y[q] = c[q] + Σ_i a[i]·Vt[q][i] for the Q classes from q0. Each sum is an 8-lane accumulator over
+// i, then its lanes added in order from 0, then the tail (a plain float loop would not vectorise: a
+// reduction). The Q classes in one pass: their Q chains of dependent additions run side by side
+// (one class at a time, the chain's latency cost more than the products), and each class's sum is
+// the same sequence of operations as alone.
+template <int Q>
+inline void logitsBlock(const float* a, const float* Vt, const float* c, float* y, int n, int q0) {
+  const float* v = Vt + size_t(q0) * n;
+  v8 acc[Q];
+#pragma GCC unroll 16
+  for (int q = 0; q < Q; q++) acc[q] = splat(0.f);
   int i = 0;
-  for (; i + 8 <= n; i += 8) acc += ld(a + i) * ld(v + i);
-  float s = 0.f;
-  for (int l = 0; l < 8; l++) s += acc[l];
-  for (; i < n; i++) s += a[i] * v[i];
-  return s;
+  for (; i + 8 <= n; i += 8) {
+    const v8 x = ld(a + i);
+#pragma GCC unroll 16
+    for (int q = 0; q < Q; q++) acc[q] += x * ld(v + size_t(q) * n + i);
+  }
+  float sum[Q];
+#pragma GCC unroll 16
+  for (int q = 0; q < Q; q++) sum[q] = 0.f;
+  for (int l = 0; l < 8; l++)
+#pragma GCC unroll 16
+    for (int q = 0; q < Q; q++) sum[q] += acc[q][l];
+  for (; i < n; i++)
+#pragma GCC unroll 16
+    for (int q = 0; q < Q; q++) sum[q] += a[i] * v[size_t(q) * n + i];
+#pragma GCC unroll 16
+  for (int q = 0; q < Q; q++) y[q0 + q] = c[q0 + q] + sum[q];
+}
+
+// y = c + a V over every class (Vt = Vᵀ [classes, n]), logitsBlock up to 10 classes at a time (10
+// accumulators and the row fit the 16 vector registers): the copy task's 9 classes and MNIST's 10
+// are one pass.
+inline void logits(const float* a, const float* Vt, const float* c, float* y, int n, int nc) {
+  for (int q0 = 0; q0 < nc; q0 += 10) {
+    switch (std::min(10, nc - q0)) {
+      case 1: logitsBlock<1>(a, Vt, c, y, n, q0); break;
+      case 2: logitsBlock<2>(a, Vt, c, y, n, q0); break;
+      case 3: logitsBlock<3>(a, Vt, c, y, n, q0); break;
+      case 4: logitsBlock<4>(a, Vt, c, y, n, q0); break;
+      case 5: logitsBlock<5>(a, Vt, c, y, n, q0); break;
+      case 6: logitsBlock<6>(a, Vt, c, y, n, q0); break;
+      case 7: logitsBlock<7>(a, Vt, c, y, n, q0); break;
+      case 8: logitsBlock<8>(a, Vt, c, y, n, q0); break;
+      case 9: logitsBlock<9>(a, Vt, c, y, n, q0); break;
+      default: logitsBlock<10>(a, Vt, c, y, n, q0); break;
+    }
+  }
 }
 
 // The cross-entropy of one row of logits y [cp] (classes used); with g, also
@@ -71,39 +110,57 @@ inline double readoutRow(const ReadoutLoss& p, const float* h, float* a, float* 
   } else {
     std::memcpy(a, h, sizeof(float) * n);
   }
-  for (int q = 0; q < nc; q++) y[q] = p.c[q] + dot(a, p.Vt + size_t(q) * n, n);
+  logits(a, p.Vt, p.c, y, n, nc);
   const int padded8 = p.padded8();
   for (int q = nc; q < padded8; q++) y[q] = -INFINITY;
   return softmaxRow(y, nc, padded8, target, g, scale);
 }
 
-// d = (g Vᵀ) ⊙ f'(h) + carry for a row that reads out (g from readoutRow); dVt [classes, n] += g ⊗ f(h), dc += g.
-inline void readoutBackward(const ReadoutLoss& p, const float* h, float* a, float* y, float* gq, const float* carry, float* d, float* dVt, float* dc, int target, float scale) {
+// Elements [i, i + w) (w ≤ 8) of readoutBackwardRows, all classes: δ stays in a register over the
+// classes (summed in class order from 0, as an array in memory would be) and is stored once, with
+// ReLU's f'(h) as a vector select (a scalar branch on the sign of h mispredicts half the time).
+// Each element of dVᵀ is loaded and stored once for the R rows and gets row 0's term, then row
+// 1's, …. The last n % 8 elements take the same vector operations on zero-padded lanes, so they
+// round as the others do (a scalar tail is contracted to FMAs or not at the compiler's whim).
+template <int R>
+inline void readoutBackwardChunk(const ReadoutLoss& p, const float* const* h, float* const* a, float* const* g, const float* const* carry, float* const* d, float* dVt, int i, int w) {
   const int n = p.n;
-  readoutRow(p, h, a, y, target, gq, scale);
-  std::fill(d, d + n, 0.f);
+  v8 ai[R], di[R];
+  for (int r = 0; r < R; r++) {
+    ai[r] = ldPart(a[r] + i, w);
+    di[r] = splat(0.f);
+  }
   for (int q = 0; q < p.classes; q++) {
-    const float gv = gq[q];
-    dc[q] += gv;
-    float* dv = dVt + size_t(q) * n;
-    const float* v = p.Vt + size_t(q) * n;
-    for (int i = 0; i < n; i++) {
-      dv[i] += gv * a[i];
-      d[i] += gv * v[i];
+    float* dv = dVt + size_t(q) * n + i;
+    const v8 vq = ldPart(p.Vt + size_t(q) * n + i, w);
+    v8 sum = ldPart(dv, w);
+    for (int r = 0; r < R; r++) {
+      const v8 gv = splat(g[r][q]);
+      sum += gv * ai[r];
+      di[r] += gv * vq;
     }
+    stPart(dv, sum, w);
   }
-  if (p.relu) {
-    // A vector select: the scalar branch on the sign of h mispredicts half the time (it cost as
-    // much as the rest of the readout's backward).
-    int i = 0;
-    for (; i + 8 <= n; i += 8) {
-      const v8 cv = ld(carry + i);
-      st(d + i, ld(h + i) > splat(0.f) ? ld(d + i) + cv : cv);
-    }
-    for (; i < n; i++) d[i] = h[i] > 0.f ? d[i] + carry[i] : carry[i];
-  } else {
-    for (int i = 0; i < n; i++) d[i] += carry[i];
+  for (int r = 0; r < R; r++) {
+    const v8 cv = ldPart(carry[r] + i, w);
+    stPart(d[r] + i, p.relu ? (ldPart(h[r] + i, w) > splat(0.f) ? di[r] + cv : cv) : di[r] + cv, w);
   }
+}
+
+// d = (g Vᵀ) ⊙ f'(h) + carry for R rows that read out (g from readoutRow); dVt [classes, n] +=
+// g ⊗ f(h), dc += g. Row r has its state h[r], scratch a[r], g[r] (padded8), carry[r], output d[r]
+// and target[r]; y is shared scratch. With R > 1 every accumulator gets the same additions in the
+// same order as one row at a time (the callers' other sums between two rows never touch dVᵀ or dc),
+// and each element of dVᵀ is loaded and stored once for all rows.
+template <int R>
+inline void readoutBackwardRows(const ReadoutLoss& p, const float* const* h, float* const* a, float* y, float* const* g, const float* const* carry, float* const* d, float* dVt, float* dc, const int* target, float scale) {
+  const int n = p.n;
+  for (int r = 0; r < R; r++) readoutRow(p, h[r], a[r], y, target[r], g[r], scale);
+  for (int r = 0; r < R; r++)
+    for (int q = 0; q < p.classes; q++) dc[q] += g[r][q];
+  int i = 0;
+  for (; i + 8 <= n; i += 8) readoutBackwardChunk<R>(p, h, a, g, carry, d, dVt, i, 8);
+  if (i < n) readoutBackwardChunk<R>(p, h, a, g, carry, d, dVt, i, n - i);
 }
 
 }  // namespace oq

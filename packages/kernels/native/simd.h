@@ -44,6 +44,19 @@ inline void vstore(S* p, V v) { std::memcpy(p, &v, sizeof v); }
 inline v8 ld(const float* p) { return vload<v8>(p); }
 inline void st(float* p, v8 v) { vstore(p, v); }
 inline v8 splat(float x) { return (v8){x, x, x, x, x, x, x, x}; }
+// The first w ≤ 8 lanes: ldPart reads p[0, w) (the other lanes zero), stPart writes p[0, w).
+inline v8 ldPart(const float* p, int w) {
+  if (w == 8) return ld(p);
+  float t[8] = {};
+  std::memcpy(t, p, sizeof(float) * w);
+  return ld(t);
+}
+inline void stPart(float* p, v8 v, int w) {
+  if (w == 8) return st(p, v);
+  float t[8];
+  st(t, v);
+  std::memcpy(p, t, sizeof(float) * w);
+}
 inline v8i ldi(const int32_t* p) { return vload<v8i>(p); }
 inline void sti(int32_t* p, v8i v) { vstore(p, v); }
 inline v8i splati(int32_t x) { return (v8i){x, x, x, x, x, x, x, x}; }
@@ -72,18 +85,42 @@ OQ_ALWAYS_INLINE v8i widen8(const int16_t* p) {
   return __builtin_convertvector(vload<v8s>(p), v8i);
 #endif
 }
-// 8 int32 lanes in int16 range → 8 int16 codes.
-OQ_ALWAYS_INLINE void narrow8(int16_t* p, v8i v) { vstore(p, __builtin_convertvector(v, v8s)); }
-// Two vectors of int32 lanes in int16 range → 16 int16 codes (one saturating pack on AVX2).
-OQ_ALWAYS_INLINE void narrow16(int16_t* p, v8i a, v8i b) {
+// The low and the high 8 of 16 int16 lanes → 8 int32 lanes.
+OQ_ALWAYS_INLINE v8i widenLo(v16s x) {
 #if defined(__AVX2__)
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), _mm256_permute4x64_epi64(_mm256_packs_epi32((__m256i)a, (__m256i)b), 0xd8));
+  return (v8i)_mm256_cvtepi16_epi32(_mm256_castsi256_si128((__m256i)x));
 #else
-  narrow8(p, a);
-  narrow8(p + 8, b);
+  v8s h;
+  std::memcpy(&h, &x, sizeof h);
+  return __builtin_convertvector(h, v8i);
 #endif
 }
-
+OQ_ALWAYS_INLINE v8i widenHi(v16s x) {
+#if defined(__AVX2__)
+  return (v8i)_mm256_cvtepi16_epi32(_mm256_extracti128_si256((__m256i)x, 1));
+#else
+  v8s h;
+  std::memcpy(&h, reinterpret_cast<const char*>(&x) + sizeof h, sizeof h);
+  return __builtin_convertvector(h, v8i);
+#endif
+}
+// Two vectors of int32 lanes → 16 int16 lanes, each saturated to [−32768, 32767] (lanes of a, then of b).
+OQ_ALWAYS_INLINE v16s packSat16(v8i a, v8i b) {
+#if defined(__AVX2__)
+  return (v16s)_mm256_permute4x64_epi64(_mm256_packs_epi32((__m256i)a, (__m256i)b), 0xd8);
+#else
+  const v8i lo = splati(-32768), hi = splati(32767);
+  a = a < lo ? lo : a > hi ? hi : a;
+  b = b < lo ? lo : b > hi ? hi : b;
+  const v8s sa = __builtin_convertvector(a, v8s), sb = __builtin_convertvector(b, v8s);
+  v16s r;
+  std::memcpy(&r, &sa, sizeof sa);
+  std::memcpy(reinterpret_cast<char*>(&r) + sizeof sa, &sb, sizeof sb);
+  return r;
+#endif
+}
+// 8 int32 lanes in int16 range → 8 int16 codes.
+OQ_ALWAYS_INLINE void narrow8(int16_t* p, v8i v) { vstore(p, __builtin_convertvector(v, v8s)); }
 // v · s per lane, s ∈ {+1, −1}: psign on AVX2, else (v ^ m) − m with m = s >> 1 ∈ {0, −1}.
 OQ_ALWAYS_INLINE v8i flip32(v8i v, v8i s) {
 #if defined(__AVX2__)

@@ -244,8 +244,9 @@ test('a trial selection (sweep run --only): claims, failure re-queues and status
 });
 
 test('pidAlive: a running process is alive; an exited one and a zombie (exited, never reaped) are not', { skip: !existsSync('/proc/self/stat') && 'needs /proc' }, async () => {
-  // sh starts `true` in the background, prints its pid, then becomes `sleep`, which never reaps it: a zombie
-  const sh = spawn('sh', ['-c', 'true & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // sh starts a child that exits once sh has become `sleep` (exec), which never reaps it: a zombie.
+  // (A child exiting before the exec could be reaped by sh itself.)
+  const sh = spawn('sh', ['-c', 'p=$$; (while [ "$(cat /proc/$p/comm)" != sleep ]; do sleep 0.02; done) & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const zombie = Number(await new Promise<string>((resolve) => sh.stdout.once('data', (b: Buffer) => resolve(b.toString()))));
     assert.ok(zombie > 0);

@@ -4,7 +4,8 @@
  * Both must give the JS engine's logits and states bit for bit: random models at the papers'
  * activation widths (6, 8, 10, 12 bits) and blocks that fit a register chunk or not, and a
  * hand-built model whose step reaches exactly the int16 limit (and one past it). Each case also
- * checks which path ran (`int16Steps`), so a wrong bound or a path never taken fails here.
+ * checks which path ran (`int16Steps`), so a wrong bound or a path never taken fails here; the
+ * int32 step's int16 prefix (b ≤ 12) is driven to its extreme sums.
  */
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -110,6 +111,50 @@ describe('native integer HadamRNN: int16 and int32 lanes equal the JS engine bit
     assert.equal(out.int16Steps, 1);
     assert.equal(h[0], 2 ** 10 - 1, '(16381 + 16384 + 2) >> 2 = 8191, clamped to qmax = 1023');
   });
+
+  /**
+   * The int32 step's int16 prefix (b ≤ 12: the transform's strides 1, 2, 4, 8 on int16 lanes
+   * before widening) at its extremes: every code qmin (the all-plus row of H_16 sums to 16·qmin =
+   * −32768 exactly), every code qmax, and qmax/qmin in the pattern of H_16's rows 1 and 15 (sums of
+   * ±8·(qmax − qmin) = ±32760), at 12 bits (prefix) and 13 bits (none), blocks in one chunk
+   * (m = 16, 64) and larger (m = 256), linear and ReLU recurrences.
+   */
+  function extremeModel(n: number, bits: number, activation: 'linear' | 'relu'): IntegerHadamRnn {
+    const O = 3;
+    const signs = Int8Array.from({ length: n }, (_, j) => ((j * 7) % 5 < 2 ? -1 : 1));
+    const bInput = Int32Array.from({ length: n }, (_, j) => ((j * 37) % 101) - 50);
+    const identity = { multiplier: 2 ** 30, shift: 1 };
+    return {
+      kind: 'hadamrnn', n, inputSize: 1, outputSize: O, readout: 'many-to-many', actBits: bits, inputScale: 1, inputZeroPoint: 0,
+      activation, readoutActivation: 'linear', signs, blockSize: n, stateScales: [1, 1], stepShifts: [4, 3],
+      U: { codes: new Int32Array(n), shape: [1, n], bits: 4, scale: 1, zeroPoint: 0 }, bInput, inputRescale: [identity, identity],
+      V: { codes: Int32Array.from({ length: n * O }, (_, k) => (k % 3) - 1), shape: [n, O], bits: 4, scale: 1, zeroPoint: 0 }, cLogit: [new Int32Array(O), new Int32Array(O)],
+    };
+  }
+  for (const bits of [12, 13]) {
+    for (const n of [16, 64, 256]) {
+      for (const activation of ['linear', 'relu'] as const) {
+        it(`int16 prefix of the int32 step at its extremes: ${bits} bits, n = m = ${n}, ${activation}`, () => {
+          const model = extremeModel(n, bits, activation);
+          const qmin = -(2 ** (bits - 1));
+          const qmax = 2 ** (bits - 1) - 1;
+          const rows = [() => qmin, () => qmax, (j: number) => (j % 2 === 0 ? qmax : qmin), (j: number) => (j % 2 === 0 ? qmin : qmax), (j: number) => (j % 16 < 8 ? qmax : qmin)];
+          const B = rows.length;
+          const h0 = new Int32Array(B * n);
+          rows.forEach((f, b) => {
+            for (let j = 0; j < n; j++) h0[b * n + j] = f(j);
+          });
+          // One step from the extreme states (their first transform is the extreme one), then more.
+          for (const T of [1, 5]) {
+            const { js, nat, hJs, hNat } = both(model, new Int32Array(T * B), T, B, h0);
+            assert.deepEqual(nat.logits, js.logits, `logits, T = ${T}`);
+            assert.deepEqual(hNat, hJs, `final state, T = ${T}`);
+            assert.equal(nat.int16Steps, 0, 'm·2^(b−1) > 32767: int32 lanes');
+          }
+        });
+      }
+    }
+  }
 
   it('m·2^(b−1) > 32767 (12 bits, m = 16) never takes the int16 step, whatever z', () => {
     const model = edgeModel(0, 12);
