@@ -17,6 +17,7 @@
 // (u = h_t − z_t), carry = ((δ ⊙ s)·H)/√m, h_{t−1} = ((s ⊙ u)·H)/√m (or the anchor). Nothing of
 // size T·B·n exists in either pass. Sums use GroupSums (parallel.h): thread-count independent.
 #include "common.h"
+#include "fused-loss.h"
 #include "gemm-avx512.h"
 #include "kron.h"
 #include "readout-loss.h"
@@ -26,27 +27,21 @@
 namespace oq {
 namespace {
 
-// Bits of the `flags` argument; bits 4–5 hold the dense recurrence's activation (ACT_*);
-// FLAG_NO_AVX512: the dense products use the AVX2 kernels even where the CPU has AVX-512F.
-constexpr int FLAG_RELU = 1, FLAG_LAST = 2, FLAG_INDEX = 4, FLAG_DENSE = 8, ACT_SHIFT = 4, FLAG_NO_AVX512 = 64;
+// Bits of the `flags` argument above fused-loss.h's LOSS_*; bits 4–5 hold the dense recurrence's
+// activation (ACT_*); FLAG_NO_AVX512: the dense products use the AVX2 kernels even where the CPU
+// has AVX-512F.
+constexpr int FLAG_DENSE = 8, ACT_SHIFT = 4, FLAG_NO_AVX512 = 64;
 constexpr int ACT_LINEAR = 0, ACT_RELU = 1, ACT_TANH = 2;
 
-struct FusedStep {
-  int T, B, n, m, k, classes, relu, lastOnly, anchorEvery, dense, act;
-  bool avx512;  // the dense products run the AVX-512 kernels (gemm-avx512.h)
-  const float* x;          // [T, B, k], or null with xi
-  const int32_t* xi;       // [T, B] row indices into U (index inputs), or null
+// x, V, c and the targets: FusedLoss (x indexes the rows of U).
+struct FusedStep : FusedLoss {
+  int m, anchorEvery, dense, act;
+  bool avx512;             // the dense products run the AVX-512 kernels (gemm-avx512.h)
   const float* U;          // [k, n]
   const float* b;          // [n]
   const float* s;          // hadamard: s [n], ±1; dense: W [n, n] row-major
   const float* h0;         // [B, n] or null
-  const float* V;          // [n, classes]
-  const float* c;          // [classes]
-  const int32_t* targets;  // [T, B], or [B] (lastOnly)
   const KronStage* kron;   // the p-stage of m = p·2^k (h_t = s ⊙ H_m h_{t−1}/√m + z_t), or null
-  // Whether step t has a readout, and the target of (t, b).
-  bool readsOut(int t) const { return !lastOnly || t == T - 1; }
-  int target(int t, int b) const { return lastOnly ? targets[b] : targets[size_t(t) * B + b]; }
 };
 
 // z = b + x U for one row.
@@ -519,15 +514,9 @@ int fusedThreads(int requested, const FusedStep& p) {
 }
 
 void parse(const Args& a, FusedStep& p, int& threads) {
-  p.T = a.i32(0, "T");
-  p.B = a.i32(1, "B");
-  p.n = a.i32(2, "n");
+  readLossSizes(a, p);
   p.m = a.i32(3, "blockSize");
-  p.k = a.i32(4, "k");
-  p.classes = a.i32(5, "classes");
-  const int flags = a.i32(6, "flags");
-  p.relu = (flags & FLAG_RELU) != 0;
-  p.lastOnly = (flags & FLAG_LAST) != 0;
+  const int flags = readLossFlags(a, 4, p);
   p.dense = (flags & FLAG_DENSE) != 0;
   p.act = (flags >> ACT_SHIFT) & 3;
   p.avx512 = OQ_GEMM_AVX512 && gemmAvx512() && !(flags & FLAG_NO_AVX512);
@@ -535,33 +524,24 @@ void parse(const Args& a, FusedStep& p, int& threads) {
   if (!p.dense && p.act != ACT_LINEAR) throw ArgError{"the hadamard fused step is linear (reversible BPTT)"};
   p.anchorEvery = a.i32(7, "anchorEvery");
   threads = a.i32(8, "threads");
-  if (p.T < 1 || p.B < 1 || p.n < 1 || p.k < 1 || p.classes < 1) throw ArgError{"T, B, n, k and classes must be positive"};
+  checkLossSizes(p);
   if (!p.dense && (p.m < 1 || p.n % p.m)) throw ArgError{"blockSize must divide n"};  // its order: parseKron
   if (p.anchorEvery < 0) throw ArgError{"anchorEvery must be >= 0"};
-  const size_t TB = size_t(p.T) * p.B;
-  if (flags & FLAG_INDEX) {
-    p.x = nullptr;
-    p.xi = a.indices(9, TB, p.k, "x (row indices into U)", "input index");
-  } else {
-    p.x = a.f32(9, TB * p.k, "x");
-    p.xi = nullptr;
-  }
+  readLossInputs(a, 9, flags, "x (row indices into U)", p);
   p.U = a.f32(10, size_t(p.k) * p.n, "U");
   p.b = a.f32(11, p.n, "b");
   p.s = a.f32(12, p.dense ? size_t(p.n) * p.n : size_t(p.n), p.dense ? "W" : "s");
   for (int i = 0; i < (p.dense ? 0 : p.n); i++)
     if (p.s[i] != 1.f && p.s[i] != -1.f) throw ArgError{"s[" + std::to_string(i) + "] = " + std::to_string(p.s[i]) + ": every s must be exactly ±1 (reversible BPTT)"};
   p.h0 = a.f32OrNull(13, size_t(p.B) * p.n, "h0");
-  p.V = a.f32(14, size_t(p.n) * p.classes, "V");
-  p.c = a.f32(15, p.classes, "c");
-  p.targets = a.targets(16, p.lastOnly ? size_t(p.B) : TB, p.classes);
+  readLossReadout(a, 14, p);
 }
 
 inline size_t anchorLen(const FusedStep& p) { return p.anchorEvery > 0 ? size_t(p.T / p.anchorEvery) * p.B * p.n : 0; }
 
 }  // namespace
 
-// fusedStepForward(T, B, n, m, k, classes, flags (FLAG_*), anchorEvery, threads, x, U, b, s, h0|null, V, c, targets, hLast, anchors|null, p, hp|null) → mean loss
+// fusedStepForward(T, B, n, m, k, classes, flags (LOSS_*, FLAG_*), anchorEvery, threads, x, U, b, s, h0|null, V, c, targets, hLast, anchors|null, p, hp|null) → mean loss
 napi_value FusedStepForward(const Args& a) {
   FusedStep p{};
   int threads = 1;
@@ -578,12 +558,10 @@ napi_value FusedStepForward(const Args& a) {
     if (p.dense) forwardDenseRows(p, *mats, groups, g0, g1, loss.data(), hLast, anchors);
     else forwardRows(p, Vt.data(), groups, g0, g1, loss.data(), hLast, anchors);
   });
-  double total = 0.0;
-  for (double v : loss) total += v;
-  return a.number(total / (p.lastOnly ? double(p.B) : double(p.T) * p.B));
+  return a.number(p.mean(loss));
 }
 
-// fusedStepBackward(T, B, n, m, k, classes, flags (FLAG_*), anchorEvery, threads, x, U, b, s, h0|null, V, c, targets, hLast, anchors|null,
+// fusedStepBackward(T, B, n, m, k, classes, flags (LOSS_*, FLAG_*), anchorEvery, threads, x, U, b, s, h0|null, V, c, targets, hLast, anchors|null,
 //                   dy, dU, db, ds, dh0|null, dV, dc, p, hp|null)
 napi_value FusedStepBackward(const Args& a) {
   FusedStep p{};
@@ -604,7 +582,7 @@ napi_value FusedStepBackward(const Args& a) {
   const std::vector<float> Vt = transposeV(p);
   const Layout L = layoutOf(p);
   GroupSums sums(p.B, L.len);
-  const float scale = float(dy / (p.lastOnly ? double(p.B) : double(p.T) * p.B));
+  const float scale = float(dy / p.rowsReadOut());
   const std::unique_ptr<DenseMats> mats(p.dense ? new DenseMats(p) : nullptr);
   parallelGroups(fusedThreads(threads, p), sums, [&](int, int g0, int g1) {
     if (p.dense) backwardDenseRows(p, *mats, anchors, scale, sums, g0, g1, dh0);

@@ -18,27 +18,20 @@
 // up to 16) as in the LSTM scan; padded lanes stay zero. Sums use GroupSums (common.h): the
 // numbers do not depend on the thread count.
 #include "common.h"
+#include "fused-loss.h"
 #include "readout-loss.h"
 
 namespace oq {
 namespace {
 
-constexpr int FLAG_RELU = 1, FLAG_LAST = 2, FLAG_INDEX = 4;
-
-struct LstmLoss {
-  int T, B, n, k, classes, relu, lastOnly, checkpointEvery;
-  const float* x;          // [T, B, k], or null with xi
-  const int32_t* xi;       // [T, B] row indices into Wx, or null
+// x, V, c and the targets: FusedLoss (x indexes the rows of Wx); flags: LOSS_* (fused-loss.h).
+struct LstmLoss : FusedLoss {
+  int checkpointEvery;
   const float* Wx;         // [k, 4n]
   const float* b;          // [4n]
   const float* Wh;         // [n, 4n]
   const float* h0;         // [B, n] or null
   const float* c0;         // [B, n] or null
-  const float* V;          // [n, classes]
-  const float* c;          // [classes]
-  const int32_t* targets;  // [T, B], or [B] (lastOnly)
-  bool readsOut(int t) const { return !lastOnly || t == T - 1; }
-  int target(int t, int b) const { return lastOnly ? targets[b] : targets[size_t(t) * B + b]; }
   // Segment length: the checkpoint spacing, or the whole sequence without checkpoints.
   int segment() const { return checkpointEvery > 0 ? checkpointEvery : T; }
   size_t checkpointLen() const { return checkpointEvery > 0 ? size_t(T / checkpointEvery) * B * 2 * n : 0; }
@@ -308,34 +301,19 @@ int lossThreads(int requested, const LstmLoss& p) {
 }
 
 void parse(const Args& a, LstmLoss& p, int& threads) {
-  p.T = a.i32(0, "T");
-  p.B = a.i32(1, "B");
-  p.n = a.i32(2, "n");
-  p.k = a.i32(3, "k");
-  p.classes = a.i32(4, "classes");
-  const int flags = a.i32(5, "flags");
-  p.relu = (flags & FLAG_RELU) != 0;
-  p.lastOnly = (flags & FLAG_LAST) != 0;
+  readLossSizes(a, p);
+  const int flags = readLossFlags(a, 3, p);
   p.checkpointEvery = a.i32(6, "checkpointEvery");
   threads = a.i32(7, "threads");
-  if (p.T < 1 || p.B < 1 || p.n < 1 || p.k < 1 || p.classes < 1) throw ArgError{"T, B, n, k and classes must be positive"};
+  checkLossSizes(p);
   if (p.checkpointEvery < 0) throw ArgError{"checkpointEvery must be >= 0"};
-  const size_t TB = size_t(p.T) * p.B;
-  if (flags & FLAG_INDEX) {
-    p.x = nullptr;
-    p.xi = a.indices(8, TB, p.k, "x (row indices into Wx)", "input index");
-  } else {
-    p.x = a.f32(8, TB * p.k, "x");
-    p.xi = nullptr;
-  }
+  readLossInputs(a, 8, flags, "x (row indices into Wx)", p);
   p.Wx = a.f32(9, size_t(p.k) * 4 * p.n, "Wx");
   p.b = a.f32(10, size_t(4) * p.n, "b");
   p.Wh = a.f32(11, size_t(p.n) * 4 * p.n, "Wh");
   p.h0 = a.f32OrNull(12, size_t(p.B) * p.n, "h0");
   p.c0 = a.f32OrNull(13, size_t(p.B) * p.n, "c0");
-  p.V = a.f32(14, size_t(p.n) * p.classes, "V");
-  p.c = a.f32(15, p.classes, "c");
-  p.targets = a.targets(16, p.lastOnly ? size_t(p.B) : TB, p.classes);
+  readLossReadout(a, 14, p);
 }
 
 }  // namespace
@@ -350,9 +328,7 @@ napi_value LstmLossForward(const Args& a) {
   GroupSums groups(p.B, 0);
   std::vector<double> loss(groups.groups, 0.0);
   parallelGroups(lossThreads(threads, p), groups, [&](int, int g0, int g1) { forwardRows(p, w, groups, g0, g1, loss.data(), checkpoints); });
-  double total = 0.0;
-  for (double v : loss) total += v;
-  return a.number(total / (p.lastOnly ? double(p.B) : double(p.T) * p.B));
+  return a.number(p.mean(loss));
 }
 
 // lstmLossBackward(T, B, n, k, classes, flags, checkpointEvery, threads, x, Wx, b, Wh, h0|null, c0|null, V, c, targets, checkpoints|null,
@@ -374,7 +350,7 @@ napi_value LstmLossBackward(const Args& a) {
   const Padded w(p);
   const Layout L = layoutOf(p, w.w4);
   GroupSums sums(p.B, L.len);
-  const float scale = float(dy / (p.lastOnly ? double(p.B) : double(p.T) * p.B));
+  const float scale = float(dy / p.rowsReadOut());
   parallelGroups(lossThreads(threads, p), sums, [&](int, int g0, int g1) { backwardRows(p, w, checkpoints, scale, sums, g0, g1, dh0, dc0); });
   for (int q = 0; q < 4; q++)
     for (int u = 0; u < n; u++) {
