@@ -71,6 +71,11 @@ inline const float* anchorAt(const FusedStep& p, const float* anchors, int t, in
   return anchors + (size_t((t + 1) / p.anchorEvery - 1) * p.B + b) * p.n;
 }
 
+// The transform of a row runs on register chunks (whtRowWith, with the elementwise work around it
+// fused into its load and store): a power-of-two order and rows of whole vectors; else rec_row
+// and separate passes (the same bits).
+inline bool plainWht(const FusedStep& p) { return !(p.kron && p.kron->p > 1) && p.n % 8 == 0; }
+
 std::vector<float> transposeV(const FusedStep& p) { return transposeReadout(p.V, p.n, p.classes); }
 
 inline ReadoutLoss readoutOf(const FusedStep& p, const float* Vt) { return ReadoutLoss{p.n, p.classes, p.relu != 0, Vt, p.c}; }
@@ -80,6 +85,8 @@ void forwardRows(const FusedStep& p, const float* Vt, const GroupSums& groups, i
   const int n = p.n, b0 = groups.rowBegin(g0), b1 = groups.rowBegin(g1);
   const float scale = 1.f / std::sqrt(float(p.m));
   std::vector<float> h(size_t(b1 - b0) * n), z(n), buf(n), a(n), y((p.classes + 7) / 8 * 8);
+  const bool chunked = plainWht(p);
+  const int nv = chunkVectors(p.m, 8);
   for (int b = b0; b < b1; b++) {
     float* hb = &h[size_t(b - b0) * n];
     if (p.h0) std::memcpy(hb, p.h0 + size_t(b) * n, sizeof(float) * n);
@@ -91,7 +98,12 @@ void forwardRows(const FusedStep& p, const float* Vt, const GroupSums& groups, i
         float* hb = &h[size_t(b - b0) * n];
         const size_t row = size_t(t) * p.B + b;
         project(p, row, z.data());
-        if (t > 0 || p.h0) {
+        if ((t > 0 || p.h0) && chunked) {
+          // h_t = s ⊙ (H h_{t−1})·scale + z_t on register chunks (whtRowWith), in place.
+          byChunk(nv, [&](auto k) {
+            whtRowWith<decltype(k)::value>(hb, n, p.m, [&](int j) { return ld(hb + j); }, [&](v8 v, int j) { return ld(p.s + j) * v * splat(scale) + ld(z.data() + j); });
+          });
+        } else if (t > 0 || p.h0) {
           std::memcpy(buf.data(), hb, sizeof(float) * n);
           rec_row(p.kron, buf.data(), n, p.m, false);
           for (int i = 0; i < n; i++) hb[i] = p.s[i] * buf[i] * scale + z[i];
@@ -402,6 +414,8 @@ void backwardRows(const FusedStep& p, const float* Vt, const float* hLast, const
   const Layout L = layoutOf(p);
   const size_t nc8 = (p.classes + 7) / 8 * 8;
   std::vector<float> h(size_t(b1 - b0) * n), carry(size_t(b1 - b0) * n, 0.f), z(n), u(n), a(2 * n), y(nc8), gq(2 * nc8), d(2 * n);
+  const bool chunked = plainWht(p);
+  const int nv = chunkVectors(p.m, 8);
   for (int b = b0; b < b1; b++) std::memcpy(&h[size_t(b - b0) * n], hLast + size_t(b) * n, sizeof(float) * n);
   float* const as[2] = {a.data(), a.data() + n};
   float* const gs[2] = {gq.data(), gq.data() + nc8};
@@ -426,6 +440,29 @@ void backwardRows(const FusedStep& p, const float* Vt, const float* hLast, const
           inputBackward(p, L, row, dr, acc);
           // u = s ⊙ (h_t − z_t) = rec0(h_{t−1})/√m; ds += δ ⊙ u.
           project(p, row, z.data());
+          if (chunked) {
+            const float* an = t > 0 ? anchorAt(p, anchors, t - 1, b) : nullptr;
+            const bool dsOn = t > 0 || p.h0;
+            float* dsAcc = acc + L.ds;
+            auto uAt = [&](int j) {
+              const v8 uj = ld(p.s + j) * (ld(hb + j) - ld(z.data() + j));
+              if (dsOn) st(dsAcc + j, ld(dsAcc + j) + ld(dr + j) * uj);
+              return uj;
+            };
+            auto scaled = [&](v8 v, int) { return v * splat(hsq); };
+            byChunk(nv, [&](auto k) {
+              constexpr int NV = decltype(k)::value;
+              // carry = H(δ ⊙ s)/√m; h_{t−1} = H u/√m (or the anchor), u and ds in its load.
+              whtRowWith<NV>(c, n, p.m, [&](int j) { return ld(dr + j) * ld(p.s + j); }, scaled);
+              if (t > 0 && !an) {
+                whtRowWith<NV>(hb, n, p.m, uAt, scaled);
+              } else {
+                for (int j = 0; j < n; j += 8) uAt(j);
+                if (an) std::memcpy(hb, an, sizeof(float) * n);
+              }
+            });
+            continue;
+          }
           for (int i = 0; i < n; i++) u[i] = p.s[i] * (hb[i] - z[i]);
           if (t > 0 || p.h0)
             for (int i = 0; i < n; i++) acc[L.ds + i] += dr[i] * u[i];

@@ -405,7 +405,7 @@ struct FloatPost {
 // ---------------------------------------------------------------------------------------------
 // The HadamRNN step on one row — one definition for the integer engine's two lane widths and the
 // float engine — without leaving registers between the transform's stages where the block fits:
-// chunks of up to CHUNK vectors are loaded once, all their butterfly stages run on registers,
+// chunks of up to CHUNK vectors (wht.h) are loaded once, all their butterfly stages run on registers,
 // and the tail (sign flip, add z, then rounding shift and clamp, or ReLU) runs before the single
 // store — after the chunk when it holds whole blocks, else fused with the transform's last stage
 // (the stages in between are passes over the row: in place, or on a scratch row of the lanes'
@@ -427,8 +427,6 @@ struct FloatPost {
 //   [−32768, 32752], every other row (eight of each sign) within ±8·(qmax − qmin) = ±32760, and
 //   the earlier stages' sums of 2, 4, 8 within half of that: int16, exact;
 // - FloatLanes: 8 float32 lanes (the float inference).
-
-constexpr int CHUNK = 8;  // vectors per register chunk (16 registers: a chunk and its temporaries)
 
 // Stages of stride `from` ≤ h < m/2 as passes over a row in memory (the last, m/2, is fused
 // with the tail by rowStep).
@@ -574,19 +572,6 @@ inline void rowStep(typename P::State* h, const typename P::Lane* z, const typen
         lanes.template store<2>(h + j + hh, diff);
       }
     }
-}
-
-// Vectors per chunk: whole blocks when they fit (m/L), else CHUNK; 1 for blocks below a vector.
-inline int chunkVectors(int m, int L) { return m <= L ? 1 : std::min(m / L, CHUNK); }
-
-template <class F>
-inline void byChunk(int nv, F&& f) {
-  switch (nv) {
-    case 1: f(std::integral_constant<int, 1>()); break;
-    case 2: f(std::integral_constant<int, 2>()); break;
-    case 4: f(std::integral_constant<int, 4>()); break;
-    default: f(std::integral_constant<int, 8>()); break;
-  }
 }
 
 void checkStateRange(const int32_t* h, size_t len, int32_t qmin, int32_t qmax) {

@@ -6,6 +6,8 @@
 
 #include "simd.h"
 
+#include <type_traits>
+
 namespace oq {
 
 // The butterflies (x[j], x[j + h]) ← (x[j] + x[j + h], x[j] − x[j + h]) of every stride h < m in
@@ -118,6 +120,61 @@ OQ_ALWAYS_INLINE void whtChunk(V* r, int m) {
 #pragma GCC unroll 8
   for (int i = 0; i < NV; i++) r[i] = whtLanes(r[i], m);
   whtAcross<V, NV, 1>(r);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Register chunks: up to CHUNK vectors of a row are loaded once and all their butterfly stages
+// run on registers (whtChunk); the stages above a chunk are passes over the row. The inference
+// engines' step is integer.cc's rowStep (lane policies); the float training step's is whtRowWith.
+
+constexpr int CHUNK = 8;  // vectors per register chunk (16 registers: a chunk and its temporaries)
+
+// Vectors per chunk: whole blocks when they fit (m/L), else CHUNK; 1 for blocks below a vector.
+inline int chunkVectors(int m, int L) { return m <= L ? 1 : std::min(m / L, CHUNK); }
+
+// f(std::integral_constant<int, nv>()) for nv = chunkVectors(…).
+template <class F>
+inline void byChunk(int nv, F&& f) {
+  switch (nv) {
+    case 1: f(std::integral_constant<int, 1>()); break;
+    case 2: f(std::integral_constant<int, 2>()); break;
+    case 4: f(std::integral_constant<int, 4>()); break;
+    default: f(std::integral_constant<int, 8>()); break;
+  }
+}
+
+// x[j, j + 8) ← post(v, j) for v the unnormalised transform, in blocks of m, of the row whose
+// elements [j, j + 8) are pre(j) (n % 8 == 0; NV = chunkVectors(m, 8)): on register chunks, with
+// pre in the chunk's load and post before its store when the chunk holds whole blocks (one load
+// and one store of the row), else post fused with the last stage (stride m/2) after the passes
+// in between. The same sums and differences as fwht_row, so the same bits. pre may read x at
+// [j, j + 8) (in place): a chunk is loaded before anything of it is stored.
+template <int NV, class Pre, class Post>
+OQ_ALWAYS_INLINE void whtRowWith(float* x, int n, int m, Pre&& pre, Post&& post) {
+  constexpr int L = 8;
+  v8 r[NV];
+  const bool whole = m <= NV * L;
+  for (int c = 0; c < n; c += NV * L) {
+#pragma GCC unroll 8
+    for (int i = 0; i < NV; i++) r[i] = pre(c + i * L);
+    whtChunk<v8, NV>(r, m);
+    if (whole) {
+#pragma GCC unroll 8
+      for (int i = 0; i < NV; i++) st(x + c + i * L, post(r[i], c + i * L));
+    } else {
+#pragma GCC unroll 8
+      for (int i = 0; i < NV; i++) st(x + c + i * L, r[i]);
+    }
+  }
+  if (whole) return;
+  butterfliesV<v8>(x, n, NV * L, m / 2);
+  const int hh = m / 2;  // the last stage, fused with post
+  for (int base = 0; base < n; base += m)
+    for (int j = base; j < base + hh; j += L) {
+      const v8 a = ld(x + j), b = ld(x + j + hh);
+      st(x + j, post(a + b, j));
+      st(x + j + hh, post(a - b, j + hh));
+    }
 }
 
 }  // namespace oq
