@@ -1,38 +1,23 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, createRng, setEnvSetting } from '@orthoquant/runtime';
-import { testBackend, relativeError, expectNoLeaks } from '@orthoquant/runtime/testing';
+import { testBackend, expectNoLeaks } from '@orthoquant/runtime/testing';
 import { hadamardRnnLoss, denseRnnLoss, fusedStepForward, fusedStepBackward, setKernelThreads, availableImplementations, kernelInfo } from './index.js';
 import type { FusedStepSpec } from './index.js';
-import { referenceScan, referenceHadamardMatrix, randomTensor, randomSigns, paley1, describeEveryKernel } from './testing.js';
+import {
+  referenceScan, referenceHadamardMatrix, randomTensor, randomSigns, paley1, describeEveryKernel, lossInputs, lossIndices, lossTargets, referenceInputRows, referenceReadoutLoss,
+  expectLossAndGradients, typedLossInputs, expectNativeAgreesWithJs,
+} from './testing.js';
 
 const T = 9;
 const B = 3;
 const K = 5;
 const CLASSES = 4;
 
-/** One-hot-ish inputs (most rows one-hot, some dense) so that the zero skipping is exercised. */
-function inputs(seed: string): tf.Tensor3D {
-  const rng = createRng(seed);
-  const x = new Float32Array(T * B * K);
-  for (let r = 0; r < T * B; r++) {
-    if (r % 4 === 3) for (let j = 0; j < K; j++) x[r * K + j] = rng.normal();
-    else x[r * K + Math.floor(rng.uniform() * K)] = 1;
-  }
-  return tf.tensor3d(x, [T, B, K]);
-}
-
+const inputs = (seed: string) => lossInputs(T, B, K, seed);
 /** Row indices into U [T, B] (index inputs: one-hot rows given as their hot index). */
-function indicesOf(seed: string): tf.Tensor2D {
-  const rng = createRng(seed);
-  return tf.tensor2d(Int32Array.from({ length: T * B }, () => Math.floor(rng.uniform() * K)), [T, B], 'int32');
-}
-
-function targetsOf(seed: string, lastOnly = false): tf.Tensor2D | tf.Tensor1D {
-  const rng = createRng(seed);
-  const data = Int32Array.from({ length: lastOnly ? B : T * B }, () => Math.floor(rng.uniform() * CLASSES));
-  return lastOnly ? tf.tensor1d(data, 'int32') : tf.tensor2d(data, [T, B], 'int32');
-}
+const indicesOf = (seed: string) => lossIndices(T, B, K, seed);
+const targetsOf = (seed: string, lastOnly = false) => lossTargets(T, B, CLASSES, seed, lastOnly);
 
 /**
  * The same loss composed of tfjs ops (per-step scan, one-hot matmul for index inputs, the
@@ -44,15 +29,9 @@ function referenceLoss(
 ): tf.Scalar {
   return tf.tidy(() => {
     const n = U.shape[1];
-    const rows = x.rank === 2 ? tf.oneHot(x.reshape([T * B]) as tf.Tensor1D, K).toFloat() : x.reshape([T * B, K]);
-    const z = tf.add(tf.matMul(rows as tf.Tensor2D, U), b).reshape([T, B, n]) as tf.Tensor3D;
+    const z = tf.add(tf.matMul(referenceInputRows(x, K), U), b).reshape([T, B, n]) as tf.Tensor3D;
     const H = dense ? referenceScan(z, dense.W, h0, dense.activation) : referenceScan(z, referenceHadamardMatrix(s!, n, m), h0, 'linear');
-    const read = targets.rank === 1 ? tf.slice(H, [T - 1, 0, 0], [1, B, n]) : H;
-    const R = read.shape[0] * B;
-    const a = relu ? tf.relu(read) : read;
-    const y = tf.add(tf.matMul(a.reshape([R, n]), V), c);
-    const picked = tf.sum(tf.mul(y, tf.oneHot(targets.reshape([R]), CLASSES)), 1);
-    return tf.mean(tf.sub(tf.logSumExp(y, 1), picked)) as tf.Scalar;
+    return referenceReadoutLoss(H, V, c, targets, relu);
   });
 }
 
@@ -96,17 +75,8 @@ describeEveryKernel('hadamardRnnLoss', () => {
                 const [uu, bb, ss, hh, vv, cc] = unpack(ps);
                 return referenceLoss(x, uu, bb, ss, hh, vv, cc, targets, m, relu);
               };
-              const lf = fused(...params);
-              const lr = ref(...params);
-              assert.ok(Math.abs(lf.dataSync()[0] - lr.dataSync()[0]) < 1e-5 * Math.abs(lr.dataSync()[0]), `${label}: loss ${lf.dataSync()[0]} vs ${lr.dataSync()[0]}`);
-              const got = tf.grads(fused)(params);
-              const want = tf.grads(ref)(params);
-              ['dU', 'db', 'ds', ...(h0 ? ['dh0'] : []), 'dV', 'dc'].forEach((name, i) => {
-                assert.deepEqual(got[i].shape, params[i].shape, `${label}: ${name} shape`);
-                const err = relativeError(got[i], want[i]);
-                assert.ok(err < 1e-4, `${label}: ${name} relative error ${err.toExponential(3)}`);
-              });
-              tf.dispose([x, targets, ...params, lf, lr, ...got, ...want]);
+              expectLossAndGradients(label, fused, ref, params, ['dU', 'db', 'ds', ...(h0 ? ['dh0'] : []), 'dV', 'dc']);
+              tf.dispose([x, targets, ...params]);
             });
           }
         }
@@ -144,17 +114,8 @@ describeEveryKernel('hadamardRnnLoss', () => {
           const [uu, bb, ww, hh, vv, cc] = unpack(ps);
           return referenceLoss(x, uu, bb, null, hh, vv, cc, targets, 0, true, { W: ww, activation: act });
         };
-        const lf = fused(...params);
-        const lr = ref(...params);
-        assert.ok(Math.abs(lf.dataSync()[0] - lr.dataSync()[0]) < 1e-5 * Math.abs(lr.dataSync()[0]), `${label}: loss ${lf.dataSync()[0]} vs ${lr.dataSync()[0]}`);
-        const got = tf.grads(fused)(params);
-        const want = tf.grads(ref)(params);
-        ['dU', 'db', 'dW', ...(h0 ? ['dh0'] : []), 'dV', 'dc'].forEach((name, i) => {
-          assert.deepEqual(got[i].shape, params[i].shape, `${label}: ${name} shape`);
-          const err = relativeError(got[i], want[i]);
-          assert.ok(err < 1e-4, `${label}: ${name} relative error ${err.toExponential(3)}`);
-        });
-        tf.dispose([x, targets, ...params, lf, lr, ...got, ...want]);
+        expectLossAndGradients(label, fused, ref, params, ['dU', 'db', 'dW', ...(h0 ? ['dh0'] : []), 'dV', 'dc']);
+        tf.dispose([x, targets, ...params]);
       });
     }
   }
@@ -192,12 +153,10 @@ describe('fused step on typed arrays', () => {
   const spec: FusedStepSpec = { T: 120, B: 37, n: 64, blockSize: 16, k: 6, classes: 5, relu: true, anchorEvery: 50, lastOnly: false, indexInputs: false, kind: 'hadamard', activation: 'linear' };
   function data(seed: string, sp: FusedStepSpec = spec) {
     const rng = createRng(seed);
-    const { T: tt, B: bb, n, k, classes } = sp;
-    const x = sp.indexInputs ? Int32Array.from({ length: tt * bb }, (_, r) => (r * 5) % k) : new Float32Array(tt * bb * k);
-    if (!sp.indexInputs) for (let r = 0; r < tt * bb; r++) x[r * k + (r % k)] = 1;
+    const { B: bb, n, k, classes } = sp;
     return {
-      x, U: rng.normalArray(k * n, 0.5), b: rng.normalArray(n, 0.1), s: sp.kind === 'dense' ? rng.normalArray(n * n, 1 / Math.sqrt(n)) : randomSigns(n, `${seed}/s`), h0: rng.normalArray(bb * n, 0.3),
-      V: rng.normalArray(n * classes, 0.3), c: rng.normalArray(classes, 0.1), targets: Int32Array.from({ length: sp.lastOnly ? bb : tt * bb }, (_, r) => (r * 7) % classes),
+      ...typedLossInputs(sp), U: rng.normalArray(k * n, 0.5), b: rng.normalArray(n, 0.1), s: sp.kind === 'dense' ? rng.normalArray(n * n, 1 / Math.sqrt(n)) : randomSigns(n, `${seed}/s`), h0: rng.normalArray(bb * n, 0.3),
+      V: rng.normalArray(n * classes, 0.3), c: rng.normalArray(classes, 0.1),
     };
   }
 
@@ -210,24 +169,10 @@ describe('fused step on typed arrays', () => {
     it(`${what}: native and JS agree; native gradients are bit-identical with 1, 2 and 3 threads`, (t) => {
       if (!availableImplementations().includes('native')) return t.skip('native kernels unavailable');
       const inp = data('agree', sp);
-      const js = fusedStepForward(sp, inp, { implementation: 'js' });
-      const gjs = fusedStepBackward(sp, inp, js.hLast, js.anchors, 1, { implementation: 'js' });
-      let first: ReturnType<typeof fusedStepBackward> | null = null;
-      let firstLoss = 0;
-      for (const threads of [1, 2, 3]) {
-        setKernelThreads(threads);
-        const nat = fusedStepForward(sp, inp, { implementation: 'native' });
-        const g = fusedStepBackward(sp, inp, nat.hLast, nat.anchors, 1, { implementation: 'native' });
-        assert.ok(Math.abs(nat.loss - js.loss) < 1e-5 * js.loss, `loss ${nat.loss} vs ${js.loss}`);
-        for (const k of ['dU', 'db', 'ds', 'dh0', 'dV', 'dc'] as const) assert.ok(relativeError(g[k]!, gjs[k]!) < 1e-4, `${k}: ${relativeError(g[k]!, gjs[k]!)}`);
-        if (!first) {
-          first = g;
-          firstLoss = nat.loss;
-        } else {
-          assert.equal(nat.loss, firstLoss, `loss with ${threads} threads`);
-          for (const k of ['dU', 'db', 'ds', 'dh0', 'dV', 'dc'] as const) assert.deepEqual(g[k], first[k], `${k} with ${threads} threads`);
-        }
-      }
+      expectNativeAgreesWithJs((implementation) => {
+        const f = fusedStepForward(sp, inp, { implementation });
+        return { loss: f.loss, grads: { ...fusedStepBackward(sp, inp, f.hLast, f.anchors, 1, { implementation }) } };
+      });
     });
   }
 

@@ -22,32 +22,23 @@ import { checkHadamardOrder, recurrentTransform } from './hadamard-transform.js'
 import { selectImplementation } from './implementation.js';
 import type { KernelImplementation, OpImplementations } from './implementation.js';
 import { isSignVector } from './scan-reversible.js';
-import { checkFloat, defineFusedOp } from './fused-op.js';
-import type { FusedAttrs, KernelCall, TensorIo } from './fused-op.js';
-import { checkArray, checkIndices, checkPositiveIntegers } from './checks.js';
+import { defineFusedOp } from './fused-op.js';
+import type { KernelCall } from './fused-op.js';
+import {
+  checkLossBuffers, checkLossSizes, checkLossTensors, checkNonNegativeInteger, lossShapeOf, lossTensorSizes, projectBackwardRow, projectRow, readLossInputs, readoutBackwardRow, readoutBuffers,
+  readoutLossAt,
+} from './fused-loss.js';
+import type { LossAttrs, LossInputs, LossShape, ReadoutBuffers } from './fused-loss.js';
 
-export interface FusedStepSpec {
-  T: number;
-  B: number;
-  /** Hidden size. */
-  n: number;
+/** The sizes (see LossShape: x rows index U) and the recurrence. */
+export interface FusedStepSpec extends LossShape {
   /** Hadamard block size m (2^k, or p·2^k with `p` and `hp`, dividing n). */
   blockSize: number;
   /** Orders p·2^k: the order p of H_p (default 1) and H_p row-major ±1 [p·p]; h_t = s ⊙ (I ⊗ H_m) h_{t−1}/√m + z_t. */
   p?: number;
   hp?: Int8Array;
-  /** Input width. */
-  k: number;
-  /** Classes of the readout. */
-  classes: number;
-  /** f = ReLU (else identity) before the readout. */
-  relu: boolean;
   /** Keep h_{k−1}, h_{2k−1}, … and restart the rebuild there (0: none). */
   anchorEvery: number;
-  /** Readout and loss on the last step only (targets [B]); else on every step (targets [T·B]). */
-  lastOnly: boolean;
-  /** x holds row indices into U ([T·B] Int32Array, each in [0, k)); else float rows [T·B·k]. */
-  indexInputs: boolean;
   /**
    * The recurrence: 'hadamard' (s ⊙ (h·(I ⊗ H_m))/√m, s = ±1, linear, reversible BPTT with
    * anchors) or 'dense' (σ(W h + z), W [n, n] row-major, checkpointed BPTT: the anchors are the
@@ -58,15 +49,11 @@ export interface FusedStepSpec {
   activation: 'linear' | 'relu' | 'tanh';
 }
 
-export interface FusedStepInputs {
-  x: Float32Array | Int32Array; // [T·B·k] floats, or [T·B] row indices (indexInputs)
+/** x, h0, the readout and the targets (see LossInputs), and the recurrence's weights. */
+export interface FusedStepInputs extends LossInputs {
   U: Float32Array; // [k·n]
   b: Float32Array; // [n]
   s: Float32Array; // hadamard: s [n], ±1; dense: W [n·n] row-major
-  h0: Float32Array | null; // [B·n]
-  V: Float32Array; // [n·classes]
-  c: Float32Array; // [classes]
-  targets: Int32Array; // [T·B], or [B] (lastOnly)
 }
 
 export interface FusedStepGradients {
@@ -92,73 +79,20 @@ export function anchorLength(spec: FusedStepSpec): number {
 
 /** Check a spec and its buffers; messages name the offending quantity. */
 export function checkFusedStep(spec: FusedStepSpec, inp: FusedStepInputs, where: string): void {
-  const { T, B, n, k, classes, blockSize: m } = spec;
-  checkPositiveIntegers(where, [['T', T], ['B', B], ['n', n], ['k', k], ['classes', classes]]);
+  const { B, n, k, blockSize: m } = spec;
+  checkLossSizes(spec, where);
   if (spec.kind !== 'hadamard' && spec.kind !== 'dense') throw new Error(`${where}: kind must be hadamard|dense, got '${String(spec.kind)}'`);
   if (!['linear', 'relu', 'tanh'].includes(spec.activation)) throw new Error(`${where}: activation must be linear|relu|tanh, got '${String(spec.activation)}'`);
   if (spec.kind === 'hadamard' && spec.activation !== 'linear') throw new Error(`${where}: the hadamard fused step is linear (reversible BPTT), got activation '${spec.activation}'`);
   if (spec.kind === 'hadamard') checkHadamardOrder({ n, blockSize: m, p: spec.p, hp: spec.hp }, where);
-  if (!Number.isInteger(spec.anchorEvery) || spec.anchorEvery < 0) throw new Error(`${where}: anchorEvery must be a non-negative integer, got ${spec.anchorEvery}`);
-  if (spec.indexInputs) {
-    checkArray(where, 'x', inp.x, T * B, 'i32');
-    checkIndices(where, 'input index', inp.x as Int32Array, k);
-  } else {
-    checkArray(where, 'x', inp.x, T * B * k);
-  }
-  checkArray(where, 'U', inp.U, k * n);
-  checkArray(where, 'b', inp.b, n);
-  if (spec.kind === 'dense') checkArray(where, 'W', inp.s, n * n);
-  else checkArray(where, 's', inp.s, n);
+  checkNonNegativeInteger(where, 'anchorEvery', spec.anchorEvery);
+  const recurrent = spec.kind === 'dense' ? (['W', inp.s, n * n] as const) : (['s', inp.s, n] as const);
+  checkLossBuffers(spec, inp, [['U', inp.U, k * n], ['b', inp.b, n], recurrent, ['h0', inp.h0, B * n]], where);
   if (spec.kind === 'hadamard' && !isSignVector(inp.s)) throw new Error(`${where}: every s must be exactly ±1 (reversible BPTT needs an exactly orthogonal recurrence)`);
-  if (inp.h0) checkArray(where, 'h0', inp.h0, B * n);
-  checkArray(where, 'V', inp.V, n * classes);
-  checkArray(where, 'c', inp.c, classes);
-  checkArray(where, 'targets', inp.targets, spec.lastOnly ? B : T * B, 'i32');
-  checkIndices(where, 'target', inp.targets, classes);
 }
 
 // ---------------------------------------------------------------------------------------------
 // JS implementation (the same loops as native/fused-step.cc, one thread).
-
-function project(spec: FusedStepSpec, inp: FusedStepInputs, row: number, z: Float32Array): void {
-  const { n, k } = spec;
-  z.set(inp.b);
-  if (spec.indexInputs) {
-    const o = inp.x[row] * n;
-    for (let i = 0; i < n; i++) z[i] += inp.U[o + i];
-    return;
-  }
-  for (let j = 0; j < k; j++) {
-    const a = inp.x[row * k + j];
-    if (a === 0) continue;
-    const o = j * n;
-    for (let i = 0; i < n; i++) z[i] += a * inp.U[o + i];
-  }
-}
-
-/** What the readout and loss of a fused op read: the shapes and the readout's parameters and targets (the LSTM loss shares them). */
-export type ReadoutSpec = Pick<FusedStepSpec, 'T' | 'B' | 'n' | 'classes' | 'relu' | 'lastOnly'>;
-export type ReadoutInputs = Pick<FusedStepInputs, 'V' | 'c' | 'targets'>;
-
-/** Cross-entropy of one row from h; with g, also g = (softmax − onehot)·scale. a receives f(h). */
-export function readoutRow(spec: ReadoutSpec, inp: ReadoutInputs, h: Float32Array, ho: number, a: Float32Array, y: Float64Array, target: number, g: Float64Array | null, scale: number): number {
-  const { n, classes } = spec;
-  for (let i = 0; i < n; i++) a[i] = spec.relu && h[ho + i] < 0 ? 0 : h[ho + i];
-  let mx = -Infinity;
-  for (let q = 0; q < classes; q++) {
-    let acc = 0;
-    for (let i = 0; i < n; i++) acc += a[i] * inp.V[i * classes + q];
-    y[q] = inp.c[q] + acc;
-    mx = Math.max(mx, y[q]);
-  }
-  let sum = 0;
-  for (let q = 0; q < classes; q++) sum += Math.exp(y[q] - mx);
-  if (g) {
-    for (let q = 0; q < classes; q++) g[q] = (Math.exp(y[q] - mx) / sum) * scale;
-    g[target] -= scale;
-  }
-  return Math.log(sum) + mx - y[target];
-}
 
 function forwardJs(spec: FusedStepSpec, inp: FusedStepInputs, hLast: Float32Array, anchors: Float32Array | null): number {
   const { T, B, n, blockSize: m, classes, anchorEvery } = spec;
@@ -175,7 +109,7 @@ function forwardJs(spec: FusedStepSpec, inp: FusedStepInputs, hLast: Float32Arra
     for (let b = 0; b < B; b++) {
       const row = t * B + b;
       const o = b * n;
-      project(spec, inp, row, z);
+      projectRow(spec, inp.x, inp.U, inp.b, row, z);
       if (t > 0 || inp.h0) {
         buf.set(h.subarray(o, o + n));
         rec(buf, 0);
@@ -184,78 +118,21 @@ function forwardJs(spec: FusedStepSpec, inp: FusedStepInputs, hLast: Float32Arra
         h.set(z, o);
       }
       if (anchors && anchorEvery > 0 && (t + 1) % anchorEvery === 0) anchors.set(h.subarray(o, o + n), (((t + 1) / anchorEvery - 1) * B + b) * n);
-      if (!spec.lastOnly || t === T - 1) loss += readoutRow(spec, inp, h, o, a, y, inp.targets[spec.lastOnly ? b : row], null, 0);
+      loss += readoutLossAt(spec, inp, h, o, a, y, t, b);
     }
   }
   hLast.set(h);
   return loss / (spec.lastOnly ? B : T * B);
 }
 
-/** The readout's gradient sums (Float64) and per-row scratch: f(h), δ, the logits and ∂ℓ/∂y. */
-export type ReadoutBuffers = Pick<JsBackwardBuffers, 'a' | 'd' | 'y' | 'gq' | 'dV' | 'dc'>;
-
-/** The gradient sums both JS backwards accumulate (Float64, as the native ones) and their per-row scratch. */
-interface JsBackwardBuffers {
-  a: Float32Array;
-  d: Float32Array;
-  y: Float64Array;
-  gq: Float64Array;
+/** The gradient sums both JS backwards accumulate (Float64, as the native ones): the readout's and the input projection's. */
+interface JsBackwardBuffers extends ReadoutBuffers {
   dU: Float64Array;
   db: Float64Array;
-  dV: Float64Array;
-  dc: Float64Array;
 }
 
 function jsBackwardBuffers(spec: FusedStepSpec): JsBackwardBuffers {
-  const { n, k, classes } = spec;
-  return {
-    a: new Float32Array(n),
-    d: new Float32Array(n),
-    y: new Float64Array(classes),
-    gq: new Float64Array(classes),
-    dU: new Float64Array(k * n),
-    db: new Float64Array(n),
-    dV: new Float64Array(n * classes),
-    dc: new Float64Array(classes),
-  };
-}
-
-/** buf.d = dL/dh_t for row (t, b): the carry from step t + 1 plus, where the readout reads step t,
- *  Vᵀ ∂ℓ/∂y through the readout's ReLU; adds to dV and dc. h_t is at h[ho…], the carry at carry[o…]. */
-export function readoutBackwardRow(spec: ReadoutSpec, inp: ReadoutInputs, buf: ReadoutBuffers, h: Float32Array, ho: number, carry: Float32Array, o: number, t: number, b: number, scale: number): void {
-  const { T, B, n, classes } = spec;
-  const { a, d, y, gq, dV, dc } = buf;
-  if (!spec.lastOnly || t === T - 1) {
-    readoutRow(spec, inp, h, ho, a, y, inp.targets[spec.lastOnly ? b : t * B + b], gq, scale);
-    for (let i = 0; i < n; i++) {
-      let acc = carry[o + i];
-      const on = !spec.relu || h[ho + i] > 0;
-      for (let q = 0; q < classes; q++) {
-        dV[i * classes + q] += a[i] * gq[q];
-        if (on) acc += gq[q] * inp.V[i * classes + q];
-      }
-      d[i] = acc;
-    }
-    for (let q = 0; q < classes; q++) dc[q] += gq[q];
-  } else {
-    d.set(carry.subarray(o, o + n));
-  }
-}
-
-/** dU and db from buf.d = dL/dz_t of row `row` (z = U x + b; a row of U for an index input). */
-function inputBackwardRow(spec: FusedStepSpec, inp: FusedStepInputs, buf: JsBackwardBuffers, row: number): void {
-  const { n, k } = spec;
-  const { d, dU, db } = buf;
-  if (spec.indexInputs) {
-    const jx = inp.x[row] * n;
-    for (let i = 0; i < n; i++) dU[jx + i] += d[i];
-  } else {
-    for (let j = 0; j < k; j++) {
-      const xv = inp.x[row * k + j];
-      if (xv !== 0) for (let i = 0; i < n; i++) dU[j * n + i] += xv * d[i];
-    }
-  }
-  for (let i = 0; i < n; i++) db[i] += d[i];
+  return { ...readoutBuffers(spec), dU: new Float64Array(spec.k * spec.n), db: new Float64Array(spec.n) };
 }
 
 /** Copies the sums into the op's gradients; ds is dL/ds (Hadamard signs) or dL/dW (dense). */
@@ -285,8 +162,8 @@ function backwardJs(spec: FusedStepSpec, inp: FusedStepInputs, hLast: Float32Arr
       const row = t * B + b;
       const o = b * n;
       readoutBackwardRow(spec, inp, buf, h, o, carry, o, t, b, scale);
-      inputBackwardRow(spec, inp, buf, row);
-      project(spec, inp, row, z);
+      projectBackwardRow(spec, inp.x, row, buf.d, buf.dU, buf.db);
+      projectRow(spec, inp.x, inp.U, inp.b, row, z);
       for (let i = 0; i < n; i++) u[i] = inp.s[i] * (h[o + i] - z[i]);
       if (t > 0 || inp.h0) for (let i = 0; i < n; i++) ds[i] += d[i] * u[i];
       for (let i = 0; i < n; i++) carry[o + i] = d[i] * inp.s[i];
@@ -339,11 +216,11 @@ function forwardDenseJs(spec: FusedStepSpec, inp: FusedStepInputs, hLast: Float3
     for (let b = 0; b < B; b++) {
       const row = t * B + b;
       const o = b * n;
-      project(spec, inp, row, z);
+      projectRow(spec, inp.x, inp.U, inp.b, row, z);
       prev.set(h.subarray(o, o + n));
       denseStep(act, inp.s, t > 0 || inp.h0 ? prev : null, 0, z, h, o, n);
       if (anchors && anchorEvery > 0 && (t + 1) % anchorEvery === 0) anchors.set(h.subarray(o, o + n), (((t + 1) / anchorEvery - 1) * B + b) * n);
-      if (!spec.lastOnly || t === T - 1) loss += readoutRow(spec, inp, h, o, a, y, inp.targets[spec.lastOnly ? b : row], null, 0);
+      loss += readoutLossAt(spec, inp, h, o, a, y, t, b);
     }
   }
   hLast.set(h);
@@ -371,7 +248,7 @@ function backwardDenseJs(spec: FusedStepSpec, inp: FusedStepInputs, anchors: Flo
       const start = j === 0 ? inp.h0 : anchors;
       const so = j === 0 ? o : ((j - 1) * B + b) * n;
       for (let t = t0; t < t1; t++) {
-        project(spec, inp, t * B + b, z);
+        projectRow(spec, inp.x, inp.U, inp.b, t * B + b, z);
         if (t === t0) denseStep(act, inp.s, start, so, z, seg, 0, n);
         else denseStep(act, inp.s, seg, (t - t0 - 1) * n, z, seg, (t - t0) * n, n);
       }
@@ -385,7 +262,7 @@ function backwardDenseJs(spec: FusedStepSpec, inp: FusedStepInputs, anchors: Flo
           if (act === 1 && !(hv > 0)) d[i] = 0;
           else if (act === 2) d[i] *= 1 - hv * hv;
         }
-        inputBackwardRow(spec, inp, buf, row);
+        projectBackwardRow(spec, inp.x, row, buf.d, buf.dU, buf.db);
         // dW += δ ⊗ h_{t−1}; carry = Wᵀ δ.
         const prev = t > t0 ? seg : t === 0 ? inp.h0 : anchors;
         const po = t > t0 ? ho - n : t === 0 ? o : ((j - 1) * B + b) * n;
@@ -448,51 +325,39 @@ export function fusedStepBackward(
 export const FUSED_STEP_KERNEL = 'OrthoquantFusedStep';
 export const FUSED_STEP_GRAD_KERNEL = 'OrthoquantFusedStepGrad';
 
-interface FusedStepAttrs extends FusedAttrs {
+interface FusedStepAttrs extends LossAttrs {
   kind: 'hadamard' | 'dense';
   activation: 'linear' | 'relu' | 'tanh';
   blockSize: number;
   /** Orders p·2^k: p and H_p (row-major ±1) as a number list; p = 1: none. */
   p: number;
   hp: number[];
-  relu: boolean;
-  lastOnly: boolean;
-  indexInputs: boolean;
-  hasH0: boolean;
   anchorEvery: number;
 }
 
 type Info = tf.TensorInfo;
 
 function specOf(a: FusedStepAttrs, x: Info, U: Info, V: Info): FusedStepSpec {
-  const [T, B] = x.shape;
-  const [k, n] = U.shape;
   const order = a.p > 1 ? { p: a.p, hp: Int8Array.from(a.hp) } : {};
-  return {
-    T, B, n, k, classes: V.shape[1], blockSize: a.blockSize, relu: a.relu, anchorEvery: a.anchorEvery, lastOnly: a.lastOnly, indexInputs: a.indexInputs,
-    kind: a.kind, activation: a.activation, ...order,
-  };
+  return { ...lossShapeOf(a, x, U, V), blockSize: a.blockSize, anchorEvery: a.anchorEvery, kind: a.kind, activation: a.activation, ...order };
 }
 
-function inputsOf(list: Info[], a: FusedStepAttrs, io: TensorIo<unknown>, readInt32: KernelCall<FusedStepAttrs, unknown>['readInt32']): FusedStepInputs {
+function inputsOf(list: Info[], a: FusedStepAttrs, call: KernelCall<FusedStepAttrs, unknown>): FusedStepInputs {
   const [x, U, b, s, h0, V, c, targets] = list as [Info, Info, Info, Info, Info, Info, Info, Info];
-  for (const [name, t] of Object.entries({ ...(a.indexInputs ? {} : { x }), U, b, s, V, c, ...(a.hasH0 ? { h0 } : {}) })) checkFloat(t, `${FUSED_STEP_KERNEL}: ${name}`);
-  return {
-    x: a.indexInputs ? readInt32(x, `${FUSED_STEP_KERNEL}: input indices`) : io.read(x), U: io.read(U), b: io.read(b), s: io.read(s), h0: a.hasH0 ? io.read(h0) : null,
-    V: io.read(V), c: io.read(c), targets: readInt32(targets, `${FUSED_STEP_KERNEL}: targets`),
-  };
+  return readLossInputs(FUSED_STEP_KERNEL, call, a.indexInputs, { x, floats: { U, b, s, V, c }, optional: { h0: a.hasH0 ? h0 : null }, targets });
 }
 
 const fusedStepOp = defineFusedOp<FusedStepAttrs, FusedStepImplementation>({
   kernelName: FUSED_STEP_KERNEL,
   gradKernelName: FUSED_STEP_GRAD_KERNEL,
   implementations: FUSED_STEP_IMPLEMENTATIONS,
-  forward: ({ inputs: list, attrs: a, impl, io, readInt32 }) => {
+  forward: (call) => {
+    const { inputs: list, attrs: a, impl, io } = call;
     const spec = specOf(a, list[0]!, list[1]!, list[5]!);
     const A = anchorLength(spec);
     const outs = [io.alloc([]), io.alloc([spec.B, spec.n]), io.alloc(A > 0 ? [A / (spec.B * spec.n), spec.B, spec.n] : [1])];
     // Views only after the allocations above.
-    const inp = inputsOf(list, a, io, readInt32);
+    const inp = inputsOf(list, a, call);
     // The native op checks its buffers (indices, targets, signs); the JS loops would read out of range.
     if (a.implementation === 'js') checkFusedStep(spec, inp, FUSED_STEP_KERNEL);
     const anchors = io.view(outs[2]);
@@ -501,7 +366,8 @@ const fusedStepOp = defineFusedOp<FusedStepAttrs, FusedStepImplementation>({
     if (A === 0) anchors.fill(0);
     return outs.map((o) => io.finish(o));
   },
-  backward: ({ inputs, attrs: a, impl, io, readInt32 }) => {
+  backward: (call) => {
+    const { inputs, attrs: a, impl, io } = call;
     const [dyInfo, ...rest] = inputs;
     const list = rest.slice(0, 8);
     const [hLast, anchors] = rest.slice(8) as [Info, Info];
@@ -509,7 +375,7 @@ const fusedStepOp = defineFusedOp<FusedStepAttrs, FusedStepImplementation>({
     const { B, n, k, classes } = spec;
     const outs = [io.alloc([k, n]), io.alloc([n]), io.alloc(spec.kind === 'dense' ? [n, n] : [n]), io.alloc([n, classes]), io.alloc([classes])];
     if (a.hasH0) outs.push(io.alloc([B, n]));
-    const inp = inputsOf(list, a, io, readInt32);
+    const inp = inputsOf(list, a, call);
     const g: FusedStepGradients = {
       dU: io.view(outs[0]), db: io.view(outs[1]), ds: io.view(outs[2]), dV: io.view(outs[3]), dc: io.view(outs[4]),
       dh0: a.hasH0 ? io.view(outs[5]) : null,
@@ -607,26 +473,15 @@ function fusedLoss(
   where: string, x: tf.Tensor3D | tf.Tensor2D, U: tf.Tensor2D, b: tf.Tensor1D, w: tf.Tensor, h0: tf.Tensor2D | null, V: tf.Tensor2D, c: tf.Tensor1D, targets: tf.Tensor2D | tf.Tensor1D,
   base: Pick<FusedStepAttrs, 'kind' | 'activation' | 'blockSize' | 'p' | 'hp' | 'relu' | 'anchorEvery'>,
 ): tf.Scalar {
-  if (!(x instanceof tf.Tensor) || (x.rank !== 3 && x.rank !== 2)) {
-    throw new Error(`${where}: x must be float32 [T, B, k] or int32 row indices [T, B], got ${x instanceof tf.Tensor ? `[${x.shape.join(', ')}]` : typeof x}`);
-  }
-  const indexInputs = x.rank === 2;
-  if (indexInputs ? x.dtype !== 'int32' : x.dtype !== 'float32') throw new Error(`${where}: x [${x.shape.join(', ')}] must be ${indexInputs ? 'int32 (row indices into U)' : 'float32'}, got ${x.dtype}`);
-  const [T, B] = x.shape;
-  const k = indexInputs ? U.shape[0] : x.shape[2]!;
+  const { T, B, k, indexInputs, lastOnly } = lossTensorSizes(where, x, 'U', U, targets);
   const n = U.shape[1];
-  const lastOnly = targets.rank === 1;
-  const shapes: [string, tf.Tensor | null, number[]][] = [
-    ['U', U, [k, n]], ['b', b, [n]], ['h0', h0, [B, n]], ['V', V, [n, V.shape[1]]], ['c', c, [V.shape[1]]], ['targets', targets, lastOnly ? [B] : [T, B]],
-  ];
-  for (const [name, t, shape] of shapes) {
-    if (t && (t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i]))) throw new Error(`${where}: ${name} must be [${shape.join(', ')}], got [${t.shape.join(', ')}]`);
-  }
-  for (const [name, t] of [['U', U], ['b', b], [base.kind === 'dense' ? 'W' : 's', w], ['h0', h0], ['V', V], ['c', c]] as const) {
-    if (t && t.dtype !== 'float32') throw new Error(`${where}: ${name} must be float32, got ${t.dtype}`);
-  }
-  if (targets.dtype !== 'int32') throw new Error(`${where}: targets must be int32, got ${targets.dtype}`);
-  if (!Number.isInteger(base.anchorEvery) || base.anchorEvery < 0) throw new Error(`${where}: ${base.kind === 'dense' ? 'checkpointEvery' : 'anchorEvery'} must be a non-negative integer, got ${base.anchorEvery}`);
+  checkLossTensors(
+    where,
+    [['U', U, [k, n]], ['b', b, [n]], ['h0', h0, [B, n]], ['V', V, [n, V.shape[1]]], ['c', c, [V.shape[1]]], ['targets', targets, lastOnly ? [B] : [T, B]]],
+    [['U', U], ['b', b], [base.kind === 'dense' ? 'W' : 's', w], ['h0', h0], ['V', V], ['c', c]],
+    targets,
+  );
+  checkNonNegativeInteger(where, base.kind === 'dense' ? 'checkpointEvery' : 'anchorEvery', base.anchorEvery);
   const { name: implementation, threads } = selectImplementation(FUSED_STEP_IMPLEMENTATIONS);
   const attrs: FusedStepAttrs = { ...base, lastOnly, indexInputs, hasH0: Boolean(h0), threads, implementation };
   const [loss, hLast, anchors] = fusedStepOp.run([x, U, b, w, h0, V, c, targets], attrs) as tf.Tensor[];

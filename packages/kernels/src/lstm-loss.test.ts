@@ -1,36 +1,21 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, createRng } from '@orthoquant/runtime';
-import { testBackend, relativeError, expectNoLeaks } from '@orthoquant/runtime/testing';
+import { testBackend, expectNoLeaks } from '@orthoquant/runtime/testing';
 import { lstmRnnLoss, lstmLossForward, lstmLossBackward, setKernelThreads, availableImplementations } from './index.js';
 import type { LstmLossSpec } from './index.js';
-import { referenceLstm, randomTensor, describeEveryKernel } from './testing.js';
+import {
+  referenceLstm, randomTensor, describeEveryKernel, lossInputs, lossIndices, lossTargets, referenceInputRows, referenceReadoutLoss, expectLossAndGradients, typedLossInputs,
+  expectNativeAgreesWithJs,
+} from './testing.js';
 
 const B = 3;
 const K = 5;
 const CLASSES = 4;
 
-/** One-hot-ish inputs (most rows one-hot, some dense) so that the zero skipping is exercised. */
-function inputs(T: number, seed: string): tf.Tensor3D {
-  const rng = createRng(seed);
-  const x = new Float32Array(T * B * K);
-  for (let r = 0; r < T * B; r++) {
-    if (r % 4 === 3) for (let j = 0; j < K; j++) x[r * K + j] = rng.normal();
-    else x[r * K + Math.floor(rng.uniform() * K)] = 1;
-  }
-  return tf.tensor3d(x, [T, B, K]);
-}
-
-function indicesOf(T: number, seed: string): tf.Tensor2D {
-  const rng = createRng(seed);
-  return tf.tensor2d(Int32Array.from({ length: T * B }, () => Math.floor(rng.uniform() * K)), [T, B], 'int32');
-}
-
-function targetsOf(T: number, seed: string, lastOnly: boolean): tf.Tensor2D | tf.Tensor1D {
-  const rng = createRng(seed);
-  const data = Int32Array.from({ length: lastOnly ? B : T * B }, () => Math.floor(rng.uniform() * CLASSES));
-  return lastOnly ? tf.tensor1d(data, 'int32') : tf.tensor2d(data, [T, B], 'int32');
-}
+const inputs = (T: number, seed: string) => lossInputs(T, B, K, seed);
+const indicesOf = (T: number, seed: string) => lossIndices(T, B, K, seed);
+const targetsOf = (T: number, seed: string, lastOnly: boolean) => lossTargets(T, B, CLASSES, seed, lastOnly);
 
 /** The same loss composed of tfjs ops (one-hot matmul for index inputs, the per-step LSTM, the readout on every step or on h_{T−1}), differentiated by tfjs. */
 function referenceLoss(
@@ -40,15 +25,8 @@ function referenceLoss(
   return tf.tidy(() => {
     const [T] = x.shape;
     const n = Wh.shape[0];
-    const rows = x.rank === 2 ? tf.oneHot(x.reshape([T * B]) as tf.Tensor1D, K).toFloat() : x.reshape([T * B, K]);
-    const z = tf.add(tf.matMul(rows as tf.Tensor2D, Wx), b).reshape([T, B, 4 * n]) as tf.Tensor3D;
-    const H = referenceLstm(z, tf.transpose(Wh), h0, c0);
-    const read = targets.rank === 1 ? tf.slice(H, [T - 1, 0, 0], [1, B, n]) : H;
-    const R = read.shape[0] * B;
-    const a = relu ? tf.relu(read) : read;
-    const y = tf.add(tf.matMul(a.reshape([R, n]), V), c);
-    const picked = tf.sum(tf.mul(y, tf.oneHot(targets.reshape([R]), CLASSES)), 1);
-    return tf.mean(tf.sub(tf.logSumExp(y, 1), picked)) as tf.Scalar;
+    const z = tf.add(tf.matMul(referenceInputRows(x, K), Wx), b).reshape([T, B, 4 * n]) as tf.Tensor3D;
+    return referenceReadoutLoss(referenceLstm(z, tf.transpose(Wh), h0, c0), V, c, targets, relu);
   });
 }
 
@@ -85,17 +63,8 @@ describeEveryKernel('lstmRnnLoss', () => {
       };
       const fused = (...ps: tf.Tensor[]) => lstmRnnLoss(x, ...unpack(ps), targets, { readoutRelu: cs.relu, ...(cs.k === undefined ? {} : { checkpointEvery: cs.k }) });
       const ref = (...ps: tf.Tensor[]) => referenceLoss(x, ...unpack(ps), targets, cs.relu);
-      const lf = fused(...params);
-      const lr = ref(...params);
-      assert.ok(Math.abs(lf.dataSync()[0] - lr.dataSync()[0]) < 1e-5 * Math.abs(lr.dataSync()[0]), `${label}: loss ${lf.dataSync()[0]} vs ${lr.dataSync()[0]}`);
-      const got = tf.grads(fused)(params);
-      const want = tf.grads(ref)(params);
-      ['dWx', 'db', 'dWh', ...(h0 ? ['dh0'] : []), ...(c0 ? ['dc0'] : []), 'dV', 'dc'].forEach((name, i) => {
-        assert.deepEqual(got[i].shape, params[i].shape, `${label}: ${name} shape`);
-        const err = relativeError(got[i], want[i]);
-        assert.ok(err < 1e-4, `${label}: ${name} relative error ${err.toExponential(3)}`);
-      });
-      tf.dispose([x, targets, ...params, lf, lr, ...got, ...want]);
+      expectLossAndGradients(label, fused, ref, params, ['dWx', 'db', 'dWh', ...(h0 ? ['dh0'] : []), ...(c0 ? ['dc0'] : []), 'dV', 'dc']);
+      tf.dispose([x, targets, ...params]);
     });
   }
 
@@ -135,12 +104,10 @@ describe('LSTM loss on typed arrays', () => {
   const spec: LstmLossSpec = { T: 50, B: 37, n: 20, k: 6, classes: 5, relu: false, checkpointEvery: 8, lastOnly: false, indexInputs: false };
   function data(seed: string, sp: LstmLossSpec) {
     const rng = createRng(seed);
-    const { T, B: bb, n, k, classes } = sp;
-    const x = sp.indexInputs ? Int32Array.from({ length: T * bb }, (_, r) => (r * 5) % k) : new Float32Array(T * bb * k);
-    if (!sp.indexInputs) for (let r = 0; r < T * bb; r++) x[r * k + (r % k)] = 1;
+    const { B: bb, n, k, classes } = sp;
     return {
-      x, Wx: rng.normalArray(k * 4 * n, 0.5), b: rng.normalArray(4 * n, 0.1), Wh: rng.normalArray(n * 4 * n, 1 / Math.sqrt(n)), h0: rng.normalArray(bb * n, 0.3), c0: rng.normalArray(bb * n, 0.3),
-      V: rng.normalArray(n * classes, 0.3), c: rng.normalArray(classes, 0.1), targets: Int32Array.from({ length: sp.lastOnly ? bb : T * bb }, (_, r) => (r * 7) % classes),
+      ...typedLossInputs(sp), Wx: rng.normalArray(k * 4 * n, 0.5), b: rng.normalArray(4 * n, 0.1), Wh: rng.normalArray(n * 4 * n, 1 / Math.sqrt(n)), h0: rng.normalArray(bb * n, 0.3), c0: rng.normalArray(bb * n, 0.3),
+      V: rng.normalArray(n * classes, 0.3), c: rng.normalArray(classes, 0.1),
     };
   }
 
@@ -149,24 +116,10 @@ describe('LSTM loss on typed arrays', () => {
     it(`${what}: native and JS agree; native numbers are bit-identical with 1, 2 and 3 threads`, (t) => {
       if (!availableImplementations().includes('native')) return t.skip('native kernels unavailable');
       const inp = data('agree', sp);
-      const js = lstmLossForward(sp, inp, { implementation: 'js' });
-      const gjs = lstmLossBackward(sp, inp, js.checkpoints, 1, { implementation: 'js' });
-      let first: ReturnType<typeof lstmLossBackward> | null = null;
-      let firstLoss = 0;
-      for (const threads of [1, 2, 3]) {
-        setKernelThreads(threads);
-        const nat = lstmLossForward(sp, inp, { implementation: 'native' });
-        const g = lstmLossBackward(sp, inp, nat.checkpoints, 1, { implementation: 'native' });
-        assert.ok(Math.abs(nat.loss - js.loss) < 1e-5 * js.loss, `loss ${nat.loss} vs ${js.loss}`);
-        for (const k of ['dWx', 'db', 'dWh', 'dh0', 'dc0', 'dV', 'dc'] as const) assert.ok(relativeError(g[k]!, gjs[k]!) < 1e-4, `${k}: ${relativeError(g[k]!, gjs[k]!)}`);
-        if (!first) {
-          first = g;
-          firstLoss = nat.loss;
-        } else {
-          assert.equal(nat.loss, firstLoss, `loss with ${threads} threads`);
-          for (const k of ['dWx', 'db', 'dWh', 'dh0', 'dc0', 'dV', 'dc'] as const) assert.deepEqual(g[k], first[k], `${k} with ${threads} threads`);
-        }
-      }
+      expectNativeAgreesWithJs((implementation) => {
+        const f = lstmLossForward(sp, inp, { implementation });
+        return { loss: f.loss, grads: { ...lstmLossBackward(sp, inp, f.checkpoints, 1, { implementation }) } };
+      });
     });
   }
 

@@ -12,46 +12,31 @@
  * index: x_t Wx = Wx[i_t], a gather). The forward keeps (h, c) every `checkpointEvery` = K steps
  * (default ⌈√T⌉); the backward recomputes each segment of K steps from the checkpoint before it
  * and runs BPTT through it. Nothing of size T·B·n exists in either pass. The readout and loss are
- * fused-step.ts's (one code for every fused loss); the quantizers stay in tfjs autodiff around it.
+ * fused-loss.ts's (one code for every fused loss); the quantizers stay in tfjs autodiff around it.
  */
 import { tf } from '@orthoquant/runtime';
-import { readoutBackwardRow, readoutRow } from './fused-step.js';
-import type { ReadoutBuffers } from './fused-step.js';
 import { selectImplementation } from './implementation.js';
 import type { KernelImplementation, OpImplementations } from './implementation.js';
-import { checkFloat, defineFusedOp } from './fused-op.js';
-import type { FusedAttrs, KernelCall, TensorIo } from './fused-op.js';
-import { checkArray, checkIndices, checkPositiveIntegers } from './checks.js';
+import { defineFusedOp } from './fused-op.js';
+import type { KernelCall } from './fused-op.js';
+import {
+  checkLossBuffers, checkLossSizes, checkLossTensors, checkNonNegativeInteger, lossShapeOf, lossTensorSizes, projectBackwardRow, projectRow, readLossInputs, readoutBackwardRow, readoutBuffers,
+  readoutLossAt,
+} from './fused-loss.js';
+import type { LossAttrs, LossInputs, LossShape } from './fused-loss.js';
 
-export interface LstmLossSpec {
-  T: number;
-  B: number;
-  /** Hidden size (the gates are 4n wide). */
-  n: number;
-  /** Input width (rows of Wx). */
-  k: number;
-  /** Classes of the readout. */
-  classes: number;
-  /** f = ReLU (else identity) before the readout. */
-  relu: boolean;
+/** The sizes (see LossShape: x rows index Wx; the gates are 4n wide) and the checkpoint spacing. */
+export interface LstmLossSpec extends LossShape {
   /** Keep (h, c) after steps K−1, 2K−1, … and recompute each segment of K steps in the backward (0: none, one segment of T). */
   checkpointEvery: number;
-  /** Readout and loss on the last step only (targets [B]); else on every step (targets [T·B]). */
-  lastOnly: boolean;
-  /** x holds row indices into Wx ([T·B] Int32Array, each in [0, k)); else float rows [T·B·k]. */
-  indexInputs: boolean;
 }
 
-export interface LstmLossInputs {
-  x: Float32Array | Int32Array; // [T·B·k] floats, or [T·B] row indices (indexInputs)
+/** x, h0, the readout and the targets (see LossInputs), the LSTM's weights and c0. */
+export interface LstmLossInputs extends LossInputs {
   Wx: Float32Array; // [k·4n]
   b: Float32Array; // [4n]
   Wh: Float32Array; // [n·4n]: a = h Wh
-  h0: Float32Array | null; // [B·n]
   c0: Float32Array | null; // [B·n]
-  V: Float32Array; // [n·classes]
-  c: Float32Array; // [classes]
-  targets: Int32Array; // [T·B], or [B] (lastOnly)
 }
 
 export interface LstmLossGradients {
@@ -78,47 +63,16 @@ export function checkpointLength(spec: LstmLossSpec): number {
 
 /** Check a spec and its buffers; messages name the offending quantity. */
 export function checkLstmLoss(spec: LstmLossSpec, inp: LstmLossInputs, where: string): void {
-  const { T, B, n, k, classes } = spec;
-  checkPositiveIntegers(where, [['T', T], ['B', B], ['n', n], ['k', k], ['classes', classes]]);
-  if (!Number.isInteger(spec.checkpointEvery) || spec.checkpointEvery < 0) throw new Error(`${where}: checkpointEvery must be a non-negative integer, got ${spec.checkpointEvery}`);
-  if (spec.indexInputs) {
-    checkArray(where, 'x', inp.x, T * B, 'i32');
-    checkIndices(where, 'input index', inp.x as Int32Array, k);
-  } else {
-    checkArray(where, 'x', inp.x, T * B * k);
-  }
-  checkArray(where, 'Wx', inp.Wx, k * 4 * n);
-  checkArray(where, 'b', inp.b, 4 * n);
-  checkArray(where, 'Wh', inp.Wh, n * 4 * n);
-  if (inp.h0) checkArray(where, 'h0', inp.h0, B * n);
-  if (inp.c0) checkArray(where, 'c0', inp.c0, B * n);
-  checkArray(where, 'V', inp.V, n * classes);
-  checkArray(where, 'c', inp.c, classes);
-  checkArray(where, 'targets', inp.targets, spec.lastOnly ? B : T * B, 'i32');
-  checkIndices(where, 'target', inp.targets, classes);
+  const { B, n, k } = spec;
+  checkLossSizes(spec, where);
+  checkNonNegativeInteger(where, 'checkpointEvery', spec.checkpointEvery);
+  checkLossBuffers(spec, inp, [['Wx', inp.Wx, k * 4 * n], ['b', inp.b, 4 * n], ['Wh', inp.Wh, n * 4 * n], ['h0', inp.h0, B * n], ['c0', inp.c0, B * n]], where);
 }
 
 // ---------------------------------------------------------------------------------------------
 // JS implementation (the same loops as native/lstm-loss.cc, one thread, row by row).
 
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
-
-/** a = b + x_row Wx (4n wide). */
-function project(spec: LstmLossSpec, inp: LstmLossInputs, row: number, a: Float32Array): void {
-  const w = 4 * spec.n;
-  a.set(inp.b);
-  if (spec.indexInputs) {
-    const o = inp.x[row] * w;
-    for (let i = 0; i < w; i++) a[i] += inp.Wx[o + i];
-    return;
-  }
-  for (let j = 0; j < spec.k; j++) {
-    const v = inp.x[row * spec.k + j];
-    if (v === 0) continue;
-    const o = j * w;
-    for (let i = 0; i < w; i++) a[i] += v * inp.Wx[o + i];
-  }
-}
 
 /**
  * One step of one row: a (the projection) += h_{t−1} Wh, then c ← f c_{t−1} + i g, h ← o tanh(c),
@@ -172,21 +126,21 @@ function forwardJs(spec: LstmLossSpec, inp: LstmLossInputs, checkpoints: Float32
   for (let t = 0; t < T; t++) {
     for (let b = 0; b < B; b++) {
       const o = b * n;
-      project(spec, inp, t * B + b, a);
+      projectRow(spec, inp.x, inp.Wx, inp.b, t * B + b, a);
       cellStep(n, inp.Wh, a, t > 0 || inp.h0 ? h : null, o, c, o, h, o, c, o, null, 0);
       if (checkpoints && K > 0 && (t + 1) % K === 0) {
         const so = (((t + 1) / K - 1) * B + b) * 2 * n;
         checkpoints.set(h.subarray(o, o + n), so);
         checkpoints.set(c.subarray(o, o + n), so + n);
       }
-      if (!spec.lastOnly || t === T - 1) loss += readoutRow(spec, inp, h, o, ra, y, inp.targets[spec.lastOnly ? b : t * B + b], null, 0);
+      loss += readoutLossAt(spec, inp, h, o, ra, y, t, b);
     }
   }
   return loss / (spec.lastOnly ? B : T * B);
 }
 
 function backwardJs(spec: LstmLossSpec, inp: LstmLossInputs, checkpoints: Float32Array | null, dy: number, g: LstmLossGradients): void {
-  const { T, B, n, k, classes } = spec;
+  const { T, B, n, k } = spec;
   const w = 4 * n;
   const K = spec.checkpointEvery > 0 ? spec.checkpointEvery : T;
   const scale = dy / (spec.lastOnly ? B : T * B);
@@ -197,7 +151,7 @@ function backwardJs(spec: LstmLossSpec, inp: LstmLossInputs, checkpoints: Float3
   const ch = new Float32Array(B * n); // dL/dh_t from step t + 1
   const cc = new Float32Array(B * n); // dL/dc_t from step t + 1
   const da = new Float32Array(w);
-  const buf: ReadoutBuffers = { a: new Float32Array(n), d: new Float32Array(n), y: new Float64Array(classes), gq: new Float64Array(classes), dV: new Float64Array(n * classes), dc: new Float64Array(classes) };
+  const buf = readoutBuffers(spec);
   const { d } = buf;
   const dWx = new Float64Array(k * w);
   const db = new Float64Array(w);
@@ -211,7 +165,7 @@ function backwardJs(spec: LstmLossSpec, inp: LstmLossInputs, checkpoints: Float3
       const start = startOf(spec, inp, checkpoints, j, b);
       for (let t = t0; t < t1; t++) {
         const a = S.subarray((t - t0) * w, (t - t0 + 1) * w);
-        project(spec, inp, t * B + b, a);
+        projectRow(spec, inp.x, inp.Wx, inp.b, t * B + b, a);
         const first = t === t0;
         cellStep(n, inp.Wh, a, first ? start.h : Hs, first ? start.ho : (t - t0 - 1) * n, first ? start.c : Cs, first ? start.co : (t - t0 - 1) * n, Hs, (t - t0) * n, Cs, (t - t0) * n, S, (t - t0) * w);
       }
@@ -237,17 +191,7 @@ function backwardJs(spec: LstmLossSpec, inp: LstmLossInputs, checkpoints: Float3
           da[3 * n + u] = dh * tc * og * (1 - og);
           cc[o + u] = dc * f;
         }
-        // dWx += x_tᵀ da, db += da.
-        if (spec.indexInputs) {
-          const xo = inp.x[row] * w;
-          for (let q = 0; q < w; q++) dWx[xo + q] += da[q];
-        } else {
-          for (let jj = 0; jj < k; jj++) {
-            const v = inp.x[row * k + jj];
-            if (v !== 0) for (let q = 0; q < w; q++) dWx[jj * w + q] += v * da[q];
-          }
-        }
-        for (let q = 0; q < w; q++) db[q] += da[q];
+        projectBackwardRow(spec, inp.x, row, da, dWx, db); // dWx += x_tᵀ da, db += da
         // dWh += h_{t−1}ᵀ da; carry_h = da Whᵀ.
         const hp = first ? start.h : Hs;
         const hpo = first ? start.ho : ho - n;
@@ -314,11 +258,7 @@ export function lstmLossBackward(
 export const LSTM_LOSS_KERNEL = 'OrthoquantLstmLoss';
 export const LSTM_LOSS_GRAD_KERNEL = 'OrthoquantLstmLossGrad';
 
-interface LstmLossAttrs extends FusedAttrs {
-  relu: boolean;
-  lastOnly: boolean;
-  indexInputs: boolean;
-  hasH0: boolean;
+interface LstmLossAttrs extends LossAttrs {
   hasC0: boolean;
   checkpointEvery: number;
 }
@@ -326,31 +266,25 @@ interface LstmLossAttrs extends FusedAttrs {
 type Info = tf.TensorInfo;
 
 function specOf(a: LstmLossAttrs, x: Info, Wx: Info, V: Info): LstmLossSpec {
-  const [T, B] = x.shape;
-  const [k, n4] = Wx.shape;
-  return { T, B, n: n4 / 4, k, classes: V.shape[1], relu: a.relu, checkpointEvery: a.checkpointEvery, lastOnly: a.lastOnly, indexInputs: a.indexInputs };
+  return { ...lossShapeOf(a, x, Wx, V, 4), checkpointEvery: a.checkpointEvery };
 }
 
-function inputsOf(list: Info[], a: LstmLossAttrs, io: TensorIo<unknown>, readInt32: KernelCall<LstmLossAttrs, unknown>['readInt32']): LstmLossInputs {
+function inputsOf(list: Info[], a: LstmLossAttrs, call: KernelCall<LstmLossAttrs, unknown>): LstmLossInputs {
   const [x, Wx, b, Wh, h0, c0, V, c, targets] = list as [Info, Info, Info, Info, Info, Info, Info, Info, Info];
-  const floats = { ...(a.indexInputs ? {} : { x }), Wx, b, Wh, V, c, ...(a.hasH0 ? { h0 } : {}), ...(a.hasC0 ? { c0 } : {}) };
-  for (const [name, t] of Object.entries(floats)) checkFloat(t, `${LSTM_LOSS_KERNEL}: ${name}`);
-  return {
-    x: a.indexInputs ? readInt32(x, `${LSTM_LOSS_KERNEL}: input indices`) : io.read(x), Wx: io.read(Wx), b: io.read(b), Wh: io.read(Wh),
-    h0: a.hasH0 ? io.read(h0) : null, c0: a.hasC0 ? io.read(c0) : null, V: io.read(V), c: io.read(c), targets: readInt32(targets, `${LSTM_LOSS_KERNEL}: targets`),
-  };
+  return readLossInputs(LSTM_LOSS_KERNEL, call, a.indexInputs, { x, floats: { Wx, b, Wh, V, c }, optional: { h0: a.hasH0 ? h0 : null, c0: a.hasC0 ? c0 : null }, targets });
 }
 
 const lstmLossOp = defineFusedOp<LstmLossAttrs, LstmLossImplementation>({
   kernelName: LSTM_LOSS_KERNEL,
   gradKernelName: LSTM_LOSS_GRAD_KERNEL,
   implementations: LSTM_LOSS_IMPLEMENTATIONS,
-  forward: ({ inputs: list, attrs: a, impl, io, readInt32 }) => {
+  forward: (call) => {
+    const { inputs: list, attrs: a, impl, io } = call;
     const spec = specOf(a, list[0]!, list[1]!, list[6]!);
     const len = checkpointLength(spec);
     const outs = [io.alloc([]), io.alloc(len > 0 ? [len / (spec.B * 2 * spec.n), spec.B, 2 * spec.n] : [1])];
     // Views only after the allocations above.
-    const inp = inputsOf(list, a, io, readInt32);
+    const inp = inputsOf(list, a, call);
     // The native op checks its buffers (indices, targets); the JS loops would read out of range.
     if (a.implementation === 'js') checkLstmLoss(spec, inp, LSTM_LOSS_KERNEL);
     const checkpoints = io.view(outs[1]);
@@ -358,7 +292,8 @@ const lstmLossOp = defineFusedOp<LstmLossAttrs, LstmLossImplementation>({
     if (len === 0) checkpoints.fill(0);
     return outs.map((o) => io.finish(o));
   },
-  backward: ({ inputs, attrs: a, impl, io, readInt32 }) => {
+  backward: (call) => {
+    const { inputs, attrs: a, impl, io } = call;
     const [dyInfo, ...rest] = inputs;
     const list = rest.slice(0, 9);
     const checkpoints = rest[9]!;
@@ -367,7 +302,7 @@ const lstmLossOp = defineFusedOp<LstmLossAttrs, LstmLossImplementation>({
     const outs = [io.alloc([k, 4 * n]), io.alloc([4 * n]), io.alloc([n, 4 * n]), io.alloc([n, classes]), io.alloc([classes])];
     if (a.hasH0) outs.push(io.alloc([B, n]));
     if (a.hasC0) outs.push(io.alloc([B, n]));
-    const inp = inputsOf(list, a, io, readInt32);
+    const inp = inputsOf(list, a, call);
     const g: LstmLossGradients = {
       dWx: io.view(outs[0]), db: io.view(outs[1]), dWh: io.view(outs[2]), dV: io.view(outs[3]), dc: io.view(outs[4]),
       dh0: a.hasH0 ? io.view(outs[5]) : null, dc0: a.hasC0 ? io.view(outs[a.hasH0 ? 6 : 5]) : null,
@@ -414,29 +349,17 @@ export function lstmRnnLoss(
   V: tf.Tensor2D, c: tf.Tensor1D, targets: tf.Tensor2D | tf.Tensor1D, opts: LstmRnnLossOptions = {},
 ): tf.Scalar {
   const where = 'lstmRnnLoss';
-  if (!(x instanceof tf.Tensor) || (x.rank !== 3 && x.rank !== 2)) {
-    throw new Error(`${where}: x must be float32 [T, B, k] or int32 row indices [T, B], got ${x instanceof tf.Tensor ? `[${x.shape.join(', ')}]` : typeof x}`);
-  }
-  const indexInputs = x.rank === 2;
-  if (indexInputs ? x.dtype !== 'int32' : x.dtype !== 'float32') throw new Error(`${where}: x [${x.shape.join(', ')}] must be ${indexInputs ? 'int32 (row indices into Wx)' : 'float32'}, got ${x.dtype}`);
-  const [T, B] = x.shape;
+  const { T, B, k, indexInputs, lastOnly } = lossTensorSizes(where, x, 'Wx', Wx, targets);
   if (Wx.rank !== 2 || Wx.shape[1] % 4 !== 0) throw new Error(`${where}: Wx must be [k, 4n], got [${Wx.shape.join(', ')}]`);
-  const k = indexInputs ? Wx.shape[0] : x.shape[2]!;
   const n = Wx.shape[1] / 4;
-  const lastOnly = targets.rank === 1;
-  const shapes: [string, tf.Tensor | null, number[]][] = [
-    ['Wx', Wx, [k, 4 * n]], ['b', b, [4 * n]], ['Wh', Wh, [n, 4 * n]], ['h0', h0, [B, n]], ['c0', c0, [B, n]], ['V', V, [n, V.shape[1]]], ['c', c, [V.shape[1]]],
-    ['targets', targets, lastOnly ? [B] : [T, B]],
-  ];
-  for (const [name, t, shape] of shapes) {
-    if (t && (t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i]))) throw new Error(`${where}: ${name} must be [${shape.join(', ')}], got [${t.shape.join(', ')}]`);
-  }
-  for (const [name, t] of [['Wx', Wx], ['b', b], ['Wh', Wh], ['h0', h0], ['c0', c0], ['V', V], ['c', c]] as const) {
-    if (t && t.dtype !== 'float32') throw new Error(`${where}: ${name} must be float32, got ${t.dtype}`);
-  }
-  if (targets.dtype !== 'int32') throw new Error(`${where}: targets must be int32, got ${targets.dtype}`);
+  checkLossTensors(
+    where,
+    [['Wx', Wx, [k, 4 * n]], ['b', b, [4 * n]], ['Wh', Wh, [n, 4 * n]], ['h0', h0, [B, n]], ['c0', c0, [B, n]], ['V', V, [n, V.shape[1]]], ['c', c, [V.shape[1]]], ['targets', targets, lastOnly ? [B] : [T, B]]],
+    [['Wx', Wx], ['b', b], ['Wh', Wh], ['h0', h0], ['c0', c0], ['V', V], ['c', c]],
+    targets,
+  );
   const checkpointEvery = opts.checkpointEvery ?? Math.ceil(Math.sqrt(T));
-  if (!Number.isInteger(checkpointEvery) || checkpointEvery < 0) throw new Error(`${where}: checkpointEvery must be a non-negative integer, got ${checkpointEvery}`);
+  checkNonNegativeInteger(where, 'checkpointEvery', checkpointEvery);
   const { name: implementation, threads } = selectImplementation(LSTM_LOSS_IMPLEMENTATIONS);
   const attrs: LstmLossAttrs = { relu: Boolean(opts.readoutRelu), lastOnly, indexInputs, hasH0: Boolean(h0), hasC0: Boolean(c0), checkpointEvery, threads, implementation };
   const [loss, checkpoints] = lstmLossOp.run([x, Wx, b, Wh, h0, c0, V, c, targets], attrs) as tf.Tensor[];

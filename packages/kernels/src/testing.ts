@@ -3,9 +3,10 @@
  * references of the fused scans, differentiated by tfjs autodiff, and random inputs.
  */
 import { describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
 import { tf, createRng } from '@orthoquant/runtime';
-import { testBackend } from '@orthoquant/runtime/testing';
-import { availableImplementations, setKernelImplementation, type KernelImplementation } from './implementation.js';
+import { relativeError, testBackend } from '@orthoquant/runtime/testing';
+import { availableImplementations, setKernelImplementation, setKernelThreads, type KernelImplementation } from './implementation.js';
 import { hadamard, hadamardConstruction, sylvester as sylvesterSigns } from '@orthoquant/orthogonal';
 import type { Activation } from './scan-spec.js';
 
@@ -139,6 +140,104 @@ export function describeEveryKernel(title: string, body: (backend: (typeof KERNE
         });
         body(backend, implementation);
       });
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fused losses' tests (fused-step.test.ts, lstm-loss.test.ts): their inputs, the readout of
+// the composed tfjs reference, and the two comparisons each runs.
+
+/** Float inputs [T, B, k]: most rows one-hot, every fourth dense, so that the zero skipping is exercised. */
+export function lossInputs(T: number, B: number, k: number, seed: string): tf.Tensor3D {
+  const rng = createRng(seed);
+  const x = new Float32Array(T * B * k);
+  for (let r = 0; r < T * B; r++) {
+    if (r % 4 === 3) for (let j = 0; j < k; j++) x[r * k + j] = rng.normal();
+    else x[r * k + Math.floor(rng.uniform() * k)] = 1;
+  }
+  return tf.tensor3d(x, [T, B, k]);
+}
+
+/** Index inputs int32 [T, B] in [0, k): one-hot rows given as their hot index. */
+export function lossIndices(T: number, B: number, k: number, seed: string): tf.Tensor2D {
+  const rng = createRng(seed);
+  return tf.tensor2d(Int32Array.from({ length: T * B }, () => Math.floor(rng.uniform() * k)), [T, B], 'int32');
+}
+
+/** Targets int32 [T, B], or [B] for a readout on the last step only. */
+export function lossTargets(T: number, B: number, classes: number, seed: string, lastOnly: boolean): tf.Tensor2D | tf.Tensor1D {
+  const rng = createRng(seed);
+  const data = Int32Array.from({ length: lastOnly ? B : T * B }, () => Math.floor(rng.uniform() * classes));
+  return lastOnly ? tf.tensor1d(data, 'int32') : tf.tensor2d(data, [T, B], 'int32');
+}
+
+/** x as float rows [T·B, k] for the reference (index inputs as one-hot rows). */
+export function referenceInputRows(x: tf.Tensor3D | tf.Tensor2D, k: number): tf.Tensor2D {
+  const [T, B] = x.shape;
+  return (x.rank === 2 ? tf.oneHot(x.reshape([T * B]) as tf.Tensor1D, k).toFloat() : x.reshape([T * B, k])) as tf.Tensor2D;
+}
+
+/** The reference loss of the states H [T, B, n]: the mean softmax cross-entropy of f(h) V + c over every step (targets [T, B]) or the last one (targets [B]). */
+export function referenceReadoutLoss(H: tf.Tensor3D, V: tf.Tensor2D, c: tf.Tensor1D, targets: tf.Tensor2D | tf.Tensor1D, relu: boolean): tf.Scalar {
+  return tf.tidy(() => {
+    const [T, B, n] = H.shape;
+    const classes = V.shape[1];
+    const read = targets.rank === 1 ? tf.slice(H, [T - 1, 0, 0], [1, B, n]) : H;
+    const R = read.shape[0] * B;
+    const a = relu ? tf.relu(read) : read;
+    const y = tf.add(tf.matMul(a.reshape([R, n]), V), c);
+    const picked = tf.sum(tf.mul(y, tf.oneHot(targets.reshape([R]), classes)), 1);
+    return tf.mean(tf.sub(tf.logSumExp(y, 1), picked)) as tf.Scalar;
+  });
+}
+
+/**
+ * A fused loss's value and its gradient w.r.t. every one of `params` (named `names`) match the
+ * reference's, differentiated by tfjs (relative error 1e-5 for the loss, 1e-4 per gradient).
+ */
+export function expectLossAndGradients(label: string, fused: (...ps: tf.Tensor[]) => tf.Scalar, ref: (...ps: tf.Tensor[]) => tf.Scalar, params: tf.Tensor[], names: string[]): void {
+  const lf = fused(...params);
+  const lr = ref(...params);
+  const got = tf.grads(fused)(params);
+  const want = tf.grads(ref)(params);
+  try {
+    assert.ok(Math.abs(lf.dataSync()[0] - lr.dataSync()[0]) < 1e-5 * Math.abs(lr.dataSync()[0]), `${label}: loss ${lf.dataSync()[0]} vs ${lr.dataSync()[0]}`);
+    names.forEach((name, i) => {
+      assert.deepEqual(got[i].shape, params[i].shape, `${label}: ${name} shape`);
+      const err = relativeError(got[i], want[i]);
+      assert.ok(err < 1e-4, `${label}: ${name} relative error ${err.toExponential(3)}`);
+    });
+  } finally {
+    tf.dispose([lf, lr, ...got, ...want]);
+  }
+}
+
+/** x and targets of a typed-array loss test: one-hot rows (or their indices) and targets, by formula. */
+export function typedLossInputs(sp: { T: number; B: number; k: number; classes: number; indexInputs: boolean; lastOnly: boolean }): { x: Float32Array | Int32Array; targets: Int32Array } {
+  const { T, B, k, classes } = sp;
+  const x = sp.indexInputs ? Int32Array.from({ length: T * B }, (_, r) => (r * 5) % k) : new Float32Array(T * B * k);
+  if (!sp.indexInputs) for (let r = 0; r < T * B; r++) x[r * k + (r % k)] = 1;
+  return { x, targets: Int32Array.from({ length: sp.lastOnly ? B : T * B }, (_, r) => (r * 7) % classes) };
+}
+
+/**
+ * The native implementation of a fused loss agrees with the JS one (loss to 1e-5, gradients to
+ * 1e-4 relative error), and gives the same bits with 1, 2 and 3 threads. `run` computes the
+ * loss and the gradients (by name; null: absent) with the implementation given.
+ */
+export function expectNativeAgreesWithJs(run: (implementation: KernelImplementation) => { loss: number; grads: Record<string, Float32Array | null> }): void {
+  const js = run('js');
+  let first: ReturnType<typeof run> | null = null;
+  for (const threads of [1, 2, 3]) {
+    setKernelThreads(threads);
+    const nat = run('native');
+    assert.ok(Math.abs(nat.loss - js.loss) < 1e-5 * js.loss, `loss ${nat.loss} vs ${js.loss}`);
+    for (const [k, g] of Object.entries(nat.grads)) assert.ok(relativeError(g!, js.grads[k]!) < 1e-4, `${k}: ${relativeError(g!, js.grads[k]!)}`);
+    if (!first) first = nat;
+    else {
+      assert.equal(nat.loss, first.loss, `loss with ${threads} threads`);
+      for (const [k, g] of Object.entries(nat.grads)) assert.deepEqual(g, first.grads[k], `${k} with ${threads} threads`);
     }
   }
 }

@@ -35,6 +35,7 @@ import {
   type Store,
 } from '@orthoquant/store';
 import { loadRunner, type TrialEvent, type TrialRunnerModule } from './runner.js';
+import { paceReporter, trialEventHandler } from './trial-events.js';
 
 export interface WorkerArgs {
   dbPath: string;
@@ -173,7 +174,6 @@ class Worker {
     const buffer: MetricPoint[] = [];
     let lost = false;
     let lastFlush = Date.now();
-    let lastStep = -1;
     let lastProgress = 0;
     const markLost = () => {
       if (lost) return;
@@ -211,44 +211,28 @@ class Worker {
     const beat = setInterval(flush, a.heartbeatMs);
     const timeout = a.trialTimeoutMs ? setTimeout(() => ac.abort(new Error(`trial timed out after ${a.trialTimeoutMs} ms`)), a.trialTimeoutMs) : null;
 
-    const push = (step: number, metrics: Record<string, number>) => {
-      for (const [key, value] of Object.entries(metrics)) buffer.push({ key, step, value });
-    };
-    const onEvent = (e: TrialEvent) => {
-      switch (e.type) {
-        case 'step':
-          lastStep = Math.max(lastStep, e.step);
-          push(e.step, e.metrics);
+    const events = trialEventHandler(
+      {
+        points: (points) => buffer.push(...points),
+        step: (step, metrics) => {
           if (Date.now() - lastProgress > 250) {
             lastProgress = Date.now();
-            send({ type: 'progress', trialId: lease.trialId, step: e.step, metrics: e.metrics, totalSteps: progress?.totalSteps ?? null, stepsPerSecond: progress?.stepsPerSecond ?? null });
+            send({ type: 'progress', trialId: lease.trialId, step, metrics, totalSteps: progress?.totalSteps ?? null, stepsPerSecond: progress?.stepsPerSecond ?? null });
           }
-          break;
-        case 'epoch': {
-          // epoch metrics join the step axis at the last step seen (the epoch itself as a metric)
-          // (a trial resumed at an epoch's end reports that epoch before any step: its `steps`)
-          const step = lastStep >= 0 ? lastStep : typeof e.metrics.steps === 'number' ? e.metrics.steps : e.epoch;
-          push(step, { ...e.metrics, epoch: e.epoch });
-          break;
-        }
-        case 'checkpoint':
+        },
+        artifact: (art) => {
           // metrics up to a checkpoint are durable before the checkpoint is: a trial resumed
           // from it never misses the steps before it
           flush();
           guarded(() => {
-            if (!lost && !recordArtifact(this.store, lease, { kind: 'checkpoint', path: e.path, step: e.step, bytes: bytesOf(e.path) })) markLost();
+            if (!lost && !recordArtifact(this.store, lease, { ...art, bytes: bytesOf(art.path) })) markLost();
           });
-          break;
-        case 'artifact':
-          flush();
-          guarded(() => {
-            if (!lost && !recordArtifact(this.store, lease, { kind: e.kind, path: e.path, step: e.step ?? null, bytes: bytesOf(e.path) })) markLost();
-          });
-          break;
-        case 'log':
-          (log[e.level] ?? log.info).call(log, e.msg);
-          break;
-      }
+        },
+      },
+      log,
+    );
+    const onEvent = (e: TrialEvent) => {
+      events.onEvent(e);
       if (buffer.length >= 500 || Date.now() - lastFlush > 1000) flush();
     };
 
@@ -274,16 +258,10 @@ class Worker {
         },
         signal: ac.signal,
         checkpointDir: join(a.checkpointRoot, lease.hash.slice(0, 16)),
-        progress: {
-          start: ({ totalSteps, startStep }) => {
-            progress = { step: startStep, totalSteps, stepsPerSecond: null };
-            progressDirty = true;
-          },
-          update: (p) => {
-            progress = { step: p.step, totalSteps: p.totalSteps, stepsPerSecond: Number.isFinite(p.stepsPerSecond) && p.stepsPerSecond > 0 ? p.stepsPerSecond : null };
-            progressDirty = true;
-          },
-        },
+        progress: paceReporter((p) => {
+          progress = p;
+          progressDirty = true;
+        }),
         ...(resume ? { resumeFrom: resume.path } : {}),
         where,
         logger: log,

@@ -7,6 +7,7 @@ import { cpus } from 'node:os';
 import type { GlobalArgs } from '../cli.js';
 import { createProgress, formatDuration, describeRunning, formatBytes } from '../progress.js';
 import { EXIT } from '../exit.js';
+import { onStopSignals, signalName } from '../signals.js';
 import { setExitCode, existingDb, printTable } from './common.js';
 import { tableFromDb } from './tables.js';
 import { withExamples } from './examples.js';
@@ -51,15 +52,10 @@ async function execute(args: RunArgs, target: { file?: string; name?: string }):
     describe: (v, t, f) => `sweep ${v}/${t} trials: ${f.done} done, ${f.failed} failed, ${f.running} running${f.words ? `; ${f.words}` : ''}`,
   });
   const controller = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts++;
-    if (interrupts === 1) {
-      console.error('\northoquant: stopping — running trials go back to the queue (Ctrl-C again to force)');
-      controller.abort();
-    } else process.exit(EXIT.interrupted);
-  };
-  process.on('SIGINT', onSigint);
+  const offSignals = onStopSignals((signal) => {
+    console.error(`\northoquant: ${signalName(signal)}: stopping — running trials go back to the queue (${signalName(signal)} again to force)`);
+    controller.abort();
+  });
   try {
     const onProgress = (p: SweepProgress) => {
       bar.setTotal(p.total);
@@ -111,7 +107,7 @@ async function execute(args: RunArgs, target: { file?: string; name?: string }):
     else setExitCode(args, result.failed > 0 || result.stopped ? EXIT.failed : EXIT.ok);
   } finally {
     bar.stop();
-    process.off('SIGINT', onSigint);
+    offSignals();
   }
 }
 

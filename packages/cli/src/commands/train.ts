@@ -6,6 +6,7 @@ import type { GlobalArgs } from '../cli.js';
 import { createProgress, formatDuration } from '../progress.js';
 import { setExitCode, printTable, fmtNumber } from './common.js';
 import { EXIT } from '../exit.js';
+import { onStopSignals } from '../signals.js';
 import { withExamples } from './examples.js';
 
 interface TrainArgs extends GlobalArgs {
@@ -43,8 +44,7 @@ export const trainCommand: CommandModule<GlobalArgs, TrainArgs> = {
       describe: (v, t, f) => `step ${v}/${t} epoch ${f.epoch ?? '?'} loss ${f.loss ?? '?'}`,
     });
     const controller = new AbortController();
-    const onSigint = () => controller.abort();
-    process.once('SIGINT', onSigint);
+    const offSignals = onStopSignals(() => controller.abort());
     const epochs: Record<string, number>[] = [];
     const started = Date.now();
     try {
@@ -84,7 +84,7 @@ export const trainCommand: CommandModule<GlobalArgs, TrainArgs> = {
       }
       throw err;
     } finally {
-      process.off('SIGINT', onSigint);
+      offSignals();
     }
   },
 };

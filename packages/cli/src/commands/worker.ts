@@ -4,6 +4,7 @@ import { InputError, log } from '@orthoquant/runtime';
 import { withExamples } from './examples.js';
 import type { GlobalArgs } from '../cli.js';
 import { EXIT } from '../exit.js';
+import { onStopSignals, signalName } from '../signals.js';
 import { setExitCode } from './common.js';
 
 interface WorkerArgs extends GlobalArgs {
@@ -40,20 +41,14 @@ export const workerCommand: CommandModule<GlobalArgs, WorkerArgs> = {
       onJob: (e) => console.log(`${new Date().toISOString()}  ${e.type.padEnd(8)} ${e.label}${e.error ? `: ${e.error.split('\n')[0]}` : ''}`),
     });
     console.log(`worker ready: ${args.queue}, ${args.concurrency} at a time (Ctrl-C or SIGTERM to stop; running trials go back to the queue)`);
-    let signals = 0;
-    const onSignal = (sig: NodeJS.Signals) => {
-      signals++;
-      if (signals > 1) process.exit(EXIT.interrupted);
-      console.error(`\northoquant worker: ${sig}: giving running trials back to the queue (again to force)`);
-      void w.stop(sig);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    const offSignals = onStopSignals((signal) => {
+      console.error(`\northoquant worker: ${signalName(signal)}: giving running trials back to the queue (${signalName(signal)} again to force)`);
+      void w.stop(signal);
+    });
     try {
       await w.closed;
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      offSignals();
     }
     log().info('worker stopped');
     setExitCode(args, EXIT.ok);

@@ -21,6 +21,7 @@ import { childEnv, createLogger, type Logger } from '@orthoquant/runtime';
 import type { MetricPoint } from '@orthoquant/store';
 import { DEFAULT_QUEUE_NAME, parseRedisUrl, type TrialJobData, type TrialProgress, type TrialResult, type WireArtifact } from './protocol.js';
 import type { ChildIn, ChildOut } from './trial-child.js';
+import { trialEventHandler } from '../trial-events.js';
 
 const here = fileURLToPath(import.meta.url);
 const CHILD_FILE = join(dirname(here), here.endsWith('.ts') ? 'trial-child.ts' : 'trial-child.js');
@@ -99,14 +100,13 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     const allArtifacts: WireArtifact[] = [];
     let batch: MetricPoint[] = [];
     let batchArtifacts: WireArtifact[] = [];
-    let lastStep: number | null = null;
     let lastMetrics: Record<string, number> = {};
     // the trainer's step budget and pace (its progress reports), sent with the next flush
     let pace: { step: number; totalSteps: number; stepsPerSecond: number | null } | null = null;
     let seq = 0;
     let sending: Promise<void> = Promise.resolve();
     const flush = (extra: Partial<TrialProgress> = {}): Promise<void> => {
-      const p: TrialProgress = { run, seq: seq++, points: batch, artifacts: batchArtifacts, step: lastStep, metrics: lastMetrics, pace, ...extra };
+      const p: TrialProgress = { run, seq: seq++, points: batch, artifacts: batchArtifacts, step: events.lastStep, metrics: lastMetrics, pace, ...extra };
       batch = [];
       batchArtifacts = [];
       sending = sending.then(() => job.updateProgress(p as unknown as object)).catch((e: unknown) => jlog.warn({ err: (e as Error).message }, 'progress update failed'));
@@ -116,13 +116,23 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
       if (batch.length || batchArtifacts.length) void flush();
     }, progressMs);
 
-    const push = (step: number, metrics: Record<string, number>) => {
-      for (const [key, value] of Object.entries(metrics)) {
-        const pt = { key, step, value };
-        batch.push(pt);
-        all.push(pt);
-      }
-    };
+    const events = trialEventHandler(
+      {
+        points: (points) => {
+          batch.push(...points);
+          all.push(...points);
+        },
+        step: (_, metrics) => {
+          lastMetrics = metrics;
+        },
+        artifact: (a) => {
+          batchArtifacts.push(a);
+          allArtifacts.push(a);
+          void flush(); // metrics up to a checkpoint travel before it
+        },
+      },
+      jlog,
+    );
     const child = takeChild();
     children.add(child);
     let stderr = '';
@@ -138,28 +148,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
         final = m;
         return;
       }
-      const e = m.event;
-      switch (e.type) {
-        case 'step':
-          lastStep = lastStep === null ? e.step : Math.max(lastStep, e.step);
-          lastMetrics = e.metrics;
-          push(e.step, e.metrics);
-          break;
-        case 'epoch':
-          push(lastStep ?? e.epoch, { ...e.metrics, epoch: e.epoch });
-          break;
-        case 'checkpoint':
-        case 'artifact': {
-          const a: WireArtifact = { kind: e.type === 'checkpoint' ? 'checkpoint' : e.kind, path: e.path, step: e.step ?? null };
-          batchArtifacts.push(a);
-          allArtifacts.push(a);
-          void flush(); // metrics up to a checkpoint travel before it
-          break;
-        }
-        case 'log':
-          (jlog[e.level] ?? jlog.info).call(jlog, e.msg);
-          break;
-      }
+      events.onEvent(m.event);
     });
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
     const msg: ChildIn = { type: 'run', config: d.config, runnerModule: opts.runnerModule ?? d.runnerModule, checkpointDir, resumeFrom, where: `trial ${d.label}`, logFile: null };

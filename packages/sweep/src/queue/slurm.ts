@@ -21,6 +21,7 @@ import { join, resolve } from 'node:path';
 import { backendInfo, createLogger, InputError, setting, type Logger } from '@orthoquant/runtime';
 import { openStore, releaseTrial, leaseState, heldLease, sweepMembers, requeueFailedTrial, type MetricPoint, type ProvenanceInput, type Store } from '@orthoquant/store';
 import { loadRunner, type TrialEvent } from '../runner.js';
+import { trialEventHandler } from '../trial-events.js';
 import { claimTrialFor } from './coordinator.js';
 import { prepareSweep, recordRemoteEnd, type PrepareSweepOptions } from '../session.js';
 import type { WireArtifact } from './protocol.js';
@@ -176,24 +177,22 @@ export async function runSlurmTask(opts: SlurmTaskOptions): Promise<'done' | 'fa
   const checkpoints = prev.filter((l) => l.type === 'artifact' && l.kind === 'checkpoint' && typeof l.path === 'string' && existsSync(l.path as string));
   const resumeFrom = (checkpoints[checkpoints.length - 1]?.path as string | undefined) ?? null;
   let batch: MetricPoint[] = [];
-  let lastStep = -1;
   const flush = () => {
     if (batch.length) write({ type: 'metrics', run, points: batch });
     batch = [];
   };
+  const events = trialEventHandler(
+    {
+      points: (points) => batch.push(...points),
+      artifact: (a) => {
+        flush();
+        write({ type: 'artifact', run, ...a });
+      },
+    },
+    log,
+  );
   const onEvent = (e: TrialEvent) => {
-    const push = (step: number, m: Record<string, number>) => {
-      for (const [key, value] of Object.entries(m)) batch.push({ key, step, value });
-    };
-    if (e.type === 'step') {
-      lastStep = Math.max(lastStep, e.step);
-      push(e.step, e.metrics);
-    } else if (e.type === 'epoch') push(lastStep >= 0 ? lastStep : e.epoch, { ...e.metrics, epoch: e.epoch });
-    else if (e.type === 'checkpoint' || e.type === 'artifact') {
-      flush();
-      const a: WireArtifact = { kind: e.type === 'checkpoint' ? 'checkpoint' : e.kind, path: e.path, step: e.step ?? null };
-      write({ type: 'artifact', run, ...a });
-    } else if (e.type === 'log') (log[e.level] ?? log.info).call(log, e.msg);
+    events.onEvent(e);
     if (batch.length >= 500) flush();
   };
   try {

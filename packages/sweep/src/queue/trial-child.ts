@@ -6,6 +6,7 @@
  */
 import { backendInfo, createLogger } from '@orthoquant/runtime';
 import { loadRunner, type TrialEvent } from '../runner.js';
+import { paceReporter } from '../trial-events.js';
 
 export type ChildIn =
   | { type: 'run'; config: Record<string, unknown>; runnerModule: string; checkpointDir: string; resumeFrom: string | null; where: string; logFile: string | null }
@@ -56,10 +57,7 @@ async function run(m: Extract<ChildIn, { type: 'run' }>): Promise<void> {
     const config = runner.parseTrialConfig ? runner.parseTrialConfig(m.config, m.where) : m.config;
     const summary = await runner.runTrial(config as never, {
       onEvent: (event) => void send({ type: 'event', event }),
-      progress: {
-        start: ({ totalSteps, startStep }) => void send({ type: 'progress', step: startStep, totalSteps, stepsPerSecond: null }),
-        update: (p) => void send({ type: 'progress', step: p.step, totalSteps: p.totalSteps, stepsPerSecond: Number.isFinite(p.stepsPerSecond) && p.stepsPerSecond > 0 ? p.stepsPerSecond : null }),
-      },
+      progress: paceReporter((p) => void send({ type: 'progress', ...p })),
       signal: ac.signal,
       checkpointDir: m.checkpointDir,
       ...(m.resumeFrom ? { resumeFrom: m.resumeFrom } : {}),
