@@ -66,6 +66,16 @@ inline void project(const FusedStep& p, size_t row, float* z) {
     }
 }
 
+// z_t of one row eight elements at a time: b + U[i] read in place for index inputs (the addition
+// project does), else project's row in `buf`.
+struct ZRow {
+  const float *b, *u, *z;
+  ZRow(const FusedStep& p, size_t row, float* buf) : b(p.b), u(p.xi ? p.U + size_t(p.xi[row]) * p.n : nullptr), z(buf) {
+    if (!u) project(p, row, buf);
+  }
+  v8 operator()(int j) const { return u ? ld(b + j) + ld(u + j) : ld(z + j); }
+};
+
 inline const float* anchorAt(const FusedStep& p, const float* anchors, int t, int b) {
   if (!anchors || p.anchorEvery <= 0 || (t + 1) % p.anchorEvery != 0) return nullptr;
   return anchors + (size_t((t + 1) / p.anchorEvery - 1) * p.B + b) * p.n;
@@ -97,18 +107,20 @@ void forwardRows(const FusedStep& p, const float* Vt, const GroupSums& groups, i
       for (int b = groups.rowBegin(g); b < groups.rowBegin(g + 1); b++) {
         float* hb = &h[size_t(b - b0) * n];
         const size_t row = size_t(t) * p.B + b;
-        project(p, row, z.data());
         if ((t > 0 || p.h0) && chunked) {
-          // h_t = s ⊙ (H h_{t−1})·scale + z_t on register chunks (whtRowWith), in place.
+          // h_t = s ⊙ (H h_{t−1})·scale + z_t on register chunks (whtRowWith), in place; index
+          // inputs form z_t = b + U[i_t] in the store (the same addition as project).
+          const ZRow zr(p, row, z.data());
           byChunk(nv, [&](auto k) {
-            whtRowWith<decltype(k)::value>(hb, n, p.m, [&](int j) { return ld(hb + j); }, [&](v8 v, int j) { return ld(p.s + j) * v * splat(scale) + ld(z.data() + j); });
+            whtRowWith<decltype(k)::value>(hb, n, p.m, [&](int j) { return ld(hb + j); }, [&](v8 v, int j) { return ld(p.s + j) * v * splat(scale) + zr(j); });
           });
         } else if (t > 0 || p.h0) {
+          project(p, row, z.data());
           std::memcpy(buf.data(), hb, sizeof(float) * n);
           rec_row(p.kron, buf.data(), n, p.m, false);
           for (int i = 0; i < n; i++) hb[i] = p.s[i] * buf[i] * scale + z[i];
         } else {
-          std::memcpy(hb, z.data(), sizeof(float) * n);
+          project(p, row, hb);
         }
         if (anchors && p.anchorEvery > 0 && (t + 1) % p.anchorEvery == 0)
           std::memcpy(anchors + (size_t((t + 1) / p.anchorEvery - 1) * p.B + b) * n, hb, sizeof(float) * n);
@@ -437,23 +449,34 @@ void backwardRows(const FusedStep& p, const float* Vt, const float* hLast, const
           float* c = &carry[size_t(b - b0) * n];
           const float* dr = ds[r];
           const size_t row = size_t(t) * p.B + b;
-          inputBackward(p, L, row, dr, acc);
-          // u = s ⊙ (h_t − z_t) = rec0(h_{t−1})/√m; ds += δ ⊙ u.
-          project(p, row, z.data());
           if (chunked) {
+            // u = s ⊙ (h_t − z_t) = rec0(h_{t−1})/√m; ds += δ ⊙ u; index inputs: dU[i_t] += δ,
+            // db += δ in the carry's load (else inputBackward), z_t = b + U[i_t] in u's.
             const float* an = t > 0 ? anchorAt(p, anchors, t - 1, b) : nullptr;
             const bool dsOn = t > 0 || p.h0;
             float* dsAcc = acc + L.ds;
+            float* du = p.xi ? acc + L.dU + size_t(p.xi[row]) * n : nullptr;
+            float* db = acc + L.db;
+            if (!du) inputBackward(p, L, row, dr, acc);
+            const ZRow zr(p, row, z.data());
             auto uAt = [&](int j) {
-              const v8 uj = ld(p.s + j) * (ld(hb + j) - ld(z.data() + j));
+              const v8 uj = ld(p.s + j) * (ld(hb + j) - zr(j));
               if (dsOn) st(dsAcc + j, ld(dsAcc + j) + ld(dr + j) * uj);
               return uj;
+            };
+            auto carryIn = [&](int j) {
+              const v8 dj = ld(dr + j);
+              if (du) {
+                st(du + j, ld(du + j) + dj);
+                st(db + j, ld(db + j) + dj);
+              }
+              return dj * ld(p.s + j);
             };
             auto scaled = [&](v8 v, int) { return v * splat(hsq); };
             byChunk(nv, [&](auto k) {
               constexpr int NV = decltype(k)::value;
               // carry = H(δ ⊙ s)/√m; h_{t−1} = H u/√m (or the anchor), u and ds in its load.
-              whtRowWith<NV>(c, n, p.m, [&](int j) { return ld(dr + j) * ld(p.s + j); }, scaled);
+              whtRowWith<NV>(c, n, p.m, carryIn, scaled);
               if (t > 0 && !an) {
                 whtRowWith<NV>(hb, n, p.m, uAt, scaled);
               } else {
@@ -463,6 +486,8 @@ void backwardRows(const FusedStep& p, const float* Vt, const float* hLast, const
             });
             continue;
           }
+          inputBackward(p, L, row, dr, acc);
+          project(p, row, z.data());
           for (int i = 0; i < n; i++) u[i] = p.s[i] * (hb[i] - z[i]);
           if (t > 0 || p.h0)
             for (int i = 0; i < n; i++) acc[L.ds + i] += dr[i] * u[i];

@@ -43,12 +43,22 @@ inline void logitsBlock(const float* a, const float* Vt, const float* c, float* 
 #pragma GCC unroll 16
     for (int q = 0; q < Q; q++) acc[q] += x * ld(v + size_t(q) * n + i);
   }
+  // sum[q] = ((0 + acc[q][0]) + acc[q][1]) + … + acc[q][7]: for the first 8 classes at once, class
+  // q in lane q of the transposed accumulators (the same additions in the same order per class).
   float sum[Q];
+  constexpr int Q8 = Q >= 8 ? 8 : 0;
+  if constexpr (Q8 == 8) {
+    v8 col[8];
+    transpose8(acc, col);
+    v8 s = splat(0.f);
+    for (int l = 0; l < 8; l++) s += col[l];
+    st(sum, s);
+  }
 #pragma GCC unroll 16
-  for (int q = 0; q < Q; q++) sum[q] = 0.f;
+  for (int q = Q8; q < Q; q++) sum[q] = 0.f;
   for (int l = 0; l < 8; l++)
 #pragma GCC unroll 16
-    for (int q = 0; q < Q; q++) sum[q] += acc[q][l];
+    for (int q = Q8; q < Q; q++) sum[q] += acc[q][l];
   for (; i < n; i++)
 #pragma GCC unroll 16
     for (int q = 0; q < Q; q++) sum[q] += a[i] * v[size_t(q) * n + i];

@@ -27,8 +27,10 @@ typedef uint32_t v8u __attribute__((vector_size(32)));
 
 #if defined(__clang__)
 #define SHUF(v, ...) __builtin_shufflevector(v, v, __VA_ARGS__)
+#define SHUF2(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
 #else
 #define SHUF(v, ...) __builtin_shuffle(v, (v8i){__VA_ARGS__})
+#define SHUF2(a, b, ...) __builtin_shuffle(a, b, (v8i){__VA_ARGS__})
 #endif
 
 // Unaligned loads and stores of any vector type V from/to its lane type.
@@ -44,6 +46,25 @@ inline void vstore(S* p, V v) { std::memcpy(p, &v, sizeof v); }
 inline v8 ld(const float* p) { return vload<v8>(p); }
 inline void st(float* p, v8 v) { vstore(p, v); }
 inline v8 splat(float x) { return (v8){x, x, x, x, x, x, x, x}; }
+// c[l][q] = r[q][l]: the transpose of 8 vectors (pairs of lanes, then of pairs, then halves).
+inline void transpose8(const v8* r, v8* c) {
+  v8 t[8], u[8];
+  for (int k = 0; k < 8; k += 2) {
+    t[k] = SHUF2(r[k], r[k + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+    t[k + 1] = SHUF2(r[k], r[k + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+  }
+  for (int k = 0; k < 8; k += 4) {
+    u[k] = SHUF2(t[k], t[k + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+    u[k + 1] = SHUF2(t[k], t[k + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+    u[k + 2] = SHUF2(t[k + 1], t[k + 3], 0, 1, 8, 9, 4, 5, 12, 13);
+    u[k + 3] = SHUF2(t[k + 1], t[k + 3], 2, 3, 10, 11, 6, 7, 14, 15);
+  }
+  for (int k = 0; k < 4; k++) {
+    c[k] = SHUF2(u[k], u[k + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+    c[k + 4] = SHUF2(u[k], u[k + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+  }
+}
+
 // The first w ≤ 8 lanes: ldPart reads p[0, w) (the other lanes zero), stPart writes p[0, w).
 inline v8 ldPart(const float* p, int w) {
   if (w == 8) return ld(p);
