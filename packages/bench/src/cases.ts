@@ -221,7 +221,7 @@ function inferenceCase(kind: 'hadamrnn' | 'dense', engine: InferenceEngine, actB
         const ran = probe.engine ?? 'js';
         fn = () => void runInteger(model, x, s.T, s.B);
         // Which lanes the native HadamRNN step ran on (a row takes int16 lanes when its step provably fits int16).
-        const lanes = probe.int16Steps === undefined ? '' : probe.int16Steps === s.T * s.B ? 'int16 lanes on every step' : probe.int16Steps === 0 ? 'int32 lanes on every step (m·2^(b−1) + |z| exceeds int16)' : `int16 lanes on ${((100 * probe.int16Steps) / (s.T * s.B)).toFixed(0)}% of row-steps, int32 on the rest`;
+        const lanes = probe.int16Steps === undefined ? '' : probe.int16Steps === s.T * s.B ? 'int16 lanes on every step' : probe.int16Steps === 0 ? 'an int32 tail on every step (m·2^(b−1) + |z| exceeds int16), after the transform stages that provably fit on int16 lanes' : `int16 lanes on ${((100 * probe.int16Steps) / (s.T * s.B)).toFixed(0)}% of row-steps, int32 on the rest`;
         const nativeNote = kind === 'hadamrnn' ? `native (multiplication-free SIMD recurrence, ${lanes})` : 'native (integer SIMD products, 16-bit operands where a bound proves the sums exact)';
         notes.push(`integer-only engine (runInteger: input quantization, projection, recurrence, readout), ${ran === 'native' ? nativeNote : 'JS'}, ${actBits}-bit activations` + (kind === 'hadamrnn' ? ', 4-bit U/V' : ', 8-bit W/U/V'));
         if (ran === 'native') kernel = { implementation: 'native', simd: integerEngineInfo().simd, threads: 1 };

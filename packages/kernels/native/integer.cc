@@ -438,8 +438,10 @@ template <class Vec, class E, class Tail>
 struct DirectLanes {
   using V = Vec;
   using State = E;
+  using Row = E;
   using Lane = E;
   static constexpr int L = sizeof(V) / sizeof(E);
+  static constexpr bool splitLast = false;
   Tail tail;
   template <int NV>
   OQ_ALWAYS_INLINE void chunk(const E* h, V* r, int m) const {
@@ -461,8 +463,10 @@ template <bool Prefix16>
 struct Int32Lanes {
   using V = v8i;
   using State = int16_t;
+  using Row = int32_t;
   using Lane = int32_t;
   static constexpr int L = 8;
+  static constexpr bool splitLast = false;
   Post32 tail;
   v8i lo, hi;
   v16s lo16, hi16;
@@ -500,39 +504,73 @@ struct Int32Lanes {
   }
 };
 
+// Every stage but the last on 16 int16 lanes, in place on the state, and the last (stride m/2)
+// fused with Int32Lanes' tail: for b and m ≥ 64 with (m/2)·2^(b−1) ≤ 32768 (the values before the
+// last stage are signed sums of m/2 codes: within [−32768, 32767] by Int32Lanes' argument with
+// m/2 for 16), e.g. b = 10 at m = 128.
+struct Int16BodyLanes {
+  using V = v16s;
+  using State = int16_t;
+  using Row = int16_t;
+  using Lane = int32_t;
+  static constexpr int L = 16;
+  static constexpr bool splitLast = true;
+  Int32Lanes<false> wide;
+  template <int NV>  // NV·L ≤ m/2
+  OQ_ALWAYS_INLINE void chunk(const int16_t* h, V* r, int m) const {
+#pragma GCC unroll 8
+    for (int i = 0; i < NV; i++) r[i] = lds(h + i * L);
+    whtChunk<V, NV>(r, m / 2);
+  }
+  // The last stage and the tail of the 16 values at j and the 16 at j + hh (row = h: read first).
+  OQ_ALWAYS_INLINE void last(int16_t* h, const int16_t* row, const int32_t* z, const int32_t* s, int j, int hh) const {
+    const v16s a = lds(row + j), b = lds(row + j + hh);
+    const v8i a0 = widenLo(a), a1 = widenHi(a), b0 = widenLo(b), b1 = widenHi(b);
+    const v8i sum[2] = {wide.post(a0 + b0, ldi(z + j), ldi(s + j)), wide.post(a1 + b1, ldi(z + j + 8), ldi(s + j + 8))};
+    const v8i diff[2] = {wide.post(a0 - b0, ldi(z + j + hh), ldi(s + j + hh)), wide.post(a1 - b1, ldi(z + j + hh + 8), ldi(s + j + hh + 8))};
+    wide.store<2>(h + j, sum);
+    wide.store<2>(h + j + hh, diff);
+  }
+};
+
 // One step of one row (n a multiple of P::L) in place on h; z and s (the signs: ±1 for the
 // integer lanes, sign/√m for the float ones) in the lanes' type; `tmp`: n lanes of scratch when
 // the state is narrower than the lanes and a block is larger than a chunk (else unused).
 template <class P, int NV>
-inline void rowStep(typename P::State* h, const typename P::Lane* z, const typename P::Lane* s, int n, int m, const P& lanes, typename P::Lane* tmp) {
+inline void rowStep(typename P::State* h, const typename P::Lane* z, const typename P::Lane* s, int n, int m, const P& lanes, typename P::Row* tmp) {
   using V = typename P::V;
-  using Lane = typename P::Lane;
   constexpr int L = P::L;
   V r[NV];
-  const bool whole = m <= NV * L;  // the chunk holds whole blocks: tail fused
-  Lane* row = tmp;                 // the row the passes run on
-  if constexpr (std::is_same_v<typename P::State, Lane>) row = h;
+  const bool whole = !P::splitLast && m <= NV * L;  // the chunk holds whole blocks: tail fused
+  typename P::Row* row = tmp;                        // the row the passes run on
+  if constexpr (std::is_same_v<typename P::State, typename P::Row>) row = h;
   for (int c = 0; c < n; c += NV * L) {
     lanes.template chunk<NV>(h + c, r, m);
-    if (whole) {
+    if constexpr (!P::splitLast) {
+      if (whole) {
 #pragma GCC unroll 8
-      for (int i = 0; i < NV; i++) r[i] = lanes.post(r[i], vload<V>(z + c + i * L), vload<V>(s + c + i * L));
-      lanes.template store<NV>(h + c, r);
-    } else {
-#pragma GCC unroll 8
-      for (int i = 0; i < NV; i++) vstore(row + c + i * L, r[i]);
+        for (int i = 0; i < NV; i++) r[i] = lanes.post(r[i], vload<V>(z + c + i * L), vload<V>(s + c + i * L));
+        lanes.template store<NV>(h + c, r);
+        continue;
+      }
     }
+#pragma GCC unroll 8
+    for (int i = 0; i < NV; i++) vstore(row + c + i * L, r[i]);
   }
   if (whole) return;
   whtPasses<V>(row, n, m, NV * L);
-  const int hh = m / 2;  // the last stage, fused with the tail (hh ≥ 4·L here: NV = CHUNK)
+  const int hh = m / 2;  // the last stage, fused with the tail (hh ≥ 2·L here)
   for (int base = 0; base < n; base += m)
-    for (int j = base; j < base + hh; j += 2 * L) {
-      const V a0 = vload<V>(row + j), b0 = vload<V>(row + j + hh), a1 = vload<V>(row + j + L), b1 = vload<V>(row + j + hh + L);
-      const V sum[2] = {lanes.post(a0 + b0, vload<V>(z + j), vload<V>(s + j)), lanes.post(a1 + b1, vload<V>(z + j + L), vload<V>(s + j + L))};
-      const V diff[2] = {lanes.post(a0 - b0, vload<V>(z + j + hh), vload<V>(s + j + hh)), lanes.post(a1 - b1, vload<V>(z + j + hh + L), vload<V>(s + j + hh + L))};
-      lanes.template store<2>(h + j, sum);
-      lanes.template store<2>(h + j + hh, diff);
+    for (int j = base; j < base + hh; j += P::splitLast ? L : 2 * L) {
+      if constexpr (P::splitLast) {
+        lanes.last(h, row, z, s, j, hh);
+      } else {
+        const V a0 = vload<V>(row + j), b0 = vload<V>(row + j + hh), a1 = vload<V>(row + j + L), b1 = vload<V>(row + j + hh + L);
+        const V sum[2] = {lanes.post(a0 + b0, vload<V>(z + j), vload<V>(s + j)), lanes.post(a1 + b1, vload<V>(z + j + L), vload<V>(s + j + L))};
+        const V diff[2] = {lanes.post(a0 - b0, vload<V>(z + j + hh), vload<V>(s + j + hh)), lanes.post(a1 - b1, vload<V>(z + j + hh + L), vload<V>(s + j + hh + L))};
+        lanes.template store<2>(h + j, sum);
+        lanes.template store<2>(h + j + hh, diff);
+      }
     }
 }
 
@@ -594,6 +632,10 @@ napi_value IntegerHadamRnn(const Args& a) {
   const Int32Lanes<true> lanes32p[2] = {{Post32(shifts[0], roomy[0]), lo, qmax}, {Post32(shifts[1], roomy[1]), lo, qmax}};
   const Int32Lanes<false> lanes32[2] = {{Post32(shifts[0], roomy[0]), lo, qmax}, {Post32(shifts[1], roomy[1]), lo, qmax}};
   const bool prefix16 = bits <= 12;  // Int32Lanes<true>: the first four stages on int16 lanes
+  // Int16BodyLanes: every stage but the last on int16 lanes.
+  const bool body16 = n % 16 == 0 && m >= 64 && (int64_t(m / 2) << (bits - 1)) <= 32768;
+  const Int16BodyLanes lanesBody[2] = {{lanes32[0]}, {lanes32[1]}};
+  const int nvBody = chunkVectors(m / 2, 16);
   std::vector<int16_t> sign16(n);  // the signs as ±1 for the SIMD steps
   std::vector<int32_t> sign32(n);
   for (int j = 0; j < n; j++) sign16[j] = int16_t(sign32[j] = sign[j] | 1);
@@ -614,6 +656,8 @@ napi_value IntegerHadamRnn(const Args& a) {
       if (zr.narrow && zr.zmax <= zlim16[p]) {
         byChunk(nv16, [&](auto nv) { rowStep<Int16Lanes, decltype(nv)::value>(hb, zr.z16.data(), sign16.data(), n, m, lanes16[p], nullptr); });
         steps16++;
+      } else if (body16) {
+        byChunk(nvBody, [&](auto nv) { rowStep<Int16BodyLanes, decltype(nv)::value>(hb, zr.z.data(), sign32.data(), n, m, lanesBody[p], nullptr); });
       } else if (n % 8 == 0 && prefix16) {
         byChunk(nv32, [&](auto nv) { rowStep<Int32Lanes<true>, decltype(nv)::value>(hb, zr.z.data(), sign32.data(), n, m, lanes32p[p], tmp.data()); });
       } else if (n % 8 == 0) {
