@@ -203,18 +203,24 @@ struct Readout {
     narrow = actBits <= 16 && vmax <= 32767 && int64_t(n) * vmax * qmax + cmax < (int64_t(1) << 31) - 1;
   }
 
+  // out[o] = sat32(c[o] + Σ_j V[j, o]·f(q_j)) in int64 (no bound proves int32 sums exact).
+  template <class Q>
+  void wideDots(const Q* q, const int32_t* c, int32_t* out) const {
+    for (int o = 0; o < O; o++) {
+      const int32_t* v = &Vt[size_t(o) * n];
+      int64_t s = c[o];
+      for (int j = 0; j < n; j++) s += int64_t(relu && q[j] < 0 ? 0 : q[j]) * v[j];
+      out[o] = sat32(s);
+    }
+  }
+
   // From int32 state codes (the dense ORNN).
   void run(const int32_t* q, const int32_t* c, int32_t* out) {
     if (narrow) {
       for (int j = 0; j < n; j++) q16[j] = int16_t(relu && q[j] < 0 ? 0 : q[j]);
       dots16(q16.data(), c, out);
     } else {
-      for (int o = 0; o < O; o++) {
-        const int32_t* v = &Vt[size_t(o) * n];
-        int64_t s = c[o];
-        for (int j = 0; j < n; j++) s += int64_t(relu && q[j] < 0 ? 0 : q[j]) * v[j];
-        out[o] = sat32(s);
-      }
+      wideDots(q, c, out);
     }
   }
 
@@ -235,12 +241,7 @@ struct Readout {
       }
       dots16(f, c, out);
     } else {
-      for (int o = 0; o < O; o++) {
-        const int32_t* v = &Vt[size_t(o) * n];
-        int64_t s = c[o];
-        for (int j = 0; j < n; j++) s += int64_t(relu && q[j] < 0 ? 0 : q[j]) * v[j];
-        out[o] = sat32(s);
-      }
+      wideDots(q, c, out);
     }
   }
 
@@ -433,15 +434,25 @@ struct FloatPost {
 template <class V, class E>
 inline void whtPasses(E* x, int n, int m, int from) { butterfliesV<V>(x, n, from, m / 2); }
 
+// The types a lane policy names: the vectors V of L lanes, the state's elements, the passes' row
+// (the state itself when the types agree, else scratch), z and the signs (Lane), and whether the
+// last stage is the policy's own (`last`, on other lanes than the rest).
+template <class Vec, class St, class Rw, class Ln, bool SplitLast = false>
+struct LaneTypes {
+  using V = Vec;
+  using State = St;
+  using Row = Rw;
+  using Lane = Ln;
+  static constexpr int L = sizeof(Vec) / sizeof(Rw);
+  static constexpr bool splitLast = SplitLast;
+};
+
 // Lanes of the state's own type (int16 codes, float32): loaded and stored as they are.
 template <class Vec, class E, class Tail>
-struct DirectLanes {
-  using V = Vec;
-  using State = E;
-  using Row = E;
-  using Lane = E;
-  static constexpr int L = sizeof(V) / sizeof(E);
-  static constexpr bool splitLast = false;
+struct DirectLanes : LaneTypes<Vec, E, E, E> {
+  using Base = LaneTypes<Vec, E, E, E>;
+  using typename Base::V;
+  using Base::L;
   Tail tail;
   template <int NV>
   OQ_ALWAYS_INLINE void chunk(const E* h, V* r, int m) const {
@@ -460,13 +471,7 @@ using Int16Lanes = DirectLanes<v16s, int16_t, Post16>;
 using FloatLanes = DirectLanes<v8, float, FloatPost>;
 
 template <bool Prefix16>
-struct Int32Lanes {
-  using V = v8i;
-  using State = int16_t;
-  using Row = int32_t;
-  using Lane = int32_t;
-  static constexpr int L = 8;
-  static constexpr bool splitLast = false;
+struct Int32Lanes : LaneTypes<v8i, int16_t, int32_t, int32_t> {
   Post32 tail;
   v8i lo, hi;
   v16s lo16, hi16;
@@ -508,13 +513,7 @@ struct Int32Lanes {
 // fused with Int32Lanes' tail: for b and m ≥ 64 with (m/2)·2^(b−1) ≤ 32768 (the values before the
 // last stage are signed sums of m/2 codes: within [−32768, 32767] by Int32Lanes' argument with
 // m/2 for 16), e.g. b = 10 at m = 128.
-struct Int16BodyLanes {
-  using V = v16s;
-  using State = int16_t;
-  using Row = int16_t;
-  using Lane = int32_t;
-  static constexpr int L = 16;
-  static constexpr bool splitLast = true;
+struct Int16BodyLanes : LaneTypes<v16s, int16_t, int16_t, int32_t, true> {
   Int32Lanes<false> wide;
   template <int NV>  // NV·L ≤ m/2
   OQ_ALWAYS_INLINE void chunk(const int16_t* h, V* r, int m) const {
@@ -628,13 +627,13 @@ napi_value IntegerHadamRnn(const Args& a) {
     zlim16[p] = n % 16 == 0 && shifts[p] <= 14 && need <= 32767 ? int32_t(32767 - need) : -1;
   }
   const bool any16 = zlim16[0] >= 0 || zlim16[1] >= 0;
-  const Int16Lanes lanes16[2] = {{Post16(any16 ? shifts[0] : 0, int16_t(lo), int16_t(qmax))}, {Post16(any16 ? shifts[1] : 0, int16_t(lo), int16_t(qmax))}};
+  const Int16Lanes lanes16[2] = {{{}, Post16(any16 ? shifts[0] : 0, int16_t(lo), int16_t(qmax))}, {{}, Post16(any16 ? shifts[1] : 0, int16_t(lo), int16_t(qmax))}};
   const Int32Lanes<true> lanes32p[2] = {{Post32(shifts[0], roomy[0]), lo, qmax}, {Post32(shifts[1], roomy[1]), lo, qmax}};
   const Int32Lanes<false> lanes32[2] = {{Post32(shifts[0], roomy[0]), lo, qmax}, {Post32(shifts[1], roomy[1]), lo, qmax}};
   const bool prefix16 = bits <= 12;  // Int32Lanes<true>: the first four stages on int16 lanes
   // Int16BodyLanes: every stage but the last on int16 lanes.
   const bool body16 = n % 16 == 0 && m >= 64 && (int64_t(m / 2) << (bits - 1)) <= 32768;
-  const Int16BodyLanes lanesBody[2] = {{lanes32[0]}, {lanes32[1]}};
+  const Int16BodyLanes lanesBody[2] = {{{}, lanes32[0]}, {{}, lanes32[1]}};
   const int nvBody = chunkVectors(m / 2, 16);
   std::vector<int16_t> sign16(n);  // the signs as ±1 for the SIMD steps
   std::vector<int32_t> sign32(n);
@@ -859,7 +858,7 @@ napi_value FloatHadamRnn(const Args& a) {
     for (int o = 0; o < O; o++) Vt[size_t(o) * np + j] = V[size_t(j) * O + o];
   FloatProjection proj(D, n, U, bias);
   const int nv = chunkVectors(m, 8);
-  const FloatLanes lanes{FloatPost{relu}};
+  const FloatLanes lanes{{}, FloatPost{relu}};
   for (int t = 0; t < T; t++) {
     const bool emit = many || t == T - 1;
     for (int b = 0; b < B; b++) {
