@@ -405,12 +405,13 @@ struct FloatPost {
 
 // ---------------------------------------------------------------------------------------------
 // The HadamRNN step on one row — one definition for the integer engine's two lane widths and the
-// float engine — without leaving registers between the transform's stages where the block fits:
-// chunks of up to CHUNK vectors (wht.h) are loaded once, all their butterfly stages run on registers,
-// and the tail (sign flip, add z, then rounding shift and clamp, or ReLU) runs before the single
-// store — after the chunk when it holds whole blocks, else fused with the transform's last stage
-// (the stages in between are passes over the row: in place, or on a scratch row of the lanes'
-// type when the state is narrower).
+// float engine, and the same register-chunked step as the float training (wht.h's whtRow) —
+// without leaving registers between the transform's stages where the block fits: chunks of up to
+// CHUNK vectors are loaded once, all their butterfly stages run on registers, and the tail (sign
+// flip, add z, then rounding shift and clamp, or ReLU) runs before the single store — after the
+// chunk when it holds whole blocks, else fused with the transform's last stage (the stages in
+// between are passes over the row: in place, or on a scratch row of the lanes' type when the
+// state is narrower).
 //
 // A lane policy says what differs between the three:
 //   V, L     the vector type and its lanes; State the state's element type; Lane the element type
@@ -428,11 +429,6 @@ struct FloatPost {
 //   [−32768, 32752], every other row (eight of each sign) within ±8·(qmax − qmin) = ±32760, and
 //   the earlier stages' sums of 2, 4, 8 within half of that: int16, exact;
 // - FloatLanes: 8 float32 lanes (the float inference).
-
-// Stages of stride `from` ≤ h < m/2 as passes over a row in memory (the last, m/2, is fused
-// with the tail by rowStep).
-template <class V, class E>
-inline void whtPasses(E* x, int n, int m, int from) { butterfliesV<V>(x, n, from, m / 2); }
 
 // The types a lane policy names: the vectors V of L lanes, the state's elements, the passes' row
 // (the state itself when the types agree, else scratch), z and the signs (Lane), and whether the
@@ -532,45 +528,35 @@ struct Int16BodyLanes : LaneTypes<v16s, int16_t, int16_t, int32_t, true> {
   }
 };
 
+// A lane policy bound to one row — the state h, z, the signs s and the passes' row — as wht.h's
+// row policy for whtRow.
+template <class P>
+struct LaneRow {
+  using V = typename P::V;
+  static constexpr int L = P::L;
+  static constexpr bool splitLast = P::splitLast;
+  static constexpr int tailVectors = 2;  // store<2>: Int32Lanes packs pairs to int16
+  const P& lanes;
+  typename P::State* h;
+  const typename P::Lane* z;
+  const typename P::Lane* s;
+  typename P::Row* row;
+  template <int NV>
+  OQ_ALWAYS_INLINE void chunk(int c, V* r, int m) const { lanes.template chunk<NV>(h + c, r, m); }
+  OQ_ALWAYS_INLINE V post(V a, int j) const { return lanes.post(a, vload<V>(z + j), vload<V>(s + j)); }
+  template <int K>
+  OQ_ALWAYS_INLINE void store(int j, const V* r) const { lanes.template store<K>(h + j, r); }
+  OQ_ALWAYS_INLINE void last(int j, int hh) const { lanes.last(h, row, z, s, j, hh); }
+};
+
 // One step of one row (n a multiple of P::L) in place on h; z and s (the signs: ±1 for the
 // integer lanes, sign/√m for the float ones) in the lanes' type; `tmp`: n lanes of scratch when
 // the state is narrower than the lanes and a block is larger than a chunk (else unused).
 template <class P, int NV>
 inline void rowStep(typename P::State* h, const typename P::Lane* z, const typename P::Lane* s, int n, int m, const P& lanes, typename P::Row* tmp) {
-  using V = typename P::V;
-  constexpr int L = P::L;
-  V r[NV];
-  const bool whole = !P::splitLast && m <= NV * L;  // the chunk holds whole blocks: tail fused
-  typename P::Row* row = tmp;                        // the row the passes run on
+  typename P::Row* row = tmp;  // the row the passes run on
   if constexpr (std::is_same_v<typename P::State, typename P::Row>) row = h;
-  for (int c = 0; c < n; c += NV * L) {
-    lanes.template chunk<NV>(h + c, r, m);
-    if constexpr (!P::splitLast) {
-      if (whole) {
-#pragma GCC unroll 8
-        for (int i = 0; i < NV; i++) r[i] = lanes.post(r[i], vload<V>(z + c + i * L), vload<V>(s + c + i * L));
-        lanes.template store<NV>(h + c, r);
-        continue;
-      }
-    }
-#pragma GCC unroll 8
-    for (int i = 0; i < NV; i++) vstore(row + c + i * L, r[i]);
-  }
-  if (whole) return;
-  whtPasses<V>(row, n, m, NV * L);
-  const int hh = m / 2;  // the last stage, fused with the tail (hh ≥ 2·L here)
-  for (int base = 0; base < n; base += m)
-    for (int j = base; j < base + hh; j += P::splitLast ? L : 2 * L) {
-      if constexpr (P::splitLast) {
-        lanes.last(h, row, z, s, j, hh);
-      } else {
-        const V a0 = vload<V>(row + j), b0 = vload<V>(row + j + hh), a1 = vload<V>(row + j + L), b1 = vload<V>(row + j + hh + L);
-        const V sum[2] = {lanes.post(a0 + b0, vload<V>(z + j), vload<V>(s + j)), lanes.post(a1 + b1, vload<V>(z + j + L), vload<V>(s + j + L))};
-        const V diff[2] = {lanes.post(a0 - b0, vload<V>(z + j + hh), vload<V>(s + j + hh)), lanes.post(a1 - b1, vload<V>(z + j + hh + L), vload<V>(s + j + hh + L))};
-        lanes.template store<2>(h + j, sum);
-        lanes.template store<2>(h + j + hh, diff);
-      }
-    }
+  whtRow<LaneRow<P>, NV>(LaneRow<P>{lanes, h, z, s, row}, n, m);
 }
 
 void checkStateRange(const int32_t* h, size_t len, int32_t qmin, int32_t qmax) {

@@ -125,7 +125,8 @@ OQ_ALWAYS_INLINE void whtChunk(V* r, int m) {
 // ---------------------------------------------------------------------------------------------
 // Register chunks: up to CHUNK vectors of a row are loaded once and all their butterfly stages
 // run on registers (whtChunk); the stages above a chunk are passes over the row. The inference
-// engines' step is integer.cc's rowStep (lane policies); the float training step's is whtRowWith.
+// engines' step (integer.cc's rowStep, lane policies) and the float training step's (whtRowWith)
+// are whtRow below.
 
 constexpr int CHUNK = 8;  // vectors per register chunk (16 registers: a chunk and its temporaries)
 
@@ -143,38 +144,100 @@ inline void byChunk(int nv, F&& f) {
   }
 }
 
-// x[j, j + 8) ← post(v, j) for v the unnormalised transform, in blocks of m, of the row whose
-// elements [j, j + 8) are pre(j) (n % 8 == 0; NV = chunkVectors(m, 8)): on register chunks, with
-// pre in the chunk's load and post before its store when the chunk holds whole blocks (one load
-// and one store of the row), else post fused with the last stage (stride m/2) after the passes
-// in between. The same sums and differences as fwht_row, so the same bits. pre may read x at
-// [j, j + 8) (in place): a chunk is loaded before anything of it is stored.
-template <int NV, class Pre, class Post>
-OQ_ALWAYS_INLINE void whtRowWith(float* x, int n, int m, Pre&& pre, Post&& post) {
-  constexpr int L = 8;
-  v8 r[NV];
-  const bool whole = m <= NV * L;
+// The register-chunked row step, the one definition of it: the transform, in blocks of m, of one
+// row with its elementwise work fused into the loads and stores — the float training step
+// (whtRowWith below, fused-step.cc) and the inference engines' row step over lane policies
+// (integer.cc's rowStep: int16, int32 and float lanes). Chunks of NV vectors
+// (NV = chunkVectors(m, L)) are loaded once and all their butterfly stages run on registers; the
+// tail runs before the single store when a chunk holds whole blocks (one load and one store of the
+// row), else the stages in between are passes over `row` and the tail is fused with the last
+// stage (stride m/2, tailVectors of each half at a time: hh ≥ 8·L there). The same sums and
+// differences as fwht_row / iwht_row, so the same bits. A row policy R says what differs:
+//   V, L, splitLast      the vector type and its lanes; splitLast: the last stage is R's own
+//   tailVectors          vectors of each half per iteration of the last stage (1, or 2 for
+//                        policies that store pairs). The float training step keeps 1: with
+//                        -mfma, 2 moved the fused losses' bits (the compiler's contraction)
+//   row                  the row (of V's lanes) the passes run on: the row itself, or scratch
+//   chunk<NV>(c, r, m)   load the vectors at [c, c + NV·L) (with any work before the transform)
+//                        and run every stage of stride below min(m, NV·L) on registers
+//   post(v, j)           the tail on the transform's outputs at [j, j + L)
+//   store<K>(j, r)       K tail vectors to the row's destination at j
+//   last(j, hh)          (splitLast) the last stage and the tail at j and j + hh
+// chunk may read the destination at [c, c + NV·L) (in place): a chunk is loaded before anything
+// of it is stored.
+template <class R, int NV>
+OQ_ALWAYS_INLINE void whtRow(const R& rp, int n, int m) {
+  using V = typename R::V;
+  constexpr int L = R::L;
+  V r[NV];
+  const bool whole = !R::splitLast && m <= NV * L;
+  auto* const row = rp.row;
   for (int c = 0; c < n; c += NV * L) {
+    rp.template chunk<NV>(c, r, m);
+    if constexpr (!R::splitLast) {
+      if (whole) {
+#pragma GCC unroll 8
+        for (int i = 0; i < NV; i++) r[i] = rp.post(r[i], c + i * L);
+        rp.template store<NV>(c, r);
+        continue;
+      }
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < NV; i++) vstore(row + c + i * L, r[i]);
+  }
+  if (whole) return;
+  butterfliesV<V>(row, n, NV * L, m / 2);
+  const int hh = m / 2;  // the last stage, fused with the tail
+  constexpr int K = R::tailVectors;
+  for (int base = 0; base < n; base += m)
+    for (int j = base; j < base + hh; j += R::splitLast ? L : K * L) {
+      if constexpr (R::splitLast) {
+        rp.last(j, hh);
+      } else {
+        V a[K], b[K], sum[K], diff[K];
+#pragma GCC unroll 2
+        for (int k = 0; k < K; k++) a[k] = vload<V>(row + j + k * L), b[k] = vload<V>(row + j + hh + k * L);
+#pragma GCC unroll 2
+        for (int k = 0; k < K; k++) sum[k] = rp.post(a[k] + b[k], j + k * L);
+#pragma GCC unroll 2
+        for (int k = 0; k < K; k++) diff[k] = rp.post(a[k] - b[k], j + hh + k * L);
+        rp.template store<K>(j, sum);
+        rp.template store<K>(j + hh, diff);
+      }
+    }
+}
+
+// The float row policy of whtRowWith: in place on x, pre(j) the row's elements [j, j + 8) as
+// loaded, post(v, j) the tail.
+template <class Pre, class Post>
+struct FloatRowWith {
+  using V = v8;
+  static constexpr int L = 8;
+  static constexpr bool splitLast = false;
+  static constexpr int tailVectors = 1;
+  float* row;
+  Pre& pre;
+  Post& post_;
+  template <int NV>
+  OQ_ALWAYS_INLINE void chunk(int c, v8* r, int m) const {
 #pragma GCC unroll 8
     for (int i = 0; i < NV; i++) r[i] = pre(c + i * L);
     whtChunk<v8, NV>(r, m);
-    if (whole) {
-#pragma GCC unroll 8
-      for (int i = 0; i < NV; i++) st(x + c + i * L, post(r[i], c + i * L));
-    } else {
-#pragma GCC unroll 8
-      for (int i = 0; i < NV; i++) st(x + c + i * L, r[i]);
-    }
   }
-  if (whole) return;
-  butterfliesV<v8>(x, n, NV * L, m / 2);
-  const int hh = m / 2;  // the last stage, fused with post
-  for (int base = 0; base < n; base += m)
-    for (int j = base; j < base + hh; j += L) {
-      const v8 a = ld(x + j), b = ld(x + j + hh);
-      st(x + j, post(a + b, j));
-      st(x + j + hh, post(a - b, j + hh));
-    }
+  OQ_ALWAYS_INLINE v8 post(v8 v, int j) const { return post_(v, j); }
+  template <int K>
+  OQ_ALWAYS_INLINE void store(int j, const v8* r) const {
+#pragma GCC unroll 8
+    for (int i = 0; i < K; i++) st(row + j + i * L, r[i]);
+  }
+};
+
+// x[j, j + 8) ← post(v, j) for v the unnormalised transform, in blocks of m, of the row whose
+// elements [j, j + 8) are pre(j) (n % 8 == 0; NV = chunkVectors(m, 8)), by whtRow. pre may read
+// x at [j, j + 8) (in place).
+template <int NV, class Pre, class Post>
+OQ_ALWAYS_INLINE void whtRowWith(float* x, int n, int m, Pre&& pre, Post&& post) {
+  whtRow<FloatRowWith<Pre, Post>, NV>(FloatRowWith<Pre, Post>{x, pre, post}, n, m);
 }
 
 }  // namespace oq
