@@ -44,6 +44,8 @@ void hadamardReversible(const Reversible& p, GroupSums& sums, int g0, int g1) {
   const size_t stride = size_t(p.B) * n;
   const float scale = 1.f / std::sqrt(float(p.m));
   std::vector<float> d(n), u(n);
+  const bool chunked = !(p.kron && p.kron->p > 1) && n % 8 == 0;  // else rec_row and passes
+  const int nv = chunkVectors(p.m, 8);
   float* carry = p.carry + size_t(b0) * n;
   float* h = p.h + size_t(b0) * n;
   const float* s = p.w;
@@ -58,6 +60,33 @@ void hadamardReversible(const Reversible& p, GroupSums& sums, int g0, int g1) {
         const float* dh = p.dH + o;
         float* dz = p.dz + o;
         const bool hasPrev = t > 0 || !p.atStart || p.h0;
+        const bool rebuild = t > 0 || !p.atStart;
+        const float* a = t > 0 ? anchorFor(p, t - 1, b) : nullptr;
+        if (chunked) {
+          // On register chunks (wht.h's whtRowWith), the elementwise work in the loads and
+          // stores: δ, dz, s ⊙ u_t and ds in h_{t−1}'s load, δ ⊙ s in the carry's.
+          auto rebuildIn = [&](int j) {
+            const v8 dj = ld(dh + j) + ld(c + j);
+            st(d.data() + j, dj);
+            st(dz + j, dj);
+            const v8 uj = ld(s + j) * (ld(hb + j) - ld(zt + j));
+            if (hasPrev) st(ds + j, ld(ds + j) + dj * uj);
+            return uj;
+          };
+          auto carryIn = [&](int j) { return ld(d.data() + j) * ld(s + j); };
+          auto scaled = [&](v8 v, int) { return v * splat(scale); };
+          byChunk(nv, [&](auto k) {
+            constexpr int NV = decltype(k)::value;
+            if (rebuild && !a) {
+              whtRowWith<NV>(hb, n, p.m, rebuildIn, scaled);
+            } else {
+              for (int j = 0; j < n; j += 8) rebuildIn(j);
+              if (a) std::memcpy(hb, a, sizeof(float) * n);
+            }
+            whtRowWith<NV>(c, n, p.m, carryIn, scaled);
+          });
+          continue;
+        }
         for (int i = 0; i < n; i++) {
           const float di = dh[i] + c[i];
           d[i] = di;
@@ -69,8 +98,7 @@ void hadamardReversible(const Reversible& p, GroupSums& sums, int g0, int g1) {
         for (int i = 0; i < n; i++) c[i] = d[i] * s[i];
         rec_row(p.kron, c, n, p.m, true);
         for (int i = 0; i < n; i++) c[i] *= scale;
-        if (t > 0 || !p.atStart) {
-          const float* a = t > 0 ? anchorFor(p, t - 1, b) : nullptr;
+        if (rebuild) {
           if (a) {
             std::memcpy(hb, a, sizeof(float) * n);
           } else {
