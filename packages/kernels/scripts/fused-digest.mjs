@@ -3,7 +3,8 @@
 // checkpoints) and every gradient — on fixed random inputs, for each build of the addon: the proof
 // that a change to the native kernels is bit-identical. Run it before and after (save the output),
 // then diff; the cases cover the copy, float-input and pMNIST shapes, hidden sizes that are not
-// multiples of 8, a Kronecker order, the dense recurrence and the LSTM.
+// multiples of 8, a Kronecker order, the dense recurrence, the LSTM and the reversible scan's
+// backward (hadamard).
 //
 //   node packages/kernels/scripts/fused-digest.mjs [addon.node ...] [--threads N] [--only TEXT] [--parts]
 //
@@ -108,6 +109,25 @@ function lstm(addon, c) {
   return { loss, digest: hash(parts), fwd: (u1.user + u1.system) / 1e6, all: (u2.user + u2.system) / 1e6 };
 }
 
+// The reversible scan's backward (hadamard, native/reversible.cc): the rebuilt h_{-1}, the carry, dz
+// and ds.
+function reversible(addon, c) {
+  const r = rng(c.seed ?? 3);
+  const { T, B, n, m } = c;
+  const row = B * n;
+  const z = f32(r, T * row, 0.5), s = Float32Array.from({ length: n }, () => (r() < 0.5 ? -1 : 1));
+  const h0 = c.h0 ? f32(r, row, 0.5) : null, h = f32(r, row, 0.5), carry = f32(r, row, 0.5);
+  const ae = c.anchorEvery ?? 0;
+  const anchors = ae > 0 && Math.floor(T / ae) > 0 ? f32(r, Math.floor(T / ae) * row, 0.5) : null;
+  const dH = f32(r, T * row, 0.1), dz = new Float32Array(T * row), ds = new Float32Array(n);
+  const u0 = process.cpuUsage();
+  addon.reversibleBackward(1, T, B, n, m, threads, z, s, h0, c.atStart ? 1 : 0, h, carry, ae, anchors, dH, dz, ds, c.p ?? 1, c.hp ?? null);
+  const u1 = process.cpuUsage(u0);
+  const parts = [h, carry, dz, ds];
+  if (showParts) console.log(`  parts: ${parts.map((x) => hash([x]).slice(0, 6)).join(' ')}`);
+  return { digest: hash(parts), all: (u1.user + u1.system) / 1e6 };
+}
+
 // Paley's H_12 is not needed for bit-identity: any ±1 matrix exercises the p-stage.
 const hp12 = (() => {
   const r = rng(12);
@@ -127,6 +147,13 @@ const CASES = [
   ['lstm copy index n128 B128 T200 c9', lstm, { T: 200, B: 128, n: 128, k: 10, classes: 9, index: true, relu: true, checkpointEvery: 15 }],
   ['lstm n20 float last h0 B5 c12', lstm, { T: 50, B: 5, n: 20, k: 3, classes: 12, relu: false, lastOnly: true, h0: true, checkpointEvery: 7 }],
   ['lstm n36 hot all c17 B3', lstm, { T: 30, B: 3, n: 36, k: 5, classes: 17, hot: true, relu: true, checkpointEvery: 0 }],
+  ['reversible n128 m128 B128 T1000 atStart', reversible, { T: 1000, B: 128, n: 128, m: 128, atStart: true }],
+  ['reversible n512 B16 T200 anchors40', reversible, { T: 200, B: 16, n: 512, m: 512, anchorEvery: 40 }],
+  ['reversible n64 m16 h0 anchors7 B5', reversible, { T: 60, B: 5, n: 64, m: 16, atStart: true, h0: true, anchorEvery: 7 }],
+  ['reversible n256 m64 chunk B4', reversible, { T: 20, B: 4, n: 256, m: 64 }],
+  ['reversible n32 m4 h0', reversible, { T: 20, B: 4, n: 32, m: 4, atStart: true, h0: true }],
+  ['reversible n12 m4 tails', reversible, { T: 20, B: 4, n: 12, m: 4, atStart: true, h0: true }],
+  ['reversible kron n96 m96 p12', reversible, { T: 30, B: 5, n: 96, m: 96, p: 12, hp: hp12, anchorEvery: 10 }],
 ];
 
 for (const file of addons) {
@@ -135,6 +162,7 @@ for (const file of addons) {
   for (const [name, fn, c] of CASES) {
     if (only && !name.includes(only)) continue;
     const out = fn(addon, c);
-    console.log(`${out.digest}  ${name}  loss=${out.loss.toPrecision(9)}  cpu fwd ${out.fwd.toFixed(3)} s, fwd+bwd ${out.all.toFixed(3)} s`);
+    const loss = out.loss === undefined ? '' : `loss=${out.loss.toPrecision(9)}  cpu fwd ${out.fwd.toFixed(3)} s, fwd+`;
+    console.log(`${out.digest}  ${name}  ${loss}${out.loss === undefined ? 'cpu ' : ''}bwd ${out.all.toFixed(3)} s`);
   }
 }
