@@ -889,17 +889,37 @@ napi_value IntegerQuantizeInputs(const Args& a) {
   const v4d magic = splat4(6755399441055744.0), zero = splat4(0.0);
   // A power-of-two scale (the papers' power-of-two clipping ranges): x · (1/scale) is the
   // same correctly rounded value as x / scale (1/scale exact), and a multiply is cheaper.
+  // Any other scale (both it and 1/scale normal): y = x · RN(1/scale) is within 3·2^−53 of
+  // q = RN(x / scale), relative (RN(1/scale) and the product each round once) — less than
+  // 2^−51·|y|. Rounding to an integer (and the clamps, whose bounds are integers) can tell y
+  // from q only when a half-integer lies within that distance of y; a vector with a lane that
+  // close to one (margin 2^−48·|y|, NaN included) is divided as JS divides. |y − rint(y)| and
+  // 0.5 − it are exact (multiples of ulp(y), at most 0.5).
   int e2 = 0;
   const bool pow2 = std::frexp(scale, &e2) == 0.5 && std::isnormal(1.0 / scale);
-  const v4d vinv = splat4(1.0 / scale);
+  const bool recip = !pow2 && std::isnormal(scale) && std::isnormal(1.0 / scale);
+  const v4d vinv = splat4(1.0 / scale), half = splat4(0.5), margin = splat4(0x1p-48);
+  typedef int64_t v4l __attribute__((vector_size(32)));
+  const auto vabs = [](v4d v) { return v < 0.0 ? -v : v; };
   size_t i = 0;
   for (; i + 4 <= len; i += 4) {
     v4f xf;
     std::memcpy(&xf, x + i, sizeof xf);
-    v4d y = pow2 ? __builtin_convertvector(xf, v4d) * vinv : __builtin_convertvector(xf, v4d) / vscale;
+    const v4d xd = __builtin_convertvector(xf, v4d);
+    v4d y = pow2 || recip ? xd * vinv : xd / vscale;
     y = y < ylo ? ylo : y;
     y = y > yhi ? yhi : y;
-    v4d v = ((y + magic) - magic) + vzp;
+    v4d r = (y + magic) - magic;
+    if (recip) {
+      const v4l clear = vabs(y - r) < half - vabs(y) * margin;
+      if (!(clear[0] & clear[1] & clear[2] & clear[3])) {
+        y = xd / vscale;
+        y = y < ylo ? ylo : y;
+        y = y > yhi ? yhi : y;
+        r = (y + magic) - magic;
+      }
+    }
+    v4d v = r + vzp;
     v = v < vlo ? vlo : v;
     v = v > vhi ? vhi : v;
     v = v == v ? v : zero;

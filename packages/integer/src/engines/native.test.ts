@@ -97,8 +97,12 @@ describe('native integer engines equal the JS engines bit for bit', { skip: nati
 
   it('input quantization: the native loop equals the JS one (ties to even, saturation, NaN, ±∞)', () => {
     const special = [0, -0, 0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 1e-9, -1e-9, 127.5, 128.5, -128.5, -129.5, 1e9, -1e9, NaN, Infinity, -Infinity, 3.4e38, 1.0000001, 0.49999997];
-    const x = Float32Array.from([...special, ...randomInputs(50, 4, 5, 'quantize', 40)]);
-    for (const [scale, zp, bits] of [[1, 0, 8], [0.5, 3, 8], [0.1, -7, 12], [2 ** -10, 0, 16], [3, 1, 2]] as const) {
+    // x / scale at or next to a half-integer for scales that are not powers of two: the native
+    // loop multiplies by 1 / scale and must divide (as JS does) wherever that could round apart
+    // (x · (1/1.1) and x / 1.1 round to different codes at 282 of the 1.1 ties, 110 of the 0.7).
+    const ties = Array.from({ length: 4000 }, (_, i) => i - 2000.5).flatMap((k) => [k * 3, k * 0.1, k * 0.7, k * 1.1]);
+    const x = Float32Array.from([...special, ...ties, ...randomInputs(50, 4, 5, 'quantize', 40)]);
+    for (const [scale, zp, bits] of [[1, 0, 8], [0.5, 3, 8], [0.1, -7, 12], [2 ** -10, 0, 16], [3, 1, 2], [3, 0, 12], [0.7, 0, 13], [1.1, 0, 13], [0.1, 0, 16]] as const) {
       const m = { actBits: bits, inputScale: scale, inputZeroPoint: zp };
       setIntegerEngine('js');
       const js = inputCodes(m, x);
