@@ -9,6 +9,7 @@ export type {
   InputKind,
   LossKind,
   Batch,
+  ClassIds,
   DenseBatch,
   TokenBatch,
   EpochOptions,

@@ -24,6 +24,12 @@ export type InputKind = 'dense' | 'tokens';
  */
 export type LossKind = 'softmax-cross-entropy' | 'sigmoid-cross-entropy';
 
+/**
+ * Per-step class ids or hot indices: Uint8Array where every value is below 256 (the copy task:
+ * a quarter of the bytes of a T·B batch), else Int32Array. `batchToTensors` uploads either as int32.
+ */
+export type ClassIds = Int32Array | Uint8Array;
+
 export interface BatchBase {
   split: Split;
   /** Time steps of this batch (PTB: the last window of an epoch may be shorter than `task.T`). */
@@ -31,7 +37,7 @@ export interface BatchBase {
   /** Rows (the last batch of an epoch may be smaller unless `dropLast`). */
   B: number;
   /** Class ids: [T·B] time-major (many-to-many) or [B] (last). */
-  targets: Int32Array;
+  targets: ClassIds;
   /**
    * Example-based tasks: the example index (within the split) of each row, [B].
    * Stream tasks (PTB): the stream offset of each row's first input, [B].
@@ -48,11 +54,11 @@ export interface DenseBatch extends BatchBase {
    */
   inputs: Float32Array;
   /** One-hot inputs (copy task, PTB one-hot): the hot index of each row, [T·B] time-major. */
-  hot?: Int32Array;
+  hot?: ClassIds;
 }
 
 /** A dense batch of one-hot rows given by their hot indices; `inputs` is expanded on first read. */
-export function oneHotBatch(base: BatchBase, hot: Int32Array, inputDim: number): DenseBatch {
+export function oneHotBatch(base: BatchBase, hot: ClassIds, inputDim: number): DenseBatch {
   let inputs: Float32Array | null = null;
   return {
     ...base,
