@@ -88,9 +88,10 @@ inline int32_t mbqm(int32_t x, const Mult& m) {
 
 constexpr int32_t INPUT_LIMIT = 1 << 30;
 
-// One projected row: the int32 codes, max_j |z_j|, and a 16-bit copy when every |z_j| ≤ 32767.
+// One projected row: the int32 codes, max_j |z_j|, a 16-bit copy when every |z_j| ≤ 32767, and
+// z + the step's rounding bias (zb) when the phase has one (Projection::roundBias).
 struct ZRow {
-  std::vector<int32_t> z;
+  std::vector<int32_t> z, zb;
   std::vector<int16_t> z16;
   int32_t zmax = 0;
   bool narrow = false;
@@ -104,12 +105,13 @@ struct Projection {
   const int32_t* bias;   // [n]
   int32_t zp;
   bool want16;           // fill ZRow::z16 (the 16-bit HadamRNN step may use it)
+  int32_t roundBias[2] = {0, 0};  // per phase: fill ZRow::zb = z + this when nonzero
   std::vector<int64_t> acc;
   std::unordered_map<uint64_t, ZRow> cache;
   ZRow scratch;
   Projection(int D_, int n_, const int32_t* U_, const int32_t* b_, int32_t zp_, bool want16_ = false) : D(D_), n(n_), U(U_), bias(b_), zp(zp_), want16(want16_), acc(n_) {}
 
-  void compute(const int32_t* x, const Mult& m, ZRow& r) {
+  void compute(const int32_t* x, const Mult& m, int32_t rb, ZRow& r) {
     r.z.resize(n);
     for (int j = 0; j < n; j++) acc[j] = bias[j];
     for (int d = 0; d < D; d++) {
@@ -126,6 +128,10 @@ struct Projection {
       zmax = std::max(zmax, v < 0 ? -v : v);
     }
     r.zmax = zmax;
+    if (rb != 0) {  // |z| ≤ 2^30, rb < 2^30 (the caller's proof): no overflow
+      r.zb.resize(n);
+      for (int j = 0; j < n; j++) r.zb[j] = r.z[j] + rb;
+    }
     r.narrow = want16 && zmax <= 32767;
     if (r.narrow) {
       r.z16.resize(n);
@@ -155,7 +161,7 @@ struct Projection {
         if (x[d] != zp) nonzero++, which = d;
     }
     if (nonzero >= 2) {
-      compute(x, m, scratch);
+      compute(x, m, roundBias[p], scratch);
       return scratch;
     }
     if (slots.empty()) slots.resize(size_t(2) * (D + 1));
@@ -166,11 +172,11 @@ struct Projection {
     auto it = cache.find(key);
     if (it == cache.end()) {
       if (cache.size() >= MAX_CACHED_ROWS) {  // e.g. one wide-range input: stop caching
-        compute(x, m, scratch);
+        compute(x, m, roundBias[p], scratch);
         return scratch;
       }
       it = cache.emplace(key, ZRow()).first;
-      compute(x, m, it->second);
+      compute(x, m, roundBias[p], it->second);
     }
     if (!s.row) {  // unordered_map nodes do not move: the pointer stays valid
       s.value = value;
@@ -339,7 +345,8 @@ struct Readout {
 // can: clamp(sat16(v)) = clamp(v) since [qmin, qmax] lies in int16. `roomy`: |z + flip(a)| +
 // 2^(shift−1) < 2^31 is proved (|z| ≤ 2^30, |a| ≤ m·2^(b−1): caller), so the rounding shift,
 // ties away from zero, is (v + 2^(shift−1) + (v >> 31)) >> shift — the same integers as JS's
-// remainder test, fewer ops.
+// remainder test, fewer ops; then zz is z + 2^(shift−1) (ZRow::zb) and with v' = zz + flip(a),
+// v < 0 ⟺ v' < 2^(shift−1): the result is (v' + (v' < bias ? −1 : 0)) >> shift.
 struct Post32 {
   v8i vmask, vhalf, bias;
   int shift;
@@ -353,7 +360,7 @@ struct Post32 {
   OQ_ALWAYS_INLINE v8i operator()(v8i a, v8i zz, v8i s) const {
     const v8i f = flip32(a, s);
     const v8i v = (v8i)((v8u)zz + (v8u)f);  // wraps only at +2^31 (see the header)
-    if (shift > 0 && roomy) return (v + bias + (v >> 31)) >> shift;
+    if (shift > 0 && roomy) return (v + (v < bias)) >> shift;  // zz = z + bias: no wrap
     if (shift > 0) {
       const v8i up = (v8i)((v8u)(vhalf + (v8i)((v8u)v >> 31) - (v & vmask)) >> 31);
       return (v >> shift) + up;
@@ -629,6 +636,8 @@ napi_value IntegerHadamRnn(const Args& a) {
   for (size_t k = 0; k < hs.size(); k++) hs[k] = int16_t(h[k]);
   std::vector<int32_t> tmp(n);
   Projection proj(D, n, U, bInput, zp, any16);
+  for (int p = 0; p < 2; p++)  // Post32's short rounding takes z + 2^(shift−1) (ZRow::zb)
+    if (roomy[p]) proj.roundBias[p] = int32_t(1u << (shifts[p] - 1));
   Readout readout(n, O, V, readRelu, bits, cLogit, 2);
   const int nv16 = chunkVectors(m, 16), nv32 = chunkVectors(m, 8);
   double steps16 = 0;
@@ -638,15 +647,16 @@ napi_value IntegerHadamRnn(const Args& a) {
     for (int b = 0; b < B; b++) {
       int16_t* hb = &hs[size_t(b) * n];
       const ZRow& zr = proj.row(xq + (size_t(t) * B + b) * D, p, mult[p]);
+      const int32_t* z32 = roomy[p] ? zr.zb.data() : zr.z.data();  // the int32 lanes' z (Post32)
       if (zr.narrow && zr.zmax <= zlim16[p]) {
         byChunk(nv16, [&](auto nv) { rowStep<Int16Lanes, decltype(nv)::value>(hb, zr.z16.data(), sign16.data(), n, m, lanes16[p], nullptr); });
         steps16++;
       } else if (body16) {
-        byChunk(nvBody, [&](auto nv) { rowStep<Int16BodyLanes, decltype(nv)::value>(hb, zr.z.data(), sign32.data(), n, m, lanesBody[p], nullptr); });
+        byChunk(nvBody, [&](auto nv) { rowStep<Int16BodyLanes, decltype(nv)::value>(hb, z32, sign32.data(), n, m, lanesBody[p], nullptr); });
       } else if (n % 8 == 0 && prefix16) {
-        byChunk(nv32, [&](auto nv) { rowStep<Int32Lanes<true>, decltype(nv)::value>(hb, zr.z.data(), sign32.data(), n, m, lanes32p[p], tmp.data()); });
+        byChunk(nv32, [&](auto nv) { rowStep<Int32Lanes<true>, decltype(nv)::value>(hb, z32, sign32.data(), n, m, lanes32p[p], tmp.data()); });
       } else if (n % 8 == 0) {
-        byChunk(nv32, [&](auto nv) { rowStep<Int32Lanes<false>, decltype(nv)::value>(hb, zr.z.data(), sign32.data(), n, m, lanes32[p], tmp.data()); });
+        byChunk(nv32, [&](auto nv) { rowStep<Int32Lanes<false>, decltype(nv)::value>(hb, z32, sign32.data(), n, m, lanes32[p], tmp.data()); });
       } else {
         for (int j = 0; j < n; j++) tmp[j] = hb[j];
         iwht_row(tmp.data(), n, m);
